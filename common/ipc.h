@@ -1,0 +1,23 @@
+/*
+ * ipc.h: frames over the internal channels.  Master and its children use
+ * SOCK_SEQPACKET, one frame per packet, optionally with one descriptor
+ * (SCM_RIGHTS).  Only the master ever sends descriptors.
+ */
+#ifndef SC_IPC_H
+#define SC_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+
+/* Send one finished frame, with fd when fd >= 0.  0 or -1 (errno). */
+int	ipc_send(int sock, const struct frame_buf *b, int fd);
+/*
+ * Receive one packet into buf (bufsz), decode it into f, and take a passed
+ * descriptor into *fd (-1 if none; extra descriptors are closed).  Returns
+ * the packet length, 0 on EOF, -1 on error (errno, EBADMSG if malformed).
+ */
+ssize_t	ipc_recv(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fd);
+
+#endif

@@ -1,0 +1,9 @@
+noinst_LIBRARIES += %D%/libcommon.a
+%C%_libcommon_a_SOURCES = \
+	%D%/log.c %D%/log.h \
+	%D%/xmalloc.c %D%/xmalloc.h \
+	%D%/util.c %D%/util.h \
+	%D%/frame.c %D%/frame.h \
+	%D%/proto.c %D%/proto.h \
+	%D%/ipc.c %D%/ipc.h \
+	%D%/tls.c %D%/tls.h

@@ -1,0 +1,28 @@
+/*
+ * log.h: logging for every process.  stderr in the foreground, syslog
+ * otherwise (opened before any chroot).  Each line names the process role.
+ * Security events carry the tag "security:" so they can be filtered.
+ */
+#ifndef SC_LOG_H
+#define SC_LOG_H
+
+#include <stdarg.h>
+
+#define LOG_LEVEL_ERROR	0
+#define LOG_LEVEL_WARN	1
+#define LOG_LEVEL_INFO	2
+#define LOG_LEVEL_DEBUG	3
+
+void	log_init(int foreground, int level);
+void	log_setlevel(int level);
+int	log_getlevel(void);
+void	log_procname(const char *name);
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_security(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

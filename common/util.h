@@ -1,0 +1,34 @@
+/*
+ * util.h: small helpers shared by every program: descriptors, hex,
+ * time, and parsing of "host[:port]".
+ */
+#ifndef SC_UTIL_H
+#define SC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int	 fd_set_nonblock(int fd);
+int	 fd_set_cloexec(int fd, int on);
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void	 hex_encode(const uint8_t *in, size_t len, char *out);
+/* "aa:bb:..." form used for fingerprints (3*len bytes). */
+void	 hex_colons(const uint8_t *in, size_t len, char *out);
+uint64_t now_ms(void);		/* CLOCK_MONOTONIC milliseconds */
+uint64_t wall_ms(void);		/* CLOCK_REALTIME milliseconds */
+/*
+ * Split "host[:port]" or "[v6]:port"; host copied into host (hostsz).
+ * Returns 0, or -1 with a message in err.
+ */
+int	 parse_hostport(const char *s, char *host, size_t hostsz, uint16_t *port,
+	    uint16_t defport);
+/* Uniform random integer in [lo, hi] from the OpenSSL DRBG. */
+uint32_t random_between(uint32_t lo, uint32_t hi);
+uint16_t be16_get(const uint8_t *);
+uint32_t be32_get(const uint8_t *);
+uint64_t be64_get(const uint8_t *);
+void	 be16_put(uint8_t *, uint16_t);
+void	 be32_put(uint8_t *, uint32_t);
+void	 be64_put(uint8_t *, uint64_t);
+
+#endif

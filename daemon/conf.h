@@ -1,0 +1,68 @@
+/*
+ * conf.h: the daemon's settings as a plain struct.  conf.c reads the
+ * libconfig file once, validates every value, and destroys the config_t;
+ * nothing else in the daemon touches libconfig.
+ */
+#ifndef SC_CONF_H
+#define SC_CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_MAX_LISTEN		16
+#define CONF_DEFAULT_FILE	SYSCONFDIR "/securechat.conf"
+
+enum registration {
+	REG_OPEN,
+	REG_INVITE,
+	REG_CLOSED,
+};
+
+struct conf_listen {
+	char		 address[64];	/* numeric IPv4 or IPv6 address */
+	uint16_t	 port;
+};
+
+struct conf {
+	char		 path[PATH_MAX];	/* file read, "" for built-ins */
+	struct conf_listen listen[CONF_MAX_LISTEN];
+	size_t		 nlisten;
+	char		 user[64];
+	char		 state_dir[PATH_MAX];
+	char		 runtime_dir[PATH_MAX];
+	char		 empty_dir[PATH_MAX];
+	char		 tls_certificate[PATH_MAX];
+	char		 tls_private_key[PATH_MAX];
+	int		 tls_generate;
+	unsigned int	 max_clients;
+	unsigned int	 max_clients_per_ip;
+	unsigned int	 max_frame_bytes;
+	unsigned int	 handshake_timeout;	/* seconds */
+	unsigned int	 idle_timeout;		/* seconds */
+	unsigned int	 rekey_min;		/* seconds */
+	unsigned int	 rekey_max;		/* seconds */
+	enum registration registration;
+	int		 log_level;		/* LOG_LEVEL_* */
+};
+
+/* The built-in defaults; every option has one. */
+void	 conf_defaults(struct conf *c);
+/*
+ * Read path over the defaults.  When must_exist is 0 a missing file leaves
+ * the defaults in place.  On error returns -1 with "FILE:LINE: ..." naming
+ * the option in err.
+ */
+int	 conf_load(struct conf *c, const char *path, int must_exist, char *err,
+	    size_t errsz);
+/*
+ * SIGHUP: copy from fresh into live what can change while running, and
+ * for each value that cannot, call report(option name) and keep the live
+ * one.  Returns the number of values kept.
+ */
+int	 conf_reload(struct conf *live, const struct conf *fresh,
+	    void (*report)(const char *option));
+const char *conf_registration_name(enum registration r);
+const char *conf_log_level_name(int level);
+
+#endif

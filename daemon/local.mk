@@ -1,0 +1,20 @@
+# Everything but main() lives in a library so the unit tests link it.
+noinst_LIBRARIES += %D%/libdaemon.a
+%C%_libdaemon_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS)
+%C%_libdaemon_a_SOURCES = \
+	%D%/securechatd.h \
+	%D%/conf.c %D%/conf.h \
+	%D%/sandbox.c %D%/sandbox.h \
+	%D%/privdrop.c \
+	%D%/certgen.c \
+	%D%/master.c \
+	%D%/worker.c \
+	%D%/broker.c \
+	%D%/store.c %D%/store.h
+
+DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \
+	$(LIBCONFIG_LIBS) $(SQLITE_LIBS) $(SECCOMP_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
+
+sbin_PROGRAMS += %D%/securechatd
+%C%_securechatd_SOURCES = %D%/securechatd.c
+%C%_securechatd_LDADD = $(DAEMON_LIBS)
