@@ -1,2 +1,466 @@
+/*
+ * securechat.c: the securechat client: options, the data directory, the
+ * event loop, and reading commands from a terminal or from a script.
+ */
 #include "config.h"
-int main(void) { return 77; }
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include <editline/readline.h>
+
+#include "client.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define PROMPT		"securechat> "
+
+/* readline's callbacks carry no argument; this is the one client. */
+static struct client	*the_client;
+
+enum {
+	OPT_SERVER = 256,
+	OPT_USER,
+	OPT_HOME,
+	OPT_CA_FILE,
+	OPT_BATCH,
+	OPT_JSON,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option longopts[] = {
+	{ "server",	required_argument,	NULL, OPT_SERVER },
+	{ "user",	required_argument,	NULL, OPT_USER },
+	{ "home",	required_argument,	NULL, OPT_HOME },
+	{ "ca-file",	required_argument,	NULL, OPT_CA_FILE },
+	{ "batch",	no_argument,		NULL, OPT_BATCH },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "help",	no_argument,		NULL, OPT_HELP },
+	{ "version",	no_argument,		NULL, OPT_VERSION },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static void
+usage(FILE *fp)
+{
+	(void)fprintf(fp,
+	    "usage: securechat [--batch] [--json] [--server host[:port]] "
+	    "[--user name]\n"
+	    "                  [--home dir] [--ca-file file]\n"
+	    "       securechat --help | --version\n");
+}
+
+void
+client_exit(struct client *c, int status)
+{
+	c->exit_status = status;
+	c->state = CS_DONE;
+	if (event_base_loopbreak(c->base) == -1)
+		exit(status);
+}
+
+/*
+ * Batch mode ends when the script has said everything and every question
+ * it asked has an answer.
+ */
+void
+client_check_done(struct client *c)
+{
+	if (c->interactive || !c->input_eof || !TAILQ_EMPTY(&c->pings))
+		return;
+	if (c->state == CS_READY)
+		conn_close(c);
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+
+	out_error(c, "TIMEOUT", "no answer from %s within %d seconds",
+	    c->hostport, CLIENT_DRAIN_SECS);
+	client_exit(c, EXIT_ERROR);
+}
+
+static void
+input_eof(struct client *c)
+{
+	struct timeval	 tv;
+
+	c->input_eof = 1;
+	if (c->ev_stdin != NULL)
+		(void)event_del(c->ev_stdin);
+	if (c->interactive) {
+		conn_close(c);
+		return;
+	}
+	if ((c->ev_drain = evtimer_new(c->base, drain_cb, c)) == NULL)
+		fatalx("evtimer_new");
+	tv.tv_sec = CLIENT_DRAIN_SECS;
+	tv.tv_usec = 0;
+	if (evtimer_add(c->ev_drain, &tv) == -1)
+		fatalx("evtimer_add");
+	client_check_done(c);
+}
+
+/* Every complete line in the buffer; an overlong one is refused whole. */
+static void
+batch_lines(struct client *c, int eof)
+{
+	char	*line;
+	size_t	 len;
+
+	while (c->state == CS_READY &&
+	    (line = evbuffer_readln(c->inbuf, &len, EVBUFFER_EOL_CRLF)) != NULL) {
+		if (c->input_skip)
+			c->input_skip = 0;	/* the tail of a refused line */
+		else if (len > CLIENT_LINE_MAX || strlen(line) != len)
+			out_error(c, "INPUT", "line longer than %d bytes or "
+			    "with a NUL byte refused", CLIENT_LINE_MAX);
+		else
+			cmd_line(c, line);
+		free(line);
+	}
+	if (c->state != CS_READY)
+		return;
+	len = evbuffer_get_length(c->inbuf);
+	if (len > CLIENT_LINE_MAX + 1) {
+		if (!c->input_skip)
+			out_error(c, "INPUT", "line longer than %d bytes "
+			    "refused", CLIENT_LINE_MAX);
+		c->input_skip = 1;
+		(void)evbuffer_drain(c->inbuf, len);
+	} else if (eof && len > 0) {
+		/* A last line without a newline still counts. */
+		if ((line = xcalloc(1, len + 1)) != NULL &&
+		    evbuffer_remove(c->inbuf, line, len) == (int)len &&
+		    !c->input_skip)
+			cmd_line(c, line);
+		free(line);
+	}
+}
+
+static void
+batch_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+	int		 n;
+
+	n = evbuffer_read(c->inbuf, STDIN_FILENO, 4096);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		goto again;
+	if (n == -1)
+		out_error(c, "INPUT", "stdin: %s", strerror(errno));
+	batch_lines(c, n <= 0);
+	if (c->state != CS_READY)
+		return;
+	if (n <= 0) {
+		input_eof(c);
+		return;
+	}
+ again:
+	/* A file never blocks: read on at once, without the poller. */
+	if (c->input_file)
+		event_active(c->ev_stdin, EV_READ, 0);
+}
+
+static void
+rl_line_cb(char *line)
+{
+	struct client	*c = the_client;
+
+	if (line == NULL) {
+		input_eof(c);
+		return;
+	}
+	if (*line != '\0')
+		(void)add_history(line);
+	cmd_line(c, line);
+	free(line);
+}
+
+static void
+rl_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	rl_callback_read_char();
+}
+
+/* Commands are read only once the server has welcomed us. */
+void
+input_start(struct client *c)
+{
+	struct stat	 st;
+
+	if (c->input_on)
+		return;
+	c->input_on = 1;
+	if (c->interactive) {
+		rl_callback_handler_install(PROMPT, rl_line_cb);
+		out_set_readline(1);
+		c->ev_stdin = event_new(c->base, STDIN_FILENO,
+		    EV_READ | EV_PERSIST, rl_read_cb, c);
+	} else {
+		if ((c->inbuf = evbuffer_new()) == NULL)
+			fatalx("evbuffer_new");
+		/* epoll refuses regular files and /dev/null. */
+		if (fstat(STDIN_FILENO, &st) == -1)
+			fatal("fstat stdin");
+		if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+		    isatty(STDIN_FILENO))
+			c->ev_stdin = event_new(c->base, STDIN_FILENO,
+			    EV_READ | EV_PERSIST, batch_read_cb, c);
+		else {
+			c->input_file = 1;
+			c->ev_stdin = event_new(c->base, -1, 0, batch_read_cb,
+			    c);
+		}
+	}
+	if (c->ev_stdin == NULL)
+		fatalx("event_new");
+	if (c->input_file)
+		event_active(c->ev_stdin, EV_READ, 0);
+	else if (event_add(c->ev_stdin, NULL) == -1)
+		fatalx("event_add stdin");
+}
+
+void
+input_stop(struct client *c)
+{
+	if (c->ev_stdin != NULL)
+		event_free(c->ev_stdin);
+	c->ev_stdin = NULL;
+	if (c->inbuf != NULL)
+		evbuffer_free(c->inbuf);
+	c->inbuf = NULL;
+	if (c->interactive && c->input_on) {
+		out_set_readline(0);
+		rl_callback_handler_remove();
+		/* Leave the shell prompt on a line of its own. */
+		(void)fputc('\n', stdout);
+		(void)fflush(stdout);
+	}
+	c->input_on = 0;
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct client	*c = arg;
+
+	if (c->exit_status == EXIT_OK)
+		c->exit_status = EXIT_ERROR;
+	if (c->state == CS_READY)
+		conn_close(c);
+	else
+		client_exit(c, c->exit_status);
+}
+
+/* Usernames are case-folded; the server sees one spelling of each. */
+static int
+valid_user(const char *in, char *out, size_t outsz)
+{
+	size_t	 i, len = strlen(in);
+
+	if (len == 0 || len > CLIENT_USER_MAX || len >= outsz)
+		return -1;
+	for (i = 0; i < len; i++) {
+		out[i] = (char)tolower((unsigned char)in[i]);
+		if (!((out[i] >= 'a' && out[i] <= 'z') ||
+		    (out[i] >= '0' && out[i] <= '9') ||
+		    out[i] == '_' || out[i] == '-'))
+			return -1;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/* mkdir -p, each new level 0700: the directory will hold private keys. */
+static int
+make_dirs(const char *path)
+{
+	char		*p, *s;
+	struct stat	 st;
+
+	s = xstrdup(path);
+	for (p = s + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(s, 0700) == -1 && errno != EEXIST) {
+			free(s);
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(s, 0700) == -1 && errno != EEXIST) {
+		free(s);
+		return -1;
+	}
+	free(s);
+	if (stat(path, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+default_home(void)
+{
+	const char	*xdg, *home;
+	struct passwd	*pw;
+	char		*dir = NULL;
+
+	/* The XDG spec says relative values are invalid and ignored. */
+	if ((xdg = getenv("XDG_DATA_HOME")) != NULL && xdg[0] == '/') {
+		(void)xasprintf(&dir, "%s/securechat", xdg);
+		return dir;
+	}
+	if ((home = getenv("HOME")) == NULL || home[0] == '\0') {
+		if ((pw = getpwuid(getuid())) == NULL)
+			return NULL;
+		home = pw->pw_dir;
+	}
+	(void)xasprintf(&dir, "%s/.local/share/securechat", home);
+	return dir;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct client	 c;
+	struct event	*ev_int = NULL, *ev_term = NULL, *ev_hup = NULL;
+	const char	*server_arg = "localhost";
+	int		 ch;
+
+	memset(&c, 0, sizeof(c));
+	the_client = &c;
+	log_procname("securechat");
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_SERVER:
+			server_arg = optarg;
+			break;
+		case OPT_USER:
+			if (valid_user(optarg, c.user, sizeof(c.user)) == -1) {
+				(void)fprintf(stderr, "securechat: invalid "
+				    "user name '%s': 1 to %d of a-z 0-9 _ -\n",
+				    optarg, CLIENT_USER_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_HOME:
+			free(c.home);
+			c.home = xstrdup(optarg);
+			break;
+		case OPT_CA_FILE:
+			free(c.ca_file);
+			c.ca_file = xstrdup(optarg);
+			break;
+		case OPT_BATCH:
+			c.batch = 1;
+			break;
+		case OPT_JSON:
+			c.json = 1;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return EXIT_OK;
+		case OPT_VERSION:
+			(void)printf("securechat %s (protocol %d)\n",
+			    PACKAGE_VERSION, PROTO_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (parse_hostport(server_arg, c.host, sizeof(c.host), &c.port,
+	    PROTO_DEFAULT_PORT) == -1) {
+		(void)fprintf(stderr, "securechat: bad server '%s': expected "
+		    "host[:port] or [address]:port\n", server_arg);
+		return EXIT_USAGE;
+	}
+	/* Names are case-insensitive: one pin per server, however spelt. */
+	for (ch = 0; c.host[ch] != '\0'; ch++)
+		c.host[ch] = (char)tolower((unsigned char)c.host[ch]);
+	(void)snprintf(c.hostport, sizeof(c.hostport),
+	    strchr(c.host, ':') != NULL ? "[%s]:%u" : "%s:%u", c.host, c.port);
+
+	if (c.home == NULL && (c.home = default_home()) == NULL) {
+		(void)fprintf(stderr, "securechat: cannot find a home "
+		    "directory: use --home\n");
+		return EXIT_USAGE;
+	}
+	if (make_dirs(c.home) == -1) {
+		(void)fprintf(stderr, "securechat: %s: %s\n", c.home,
+		    strerror(errno));
+		return EXIT_ERROR;
+	}
+	(void)xasprintf(&c.known_file, "%s/known_servers", c.home);
+
+	c.interactive = !c.batch && isatty(STDIN_FILENO);
+	if (c.interactive && setlocale(LC_CTYPE, "") == NULL)
+		(void)setlocale(LC_CTYPE, "C");
+	/* A write to a closed socket must be an error, not our death. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal");
+	out_init(c.json);
+
+	if ((c.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if ((ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c)) == NULL ||
+	    (ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c)) == NULL ||
+	    (ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c)) == NULL ||
+	    evsignal_add(ev_int, NULL) == -1 ||
+	    evsignal_add(ev_term, NULL) == -1 ||
+	    evsignal_add(ev_hup, NULL) == -1)
+		fatalx("cannot set up signal events");
+
+	if (conn_init(&c) == 0) {
+		conn_start(&c);
+		if (c.state != CS_DONE &&
+		    event_base_dispatch(c.base) == -1)
+			out_error(&c, "INTERNAL", "event loop failed");
+	} else
+		c.exit_status = EXIT_ERROR;
+
+	input_stop(&c);
+	conn_free(&c);
+	if (c.ev_drain != NULL)
+		event_free(c.ev_drain);
+	event_free(ev_int);
+	event_free(ev_term);
+	event_free(ev_hup);
+	event_base_free(c.base);
+	(void)fflush(stdout);
+	free(c.home);
+	free(c.known_file);
+	free(c.ca_file);
+	return c.exit_status;
+}

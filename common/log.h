@@ -17,6 +17,8 @@ void	log_init(int foreground, int level);
 void	log_setlevel(int level);
 int	log_getlevel(void);
 void	log_procname(const char *name);
+/* The status fatal() and fatalx() exit with (default 1). */
+void	log_fatal_status(int status);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

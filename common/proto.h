@@ -74,6 +74,8 @@ enum field_tag {
 	F_REGISTRATION		= 0x010e,	/* str */
 	F_SESSION_ID		= 0x010f,	/* u64 */
 	F_STATUS		= 0x0110,	/* u32: wait(2) status */
+	F_MAX_CLIENTS		= 0x0111,	/* u32 */
+	F_FOREGROUND		= 0x0112,	/* u8 */
 };
 
 /* Error codes carried in MSG_ERROR.  Stable: scripts see them. */

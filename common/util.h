@@ -24,6 +24,8 @@ int	 parse_hostport(const char *s, char *host, size_t hostsz, uint16_t *port,
 	    uint16_t defport);
 /* Uniform random integer in [lo, hi] from the OpenSSL DRBG. */
 uint32_t random_between(uint32_t lo, uint32_t hi);
+/* Copy with a terminating NUL; -1 (and nothing copied) if it does not fit. */
+int	 str_copy(char *dst, const char *src, size_t dstsz);
 uint16_t be16_get(const uint8_t *);
 uint32_t be32_get(const uint8_t *);
 uint64_t be64_get(const uint8_t *);

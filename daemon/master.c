@@ -1,2 +1,873 @@
-/* placeholder */
+/*
+ * master.c: the privileged parent.  It listens, enforces connection limits,
+ * and forks one re-executed worker per client plus the broker.  It never
+ * reads a byte a client sends: descriptors are handed on unread.
+ */
 #include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "frame.h"
+#include "ipc.h"
+#include "log.h"
+#include "sandbox.h"
+#include "securechatd.h"
+#include "tls.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define BROKER_BACKOFF_MIN_MS	250
+#define BROKER_BACKOFF_MAX_MS	30000
+#define BROKER_STABLE_MS	60000	/* up this long: reset the backoff */
+#define THROTTLE_AFTER		3	/* startup failures in a row */
+#define THROTTLE_MIN_MS		1000
+#define THROTTLE_MAX_MS		60000
+#define SHUTDOWN_WORKERS_MS	5000	/* bound on the clean close */
+#define SHUTDOWN_BROKER_MS	3000
+#define PEM_MAX			(64 * 1024)
+
+enum child_kind {
+	CHILD_WORKER,
+	CHILD_BROKER,
+};
+
+struct child {
+	TAILQ_ENTRY(child)	 entry;
+	pid_t			 pid;
+	enum child_kind		 kind;
+	uint64_t		 session_id;
+	uint64_t		 started_ms;
+	char			 addr[INET6_ADDRSTRLEN];
+};
+TAILQ_HEAD(childlist, child);
+
+struct listener {
+	int			 fd;
+	struct event		*ev;
+	char			 name[80];
+};
+
+static struct {
+	struct conf		*conf;
+	struct event_base	*base;
+	char			 exe[PATH_MAX];
+	int			 foreground;
+	struct listener		 listeners[CONF_MAX_LISTEN];
+	size_t			 nlisteners;
+	int			 accepting;
+	struct childlist	 children;
+	unsigned int		 nworkers;
+	uint64_t		 next_session;
+
+	/* TLS identity sent to each new worker. */
+	uint8_t			*cert_pem;
+	size_t			 cert_len;
+	uint8_t			*key_pem;
+	size_t			 key_len;
+
+	/* The broker and its respawn backoff. */
+	int			 broker_fd;
+	struct child		*broker;
+	struct event		*broker_ev;
+	struct event		*respawn_ev;
+	unsigned int		 broker_backoff_ms;
+
+	/* Throttle when workers fail before doing any work. */
+	unsigned int		 startup_failures;
+	unsigned int		 throttle_ms;
+	struct event		*throttle_ev;
+
+	int			 shutting_down;
+	uint64_t		 shutdown_started;
+	struct event		*shutdown_ev;
+} m;
+
+static void	 listeners_enable(int);
+static void	 broker_spawn(void);
+
+static int
+read_file(const char *path, uint8_t **out, size_t *outlen, char *err,
+    size_t errsz)
+{
+	struct stat	 st;
+	uint8_t		*buf;
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > PEM_MAX) {
+		snprintf(err, errsz, "%s: not a regular file of 1..%d bytes",
+		    path, PEM_MAX);
+		(void)close(fd);
+		return -1;
+	}
+	buf = xmalloc((size_t)st.st_size);
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errsz, "%s: short read", path);
+			OPENSSL_cleanse(buf, (size_t)st.st_size);
+			free(buf);
+			(void)close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	(void)close(fd);
+	*out = buf;
+	*outlen = off;
+	return 0;
+}
+
+static void
+tls_identity_free(void)
+{
+	if (m.key_pem != NULL) {
+		OPENSSL_cleanse(m.key_pem, m.key_len);
+		free(m.key_pem);
+	}
+	free(m.cert_pem);
+	m.key_pem = m.cert_pem = NULL;
+	m.key_len = m.cert_len = 0;
+}
+
+/* Load (generating if allowed) the TLS identity and check it works. */
+static int
+tls_identity_load(const struct conf *c, char *err, size_t errsz)
+{
+	uint8_t		*cert = NULL, *key = NULL, fp[TLS_FP_LEN];
+	size_t		 cert_len, key_len;
+	char		 hex[2 * TLS_FP_LEN + 1];
+	SSL_CTX		*ctx;
+
+	if (certgen_ensure(c->tls_certificate, c->tls_private_key,
+	    c->tls_generate, err, errsz) == -1)
+		return -1;
+	if (read_file(c->tls_certificate, &cert, &cert_len, err, errsz) == -1)
+		return -1;
+	if (read_file(c->tls_private_key, &key, &key_len, err, errsz) == -1) {
+		free(cert);
+		return -1;
+	}
+	/* Build a context once here so a bad pair fails at start, not per client. */
+	if ((ctx = tls_ctx_server(cert, cert_len, key, key_len, err,
+	    errsz)) == NULL) {
+		OPENSSL_cleanse(key, key_len);
+		free(key);
+		free(cert);
+		return -1;
+	}
+	if (tls_spki_fingerprint(SSL_CTX_get0_privatekey(ctx), fp) == 0) {
+		hex_encode(fp, sizeof(fp), hex);
+		log_info("TLS key fingerprint SHA256:%s", hex);
+	}
+	SSL_CTX_free(ctx);
+	tls_identity_free();
+	m.cert_pem = cert;
+	m.cert_len = cert_len;
+	m.key_pem = key;
+	m.key_len = key_len;
+	return 0;
+}
+
+/* Create a directory if missing and give it the owner and mode we expect. */
+static void
+prepare_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, int chown_it)
+{
+	struct stat	 st;
+
+	if (mkdir(path, mode) == -1 && errno != EEXIST)
+		fatal("mkdir %s", path);
+	if (lstat(path, &st) == -1)
+		fatal("stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("%s is not a directory", path);
+	if (chown_it && (st.st_uid != uid || st.st_gid != gid) &&
+	    chown(path, uid, gid) == -1)
+		fatal("chown %s", path);
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) == -1)
+		fatal("chmod %s", path);
+}
+
+/* The workers' chroot: owned by root, writable by nobody else, empty. */
+static void
+prepare_empty_dir(const char *path)
+{
+	struct stat	 st;
+
+	prepare_dir(path, 0755, 0, 0, geteuid() == 0);
+	if (stat(path, &st) == -1)
+		fatal("stat %s", path);
+	if (geteuid() == 0 && st.st_uid != 0)
+		fatalx("empty_dir %s must be owned by root", path);
+	if (st.st_mode & 022)
+		fatalx("empty_dir %s must not be writable by group or others",
+		    path);
+}
+
+static void
+prepare_dirs(const struct conf *c)
+{
+	uid_t	 uid = geteuid();
+	gid_t	 gid = getegid();
+	char	 err[256];
+	int	 root = geteuid() == 0;
+
+	if (root && privdrop_lookup(c->user, &uid, &gid, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	prepare_dir(c->state_dir, 0700, uid, gid, root);
+	prepare_dir(c->runtime_dir, 0755, 0, 0, root);
+	prepare_empty_dir(c->empty_dir);
+}
+
+static int
+listen_one(const struct conf_listen *l, struct listener *out)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, l->address,
+	    &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(l->port);
+		sslen = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, l->address,
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(l->port);
+		sslen = sizeof(struct sockaddr_in6);
+	} else
+		fatalx("listen address %s is not numeric", l->address);
+
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		fatal("SO_REUSEADDR");
+	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		fatal("IPV6_V6ONLY");
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
+		fatal("bind %s port %u", l->address, l->port);
+	if (listen(fd, 128) == -1)
+		fatal("listen %s port %u", l->address, l->port);
+	out->fd = fd;
+	snprintf(out->name, sizeof(out->name), "%s%s%s:%u",
+	    ss.ss_family == AF_INET6 ? "[" : "", l->address,
+	    ss.ss_family == AF_INET6 ? "]" : "", l->port);
+	return 0;
+}
+
+static struct child *
+child_find(pid_t pid)
+{
+	struct child	*ch;
+
+	TAILQ_FOREACH(ch, &m.children, entry)
+		if (ch->pid == pid)
+			return ch;
+	return NULL;
+}
+
+static unsigned int
+workers_from(const char *addr)
+{
+	struct child	*ch;
+	unsigned int	 n = 0;
+
+	TAILQ_FOREACH(ch, &m.children, entry)
+		if (ch->kind == CHILD_WORKER && strcmp(ch->addr, addr) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * Fork and re-execute ourselves in a role, with fds placed on fixed numbers
+ * (fds[i] becomes i + 3).  The child inherits nothing else.
+ */
+static pid_t
+spawn(const char *role, const int *fds, int nfds)
+{
+	char		*argv[6];
+	sigset_t	 all, old;
+	pid_t		 pid;
+	int		 i, argc = 0, moved[8];
+
+	argv[argc++] = "securechatd";
+	argv[argc++] = "-x";
+	argv[argc++] = (char *)role;
+	if (m.foreground)
+		argv[argc++] = "-d";
+	argv[argc] = NULL;
+
+	/* No signal handler may run in the child before exec. */
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, &old) == -1)
+		fatal("sigprocmask");
+	pid = fork();
+	if (pid == -1) {
+		log_warn("fork");
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
+	if (pid == 0) {
+		struct sigaction	 sa;
+		int			 sig;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		for (sig = 1; sig < NSIG; sig++)
+			if (sig != SIGPIPE)
+				(void)sigaction(sig, &sa, NULL);
+		/* Move sources above the targets first so dup2 never clobbers. */
+		for (i = 0; i < nfds; i++)
+			if ((moved[i] = fcntl(fds[i], F_DUPFD, 3 + nfds)) == -1)
+				_exit(127);
+		for (i = 0; i < nfds; i++)
+			if (dup2(moved[i], 3 + i) == -1)
+				_exit(127);
+		closefrom(3 + nfds);
+		sigemptyset(&all);
+		(void)sigprocmask(SIG_SETMASK, &all, NULL);
+		execv(m.exe, argv);
+		_exit(127);
+	}
+	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
+		fatal("sigprocmask");
+	return pid;
+}
+
+static void
+broker_send_settings(void)
+{
+	struct frame_buf	 b;
+	const struct conf	*c = m.conf;
+
+	frame_begin(&b, IMSG_BROKER_INIT, FRAME_MAX_DEFAULT);
+	frame_put_str(&b, F_USER_NAME, c->user);
+	frame_put_str(&b, F_CHROOT, c->state_dir);
+	frame_put_str(&b, F_REGISTRATION, conf_registration_name(c->registration));
+	frame_put_u8(&b, F_LOG_LEVEL, (uint8_t)c->log_level);
+	frame_put_u32(&b, F_MAX_CLIENTS, c->max_clients);
+	frame_put_u32(&b, F_MAX_FRAME, c->max_frame_bytes);
+	if (frame_finish(&b) == -1)
+		fatalx("broker settings do not fit a frame");
+	if (ipc_send(m.broker_fd, &b, -1) == -1)
+		log_warn("send settings to broker");
+	frame_buf_free(&b);
+}
+
+/* The broker's channel is only for its EOF today: it says the broker died. */
+static void
+broker_readable(evutil_socket_t fd, short ev, void *arg)
+{
+	uint8_t		 buf[256];
+	ssize_t		 n;
+
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		log_warnx("unexpected message from the broker");
+		return;
+	}
+	event_free(m.broker_ev);
+	m.broker_ev = NULL;
+	(void)close(m.broker_fd);
+	m.broker_fd = -1;
+	listeners_enable(0);
+}
+
+static void
+broker_respawn_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (!m.shutting_down && m.broker == NULL)
+		broker_spawn();
+}
+
+static void
+broker_spawn(void)
+{
+	struct child	*ch;
+	int		 sp[2];
+	pid_t		 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
+		fatal("socketpair");
+	if ((pid = spawn("broker", &sp[1], 1)) == -1) {
+		(void)close(sp[0]);
+		(void)close(sp[1]);
+		struct timeval	 tv = { 1, 0 };
+
+		evtimer_add(m.respawn_ev, &tv);
+		return;
+	}
+	(void)close(sp[1]);
+	m.broker_fd = sp[0];
+	ch = xcalloc(1, sizeof(*ch));
+	ch->pid = pid;
+	ch->kind = CHILD_BROKER;
+	ch->started_ms = now_ms();
+	TAILQ_INSERT_TAIL(&m.children, ch, entry);
+	m.broker = ch;
+	broker_send_settings();
+	if ((m.broker_ev = event_new(m.base, m.broker_fd, EV_READ | EV_PERSIST,
+	    broker_readable, NULL)) == NULL || event_add(m.broker_ev, NULL) == -1)
+		fatalx("broker event");
+	log_info("broker started (pid %ld)", (long)pid);
+	if (!m.shutting_down)
+		listeners_enable(1);
+}
+
+static int
+worker_send_init(int fd, const char *addr, uint64_t session_id)
+{
+	struct frame_buf	 b;
+	const struct conf	*c = m.conf;
+	int			 rv;
+
+	frame_begin(&b, IMSG_WORKER_INIT, 2 * PEM_MAX + 4096);
+	frame_put_bytes(&b, F_CERT_PEM, m.cert_pem, m.cert_len);
+	frame_put_bytes(&b, F_KEY_PEM, m.key_pem, m.key_len);
+	frame_put_str(&b, F_USER_NAME, c->user);
+	frame_put_str(&b, F_CHROOT, c->empty_dir);
+	frame_put_str(&b, F_ADDR, addr);
+	frame_put_u64(&b, F_SESSION_ID, session_id);
+	frame_put_u32(&b, F_HANDSHAKE_TIMEOUT, c->handshake_timeout);
+	frame_put_u32(&b, F_IDLE_TIMEOUT, c->idle_timeout);
+	frame_put_u32(&b, F_REKEY_MIN, c->rekey_min);
+	frame_put_u32(&b, F_REKEY_MAX, c->rekey_max);
+	frame_put_u32(&b, F_MAX_FRAME, c->max_frame_bytes);
+	frame_put_u8(&b, F_LOG_LEVEL, (uint8_t)c->log_level);
+	if (frame_finish(&b) == -1) {
+		frame_buf_free(&b);
+		log_warnx("worker settings do not fit a frame");
+		return -1;
+	}
+	rv = ipc_send(fd, &b, -1);
+	frame_buf_free(&b);	/* wipes the key */
+	return rv;
+}
+
+static void
+worker_spawn(int client, const char *addr)
+{
+	struct frame_buf	 b;
+	struct child		*ch;
+	int			 mw[2] = { -1, -1 }, wb[2] = { -1, -1 }, fds[3];
+	uint64_t		 sid = ++m.next_session;
+	pid_t			 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mw) == -1 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wb) == -1) {
+		log_warn("socketpair");
+		goto out;
+	}
+	/* Settings wait in the socket buffer until the worker reads them. */
+	if (worker_send_init(mw[0], addr, sid) == -1)
+		goto out;
+	fds[0] = client;
+	fds[1] = mw[1];
+	fds[2] = wb[1];
+	if ((pid = spawn("worker", fds, 3)) == -1)
+		goto out;
+
+	ch = xcalloc(1, sizeof(*ch));
+	ch->pid = pid;
+	ch->kind = CHILD_WORKER;
+	ch->session_id = sid;
+	ch->started_ms = now_ms();
+	(void)str_copy(ch->addr, addr, sizeof(ch->addr));
+	TAILQ_INSERT_TAIL(&m.children, ch, entry);
+	m.nworkers++;
+	log_debug("client %s: worker pid %ld, session %llu", addr, (long)pid,
+	    (unsigned long long)sid);
+
+	/* The broker gets its end of the worker's link, and who it is. */
+	frame_begin(&b, IMSG_ATTACH, FRAME_MAX_DEFAULT);
+	frame_put_u32(&b, F_PID, (uint32_t)pid);
+	frame_put_u64(&b, F_SESSION_ID, sid);
+	frame_put_str(&b, F_ADDR, addr);
+	if (frame_finish(&b) == -1 || m.broker_fd == -1 ||
+	    ipc_send(m.broker_fd, &b, wb[0]) == -1)
+		log_warnx("cannot attach worker %ld to the broker", (long)pid);
+	frame_buf_free(&b);
+out:
+	(void)close(client);
+	if (mw[0] != -1) {
+		(void)close(mw[0]);
+		(void)close(mw[1]);
+	}
+	if (wb[0] != -1) {
+		(void)close(wb[0]);
+		(void)close(wb[1]);
+	}
+}
+
+static void
+addr_string(const struct sockaddr_storage *ss, char *out, size_t outsz)
+{
+	const void	*a;
+
+	if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	else
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	if (inet_ntop(ss->ss_family, a, out, (socklen_t)outsz) == NULL)
+		(void)str_copy(out, "unknown", outsz);
+}
+
+static void
+accept_cb(evutil_socket_t lfd, short ev, void *arg)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			 addr[INET6_ADDRSTRLEN];
+	int			 fd;
+
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
+	    SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	addr_string(&ss, addr, sizeof(addr));
+	if (m.nworkers >= m.conf->max_clients) {
+		log_security("refused %s: limits.max_clients (%u) reached", addr,
+		    m.conf->max_clients);
+		(void)close(fd);
+		return;
+	}
+	if (workers_from(addr) >= m.conf->max_clients_per_ip) {
+		log_security("refused %s: limits.max_clients_per_ip (%u) reached",
+		    addr, m.conf->max_clients_per_ip);
+		(void)close(fd);
+		return;
+	}
+	worker_spawn(fd, addr);
+}
+
+static void
+listeners_enable(int on)
+{
+	size_t	 i;
+
+	if (m.accepting == on)
+		return;
+	for (i = 0; i < m.nlisteners; i++) {
+		if (on && event_add(m.listeners[i].ev, NULL) == -1)
+			fatalx("event_add listener");
+		if (!on && event_del(m.listeners[i].ev) == -1)
+			fatalx("event_del listener");
+	}
+	m.accepting = on;
+}
+
+static void
+throttle_end(evutil_socket_t fd, short ev, void *arg)
+{
+	log_info("resuming accepting clients after throttling");
+	if (!m.shutting_down && m.broker_fd != -1)
+		listeners_enable(1);
+}
+
+/* Postfix's rule: children that die before working must not make us spin. */
+static void
+worker_startup_failed(void)
+{
+	struct timeval	 tv;
+
+	if (++m.startup_failures < THROTTLE_AFTER)
+		return;
+	m.throttle_ms = m.throttle_ms == 0 ? THROTTLE_MIN_MS :
+	    (m.throttle_ms * 2 > THROTTLE_MAX_MS ? THROTTLE_MAX_MS :
+	    m.throttle_ms * 2);
+	log_warnx("%u workers failed at startup in a row: pausing accept for "
+	    "%u ms", m.startup_failures, m.throttle_ms);
+	listeners_enable(0);
+	tv.tv_sec = m.throttle_ms / 1000;
+	tv.tv_usec = (m.throttle_ms % 1000) * 1000;
+	evtimer_add(m.throttle_ev, &tv);
+}
+
+static void
+child_ended(struct child *ch, int status)
+{
+	const char	*what = ch->kind == CHILD_BROKER ? "broker" : "worker";
+	uint64_t	 lived = now_ms() - ch->started_ms;
+	struct timeval	 tv;
+
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_security("%s pid %ld (%s) killed by the seccomp filter "
+		    "(SIGSYS)", what, (long)ch->pid, ch->addr[0] ? ch->addr :
+		    "-");
+	else if (WIFSIGNALED(status))
+		log_warnx("%s pid %ld (%s) killed by signal %d after %llu ms",
+		    what, (long)ch->pid, ch->addr[0] ? ch->addr : "-",
+		    WTERMSIG(status), (unsigned long long)lived);
+	else if (ch->kind == CHILD_BROKER || WEXITSTATUS(status) != 0)
+		log_info("%s pid %ld (%s) exited with status %d after %llu ms",
+		    what, (long)ch->pid, ch->addr[0] ? ch->addr : "-",
+		    WEXITSTATUS(status), (unsigned long long)lived);
+	else
+		log_debug("worker pid %ld (%s) exited with status 0 after "
+		    "%llu ms", (long)ch->pid, ch->addr, (unsigned long long)lived);
+
+	if (ch->kind == CHILD_WORKER) {
+		m.nworkers--;
+		if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_STARTUP ||
+		    WEXITSTATUS(status) == 127))
+			worker_startup_failed();
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			m.startup_failures = 0;
+			m.throttle_ms = 0;
+		}
+	} else {
+		m.broker = NULL;
+		if (m.broker_ev != NULL) {
+			event_free(m.broker_ev);
+			m.broker_ev = NULL;
+			(void)close(m.broker_fd);
+			m.broker_fd = -1;
+		}
+		listeners_enable(0);
+		if (!m.shutting_down) {
+			if (lived >= BROKER_STABLE_MS)
+				m.broker_backoff_ms = 0;
+			m.broker_backoff_ms = m.broker_backoff_ms == 0 ?
+			    BROKER_BACKOFF_MIN_MS : m.broker_backoff_ms * 2;
+			if (m.broker_backoff_ms > BROKER_BACKOFF_MAX_MS)
+				m.broker_backoff_ms = BROKER_BACKOFF_MAX_MS;
+			log_warnx("broker lost: restarting it in %u ms",
+			    m.broker_backoff_ms);
+			tv.tv_sec = m.broker_backoff_ms / 1000;
+			tv.tv_usec = (m.broker_backoff_ms % 1000) * 1000;
+			evtimer_add(m.respawn_ev, &tv);
+		}
+	}
+	TAILQ_REMOVE(&m.children, ch, entry);
+	free(ch);
+}
+
+static void
+sigchld_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct child	*ch;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((ch = child_find(pid)) == NULL) {
+			log_warnx("reaped unknown child pid %ld", (long)pid);
+			continue;
+		}
+		child_ended(ch, status);
+	}
+	if (m.shutting_down && TAILQ_EMPTY(&m.children))
+		event_base_loopexit(m.base, NULL);
+}
+
+static void
+signal_children(enum child_kind kind, int sig)
+{
+	struct child	*ch;
+
+	TAILQ_FOREACH(ch, &m.children, entry)
+		if (ch->kind == kind && kill(ch->pid, sig) == -1 &&
+		    errno != ESRCH)
+			log_warn("kill %ld", (long)ch->pid);
+}
+
+static int
+workers_left(void)
+{
+	return m.nworkers > 0;
+}
+
+/* Runs every 100 ms during shutdown: workers first, then the broker. */
+static void
+shutdown_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	uint64_t	 elapsed = now_ms() - m.shutdown_started;
+
+	if (workers_left()) {
+		if (elapsed >= SHUTDOWN_WORKERS_MS) {
+			log_warnx("workers still running after %d ms: killing",
+			    SHUTDOWN_WORKERS_MS);
+			signal_children(CHILD_WORKER, SIGKILL);
+		}
+	} else if (m.broker != NULL) {
+		if (elapsed >= SHUTDOWN_WORKERS_MS + SHUTDOWN_BROKER_MS)
+			signal_children(CHILD_BROKER, SIGKILL);
+		else
+			signal_children(CHILD_BROKER, SIGTERM);
+	}
+	if (TAILQ_EMPTY(&m.children))
+		event_base_loopexit(m.base, NULL);
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct timeval	 tick = { 0, 100000 };
+
+	if (m.shutting_down)
+		return;
+	log_info("shutting down on signal %d", (int)sig);
+	m.shutting_down = 1;
+	m.shutdown_started = now_ms();
+	listeners_enable(0);
+	evtimer_del(m.respawn_ev);
+	signal_children(CHILD_WORKER, SIGTERM);
+	if ((m.shutdown_ev = event_new(m.base, -1, EV_PERSIST, shutdown_tick,
+	    NULL)) == NULL || event_add(m.shutdown_ev, &tick) == -1)
+		fatalx("shutdown timer");
+	shutdown_tick(-1, 0, NULL);
+}
+
+static void
+report_kept(const char *option)
+{
+	log_warnx("reload: %s cannot change while running: keeping the "
+	    "running value (restart to apply)", option);
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct conf	 fresh;
+	char		 err[PATH_MAX + 256];
+
+	log_info("reloading %s", m.conf->path[0] ? m.conf->path :
+	    "(built-in defaults)");
+	conf_defaults(&fresh);
+	if (m.conf->path[0] != '\0' &&
+	    conf_load(&fresh, m.conf->path, 1, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	(void)conf_reload(m.conf, &fresh, report_kept);
+	log_setlevel(m.conf->log_level);
+	if (tls_identity_load(m.conf, err, sizeof(err)) == -1)
+		log_warnx("reload: TLS identity: %s: keeping the previous one",
+		    err);
+	if (m.broker_fd != -1)
+		broker_send_settings();
+	log_info("configuration reloaded");
+}
+
+int
+master_main(struct conf *c, int foreground)
+{
+	struct event	*sig_ev[5];
+	char		 err[PATH_MAX + 256];
+	ssize_t		 n;
+	size_t		 i;
+
+	memset(&m, 0, sizeof(m));
+	m.conf = c;
+	m.foreground = foreground;
+	m.broker_fd = -1;
+	TAILQ_INIT(&m.children);
+
+	if ((n = readlink("/proc/self/exe", m.exe, sizeof(m.exe) - 1)) == -1)
+		fatal("readlink /proc/self/exe");
+	m.exe[n] = '\0';
+
+	if (!foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	log_init(foreground, c->log_level);
+	log_procname("master");
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal");
+
+	if (geteuid() != 0)
+		log_warnx("WARNING: not started as root: workers and the broker "
+		    "cannot chroot or change user; they run as uid %ld with "
+		    "seccomp and no_new_privs only", (long)geteuid());
+	prepare_dirs(c);
+	if (tls_identity_load(c, err, sizeof(err)) == -1)
+		fatalx("TLS: %s", err);
+
+	for (i = 0; i < c->nlisten; i++)
+		listen_one(&c->listen[i], &m.listeners[i]);
+	m.nlisteners = c->nlisten;
+
+	if ((m.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	for (i = 0; i < m.nlisteners; i++)
+		if ((m.listeners[i].ev = event_new(m.base, m.listeners[i].fd,
+		    EV_READ | EV_PERSIST, accept_cb, NULL)) == NULL)
+			fatalx("event_new");
+	if ((m.respawn_ev = evtimer_new(m.base, broker_respawn_cb, NULL)) == NULL ||
+	    (m.throttle_ev = evtimer_new(m.base, throttle_end, NULL)) == NULL)
+		fatalx("evtimer_new");
+	sig_ev[0] = evsignal_new(m.base, SIGCHLD, sigchld_cb, NULL);
+	sig_ev[1] = evsignal_new(m.base, SIGTERM, sigterm_cb, NULL);
+	sig_ev[2] = evsignal_new(m.base, SIGINT, sigterm_cb, NULL);
+	sig_ev[3] = evsignal_new(m.base, SIGHUP, sighup_cb, NULL);
+	sig_ev[4] = NULL;
+	for (i = 0; i < 4; i++)
+		if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) == -1)
+			fatalx("signal events");
+
+	/* The broker comes first: no client is accepted without it. */
+	broker_spawn();
+	for (i = 0; i < m.nlisteners; i++)
+		log_info("listening on %s", m.listeners[i].name);
+	log_info("%s started (pid %ld)", SC_VERSION_STRING, (long)getpid());
+
+	if (event_base_dispatch(m.base) == -1)
+		fatalx("event loop failed");
+
+	log_info("stopped");
+	for (i = 0; i < 4; i++)
+		event_free(sig_ev[i]);
+	for (i = 0; i < m.nlisteners; i++) {
+		event_free(m.listeners[i].ev);
+		(void)close(m.listeners[i].fd);
+	}
+	if (m.shutdown_ev != NULL)
+		event_free(m.shutdown_ev);
+	event_free(m.respawn_ev);
+	event_free(m.throttle_ev);
+	if (m.broker_fd != -1)
+		(void)close(m.broker_fd);
+	event_base_free(m.base);
+	tls_identity_free();
+	return 0;
+}

@@ -33,7 +33,24 @@ int	 privdrop(const char *user, const char *dir, char *err, size_t errsz);
  * PR_SET_DUMPABLE 0.
  */
 int	 sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz);
-/* Load the role's seccomp allow-list.  Must come last. */
+/*
+ * The role's seccomp filter, built but not loaded (a scmp_filter_ctx: free
+ * it with seccomp_release).  debug makes a denied call trap instead of
+ * kill.  sandbox_seccomp loads exactly this, so tests see the same lists.
+ */
+void	*sandbox_filter(enum sandbox_role role, int debug, char *err,
+	    size_t errsz);
+/*
+ * Load the role's seccomp allow-list.  Must come last.  With
+ * SC_SANDBOX_DEBUG in the environment a denied call is named on stderr
+ * and the process exits 159 instead of being killed by SIGSYS.
+ */
 int	 sandbox_seccomp(enum sandbox_role role, char *err, size_t errsz);
+/*
+ * Built with sanitizers: run LeakSanitizer's check now, since it cannot
+ * run in a chroot or under the filter; it then stays off, at exit too.
+ * Otherwise nothing.  privdrop and sandbox_limits call it first.
+ */
+void	 sandbox_leak_check(void);
 
 #endif

@@ -20,7 +20,7 @@
 #define EXIT_SESSION_DONE	0	/* served its client */
 #define EXIT_STARTUP		70	/* failed before serving: throttle */
 
-int	master_main(struct conf *c, const char *argv0, int foreground, int verbose);
+int	master_main(struct conf *c, int foreground);
 int	worker_main(int foreground);
 int	broker_main(int foreground);
 

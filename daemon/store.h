@@ -13,5 +13,7 @@ struct store;
 struct store	*store_open(const char *path, char *err, size_t errsz);
 void		 store_close(struct store *s);
 int		 store_schema_version(struct store *s);
+/* PRAGMA synchronous as a number (2 = FULL), for the tests. */
+int		 store_synchronous(struct store *s);
 
 #endif

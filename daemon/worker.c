@@ -1,2 +1,606 @@
-/* placeholder */
+/*
+ * worker.c: one process per client.  It takes its settings from the master,
+ * locks itself into the sandbox, and only then reads the network: TLS 1.3,
+ * frames, deadlines and key updates.  Anything impossible ends this worker.
+ */
 #include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "frame.h"
+#include "ipc.h"
+#include "log.h"
+#include "sandbox.h"
+#include "securechatd.h"
+#include "tls.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define INIT_MAX		(160 * 1024)
+#define WORKER_MAX_FDS		16
+#define CLOSE_GRACE_MS		2000	/* bound on flushing a last frame */
+#define PING_TOKEN_LEN		8
+
+static struct {
+	struct event_base	*base;
+	SSL_CTX			*ctx;
+	SSL			*ssl;
+	struct bufferevent	*client;
+	struct bufferevent	*broker;
+	struct event		*handshake_ev;
+	struct event		*rekey_ev;
+	struct event		*idle_ev;
+	struct event		*close_ev;
+	struct event		*sigterm_ev;
+
+	char			 addr[64];
+	char			 user[64];
+	char			 chroot[PATH_MAX];
+	uint64_t		 session_id;
+	uint32_t		 handshake_timeout;
+	uint32_t		 idle_timeout;
+	uint32_t		 rekey_min;
+	uint32_t		 rekey_max;
+	uint32_t		 max_frame;
+
+	int			 handshake_done;
+	int			 hello_done;
+	int			 closing;
+	int			 ping_outstanding;
+	uint64_t		 last_rx_ms;
+	unsigned int		 key_updates;
+} w;
+
+static void __attribute__((noreturn))
+worker_exit(int code)
+{
+	/* SSL_free wipes the session keys; the rest dies with the process. */
+	if (w.client != NULL)
+		bufferevent_free(w.client);
+	else if (w.ssl != NULL)
+		SSL_free(w.ssl);
+	SSL_CTX_free(w.ctx);
+	_exit(code);
+}
+
+static void
+ssl_errors(char *buf, size_t bufsz)
+{
+	unsigned long	 e;
+	size_t		 off = 0;
+
+	buf[0] = '\0';
+	while (w.client != NULL &&
+	    (e = bufferevent_get_openssl_error(w.client)) != 0 &&
+	    off < bufsz - 1) {
+		ERR_error_string_n(e, buf + off, bufsz - off);
+		off = strlen(buf);
+		if (off < bufsz - 2) {
+			buf[off++] = ' ';
+			buf[off] = '\0';
+		}
+	}
+	while ((e = ERR_get_error()) != 0 && off < bufsz - 1) {
+		ERR_error_string_n(e, buf + off, bufsz - off);
+		off = strlen(buf);
+	}
+	if (buf[0] == '\0')
+		(void)str_copy(buf, errno ? strerror(errno) : "no detail", bufsz);
+}
+
+static void
+send_frame(struct frame_buf *b)
+{
+	if (frame_finish(b) == -1)
+		fatalx("cannot build frame type 0x%04x", b->data ?
+		    be16_get(b->data + 4) : 0);
+	if (bufferevent_write(w.client, b->data, b->len) == -1)
+		fatalx("bufferevent_write");
+	frame_buf_free(b);
+}
+
+static void
+finish_close(void)
+{
+	/* Best effort close_notify; the socket closes with the process. */
+	if (w.ssl != NULL && w.handshake_done)
+		(void)SSL_shutdown(w.ssl);
+	worker_exit(EXIT_SESSION_DONE);
+}
+
+static void
+close_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	finish_close();
+}
+
+static void
+client_drained_cb(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		finish_close();
+}
+
+/* Stop reading, let what is queued reach the client, then end. */
+static void
+close_after_flush(void)
+{
+	struct timeval	 tv = { CLOSE_GRACE_MS / 1000, 0 };
+
+	if (w.closing)
+		return;
+	w.closing = 1;
+	if (w.client == NULL)
+		worker_exit(EXIT_SESSION_DONE);
+	bufferevent_disable(w.client, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(w.client)) == 0)
+		finish_close();
+	bufferevent_setcb(w.client, NULL, client_drained_cb, NULL, NULL);
+	if ((w.close_ev = evtimer_new(w.base, close_timeout_cb, NULL)) == NULL ||
+	    evtimer_add(w.close_ev, &tv) == -1)
+		finish_close();
+}
+
+static void
+send_error(uint16_t code, const char *text)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, MSG_ERROR, w.max_frame);
+	frame_put_u16(&b, F_CODE, code);
+	frame_put_str(&b, F_TEXT, text);
+	if (code == ERR_VERSION) {
+		uint8_t	 v[2];
+
+		be16_put(v, PROTO_VERSION);
+		frame_put_bytes(&b, F_VERSIONS, v, sizeof(v));
+	}
+	send_frame(&b);
+}
+
+/* A fatal protocol error: say why, close, and log it as a security event. */
+static void
+reject(uint16_t code, const char *text)
+{
+	log_security("client %s: %s: %s", w.addr, proto_err_name(code), text);
+	send_error(code, text);
+	close_after_flush();
+}
+
+static void
+send_ping(void)
+{
+	struct frame_buf	 b;
+	uint8_t			 token[PING_TOKEN_LEN];
+
+	if (RAND_bytes(token, sizeof(token)) != 1)
+		fatalx("RAND_bytes");
+	frame_begin(&b, MSG_PING, w.max_frame);
+	frame_put_bytes(&b, F_TOKEN, token, sizeof(token));
+	send_frame(&b);
+}
+
+static void
+idle_arm(void)
+{
+	uint64_t	 due, now = now_ms(), half = w.idle_timeout * 500ULL;
+	struct timeval	 tv;
+
+	due = w.last_rx_ms + (w.ping_outstanding ? 2 * half : half);
+	due = due > now ? due - now : 0;
+	tv.tv_sec = (time_t)(due / 1000);
+	tv.tv_usec = (suseconds_t)((due % 1000) * 1000);
+	if (evtimer_add(w.idle_ev, &tv) == -1)
+		fatalx("evtimer_add idle");
+}
+
+/* Half the idle time without a frame: PING; the whole of it: close. */
+static void
+idle_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	uint64_t	 quiet = now_ms() - w.last_rx_ms;
+
+	if (w.closing)
+		return;
+	if (quiet >= w.idle_timeout * 1000ULL) {
+		log_info("client %s: idle for %u s: closing", w.addr,
+		    w.idle_timeout);
+		send_error(ERR_TIMEOUT, "idle timeout");
+		close_after_flush();
+		return;
+	}
+	if (!w.ping_outstanding && quiet >= w.idle_timeout * 500ULL) {
+		send_ping();
+		w.ping_outstanding = 1;
+	}
+	idle_arm();
+}
+
+static void
+rekey_arm(void)
+{
+	struct timeval	 tv = { random_between(w.rekey_min, w.rekey_max), 0 };
+
+	if (evtimer_add(w.rekey_ev, &tv) == -1)
+		fatalx("evtimer_add rekey");
+}
+
+/*
+ * Time-based random rekeying.  SSL_key_update only queues the KeyUpdate;
+ * SSL_do_handshake sends it now rather than with the next write.
+ */
+static void
+rekey_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (w.closing)
+		return;
+	if (SSL_key_update(w.ssl, SSL_KEY_UPDATE_REQUESTED) != 1) {
+		log_warnx("client %s: SSL_key_update failed", w.addr);
+		close_after_flush();
+		return;
+	}
+	if (SSL_do_handshake(w.ssl) != 1)
+		log_debug("client %s: key update queued for the next write",
+		    w.addr);
+	w.key_updates++;
+	log_debug("client %s: TLS key update %u", w.addr, w.key_updates);
+	rekey_arm();
+}
+
+static void
+handle_hello(const struct frame *f)
+{
+	struct frame_buf	 b;
+	uint16_t		 version;
+	char			 text[128];
+
+	if (frame_get_u16(f, F_VERSION, &version) == -1) {
+		reject(ERR_PROTOCOL, "HELLO without a version");
+		return;
+	}
+	if (version != PROTO_VERSION) {
+		snprintf(text, sizeof(text), "protocol version %u is not "
+		    "spoken here; this server speaks version %u", version,
+		    PROTO_VERSION);
+		log_info("client %s: %s", w.addr, text);
+		send_error(ERR_VERSION, text);
+		close_after_flush();
+		return;
+	}
+	w.hello_done = 1;
+	frame_begin(&b, MSG_WELCOME, w.max_frame);
+	frame_put_u16(&b, F_VERSION, PROTO_VERSION);
+	frame_put_str(&b, F_SOFTWARE, SC_VERSION_STRING);
+	frame_put_u32(&b, F_MAX_FRAME, w.max_frame);
+	frame_put_u32(&b, F_IDLE_TIMEOUT, w.idle_timeout);
+	send_frame(&b);
+}
+
+static void
+handle_ping(const struct frame *f)
+{
+	struct frame_buf	 b;
+	const uint8_t		*token;
+	size_t			 len;
+
+	if (frame_get_bytes(f, F_TOKEN, &token, &len) == -1) {
+		reject(ERR_PROTOCOL, "PING without a token");
+		return;
+	}
+	frame_begin(&b, MSG_PONG, w.max_frame);
+	frame_put_bytes(&b, F_TOKEN, token, len);
+	send_frame(&b);
+}
+
+/* One whole, decoded and validated client frame. */
+static void
+client_frame(const struct frame *f)
+{
+	w.last_rx_ms = now_ms();
+	w.ping_outstanding = 0;
+
+	/* Before HELLO only HELLO may be said. */
+	if (!w.hello_done && f->type != MSG_HELLO) {
+		reject(ERR_NOT_ALLOWED, "the first message must be HELLO");
+		return;
+	}
+	switch (f->type) {
+	case MSG_HELLO:
+		if (w.hello_done) {
+			reject(ERR_NOT_ALLOWED, "HELLO was already said");
+			return;
+		}
+		handle_hello(f);
+		break;
+	case MSG_PING:
+		handle_ping(f);
+		break;
+	case MSG_PONG:
+		break;
+	default:
+		reject(ERR_UNKNOWN_TYPE, "message type not accepted from a "
+		    "client");
+		break;
+	}
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct frame	 f;
+	uint8_t		*p;
+	size_t		 avail, flen;
+	int		 rv;
+	char		 text[128];
+
+	/* Answer a key update the client requested without waiting to write. */
+	if (SSL_get_key_update_type(w.ssl) != SSL_KEY_UPDATE_NONE)
+		(void)SSL_do_handshake(w.ssl);
+
+	while (!w.closing && (avail = evbuffer_get_length(in)) >= FRAME_HDR_LEN) {
+		if ((p = evbuffer_pullup(in, FRAME_HDR_LEN)) == NULL)
+			fatalx("evbuffer_pullup");
+		rv = frame_peek(p, FRAME_HDR_LEN, w.max_frame, &flen);
+		if (rv == FRAME_NEED_MORE) {
+			/* The header is whole; only the body is missing. */
+			flen = FRAME_HDR_LEN + be32_get(p);
+		} else if (rv != FRAME_OK) {
+			snprintf(text, sizeof(text), "%s (limit %u bytes)",
+			    frame_strerror(rv), w.max_frame);
+			reject(frame_err_code(rv), text);
+			return;
+		}
+		if (avail < flen)
+			return;
+		if ((p = evbuffer_pullup(in, (ev_ssize_t)flen)) == NULL)
+			fatalx("evbuffer_pullup");
+		if ((rv = frame_decode(p, flen, &f)) == FRAME_OK)
+			rv = frame_validate(&f, proto_client_spec(f.type));
+		if (rv != FRAME_OK) {
+			snprintf(text, sizeof(text), "%s in %s",
+			    frame_strerror(rv), proto_msg_name(f.type));
+			reject(frame_err_code(rv), text);
+			return;
+		}
+		client_frame(&f);
+		if (evbuffer_drain(in, flen) == -1)
+			fatalx("evbuffer_drain");
+	}
+}
+
+static void
+session_to_broker(void)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, IMSG_SESSION, FRAME_MAX_DEFAULT);
+	frame_put_str(&b, F_TLS_VERSION, SSL_get_version(w.ssl));
+	frame_put_str(&b, F_TLS_CIPHER, SSL_get_cipher_name(w.ssl));
+	frame_put_str(&b, F_TLS_GROUP, tls_group_name(w.ssl));
+	if (frame_finish(&b) == -1 ||
+	    bufferevent_write(w.broker, b.data, b.len) == -1)
+		fatalx("session to broker");
+	frame_buf_free(&b);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	char	 err[512];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		w.handshake_done = 1;
+		evtimer_del(w.handshake_ev);
+		log_info("client %s: %s %s %s", w.addr, SSL_get_version(w.ssl),
+		    SSL_get_cipher_name(w.ssl), tls_group_name(w.ssl));
+		session_to_broker();
+		w.last_rx_ms = now_ms();
+		idle_arm();
+		rekey_arm();
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		log_debug("client %s: closed the connection", w.addr);
+		worker_exit(EXIT_SESSION_DONE);
+	}
+	if (what & BEV_EVENT_ERROR) {
+		ssl_errors(err, sizeof(err));
+		if (!w.handshake_done)
+			log_security("client %s: TLS handshake failed: %s",
+			    w.addr, err);
+		else
+			log_info("client %s: connection error: %s", w.addr, err);
+		worker_exit(EXIT_SESSION_DONE);
+	}
+}
+
+static void
+handshake_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	log_security("client %s: no TLS handshake within %u s", w.addr,
+	    w.handshake_timeout);
+	worker_exit(EXIT_SESSION_DONE);
+}
+
+static void
+broker_read_cb(struct bufferevent *bev, void *arg)
+{
+	/* The broker sends nothing to a worker yet; anything is a bug. */
+	fatalx("unexpected message from the broker");
+}
+
+static void
+broker_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	log_info("client %s: broker link lost: telling the client to "
+	    "reconnect", w.addr);
+	if (!w.handshake_done || w.closing)
+		worker_exit(EXIT_SESSION_DONE);
+	send_error(ERR_RESTARTING, "server restarting");
+	close_after_flush();
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	if (!w.handshake_done || w.closing)
+		worker_exit(EXIT_SESSION_DONE);
+	send_error(ERR_SHUTDOWN, "server shutting down");
+	close_after_flush();
+}
+
+/* Settings and the TLS identity, from the master, before any network byte. */
+static void
+read_init(void)
+{
+	struct frame	 f;
+	uint8_t		*buf;
+	const uint8_t	*cert, *key;
+	size_t		 cert_len, key_len;
+	uint8_t		 level;
+	char		 err[256];
+	int		 fd;
+
+	buf = xmalloc(INIT_MAX);
+	if (ipc_recv(WORKER_FD_MASTER, buf, INIT_MAX, &f, &fd) <= 0 ||
+	    f.type != IMSG_WORKER_INIT || fd != -1)
+		fatalx("worker: no settings from the master");
+	if (frame_get_bytes(&f, F_CERT_PEM, &cert, &cert_len) == -1 ||
+	    frame_get_bytes(&f, F_KEY_PEM, &key, &key_len) == -1 ||
+	    frame_get_str(&f, F_USER_NAME, w.user, sizeof(w.user)) == -1 ||
+	    frame_get_str(&f, F_CHROOT, w.chroot, sizeof(w.chroot)) == -1 ||
+	    frame_get_str(&f, F_ADDR, w.addr, sizeof(w.addr)) == -1 ||
+	    frame_get_u64(&f, F_SESSION_ID, &w.session_id) == -1 ||
+	    frame_get_u32(&f, F_HANDSHAKE_TIMEOUT, &w.handshake_timeout) == -1 ||
+	    frame_get_u32(&f, F_IDLE_TIMEOUT, &w.idle_timeout) == -1 ||
+	    frame_get_u32(&f, F_REKEY_MIN, &w.rekey_min) == -1 ||
+	    frame_get_u32(&f, F_REKEY_MAX, &w.rekey_max) == -1 ||
+	    frame_get_u32(&f, F_MAX_FRAME, &w.max_frame) == -1 ||
+	    frame_get_u8(&f, F_LOG_LEVEL, &level) == -1)
+		fatalx("worker: incomplete settings from the master");
+	log_setlevel(level);
+	w.ctx = tls_ctx_server(cert, cert_len, key, key_len, err, sizeof(err));
+	OPENSSL_cleanse(buf, INIT_MAX);
+	free(buf);
+	if (w.ctx == NULL)
+		fatalx("worker: TLS context: %s", err);
+	if (close(WORKER_FD_MASTER) == -1)
+		fatal("close master channel");
+}
+
+/* Only the client, the broker link and stderr survive; stdin/out are null. */
+static void
+close_descriptors(void)
+{
+	int	 fd;
+
+	if (fcntl(WORKER_FD_CLIENT, F_GETFD) == -1 ||
+	    fcntl(WORKER_FD_MASTER, F_GETFD) == -1 ||
+	    fcntl(WORKER_FD_BROKER, F_GETFD) == -1)
+		fatalx("worker: started without its descriptors");
+	closefrom(WORKER_FD_BROKER + 1);
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1)
+		fatal("dup2");
+	if (fd > STDERR_FILENO)
+		(void)close(fd);
+}
+
+static void
+enter_sandbox(void)
+{
+	char	 err[512];
+	int	 rv;
+
+	rv = privdrop(w.user, w.chroot, err, sizeof(err));
+	if (rv == PRIVDROP_FAILED)
+		fatalx("worker: %s", err);
+	if (rv == PRIVDROP_NOT_ROOT)
+		log_warnx("WARNING: worker for %s runs as uid %ld without "
+		    "chroot: the daemon was not started as root", w.addr,
+		    (long)getuid());
+	if (sandbox_limits(SANDBOX_WORKER, WORKER_MAX_FDS, err,
+	    sizeof(err)) == -1)
+		fatalx("worker: %s", err);
+	if (sandbox_seccomp(SANDBOX_WORKER, err, sizeof(err)) == -1)
+		fatalx("worker: %s", err);
+}
+
+int
+worker_main(int foreground)
+{
+	struct timeval	 tv;
+	uint8_t		 warm[16];
+	int		 ok;
+
+	log_init(foreground, LOG_LEVEL_INFO);
+	log_procname("worker");
+	/* Until the sandbox is whole, a failure is the master's to throttle. */
+	log_fatal_status(EXIT_STARTUP);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal");
+	close_descriptors();
+	read_init();
+
+	/* Everything that opens files or makes kernel objects happens now. */
+	ok = RAND_bytes(warm, sizeof(warm)) == 1;
+	OPENSSL_cleanse(warm, sizeof(warm));
+	if (!ok || (w.ssl = SSL_new(w.ctx)) == NULL ||
+	    (w.base = event_base_new()) == NULL ||
+	    (w.handshake_ev = evtimer_new(w.base, handshake_timeout_cb,
+	    NULL)) == NULL ||
+	    (w.rekey_ev = evtimer_new(w.base, rekey_cb, NULL)) == NULL ||
+	    (w.idle_ev = evtimer_new(w.base, idle_cb, NULL)) == NULL ||
+	    (w.sigterm_ev = evsignal_new(w.base, SIGTERM, sigterm_cb,
+	    NULL)) == NULL || event_add(w.sigterm_ev, NULL) == -1)
+		fatalx("worker: setup failed");
+	if (fd_set_nonblock(WORKER_FD_CLIENT) == -1 ||
+	    fd_set_nonblock(WORKER_FD_BROKER) == -1)
+		fatal("worker: nonblock");
+
+	enter_sandbox();
+	log_fatal_status(1);
+
+	/* From here on the network is read, inside the sandbox. */
+	if ((w.broker = bufferevent_socket_new(w.base, WORKER_FD_BROKER,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (w.client = bufferevent_openssl_socket_new(w.base, WORKER_FD_CLIENT,
+	    w.ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		fatalx("worker: bufferevent");
+	bufferevent_setcb(w.broker, broker_read_cb, NULL, broker_event_cb, NULL);
+	bufferevent_setcb(w.client, client_read_cb, NULL, client_event_cb, NULL);
+	bufferevent_setwatermark(w.client, EV_READ, 0, w.max_frame);
+	if (bufferevent_enable(w.broker, EV_READ) == -1 ||
+	    bufferevent_enable(w.client, EV_READ | EV_WRITE) == -1)
+		fatalx("worker: bufferevent_enable");
+	tv.tv_sec = w.handshake_timeout;
+	tv.tv_usec = 0;
+	if (evtimer_add(w.handshake_ev, &tv) == -1)
+		fatalx("worker: handshake timer");
+
+	if (event_base_dispatch(w.base) == -1)
+		fatalx("worker: event loop failed");
+	worker_exit(EXIT_SESSION_DONE);
+}

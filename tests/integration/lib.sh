@@ -1,0 +1,281 @@
+# lib.sh: shared by the integration tests.  Each test starts its own daemon
+# on 127.0.0.1 and a free port, with a temporary configuration and state,
+# and drives real clients in --batch --json mode.  Every wait is bounded.
+
+set -eu
+
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+SCD=$top_builddir/daemon/securechatd
+SC=$top_builddir/client/securechat
+PROBE=$top_builddir/tests/integration/scprobe
+TEST=$(basename "$0" .sh)
+SC_USER=${SC_USER:-_securechat}
+# LeakSanitizer cannot run inside a seccomp sandbox; ASan/UBSan still do.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+TMP=$(mktemp -d "/tmp/sc-$TEST.XXXXXX")
+chmod 755 "$TMP"
+DPID=
+PORT=
+CLIENTS=
+FAILED=0
+
+fail() {
+	echo "FAIL: $TEST: $*" >&2
+	FAILED=1
+	exit 1
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+skip() {
+	echo "SKIP: $TEST: $*"
+	exit 77
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (run the suite as root, as CI does)"
+}
+
+ensure_user() {
+	if ! id "$SC_USER" >/dev/null 2>&1; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin "$SC_USER" ||
+		    fail "cannot create user $SC_USER"
+	fi
+}
+
+# A port nothing listens on.  Bounded: 100 tries.
+free_port() {
+	local i p
+	for i in $(seq 1 100); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "no free port"
+}
+
+# wait_for SECONDS COMMAND...: retry every 0.1 s until it succeeds.
+wait_for() {
+	local limit=$(($1 * 10)) i=0
+	shift
+	while [ "$i" -lt "$limit" ]; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# write_config [EXTRA LINES]: the test daemon's configuration.
+write_config() {
+	PORT=${PORT:-$(free_port)}
+	mkdir -p "$TMP/tls"
+	cat >"$TMP/sc.conf" <<EOF
+listen = ( { address = "127.0.0.1"; port = $PORT; } );
+user = "$SC_USER";
+state_dir = "$TMP/state";
+runtime_dir = "$TMP/run";
+empty_dir = "$TMP/empty";
+tls = {
+  certificate = "$TMP/tls/server.crt";
+  private_key = "$TMP/tls/server.key";
+};
+log = { level = "debug"; };
+$*
+EOF
+}
+
+daemon_log() {
+	cat "$TMP/daemon.log"
+}
+
+log_has() {
+	grep -q -- "$1" "$TMP/daemon.log"
+}
+
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
+# Background processes must not inherit the write ends of clients' fifos,
+# or those clients would never see the end of their input.
+CLIENT_FDS=
+close_client_fds() {
+	local f
+	for f in $CLIENT_FDS; do
+		eval "exec $f>&-"
+	done
+}
+
+# start_daemon [RUNNER...]: run the daemon (optionally through a runner
+# such as setpriv) and wait until it accepts.
+start_daemon() {
+	[ -f "$TMP/sc.conf" ] || write_config
+	(close_client_fds; exec "$@" "$SCD" -d -f "$TMP/sc.conf") \
+	    >>"$TMP/daemon.log" 2>&1 &
+	DPID=$!
+	if ! wait_for 15 port_open; then
+		daemon_log >&2
+		fail "daemon did not start listening"
+	fi
+	wait_for 5 log_has "started (pid" || fail "daemon did not log its start"
+}
+
+# Every process below the master, with its command line.
+daemon_children() {
+	pgrep -P "$DPID" 2>/dev/null || true
+}
+
+worker_pids() {
+	local p
+	for p in $(daemon_children); do
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '-x worker'; then
+			echo "$p"
+		fi
+	done
+}
+
+broker_pid() {
+	local p
+	for p in $(daemon_children); do
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '-x broker'; then
+			echo "$p"
+		fi
+	done
+}
+
+count_workers() {
+	worker_pids | wc -l
+}
+
+workers_are() {
+	[ "$(count_workers)" -eq "$1" ]
+}
+
+stop_daemon() {
+	local i
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID" 2>/dev/null || true
+	for i in $(seq 1 150); do
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$DPID" 2>/dev/null; then
+		kill -KILL $(daemon_children) "$DPID" 2>/dev/null || true
+		DPID=
+		fail "daemon did not stop within 15 s of SIGTERM"
+	fi
+	wait "$DPID" 2>/dev/null || true
+	DPID=
+}
+
+# client_start NAME [ARGS...]: a batch client reading from a fifo, so the
+# test decides when it says something and when its input ends.
+client_start() {
+	local name=$1
+	shift
+	rm -f "$TMP/$name.in"
+	mkfifo "$TMP/$name.in"
+	(close_client_fds; exec "$SC" --server "127.0.0.1:$PORT" \
+	    --home "$TMP/home-$name" --batch --json "$@") \
+	    <"$TMP/$name.in" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	eval "CPID_$name=$!"
+	exec {fd}>"$TMP/$name.in"
+	eval "CFD_$name=$fd"
+	CLIENT_FDS="$CLIENT_FDS $fd"
+	CLIENTS="$CLIENTS $name"
+}
+
+# A client that has exited must not take the test down with SIGPIPE.
+trap '' PIPE
+client_say() {
+	local fd
+	eval "fd=\$CFD_$1"
+	printf '%s\n' "$2" >&"$fd" 2>/dev/null || true
+}
+
+client_out() {
+	cat "$TMP/$1.out"
+}
+
+client_has() {
+	grep -q -- "$2" "$TMP/$1.out"
+}
+
+client_count() {
+	grep -c -- "$2" "$TMP/$1.out" || true
+}
+
+# client_wait NAME PATTERN [SECONDS]
+client_wait() {
+	if ! wait_for "${3:-10}" client_has "$1" "$2"; then
+		echo "--- $1 stdout:" >&2
+		cat "$TMP/$1.out" >&2
+		echo "--- $1 stderr:" >&2
+		cat "$TMP/$1.err" >&2
+		fail "client $1 never showed '$2'"
+	fi
+}
+
+client_pid() {
+	eval "echo \$CPID_$1"
+}
+
+# client_end NAME: end its input and return its exit status (bounded).
+client_end() {
+	local fd pid i rc=0
+	eval "fd=\$CFD_$1; pid=\$CPID_$1"
+	exec {fd}>&- || true
+	CLIENT_FDS=$(echo "$CLIENT_FDS" | tr ' ' '\n' | grep -v -x "$fd" | tr '\n' ' ')
+	for i in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null || true
+		fail "client $1 did not exit within 15 s of EOF"
+	fi
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+# One JSON field of the last line of NAME's output matching PATTERN.
+json_field() {
+	grep -- "$2" "$TMP/$1.out" | tail -n 1 | jq -r ".$3"
+}
+
+cleanup() {
+	local name pid
+	for name in $CLIENTS; do
+		eval "pid=\${CPID_$name:-}"
+		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+	done
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID" 2>/dev/null || true
+		wait_for 10 sh -c "! kill -0 $DPID" || true
+		kill -KILL $(daemon_children) "$DPID" 2>/dev/null || true
+	fi
+	if [ "$FAILED" -ne 0 ] && [ -f "$TMP/daemon.log" ]; then
+		echo "--- daemon log (last 60 lines):" >&2
+		tail -n 60 "$TMP/daemon.log" >&2
+	fi
+	# A sanitizer report anywhere fails the test.
+	if [ -f "$TMP/daemon.log" ] && grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/daemon.log"; then
+		echo "FAIL: $TEST: sanitizer report in the daemon log" >&2
+		grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/daemon.log" >&2
+		rm -rf "$TMP"
+		exit 1
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT

@@ -1,2 +1,43 @@
-#!/bin/sh
-exit 77
+#!/bin/bash
+# t-lifecycle.sh: SIGHUP reloads what can change and reports what cannot;
+# workers that die before doing any work throttle spawning instead of
+# spinning, and accepting resumes afterwards.
+. "$(dirname "$0")/lib.sh"
+need_root
+ensure_user
+start_daemon
+
+# Reload: a new log level applies, a new listen address is reported and kept.
+sed -i 's/level = "debug"/level = "info"/; s/address = "127.0.0.1"/address = "127.0.0.3"/' "$TMP/sc.conf"
+kill -HUP "$DPID"
+wait_for 5 log_has "configuration reloaded" || fail "no reload"
+log_has "reload: listen cannot change while running" || fail "listen change not reported"
+port_open || fail "the running listener was not kept"
+client_start a
+client_wait a '"event":"connected"'
+client_end a || fail "client after reload"
+pass "SIGHUP: listen reported and kept, clients still served"
+
+# A broken reload keeps the running configuration.
+echo 'bogus_option = 1;' >>"$TMP/sc.conf"
+kill -HUP "$DPID"
+wait_for 5 log_has "reload failed, keeping the running configuration" ||
+    fail "a bad reload was not refused"
+grep "reload failed" "$TMP/daemon.log" | grep -q "bogus_option" || fail "reload error does not name the option"
+pass "a bad configuration on SIGHUP is refused and named"
+
+# Workers that cannot start (their chroot is gone) throttle the master.
+rmdir "$TMP/empty"
+for i in 1 2 3 4; do
+	"$PROBE" -t 3 127.0.0.1 "$PORT" stall >/dev/null || true
+done
+wait_for 10 log_has "workers failed at startup in a row: pausing accept" ||
+    fail "no throttling after startup failures"
+pass "startup failures throttle accepting"
+mkdir -m 755 "$TMP/empty"
+wait_for 10 log_has "resuming accepting clients" || fail "accepting never resumed"
+client_start b
+client_wait b '"event":"connected"' 15
+client_end b || fail "client after throttle"
+pass "accepting resumes after the throttle"
+stop_daemon

@@ -1,0 +1,44 @@
+#!/bin/bash
+# setup.sh: install the Debian packages securechat needs (only those that
+# are missing), then configure and build out of tree.  Sourced by demo.sh
+# and test.sh; usage: setup.sh [BUILD_DIR [CONFIGURE_ARGS...]]
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${1:-$SRC/_build}
+shift || true
+
+PACKAGES="build-essential autoconf automake pkg-config libssl-dev libevent-dev
+libconfig-dev libsqlite3-dev libseccomp-dev libcmocka-dev libedit-dev openssl
+mandoc jq procps util-linux passwd sqlite3 gdb"
+
+missing=
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	echo "==> installing Debian packages:$missing"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup.sh: run as root to install:$missing" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+cd "$SRC"
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ ! -f Makefile.in ]; then
+	echo "==> autoreconf"
+	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+fi
+mkdir -p "$BUILD"
+cd "$BUILD"
+if [ ! -f Makefile ] || [ "$SRC/configure" -nt Makefile ]; then
+	echo "==> configure $*"
+	"$SRC/configure" -q "$@"
+fi
+echo "==> make"
+make -j"$(nproc)" -s >/dev/null
+make -j"$(nproc)" -s check TESTS= >/dev/null
