@@ -132,9 +132,11 @@ batch_lines(struct client *c, int eof)
 	    (line = evbuffer_readln(c->inbuf, &len, EVBUFFER_EOL_CRLF)) != NULL) {
 		if (c->input_skip)
 			c->input_skip = 0;	/* the tail of a refused line */
-		else if (len > CLIENT_LINE_MAX || strlen(line) != len)
-			out_error(c, "INPUT", "line longer than %d bytes or "
-			    "with a NUL byte refused", CLIENT_LINE_MAX);
+		else if (len > CLIENT_LINE_MAX)
+			out_error(c, "INPUT", "line longer than %d bytes "
+			    "refused", CLIENT_LINE_MAX);
+		else if (strlen(line) != len)
+			out_error(c, "INPUT", "line with a NUL byte refused");
 		else
 			cmd_line(c, line);
 		free(line);
@@ -193,6 +195,12 @@ rl_line_cb(char *line)
 	}
 	if (*line != '\0')
 		(void)add_history(line);
+	/*
+	 * libedit's callback mode redraws the previous line when output
+	 * arrives later; starting a fresh line editor state avoids that.
+	 */
+	rl_callback_handler_remove();
+	rl_callback_handler_install(PROMPT, rl_line_cb);
 	cmd_line(c, line);
 	free(line);
 }

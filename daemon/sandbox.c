@@ -43,7 +43,7 @@
 
 enum sc_action {
 	SC_ALLOW,
-	SC_EACCES,	/* fail with EACCES: probed by libc, harmless to refuse */
+	SC_EACCES,	/* fail with EACCES: libc probes, harmless to refuse */
 };
 
 enum sc_cond {
@@ -59,6 +59,10 @@ struct sc_rule {
 	enum sc_cond	 cond;
 	unsigned long	 val;
 };
+
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 #define ALLOW(n)	{ n, SC_ALLOW, SC_ANY, 0 }
 #define ALLOW_IF(n, c)	{ n, SC_ALLOW, c, 0 }
@@ -201,6 +205,8 @@ static int	add_rules(scmp_filter_ctx, const struct sc_rule *, size_t,
 		    char *, size_t);
 static int	add_rule(scmp_filter_ctx, const struct sc_rule *, char *,
 		    size_t);
+static void	append_uint(char *, size_t, size_t *, unsigned int);
+static void	append_str(char *, size_t, size_t *, const char *);
 static void	sigsys_handler(int, siginfo_t *, void *);
 static int	sigsys_install(char *, size_t);
 static int	set_limit(int, const char *, rlim_t, char *, size_t);
@@ -214,7 +220,7 @@ add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, char *err,
 
 	nr = seccomp_syscall_resolve_name(r->name);
 	if (nr == __NR_SCMP_ERROR) {
-		snprintf(err, errsz, "seccomp: unknown system call %s",
+		(void)snprintf(err, errsz, "seccomp: unknown system call %s",
 		    r->name);
 		return -1;
 	}
@@ -236,14 +242,15 @@ add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, char *err,
 		break;
 	case SC_ARG1:
 		rc = seccomp_rule_add(ctx, action, nr, 1,
-		    SCMP_A1(SCMP_CMP_EQ, r->val));
+		    SCMP_A1(SCMP_CMP_EQ, r->val, 0));
 		break;
 	default:
-		snprintf(err, errsz, "seccomp: bad condition for %s", r->name);
+		(void)snprintf(err, errsz, "seccomp: bad condition for %s",
+		    r->name);
 		return -1;
 	}
 	if (rc != 0) {
-		snprintf(err, errsz, "seccomp_rule_add %s: %s", r->name,
+		(void)snprintf(err, errsz, "seccomp_rule_add %s: %s", r->name,
 		    strerror(-rc));
 		return -1;
 	}
@@ -269,12 +276,13 @@ sandbox_filter(enum sandbox_role role, int debug, char *err, size_t errsz)
 	int		 rc;
 
 	if (role != SANDBOX_WORKER && role != SANDBOX_BROKER) {
-		snprintf(err, errsz, "seccomp: unknown role %d", (int)role);
+		(void)snprintf(err, errsz, "seccomp: unknown role %d",
+		    (int)role);
 		return NULL;
 	}
 	if ((ctx = seccomp_init(debug ? SCMP_ACT_TRAP :
 	    SCMP_ACT_KILL_PROCESS)) == NULL) {
-		snprintf(err, errsz, "seccomp_init failed");
+		(void)snprintf(err, errsz, "seccomp_init failed");
 		return NULL;
 	}
 	/*
@@ -284,31 +292,31 @@ sandbox_filter(enum sandbox_role role, int debug, char *err, size_t errsz)
 	 */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS)) != 0) {
-		snprintf(err, errsz, "seccomp_attr_set BADARCH: %s",
+		(void)snprintf(err, errsz, "seccomp_attr_set BADARCH: %s",
 		    strerror(-rc));
 		goto fail;
 	}
 	/* Load with no_new_privs, even if sandbox_limits was skipped. */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1)) != 0) {
-		snprintf(err, errsz, "seccomp_attr_set NNP: %s",
+		(void)snprintf(err, errsz, "seccomp_attr_set NNP: %s",
 		    strerror(-rc));
 		goto fail;
 	}
-	if (add_rules(ctx, common_rules, sizeof(common_rules) /
-	    sizeof(common_rules[0]), err, errsz) == -1)
+	if (add_rules(ctx, common_rules, nitems(common_rules), err,
+	    errsz) == -1)
 		goto fail;
 	if (role == SANDBOX_WORKER) {
-		if (add_rules(ctx, worker_rules, sizeof(worker_rules) /
-		    sizeof(worker_rules[0]), err, errsz) == -1)
+		if (add_rules(ctx, worker_rules, nitems(worker_rules), err,
+		    errsz) == -1)
 			goto fail;
 	} else {
-		if (add_rules(ctx, broker_rules, sizeof(broker_rules) /
-		    sizeof(broker_rules[0]), err, errsz) == -1)
+		if (add_rules(ctx, broker_rules, nitems(broker_rules), err,
+		    errsz) == -1)
 			goto fail;
 	}
 #ifdef SC_SANITIZERS
-	if (add_rules(ctx, sanitizer_rules, sizeof(sanitizer_rules) /
-	    sizeof(sanitizer_rules[0]), err, errsz) == -1)
+	if (add_rules(ctx, sanitizer_rules, nitems(sanitizer_rules), err,
+	    errsz) == -1)
 		goto fail;
 #endif
 	return ctx;
@@ -318,35 +326,51 @@ sandbox_filter(enum sandbox_role role, int debug, char *err, size_t errsz)
 	return NULL;
 }
 
-/*
- * Debug mode: say which call was denied, with nothing but write(2) and
- * _exit(2), both allowed.
- */
+/* Async-signal-safe: append the decimal digits of u to buf at *len. */
 static void
-sigsys_handler(int sig, siginfo_t *si, void *ctx)
+append_uint(char *buf, size_t bufsz, size_t *len, unsigned int u)
 {
-	char		 buf[96], num[16];
-	const char	*pre = "sandbox: denied system call ";
-	const char	*post = " (name it with: scmp_sys_resolver N)\n";
-	size_t		 len = 0, n;
-	int		 nr = si->si_syscall;
-	unsigned int	 u;
+	char	 num[16];
+	size_t	 n = sizeof(num);
 
-	u = nr < 0 ? 0 : (unsigned int)nr;
-	n = sizeof(num);
 	do {
 		num[--n] = '0' + u % 10;
 		u /= 10;
 	} while (u != 0 && n > 0);
-
-	memcpy(buf, pre, strlen(pre));
-	len = strlen(pre);
-	memcpy(buf + len, num + n, sizeof(num) - n);
-	len += sizeof(num) - n;
-	if (len + strlen(post) <= sizeof(buf)) {
-		memcpy(buf + len, post, strlen(post));
-		len += strlen(post);
+	if (*len + sizeof(num) - n <= bufsz) {
+		memcpy(buf + *len, num + n, sizeof(num) - n);
+		*len += sizeof(num) - n;
 	}
+}
+
+static void
+append_str(char *buf, size_t bufsz, size_t *len, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	if (*len + n <= bufsz) {
+		memcpy(buf + *len, s, n);
+		*len += n;
+	}
+}
+
+/*
+ * Debug mode: name the denied call, with nothing but write(2) and _exit(2),
+ * both allowed: "sandbox: denied system call 59 (scmp_sys_resolver 59)".
+ */
+static void
+sigsys_handler(int sig, siginfo_t *si, void *ctx)
+{
+	char		 buf[128];
+	size_t		 len = 0;
+	unsigned int	 nr;
+
+	nr = si->si_syscall < 0 ? 0 : (unsigned int)si->si_syscall;
+	append_str(buf, sizeof(buf), &len, "sandbox: denied system call ");
+	append_uint(buf, sizeof(buf), &len, nr);
+	append_str(buf, sizeof(buf), &len, " (scmp_sys_resolver ");
+	append_uint(buf, sizeof(buf), &len, nr);
+	append_str(buf, sizeof(buf), &len, ")\n");
 	(void)write(STDERR_FILENO, buf, len);
 	_exit(SANDBOX_DEBUG_EXIT);
 }
@@ -362,13 +386,15 @@ sigsys_install(char *err, size_t errsz)
 	sa.sa_flags = SA_SIGINFO;
 	if (sigemptyset(&sa.sa_mask) == -1 ||
 	    sigaction(SIGSYS, &sa, NULL) == -1) {
-		snprintf(err, errsz, "sigaction SIGSYS: %s", strerror(errno));
+		(void)snprintf(err, errsz, "sigaction SIGSYS: %s",
+		    strerror(errno));
 		return -1;
 	}
 	/* A blocked SIGSYS would be forced to its default: a silent kill. */
 	if (sigemptyset(&set) == -1 || sigaddset(&set, SIGSYS) == -1 ||
 	    sigprocmask(SIG_UNBLOCK, &set, NULL) == -1) {
-		snprintf(err, errsz, "sigprocmask SIGSYS: %s", strerror(errno));
+		(void)snprintf(err, errsz, "sigprocmask SIGSYS: %s",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -391,7 +417,7 @@ sandbox_seccomp(enum sandbox_role role, char *err, size_t errsz)
 		return -1;
 	sandbox_leak_check();
 	if ((rc = seccomp_load(ctx)) != 0) {
-		snprintf(err, errsz, "seccomp_load: %s", strerror(-rc));
+		(void)snprintf(err, errsz, "seccomp_load: %s", strerror(-rc));
 		seccomp_release(ctx);
 		return -1;
 	}
@@ -407,7 +433,7 @@ set_limit(int resource, const char *name, rlim_t value, char *err,
 
 	rl.rlim_cur = rl.rlim_max = value;
 	if (setrlimit(resource, &rl) == -1) {
-		snprintf(err, errsz, "setrlimit %s %llu: %s", name,
+		(void)snprintf(err, errsz, "setrlimit %s %llu: %s", name,
 		    (unsigned long long)value, strerror(errno));
 		return -1;
 	}
@@ -420,7 +446,7 @@ sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz)
 	struct stat	 st;
 
 	if (max_fds < 1) {
-		snprintf(err, errsz, "sandbox: max_fds %d out of range",
+		(void)snprintf(err, errsz, "sandbox: max_fds %d out of range",
 		    max_fds);
 		return -1;
 	}
@@ -447,12 +473,12 @@ sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz)
 			return -1;
 	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
-		snprintf(err, errsz, "prctl PR_SET_DUMPABLE: %s",
+		(void)snprintf(err, errsz, "prctl PR_SET_DUMPABLE: %s",
 		    strerror(errno));
 		return -1;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		snprintf(err, errsz, "prctl PR_SET_NO_NEW_PRIVS: %s",
+		(void)snprintf(err, errsz, "prctl PR_SET_NO_NEW_PRIVS: %s",
 		    strerror(errno));
 		return -1;
 	}
