@@ -1,6 +1,6 @@
 /*
  * client.h: the securechat client's one state structure and the interfaces
- * between its parts: connection, commands, output, known servers, input.
+ * between its parts: connection, session, chat, commands, output, input.
  */
 #ifndef SC_CLIENT_H
 #define SC_CLIENT_H
@@ -12,6 +12,7 @@
 
 #include <openssl/ssl.h>
 
+#include "proto.h"
 #include "tls.h"
 
 /* Exit statuses; securechat(1) documents them, scripts rely on them. */
@@ -26,7 +27,13 @@
 #define CLIENT_SOFTWARE_MAX	256
 #define CLIENT_CONNECT_SECS	10	/* per address, TCP only */
 #define CLIENT_HANDSHAKE_SECS	15	/* TLS handshake up to WELCOME */
-#define CLIENT_DRAIN_SECS	10	/* batch: wait for answers after EOF */
+#define CLIENT_PROGRESS_SECS	60	/* batch: give up after no progress */
+#define CLIENT_BACKOFF_MIN_MS	250	/* first reconnect delay */
+#define CLIENT_BACKOFF_MAX_MS	10000
+#define CLIENT_DELIVERED_MS	100	/* DELIVERED at most this often, */
+#define CLIENT_DELIVERED_EVENTS	64	/* or after this many events */
+#define CLIENT_PASS_MAX		1024
+#define CLIENT_WINDOW		64	/* SENDs in flight, normally */
 #define CLIENT_TOKEN_LEN	16	/* our PING tokens */
 
 /* "SHA256:" and 64 hex digits. */
@@ -37,7 +44,9 @@ enum conn_state {
 	CS_CONNECTING,		/* TCP */
 	CS_HANDSHAKE,		/* TLS */
 	CS_HELLO,		/* HELLO sent, waiting for WELCOME */
-	CS_READY,
+	CS_LOGIN,		/* LOGIN or REGISTER sent */
+	CS_READY,		/* logged in */
+	CS_BACKOFF,		/* connection lost, waiting to reconnect */
 	CS_CLOSING,		/* flushing, then close_notify */
 	CS_DONE,
 };
@@ -55,7 +64,44 @@ struct ping {
 };
 TAILQ_HEAD(pinglist, ping);
 
+/* Something said and not yet answered: a SEND until its ACK, a request until its reply. */
+struct outmsg {
+	TAILQ_ENTRY(outmsg)	 entry;
+	uint16_t		 type;		/* MSG_SEND, MSG_JOIN, ... */
+	int			 sent;		/* on the current connection */
+	uint64_t		 id;		/* MSG_SEND only */
+	char			 room[ROOM_MAX_LEN + 1];
+	char			 to[NAME_MAX_LEN + 1];
+	uint8_t			*body;
+	size_t			 len;
+};
+TAILQ_HEAD(outlist, outmsg);
+
+struct outbox {
+	struct outlist		 q;
+	size_t			 n;
+	size_t			 nsend;
+};
+
+/* The last seq shown of a room ("#name") or of the inbox (SEEN_INBOX). */
+#define SEEN_INBOX		"@"
+struct seen_entry {
+	char			 key[ROOM_MAX_LEN + 1];
+	uint64_t		 shown;		/* persisted before it is told */
+	uint64_t		 told;		/* DELIVERED on this connection */
+	int			 active;	/* heard of on this connection */
+};
+
+struct seen {
+	struct seen_entry	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
 struct evbuffer;
+struct frame;
+struct frame_buf;
+struct identity;
 struct event;
 struct event_base;
 struct bufferevent;
@@ -76,6 +122,9 @@ struct client {
 	int			 batch;
 	int			 json;
 	int			 interactive;	/* tty and not --batch */
+	char			*passphrase_file;
+	char			*invite;
+	int			 colour;	/* stdout is a terminal */
 
 	/* Connection. */
 	enum conn_state		 state;
@@ -88,7 +137,32 @@ struct client {
 	struct event		*ev_deadline;
 	struct bufferevent	*bev;
 	size_t			 max_frame;
-	int			 server_error;	/* an ERROR frame arrived */
+	int			 server_error;	/* a fatal ERROR frame arrived */
+
+	/* Session: identity, login, reconnects. */
+	struct identity		*id;
+	char			*key_file;
+	uint8_t			 nonce[NONCE_LEN];
+	int			 registering;	/* REGISTER sent */
+	int			 logged_in_once;
+	int			 no_reconnect;	/* fatal: do not try again */
+	int			 restart_pending; /* RESTARTING or SHUTDOWN */
+	char			 restart_why[256];
+	unsigned		 attempt;	/* reconnects since last login */
+	struct event		*ev_reconnect;
+
+	/* Chat. */
+	char			 room[ROOM_MAX_LEN + 1];	/* current */
+	struct outbox		 outbox;
+	struct event		*ev_hold;	/* rate limited until it fires */
+	int			 held;
+	int			 careful;	/* one SEND in flight: limited */
+	struct seen		 seen;
+	char			*seen_file;
+	struct event		*ev_delivered;
+	unsigned		 undelivered;	/* events shown, not yet told */
+	struct event		*ev_progress;	/* batch watchdog */
+	char			 prompt[ROOM_MAX_LEN + 16];
 
 	/* What we know about the session, for /status. */
 	uint8_t			 fp[TLS_FP_LEN];
@@ -110,7 +184,7 @@ struct client {
 	int			 input_eof;
 	int			 input_skip;	/* inside an overlong line */
 	int			 input_file;	/* stdin cannot be polled */
-	struct event		*ev_drain;
+	int			 input_paused;	/* batch: waiting for login */
 };
 
 /* securechat.c */
@@ -118,20 +192,74 @@ void	 client_exit(struct client *, int);
 void	 client_check_done(struct client *);
 void	 input_start(struct client *);
 void	 input_stop(struct client *);
+void	 input_pause(struct client *);
+void	 input_resume(struct client *);
+void	 input_set_prompt(struct client *);
+void	 client_progress(struct client *);
 
 /* conn.c */
 int	 conn_init(struct client *);
 void	 conn_start(struct client *);
 int	 conn_ping(struct client *, enum ping_kind);
 void	 conn_close(struct client *);
+void	 conn_reset(struct client *);
 void	 conn_free(struct client *);
 uint64_t conn_now_us(void);
+void	 conn_send(struct client *, struct frame_buf *);
+SSL	*conn_ssl(struct client *);
+void	 conn_resend_pings(struct client *);
+
+/* session.c */
+int	 session_init(struct client *);
+void	 session_free(struct client *);
+void	 session_welcome(struct client *, const uint8_t [NONCE_LEN]);
+void	 session_frame(struct client *, const struct frame *);
+int	 session_error(struct client *, const struct frame *);
+int	 session_can_reconnect(struct client *);
+void	 session_lost(struct client *, const char *);
+
+/* chat.c */
+void	 chat_logged_in(struct client *);
+int	 chat_frame(struct client *, const struct frame *);
+void	 chat_error(struct client *, const struct frame *, uint16_t,
+	    const char *);
+void	 chat_flush(struct client *);
+void	 chat_notice(struct client *, const char *);
+void	 chat_say(struct client *, const char *, const char *, const char *);
+void	 chat_request(struct client *, uint16_t, const char *);
+void	 chat_delivered(struct client *, int);
+int	 chat_done(struct client *);
+void	 chat_free(struct client *);
+
+/* outbox.c */
+void	 outbox_init(struct outbox *);
+struct outmsg *outbox_add(struct outbox *, uint16_t, const char *,
+	    const char *, const void *, size_t);
+void	 outbox_remove(struct outbox *, struct outmsg *);
+void	 outbox_clear(struct outbox *);
+struct outmsg *outbox_find_id(struct outbox *, uint64_t);
+struct outmsg *outbox_find_request(struct outbox *, uint16_t, const char *);
+void	 outbox_unsend_all(struct outbox *);
+void	 outbox_unsend_from(struct outbox *, struct outmsg *);
+
+/* seen.c */
+struct seen_entry *seen_get(struct seen *, const char *, int);
+int	 seen_load(struct seen *, const char *, char *, size_t);
+int	 seen_save(const struct seen *, const char *, char *, size_t);
+void	 seen_free(struct seen *);
+
+/* complete.c */
+void	 complete_init(void);
+void	 complete_add_room(const char *);
+void	 complete_add_user(const char *);
+void	 complete_free(void);
 
 /* commands.c */
 void	 cmd_line(struct client *, const char *);
+const char *cmd_name(size_t);
 
 /* output.c */
-void	 out_init(int json);
+void	 out_init(int, int);
 void	 out_set_readline(int);
 void	 out_connected(struct client *);
 void	 out_pinned(struct client *);
@@ -145,6 +273,27 @@ void	 out_help(struct client *, const char *, const char *);
 void	 out_error(struct client *, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 out_key_changed(struct client *, const char *, const char *);
+void	 out_notice(struct client *, const char *, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 out_logged_in(struct client *, int);
+void	 out_key_created(struct client *, const char *);
+void	 out_reconnecting(struct client *, unsigned, unsigned, const char *);
+void	 out_reconnected(struct client *);
+
+/* output-chat.c */
+void	 out_message(struct client *, const char *, const char *,
+	    const uint8_t *, size_t, uint64_t, uint64_t);
+void	 out_direct(struct client *, const char *, const char *,
+	    const uint8_t *, size_t, uint64_t, uint64_t);
+void	 out_membership(struct client *, int, const char *, const char *,
+	    uint64_t, uint64_t);
+void	 out_ack(struct client *, const struct outmsg *, uint64_t);
+void	 out_chat_error(struct client *, uint16_t, const char *, uint64_t,
+	    const char *, int, uint32_t);
+void	 out_rooms(struct client *, const uint8_t *, size_t);
+void	 out_who(struct client *, const char *, const uint8_t *, size_t);
+void	 out_info(struct client *, const char *, uint64_t, uint32_t,
+	    uint32_t, uint32_t);
 
 /* known.c */
 #define KNOWN_NONE	0

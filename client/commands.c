@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "client.h"
+#include "proto.h"
+#include "util.h"
 
 struct command {
 	const char	*name;		/* without the slash */
@@ -17,12 +19,29 @@ struct command {
 	void		(*fn)(struct client *, const char *);
 };
 
+static void	 cmd_join(struct client *, const char *);
+static void	 cmd_part(struct client *, const char *);
+static void	 cmd_rooms(struct client *, const char *);
+static void	 cmd_who(struct client *, const char *);
+static void	 cmd_msg(struct client *, const char *);
+static void	 cmd_info(struct client *, const char *);
 static void	 cmd_status(struct client *, const char *);
 static void	 cmd_ping(struct client *, const char *);
 static void	 cmd_quit(struct client *, const char *);
 static void	 cmd_help(struct client *, const char *);
 
 static const struct command commands[] = {
+	{ "join", "/join #room", "join a room (created if new); it becomes "
+	    "the current room", 1, cmd_join },
+	{ "part", "/part [#room]", "leave a room (the current one if none is "
+	    "given)", 1, cmd_part },
+	{ "rooms", "/rooms", "list the rooms and their member counts", 0,
+	    cmd_rooms },
+	{ "who", "/who [#room]", "list the members of a room and who is "
+	    "online", 1, cmd_who },
+	{ "msg", "/msg @user text", "send a direct message", 1, cmd_msg },
+	{ "info", "/info", "show the server's version, uptime and users "
+	    "online", 0, cmd_info },
 	{ "status", "/status", "show the connection, the server's key and "
 	    "the round-trip time", 0, cmd_status },
 	{ "ping", "/ping", "measure the round-trip time to the server", 0,
@@ -30,6 +49,122 @@ static const struct command commands[] = {
 	{ "quit", "/quit", "close the connection and leave", 0, cmd_quit },
 	{ "help", "/help", "list the commands", 0, cmd_help },
 };
+
+/* Names as typed: "Lobby" and "#Lobby" both mean #lobby. */
+static int
+room_arg(struct client *c, const char *args, char *room, size_t roomsz,
+    const char *usage)
+{
+	size_t	 n;
+
+	n = strcspn(args, " \t");
+	if (n == 0) {
+		if (c->room[0] == '\0') {
+			out_error(c, "USAGE", "no current room: usage: %s",
+			    usage);
+			return -1;
+		}
+		(void)str_copy(room, c->room, roomsz);
+		return 0;
+	}
+	if (args[n + strspn(args + n, " \t")] != '\0') {
+		out_error(c, "USAGE", "usage: %s", usage);
+		return -1;
+	}
+	if ((args[0] == '#' ? n : n + 1) > ROOM_MAX_LEN) {
+		out_error(c, "BAD_ROOM", "room names are # and 1 to 64 of "
+		    "a-z 0-9 _ -");
+		return -1;
+	}
+	(void)snprintf(room, roomsz, "%s%.*s", args[0] == '#' ? "" : "#",
+	    (int)n, args);
+	if (proto_fold_room(room) == -1) {
+		out_error(c, "BAD_ROOM", "room names are # and 1 to 64 of "
+		    "a-z 0-9 _ -");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cmd_join(struct client *c, const char *args)
+{
+	char	 room[ROOM_MAX_LEN + 1];
+
+	if (*args == '\0') {
+		out_error(c, "USAGE", "usage: /join #room");
+		return;
+	}
+	if (room_arg(c, args, room, sizeof(room), "/join #room") == -1)
+		return;
+	/* At once, so that the lines typed next go there. */
+	(void)str_copy(c->room, room, sizeof(c->room));
+	input_set_prompt(c);
+	complete_add_room(room);
+	chat_request(c, MSG_JOIN, room);
+}
+
+static void
+cmd_part(struct client *c, const char *args)
+{
+	char	 room[ROOM_MAX_LEN + 1];
+
+	if (room_arg(c, args, room, sizeof(room), "/part [#room]") == -1)
+		return;
+	chat_request(c, MSG_PART, room);
+}
+
+static void
+cmd_rooms(struct client *c, const char *args)
+{
+	chat_request(c, MSG_ROOMS, NULL);
+}
+
+static void
+cmd_who(struct client *c, const char *args)
+{
+	char	 room[ROOM_MAX_LEN + 1];
+
+	if (room_arg(c, args, room, sizeof(room), "/who [#room]") == -1)
+		return;
+	chat_request(c, MSG_WHO, room);
+}
+
+static void
+cmd_info(struct client *c, const char *args)
+{
+	chat_request(c, MSG_INFO, NULL);
+}
+
+static void
+cmd_msg(struct client *c, const char *args)
+{
+	char	 to[NAME_MAX_LEN + 1];
+	size_t	 n;
+
+	if (*args == '@')
+		args++;
+	n = strcspn(args, " \t");
+	if (n == 0 || n > NAME_MAX_LEN || args[n] == '\0') {
+		out_error(c, "USAGE", "usage: /msg @user text");
+		return;
+	}
+	memcpy(to, args, n);
+	to[n] = '\0';
+	if (proto_fold_user(to) == -1) {
+		out_error(c, "BAD_NAME", "user names are 1 to %d of a-z 0-9 "
+		    "_ -", NAME_MAX_LEN);
+		return;
+	}
+	args += n;
+	args += strspn(args, " \t");
+	if (*args == '\0') {
+		out_error(c, "USAGE", "usage: /msg @user text");
+		return;
+	}
+	complete_add_user(to);
+	chat_say(c, NULL, to, args);
+}
 
 /* The answer to the PING completes the status, so the RTT is fresh. */
 static void
@@ -59,11 +194,20 @@ cmd_help(struct client *c, const char *args)
 		out_help(c, commands[i].usage, commands[i].help);
 }
 
+/* For completion: the i-th command's name, NULL after the last. */
+const char *
+cmd_name(size_t i)
+{
+	if (i >= sizeof(commands) / sizeof(commands[0]))
+		return NULL;
+	return commands[i].name;
+}
+
 void
 cmd_line(struct client *c, const char *line)
 {
 	const struct command	*cmd;
-	const char		*args;
+	const char		*args, *text;
 	size_t			 i, n;
 
 	if (strlen(line) > CLIENT_LINE_MAX) {
@@ -71,12 +215,18 @@ cmd_line(struct client *c, const char *line)
 		    CLIENT_LINE_MAX);
 		return;
 	}
+	text = line;
 	line += strspn(line, " \t");
 	if (*line == '\0')
 		return;
-	if (*line != '/') {
-		out_error(c, "UNSUPPORTED", "chat messages arrive with the "
-		    "next version");
+	/* A chat line is sent as typed; "//" sends one starting with '/'. */
+	if (line[0] != '/' || line[1] == '/') {
+		if (c->room[0] == '\0') {
+			out_error(c, "NO_ROOM", "no current room: /join #room "
+			    "first, or /msg @user");
+			return;
+		}
+		chat_say(c, c->room, NULL, line[0] == '/' ? line + 1 : text);
 		return;
 	}
 	n = strcspn(line + 1, " \t");

@@ -43,6 +43,8 @@
 static void	 connect_next(struct client *);
 static void	 conn_fail(struct client *, const char *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+static void	 conn_lost(struct client *, const char *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 uint64_t
 conn_now_us(void)
@@ -68,6 +70,32 @@ conn_fail(struct client *c, const char *code, const char *fmt, ...)
 	out_error(c, code, "%s", text != NULL ? text : "connection failed");
 	free(text);
 	client_exit(c, EXIT_ERROR);
+}
+
+/*
+ * A failure that may pass: the server restarting, a worker lost, the
+ * network.  Once logged in we try again; a first connection reports it.
+ */
+static void
+conn_lost(struct client *c, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*text = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
+	va_end(ap);
+	if (session_can_reconnect(c))
+		session_lost(c, c->restart_why[0] != '\0' ? c->restart_why :
+		    text != NULL ? text : code);
+	else {
+		out_error(c, code, "%s", text != NULL ? text :
+		    "connection failed");
+		client_exit(c, EXIT_ERROR);
+	}
+	c->restart_why[0] = '\0';
+	free(text);
 }
 
 /*
@@ -113,10 +141,13 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct client	*c = arg;
 
 	if (c->state == CS_HANDSHAKE)
-		conn_fail(c, "HANDSHAKE", "%s: no TLS handshake within %d "
+		conn_lost(c, "HANDSHAKE", "%s: no TLS handshake within %d "
 		    "seconds", c->hostport, CLIENT_HANDSHAKE_SECS);
 	else if (c->state == CS_HELLO)
-		conn_fail(c, "PROTOCOL", "%s: no answer to HELLO within %d "
+		conn_lost(c, "PROTOCOL", "%s: no answer to HELLO within %d "
+		    "seconds", c->hostport, CLIENT_HANDSHAKE_SECS);
+	else if (c->state == CS_LOGIN)
+		conn_lost(c, "PROTOCOL", "%s: no answer to LOGIN within %d "
 		    "seconds", c->hostport, CLIENT_HANDSHAKE_SECS);
 }
 
@@ -132,8 +163,9 @@ conn_start(struct client *c)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	(void)snprintf(port, sizeof(port), "%u", c->port);
+	c->max_frame = FRAME_MAX_DEFAULT;
 	if ((r = getaddrinfo(c->host, port, &hints, &c->ai_list)) != 0) {
-		conn_fail(c, "CONNECT", "cannot resolve %s: %s", c->host,
+		conn_lost(c, "CONNECT", "cannot resolve %s: %s", c->host,
 		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return;
 	}
@@ -142,8 +174,16 @@ conn_start(struct client *c)
 	connect_next(c);
 }
 
-static void
-send_frame(struct client *c, struct frame_buf *b)
+SSL *
+conn_ssl(struct client *c)
+{
+	if (c->bev == NULL)
+		return NULL;
+	return bufferevent_openssl_get_ssl(c->bev);
+}
+
+void
+conn_send(struct client *c, struct frame_buf *b)
 {
 	if (frame_finish(b) == -1) {
 		frame_buf_free(b);
@@ -166,7 +206,7 @@ send_hello(struct client *c)
 	frame_begin(&b, MSG_HELLO, c->max_frame);
 	frame_put_u16(&b, F_VERSION, PROTO_VERSION);
 	frame_put_str(&b, F_SOFTWARE, PROTO_NAME " " PACKAGE_VERSION);
-	send_frame(c, &b);
+	conn_send(c, &b);
 }
 
 static void
@@ -176,7 +216,7 @@ send_token(struct client *c, uint16_t type, const uint8_t *tok, size_t len)
 
 	frame_begin(&b, type, c->max_frame);
 	frame_put_bytes(&b, F_TOKEN, tok, len);
-	send_frame(c, &b);
+	conn_send(c, &b);
 }
 
 int
@@ -201,6 +241,18 @@ conn_ping(struct client *c, enum ping_kind kind)
 	return 0;
 }
 
+/* Pings lost with a connection are asked again: a script waits for them. */
+void
+conn_resend_pings(struct client *c)
+{
+	struct ping	*p;
+
+	TAILQ_FOREACH(p, &c->pings, entry) {
+		p->sent_us = conn_now_us();
+		send_token(c, MSG_PING, p->token, sizeof(p->token));
+	}
+}
+
 /* Our close_notify goes out only after everything queued has been sent. */
 static void
 finish_close(struct client *c)
@@ -220,9 +272,12 @@ conn_close(struct client *c)
 	if (c->state == CS_DONE || c->state == CS_CLOSING)
 		return;
 	if (c->bev == NULL || c->state != CS_READY) {
+		chat_delivered(c, 1);
 		client_exit(c, c->exit_status);
 		return;
 	}
+	/* What was shown is told before we go, or it comes again next time. */
+	chat_delivered(c, 1);
 	c->state = CS_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
@@ -230,15 +285,10 @@ conn_close(struct client *c)
 	/* Otherwise write_cb finishes once the output has drained. */
 }
 
+/* Drop the connection, keep what outlives it (pings, TLS context). */
 void
-conn_free(struct client *c)
+conn_reset(struct client *c)
 {
-	struct ping	*p;
-
-	while ((p = TAILQ_FIRST(&c->pings)) != NULL) {
-		TAILQ_REMOVE(&c->pings, p, entry);
-		free(p);
-	}
 	if (c->ev_connect != NULL)
 		event_free(c->ev_connect);
 	c->ev_connect = NULL;
@@ -254,6 +304,20 @@ conn_free(struct client *c)
 	if (c->ai_list != NULL)
 		freeaddrinfo(c->ai_list);
 	c->ai_list = NULL;
+	c->ai_next = NULL;
+	c->server_error = 0;
+}
+
+void
+conn_free(struct client *c)
+{
+	struct ping	*p;
+
+	while ((p = TAILQ_FIRST(&c->pings)) != NULL) {
+		TAILQ_REMOVE(&c->pings, p, entry);
+		free(p);
+	}
+	conn_reset(c);
 	SSL_CTX_free(c->ctx);
 	c->ctx = NULL;
 	OPENSSL_cleanse(c->fp, sizeof(c->fp));
@@ -283,6 +347,8 @@ handle_welcome(struct client *c, const struct frame *f)
 {
 	uint32_t	 max, idle = 0;
 	uint16_t	 version;
+	const uint8_t	*nonce;
+	size_t		 noncelen;
 
 	if (c->state != CS_HELLO) {
 		protocol_error(c, "unexpected WELCOME");
@@ -310,12 +376,17 @@ handle_welcome(struct client *c, const struct frame *f)
 	}
 	if (frame_get_u32(f, F_IDLE_TIMEOUT, &idle) == 0)
 		c->idle_timeout = idle;
+	if (frame_get_bytes(f, F_NONCE, &nonce, &noncelen) == -1 ||
+	    noncelen != NONCE_LEN) {
+		protocol_error(c, "WELCOME without a %d-byte login nonce",
+		    NONCE_LEN);
+		return;
+	}
 	c->proto_version = version;
-	c->state = CS_READY;
-	if (c->ev_deadline != NULL)
-		(void)event_del(c->ev_deadline);
-	out_welcome(c);
-	input_start(c);
+	if (!c->logged_in_once || c->json)
+		out_welcome(c);
+	/* The deadline keeps running: it now bounds the login too. */
+	session_welcome(c, nonce);
 }
 
 static void
@@ -356,6 +427,8 @@ handle_error(struct client *c, const struct frame *f)
 	char		 text[1024];
 	int		 has_retry;
 
+	if (session_error(c, f))
+		return;
 	if (frame_get_u16(f, F_CODE, &code) == -1)
 		code = 0;
 	if (frame_get_str(f, F_TEXT, text, sizeof(text)) == -1)
@@ -365,6 +438,7 @@ handle_error(struct client *c, const struct frame *f)
 	out_server_error(c, code, text, has_retry, retry);
 	/* The server ends the session after an ERROR; so do we. */
 	c->exit_status = EXIT_ERROR;
+	c->no_reconnect = 1;
 	if (c->state == CS_READY)
 		conn_close(c);
 	else
@@ -410,9 +484,17 @@ handle_frame(struct client *c, const struct frame *f)
 			return;
 		}
 		out_server_notice(c, text);
+		if (c->state == CS_READY)
+			chat_notice(c, text);
 		break;
 	default:
-		protocol_error(c, "unexpected %s", proto_msg_name(f->type));
+		if (c->state == CS_LOGIN) {
+			if (c->ev_deadline != NULL)
+				(void)event_del(c->ev_deadline);
+			session_frame(c, f);
+		} else if (c->state != CS_READY || !chat_frame(c, f))
+			protocol_error(c, "unexpected %s",
+			    proto_msg_name(f->type));
 		break;
 	}
 }
@@ -428,7 +510,8 @@ process_input(struct client *c)
 	int		 r;
 
 	in = bufferevent_get_input(c->bev);
-	while (c->state == CS_HELLO || c->state == CS_READY) {
+	while (c->state == CS_HELLO || c->state == CS_LOGIN ||
+	    c->state == CS_READY) {
 		if ((len = evbuffer_get_length(in)) < FRAME_HDR_LEN)
 			break;
 		if (len > c->max_frame)
@@ -463,7 +546,8 @@ read_cb(struct bufferevent *bev, void *arg)
 	struct client	*c = arg;
 	SSL		*ssl;
 
-	if (c->state == CS_HELLO || c->state == CS_READY)
+	if (c->state == CS_HELLO || c->state == CS_LOGIN ||
+	    c->state == CS_READY)
 		process_input(c);
 	else
 		/* Closing: the session is over, what follows is not read. */
@@ -473,6 +557,8 @@ read_cb(struct bufferevent *bev, void *arg)
 	 * libevent only writes when it has data, so a KeyUpdate the server
 	 * asked us to answer would wait for our next message; push it now.
 	 */
+	if (c->bev == NULL)
+		return;		/* the session dropped this connection */
 	if (c->state != CS_DONE && (ssl = bufferevent_openssl_get_ssl(bev)) &&
 	    SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE &&
 	    SSL_do_handshake(ssl) != 1)
@@ -540,6 +626,7 @@ check_server(struct client *c)
 		if (r == KNOWN_FOUND &&
 		    CRYPTO_memcmp(pinned, c->fp, TLS_FP_LEN) != 0) {
 			known_fp_string(pinned, pinned_str);
+			c->no_reconnect = 1;
 			out_key_changed(c, pinned_str, c->fp_str);
 			client_exit(c, EXIT_KEY_CHANGED);
 			return;
@@ -553,7 +640,9 @@ check_server(struct client *c)
 			out_pinned(c);
 		}
 	}
-	out_connected(c);
+	/* After a reconnect people need one line ("reconnected"), not three. */
+	if (!c->logged_in_once || c->json)
+		out_connected(c);
 	c->state = CS_HELLO;
 	send_hello(c);
 }
@@ -582,7 +671,7 @@ handshake_failed(struct client *c, short what)
 			tlserr = e;
 	}
 	if (tlserr == 0) {
-		conn_fail(c, "REFUSED", "%s: server refused the connection "
+		conn_lost(c, "REFUSED", "%s: server refused the connection "
 		    "(closed during the TLS handshake: connection limit "
 		    "reached?)", c->hostport);
 		return;
@@ -618,17 +707,18 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		handshake_failed(c, what);
 		break;
 	case CS_HELLO:
+	case CS_LOGIN:
 	case CS_READY:
 		/* An ERROR frame may sit in front of the close. */
 		process_input(c);
-		if (c->state == CS_DONE)
+		if (c->state == CS_DONE || c->state == CS_BACKOFF)
 			break;
 		if (c->server_error) {
 			client_exit(c, EXIT_ERROR);
 			break;
 		}
 		if (what & BEV_EVENT_EOF) {
-			conn_fail(c, "CLOSED", "%s closed the connection",
+			conn_lost(c, "CLOSED", "%s closed the connection",
 			    c->hostport);
 			break;
 		}
@@ -636,7 +726,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		while ((e = bufferevent_get_openssl_error(bev)) != 0)
 			if (ERR_GET_LIB(e) != 0 && buf[0] == '\0')
 				ERR_error_string_n(e, buf, sizeof(buf));
-		conn_fail(c, "CLOSED", "connection to %s lost: %s",
+		conn_lost(c, "CLOSED", "connection to %s lost: %s",
 		    c->hostport, buf[0] != '\0' ? buf :
 		    strerror(EVUTIL_SOCKET_ERROR()));
 		break;
@@ -772,6 +862,6 @@ connect_next(struct client *c)
 			fatalx("event_add");
 		return;
 	}
-	conn_fail(c, "CONNECT", "cannot connect to %s: %s", c->hostport,
+	conn_lost(c, "CONNECT", "cannot connect to %s: %s", c->hostport,
 	    strerror(c->connect_errno != 0 ? c->connect_errno : EHOSTUNREACH));
 }

@@ -4,7 +4,16 @@ bin_PROGRAMS += %D%/securechat
 	%D%/client.h \
 	%D%/securechat.c \
 	%D%/conn.c \
+	%D%/session.c \
+	%D%/chat.c \
+	%D%/outbox.c \
+	%D%/seen.c \
 	%D%/commands.c \
+	%D%/complete.c \
+	%D%/output.h \
 	%D%/output.c \
-	%D%/known.c
+	%D%/output-chat.c \
+	%D%/known.c \
+	%D%/identity.h \
+	%D%/identity.c
 %C%_securechat_LDADD = common/libcommon.a $(LIBEDIT_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS)

@@ -13,24 +13,19 @@
 #include <editline/readline.h>
 
 #include "client.h"
+#include "output.h"
 #include "proto.h"
 #include "xmalloc.h"
 
-static int	 out_json;
+int		 out_json;
+int		 out_colour;		/* stdout is a terminal: colour names */
 static int	 out_rl;		/* readline owns the terminal line */
 
-/* A growing line of JSON; one is built per event and written at once. */
-struct jbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-	int	 nfields;
-};
-
 void
-out_init(int json)
+out_init(int json, int colour)
 {
 	out_json = json;
+	out_colour = colour && !json;
 }
 
 void
@@ -39,7 +34,8 @@ out_set_readline(int on)
 	out_rl = on;
 }
 
-static void
+/* A growing line of JSON; one is built per event and written at once. */
+void
 jb_add(struct jbuf *jb, const char *s, size_t n)
 {
 	size_t	 need;
@@ -54,15 +50,15 @@ jb_add(struct jbuf *jb, const char *s, size_t n)
 	jb->p[jb->len] = '\0';
 }
 
-static void
+void
 jb_adds(struct jbuf *jb, const char *s)
 {
 	jb_add(jb, s, strlen(s));
 }
 
 /* Length of a valid UTF-8 sequence at p, or 0. */
-static size_t
-utf8_len(const unsigned char *p, size_t left)
+size_t
+out_utf8_len(const unsigned char *p, size_t left)
 {
 	uint32_t	 c, min;
 	size_t		 n, i;
@@ -99,11 +95,11 @@ utf8_len(const unsigned char *p, size_t left)
  * A JSON string.  Invalid UTF-8 becomes U+FFFD rather than an error: the
  * event still reaches the script and the output is always valid JSON.
  */
-static void
-jb_string(struct jbuf *jb, const char *s)
+void
+jb_string_n(struct jbuf *jb, const char *s, size_t left)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 left = strlen(s), n;
+	size_t			 n;
 	char			 esc[8];
 
 	jb_add(jb, "\"", 1);
@@ -117,7 +113,7 @@ jb_string(struct jbuf *jb, const char *s)
 			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p);
 			jb_adds(jb, esc);
 			n = 1;
-		} else if ((n = utf8_len(p, left)) == 0) {
+		} else if ((n = out_utf8_len(p, left)) == 0) {
 			jb_adds(jb, "\\ufffd");
 			n = 1;
 		} else
@@ -129,6 +125,12 @@ jb_string(struct jbuf *jb, const char *s)
 }
 
 static void
+jb_string(struct jbuf *jb, const char *s)
+{
+	jb_string_n(jb, s, strlen(s));
+}
+
+void
 jb_key(struct jbuf *jb, const char *key)
 {
 	jb_adds(jb, jb->nfields++ == 0 ? "{" : ",");
@@ -136,14 +138,29 @@ jb_key(struct jbuf *jb, const char *key)
 	jb_add(jb, ":", 1);
 }
 
-static void
+void
 jb_str(struct jbuf *jb, const char *key, const char *val)
 {
 	jb_key(jb, key);
 	jb_string(jb, val);
 }
 
-static void
+/* Message bodies are bytes: they may hold a NUL. */
+void
+jb_str_n(struct jbuf *jb, const char *key, const char *val, size_t len)
+{
+	jb_key(jb, key);
+	jb_string_n(jb, val, len);
+}
+
+void
+jb_bool(struct jbuf *jb, const char *key, int val)
+{
+	jb_key(jb, key);
+	jb_adds(jb, val ? "true" : "false");
+}
+
+void
 jb_num(struct jbuf *jb, const char *key, unsigned long long val)
 {
 	char	 num[32];
@@ -163,7 +180,7 @@ jb_ms(struct jbuf *jb, const char *key, double ms)
 	jb_adds(jb, num);
 }
 
-static void
+void
 jb_begin(struct jbuf *jb, const char *type)
 {
 	memset(jb, 0, sizeof(*jb));
@@ -171,8 +188,8 @@ jb_begin(struct jbuf *jb, const char *type)
 }
 
 /* Clear the line being edited so our output starts at column 0. */
-static void
-hold(void)
+void
+out_hold(void)
 {
 	if (out_rl) {
 		(void)fputs("\r\033[K", stdout);
@@ -181,8 +198,8 @@ hold(void)
 }
 
 /* Put back the prompt and whatever the user had typed so far. */
-static void
-release(void)
+void
+out_release(void)
 {
 	(void)fflush(stdout);
 	(void)fflush(stderr);
@@ -190,13 +207,13 @@ release(void)
 		(void)rl_forced_update_display();
 }
 
-static void
+void
 jb_emit(struct jbuf *jb)
 {
 	jb_adds(jb, "}\n");
-	hold();
+	out_hold();
 	(void)fwrite(jb->p, 1, jb->len, stdout);
-	release();
+	out_release();
 	free(jb->p);
 	jb->p = NULL;
 }
@@ -205,16 +222,53 @@ jb_emit(struct jbuf *jb)
  * Server text goes to a terminal: control characters (escape sequences
  * that could rewrite the screen) are shown as '?'.
  */
+char *
+out_sanitize_n(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	char			*out;
+	size_t			 i;
+
+	out = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		out[i] = (p[i] < 0x20 || p[i] == 0x7f) ? '?' : (char)p[i];
+	out[len] = '\0';
+	return out;
+}
+
 static char *
 sanitize(const char *s)
 {
-	const unsigned char	*p;
-	char			*out, *q;
+	return out_sanitize_n(s, strlen(s));
+}
 
-	out = xstrdup(s);
-	for (p = (const unsigned char *)s, q = out; *p != '\0'; p++, q++)
-		*q = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
-	return out;
+static void
+vhuman_at(FILE *fp, uint64_t ts_ms, const char *fmt, va_list ap)
+{
+	char		 ts[16];
+	time_t		 t;
+	struct tm	 tm;
+
+	t = ts_ms != 0 ? (time_t)(ts_ms / 1000) : time(NULL);
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%H:%M", &tm) == 0)
+		(void)snprintf(ts, sizeof(ts), "--:--");
+	out_hold();
+	(void)fprintf(fp, "%s ", ts);
+	(void)vfprintf(fp, fmt, ap);
+	(void)fputc('\n', fp);
+	out_release();
+}
+
+/* One line for people, stamped with when it happened (0: now). */
+void
+out_human_at(FILE *fp, uint64_t ts_ms, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vhuman_at(fp, ts_ms, fmt, ap);
+	va_end(ap);
 }
 
 static void
@@ -224,22 +278,11 @@ human(FILE *fp, const char *fmt, ...)
 static void
 human(FILE *fp, const char *fmt, ...)
 {
-	va_list		 ap;
-	char		 ts[16];
-	time_t		 t;
-	struct tm	 tm;
+	va_list	 ap;
 
-	t = time(NULL);
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(ts, sizeof(ts), "%H:%M:%S", &tm) == 0)
-		(void)snprintf(ts, sizeof(ts), "--:--:--");
-	hold();
-	(void)fprintf(fp, "%s ", ts);
 	va_start(ap, fmt);
-	(void)vfprintf(fp, fmt, ap);
+	vhuman_at(fp, 0, fmt, ap);
 	va_end(ap);
-	(void)fputc('\n', fp);
-	release();
 }
 
 void
@@ -343,13 +386,13 @@ out_server_error(struct client *c, uint16_t code, const char *text,
 	if ((name = proto_err_name(code)) == NULL)
 		name = "UNKNOWN";
 	s = sanitize(text);
-	hold();
+	out_hold();
 	if (has_retry)
 		(void)fprintf(stderr, "securechat: error %s: %s (retry after "
 		    "%lu ms)\n", name, s, (unsigned long)retry_ms);
 	else
 		(void)fprintf(stderr, "securechat: error %s: %s\n", name, s);
-	release();
+	out_release();
 	free(s);
 	if (!out_json)
 		return;
@@ -414,9 +457,9 @@ out_help(struct client *c, const char *usage, const char *help)
 	struct jbuf	 jb;
 
 	if (!out_json) {
-		hold();
+		out_hold();
 		(void)printf("  %-10s %s\n", usage, help);
-		release();
+		out_release();
 		return;
 	}
 	jb_begin(&jb, "notice");
@@ -440,9 +483,9 @@ out_error(struct client *c, const char *code, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) == -1)
 		text = NULL;
 	va_end(ap);
-	hold();
+	out_hold();
 	(void)fprintf(stderr, "securechat: %s\n", text != NULL ? text : code);
-	release();
+	out_release();
 	if (out_json) {
 		jb_begin(&jb, "error");
 		jb_str(&jb, "code", code);
@@ -457,7 +500,7 @@ out_key_changed(struct client *c, const char *pinned, const char *offered)
 {
 	struct jbuf	 jb;
 
-	hold();
+	out_hold();
 	(void)fprintf(stderr,
 	    "securechat: WARNING: the key of server %s has changed!\n"
 	    "  pinned:  %s\n"
@@ -466,7 +509,7 @@ out_key_changed(struct client *c, const char *pinned, const char *offered)
 	    "was replaced. If you know the change is legitimate, delete the "
 	    "line for %s from %s and connect again.\n",
 	    c->hostport, pinned, offered, c->hostport, c->known_file);
-	release();
+	out_release();
 	if (!out_json)
 		return;
 	jb_begin(&jb, "error");
@@ -476,5 +519,99 @@ out_key_changed(struct client *c, const char *pinned, const char *offered)
 	jb_str(&jb, "pinned", pinned);
 	jb_str(&jb, "offered", offered);
 	jb_str(&jb, "file", c->known_file);
+	jb_emit(&jb);
+}
+
+/* A client event worth a line: "event" names it for scripts. */
+void
+out_notice(struct client *c, const char *event, const char *fmt, ...)
+{
+	struct jbuf	 jb;
+	va_list		 ap;
+	char		*text = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
+	va_end(ap);
+	if (!out_json)
+		human(stdout, "%s", text != NULL ? text : event);
+	else {
+		jb_begin(&jb, "notice");
+		jb_str(&jb, "event", event);
+		jb_str(&jb, "text", text != NULL ? text : event);
+		jb_emit(&jb);
+	}
+	free(text);
+}
+
+void
+out_logged_in(struct client *c, int registered)
+{
+	struct jbuf	 jb;
+
+	if (!out_json) {
+		human(stdout, registered ? "registered and logged in as %s" :
+		    "logged in as %s", c->user);
+		return;
+	}
+	jb_begin(&jb, "notice");
+	jb_str(&jb, "event", "logged_in");
+	jb_str(&jb, "user", c->user);
+	jb_bool(&jb, "registered", registered);
+	jb_emit(&jb);
+}
+
+void
+out_key_created(struct client *c, const char *file)
+{
+	struct jbuf	 jb;
+
+	if (!out_json) {
+		human(stdout, "created a new identity key for %s in %s",
+		    c->user, file);
+		return;
+	}
+	jb_begin(&jb, "notice");
+	jb_str(&jb, "event", "key_created");
+	jb_str(&jb, "user", c->user);
+	jb_str(&jb, "file", file);
+	jb_emit(&jb);
+}
+
+void
+out_reconnecting(struct client *c, unsigned attempt, unsigned delay_ms,
+    const char *why)
+{
+	struct jbuf	 jb;
+	char		*s;
+
+	if (!out_json) {
+		s = sanitize(why);
+		human(stdout, "%s; reconnecting in %.1f s (attempt %u)", s,
+		    delay_ms / 1000.0, attempt);
+		free(s);
+		return;
+	}
+	jb_begin(&jb, "notice");
+	jb_str(&jb, "event", "reconnecting");
+	jb_num(&jb, "attempt", attempt);
+	jb_num(&jb, "delay_ms", delay_ms);
+	jb_str(&jb, "text", why);
+	jb_emit(&jb);
+}
+
+void
+out_reconnected(struct client *c)
+{
+	struct jbuf	 jb;
+
+	if (!out_json) {
+		human(stdout, "reconnected to %s", c->hostport);
+		return;
+	}
+	jb_begin(&jb, "notice");
+	jb_str(&jb, "event", "reconnected");
+	jb_str(&jb, "server", c->hostport);
 	jb_emit(&jb);
 }

@@ -42,6 +42,8 @@ enum {
 	OPT_CA_FILE,
 	OPT_BATCH,
 	OPT_JSON,
+	OPT_PASSPHRASE_FILE,
+	OPT_INVITE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -53,6 +55,8 @@ static const struct option longopts[] = {
 	{ "ca-file",	required_argument,	NULL, OPT_CA_FILE },
 	{ "batch",	no_argument,		NULL, OPT_BATCH },
 	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "passphrase-file", required_argument,	NULL, OPT_PASSPHRASE_FILE },
+	{ "invite",	required_argument,	NULL, OPT_INVITE },
 	{ "help",	no_argument,		NULL, OPT_HELP },
 	{ "version",	no_argument,		NULL, OPT_VERSION },
 	{ NULL,		0,			NULL, 0 }
@@ -64,7 +68,9 @@ usage(FILE *fp)
 	(void)fprintf(fp,
 	    "usage: securechat [--batch] [--json] [--server host[:port]] "
 	    "[--user name]\n"
-	    "                  [--home dir] [--ca-file file]\n"
+	    "                  [--home dir] [--ca-file file] "
+	    "[--passphrase-file file]\n"
+	    "                  [--invite code]\n"
 	    "       securechat --help | --version\n");
 }
 
@@ -78,33 +84,64 @@ client_exit(struct client *c, int status)
 }
 
 /*
- * Batch mode ends when the script has said everything and every question
- * it asked has an answer.
+ * Batch mode ends when the script has said everything, every message is
+ * acknowledged and every question it asked has an answer.
  */
 void
 client_check_done(struct client *c)
 {
-	if (c->interactive || !c->input_eof || !TAILQ_EMPTY(&c->pings))
+	if (c->interactive || !c->input_eof || !TAILQ_EMPTY(&c->pings) ||
+	    !chat_done(c))
 		return;
 	if (c->state == CS_READY)
 		conn_close(c);
 }
 
+/* Is a script still waiting for something? */
+static int
+waiting(struct client *c)
+{
+	return c->input_eof || !TAILQ_EMPTY(&c->pings) || !chat_done(c) ||
+	    c->state != CS_READY;
+}
+
 static void
-drain_cb(evutil_socket_t fd, short what, void *arg)
+progress_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client	*c = arg;
 
-	out_error(c, "TIMEOUT", "no answer from %s within %d seconds",
-	    c->hostport, CLIENT_DRAIN_SECS);
+	if (!waiting(c)) {
+		client_progress(c);
+		return;
+	}
+	out_error(c, "TIMEOUT", "no progress with %s for %d seconds: giving "
+	    "up", c->hostport, CLIENT_PROGRESS_SECS);
 	client_exit(c, EXIT_ERROR);
+}
+
+/*
+ * Something moved (a line read, an answer, a login): a script is bounded
+ * by the time since the last such thing, not by its total length.
+ */
+void
+client_progress(struct client *c)
+{
+	struct timeval	 tv;
+
+	if (c->interactive || c->state == CS_DONE)
+		return;
+	if (c->ev_progress == NULL &&
+	    (c->ev_progress = evtimer_new(c->base, progress_cb, c)) == NULL)
+		fatalx("evtimer_new");
+	tv.tv_sec = CLIENT_PROGRESS_SECS;
+	tv.tv_usec = 0;
+	if (evtimer_add(c->ev_progress, &tv) == -1)
+		fatalx("evtimer_add");
 }
 
 static void
 input_eof(struct client *c)
 {
-	struct timeval	 tv;
-
 	c->input_eof = 1;
 	if (c->ev_stdin != NULL)
 		(void)event_del(c->ev_stdin);
@@ -112,12 +149,7 @@ input_eof(struct client *c)
 		conn_close(c);
 		return;
 	}
-	if ((c->ev_drain = evtimer_new(c->base, drain_cb, c)) == NULL)
-		fatalx("evtimer_new");
-	tv.tv_sec = CLIENT_DRAIN_SECS;
-	tv.tv_usec = 0;
-	if (evtimer_add(c->ev_drain, &tv) == -1)
-		fatalx("evtimer_add");
+	client_progress(c);
 	client_check_done(c);
 }
 
@@ -172,8 +204,13 @@ batch_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == -1)
 		out_error(c, "INPUT", "stdin: %s", strerror(errno));
 	batch_lines(c, n <= 0);
-	if (c->state != CS_READY)
+	if (c->state != CS_READY) {
+		/* The rest waits for the next login. */
+		if (c->state != CS_CLOSING && c->state != CS_DONE)
+			input_pause(c);
 		return;
+	}
+	client_progress(c);
 	if (n <= 0) {
 		input_eof(c);
 		return;
@@ -200,7 +237,7 @@ rl_line_cb(char *line)
 	 * arrives later; starting a fresh line editor state avoids that.
 	 */
 	rl_callback_handler_remove();
-	rl_callback_handler_install(PROMPT, rl_line_cb);
+	rl_callback_handler_install(c->prompt, rl_line_cb);
 	cmd_line(c, line);
 	free(line);
 }
@@ -221,7 +258,9 @@ input_start(struct client *c)
 		return;
 	c->input_on = 1;
 	if (c->interactive) {
-		rl_callback_handler_install(PROMPT, rl_line_cb);
+		input_set_prompt(c);
+		complete_init();
+		rl_callback_handler_install(c->prompt, rl_line_cb);
 		out_set_readline(1);
 		c->ev_stdin = event_new(c->base, STDIN_FILENO,
 		    EV_READ | EV_PERSIST, rl_read_cb, c);
@@ -247,6 +286,48 @@ input_start(struct client *c)
 		event_active(c->ev_stdin, EV_READ, 0);
 	else if (event_add(c->ev_stdin, NULL) == -1)
 		fatalx("event_add stdin");
+}
+
+/* Batch: lines wait while there is no session to say them in. */
+void
+input_pause(struct client *c)
+{
+	if (c->interactive || !c->input_on || c->input_paused ||
+	    c->input_eof)
+		return;
+	c->input_paused = 1;
+	if (c->ev_stdin != NULL)
+		(void)event_del(c->ev_stdin);
+}
+
+void
+input_resume(struct client *c)
+{
+	if (!c->input_paused)
+		return;
+	c->input_paused = 0;
+	if (c->ev_stdin == NULL)
+		return;
+	/* Reading again finds what is buffered, or the end of the input. */
+	if (c->input_file)
+		event_active(c->ev_stdin, EV_READ, 0);
+	else {
+		if (event_add(c->ev_stdin, NULL) == -1)
+			fatalx("event_add stdin");
+		batch_lines(c, 0);
+	}
+}
+
+/* The prompt names the room plain lines go to. */
+void
+input_set_prompt(struct client *c)
+{
+	if (c->room[0] != '\0')
+		(void)snprintf(c->prompt, sizeof(c->prompt), "%s> ", c->room);
+	else
+		(void)snprintf(c->prompt, sizeof(c->prompt), "%s", PROMPT);
+	if (c->interactive && c->input_on)
+		(void)rl_set_prompt(c->prompt);
 }
 
 void
@@ -285,19 +366,20 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 static int
 valid_user(const char *in, char *out, size_t outsz)
 {
-	size_t	 i, len = strlen(in);
-
-	if (len == 0 || len > CLIENT_USER_MAX || len >= outsz)
+	if (str_copy(out, in, outsz) == -1 || proto_fold_user(out) == -1) {
+		out[0] = '\0';
 		return -1;
-	for (i = 0; i < len; i++) {
-		out[i] = (char)tolower((unsigned char)in[i]);
-		if (!((out[i] >= 'a' && out[i] <= 'z') ||
-		    (out[i] >= '0' && out[i] <= '9') ||
-		    out[i] == '_' || out[i] == '-'))
-			return -1;
 	}
-	out[len] = '\0';
 	return 0;
+}
+
+static int
+bad_user(const char *name, const char *where)
+{
+	(void)fprintf(stderr, "securechat: invalid user name '%s'%s: user "
+	    "names are [a-z0-9_-]{1,32} (upper case is folded)\n", name,
+	    where);
+	return EXIT_USAGE;
 }
 
 /* mkdir -p, each new level 0700: the directory will hold private keys. */
@@ -359,6 +441,7 @@ main(int argc, char *argv[])
 	struct client	 c;
 	struct event	*ev_int = NULL, *ev_term = NULL, *ev_hup = NULL;
 	const char	*server_arg = "localhost";
+	struct passwd	*pw;
 	int		 ch;
 
 	memset(&c, 0, sizeof(c));
@@ -371,12 +454,16 @@ main(int argc, char *argv[])
 			server_arg = optarg;
 			break;
 		case OPT_USER:
-			if (valid_user(optarg, c.user, sizeof(c.user)) == -1) {
-				(void)fprintf(stderr, "securechat: invalid "
-				    "user name '%s': 1 to %d of a-z 0-9 _ -\n",
-				    optarg, CLIENT_USER_MAX);
-				return EXIT_USAGE;
-			}
+			if (valid_user(optarg, c.user, sizeof(c.user)) == -1)
+				return bad_user(optarg, "");
+			break;
+		case OPT_PASSPHRASE_FILE:
+			free(c.passphrase_file);
+			c.passphrase_file = xstrdup(optarg);
+			break;
+		case OPT_INVITE:
+			free(c.invite);
+			c.invite = xstrdup(optarg);
 			break;
 		case OPT_HOME:
 			free(c.home);
@@ -408,6 +495,17 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (c.user[0] == '\0') {
+		/* The login name, as ssh does. */
+		if ((pw = getpwuid(getuid())) == NULL) {
+			(void)fprintf(stderr, "securechat: who are you? use "
+			    "--user\n");
+			return EXIT_USAGE;
+		}
+		if (valid_user(pw->pw_name, c.user, sizeof(c.user)) == -1)
+			return bad_user(pw->pw_name, " (the login name): use "
+			    "--user");
+	}
 	if (parse_hostport(server_arg, c.host, sizeof(c.host), &c.port,
 	    PROTO_DEFAULT_PORT) == -1) {
 		(void)fprintf(stderr, "securechat: bad server '%s': expected "
@@ -438,7 +536,19 @@ main(int argc, char *argv[])
 	/* A write to a closed socket must be an error, not our death. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
-	out_init(c.json);
+	c.colour = isatty(STDOUT_FILENO);
+	out_init(c.json, c.colour);
+	(void)snprintf(c.prompt, sizeof(c.prompt), "%s", PROMPT);
+
+	/* The key first: a wrong passphrase should not cost a connection. */
+	if (session_init(&c) == -1) {
+		session_free(&c);
+		chat_free(&c);
+		free(c.home);
+		free(c.known_file);
+		free(c.ca_file);
+		return EXIT_ERROR;
+	}
 
 	if ((c.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -459,9 +569,12 @@ main(int argc, char *argv[])
 		c.exit_status = EXIT_ERROR;
 
 	input_stop(&c);
+	chat_free(&c);
+	session_free(&c);
 	conn_free(&c);
-	if (c.ev_drain != NULL)
-		event_free(c.ev_drain);
+	complete_free();
+	if (c.ev_progress != NULL)
+		event_free(c.ev_progress);
 	event_free(ev_int);
 	event_free(ev_term);
 	event_free(ev_hup);

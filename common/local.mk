@@ -6,4 +6,5 @@ noinst_LIBRARIES += %D%/libcommon.a
 	%D%/frame.c %D%/frame.h \
 	%D%/proto.c %D%/proto.h \
 	%D%/ipc.c %D%/ipc.h \
-	%D%/tls.c %D%/tls.h
+	%D%/tls.c %D%/tls.h \
+	%D%/crypto.c %D%/crypto.h

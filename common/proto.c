@@ -28,6 +28,89 @@ static const struct field_spec welcome_fields[] = {
 	{ F_SOFTWARE,		FK_STR,		REQ,	64 },
 	{ F_MAX_FRAME,		FK_U32,		REQ,	0 },
 	{ F_IDLE_TIMEOUT,	FK_U32,		REQ,	0 },
+	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
+};
+
+static const struct field_spec login_fields[] = {
+	{ F_NAME,		FK_STR,		REQ,	NAME_MAX_LEN },
+	{ F_SIGNATURE,		FK_BYTES,	REQ,	SIG_LEN },
+};
+
+static const struct field_spec register_fields[] = {
+	{ F_NAME,		FK_STR,		REQ,	NAME_MAX_LEN },
+	{ F_SIGN_PUB,		FK_BYTES,	REQ,	KEY_LEN },
+	{ F_DH_PUB,		FK_BYTES,	REQ,	KEY_LEN },
+	{ F_BINDING_SIG,	FK_BYTES,	REQ,	SIG_LEN },
+	{ F_SIGNATURE,		FK_BYTES,	REQ,	SIG_LEN },
+	{ F_INVITE,		FK_STR,		OPT,	64 },
+};
+
+static const struct field_spec logged_in_fields[] = {
+	{ F_NAME,		FK_STR,		REQ,	NAME_MAX_LEN },
+	{ F_REGISTERED,		FK_U8,		REQ,	0 },
+};
+
+static const struct field_spec room_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+};
+
+static const struct field_spec send_fields[] = {
+	{ F_ROOM,		FK_STR,		OPT,	ROOM_MAX_LEN },
+	{ F_TO,			FK_STR,		OPT,	NAME_MAX_LEN },
+	{ F_CLIENT_MSG_ID,	FK_U64,		REQ,	0 },
+	{ F_BODY,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+};
+
+static const struct field_spec ack_fields[] = {
+	{ F_CLIENT_MSG_ID,	FK_U64,		REQ,	0 },
+	{ F_SEQ,		FK_U64,		REQ,	0 },
+	{ F_ROOM,		FK_STR,		OPT,	ROOM_MAX_LEN },
+	{ F_TO,			FK_STR,		OPT,	NAME_MAX_LEN },
+};
+
+static const struct field_spec delivered_fields[] = {
+	{ F_ROOM,		FK_STR,		OPT,	ROOM_MAX_LEN },
+	{ F_SEQ,		FK_U64,		REQ,	0 },
+};
+
+static const struct field_spec room_event_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_SEQ,		FK_U64,		REQ,	0 },
+	{ F_TS,			FK_U64,		REQ,	0 },
+	{ F_FROM,		FK_STR,		REQ,	NAME_MAX_LEN },
+	{ F_KIND,		FK_U8,		REQ,	0 },
+	{ F_BODY,		FK_BYTES,	OPT,	FRAME_MAX_CEILING },
+	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
+};
+
+static const struct field_spec direct_fields[] = {
+	{ F_SEQ,		FK_U64,		REQ,	0 },
+	{ F_TS,			FK_U64,		REQ,	0 },
+	{ F_FROM,		FK_STR,		REQ,	NAME_MAX_LEN },
+	{ F_TO,			FK_STR,		REQ,	NAME_MAX_LEN },
+	{ F_BODY,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
+};
+
+static const struct field_spec list_fields[] = {
+	{ F_LIST,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+};
+
+static const struct field_spec who_list_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_LIST,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+};
+
+static const struct field_spec info_reply_fields[] = {
+	{ F_SOFTWARE,		FK_STR,		REQ,	64 },
+	{ F_UPTIME,		FK_U64,		REQ,	0 },
+	{ F_USERS_ONLINE,	FK_U32,		REQ,	0 },
+	{ F_USERS,		FK_U32,		REQ,	0 },
+	{ F_ROOMS,		FK_U32,		REQ,	0 },
+};
+
+static const struct field_spec challenge_fields[] = {
+	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
 };
 
 static const struct field_spec ping_fields[] = {
@@ -39,6 +122,8 @@ static const struct field_spec error_fields[] = {
 	{ F_TEXT,		FK_STR,		REQ,	512 },
 	{ F_RETRY_AFTER_MS,	FK_U32,		OPT,	0 },
 	{ F_VERSIONS,		FK_BYTES,	OPT,	64 },
+	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
+	{ F_ROOM,		FK_STR,		OPT,	ROOM_MAX_LEN },
 };
 
 static const struct field_spec notice_fields[] = {
@@ -49,15 +134,30 @@ static const struct field_spec session_fields[] = {
 	{ F_TLS_VERSION,	FK_STR,		REQ,	32 },
 	{ F_TLS_CIPHER,		FK_STR,		REQ,	64 },
 	{ F_TLS_GROUP,		FK_STR,		REQ,	32 },
+	{ F_EXPORTER,		FK_BYTES,	REQ,	EXPORTER_LEN },
 };
 
 #define MSG(t, n, fl)	{ (t), (n), (fl), nitems(fl) }
+#define MSG0(t, n)	{ (t), (n), NULL, 0 }
 
-/* Each direction's table: a type absent here is refused from that sender. */
+/*
+ * Each direction's table: a type absent here is refused from that sender.
+ * Workers relay client messages to the broker unchanged, so the broker
+ * checks them against the client table too.
+ */
 static const struct msg_spec client_msgs[] = {
 	MSG(MSG_HELLO,		"HELLO",	hello_fields),
 	MSG(MSG_PING,		"PING",		ping_fields),
 	MSG(MSG_PONG,		"PONG",		ping_fields),
+	MSG(MSG_LOGIN,		"LOGIN",	login_fields),
+	MSG(MSG_REGISTER,	"REGISTER",	register_fields),
+	MSG(MSG_JOIN,		"JOIN",		room_fields),
+	MSG(MSG_PART,		"PART",		room_fields),
+	MSG(MSG_SEND,		"SEND",		send_fields),
+	MSG(MSG_DELIVERED,	"DELIVERED",	delivered_fields),
+	MSG0(MSG_ROOMS,		"ROOMS"),
+	MSG(MSG_WHO,		"WHO",		room_fields),
+	MSG0(MSG_INFO,		"INFO"),
 };
 
 static const struct msg_spec server_msgs[] = {
@@ -66,10 +166,35 @@ static const struct msg_spec server_msgs[] = {
 	MSG(MSG_PONG,		"PONG",		ping_fields),
 	MSG(MSG_ERROR,		"ERROR",	error_fields),
 	MSG(MSG_NOTICE,		"NOTICE",	notice_fields),
+	MSG(MSG_LOGGED_IN,	"LOGGED_IN",	logged_in_fields),
+	MSG(MSG_ACK,		"ACK",		ack_fields),
+	MSG(MSG_ROOM_EVENT,	"ROOM_EVENT",	room_event_fields),
+	MSG(MSG_DIRECT,		"DIRECT",	direct_fields),
+	MSG(MSG_ROOM_LIST,	"ROOM_LIST",	list_fields),
+	MSG(MSG_WHO_LIST,	"WHO_LIST",	who_list_fields),
+	MSG(MSG_INFO_REPLY,	"INFO_REPLY",	info_reply_fields),
 };
 
 static const struct msg_spec worker_msgs[] = {
 	MSG(IMSG_SESSION,	"SESSION",	session_fields),
+};
+
+static const struct field_spec ctl_request_fields[] = {
+	{ F_TEXT,		FK_STR,		REQ,	512 },
+};
+
+static const struct field_spec ctl_reply_fields[] = {
+	{ F_CODE,		FK_U16,		REQ,	0 },
+	{ F_LIST,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+};
+
+static const struct msg_spec ctl_msgs[] = {
+	MSG(CTL_REQUEST,	"CTL_REQUEST",	ctl_request_fields),
+	MSG(CTL_REPLY,		"CTL_REPLY",	ctl_reply_fields),
+};
+
+static const struct msg_spec broker_msgs[] = {
+	MSG(IMSG_CHALLENGE,	"CHALLENGE",	challenge_fields),
 };
 
 static const struct msg_spec *
@@ -89,10 +214,36 @@ proto_client_spec(uint16_t type)
 	return lookup(client_msgs, nitems(client_msgs), type);
 }
 
+/* What a worker may send the broker: its own messages, or relayed ones. */
 const struct msg_spec *
 proto_worker_spec(uint16_t type)
 {
-	return lookup(worker_msgs, nitems(worker_msgs), type);
+	const struct msg_spec	*spec;
+
+	if ((spec = lookup(worker_msgs, nitems(worker_msgs), type)) != NULL)
+		return spec;
+	if (type == MSG_HELLO || type == MSG_PING || type == MSG_PONG)
+		return NULL;	/* the worker answers these itself */
+	return lookup(client_msgs, nitems(client_msgs), type);
+}
+
+const struct msg_spec *
+proto_ctl_spec(uint16_t type)
+{
+	return lookup(ctl_msgs, nitems(ctl_msgs), type);
+}
+
+/* What the broker may send a worker: its own messages, or ones to relay. */
+const struct msg_spec *
+proto_broker_spec(uint16_t type)
+{
+	const struct msg_spec	*spec;
+
+	if ((spec = lookup(broker_msgs, nitems(broker_msgs), type)) != NULL)
+		return spec;
+	if (type == MSG_WELCOME || type == MSG_PING || type == MSG_PONG)
+		return NULL;	/* the worker's own */
+	return lookup(server_msgs, nitems(server_msgs), type);
 }
 
 const struct msg_spec *
@@ -114,12 +265,29 @@ static const struct code_name msg_names[] = {
 	{ MSG_PONG,		"PONG" },
 	{ MSG_ERROR,		"ERROR" },
 	{ MSG_NOTICE,		"NOTICE" },
+	{ MSG_LOGIN,		"LOGIN" },
+	{ MSG_REGISTER,		"REGISTER" },
+	{ MSG_LOGGED_IN,	"LOGGED_IN" },
+	{ MSG_JOIN,		"JOIN" },
+	{ MSG_PART,		"PART" },
+	{ MSG_SEND,		"SEND" },
+	{ MSG_ACK,		"ACK" },
+	{ MSG_DELIVERED,	"DELIVERED" },
+	{ MSG_ROOM_EVENT,	"ROOM_EVENT" },
+	{ MSG_DIRECT,		"DIRECT" },
+	{ MSG_ROOMS,		"ROOMS" },
+	{ MSG_ROOM_LIST,	"ROOM_LIST" },
+	{ MSG_WHO,		"WHO" },
+	{ MSG_WHO_LIST,		"WHO_LIST" },
+	{ MSG_INFO,		"INFO" },
+	{ MSG_INFO_REPLY,	"INFO_REPLY" },
 	{ IMSG_SESSION,		"SESSION" },
-	{ IMSG_RESTARTING,	"RESTARTING" },
+	{ IMSG_CHALLENGE,	"CHALLENGE" },
 	{ IMSG_WORKER_INIT,	"WORKER_INIT" },
 	{ IMSG_BROKER_INIT,	"BROKER_INIT" },
 	{ IMSG_ATTACH,		"ATTACH" },
-	{ IMSG_DETACH,		"DETACH" },
+	{ CTL_REQUEST,		"CTL_REQUEST" },
+	{ CTL_REPLY,		"CTL_REPLY" },
 };
 
 /* Stable names: scripts and the client's --json output use them. */
@@ -136,6 +304,19 @@ static const struct code_name err_names[] = {
 	{ ERR_SHUTDOWN,		"SHUTDOWN" },
 	{ ERR_RATE_LIMITED,	"RATE_LIMITED" },
 	{ ERR_INTERNAL,		"INTERNAL" },
+	{ ERR_UNKNOWN_USER,	"UNKNOWN_USER" },
+	{ ERR_NAME_TAKEN,	"NAME_TAKEN" },
+	{ ERR_BAD_NAME,		"BAD_NAME" },
+	{ ERR_BAD_SIGNATURE,	"BAD_SIGNATURE" },
+	{ ERR_REGISTRATION_CLOSED, "REGISTRATION_CLOSED" },
+	{ ERR_INVITE_REQUIRED,	"INVITE_REQUIRED" },
+	{ ERR_INVITE_INVALID,	"INVITE_INVALID" },
+	{ ERR_INVITE_USED,	"INVITE_USED" },
+	{ ERR_NOT_MEMBER,	"NOT_MEMBER" },
+	{ ERR_BAD_ROOM,		"BAD_ROOM" },
+	{ ERR_NO_SUCH_USER,	"NO_SUCH_USER" },
+	{ ERR_NO_SUCH_ROOM,	"NO_SUCH_ROOM" },
+	{ ERR_DISABLED,		"DISABLED" },
 };
 
 static const char *
@@ -159,4 +340,55 @@ const char *
 proto_err_name(uint16_t code)
 {
 	return name_of(err_names, nitems(err_names), code);
+}
+
+/*
+ * The errors after which the session goes on.  Every other error is
+ * followed by the server closing the connection.
+ */
+int
+proto_err_is_fatal(uint16_t code)
+{
+	switch (code) {
+	case ERR_RATE_LIMITED:
+	case ERR_UNKNOWN_USER:
+	case ERR_NOT_MEMBER:
+	case ERR_BAD_ROOM:
+	case ERR_NO_SUCH_USER:
+	case ERR_NO_SUCH_ROOM:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int
+fold_chars(char *s, size_t min, size_t max)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (s[n] >= 'A' && s[n] <= 'Z')
+			s[n] = (char)(s[n] - 'A' + 'a');
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' &&
+		    s[n] <= '9') || s[n] == '_' || s[n] == '-'))
+			return -1;
+		if (n + 1 > max)
+			return -1;
+	}
+	return n >= min ? 0 : -1;
+}
+
+int
+proto_fold_user(char *name)
+{
+	return fold_chars(name, 1, NAME_MAX_LEN);
+}
+
+int
+proto_fold_room(char *room)
+{
+	if (room[0] != '#')
+		return -1;
+	return fold_chars(room + 1, 1, ROOM_MAX_LEN - 1);
 }

@@ -26,7 +26,8 @@
 
 /*
  * Message types.  0x00xx travel between client and worker; 0x01xx between
- * worker and broker; 0x02xx between master and its children.
+ * worker and broker; 0x02xx between master and its children; 0x03xx on
+ * the control socket.
  */
 enum msg_type {
 	MSG_HELLO		= 0x0001,	/* client: version, software */
@@ -36,13 +37,36 @@ enum msg_type {
 	MSG_ERROR		= 0x0005,	/* code, text, retry_after_ms? */
 	MSG_NOTICE		= 0x0006,	/* server: text */
 
-	IMSG_SESSION		= 0x0101,	/* worker->broker: TLS session facts */
-	IMSG_RESTARTING		= 0x0102,	/* broker->worker: close, come back */
+	/* Accounts (before login only). */
+	MSG_LOGIN		= 0x0010,	/* client: name, signature */
+	MSG_REGISTER		= 0x0011,	/* client: name, keys, signatures */
+	MSG_LOGGED_IN		= 0x0012,	/* server: name, registered */
+
+	/* Rooms, direct messages, delivery (after login only). */
+	MSG_JOIN		= 0x0020,	/* client: room */
+	MSG_PART		= 0x0021,	/* client: room */
+	MSG_SEND		= 0x0022,	/* client: room | to, id, body */
+	MSG_ACK			= 0x0023,	/* server: id, seq, room | to */
+	MSG_DELIVERED		= 0x0024,	/* client: room?, seq (cumulative) */
+	MSG_ROOM_EVENT		= 0x0025,	/* server: room, seq, ts, from, kind, body? */
+	MSG_DIRECT		= 0x0026,	/* server: seq, ts, from, to, body */
+	MSG_ROOMS		= 0x0027,	/* client: list rooms */
+	MSG_ROOM_LIST		= 0x0028,	/* server: list */
+	MSG_WHO			= 0x0029,	/* client: room */
+	MSG_WHO_LIST		= 0x002a,	/* server: room, list */
+	MSG_INFO		= 0x002b,	/* client */
+	MSG_INFO_REPLY		= 0x002c,	/* server: software, uptime, counts */
+
+	IMSG_SESSION		= 0x0101,	/* worker->broker: TLS facts, exporter */
+	IMSG_CHALLENGE		= 0x0102,	/* broker->worker: login nonce */
 
 	IMSG_WORKER_INIT	= 0x0201,	/* master->worker: settings, TLS */
 	IMSG_BROKER_INIT	= 0x0202,	/* master->broker: settings */
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
-	IMSG_DETACH		= 0x0204,	/* master->broker: worker ended */
+
+	/* securechatctl <-> broker, over the control socket. */
+	CTL_REQUEST		= 0x0301,	/* text: a command line */
+	CTL_REPLY		= 0x0302,	/* code (0 ok), output lines */
 };
 
 /* Field tags.  One namespace for every message type. */
@@ -56,6 +80,27 @@ enum field_tag {
 	F_MAX_FRAME		= 0x0007,	/* u32 */
 	F_VERSIONS		= 0x0008,	/* bytes: u16 list of versions spoken */
 	F_IDLE_TIMEOUT		= 0x0009,	/* u32 seconds */
+	F_NONCE			= 0x000a,	/* bytes[32]: login challenge */
+	F_NAME			= 0x000b,	/* str: user name */
+	F_SIGNATURE		= 0x000c,	/* bytes[64]: Ed25519 */
+	F_SIGN_PUB		= 0x000d,	/* bytes[32]: Ed25519 public key */
+	F_DH_PUB		= 0x000e,	/* bytes[32]: X25519 public key */
+	F_BINDING_SIG		= 0x000f,	/* bytes[64]: sign_pub over dh_pub */
+	F_INVITE		= 0x0010,	/* str: one-time invite code */
+	F_REGISTERED		= 0x0011,	/* u8: 1 if this login registered */
+	F_ROOM			= 0x0012,	/* str: "#name" */
+	F_TO			= 0x0013,	/* str: user name */
+	F_FROM			= 0x0014,	/* str: user name (stamped by broker) */
+	F_CLIENT_MSG_ID		= 0x0015,	/* u64: sender's de-duplication id */
+	F_SEQ			= 0x0016,	/* u64: position in a room or inbox */
+	F_TS			= 0x0017,	/* u64: milliseconds since the epoch */
+	F_BODY			= 0x0018,	/* bytes: opaque to every server process */
+	F_KIND			= 0x0019,	/* u8: 0 message, 1 join, 2 part */
+	F_LIST			= 0x001a,	/* bytes: "item value\n" lines */
+	F_UPTIME		= 0x001b,	/* u64 seconds */
+	F_USERS_ONLINE		= 0x001c,	/* u32 */
+	F_USERS			= 0x001d,	/* u32 */
+	F_ROOMS			= 0x001e,	/* u32 */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */
@@ -75,7 +120,11 @@ enum field_tag {
 	F_SESSION_ID		= 0x010f,	/* u64 */
 	F_STATUS		= 0x0110,	/* u32: wait(2) status */
 	F_MAX_CLIENTS		= 0x0111,	/* u32 */
-	F_FOREGROUND		= 0x0112,	/* u8 */
+	F_EXPORTER		= 0x0112,	/* bytes[32]: RFC 9266 tls-exporter */
+	F_MESSAGE_RATE		= 0x0113,	/* u32 per second */
+	F_MESSAGE_BURST		= 0x0114,	/* u32 */
+	F_RETENTION		= 0x0115,	/* u32 days */
+	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
 };
 
 /* Error codes carried in MSG_ERROR.  Stable: scripts see them. */
@@ -92,7 +141,45 @@ enum err_code {
 	ERR_SHUTDOWN		= 10,	/* server shutting down */
 	ERR_RATE_LIMITED	= 11,
 	ERR_INTERNAL		= 12,
+	ERR_UNKNOWN_USER	= 13,	/* LOGIN for a name not registered */
+	ERR_NAME_TAKEN		= 14,	/* REGISTER for a name in use */
+	ERR_BAD_NAME		= 15,	/* not [a-z0-9_-]{1,32} */
+	ERR_BAD_SIGNATURE	= 16,	/* wrong key: signature does not verify */
+	ERR_REGISTRATION_CLOSED	= 17,
+	ERR_INVITE_REQUIRED	= 18,
+	ERR_INVITE_INVALID	= 19,
+	ERR_INVITE_USED		= 20,
+	ERR_NOT_MEMBER		= 21,	/* send to or part a room not joined */
+	ERR_BAD_ROOM		= 22,	/* not #[a-z0-9_-]{1,64} */
+	ERR_NO_SUCH_USER	= 23,	/* direct message to an unknown user */
+	ERR_NO_SUCH_ROOM	= 24,
+	ERR_DISABLED		= 25,	/* account disabled by the operator */
 };
+
+/* F_KIND of a ROOM_EVENT. */
+#define EVENT_MESSAGE		0
+#define EVENT_JOIN		1
+#define EVENT_PART		2
+
+/* Bytes a SEND frame leaves for the broker to address and stamp it. */
+#define SEND_OVERHEAD		256
+
+/* Room and user names (DESIGN.md section 5), after case folding. */
+#define NAME_MAX_LEN		32
+#define ROOM_MAX_LEN		65	/* '#' and up to 64 characters */
+#define KEY_LEN			32
+#define SIG_LEN			64
+#define NONCE_LEN		32
+#define EXPORTER_LEN		32
+#define EXPORTER_LABEL		"EXPORTER-Channel-Binding"
+#define LOGIN_CONTEXT		"securechat login v1"
+#define BINDING_CONTEXT		"securechat/v1/identity-binding"
+
+/* Lowercase name in place; 0 if it is a valid user (or room) name. */
+int	proto_fold_user(char *name);
+int	proto_fold_room(char *room);
+/* Is this error one after which the server closes the connection? */
+int	proto_err_is_fatal(uint16_t code);
 
 /* Kinds of field value, for validation. */
 enum field_kind {
@@ -119,6 +206,10 @@ struct msg_spec {
 const struct msg_spec	*proto_client_spec(uint16_t type);
 /* The messages a worker may send to the broker. */
 const struct msg_spec	*proto_worker_spec(uint16_t type);
+/* The messages the broker may send to a worker. */
+const struct msg_spec	*proto_broker_spec(uint16_t type);
+/* The messages securechatctl and the broker exchange. */
+const struct msg_spec	*proto_ctl_spec(uint16_t type);
 /* The messages a server may send to a client. */
 const struct msg_spec	*proto_server_spec(uint16_t type);
 const char		*proto_msg_name(uint16_t type);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -20,7 +21,9 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
+#include "broker.h"
 #include "frame.h"
 #include "ipc.h"
 #include "log.h"
@@ -33,82 +36,208 @@
 #define DB_NAME			"securechat.db"
 #define BROKER_FD_HEADROOM	32	/* db, wal, shm, epoll, signals ... */
 #define MASTER_MSG_MAX		4096
+#define PRUNE_INTERVAL_S	60
 
-/* One worker, as the broker knows it: identity comes from the master only. */
-struct link {
-	TAILQ_ENTRY(link)	 entry;
-	struct bufferevent	*bev;
-	uint64_t		 session_id;
-	pid_t			 pid;
-	char			 addr[64];
-	int			 has_session;
-	char			 tls_version[32];
-	char			 tls_cipher[64];
-	char			 tls_group[32];
-};
-TAILQ_HEAD(linklist, link);
+struct broker	 br;
+static struct event	*master_ev;
+static struct event	*sigterm_ev;
 
-static struct {
-	struct event_base	*base;
-	struct store		*store;
-	struct event		*master_ev;
-	struct event		*sigterm_ev;
-	struct linklist		 links;
-	unsigned int		 nlinks;
-	char			 user[64];
-	char			 state_dir[PATH_MAX];
-	char			 registration[16];
-	uint32_t		 max_clients;
-	uint32_t		 max_frame;
-} b;
+struct link *
+link_by_session(uint64_t session_id)
+{
+	struct link	*l;
+
+	TAILQ_FOREACH(l, &br.links, entry)
+		if (l->session_id == session_id)
+			return l;
+	return NULL;
+}
 
 static void
 link_free(struct link *l, const char *why)
 {
 	log_debug("worker %ld (%s) detached: %s", (long)l->pid, l->addr, why);
-	TAILQ_REMOVE(&b.links, l, entry);
-	b.nlinks--;
+	auth_link_gone(l);
+	chat_link_gone(l);
+	TAILQ_REMOVE(&br.links, l, entry);
+	br.nlinks--;
 	bufferevent_free(l->bev);
+	free(l->rooms);
+	OPENSSL_cleanse(l->nonce, sizeof(l->nonce));
 	free(l);
 }
 
-static void
-link_session(struct link *l, const struct frame *f)
+void
+link_send(struct link *l, const uint8_t *frame, size_t len)
 {
-	if (frame_get_str(f, F_TLS_VERSION, l->tls_version,
-	    sizeof(l->tls_version)) == -1 ||
-	    frame_get_str(f, F_TLS_CIPHER, l->tls_cipher,
-	    sizeof(l->tls_cipher)) == -1 ||
-	    frame_get_str(f, F_TLS_GROUP, l->tls_group,
-	    sizeof(l->tls_group)) == -1) {
-		link_free(l, "bad SESSION");
+	if (l->state == LINK_DEAD)
 		return;
-	}
-	l->has_session = 1;
-	log_debug("worker %ld (%s): session %s %s %s", (long)l->pid, l->addr,
-	    l->tls_version, l->tls_cipher, l->tls_group);
+	if (bufferevent_write(l->bev, frame, len) == -1)
+		fatalx("bufferevent_write");
 }
 
-/* Returns 0 when the link is still alive afterwards. */
-static int
+void
+link_send_buf(struct link *l, struct frame_buf *b)
+{
+	/* A row stored under a larger limits.max_frame_bytes cannot go. */
+	if (frame_finish(b) == -1)
+		log_warnx("dropping a frame for %s: larger than "
+		    "limits.max_frame_bytes", l->addr);
+	else
+		link_send(l, b->data, b->len);
+	frame_buf_free(b);
+}
+
+void
+link_error_about(struct link *l, uint16_t code, const char *text,
+    uint64_t client_msg_id, const char *room)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, MSG_ERROR, br.max_frame);
+	frame_put_u16(&b, F_CODE, code);
+	frame_put_str(&b, F_TEXT, text);
+	if (client_msg_id != 0)
+		frame_put_u64(&b, F_CLIENT_MSG_ID, client_msg_id);
+	if (room != NULL)
+		frame_put_str(&b, F_ROOM, room);
+	link_send_buf(l, &b);
+	/* The worker closes its client after a fatal error; we stop listening. */
+	if (proto_err_is_fatal(code))
+		l->state = LINK_DEAD;
+}
+
+void
+link_error(struct link *l, uint16_t code, const char *text)
+{
+	link_error_about(l, code, text, 0, NULL);
+}
+
+/*
+ * Group commit.  The first write of an event-loop turn opens a transaction;
+ * the main loop commits it when the turn ends.  Nothing that depends on a
+ * write leaves the broker before the commit: acknowledgements and pushes
+ * wait in br.after.
+ */
+void
+tx_begin(void)
+{
+	if (store_in_transaction(br.store))
+		return;
+	if (store_begin(br.store) == -1)
+		fatalx("cannot begin a transaction");
+}
+
+static struct after *
+after_new(enum after_kind kind, struct frame_buf *b)
+{
+	struct after	*a;
+
+	a = xcalloc(1, sizeof(*a));
+	a->kind = kind;
+	if (b != NULL) {
+		if (frame_finish(b) == -1)
+			fatalx("cannot build frame");
+		a->frame = xmalloc(b->len);
+		memcpy(a->frame, b->data, b->len);
+		a->len = b->len;
+		frame_buf_free(b);
+	}
+	TAILQ_INSERT_TAIL(&br.after, a, entry);
+	return a;
+}
+
+void
+after_frame(struct link *l, struct frame_buf *b)
+{
+	after_new(AFTER_FRAME, b)->session_id = l->session_id;
+}
+
+struct after *
+after_fanout(enum after_kind kind, int64_t target, uint64_t seq,
+    struct frame_buf *b)
+{
+	struct after	*a;
+
+	a = after_new(kind, b);
+	a->target = target;
+	a->seq = seq;
+	return a;
+}
+
+void
+after_pump(struct link *l)
+{
+	after_new(AFTER_PUMP, NULL)->session_id = l->session_id;
+}
+
+static void
+commit(void)
+{
+	struct after	*a;
+	struct link	*l;
+
+	/* Crash-only: a failed commit acknowledged nothing; clients resend. */
+	if (store_in_transaction(br.store) && store_commit(br.store) == -1)
+		fatalx("commit failed");
+	while ((a = TAILQ_FIRST(&br.after)) != NULL) {
+		TAILQ_REMOVE(&br.after, a, entry);
+		switch (a->kind) {
+		case AFTER_FRAME:
+			if ((l = link_by_session(a->session_id)) != NULL)
+				link_send(l, a->frame, a->len);
+			break;
+		case AFTER_PUMP:
+			if ((l = link_by_session(a->session_id)) != NULL &&
+			    l->state == LINK_AUTHED)
+				chat_start(l);
+			break;
+		case AFTER_ROOM:
+		case AFTER_INBOX:
+			chat_fanout(a);
+			break;
+		case AFTER_CTL:
+			ctl_reply_after(a->session_id, a->frame, a->len);
+			break;
+		}
+		free(a->frame);
+		free(a);
+	}
+}
+
+static void
 link_frame(struct link *l, const struct frame *f)
 {
+	if (l->state == LINK_DEAD || l->state == LINK_PENALTY)
+		return;
 	switch (f->type) {
 	case IMSG_SESSION:
-		if (l->has_session) {
-			log_security("worker %ld (%s) sent SESSION twice",
-			    (long)l->pid, l->addr);
-			link_free(l, "protocol violation");
-			return -1;
-		}
-		link_session(l, f);
-		return l->has_session ? 0 : -1;
+		if (l->state != LINK_NEW)
+			goto violation;
+		auth_session(l, f);
+		return;
+	case MSG_LOGIN:
+		/* One LOGIN per link: UNKNOWN_USER is no oracle for many names. */
+		if (l->state != LINK_CHALLENGED || l->probed)
+			goto violation;
+		auth_login(l, f);
+		return;
+	case MSG_REGISTER:
+		if (l->state != LINK_CHALLENGED)
+			goto violation;
+		auth_register(l, f);
+		return;
 	default:
-		log_security("worker %ld (%s) sent unexpected message 0x%04x",
-		    (long)l->pid, l->addr, f->type);
-		link_free(l, "protocol violation");
-		return -1;
+		/* Nothing but the account messages before the broker says so. */
+		if (l->state != LINK_AUTHED)
+			goto violation;
+		chat_frame(l, f);
+		return;
 	}
+violation:
+	log_security("worker %ld (%s) sent %s in the wrong phase",
+	    (long)l->pid, l->addr, proto_msg_name(f->type));
+	link_error(l, ERR_NOT_ALLOWED, "message not allowed now");
 }
 
 /* Workers are untrusted: a bad frame ends that link, never the broker. */
@@ -125,7 +254,7 @@ link_read_cb(struct bufferevent *bev, void *arg)
 	while ((avail = evbuffer_get_length(in)) >= FRAME_HDR_LEN) {
 		if ((p = evbuffer_pullup(in, FRAME_HDR_LEN)) == NULL)
 			fatalx("evbuffer_pullup");
-		rv = frame_peek(p, FRAME_HDR_LEN, b.max_frame, &flen);
+		rv = frame_peek(p, FRAME_HDR_LEN, br.max_frame, &flen);
 		if (rv == FRAME_NEED_MORE)
 			flen = FRAME_HDR_LEN + be32_get(p);
 		else if (rv != FRAME_OK)
@@ -138,8 +267,7 @@ link_read_cb(struct bufferevent *bev, void *arg)
 			rv = frame_validate(&f, proto_worker_spec(f.type));
 		if (rv != FRAME_OK)
 			goto bad;
-		if (link_frame(l, &f) == -1)
-			return;
+		link_frame(l, &f);
 		if (evbuffer_drain(in, flen) == -1)
 			fatalx("evbuffer_drain");
 	}
@@ -148,6 +276,16 @@ bad:
 	log_security("worker %ld (%s): malformed frame: %s", (long)l->pid,
 	    l->addr, frame_strerror(rv));
 	link_free(l, "malformed frame");
+}
+
+/* The link's output fell below LINK_LOW: feed it what it has missed. */
+static void
+link_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct link	*l = arg;
+
+	if (l->state == LINK_AUTHED)
+		chat_pump(l);
 }
 
 static void
@@ -171,19 +309,21 @@ attach(const struct frame *f, int fd)
 	    frame_get_str(f, F_ADDR, l->addr, sizeof(l->addr)) == -1)
 		fatalx("malformed ATTACH from the master");
 	l->pid = (pid_t)pid;
+	l->state = LINK_NEW;
 	if (fd_set_nonblock(fd) == -1)
 		fatal("nonblock");
-	if ((l->bev = bufferevent_socket_new(b.base, fd,
+	if ((l->bev = bufferevent_socket_new(br.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("bufferevent_socket_new");
-	bufferevent_setcb(l->bev, link_read_cb, NULL, link_event_cb, l);
-	bufferevent_setwatermark(l->bev, EV_READ, 0, b.max_frame);
-	if (bufferevent_enable(l->bev, EV_READ) == -1)
+	bufferevent_setcb(l->bev, link_read_cb, link_write_cb, link_event_cb, l);
+	bufferevent_setwatermark(l->bev, EV_READ, 0, br.max_frame);
+	bufferevent_setwatermark(l->bev, EV_WRITE, LINK_LOW, 0);
+	if (bufferevent_enable(l->bev, EV_READ | EV_WRITE) == -1)
 		fatalx("bufferevent_enable");
-	TAILQ_INSERT_TAIL(&b.links, l, entry);
-	b.nlinks++;
+	TAILQ_INSERT_TAIL(&br.links, l, entry);
+	br.nlinks++;
 	log_debug("worker %ld (%s) attached, %u live", (long)l->pid, l->addr,
-	    b.nlinks);
+	    br.nlinks);
 }
 
 static void
@@ -191,13 +331,17 @@ settings(const struct frame *f)
 {
 	uint8_t	 level;
 
-	if (frame_get_str(f, F_USER_NAME, b.user, sizeof(b.user)) == -1 ||
-	    frame_get_str(f, F_CHROOT, b.state_dir, sizeof(b.state_dir)) == -1 ||
-	    frame_get_str(f, F_REGISTRATION, b.registration,
-	    sizeof(b.registration)) == -1 ||
+	if (frame_get_str(f, F_USER_NAME, br.user, sizeof(br.user)) == -1 ||
+	    frame_get_str(f, F_CHROOT, br.state_dir, sizeof(br.state_dir)) == -1 ||
+	    frame_get_str(f, F_REGISTRATION, br.registration,
+	    sizeof(br.registration)) == -1 ||
 	    frame_get_u8(f, F_LOG_LEVEL, &level) == -1 ||
-	    frame_get_u32(f, F_MAX_CLIENTS, &b.max_clients) == -1 ||
-	    frame_get_u32(f, F_MAX_FRAME, &b.max_frame) == -1)
+	    frame_get_u32(f, F_MAX_CLIENTS, &br.max_clients) == -1 ||
+	    frame_get_u32(f, F_MAX_FRAME, &br.max_frame) == -1 ||
+	    frame_get_u32(f, F_MESSAGE_RATE, &br.message_rate) == -1 ||
+	    frame_get_u32(f, F_MESSAGE_BURST, &br.message_burst) == -1 ||
+	    frame_get_u32(f, F_RETENTION, &br.retention_days) == -1 ||
+	    frame_get_u32(f, F_CTL_UID, &br.ctl_uid) == -1)
 		fatalx("malformed settings from the master");
 	log_setlevel(level);
 }
@@ -216,7 +360,13 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	if (n == 0) {
 		log_info("master gone: exiting");
-		event_base_loopexit(b.base, NULL);
+		event_base_loopexit(br.base, NULL);
+		return;
+	}
+	if (n == -1 && errno == EBADMSG) {
+		/* Out of descriptors: that worker goes without us, we live on. */
+		log_warnx("dropped a message from the master (descriptor table "
+		    "full?)");
 		return;
 	}
 	if (n == -1)
@@ -237,10 +387,16 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
+prune_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	chat_prune();
+}
+
+static void
 sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	log_info("stopping on signal %d", (int)sig);
-	event_base_loopexit(b.base, NULL);
+	event_base_loopexit(br.base, NULL);
 }
 
 static void
@@ -256,62 +412,106 @@ read_settings(void)
 	settings(&f);
 }
 
-int
-broker_main(int foreground)
+static void
+open_database(void)
 {
-	struct link	*l;
-	char		 err[512], path[PATH_MAX + 32];
-	int		 rv;
+	char	 err[512];
+	int	 rv;
 
-	log_init(foreground, LOG_LEVEL_INFO);
-	log_procname("broker");
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal");
-	if (fcntl(BROKER_FD_MASTER, F_GETFD) == -1)
-		fatalx("broker: started without its master channel");
-	closefrom(BROKER_FD_MASTER + 1);
-	read_settings();
-	TAILQ_INIT(&b.links);
-
-	rv = privdrop(b.user, b.state_dir, err, sizeof(err));
+	rv = privdrop(br.user, br.state_dir, err, sizeof(err));
 	if (rv == PRIVDROP_FAILED)
 		fatalx("broker: %s", err);
 	if (rv == PRIVDROP_NOT_ROOT) {
 		log_warnx("WARNING: broker runs as uid %ld without chroot: the "
 		    "daemon was not started as root", (long)getuid());
-		if (chdir(b.state_dir) == -1)
-			fatal("chdir %s", b.state_dir);
+		if (chdir(br.state_dir) == -1)
+			fatal("chdir %s", br.state_dir);
 	}
 	/* Relative to the state directory, inside the chroot or not. */
-	snprintf(path, sizeof(path), "%s", DB_NAME);
-	if ((b.store = store_open(path, err, sizeof(err))) == NULL)
+	if ((br.store = store_open(DB_NAME, err, sizeof(err))) == NULL)
 		fatalx("broker: database: %s", err);
-	log_info("database %s/%s, schema version %d", b.state_dir, DB_NAME,
-	    store_schema_version(b.store));
+	log_info("database %s/%s, schema version %d", br.state_dir, DB_NAME,
+	    store_schema_version(br.store));
+}
 
-	if ((b.base = event_base_new()) == NULL ||
-	    (b.master_ev = event_new(b.base, BROKER_FD_MASTER,
+/* One descriptor per worker and some; never above what we may have. */
+static int
+broker_max_fds(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)br.max_clients + BROKER_FD_HEADROOM;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+		log_warnx("limits.max_clients %u needs %llu descriptors, the "
+		    "hard limit is %llu: using it", br.max_clients,
+		    (unsigned long long)want, (unsigned long long)rl.rlim_max);
+		want = rl.rlim_max;
+	}
+	return (int)want;
+}
+
+int
+broker_main(int foreground)
+{
+	struct link	*l;
+	struct timeval	 tv = { PRUNE_INTERVAL_S, 0 };
+	char		 err[512];
+
+	log_procname("broker");
+	if (fcntl(BROKER_FD_MASTER, F_GETFD) == -1 ||
+	    fcntl(BROKER_FD_CONTROL, F_GETFD) == -1)
+		fatalx("broker: started without its descriptors");
+	/* Close first: the syslog socket opened next must survive. */
+	closefrom(BROKER_FD_CONTROL + 1);
+	log_init(foreground, LOG_LEVEL_INFO);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal");
+	read_settings();
+	TAILQ_INIT(&br.links);
+	TAILQ_INIT(&br.users);
+	TAILQ_INIT(&br.rooms);
+	TAILQ_INIT(&br.after);
+	br.started_ms = now_ms();
+	open_database();
+
+	if ((br.base = event_base_new()) == NULL ||
+	    (br.prune_ev = event_new(br.base, -1, EV_PERSIST, prune_cb,
+	    NULL)) == NULL || event_add(br.prune_ev, &tv) == -1 ||
+	    (master_ev = event_new(br.base, BROKER_FD_MASTER,
 	    EV_READ | EV_PERSIST, master_cb, NULL)) == NULL ||
-	    event_add(b.master_ev, NULL) == -1 ||
-	    (b.sigterm_ev = evsignal_new(b.base, SIGTERM, sigterm_cb,
-	    NULL)) == NULL || event_add(b.sigterm_ev, NULL) == -1)
+	    event_add(master_ev, NULL) == -1 ||
+	    (sigterm_ev = evsignal_new(br.base, SIGTERM, sigterm_cb,
+	    NULL)) == NULL || event_add(sigterm_ev, NULL) == -1)
 		fatalx("broker: event setup");
 	if (fd_set_nonblock(BROKER_FD_MASTER) == -1)
 		fatal("nonblock");
+	ctl_init();
 
-	if (sandbox_limits(SANDBOX_BROKER, (int)b.max_clients +
-	    BROKER_FD_HEADROOM, err, sizeof(err)) == -1 ||
+	if (sandbox_limits(SANDBOX_BROKER, broker_max_fds(), err,
+	    sizeof(err)) == -1 ||
 	    sandbox_seccomp(SANDBOX_BROKER, err, sizeof(err)) == -1)
 		fatalx("broker: %s", err);
 
-	if (event_base_dispatch(b.base) == -1)
-		fatalx("broker: event loop failed");
-
-	while ((l = TAILQ_FIRST(&b.links)) != NULL)
+	/*
+	 * One turn: wait for events, handle every one that is ready, then
+	 * commit what they wrote and only then answer and push.  (A commit
+	 * event of low priority would starve under load in libevent 2.1.)
+	 */
+	while (!event_base_got_exit(br.base)) {
+		if (event_base_loop(br.base, EVLOOP_ONCE) == -1)
+			fatalx("broker: event loop failed");
+		commit();
+	}
+	while ((l = TAILQ_FIRST(&br.links)) != NULL)
 		link_free(l, "broker stopping");
-	event_free(b.master_ev);
-	event_free(b.sigterm_ev);
-	event_base_free(b.base);
-	store_close(b.store);
+	chat_free();
+	ctl_free();
+	event_free(master_ev);
+	event_free(sigterm_ev);
+	event_free(br.prune_ev);
+	event_base_free(br.base);
+	store_close(br.store);
 	return 0;
 }

@@ -100,6 +100,12 @@ static const struct opt conf_opts[] = {
 	    NULL },
 	{ "limits.idle_timeout",	OPT_INT,	F(idle_timeout), 10, 86400,
 	    NULL },
+	{ "limits.message_rate",	OPT_INT,	F(message_rate), 1, 100000,
+	    NULL },
+	{ "limits.message_burst",	OPT_INT,	F(message_burst), 1, 1000000,
+	    NULL },
+	{ "retention",			OPT_INT,	F(retention), 0, 36500,
+	    NULL },
 	{ "rekey",			OPT_GROUP,	0, 0, 0, 0, NULL },
 	{ "rekey.min_seconds",		OPT_INT,	F(rekey_min), 1, 86400, NULL },
 	{ "rekey.max_seconds",		OPT_INT,	F(rekey_max), 1, 86400, NULL },
@@ -505,6 +511,9 @@ conf_defaults(struct conf *c)
 	c->max_frame_bytes = FRAME_MAX_DEFAULT;
 	c->handshake_timeout = 10;
 	c->idle_timeout = 300;
+	c->message_rate = 5;
+	c->message_burst = 10;
+	c->retention = 30;
 	c->rekey_min = 30;
 	c->rekey_max = 120;
 	c->registration = REG_OPEN;
@@ -759,6 +768,9 @@ conf_reload(struct conf *live, const struct conf *fresh,
 	live->max_frame_bytes = fresh->max_frame_bytes;
 	live->handshake_timeout = fresh->handshake_timeout;
 	live->idle_timeout = fresh->idle_timeout;
+	live->message_rate = fresh->message_rate;
+	live->message_burst = fresh->message_burst;
+	live->retention = fresh->retention;
 	live->rekey_min = fresh->rekey_min;
 	live->rekey_max = fresh->rekey_max;
 	live->registration = fresh->registration;

@@ -40,6 +40,9 @@ struct conf {
 	unsigned int	 max_frame_bytes;
 	unsigned int	 handshake_timeout;	/* seconds */
 	unsigned int	 idle_timeout;		/* seconds */
+	unsigned int	 message_rate;		/* per user, per second */
+	unsigned int	 message_burst;
+	unsigned int	 retention;		/* days; 0 = until read */
 	unsigned int	 rekey_min;		/* seconds */
 	unsigned int	 rekey_max;		/* seconds */
 	enum registration registration;

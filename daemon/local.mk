@@ -9,7 +9,10 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/certgen.c \
 	%D%/master.c \
 	%D%/worker.c \
-	%D%/broker.c \
+	%D%/broker.c %D%/broker.h \
+	%D%/broker-auth.c \
+	%D%/broker-chat.c \
+	%D%/broker-ctl.c \
 	%D%/store.c %D%/store.h
 
 DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \
@@ -18,3 +21,7 @@ DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \
 sbin_PROGRAMS += %D%/securechatd
 %C%_securechatd_SOURCES = %D%/securechatd.c
 %C%_securechatd_LDADD = $(DAEMON_LIBS)
+
+sbin_PROGRAMS += %D%/securechatctl
+%C%_securechatctl_SOURCES = %D%/securechatctl.c
+%C%_securechatctl_LDADD = common/libcommon.a $(OPENSSL_LIBS)

@@ -9,10 +9,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,8 +89,10 @@ static struct {
 	uint8_t			*key_pem;
 	size_t			 key_len;
 
-	/* The broker and its respawn backoff. */
+	/* The broker, its control socket and its respawn backoff. */
 	int			 broker_fd;
+	int			 control_fd;
+	char			 control_path[PATH_MAX];
 	struct child		*broker;
 	struct event		*broker_ev;
 	struct event		*respawn_ev;
@@ -98,6 +102,8 @@ static struct {
 	unsigned int		 startup_failures;
 	unsigned int		 throttle_ms;
 	struct event		*throttle_ev;
+	int			 throttled;
+	int			 verbose;
 
 	int			 shutting_down;
 	uint64_t		 shutdown_started;
@@ -105,6 +111,7 @@ static struct {
 } m;
 
 static void	 listeners_enable(int);
+static void	 throttle(unsigned int);
 static void	 broker_spawn(void);
 
 static int
@@ -250,6 +257,35 @@ prepare_dirs(const struct conf *c)
 	prepare_empty_dir(c->empty_dir);
 }
 
+/*
+ * The operator's socket: made here, where the runtime directory is in
+ * reach, and handed listening to the broker, which checks each peer.
+ */
+static void
+control_listen(const struct conf *c)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(m.control_path, sizeof(m.control_path), "%s/%s",
+	    c->runtime_dir, CONTROL_SOCKET) >= (int)sizeof(sun.sun_path))
+		fatalx("control socket path too long: %s", m.control_path);
+	(void)str_copy(sun.sun_path, m.control_path, sizeof(sun.sun_path));
+	if ((m.control_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (unlink(m.control_path) == -1 && errno != ENOENT)
+		fatal("unlink %s", m.control_path);
+	old = umask(0177);
+	if (bind(m.control_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", m.control_path);
+	(void)umask(old);
+	if (listen(m.control_fd, 16) == -1)
+		fatal("listen %s", m.control_path);
+}
+
 static int
 listen_one(const struct conf_listen *l, struct listener *out)
 {
@@ -382,6 +418,10 @@ broker_send_settings(void)
 	frame_put_u8(&b, F_LOG_LEVEL, (uint8_t)c->log_level);
 	frame_put_u32(&b, F_MAX_CLIENTS, c->max_clients);
 	frame_put_u32(&b, F_MAX_FRAME, c->max_frame_bytes);
+	frame_put_u32(&b, F_MESSAGE_RATE, c->message_rate);
+	frame_put_u32(&b, F_MESSAGE_BURST, c->message_burst);
+	frame_put_u32(&b, F_RETENTION, c->retention);
+	frame_put_u32(&b, F_CTL_UID, (uint32_t)geteuid());
 	if (frame_finish(&b) == -1)
 		fatalx("broker settings do not fit a frame");
 	if (ipc_send(m.broker_fd, &b, -1) == -1)
@@ -408,6 +448,10 @@ broker_readable(evutil_socket_t fd, short ev, void *arg)
 	(void)close(m.broker_fd);
 	m.broker_fd = -1;
 	listeners_enable(0);
+	/* A broker without its channel is useless: make sure it ends. */
+	if (m.broker != NULL && kill(m.broker->pid, SIGKILL) == -1 &&
+	    errno != ESRCH)
+		log_warn("kill broker");
 }
 
 static void
@@ -421,12 +465,19 @@ static void
 broker_spawn(void)
 {
 	struct child	*ch;
-	int		 sp[2];
+	int		 sp[2], fds[2];
 	pid_t		 pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
-		fatal("socketpair");
-	if ((pid = spawn("broker", &sp[1], 1)) == -1) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+		struct timeval	 tv = { 1, 0 };
+
+		log_warn("socketpair for the broker: retrying in 1 s");
+		evtimer_add(m.respawn_ev, &tv);
+		return;
+	}
+	fds[0] = sp[1];
+	fds[1] = m.control_fd;
+	if ((pid = spawn("broker", fds, 2)) == -1) {
 		(void)close(sp[0]);
 		(void)close(sp[1]);
 		struct timeval	 tv = { 1, 0 };
@@ -447,7 +498,7 @@ broker_spawn(void)
 	    broker_readable, NULL)) == NULL || event_add(m.broker_ev, NULL) == -1)
 		fatalx("broker event");
 	log_info("broker started (pid %ld)", (long)pid);
-	if (!m.shutting_down)
+	if (!m.shutting_down && !m.throttled)
 		listeners_enable(1);
 }
 
@@ -555,16 +606,23 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
 	char			 addr[INET6_ADDRSTRLEN];
-	int			 fd;
+	int			 fd, on = 1;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 	    SOCK_CLOEXEC)) == -1) {
-		if (errno != EAGAIN && errno != EINTR &&
+		if (errno == EMFILE || errno == ENFILE) {
+			/* Level-triggered: without a pause this would spin. */
+			log_warn("accept: pausing for 1 s");
+			throttle(1000);
+		} else if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("accept");
 		return;
 	}
 	addr_string(&ss, addr, sizeof(addr));
+	/* Small frames (PONG, ACK) must not wait for Nagle. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		log_warn("TCP_NODELAY");
 	if (m.nworkers >= m.conf->max_clients) {
 		log_security("refused %s: limits.max_clients (%u) reached", addr,
 		    m.conf->max_clients);
@@ -600,16 +658,28 @@ static void
 throttle_end(evutil_socket_t fd, short ev, void *arg)
 {
 	log_info("resuming accepting clients after throttling");
+	m.throttled = 0;
 	if (!m.shutting_down && m.broker_fd != -1)
 		listeners_enable(1);
+}
+
+/* Stop accepting for ms milliseconds. */
+static void
+throttle(unsigned int ms)
+{
+	struct timeval	 tv;
+
+	m.throttled = 1;
+	listeners_enable(0);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(m.throttle_ev, &tv);
 }
 
 /* Postfix's rule: children that die before working must not make us spin. */
 static void
 worker_startup_failed(void)
 {
-	struct timeval	 tv;
-
 	if (++m.startup_failures < THROTTLE_AFTER)
 		return;
 	m.throttle_ms = m.throttle_ms == 0 ? THROTTLE_MIN_MS :
@@ -617,10 +687,7 @@ worker_startup_failed(void)
 	    m.throttle_ms * 2);
 	log_warnx("%u workers failed at startup in a row: pausing accept for "
 	    "%u ms", m.startup_failures, m.throttle_ms);
-	listeners_enable(0);
-	tv.tv_sec = m.throttle_ms / 1000;
-	tv.tv_usec = (m.throttle_ms % 1000) * 1000;
-	evtimer_add(m.throttle_ev, &tv);
+	throttle(m.throttle_ms);
 }
 
 static void
@@ -771,6 +838,8 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 	struct conf	 fresh;
 	char		 err[PATH_MAX + 256];
 
+	if (m.shutting_down)
+		return;
 	log_info("reloading %s", m.conf->path[0] ? m.conf->path :
 	    "(built-in defaults)");
 	conf_defaults(&fresh);
@@ -781,6 +850,9 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 		return;
 	}
 	(void)conf_reload(m.conf, &fresh, report_kept);
+	m.conf->log_level += m.verbose;
+	if (m.conf->log_level > LOG_LEVEL_DEBUG)
+		m.conf->log_level = LOG_LEVEL_DEBUG;
 	log_setlevel(m.conf->log_level);
 	if (tls_identity_load(m.conf, err, sizeof(err)) == -1)
 		log_warnx("reload: TLS identity: %s: keeping the previous one",
@@ -791,7 +863,7 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 }
 
 int
-master_main(struct conf *c, int foreground)
+master_main(struct conf *c, int foreground, int verbose)
 {
 	struct event	*sig_ev[5];
 	char		 err[PATH_MAX + 256];
@@ -801,16 +873,17 @@ master_main(struct conf *c, int foreground)
 	memset(&m, 0, sizeof(m));
 	m.conf = c;
 	m.foreground = foreground;
+	m.verbose = verbose;
 	m.broker_fd = -1;
+	m.control_fd = -1;
 	TAILQ_INIT(&m.children);
 
 	if ((n = readlink("/proc/self/exe", m.exe, sizeof(m.exe) - 1)) == -1)
 		fatal("readlink /proc/self/exe");
 	m.exe[n] = '\0';
 
-	if (!foreground && daemon(0, 0) == -1)
-		fatal("daemon");
-	log_init(foreground, c->log_level);
+	/* Until daemon(), failures reach the terminal that started us. */
+	log_init(1, c->log_level);
 	log_procname("master");
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
@@ -826,6 +899,12 @@ master_main(struct conf *c, int foreground)
 	for (i = 0; i < c->nlisten; i++)
 		listen_one(&c->listen[i], &m.listeners[i]);
 	m.nlisteners = c->nlisten;
+	control_listen(c);
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init(0, c->log_level);
+	}
 
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -867,6 +946,8 @@ master_main(struct conf *c, int foreground)
 	event_free(m.throttle_ev);
 	if (m.broker_fd != -1)
 		(void)close(m.broker_fd);
+	(void)close(m.control_fd);
+	(void)unlink(m.control_path);
 	event_base_free(m.base);
 	tls_identity_free();
 	return 0;

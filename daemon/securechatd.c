@@ -76,8 +76,8 @@ main(int argc, char *argv[])
 		    conf.path);
 		return 0;
 	}
-	if (verbose > 0 && conf.log_level < LOG_LEVEL_DEBUG)
-		conf.log_level = conf.log_level + verbose > LOG_LEVEL_DEBUG ?
-		    LOG_LEVEL_DEBUG : conf.log_level + verbose;
-	return master_main(&conf, foreground);
+	conf.log_level += verbose;
+	if (conf.log_level > LOG_LEVEL_DEBUG)
+		conf.log_level = LOG_LEVEL_DEBUG;
+	return master_main(&conf, foreground, verbose);
 }

@@ -13,14 +13,16 @@
 #define WORKER_FD_CLIENT	3
 #define WORKER_FD_MASTER	4
 #define WORKER_FD_BROKER	5
-/* The broker starts with its channel to the master here. */
+/* The broker starts with its channel to the master and the control socket. */
 #define BROKER_FD_MASTER	3
+#define BROKER_FD_CONTROL	4
+#define CONTROL_SOCKET		"securechat.sock"	/* in runtime_dir */
 
 /* Exit codes a child uses so the master can tell how it ended. */
 #define EXIT_SESSION_DONE	0	/* served its client */
 #define EXIT_STARTUP		70	/* failed before serving: throttle */
 
-int	master_main(struct conf *c, int foreground);
+int	master_main(struct conf *c, int foreground, int verbose);
 int	worker_main(int foreground);
 int	broker_main(int foreground);
 

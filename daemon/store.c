@@ -2,9 +2,15 @@
  * store.c: every SQL statement of the broker.  SQLite in WAL mode with
  * synchronous=FULL, so a committed row survives a crash of any process;
  * the schema version lives in PRAGMA user_version and migrates forward.
+ *
+ * Every statement is prepared once, at open, because the broker appends
+ * thousands of rows a second and preparing costs more than stepping.
+ * Callbacks run while their statement is being stepped: a callback may
+ * call any other store function, but not the one it is being called from.
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +21,195 @@
 #include "store.h"
 #include "xmalloc.h"
 
+/* Milliseconds since the epoch, computed by SQLite (3.31 has no unixepoch). */
+#define NOW_MS	"CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+
+/* Append targets, as stored in sent.target_kind. */
+#define TARGET_ROOM	0
+#define TARGET_INBOX	1
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_USER_GET,
+	ST_USER_GET_ID,
+	ST_USER_ADD,
+	ST_USER_COUNT,
+	ST_INVITE_ADD,
+	ST_INVITE_CHECK,
+	ST_INVITE_USE,
+	ST_ROOM_GET,
+	ST_ROOM_CREATE,
+	ST_MEMBER_ADD,
+	ST_MEMBER_REMOVE,
+	ST_IS_MEMBER,
+	ST_USER_ROOMS,
+	ST_ROOM_MEMBERS,
+	ST_ROOMS,
+	ST_SENT_GET,
+	ST_SENT_ADD,
+	ST_ROOM_NEXT,
+	ST_ROOM_LAST,
+	ST_ROOM_INSERT,
+	ST_INBOX_NEXT,
+	ST_INBOX_LAST,
+	ST_INBOX_INSERT,
+	ST_ROOM_READ,
+	ST_INBOX_READ,
+	ST_ROOM_ACK,
+	ST_INBOX_ACK,
+	ST_PRUNE_ROOMS,
+	ST_PRUNE_INBOXES,
+	ST_PRUNE_ROOM_AGE,
+	ST_PRUNE_INBOX_AGE,
+	ST_PRUNE_SENT,
+	ST_MAX
+};
+
+struct stmt_def {
+	const char	*name;	/* for the log */
+	const char	*sql;
+};
+
+/*
+ * The columns of a log read, shared by rooms and inboxes so that one
+ * function turns either into struct store_row.
+ */
+#define READ_COLUMNS \
+	"l.seq, l.sender_id, u.name, l.client_msg_id, l.kind, l.ts, l.body"
+
+static const struct stmt_def stmt_defs[ST_MAX] = {
+	[ST_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
+	[ST_COMMIT] = { "commit", "COMMIT" },
+	[ST_ROLLBACK] = { "rollback", "ROLLBACK" },
+	[ST_SAVEPOINT] = { "savepoint", "SAVEPOINT store_unit" },
+	[ST_RELEASE] = { "release", "RELEASE store_unit" },
+	[ST_ROLLBACK_TO] = { "rollback to", "ROLLBACK TO store_unit" },
+	[ST_USER_GET] = { "user get",
+	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
+	    " inbox_last FROM users WHERE name = ?1" },
+	[ST_USER_GET_ID] = { "user get id",
+	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
+	    " inbox_last FROM users WHERE id = ?1" },
+	[ST_USER_ADD] = { "user add",
+	    "INSERT INTO users (name, sign_pub, dh_pub, created)"
+	    " VALUES (?1, ?2, ?3, " NOW_MS ") ON CONFLICT (name) DO NOTHING" },
+	[ST_USER_COUNT] = { "user count", "SELECT count(*) FROM users" },
+	[ST_INVITE_ADD] = { "invite add",
+	    "INSERT INTO invites (code, created) VALUES (?1, " NOW_MS ")"
+	    " ON CONFLICT (code) DO NOTHING" },
+	[ST_INVITE_CHECK] = { "invite check",
+	    "SELECT used_at IS NOT NULL FROM invites WHERE code = ?1" },
+	[ST_INVITE_USE] = { "invite use",
+	    "UPDATE invites SET used_by = ?2, used_at = " NOW_MS
+	    " WHERE code = ?1 AND used_at IS NULL" },
+	[ST_ROOM_GET] = { "room get",
+	    "SELECT id, last_seq FROM rooms WHERE name = ?1" },
+	[ST_ROOM_CREATE] = { "room create",
+	    "INSERT INTO rooms (name, created) VALUES (?1, " NOW_MS ")"
+	    " ON CONFLICT (name) DO NOTHING" },
+	[ST_MEMBER_ADD] = { "member add",
+	    "INSERT INTO members (room_id, user_id, cursor, joined)"
+	    " VALUES (?1, ?2, ?3, " NOW_MS ")"
+	    " ON CONFLICT (room_id, user_id) DO NOTHING" },
+	[ST_MEMBER_REMOVE] = { "member remove",
+	    "DELETE FROM members WHERE room_id = ?1 AND user_id = ?2" },
+	[ST_IS_MEMBER] = { "is member",
+	    "SELECT 1 FROM members WHERE room_id = ?1 AND user_id = ?2" },
+	[ST_USER_ROOMS] = { "user rooms",
+	    "SELECT r.id, r.name, m.cursor, r.last_seq FROM members m"
+	    " JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?1"
+	    " ORDER BY r.name" },
+	[ST_ROOM_MEMBERS] = { "room members",
+	    "SELECT m.user_id, u.name FROM members m"
+	    " JOIN users u ON u.id = m.user_id WHERE m.room_id = ?1"
+	    " ORDER BY u.name" },
+	[ST_ROOMS] = { "rooms",
+	    "SELECT r.name, (SELECT count(*) FROM members m"
+	    " WHERE m.room_id = r.id) FROM rooms r ORDER BY r.name" },
+	[ST_SENT_GET] = { "sent get",
+	    "SELECT seq FROM sent"
+	    " WHERE sender_id = ?1 AND client_msg_id = ?2" },
+	[ST_SENT_ADD] = { "sent add",
+	    "INSERT INTO sent (sender_id, client_msg_id, target_kind,"
+	    " target_id, seq, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)" },
+	[ST_ROOM_NEXT] = { "room next seq",
+	    "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1" },
+	[ST_ROOM_LAST] = { "room last seq",
+	    "SELECT last_seq FROM rooms WHERE id = ?1" },
+	[ST_ROOM_INSERT] = { "room append",
+	    "INSERT INTO room_log (room_id, seq, sender_id, client_msg_id,"
+	    " kind, ts, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+	[ST_INBOX_NEXT] = { "inbox next seq",
+	    "UPDATE users SET inbox_last = inbox_last + 1 WHERE id = ?1" },
+	[ST_INBOX_LAST] = { "inbox last seq",
+	    "SELECT inbox_last FROM users WHERE id = ?1" },
+	[ST_INBOX_INSERT] = { "inbox append",
+	    "INSERT INTO inbox_log (user_id, seq, sender_id, client_msg_id,"
+	    " kind, ts, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+	[ST_ROOM_READ] = { "room read",
+	    "SELECT " READ_COLUMNS ", NULL FROM room_log l"
+	    " LEFT JOIN users u ON u.id = l.sender_id"
+	    " WHERE l.room_id = ?1 AND l.seq > ?2 ORDER BY l.seq LIMIT ?3" },
+	[ST_INBOX_READ] = { "inbox read",
+	    "SELECT " READ_COLUMNS ", r.name FROM inbox_log l"
+	    " JOIN users r ON r.id = l.user_id"
+	    " LEFT JOIN users u ON u.id = l.sender_id"
+	    " WHERE l.user_id = ?1 AND l.seq > ?2 ORDER BY l.seq LIMIT ?3" },
+	/* Never past last: a cursor beyond it would hide future rows. */
+	[ST_ROOM_ACK] = { "room ack",
+	    "UPDATE members SET cursor = max(cursor, min(?3,"
+	    " (SELECT last_seq FROM rooms WHERE id = ?1)))"
+	    " WHERE room_id = ?1 AND user_id = ?2" },
+	[ST_INBOX_ACK] = { "inbox ack",
+	    "UPDATE users SET inbox_cursor = max(inbox_cursor,"
+	    " min(?2, inbox_last)) WHERE id = ?1" },
+	/*
+	 * CROSS JOIN fixes the loop order: over the few rooms (users), then
+	 * a range of each log's (id, seq) index, never a scan of a log.  A
+	 * room nobody is in keeps nothing, as nobody can read it.
+	 */
+	[ST_PRUNE_ROOMS] = { "prune rooms",
+	    "DELETE FROM room_log WHERE id IN (SELECT l.id FROM rooms r"
+	    " CROSS JOIN room_log l ON l.room_id = r.id AND l.seq <= coalesce("
+	    "(SELECT min(m.cursor) FROM members m WHERE m.room_id = r.id),"
+	    " r.last_seq))" },
+	[ST_PRUNE_INBOXES] = { "prune inboxes",
+	    "DELETE FROM inbox_log WHERE id IN (SELECT l.id FROM users u"
+	    " CROSS JOIN inbox_log l ON l.user_id = u.id"
+	    " AND l.seq <= u.inbox_cursor WHERE u.inbox_cursor > 0)" },
+	[ST_PRUNE_ROOM_AGE] = { "prune room age",
+	    "DELETE FROM room_log WHERE ts < ?1" },
+	[ST_PRUNE_INBOX_AGE] = { "prune inbox age",
+	    "DELETE FROM inbox_log WHERE ts < ?1" },
+	[ST_PRUNE_SENT] = { "prune sent",
+	    "DELETE FROM sent WHERE ts < ?1" },
+};
+
 struct store {
 	sqlite3		*db;
+	sqlite3_stmt	*st[ST_MAX];
+};
+
+/* What differs between appending to a room and to an inbox. */
+struct log_target {
+	int		 kind;		/* TARGET_* */
+	enum stmt_id	 next;		/* bump the last seq */
+	enum stmt_id	 last;		/* read it back (3.31: no RETURNING) */
+	enum stmt_id	 insert;
+	enum stmt_id	 read;
+};
+
+static const struct log_target room_target = {
+	TARGET_ROOM, ST_ROOM_NEXT, ST_ROOM_LAST, ST_ROOM_INSERT, ST_ROOM_READ
+};
+static const struct log_target inbox_target = {
+	TARGET_INBOX, ST_INBOX_NEXT, ST_INBOX_LAST, ST_INBOX_INSERT,
+	ST_INBOX_READ
 };
 
 /*
@@ -31,6 +224,80 @@ static const char *const migrations[] = {
 	");"
 	"INSERT INTO server (key, value) VALUES"
 	"  ('created', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));",
+
+	/*
+	 * 1 -> 2: accounts, rooms and the logs.  Times are milliseconds since
+	 * the epoch.  The logs are rowid tables with a UNIQUE (owner, seq)
+	 * key rather than WITHOUT ROWID: their rows carry message bodies, and
+	 * SQLite advises WITHOUT ROWID only for rows far smaller than a page.
+	 * The ts indexes let retention delete without scanning a log.  sent
+	 * outlives the log rows it names, so a message resent after everyone
+	 * acknowledged (and pruned) it is still recognised as a duplicate.
+	 */
+	"CREATE TABLE users ("
+	"  id           INTEGER PRIMARY KEY,"
+	"  name         TEXT NOT NULL UNIQUE,"
+	"  sign_pub     BLOB NOT NULL CHECK (length(sign_pub) = 32),"
+	"  dh_pub       BLOB NOT NULL CHECK (length(dh_pub) = 32),"
+	"  created      INTEGER NOT NULL,"
+	"  disabled     INTEGER NOT NULL DEFAULT 0,"
+	"  inbox_last   INTEGER NOT NULL DEFAULT 0,"
+	"  inbox_cursor INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE invites ("
+	"  code    TEXT PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"
+	"  used_by INTEGER REFERENCES users (id),"
+	"  used_at INTEGER"
+	");"
+	"CREATE TABLE rooms ("
+	"  id       INTEGER PRIMARY KEY,"
+	"  name     TEXT NOT NULL UNIQUE,"
+	"  created  INTEGER NOT NULL,"
+	"  last_seq INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE members ("
+	"  room_id INTEGER NOT NULL REFERENCES rooms (id),"
+	"  user_id INTEGER NOT NULL REFERENCES users (id),"
+	"  cursor  INTEGER NOT NULL,"
+	"  joined  INTEGER NOT NULL,"
+	"  PRIMARY KEY (room_id, user_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX members_user ON members (user_id);"
+	"CREATE TABLE room_log ("
+	"  id            INTEGER PRIMARY KEY,"
+	"  room_id       INTEGER NOT NULL REFERENCES rooms (id),"
+	"  seq           INTEGER NOT NULL,"
+	"  sender_id     INTEGER NOT NULL REFERENCES users (id),"
+	"  client_msg_id INTEGER NOT NULL,"
+	"  kind          INTEGER NOT NULL,"
+	"  ts            INTEGER NOT NULL,"
+	"  body          BLOB NOT NULL,"
+	"  UNIQUE (room_id, seq)"
+	");"
+	"CREATE INDEX room_log_ts ON room_log (ts);"
+	"CREATE TABLE inbox_log ("
+	"  id            INTEGER PRIMARY KEY,"
+	"  user_id       INTEGER NOT NULL REFERENCES users (id),"
+	"  seq           INTEGER NOT NULL,"
+	"  sender_id     INTEGER NOT NULL REFERENCES users (id),"
+	"  client_msg_id INTEGER NOT NULL,"
+	"  kind          INTEGER NOT NULL,"
+	"  ts            INTEGER NOT NULL,"
+	"  body          BLOB NOT NULL,"
+	"  UNIQUE (user_id, seq)"
+	");"
+	"CREATE INDEX inbox_log_ts ON inbox_log (ts);"
+	"CREATE TABLE sent ("
+	"  sender_id     INTEGER NOT NULL,"
+	"  client_msg_id INTEGER NOT NULL,"
+	"  target_kind   INTEGER NOT NULL,"	/* 0 room, 1 inbox */
+	"  target_id     INTEGER NOT NULL,"
+	"  seq           INTEGER NOT NULL,"
+	"  ts            INTEGER NOT NULL,"
+	"  PRIMARY KEY (sender_id, client_msg_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX sent_ts ON sent (ts);",
 };
 
 static int
@@ -118,6 +385,22 @@ migrate(struct store *s, char *err, size_t errsz)
 	return 0;
 }
 
+static int
+prepare_all(struct store *s, char *err, size_t errsz)
+{
+	size_t	 i;
+
+	for (i = 0; i < ST_MAX; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_defs[i].sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errsz, "prepare %s: %s",
+			    stmt_defs[i].name, sqlite3_errmsg(s->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errsz)
 {
@@ -134,7 +417,8 @@ store_open(const char *path, char *err, size_t errsz)
 	    exec_sql(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
 	    "PRAGMA temp_store=MEMORY;", err, errsz) == -1 ||
 	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
-	    migrate(s, err, errsz) == -1)
+	    migrate(s, err, errsz) == -1 ||
+	    prepare_all(s, err, errsz) == -1)
 		goto fail;
 	return s;
 fail:
@@ -145,8 +429,13 @@ fail:
 void
 store_close(struct store *s)
 {
+	size_t	 i;
+
 	if (s == NULL)
 		return;
+	/* sqlite3_close refuses a connection with a statement left over. */
+	for (i = 0; i < ST_MAX; i++)
+		(void)sqlite3_finalize(s->st[i]);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("database close: %s", sqlite3_errmsg(s->db));
 	free(s);
@@ -170,4 +459,653 @@ store_synchronous(struct store *s)
 	if (pragma_int(s, "PRAGMA synchronous", &v) == -1)
 		return -1;
 	return v;
+}
+
+/*
+ * Statement plumbing.  Every failure is logged here with the statement's
+ * name, so callers only pass -1 up.
+ */
+static void
+db_error(struct store *s, enum stmt_id id)
+{
+	log_warnx("database: %s: %s", stmt_defs[id].name,
+	    sqlite3_errmsg(s->db));
+}
+
+/*
+ * Make a statement ready for its next use.  reset's result repeats the
+ * error of the last step, which step() has already reported.
+ */
+static void
+done(struct store *s, enum stmt_id id)
+{
+	(void)sqlite3_reset(s->st[id]);
+	(void)sqlite3_clear_bindings(s->st[id]);
+}
+
+/* SQLITE_ROW, SQLITE_DONE, or -1 (logged, statement reset). */
+static int
+step(struct store *s, enum stmt_id id)
+{
+	int	 rc;
+
+	rc = sqlite3_step(s->st[id]);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	db_error(s, id);
+	done(s, id);
+	return -1;
+}
+
+/* Run a statement that returns no rows. */
+static int
+run(struct store *s, enum stmt_id id)
+{
+	int	 rc;
+
+	rc = step(s, id);
+	if (rc == -1)
+		return -1;
+	done(s, id);
+	if (rc != SQLITE_DONE) {
+		log_warnx("database: %s: unexpected row", stmt_defs[id].name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+bind_check(struct store *s, enum stmt_id id, int rc)
+{
+	if (rc == SQLITE_OK)
+		return 0;
+	db_error(s, id);
+	done(s, id);
+	return -1;
+}
+
+static int
+bind_i64(struct store *s, enum stmt_id id, int idx, int64_t v)
+{
+	return bind_check(s, id, sqlite3_bind_int64(s->st[id], idx, v));
+}
+
+/*
+ * Sequence numbers and times are compared in SQL, so a value SQLite cannot
+ * hold is clamped: "after 2^64 - 1" must still mean "nothing".
+ */
+static int
+bind_u64(struct store *s, enum stmt_id id, int idx, uint64_t v)
+{
+	return bind_i64(s, id, idx, v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+/* Client message ids are only compared for equality: keep every bit. */
+static int
+bind_msgid(struct store *s, enum stmt_id id, int idx, uint64_t v)
+{
+	return bind_i64(s, id, idx, (int64_t)v);
+}
+
+static uint64_t
+column_u64(sqlite3_stmt *st, int col)
+{
+	sqlite3_int64	 v = sqlite3_column_int64(st, col);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+static int
+bind_text(struct store *s, enum stmt_id id, int idx, const char *v)
+{
+	return bind_check(s, id, sqlite3_bind_text(s->st[id], idx, v, -1,
+	    SQLITE_STATIC));
+}
+
+static int
+bind_blob(struct store *s, enum stmt_id id, int idx, const void *v,
+    size_t len)
+{
+	/* A NULL pointer would bind SQL NULL, which body NOT NULL refuses. */
+	if (len == 0)
+		return bind_check(s, id, sqlite3_bind_zeroblob(s->st[id], idx,
+		    0));
+	if (len > INT32_MAX) {
+		log_warnx("database: %s: blob of %zu bytes", stmt_defs[id].name,
+		    len);
+		done(s, id);
+		return -1;
+	}
+	return bind_check(s, id, sqlite3_bind_blob(s->st[id], idx, v,
+	    (int)len, SQLITE_STATIC));
+}
+
+/*
+ * A unit of work that must be all or nothing even when the caller has
+ * no transaction open.  Nested inside the caller's transaction, a failed
+ * unit is undone alone; on its own, the savepoint is the transaction.
+ */
+static int
+unit_begin(struct store *s, int *outer)
+{
+	*outer = sqlite3_get_autocommit(s->db);
+	return run(s, ST_SAVEPOINT);
+}
+
+static int
+unit_end(struct store *s, int outer, int ok)
+{
+	if (ok && run(s, ST_RELEASE) == 0)
+		return 0;
+	/* A serious error may already have rolled the whole lot back. */
+	if (sqlite3_get_autocommit(s->db))
+		return -1;
+	if (outer)
+		(void)run(s, ST_ROLLBACK);
+	else if (run(s, ST_ROLLBACK_TO) == 0)
+		(void)run(s, ST_RELEASE);
+	return -1;
+}
+
+int
+store_begin(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		return 0;
+	/* IMMEDIATE: take the write lock now, not halfway through a turn. */
+	return run(s, ST_BEGIN);
+}
+
+int
+store_commit(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return 0;
+	if (run(s, ST_COMMIT) == 0)
+		return 0;
+	/* Leave no half-open transaction for the next turn to build on. */
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s, ST_ROLLBACK);
+	return -1;
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s, ST_ROLLBACK);
+}
+
+int
+store_in_transaction(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
+}
+
+/* Users. */
+
+static int
+read_user(struct store *s, enum stmt_id id, struct store_user *u)
+{
+	sqlite3_stmt	*st = s->st[id];
+	const char	*name;
+	int		 rc;
+
+	if ((rc = step(s, id)) == -1)
+		return -1;
+	if (rc == SQLITE_DONE) {
+		done(s, id);
+		return STORE_NOT_FOUND;
+	}
+	memset(u, 0, sizeof(*u));
+	u->id = sqlite3_column_int64(st, 0);
+	name = (const char *)sqlite3_column_text(st, 1);
+	if (name == NULL || strlen(name) > STORE_NAME_MAX ||
+	    sqlite3_column_bytes(st, 2) != STORE_KEY_LEN ||
+	    sqlite3_column_bytes(st, 3) != STORE_KEY_LEN) {
+		log_warnx("database: %s: malformed user %lld",
+		    stmt_defs[id].name, (long long)u->id);
+		done(s, id);
+		return -1;
+	}
+	memcpy(u->name, name, strlen(name) + 1);
+	memcpy(u->sign_pub, sqlite3_column_blob(st, 2), STORE_KEY_LEN);
+	memcpy(u->dh_pub, sqlite3_column_blob(st, 3), STORE_KEY_LEN);
+	u->disabled = sqlite3_column_int(st, 4) != 0;
+	u->inbox_cursor = column_u64(st, 5);
+	u->inbox_last = column_u64(st, 6);
+	done(s, id);
+	return 0;
+}
+
+int
+store_user_get(struct store *s, const char *name, struct store_user *u)
+{
+	if (bind_text(s, ST_USER_GET, 1, name) == -1)
+		return -1;
+	return read_user(s, ST_USER_GET, u);
+}
+
+int
+store_user_get_id(struct store *s, int64_t id, struct store_user *u)
+{
+	if (bind_i64(s, ST_USER_GET_ID, 1, id) == -1)
+		return -1;
+	return read_user(s, ST_USER_GET_ID, u);
+}
+
+int
+store_user_add(struct store *s, const char *name,
+    const uint8_t sign_pub[STORE_KEY_LEN], const uint8_t dh_pub[STORE_KEY_LEN],
+    int64_t *id)
+{
+	if (bind_text(s, ST_USER_ADD, 1, name) == -1 ||
+	    bind_blob(s, ST_USER_ADD, 2, sign_pub, STORE_KEY_LEN) == -1 ||
+	    bind_blob(s, ST_USER_ADD, 3, dh_pub, STORE_KEY_LEN) == -1 ||
+	    run(s, ST_USER_ADD) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return STORE_EXISTS;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/* A single-row, single-integer query. */
+static int
+query_u64(struct store *s, enum stmt_id id, uint64_t *v)
+{
+	int	 rc;
+
+	if ((rc = step(s, id)) == -1)
+		return -1;
+	if (rc == SQLITE_DONE) {
+		done(s, id);
+		return STORE_NOT_FOUND;
+	}
+	*v = column_u64(s->st[id], 0);
+	done(s, id);
+	return 0;
+}
+
+int
+store_user_count(struct store *s, uint64_t *n)
+{
+	return query_u64(s, ST_USER_COUNT, n) == 0 ? 0 : -1;
+}
+
+/* Invites. */
+
+int
+store_invite_add(struct store *s, const char *code)
+{
+	if (bind_text(s, ST_INVITE_ADD, 1, code) == -1 ||
+	    run(s, ST_INVITE_ADD) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 0 ? STORE_EXISTS : 0;
+}
+
+int
+store_invite_check(struct store *s, const char *code)
+{
+	uint64_t	 used;
+	int		 rv;
+
+	if (bind_text(s, ST_INVITE_CHECK, 1, code) == -1)
+		return -1;
+	if ((rv = query_u64(s, ST_INVITE_CHECK, &used)) != 0)
+		return rv;
+	return used ? STORE_USED : 0;
+}
+
+int
+store_invite_use(struct store *s, const char *code, int64_t user_id)
+{
+	int	 rv;
+
+	if (bind_text(s, ST_INVITE_USE, 1, code) == -1 ||
+	    bind_i64(s, ST_INVITE_USE, 2, user_id) == -1 ||
+	    run(s, ST_INVITE_USE) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) == 1)
+		return 0;
+	/* Nothing updated: say why. */
+	if ((rv = store_invite_check(s, code)) == 0) {
+		log_warnx("database: invite use: unused code not updated");
+		return -1;
+	}
+	return rv;
+}
+
+/* Rooms and membership. */
+
+int
+store_room_get(struct store *s, const char *name, int64_t *room_id,
+    uint64_t *last_seq)
+{
+	sqlite3_stmt	*st = s->st[ST_ROOM_GET];
+	int		 rc;
+
+	if (bind_text(s, ST_ROOM_GET, 1, name) == -1 ||
+	    (rc = step(s, ST_ROOM_GET)) == -1)
+		return -1;
+	if (rc == SQLITE_DONE) {
+		done(s, ST_ROOM_GET);
+		return STORE_NOT_FOUND;
+	}
+	if (room_id != NULL)
+		*room_id = sqlite3_column_int64(st, 0);
+	if (last_seq != NULL)
+		*last_seq = column_u64(st, 1);
+	done(s, ST_ROOM_GET);
+	return 0;
+}
+
+int
+store_room_create(struct store *s, const char *name, int64_t *room_id)
+{
+	if (bind_text(s, ST_ROOM_CREATE, 1, name) == -1 ||
+	    run(s, ST_ROOM_CREATE) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) == 1) {
+		if (room_id != NULL)
+			*room_id = sqlite3_last_insert_rowid(s->db);
+		return 0;
+	}
+	if (store_room_get(s, name, room_id, NULL) != 0)
+		return -1;
+	return STORE_EXISTS;
+}
+
+int
+store_member_add(struct store *s, int64_t room_id, int64_t user_id,
+    uint64_t cursor)
+{
+	if (bind_i64(s, ST_MEMBER_ADD, 1, room_id) == -1 ||
+	    bind_i64(s, ST_MEMBER_ADD, 2, user_id) == -1 ||
+	    bind_u64(s, ST_MEMBER_ADD, 3, cursor) == -1 ||
+	    run(s, ST_MEMBER_ADD) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 0 ? STORE_EXISTS : 0;
+}
+
+/* STORE_NOT_FOUND if the user was not a member. */
+int
+store_member_remove(struct store *s, int64_t room_id, int64_t user_id)
+{
+	if (bind_i64(s, ST_MEMBER_REMOVE, 1, room_id) == -1 ||
+	    bind_i64(s, ST_MEMBER_REMOVE, 2, user_id) == -1 ||
+	    run(s, ST_MEMBER_REMOVE) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 0 ? STORE_NOT_FOUND : 0;
+}
+
+/* 1 if a member, 0 if not. */
+int
+store_is_member(struct store *s, int64_t room_id, int64_t user_id)
+{
+	int	 rc;
+
+	if (bind_i64(s, ST_IS_MEMBER, 1, room_id) == -1 ||
+	    bind_i64(s, ST_IS_MEMBER, 2, user_id) == -1 ||
+	    (rc = step(s, ST_IS_MEMBER)) == -1)
+		return -1;
+	done(s, ST_IS_MEMBER);
+	return rc == SQLITE_ROW;
+}
+
+/* After a loop of steps, done or stopped early: 0, or -1 if a step failed. */
+static int
+finished(struct store *s, enum stmt_id id, int rc)
+{
+	if (rc == -1)
+		return -1;
+	done(s, id);
+	return 0;
+}
+
+int
+store_user_rooms(struct store *s, int64_t user_id,
+    void (*cb)(int64_t, const char *, uint64_t, uint64_t, void *), void *arg)
+{
+	sqlite3_stmt	*st = s->st[ST_USER_ROOMS];
+	int		 rc;
+
+	if (bind_i64(s, ST_USER_ROOMS, 1, user_id) == -1)
+		return -1;
+	while ((rc = step(s, ST_USER_ROOMS)) == SQLITE_ROW)
+		cb(sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    column_u64(st, 2), column_u64(st, 3), arg);
+	return finished(s, ST_USER_ROOMS, rc);
+}
+
+int
+store_room_members(struct store *s, int64_t room_id,
+    void (*cb)(int64_t, const char *, void *), void *arg)
+{
+	sqlite3_stmt	*st = s->st[ST_ROOM_MEMBERS];
+	int		 rc;
+
+	if (bind_i64(s, ST_ROOM_MEMBERS, 1, room_id) == -1)
+		return -1;
+	while ((rc = step(s, ST_ROOM_MEMBERS)) == SQLITE_ROW)
+		cb(sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), arg);
+	return finished(s, ST_ROOM_MEMBERS, rc);
+}
+
+int
+store_rooms(struct store *s, void (*cb)(const char *, uint64_t, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st = s->st[ST_ROOMS];
+	int		 rc;
+
+	while ((rc = step(s, ST_ROOMS)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(st, 0), column_u64(st, 1),
+		    arg);
+	return finished(s, ST_ROOMS, rc);
+}
+
+/* Logs. */
+
+/* 0 and *seq if (sender, client_msg_id) was stored, else STORE_NOT_FOUND. */
+static int
+sent_get(struct store *s, int64_t sender_id, uint64_t client_msg_id,
+    uint64_t *seq)
+{
+	if (bind_i64(s, ST_SENT_GET, 1, sender_id) == -1 ||
+	    bind_msgid(s, ST_SENT_GET, 2, client_msg_id) == -1)
+		return -1;
+	return query_u64(s, ST_SENT_GET, seq);
+}
+
+/* Inside a unit: allocate the next seq of the target, store the row. */
+static int
+append_row(struct store *s, const struct log_target *t, int64_t target_id,
+    int64_t sender_id, uint64_t client_msg_id, uint8_t kind, uint64_t ts_ms,
+    const uint8_t *body, size_t len, uint64_t *seq)
+{
+	int	 rv;
+
+	if (bind_i64(s, t->next, 1, target_id) == -1 || run(s, t->next) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) != 1)
+		return STORE_NOT_FOUND;
+	if (bind_i64(s, t->last, 1, target_id) == -1)
+		return -1;
+	if ((rv = query_u64(s, t->last, seq)) != 0)
+		return -1;
+	if (bind_i64(s, t->insert, 1, target_id) == -1 ||
+	    bind_u64(s, t->insert, 2, *seq) == -1 ||
+	    bind_i64(s, t->insert, 3, sender_id) == -1 ||
+	    bind_msgid(s, t->insert, 4, client_msg_id) == -1 ||
+	    bind_i64(s, t->insert, 5, kind) == -1 ||
+	    bind_u64(s, t->insert, 6, ts_ms) == -1 ||
+	    bind_blob(s, t->insert, 7, body, len) == -1 ||
+	    run(s, t->insert) == -1)
+		return -1;
+	if (client_msg_id == 0)
+		return 0;
+	if (bind_i64(s, ST_SENT_ADD, 1, sender_id) == -1 ||
+	    bind_msgid(s, ST_SENT_ADD, 2, client_msg_id) == -1 ||
+	    bind_i64(s, ST_SENT_ADD, 3, t->kind) == -1 ||
+	    bind_i64(s, ST_SENT_ADD, 4, target_id) == -1 ||
+	    bind_u64(s, ST_SENT_ADD, 5, *seq) == -1 ||
+	    bind_u64(s, ST_SENT_ADD, 6, ts_ms) == -1 ||
+	    run(s, ST_SENT_ADD) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+log_append(struct store *s, const struct log_target *t, int64_t target_id,
+    int64_t sender_id, uint64_t client_msg_id, uint8_t kind, uint64_t ts_ms,
+    const uint8_t *body, size_t len, uint64_t *seq, int *duplicate)
+{
+	uint64_t	 first;
+	int		 outer, rv;
+
+	*duplicate = 0;
+	if (client_msg_id != 0) {
+		if ((rv = sent_get(s, sender_id, client_msg_id, &first)) == -1)
+			return -1;
+		if (rv == 0) {
+			*seq = first;
+			*duplicate = 1;
+			return 0;
+		}
+	}
+	if (unit_begin(s, &outer) == -1)
+		return -1;
+	rv = append_row(s, t, target_id, sender_id, client_msg_id, kind, ts_ms,
+	    body, len, seq);
+	if (unit_end(s, outer, rv == 0) == -1 && rv == 0)
+		rv = -1;
+	return rv;
+}
+
+int
+store_room_append(struct store *s, int64_t room_id, int64_t sender_id,
+    uint64_t client_msg_id, uint8_t kind, uint64_t ts_ms,
+    const uint8_t *body, size_t len, uint64_t *seq, int *duplicate)
+{
+	return log_append(s, &room_target, room_id, sender_id, client_msg_id,
+	    kind, ts_ms, body, len, seq, duplicate);
+}
+
+int
+store_inbox_append(struct store *s, int64_t user_id, int64_t sender_id,
+    uint64_t client_msg_id, uint8_t kind, uint64_t ts_ms,
+    const uint8_t *body, size_t len, uint64_t *seq, int *duplicate)
+{
+	return log_append(s, &inbox_target, user_id, sender_id, client_msg_id,
+	    kind, ts_ms, body, len, seq, duplicate);
+}
+
+static int
+log_read(struct store *s, const struct log_target *t, int64_t target_id,
+    uint64_t after, size_t limit, int (*cb)(const struct store_row *, void *),
+    void *arg)
+{
+	sqlite3_stmt		*st = s->st[t->read];
+	struct store_row	 row;
+	const char		*sender;
+	int			 rc;
+
+	if (bind_i64(s, t->read, 1, target_id) == -1 ||
+	    bind_u64(s, t->read, 2, after) == -1 ||
+	    bind_u64(s, t->read, 3, limit) == -1)
+		return -1;
+	while ((rc = step(s, t->read)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		row.seq = column_u64(st, 0);
+		row.sender_id = sqlite3_column_int64(st, 1);
+		sender = (const char *)sqlite3_column_text(st, 2);
+		row.sender = sender != NULL ? sender : "";
+		row.client_msg_id = (uint64_t)sqlite3_column_int64(st, 3);
+		row.kind = (uint8_t)sqlite3_column_int(st, 4);
+		row.ts_ms = column_u64(st, 5);
+		/* Blob before its length: the documented safe order. */
+		row.body = sqlite3_column_blob(st, 6);
+		row.body_len = (size_t)sqlite3_column_bytes(st, 6);
+		if (row.body == NULL)
+			row.body = (const uint8_t *)"";
+		row.recipient = (const char *)sqlite3_column_text(st, 7);
+		if (cb(&row, arg) != 0)
+			break;
+	}
+	return finished(s, t->read, rc);
+}
+
+int
+store_room_read(struct store *s, int64_t room_id, uint64_t after,
+    size_t limit, int (*cb)(const struct store_row *, void *), void *arg)
+{
+	return log_read(s, &room_target, room_id, after, limit, cb, arg);
+}
+
+int
+store_inbox_read(struct store *s, int64_t user_id, uint64_t after,
+    size_t limit, int (*cb)(const struct store_row *, void *), void *arg)
+{
+	return log_read(s, &inbox_target, user_id, after, limit, cb, arg);
+}
+
+/* STORE_NOT_FOUND if the user is not a member. */
+int
+store_room_ack(struct store *s, int64_t room_id, int64_t user_id,
+    uint64_t seq)
+{
+	if (bind_i64(s, ST_ROOM_ACK, 1, room_id) == -1 ||
+	    bind_i64(s, ST_ROOM_ACK, 2, user_id) == -1 ||
+	    bind_u64(s, ST_ROOM_ACK, 3, seq) == -1 ||
+	    run(s, ST_ROOM_ACK) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 0 ? STORE_NOT_FOUND : 0;
+}
+
+/* STORE_NOT_FOUND if there is no such user. */
+int
+store_inbox_ack(struct store *s, int64_t user_id, uint64_t seq)
+{
+	if (bind_i64(s, ST_INBOX_ACK, 1, user_id) == -1 ||
+	    bind_u64(s, ST_INBOX_ACK, 2, seq) == -1 ||
+	    run(s, ST_INBOX_ACK) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 0 ? STORE_NOT_FOUND : 0;
+}
+
+/*
+ * *deleted counts log rows and de-duplication records.  Without a
+ * retention (before_ms 0) de-duplication records are kept for ever.
+ */
+int
+store_prune(struct store *s, uint64_t before_ms, uint64_t *deleted)
+{
+	static const enum stmt_id	 by_cursor[] = {
+		ST_PRUNE_ROOMS, ST_PRUNE_INBOXES
+	};
+	static const enum stmt_id	 by_age[] = {
+		ST_PRUNE_ROOM_AGE, ST_PRUNE_INBOX_AGE, ST_PRUNE_SENT
+	};
+	uint64_t			 n = 0;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(by_cursor) / sizeof(by_cursor[0]); i++) {
+		if (run(s, by_cursor[i]) == -1)
+			return -1;
+		n += (uint64_t)sqlite3_changes(s->db);
+	}
+	for (i = 0; before_ms > 0 && i < sizeof(by_age) / sizeof(by_age[0]);
+	    i++) {
+		if (bind_u64(s, by_age[i], 1, before_ms) == -1 ||
+		    run(s, by_age[i]) == -1)
+			return -1;
+		n += (uint64_t)sqlite3_changes(s->db);
+	}
+	if (deleted != NULL)
+		*deleted = n;
+	return 0;
 }

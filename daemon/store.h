@@ -1,13 +1,52 @@
 /*
  * store.h: the broker's database.  All SQL lives in store.c, behind this
- * narrow interface, so that another engine can replace it.
+ * narrow interface, so that another engine can replace it.  Message bodies
+ * are opaque bytes here: the store never looks inside them.
  */
 #ifndef SC_STORE_H
 #define SC_STORE_H
 
-#define STORE_SCHEMA_VERSION	1
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION	2
+
+/* Results besides 0 (done) and -1 (database error, logged). */
+#define STORE_NOT_FOUND		1
+#define STORE_EXISTS		2
+#define STORE_USED		3
+
+#define STORE_NAME_MAX		64	/* user names <= 32, room names <= 65 */
+#define STORE_KEY_LEN		32
+
+/* Kinds of log row: the F_KIND values of proto.h. */
+#define LOG_MESSAGE		0	/* a chat message (room or direct) */
+#define LOG_JOIN		1	/* body: the user name */
+#define LOG_PART		2	/* body: the user name */
 
 struct store;
+
+struct store_user {
+	int64_t		 id;
+	char		 name[STORE_NAME_MAX + 1];
+	uint8_t		 sign_pub[STORE_KEY_LEN];	/* Ed25519 */
+	uint8_t		 dh_pub[STORE_KEY_LEN];		/* X25519 */
+	int		 disabled;
+	uint64_t	 inbox_cursor;	/* highest inbox seq acknowledged */
+	uint64_t	 inbox_last;	/* highest inbox seq stored */
+};
+
+struct store_row {
+	uint64_t	 seq;
+	int64_t		 sender_id;
+	const char	*sender;	/* name */
+	const char	*recipient;	/* name, inbox rows only */
+	uint64_t	 client_msg_id;
+	uint8_t		 kind;		/* LOG_* */
+	uint64_t	 ts_ms;
+	const uint8_t	*body;
+	size_t		 body_len;
+};
 
 /* Open (creating) the database at path: WAL, synchronous=FULL, migrated. */
 struct store	*store_open(const char *path, char *err, size_t errsz);
@@ -15,5 +54,79 @@ void		 store_close(struct store *s);
 int		 store_schema_version(struct store *s);
 /* PRAGMA synchronous as a number (2 = FULL), for the tests. */
 int		 store_synchronous(struct store *s);
+
+/*
+ * Group commit: the broker opens one transaction per event-loop turn and
+ * commits it before any acknowledgement of that turn leaves the process.
+ * store_begin is a no-op inside an open transaction.
+ */
+int		 store_begin(struct store *s);
+int		 store_commit(struct store *s);
+void		 store_rollback(struct store *s);
+int		 store_in_transaction(struct store *s);
+
+/* Users.  Names are already validated and case-folded by the caller. */
+int	 store_user_get(struct store *s, const char *name, struct store_user *u);
+int	 store_user_get_id(struct store *s, int64_t id, struct store_user *u);
+/* STORE_EXISTS if the name is taken. */
+int	 store_user_add(struct store *s, const char *name,
+	    const uint8_t sign_pub[STORE_KEY_LEN],
+	    const uint8_t dh_pub[STORE_KEY_LEN], int64_t *id);
+int	 store_user_count(struct store *s, uint64_t *n);
+
+/* Invites: one-time codes.  STORE_NOT_FOUND, STORE_USED. */
+int	 store_invite_add(struct store *s, const char *code);
+int	 store_invite_use(struct store *s, const char *code, int64_t user_id);
+/* 0 if the code exists and is unused, without using it. */
+int	 store_invite_check(struct store *s, const char *code);
+
+/* Rooms and membership. */
+int	 store_room_get(struct store *s, const char *name, int64_t *room_id,
+	    uint64_t *last_seq);	/* STORE_NOT_FOUND */
+int	 store_room_create(struct store *s, const char *name, int64_t *room_id);
+/* STORE_EXISTS if already a member; cursor = seq the member has seen. */
+int	 store_member_add(struct store *s, int64_t room_id, int64_t user_id,
+	    uint64_t cursor);
+int	 store_member_remove(struct store *s, int64_t room_id, int64_t user_id);
+int	 store_is_member(struct store *s, int64_t room_id, int64_t user_id);
+/* For each room of a user: cb(room_id, name, cursor, last_seq, arg). */
+int	 store_user_rooms(struct store *s, int64_t user_id,
+	    void (*cb)(int64_t, const char *, uint64_t, uint64_t, void *),
+	    void *arg);
+/* For each member of a room: cb(user_id, name, arg). */
+int	 store_room_members(struct store *s, int64_t room_id,
+	    void (*cb)(int64_t, const char *, void *), void *arg);
+/* For each room: cb(name, member count, arg), by name. */
+int	 store_rooms(struct store *s, void (*cb)(const char *, uint64_t, void *),
+	    void *arg);
+
+/*
+ * Logs.  Appending allocates the next seq of the room or the recipient's
+ * inbox.  (sender, client_msg_id) is unique across all logs: a second
+ * append with the same pair stores nothing, sets *duplicate and returns
+ * the first seq.
+ * client_msg_id 0 means "no de-duplication" (joins and parts).
+ */
+int	 store_room_append(struct store *s, int64_t room_id, int64_t sender_id,
+	    uint64_t client_msg_id, uint8_t kind, uint64_t ts_ms,
+	    const uint8_t *body, size_t len, uint64_t *seq, int *duplicate);
+int	 store_inbox_append(struct store *s, int64_t user_id, int64_t sender_id,
+	    uint64_t client_msg_id, uint8_t kind, uint64_t ts_ms,
+	    const uint8_t *body, size_t len, uint64_t *seq, int *duplicate);
+/* Rows with seq > after, in order, at most limit; cb returns 0 to go on. */
+int	 store_room_read(struct store *s, int64_t room_id, uint64_t after,
+	    size_t limit, int (*cb)(const struct store_row *, void *), void *arg);
+int	 store_inbox_read(struct store *s, int64_t user_id, uint64_t after,
+	    size_t limit, int (*cb)(const struct store_row *, void *), void *arg);
+/* Cumulative acknowledgement: cursor = max(cursor, seq), seq <= last. */
+int	 store_room_ack(struct store *s, int64_t room_id, int64_t user_id,
+	    uint64_t seq);
+int	 store_inbox_ack(struct store *s, int64_t user_id, uint64_t seq);
+
+/*
+ * Delete rows every member's cursor has passed, and rows older than
+ * before_ms (retention).  *deleted counts the rows removed.
+ */
+int	 store_prune(struct store *s, uint64_t before_ms, uint64_t *deleted);
 
 #endif

@@ -38,6 +38,9 @@
 #define WORKER_MAX_FDS		16
 #define CLOSE_GRACE_MS		2000	/* bound on flushing a last frame */
 #define PING_TOKEN_LEN		8
+/* Relay bounds: past HIGH queued bytes one side stops reading the other. */
+#define RELAY_HIGH		(256 * 1024)
+#define RELAY_LOW		(64 * 1024)
 
 static struct {
 	struct event_base	*base;
@@ -63,6 +66,10 @@ static struct {
 
 	int			 handshake_done;
 	int			 hello_done;
+	int			 welcome_sent;
+	int			 have_nonce;
+	int			 logged_in;
+	uint8_t			 nonce[NONCE_LEN];
 	int			 closing;
 	int			 ping_outstanding;
 	uint64_t		 last_rx_ms;
@@ -72,10 +79,11 @@ static struct {
 static void __attribute__((noreturn))
 worker_exit(int code)
 {
-	/* SSL_free wipes the session keys; the rest dies with the process. */
-	if (w.client != NULL)
-		bufferevent_free(w.client);
-	else if (w.ssl != NULL)
+	/*
+	 * SSL_free wipes the session keys.  bufferevent_free would only
+	 * schedule it for a loop pass that never comes, so free it directly.
+	 */
+	if (w.ssl != NULL)
 		SSL_free(w.ssl);
 	SSL_CTX_free(w.ctx);
 	_exit(code);
@@ -257,18 +265,38 @@ rekey_cb(evutil_socket_t fd, short ev, void *arg)
 		close_after_flush();
 		return;
 	}
-	if (SSL_do_handshake(w.ssl) != 1)
+	if (SSL_do_handshake(w.ssl) != 1) {
+		/* Not an error: the record goes out with the next write. */
+		ERR_clear_error();
 		log_debug("client %s: key update queued for the next write",
 		    w.addr);
+	}
 	w.key_updates++;
 	log_debug("client %s: TLS key update %u", w.addr, w.key_updates);
 	rekey_arm();
 }
 
+/* WELCOME carries the broker's login challenge: it waits for both. */
+static void
+send_welcome(void)
+{
+	struct frame_buf	 b;
+
+	if (!w.hello_done || !w.have_nonce || w.welcome_sent)
+		return;
+	w.welcome_sent = 1;
+	frame_begin(&b, MSG_WELCOME, w.max_frame);
+	frame_put_u16(&b, F_VERSION, PROTO_VERSION);
+	frame_put_str(&b, F_SOFTWARE, SC_VERSION_STRING);
+	frame_put_u32(&b, F_MAX_FRAME, w.max_frame);
+	frame_put_u32(&b, F_IDLE_TIMEOUT, w.idle_timeout);
+	frame_put_bytes(&b, F_NONCE, w.nonce, sizeof(w.nonce));
+	send_frame(&b);
+}
+
 static void
 handle_hello(const struct frame *f)
 {
-	struct frame_buf	 b;
 	uint16_t		 version;
 	char			 text[128];
 
@@ -286,12 +314,7 @@ handle_hello(const struct frame *f)
 		return;
 	}
 	w.hello_done = 1;
-	frame_begin(&b, MSG_WELCOME, w.max_frame);
-	frame_put_u16(&b, F_VERSION, PROTO_VERSION);
-	frame_put_str(&b, F_SOFTWARE, SC_VERSION_STRING);
-	frame_put_u32(&b, F_MAX_FRAME, w.max_frame);
-	frame_put_u32(&b, F_IDLE_TIMEOUT, w.idle_timeout);
-	send_frame(&b);
+	send_welcome();
 }
 
 static void
@@ -310,24 +333,85 @@ handle_ping(const struct frame *f)
 	send_frame(&b);
 }
 
+/*
+ * Which messages each phase permits, as OpenSSH's monitor does: before
+ * WELCOME only HELLO; before login only the account messages; after login
+ * everything but those.  The broker checks the same again.
+ */
+static int
+permitted(uint16_t type)
+{
+	if (!w.welcome_sent)
+		return type == MSG_HELLO && !w.hello_done;
+	switch (type) {
+	case MSG_HELLO:
+		return 0;
+	case MSG_PING:
+	case MSG_PONG:
+		return 1;
+	case MSG_LOGIN:
+	case MSG_REGISTER:
+		return !w.logged_in;
+	default:
+		return w.logged_in;
+	}
+}
+
+static void
+set_reading(struct bufferevent *bev, int on)
+{
+	int	 enabled = (bufferevent_get_enabled(bev) & EV_READ) != 0;
+
+	if (on && !enabled && bufferevent_enable(bev, EV_READ) == -1)
+		fatalx("bufferevent_enable");
+	if (!on && enabled && bufferevent_disable(bev, EV_READ) == -1)
+		fatalx("bufferevent_disable");
+}
+
+/*
+ * Bounded memory: a side whose output passed RELAY_HIGH stops the reading
+ * that feeds it (a client that never reads its PONGs, a slow broker, a slow
+ * client), until the write callbacks see it drain below RELAY_LOW.
+ */
+static void
+flow_update(void)
+{
+	size_t	 cq = evbuffer_get_length(bufferevent_get_output(w.client));
+	size_t	 bq = evbuffer_get_length(bufferevent_get_output(w.broker));
+
+	if (w.closing)
+		return;
+	set_reading(w.client, cq <= RELAY_HIGH && bq <= RELAY_HIGH);
+	set_reading(w.broker, cq <= RELAY_HIGH);
+}
+
+/* Pass a client frame to the broker unchanged; it decides everything. */
+static void
+relay_to_broker(const uint8_t *p, size_t len)
+{
+	if (bufferevent_write(w.broker, p, len) == -1)
+		fatalx("bufferevent_write to broker");
+}
+
 /* One whole, decoded and validated client frame. */
 static void
-client_frame(const struct frame *f)
+client_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 {
+	char	 text[128];
+
 	w.last_rx_ms = now_ms();
 	w.ping_outstanding = 0;
 
-	/* Before HELLO only HELLO may be said. */
-	if (!w.hello_done && f->type != MSG_HELLO) {
-		reject(ERR_NOT_ALLOWED, "the first message must be HELLO");
+	if (!permitted(f->type)) {
+		snprintf(text, sizeof(text), "%s is not allowed %s",
+		    proto_msg_name(f->type), !w.hello_done ?
+		    "before HELLO" : !w.welcome_sent ? "before WELCOME" :
+		    !w.logged_in ? "before login" : "now");
+		reject(ERR_NOT_ALLOWED, text);
 		return;
 	}
 	switch (f->type) {
 	case MSG_HELLO:
-		if (w.hello_done) {
-			reject(ERR_NOT_ALLOWED, "HELLO was already said");
-			return;
-		}
 		handle_hello(f);
 		break;
 	case MSG_PING:
@@ -335,9 +419,18 @@ client_frame(const struct frame *f)
 		break;
 	case MSG_PONG:
 		break;
+	case MSG_SEND:
+		if (rawlen + SEND_OVERHEAD > w.max_frame) {
+			snprintf(text, sizeof(text), "message body too large "
+			    "(a SEND frame may take at most %u bytes)",
+			    w.max_frame - SEND_OVERHEAD);
+			reject(ERR_TOO_LARGE, text);
+			return;
+		}
+		relay_to_broker(raw, rawlen);
+		break;
 	default:
-		reject(ERR_UNKNOWN_TYPE, "message type not accepted from a "
-		    "client");
+		relay_to_broker(raw, rawlen);
 		break;
 	}
 }
@@ -353,8 +446,9 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	char		 text[128];
 
 	/* Answer a key update the client requested without waiting to write. */
-	if (SSL_get_key_update_type(w.ssl) != SSL_KEY_UPDATE_NONE)
-		(void)SSL_do_handshake(w.ssl);
+	if (SSL_get_key_update_type(w.ssl) != SSL_KEY_UPDATE_NONE &&
+	    SSL_do_handshake(w.ssl) != 1)
+		ERR_clear_error();
 
 	while (!w.closing && (avail = evbuffer_get_length(in)) >= FRAME_HDR_LEN) {
 		if ((p = evbuffer_pullup(in, FRAME_HDR_LEN)) == NULL)
@@ -376,14 +470,18 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		if ((rv = frame_decode(p, flen, &f)) == FRAME_OK)
 			rv = frame_validate(&f, proto_client_spec(f.type));
 		if (rv != FRAME_OK) {
+			/* The header names the type even when decoding failed. */
 			snprintf(text, sizeof(text), "%s in %s",
-			    frame_strerror(rv), proto_msg_name(f.type));
+			    frame_strerror(rv), proto_msg_name(be16_get(p + 4)));
 			reject(frame_err_code(rv), text);
 			return;
 		}
-		client_frame(&f);
+		client_frame(&f, p, flen);
 		if (evbuffer_drain(in, flen) == -1)
 			fatalx("evbuffer_drain");
+		flow_update();
+		if (!(bufferevent_get_enabled(w.client) & EV_READ))
+			return;
 	}
 }
 
@@ -391,11 +489,18 @@ static void
 session_to_broker(void)
 {
 	struct frame_buf	 b;
+	uint8_t			 exporter[EXPORTER_LEN];
 
+	/* RFC 9266 tls-exporter: the login signature binds this channel. */
+	if (SSL_export_keying_material(w.ssl, exporter, sizeof(exporter),
+	    EXPORTER_LABEL, strlen(EXPORTER_LABEL), NULL, 0, 0) != 1)
+		fatalx("SSL_export_keying_material");
 	frame_begin(&b, IMSG_SESSION, FRAME_MAX_DEFAULT);
 	frame_put_str(&b, F_TLS_VERSION, SSL_get_version(w.ssl));
 	frame_put_str(&b, F_TLS_CIPHER, SSL_get_cipher_name(w.ssl));
 	frame_put_str(&b, F_TLS_GROUP, tls_group_name(w.ssl));
+	frame_put_bytes(&b, F_EXPORTER, exporter, sizeof(exporter));
+	OPENSSL_cleanse(exporter, sizeof(exporter));
 	if (frame_finish(&b) == -1 ||
 	    bufferevent_write(w.broker, b.data, b.len) == -1)
 		fatalx("session to broker");
@@ -441,11 +546,84 @@ handshake_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	worker_exit(EXIT_SESSION_DONE);
 }
 
+/* A frame from the broker: the challenge, or something for the client. */
+static void
+broker_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
+{
+	uint16_t	 code;
+
+	switch (f->type) {
+	case IMSG_CHALLENGE:
+		if (w.have_nonce || frame_get(f, F_NONCE)->len != NONCE_LEN)
+			fatalx("bad challenge from the broker");
+		memcpy(w.nonce, frame_get(f, F_NONCE)->val, NONCE_LEN);
+		w.have_nonce = 1;
+		send_welcome();
+		return;
+	case MSG_LOGGED_IN:
+		w.logged_in = 1;
+		break;
+	default:
+		break;
+	}
+	if (bufferevent_write(w.client, raw, rawlen) == -1)
+		fatalx("bufferevent_write to client");
+	/* The broker ends sessions with a fatal ERROR; we close for it. */
+	if (f->type == MSG_ERROR && frame_get_u16(f, F_CODE, &code) == 0 &&
+	    proto_err_is_fatal(code))
+		close_after_flush();
+}
+
+/* The broker is trusted more than a client, but its frames are checked. */
 static void
 broker_read_cb(struct bufferevent *bev, void *arg)
 {
-	/* The broker sends nothing to a worker yet; anything is a bug. */
-	fatalx("unexpected message from the broker");
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct frame	 f;
+	uint8_t		*p;
+	size_t		 avail, flen, max = w.max_frame + 1024;
+	int		 rv;
+
+	while (!w.closing && (avail = evbuffer_get_length(in)) >= FRAME_HDR_LEN) {
+		if ((p = evbuffer_pullup(in, FRAME_HDR_LEN)) == NULL)
+			fatalx("evbuffer_pullup");
+		rv = frame_peek(p, FRAME_HDR_LEN, max, &flen);
+		if (rv == FRAME_NEED_MORE)
+			flen = FRAME_HDR_LEN + be32_get(p);
+		else if (rv != FRAME_OK)
+			fatalx("broker frame: %s", frame_strerror(rv));
+		if (avail < flen)
+			return;
+		if ((p = evbuffer_pullup(in, (ev_ssize_t)flen)) == NULL)
+			fatalx("evbuffer_pullup");
+		if ((rv = frame_decode(p, flen, &f)) == FRAME_OK)
+			rv = frame_validate(&f, proto_broker_spec(f.type));
+		if (rv != FRAME_OK)
+			fatalx("broker frame 0x%04x: %s", f.type,
+			    frame_strerror(rv));
+		broker_frame(&f, p, flen);
+		if (evbuffer_drain(in, flen) == -1)
+			fatalx("evbuffer_drain");
+		flow_update();
+		if (!(bufferevent_get_enabled(w.broker) & EV_READ))
+			return;
+	}
+}
+
+/* Output drained below the low mark: let both sides flow again. */
+static void
+written_cb(struct bufferevent *bev, void *arg)
+{
+	if (w.closing)
+		return;
+	flow_update();
+	/* Frames may already wait in an input buffer: no new read will say. */
+	if ((bufferevent_get_enabled(w.broker) & EV_READ) &&
+	    evbuffer_get_length(bufferevent_get_input(w.broker)) > 0)
+		broker_read_cb(w.broker, NULL);
+	if (!w.closing && (bufferevent_get_enabled(w.client) & EV_READ) &&
+	    evbuffer_get_length(bufferevent_get_input(w.client)) > 0)
+		client_read_cb(w.client, NULL);
 }
 
 static void
@@ -555,13 +733,14 @@ worker_main(int foreground)
 	uint8_t		 warm[16];
 	int		 ok;
 
-	log_init(foreground, LOG_LEVEL_INFO);
 	log_procname("worker");
 	/* Until the sandbox is whole, a failure is the master's to throttle. */
 	log_fatal_status(EXIT_STARTUP);
+	/* Close first: the syslog socket opened next must survive. */
+	close_descriptors();
+	log_init(foreground, LOG_LEVEL_INFO);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
-	close_descriptors();
 	read_init();
 
 	/* Everything that opens files or makes kernel objects happens now. */
@@ -589,9 +768,13 @@ worker_main(int foreground)
 	    (w.client = bufferevent_openssl_socket_new(w.base, WORKER_FD_CLIENT,
 	    w.ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("worker: bufferevent");
-	bufferevent_setcb(w.broker, broker_read_cb, NULL, broker_event_cb, NULL);
-	bufferevent_setcb(w.client, client_read_cb, NULL, client_event_cb, NULL);
+	bufferevent_setcb(w.broker, broker_read_cb, written_cb,
+	    broker_event_cb, NULL);
+	bufferevent_setcb(w.client, client_read_cb, written_cb,
+	    client_event_cb, NULL);
 	bufferevent_setwatermark(w.client, EV_READ, 0, w.max_frame);
+	bufferevent_setwatermark(w.client, EV_WRITE, RELAY_LOW, 0);
+	bufferevent_setwatermark(w.broker, EV_WRITE, RELAY_LOW, 0);
 	if (bufferevent_enable(w.broker, EV_READ) == -1 ||
 	    bufferevent_enable(w.client, EV_READ | EV_WRITE) == -1)
 		fatalx("worker: bufferevent_enable");

@@ -1,7 +1,7 @@
 #!/bin/bash
 # demo.sh: install what is missing, build, and show securechat at work:
 # a daemon on 127.0.0.1 with its built-in defaults and throwaway state,
-# and clients connecting and showing their secure sessions.
+# and three users chatting: a room, a direct message, an offline delivery.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,16 +51,27 @@ for _ in $(seq 1 100); do
 done
 sed 's/^/    /' "$DEMO/daemon.log"
 
-# Two clients, each with its own data directory, both kept connected.
+CLIENT() { # NAME: a batch client with its own data directory
+	"$SC" --server 127.0.0.1 --user "$1" --home "$DEMO/$1" --batch
+}
+
+# carol joins #lobby and leaves: she will be offline while the others talk.
+printf '/join #lobby\n' | CLIENT carol >"$DEMO/carol-1.out" 2>&1
+
+# alice and bob stay connected, reading their lines from fifos.
 mkfifo "$DEMO/alice.in" "$DEMO/bob.in"
-"$SC" --server 127.0.0.1 --user alice --home "$DEMO/alice" --batch \
-    <"$DEMO/alice.in" >"$DEMO/alice.out" 2>&1 &
+CLIENT alice <"$DEMO/alice.in" >"$DEMO/alice.out" 2>&1 &
 APID=$!
-"$SC" --server 127.0.0.1 --user bob --home "$DEMO/bob" --batch \
-    <"$DEMO/bob.in" >"$DEMO/bob.out" 2>&1 &
+CLIENT bob <"$DEMO/bob.in" >"$DEMO/bob.out" 2>&1 &
 BPID=$!
 exec 3>"$DEMO/alice.in" 4>"$DEMO/bob.in"
-sleep 1
+say() { echo "$2" >&"$1"; sleep 0.3; }
+say 3 "/join #lobby"
+say 4 "/join #lobby"
+say 3 "hello bob, carol is away but she will read this"
+say 4 "hi alice! the server only relays what we type"
+say 4 "/msg @alice psst: a direct message, only you see it"
+say 3 "/who #lobby"
 
 echo
 echo "==> each client is served by its own sandboxed worker process:"
@@ -76,17 +87,20 @@ done
 echo
 echo "==> waiting 4 s so the workers rekey TLS (every 1-3 s in this demo)"
 sleep 4
-echo /status >&3
-echo /status >&4
-sleep 1
+say 3 /status
 exec 3>&- 4>&-
 wait "$APID" "$BPID" || true
 
 for who in alice bob; do
 	echo
-	echo "==> $who's session (securechat --batch, /status):"
+	echo "==> $who's session:"
 	sed 's/^/    /' "$DEMO/$who.out"
 done
+
+echo
+echo "==> carol comes back and gets what she missed (offline delivery):"
+printf '/rooms\n' | CLIENT carol >"$DEMO/carol-2.out" 2>&1 || true
+sed 's/^/    /' "$DEMO/carol-2.out"
 
 echo
 echo "==> stopping the daemon (SIGTERM)"
@@ -95,5 +109,4 @@ wait "$DPID" || true
 DPID=
 tail -n 3 "$DEMO/daemon.log" | sed 's/^/    /'
 echo
-echo "Demo done. Accounts, rooms and messages come with the next version;"
-echo "run ./scripts/test.sh for the whole test suite."
+echo "Demo done. Run ./scripts/test.sh for the whole test suite."

@@ -2,7 +2,8 @@ if ENABLE_TESTS
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS)
 TEST_LIBS = $(DAEMON_LIBS) $(CMOCKA_LIBS)
 
-check_PROGRAMS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox
+check_PROGRAMS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %D%/unit/test_store \
+	%D%/unit/test_broker_ipc %D%/unit/test_client_queue
 %C%_unit_test_frame_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_frame_SOURCES = %D%/unit/test_frame.c
 %C%_unit_test_frame_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
@@ -13,12 +14,36 @@ check_PROGRAMS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox
 %C%_unit_test_sandbox_SOURCES = %D%/unit/test_sandbox.c daemon/sandbox.c daemon/privdrop.c
 %C%_unit_test_sandbox_LDADD = common/libcommon.a $(SECCOMP_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 
+%C%_unit_test_store_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_store_SOURCES = %D%/unit/test_store.c daemon/store.c
+%C%_unit_test_store_LDADD = common/libcommon.a $(SQLITE_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+
+%C%_unit_test_broker_ipc_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_broker_ipc_SOURCES = %D%/unit/test_broker_ipc.c
+%C%_unit_test_broker_ipc_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+
+# The client's outbox and .seen file, compiled from the client's sources.
+%C%_unit_test_client_queue_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_client_queue_SOURCES = %D%/unit/test_client_queue.c client/outbox.c client/seen.c
+%C%_unit_test_client_queue_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += %D%/unit/test_crypto %D%/unit/test_identity
+%C%_unit_test_crypto_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_crypto_SOURCES = %D%/unit/test_crypto.c
+%C%_unit_test_crypto_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+%C%_unit_test_identity_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_identity_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_identity_SOURCES = %D%/unit/test_identity.c client/identity.c
+%C%_unit_test_identity_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_crypto %D%/unit/test_identity
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
 %C%_integration_scprobe_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 
-TESTS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox
+TESTS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %D%/unit/test_store \
+	%D%/unit/test_broker_ipc %D%/unit/test_client_queue
 TESTS += $(INTEGRATION_TESTS)
 endif
 
@@ -29,7 +54,13 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-abuse.sh \
 	%D%/integration/t-lifecycle.sh \
 	%D%/integration/t-unprivileged.sh \
-	%D%/integration/t-config.sh
+	%D%/integration/t-config.sh \
+	%D%/integration/t-chat.sh \
+	%D%/integration/t-offline.sh \
+	%D%/integration/t-accounts.sh \
+	%D%/integration/t-ratelimit.sh \
+	%D%/integration/t-chaos.sh \
+	%D%/integration/t-slowreader.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;

@@ -186,8 +186,9 @@ client_start() {
 	shift
 	rm -f "$TMP/$name.in"
 	mkfifo "$TMP/$name.in"
+	# Each client is its own user unless the test says otherwise.
 	(close_client_fds; exec "$SC" --server "127.0.0.1:$PORT" \
-	    --home "$TMP/home-$name" --batch --json "$@") \
+	    --home "$TMP/home-$name" --user "$name" --batch --json "$@") \
 	    <"$TMP/$name.in" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	eval "CPID_$name=$!"
 	exec {fd}>"$TMP/$name.in"
@@ -224,6 +225,22 @@ client_wait() {
 		echo "--- $1 stderr:" >&2
 		cat "$TMP/$1.err" >&2
 		fail "client $1 never showed '$2'"
+	fi
+}
+
+# client_has_jq NAME FILTER: some event of NAME's satisfies the jq FILTER.
+client_has_jq() {
+	jq -c "select($2)" "$TMP/$1.out" 2>/dev/null | grep -q .
+}
+
+# client_wait_jq NAME FILTER [SECONDS]
+client_wait_jq() {
+	if ! wait_for "${3:-10}" client_has_jq "$1" "$2"; then
+		echo "--- $1 stdout (last 30):" >&2
+		tail -n 30 "$TMP/$1.out" >&2
+		echo "--- $1 stderr:" >&2
+		cat "$TMP/$1.err" >&2
+		fail "client $1 never showed an event matching: $2"
 	fi
 }
 
@@ -276,6 +293,6 @@ cleanup() {
 		rm -rf "$TMP"
 		exit 1
 	fi
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT

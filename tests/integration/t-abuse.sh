@@ -39,8 +39,9 @@ out=$("$PROBE" -t 10 127.0.0.1 "$PORT" send 0000000800010000000100000002 0009)
 echo "$out" | grep -q '"code":"VERSION"' || fail "bad version: $out"
 echo "$out" | grep -qi 'speaks version 1' || fail "VERSION error does not name the versions: $out"
 out=$("$PROBE" -t 10 127.0.0.1 "$PORT" send 0000000800010000000100000002000100000000007700000000)
-echo "$out" | grep -q '"type":"WELCOME"' || fail "HELLO not welcomed: $out"
 echo "$out" | grep -q '"code":"UNKNOWN_TYPE"' || fail "unknown type after HELLO: $out"
+out=$("$PROBE" -t 10 127.0.0.1 "$PORT" hello)
+echo "$out" | grep -q '"type":"WELCOME"' || fail "HELLO not welcomed: $out"
 good_works "malformed frames"
 log_has "security: client 127.0.0.1: TOO_LARGE" || fail "oversized frame not logged as a security event"
 

@@ -118,6 +118,9 @@ assert_defaults(const struct conf *c)
 	assert_int_equal(c->max_frame_bytes, 65536);
 	assert_int_equal(c->handshake_timeout, 10);
 	assert_int_equal(c->idle_timeout, 300);
+	assert_int_equal(c->message_rate, 5);
+	assert_int_equal(c->message_burst, 10);
+	assert_int_equal(c->retention, 30);
 	assert_int_equal(c->rekey_min, 30);
 	assert_int_equal(c->rekey_max, 120);
 	assert_int_equal(c->registration, REG_OPEN);
@@ -372,6 +375,8 @@ test_integer_ranges(void **state)
 		    FRAME_MAX_CEILING, "" },
 		{ "limits", "handshake_timeout", 1, 300, "" },
 		{ "limits", "idle_timeout", 10, 86400, "" },
+		{ "limits", "message_rate", 1, 100000, "" },
+		{ "limits", "message_burst", 1, 1000000, "" },
 		{ "rekey", "min_seconds", 1, 86400, "max_seconds = 86400; " },
 		{ "rekey", "max_seconds", 1, 86400, "min_seconds = 1; " },
 	};
@@ -412,6 +417,10 @@ test_integer_ranges(void **state)
 				got = c.handshake_timeout;
 			else if (strcmp(t[i].name, "idle_timeout") == 0)
 				got = c.idle_timeout;
+			else if (strcmp(t[i].name, "message_rate") == 0)
+				got = c.message_rate;
+			else if (strcmp(t[i].name, "message_burst") == 0)
+				got = c.message_burst;
 			else if (strcmp(t[i].name, "min_seconds") == 0)
 				got = c.rekey_min;
 			else

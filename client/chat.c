@@ -1,0 +1,476 @@
+/*
+ * chat.c: rooms and messages once logged in: sending from the outbox in
+ * order, holding it while rate limited, showing each event exactly once,
+ * and telling the server (DELIVERED) what has been shown.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "client.h"
+#include "frame.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+/* Room of an event or request, folded; NULL if absent or invalid. */
+static const char *
+get_room(const struct frame *f, char room[ROOM_MAX_LEN + 1])
+{
+	if (frame_get_str(f, F_ROOM, room, ROOM_MAX_LEN + 1) == -1 ||
+	    proto_fold_room(room) == -1)
+		return NULL;
+	return room;
+}
+
+static void
+send_one(struct client *c, struct outmsg *m)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, m->type, c->max_frame);
+	switch (m->type) {
+	case MSG_SEND:
+		if (m->room[0] != '\0')
+			frame_put_str(&b, F_ROOM, m->room);
+		else
+			frame_put_str(&b, F_TO, m->to);
+		frame_put_u64(&b, F_CLIENT_MSG_ID, m->id);
+		frame_put_bytes(&b, F_BODY, m->body, m->len);
+		break;
+	case MSG_JOIN:
+	case MSG_PART:
+	case MSG_WHO:
+		frame_put_str(&b, F_ROOM, m->room);
+		break;
+	default:
+		break;		/* ROOMS, INFO: no fields */
+	}
+	m->sent = 1;
+	conn_send(c, &b);
+}
+
+/*
+ * Send what has not gone out on this connection, in order.  Few SENDs are
+ * in flight at a time: the broker takes a message whenever a token is
+ * there, so one behind a rate-limited message could get in before it.
+ * Once limited, one at a time until the outbox is empty keeps the order.
+ */
+void
+chat_flush(struct client *c)
+{
+	struct outmsg	*m;
+	size_t		 inflight = 0, window;
+
+	if (c->state != CS_READY || c->held)
+		return;
+	if (c->outbox.nsend == 0)
+		c->careful = 0;
+	window = c->careful ? 1 : CLIENT_WINDOW;
+	TAILQ_FOREACH(m, &c->outbox.q, entry) {
+		if (m->type == MSG_SEND) {
+			if (!m->sent && inflight >= window)
+				return;
+			inflight++;
+		}
+		if (!m->sent)
+			send_one(c, m);
+		if (c->state != CS_READY)
+			return;
+	}
+}
+
+static void
+hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+
+	c->held = 0;
+	chat_flush(c);
+}
+
+/* A line to a room or a person: it stays in the outbox until its ACK. */
+void
+chat_say(struct client *c, const char *room, const char *to, const char *text)
+{
+	size_t	 len = strlen(text);
+
+	/* Room, recipient, id and headers take well under 256 bytes. */
+	if (len + 256 > c->max_frame) {
+		out_error(c, "TOO_LARGE", "message of %zu bytes is above the "
+		    "server's limit of %zu", len, c->max_frame - 256);
+		return;
+	}
+	if (outbox_add(&c->outbox, MSG_SEND, room, to, text, len) == NULL) {
+		out_error(c, "INTERNAL", "no random id for the message");
+		return;
+	}
+	client_progress(c);
+	chat_flush(c);
+}
+
+/* JOIN, PART, WHO, ROOMS, INFO: answered in order, resent after a reconnect. */
+void
+chat_request(struct client *c, uint16_t type, const char *room)
+{
+	(void)outbox_add(&c->outbox, type, room, NULL, NULL, 0);
+	chat_flush(c);
+}
+
+void
+chat_logged_in(struct client *c)
+{
+	size_t	 i;
+
+	/* The new connection's cursor is what the server stored. */
+	for (i = 0; i < c->seen.n; i++) {
+		c->seen.v[i].told = 0;
+		c->seen.v[i].active = 0;
+	}
+	c->undelivered = 0;
+	c->held = 0;
+	if (c->ev_hold != NULL)
+		(void)event_del(c->ev_hold);
+	outbox_unsend_all(&c->outbox);
+	chat_flush(c);
+}
+
+static void
+delivered_cb(evutil_socket_t fd, short what, void *arg)
+{
+	chat_delivered(arg, 1);
+}
+
+/*
+ * Tell the server what has been shown, at most every 100 ms or every 64
+ * events.  The .seen file is written first: a client killed between the
+ * two shows nothing twice, the server merely sends it again.
+ */
+void
+chat_delivered(struct client *c, int now)
+{
+	struct frame_buf	 b;
+	struct seen_entry	*e;
+	struct timeval		 tv;
+	char			 err[512];
+	size_t			 i;
+	int			 dirty = 0;
+
+	for (i = 0; i < c->seen.n; i++)
+		if (c->seen.v[i].shown > c->seen.v[i].told)
+			dirty = 1;
+	if (!dirty || c->seen_file == NULL)
+		return;
+	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS) {
+		if (c->ev_delivered == NULL &&
+		    (c->ev_delivered = evtimer_new(c->base, delivered_cb,
+		    c)) == NULL)
+			fatalx("evtimer_new");
+		if (!evtimer_pending(c->ev_delivered, NULL)) {
+			tv.tv_sec = 0;
+			tv.tv_usec = CLIENT_DELIVERED_MS * 1000;
+			if (evtimer_add(c->ev_delivered, &tv) == -1)
+				fatalx("evtimer_add");
+		}
+		return;
+	}
+	if (c->ev_delivered != NULL)
+		(void)event_del(c->ev_delivered);
+	c->undelivered = 0;
+	if (seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1) {
+		/* Without the file, telling the server could lose messages. */
+		out_error(c, "SEEN", "%s", err);
+		return;
+	}
+	for (i = 0; i < c->seen.n; i++) {
+		e = &c->seen.v[i];
+		if (c->state != CS_READY && c->state != CS_CLOSING)
+			break;
+		if (!e->active || e->shown <= e->told)
+			continue;
+		frame_begin(&b, MSG_DELIVERED, c->max_frame);
+		if (strcmp(e->key, SEEN_INBOX) != 0)
+			frame_put_str(&b, F_ROOM, e->key);
+		frame_put_u64(&b, F_SEQ, e->shown);
+		conn_send(c, &b);
+		e->told = e->shown;
+	}
+}
+
+/*
+ * Exactly once: an event at or below the last seq shown there was shown
+ * before (by this run or an earlier one) and is only acknowledged again.
+ */
+static int
+first_time(struct client *c, const char *key, uint64_t seq)
+{
+	struct seen_entry	*e;
+
+	if ((e = seen_get(&c->seen, key, 1)) == NULL)
+		return 1;
+	e->active = 1;
+	if (seq <= e->shown) {
+		/* Let the server's cursor catch up with what we know. */
+		if (e->shown > e->told)
+			chat_delivered(c, 0);
+		return 0;
+	}
+	e->shown = seq;
+	c->undelivered++;
+	return 1;
+}
+
+static void
+room_event(struct client *c, const struct frame *f)
+{
+	struct outmsg	*m;
+	char		 room[ROOM_MAX_LEN + 1], from[NAME_MAX_LEN + 1];
+	const uint8_t	*body = (const uint8_t *)"";
+	uint64_t	 seq, ts;
+	size_t		 len = 0;
+	uint8_t		 kind;
+
+	if (get_room(f, room) == NULL ||
+	    frame_get_u64(f, F_SEQ, &seq) == -1 ||
+	    frame_get_u64(f, F_TS, &ts) == -1 ||
+	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1 ||
+	    frame_get_u8(f, F_KIND, &kind) == -1)
+		return;
+	if (frame_get(f, F_BODY) != NULL)
+		(void)frame_get_bytes(f, F_BODY, &body, &len);
+	complete_add_room(room);
+	complete_add_user(from);
+	if (!first_time(c, room, seq))
+		return;
+	switch (kind) {
+	case EVENT_MESSAGE:
+		out_message(c, room, from, body, len, seq, ts);
+		break;
+	case EVENT_JOIN:
+	case EVENT_PART:
+		out_membership(c, kind, room, from, seq, ts);
+		if (strcmp(from, c->user) != 0)
+			break;
+		/* Our own join or part answers our request. */
+		if ((m = outbox_find_request(&c->outbox, kind == EVENT_JOIN ?
+		    MSG_JOIN : MSG_PART, room)) != NULL) {
+			outbox_remove(&c->outbox, m);
+			client_progress(c);
+		}
+		if (kind == EVENT_PART && strcmp(c->room, room) == 0) {
+			c->room[0] = '\0';
+			input_set_prompt(c);
+		}
+		break;
+	default:
+		break;		/* a kind from a newer server: not for us */
+	}
+	chat_delivered(c, 0);
+}
+
+static void
+direct_event(struct client *c, const struct frame *f)
+{
+	char		 from[NAME_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
+	const uint8_t	*body;
+	uint64_t	 seq, ts;
+	size_t		 len;
+
+	if (frame_get_u64(f, F_SEQ, &seq) == -1 ||
+	    frame_get_u64(f, F_TS, &ts) == -1 ||
+	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1 ||
+	    frame_get_str(f, F_TO, to, sizeof(to)) == -1 ||
+	    frame_get_bytes(f, F_BODY, &body, &len) == -1)
+		return;
+	complete_add_user(from);
+	if (!first_time(c, SEEN_INBOX, seq))
+		return;
+	out_direct(c, from, to, body, len, seq, ts);
+	chat_delivered(c, 0);
+}
+
+static void
+ack(struct client *c, const struct frame *f)
+{
+	struct outmsg	*m;
+	uint64_t	 id, seq;
+
+	if (frame_get_u64(f, F_CLIENT_MSG_ID, &id) == -1 ||
+	    frame_get_u64(f, F_SEQ, &seq) == -1)
+		return;
+	/* A second ACK for a message sent twice across a reconnect. */
+	if ((m = outbox_find_id(&c->outbox, id)) == NULL)
+		return;
+	out_ack(c, m, seq);
+	outbox_remove(&c->outbox, m);
+	client_progress(c);
+	chat_flush(c);		/* room in the window */
+	client_check_done(c);
+}
+
+/* A reply that ends a request: take it off the outbox. */
+static void
+answered(struct client *c, uint16_t type, const char *room)
+{
+	struct outmsg	*m;
+
+	if ((m = outbox_find_request(&c->outbox, type, room)) == NULL &&
+	    room != NULL)
+		m = outbox_find_request(&c->outbox, type, NULL);
+	if (m != NULL) {
+		outbox_remove(&c->outbox, m);
+		client_progress(c);
+		client_check_done(c);
+	}
+}
+
+/* The messages of a logged-in session; 0 for one that has no place here. */
+int
+chat_frame(struct client *c, const struct frame *f)
+{
+	const uint8_t	*list;
+	char		 room[ROOM_MAX_LEN + 1], sw[CLIENT_SOFTWARE_MAX];
+	uint64_t	 uptime;
+	uint32_t	 online, users, rooms;
+	size_t		 len;
+
+	switch (f->type) {
+	case MSG_ROOM_EVENT:
+		room_event(c, f);
+		return 1;
+	case MSG_DIRECT:
+		direct_event(c, f);
+		return 1;
+	case MSG_ACK:
+		ack(c, f);
+		return 1;
+	case MSG_ROOM_LIST:
+		if (frame_get_bytes(f, F_LIST, &list, &len) == 0)
+			out_rooms(c, list, len);
+		answered(c, MSG_ROOMS, NULL);
+		return 1;
+	case MSG_WHO_LIST:
+		if (get_room(f, room) != NULL &&
+		    frame_get_bytes(f, F_LIST, &list, &len) == 0) {
+			out_who(c, room, list, len);
+			answered(c, MSG_WHO, room);
+		} else
+			answered(c, MSG_WHO, NULL);
+		return 1;
+	case MSG_INFO_REPLY:
+		if (frame_get_str(f, F_SOFTWARE, sw, sizeof(sw)) == 0 &&
+		    frame_get_u64(f, F_UPTIME, &uptime) == 0 &&
+		    frame_get_u32(f, F_USERS_ONLINE, &online) == 0 &&
+		    frame_get_u32(f, F_USERS, &users) == 0 &&
+		    frame_get_u32(f, F_ROOMS, &rooms) == 0)
+			out_info(c, sw, uptime, online, users, rooms);
+		answered(c, MSG_INFO, NULL);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* "already in #room" is how the broker answers a JOIN of a member. */
+void
+chat_notice(struct client *c, const char *text)
+{
+	struct outmsg	*m;
+
+	TAILQ_FOREACH(m, &c->outbox.q, entry) {
+		if (m->sent && m->type == MSG_JOIN &&
+		    strstr(text, m->room) != NULL) {
+			outbox_remove(&c->outbox, m);
+			client_progress(c);
+			client_check_done(c);
+			return;
+		}
+	}
+}
+
+/*
+ * A non-fatal ERROR about one message or room.  RATE_LIMITED holds the
+ * outbox from that message on until the server allows more; the others
+ * mean the message or request can never succeed: it is dropped, and said.
+ */
+void
+chat_error(struct client *c, const struct frame *f, uint16_t code,
+    const char *text)
+{
+	struct outmsg	*m = NULL;
+	struct timeval	 tv;
+	char		 roombuf[ROOM_MAX_LEN + 1];
+	const char	*room;
+	uint64_t	 id = 0;
+	uint32_t	 retry = 0;
+	int		 has_retry, was_held = c->held;
+
+	(void)frame_get_u64(f, F_CLIENT_MSG_ID, &id);
+	has_retry = frame_get_u32(f, F_RETRY_AFTER_MS, &retry) == 0;
+	room = get_room(f, roombuf);
+	if (id != 0)
+		m = outbox_find_id(&c->outbox, id);
+	if (m != NULL && room == NULL && m->room[0] != '\0')
+		room = m->room;
+
+	if (code == ERR_RATE_LIMITED) {
+		if (!has_retry || retry == 0)
+			retry = 1000;
+		if (m != NULL)
+			outbox_unsend_from(&c->outbox, m);
+		c->held = 1;
+		c->careful = 1;
+		if (c->ev_hold == NULL &&
+		    (c->ev_hold = evtimer_new(c->base, hold_cb, c)) == NULL)
+			fatalx("evtimer_new");
+		tv.tv_sec = retry / 1000;
+		tv.tv_usec = (retry % 1000) * 1000;
+		if (evtimer_add(c->ev_hold, &tv) == -1)
+			fatalx("evtimer_add");
+		/* One line per hold is enough for people; scripts get each. */
+		if (!was_held || c->json)
+			out_chat_error(c, code, text, id, room, 1, retry);
+		return;
+	}
+	out_chat_error(c, code, text, id, room, has_retry, retry);
+	if (m == NULL && id == 0) {
+		/* A request: the first one still waiting for that room. */
+		TAILQ_FOREACH(m, &c->outbox.q, entry)
+			if (m->sent && m->type != MSG_SEND &&
+			    (room == NULL || strcmp(m->room, room) == 0))
+				break;
+	}
+	if (m != NULL)
+		outbox_remove(&c->outbox, m);
+	client_progress(c);
+	chat_flush(c);
+	client_check_done(c);
+}
+
+/* Batch mode may end: everything said is acknowledged and answered. */
+int
+chat_done(struct client *c)
+{
+	return TAILQ_EMPTY(&c->outbox.q);
+}
+
+void
+chat_free(struct client *c)
+{
+	char	 err[512];
+
+	/* Whatever was shown is remembered, even if the server never heard. */
+	if (c->seen_file != NULL && c->seen.n > 0 &&
+	    seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	if (c->ev_hold != NULL)
+		event_free(c->ev_hold);
+	if (c->ev_delivered != NULL)
+		event_free(c->ev_delivered);
+	c->ev_hold = c->ev_delivered = NULL;
+	outbox_clear(&c->outbox);
+	seen_free(&c->seen);
+}

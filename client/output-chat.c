@@ -1,0 +1,329 @@
+/*
+ * output-chat.c: how chat events look: room messages, direct messages,
+ * joins and parts, acknowledgements, list replies and per-message errors.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "output.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+#define NCOLOURS	6
+
+/*
+ * The same name always gets the same colour, in every run and on every
+ * terminal, so people are recognised at a glance.  FNV-1a: stable, cheap.
+ */
+static const char *
+name_colour(const char *name)
+{
+	static const char	*colours[NCOLOURS] = {
+		"\033[31m", "\033[32m", "\033[33m", "\033[34m", "\033[35m",
+		"\033[36m",
+	};
+	uint32_t		 h = 2166136261u;
+
+	for (; *name != '\0'; name++) {
+		h ^= (unsigned char)*name;
+		h *= 16777619u;
+	}
+	return colours[h % NCOLOURS];
+}
+
+/* Names come from the broker, which only lets valid ones in; still, no escapes. */
+static void
+fmt_name(char *out, size_t outsz, const char *name)
+{
+	char	*s;
+
+	s = out_sanitize_n(name, strlen(name));
+	if (out_colour)
+		(void)snprintf(out, outsz, "%s%s\033[0m", name_colour(name), s);
+	else
+		(void)snprintf(out, outsz, "%s", s);
+	free(s);
+}
+
+void
+out_message(struct client *c, const char *room, const char *from,
+    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts)
+{
+	struct jbuf	 jb;
+	char		 who[NAME_MAX_LEN + 16], *text;
+
+	if (!out_json) {
+		fmt_name(who, sizeof(who), from);
+		text = out_sanitize_n((const char *)body, len);
+		out_human_at(stdout, ts, "%s <%s> %s", room, who, text);
+		free(text);
+		return;
+	}
+	jb_begin(&jb, "message");
+	jb_str(&jb, "room", room);
+	jb_str(&jb, "from", from);
+	jb_str_n(&jb, "text", (const char *)body, len);
+	jb_num(&jb, "seq", seq);
+	jb_num(&jb, "ts", ts);
+	jb_emit(&jb);
+}
+
+void
+out_direct(struct client *c, const char *from, const char *to,
+    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts)
+{
+	struct jbuf	 jb;
+	char		 a[NAME_MAX_LEN + 16], b[NAME_MAX_LEN + 16], *text;
+
+	if (!out_json) {
+		fmt_name(a, sizeof(a), from);
+		fmt_name(b, sizeof(b), to);
+		text = out_sanitize_n((const char *)body, len);
+		out_human_at(stdout, ts, "[%s -> %s] %s", a, b, text);
+		free(text);
+		return;
+	}
+	jb_begin(&jb, "direct");
+	jb_str(&jb, "from", from);
+	jb_str(&jb, "to", to);
+	jb_str_n(&jb, "text", (const char *)body, len);
+	jb_num(&jb, "seq", seq);
+	jb_num(&jb, "ts", ts);
+	jb_emit(&jb);
+}
+
+void
+out_membership(struct client *c, int kind, const char *room,
+    const char *user, uint64_t seq, uint64_t ts)
+{
+	struct jbuf	 jb;
+	char		 who[NAME_MAX_LEN + 16];
+
+	if (!out_json) {
+		fmt_name(who, sizeof(who), user);
+		out_human_at(stdout, ts, "%s: %s %s", room, who,
+		    kind == EVENT_JOIN ? "joined" : "left");
+		return;
+	}
+	jb_begin(&jb, kind == EVENT_JOIN ? "join" : "part");
+	jb_str(&jb, "room", room);
+	jb_str(&jb, "user", user);
+	jb_num(&jb, "seq", seq);
+	jb_num(&jb, "ts", ts);
+	jb_emit(&jb);
+}
+
+/*
+ * People see their room messages come back as events; a direct message
+ * does not come back, so its acknowledgement is where it is shown.
+ */
+void
+out_ack(struct client *c, const struct outmsg *m, uint64_t seq)
+{
+	struct jbuf	 jb;
+	char		 id[17];
+
+	if (!out_json) {
+		if (m->room[0] == '\0')
+			out_direct(c, c->user, m->to, m->body, m->len, seq, 0);
+		return;
+	}
+	(void)snprintf(id, sizeof(id), "%016" PRIx64, m->id);
+	jb_begin(&jb, "ack");
+	jb_str(&jb, "id", id);
+	jb_num(&jb, "seq", seq);
+	if (m->room[0] != '\0')
+		jb_str(&jb, "room", m->room);
+	else
+		jb_str(&jb, "to", m->to);
+	jb_emit(&jb);
+}
+
+/*
+ * An error that concerns one message or room.  RATE_LIMITED is a delay,
+ * not a failure: it does not change the exit status.
+ */
+void
+out_chat_error(struct client *c, uint16_t code, const char *text,
+    uint64_t id, const char *room, int has_retry, uint32_t retry_ms)
+{
+	struct jbuf	 jb;
+	const char	*name = proto_err_name(code);
+	char		 idhex[17], *s;
+
+	if (code != ERR_RATE_LIMITED && c->exit_status == EXIT_OK)
+		c->exit_status = EXIT_ERROR;
+	(void)snprintf(idhex, sizeof(idhex), "%016" PRIx64, id);
+	s = out_sanitize_n(text, strlen(text));
+	out_hold();
+	if (has_retry)
+		(void)fprintf(stderr, "securechat: %s%s%s (%s; retrying in "
+		    "%lu ms)\n", room != NULL ? room : "", room != NULL ?
+		    ": " : "", s, name, (unsigned long)retry_ms);
+	else
+		(void)fprintf(stderr, "securechat: %s%s%s (%s)\n",
+		    room != NULL ? room : "", room != NULL ? ": " : "", s, name);
+	out_release();
+	free(s);
+	if (!out_json)
+		return;
+	jb_begin(&jb, "error");
+	jb_str(&jb, "code", name);
+	jb_str(&jb, "text", text);
+	jb_str(&jb, "origin", "server");
+	if (id != 0)
+		jb_str(&jb, "id", idhex);
+	if (room != NULL)
+		jb_str(&jb, "room", room);
+	if (has_retry)
+		jb_num(&jb, "retry_after_ms", retry_ms);
+	jb_emit(&jb);
+}
+
+/*
+ * The next "word rest" line of a list; 0 at the end.  Lines that do not
+ * parse are skipped: the list is information, not something to act on.
+ */
+static int
+list_next(const uint8_t **p, const uint8_t *end, char *word, size_t wordsz,
+    char *rest, size_t restsz)
+{
+	const uint8_t	*nl, *sp;
+	size_t		 n;
+
+	while (*p < end) {
+		if ((nl = memchr(*p, '\n', (size_t)(end - *p))) == NULL)
+			nl = end;
+		sp = memchr(*p, ' ', (size_t)(nl - *p));
+		if (sp != NULL && (size_t)(sp - *p) < wordsz &&
+		    (size_t)(nl - sp - 1) < restsz) {
+			n = (size_t)(sp - *p);
+			memcpy(word, *p, n);
+			word[n] = '\0';
+			n = (size_t)(nl - sp - 1);
+			memcpy(rest, sp + 1, n);
+			rest[n] = '\0';
+			*p = nl < end ? nl + 1 : end;
+			if (word[0] != '\0')
+				return 1;
+			continue;
+		}
+		*p = nl < end ? nl + 1 : end;
+	}
+	return 0;
+}
+
+void
+out_rooms(struct client *c, const uint8_t *list, size_t len)
+{
+	struct jbuf	 jb;
+	const uint8_t	*p = list, *end = list + len;
+	char		 room[ROOM_MAX_LEN + 1], count[32], *s;
+	int		 n = 0;
+
+	if (out_json) {
+		jb_begin(&jb, "rooms");
+		jb_key(&jb, "rooms");
+		jb_adds(&jb, "[");
+	}
+	while (list_next(&p, end, room, sizeof(room), count, sizeof(count))) {
+		complete_add_room(room);
+		if (out_json) {
+			jb_adds(&jb, n > 0 ? ",{" : "{");
+			jb_adds(&jb, "\"room\":");
+			jb_string_n(&jb, room, strlen(room));
+			jb_adds(&jb, ",\"members\":");
+			jb_adds(&jb, strspn(count, "0123456789") ==
+			    strlen(count) && count[0] != '\0' ? count : "0");
+			jb_adds(&jb, "}");
+		} else {
+			s = out_sanitize_n(room, strlen(room));
+			out_human_at(stdout, 0, "  %-20s %s members", s,
+			    strspn(count, "0123456789") == strlen(count) ?
+			    count : "?");
+			free(s);
+		}
+		n++;
+	}
+	if (out_json) {
+		jb_adds(&jb, "]");
+		jb_emit(&jb);
+	} else if (n == 0)
+		out_human_at(stdout, 0, "no rooms yet: /join #name creates one");
+}
+
+void
+out_who(struct client *c, const char *room, const uint8_t *list, size_t len)
+{
+	struct jbuf	 jb;
+	const uint8_t	*p = list, *end = list + len;
+	char		 user[NAME_MAX_LEN + 1], state[16], who[NAME_MAX_LEN + 16];
+	char		*line = NULL, *tmp;
+	int		 n = 0, online;
+
+	if (out_json) {
+		jb_begin(&jb, "who");
+		jb_str(&jb, "room", room);
+		jb_key(&jb, "members");
+		jb_adds(&jb, "[");
+	}
+	while (list_next(&p, end, user, sizeof(user), state, sizeof(state))) {
+		online = strcmp(state, "online") == 0;
+		complete_add_user(user);
+		if (out_json) {
+			jb_adds(&jb, n > 0 ? ",{" : "{");
+			jb_adds(&jb, "\"user\":");
+			jb_string_n(&jb, user, strlen(user));
+			jb_adds(&jb, online ? ",\"online\":true}" :
+			    ",\"online\":false}");
+		} else {
+			fmt_name(who, sizeof(who), user);
+			tmp = NULL;
+			(void)xasprintf(&tmp, "%s%s%s%s", line != NULL ? line :
+			    "", line != NULL ? ", " : "", who,
+			    online ? "" : " (offline)");
+			free(line);
+			line = tmp;
+		}
+		n++;
+	}
+	if (out_json) {
+		jb_adds(&jb, "]");
+		jb_emit(&jb);
+		return;
+	}
+	out_human_at(stdout, 0, "%s: %s", room, line != NULL ? line :
+	    "no members");
+	free(line);
+}
+
+void
+out_info(struct client *c, const char *software, uint64_t uptime,
+    uint32_t online, uint32_t users, uint32_t rooms)
+{
+	struct jbuf	 jb;
+	char		*s;
+
+	if (!out_json) {
+		s = out_sanitize_n(software, strlen(software));
+		out_human_at(stdout, 0, "server %s, up %" PRIu64 "d %02" PRIu64
+		    ":%02" PRIu64 ", %lu of %lu users online, %lu rooms", s,
+		    uptime / 86400, uptime / 3600 % 24, uptime / 60 % 60,
+		    (unsigned long)online, (unsigned long)users,
+		    (unsigned long)rooms);
+		free(s);
+		return;
+	}
+	jb_begin(&jb, "info");
+	jb_str(&jb, "server", software);
+	jb_num(&jb, "uptime", uptime);
+	jb_num(&jb, "users_online", online);
+	jb_num(&jb, "users", users);
+	jb_num(&jb, "rooms", rooms);
+	jb_emit(&jb);
+}

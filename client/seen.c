@@ -1,0 +1,154 @@
+/*
+ * seen.c: the last sequence number shown per room and for the inbox, and
+ * the NAME@HOST_PORT.seen file that keeps them across runs of the client,
+ * so that nothing is shown twice, even by a client started again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "proto.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define SEEN_MAX_ENTRIES	100000	/* a bigger file is not ours */
+
+void
+seen_free(struct seen *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+struct seen_entry *
+seen_get(struct seen *s, const char *key, int create)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].key, key) == 0)
+			return &s->v[i];
+	if (!create || strlen(key) >= sizeof(s->v[0].key))
+		return NULL;
+	if (s->n == s->cap) {
+		s->cap = s->cap == 0 ? 16 : s->cap * 2;
+		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+	}
+	memset(&s->v[s->n], 0, sizeof(s->v[0]));
+	(void)str_copy(s->v[s->n].key, key, sizeof(s->v[0].key));
+	return &s->v[s->n++];
+}
+
+/* A key is a room name, or SEEN_INBOX for direct messages. */
+static int
+valid_key(const char *key)
+{
+	char	 tmp[ROOM_MAX_LEN + 1];
+
+	if (strcmp(key, SEEN_INBOX) == 0)
+		return 1;
+	if (str_copy(tmp, key, sizeof(tmp)) == -1)
+		return 0;
+	return proto_fold_room(tmp) == 0 && strcmp(tmp, key) == 0;
+}
+
+/* A missing file is an empty table: the first run. */
+int
+seen_load(struct seen *s, const char *file, char *err, size_t errsz)
+{
+	FILE			*fp;
+	char			 line[256], key[ROOM_MAX_LEN + 1], *end;
+	struct seen_entry	*e;
+	unsigned long long	 v;
+	size_t			 lineno = 0;
+	int			 n;
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		(void)snprintf(err, errsz, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '\0')
+			continue;
+		n = -1;
+		end = strchr(line, ' ');
+		if (end != NULL && (size_t)(end - line) < sizeof(key)) {
+			memcpy(key, line, (size_t)(end - line));
+			key[end - line] = '\0';
+			errno = 0;
+			v = strtoull(end + 1, &end, 10);
+			if (errno == 0 && *end == '\0' && valid_key(key) &&
+			    lineno <= SEEN_MAX_ENTRIES)
+				n = 0;
+		}
+		if (n == -1) {
+			(void)snprintf(err, errsz, "%s: line %zu is not "
+			    "\"#room seq\"", file, lineno);
+			(void)fclose(fp);
+			return -1;
+		}
+		if ((e = seen_get(s, key, 1)) != NULL && v > e->shown)
+			e->shown = v;
+	}
+	if (ferror(fp)) {
+		(void)snprintf(err, errsz, "%s: %s", file, strerror(errno));
+		(void)fclose(fp);
+		return -1;
+	}
+	(void)fclose(fp);
+	return 0;
+}
+
+/*
+ * Written whole to a temporary file and renamed over the old one, so a
+ * client killed at any moment leaves either the old or the new table.
+ */
+int
+seen_save(const struct seen *s, const char *file, char *err, size_t errsz)
+{
+	char	*tmp = NULL;
+	FILE	*fp;
+	size_t	 i;
+	int	 fd, bad;
+
+	(void)xasprintf(&tmp, "%s.tmp", file);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		(void)snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		(void)snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
+		(void)close(fd);
+		(void)unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].shown > 0)
+			(void)fprintf(fp, "%s %" PRIu64 "\n", s->v[i].key,
+			    s->v[i].shown);
+	bad = fflush(fp) == EOF || ferror(fp);
+	if (fclose(fp) == EOF)
+		bad = 1;
+	if (bad || rename(tmp, file) == -1) {
+		(void)snprintf(err, errsz, "%s: %s", file, strerror(errno));
+		(void)unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}

@@ -1,0 +1,314 @@
+/*
+ * broker-auth.c: who a worker's client is, decided by the broker alone.
+ * A fresh nonce per link, a signature over that nonce and the channel's
+ * tls-exporter, and failures slowed down and counted per address.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "broker.h"
+#include "crypto.h"
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define PENALTY_BASE_MS		250
+#define PENALTY_MAX_MS		8000
+#define FAILURE_FORGET_MS	(15 * 60 * 1000)
+#define MAX_FAILURE_ADDRS	4096	/* bounded: the oldest is forgotten */
+
+/* Failed logins per client address, to slow down guessing. */
+struct failure {
+	TAILQ_ENTRY(failure)	 entry;
+	char			 addr[64];
+	unsigned int		 count;
+	uint64_t		 last_ms;
+};
+TAILQ_HEAD(failurelist, failure);
+
+static struct failurelist	 failures = TAILQ_HEAD_INITIALIZER(failures);
+static unsigned int		 nfailures;
+
+static struct failure *
+failure_find(const char *addr, int create)
+{
+	struct failure	*fl, *next;
+	uint64_t	 now = now_ms();
+
+	/* glibc's queue.h has no TAILQ_FOREACH_SAFE. */
+	for (fl = TAILQ_FIRST(&failures); fl != NULL; fl = next) {
+		next = TAILQ_NEXT(fl, entry);
+		if (now - fl->last_ms > FAILURE_FORGET_MS) {
+			TAILQ_REMOVE(&failures, fl, entry);
+			free(fl);
+			nfailures--;
+			continue;
+		}
+		if (strcmp(fl->addr, addr) == 0)
+			return fl;
+	}
+	if (!create)
+		return NULL;
+	if (nfailures >= MAX_FAILURE_ADDRS) {
+		fl = TAILQ_FIRST(&failures);
+		TAILQ_REMOVE(&failures, fl, entry);
+		free(fl);
+		nfailures--;
+	}
+	fl = xcalloc(1, sizeof(*fl));
+	(void)str_copy(fl->addr, addr, sizeof(fl->addr));
+	TAILQ_INSERT_TAIL(&failures, fl, entry);
+	nfailures++;
+	return fl;
+}
+
+static void
+penalty_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct link	*l = arg;
+
+	l->state = LINK_CHALLENGED;	/* so the error goes out */
+	link_error(l, l->penalty_code, l->penalty_text);
+}
+
+/*
+ * A failed login: count it against the address and answer only after a
+ * delay that doubles with each failure, so guessing is slow.
+ */
+static void
+login_failed(struct link *l, const char *name, uint16_t code, const char *text)
+{
+	struct failure	*fl = failure_find(l->addr, 1);
+	struct timeval	 tv;
+	uint64_t	 delay;
+
+	fl->count++;
+	fl->last_ms = now_ms();
+	br.failed_logins++;
+	delay = (uint64_t)PENALTY_BASE_MS << (fl->count > 6 ? 6 : fl->count - 1);
+	if (delay > PENALTY_MAX_MS)
+		delay = PENALTY_MAX_MS;
+	log_security("failed login for '%s' from %s: %s (%u failures from "
+	    "this address)", name, l->addr, proto_err_name(code), fl->count);
+	l->state = LINK_PENALTY;
+	l->penalty_code = code;
+	(void)str_copy(l->penalty_text, text, sizeof(l->penalty_text));
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)((delay % 1000) * 1000);
+	if ((l->penalty_ev = evtimer_new(br.base, penalty_cb, l)) == NULL ||
+	    evtimer_add(l->penalty_ev, &tv) == -1)
+		fatalx("penalty timer");
+}
+
+void
+auth_link_gone(struct link *l)
+{
+	if (l->penalty_ev != NULL) {
+		event_free(l->penalty_ev);
+		l->penalty_ev = NULL;
+	}
+}
+
+/* The worker's TLS facts: keep the exporter, answer with a fresh nonce. */
+void
+auth_session(struct link *l, const struct frame *f)
+{
+	struct frame_buf	 b;
+	const uint8_t		*exp;
+	size_t			 len;
+
+	if (frame_get_bytes(f, F_EXPORTER, &exp, &len) == -1 ||
+	    len != EXPORTER_LEN) {
+		link_error(l, ERR_PROTOCOL, "bad session facts");
+		return;
+	}
+	memcpy(l->exporter, exp, EXPORTER_LEN);
+	if (crypto_random(l->nonce, sizeof(l->nonce)) == -1)
+		fatalx("crypto_random");
+	l->state = LINK_CHALLENGED;
+	frame_begin(&b, IMSG_CHALLENGE, br.max_frame);
+	frame_put_bytes(&b, F_NONCE, l->nonce, sizeof(l->nonce));
+	link_send_buf(l, &b);
+}
+
+/* "securechat login v1" || nonce || tls-exporter || name, by sign_pub. */
+static int
+login_sig_ok(const struct link *l, const char *name, const uint8_t *sign_pub,
+    const struct frame *f)
+{
+	struct crypto_part	 parts[4];
+	const uint8_t		*sig;
+	size_t			 len;
+
+	if (frame_get_bytes(f, F_SIGNATURE, &sig, &len) == -1 || len != SIG_LEN)
+		return 0;
+	parts[0].p = LOGIN_CONTEXT;
+	parts[0].len = strlen(LOGIN_CONTEXT);
+	parts[1].p = l->nonce;
+	parts[1].len = NONCE_LEN;
+	parts[2].p = l->exporter;
+	parts[2].len = EXPORTER_LEN;
+	parts[3].p = name;
+	parts[3].len = strlen(name);
+	return crypto_ed25519_verify_parts(sign_pub, parts, 4, sig) == 0;
+}
+
+/* Bind the link to the user, for good, and tell the client after commit. */
+static void
+logged_in(struct link *l, const struct store_user *u, int registered)
+{
+	struct frame_buf	 b;
+	struct failure		*fl;
+
+	/* One use per nonce: a replayed signature finds nothing to match. */
+	OPENSSL_cleanse(l->nonce, sizeof(l->nonce));
+	if ((fl = failure_find(l->addr, 0)) != NULL)
+		fl->count = 0;
+	frame_begin(&b, MSG_LOGGED_IN, br.max_frame);
+	frame_put_str(&b, F_NAME, u->name);
+	frame_put_u8(&b, F_REGISTERED, (uint8_t)registered);
+	after_frame(l, &b);
+	l->state = LINK_AUTHED;
+	log_info("%s %s from %s (worker %ld)", u->name,
+	    registered ? "registered" : "logged in", l->addr, (long)l->pid);
+	chat_bind(l, u);
+}
+
+void
+auth_login(struct link *l, const struct frame *f)
+{
+	struct store_user	 u;
+	char			 name[NAME_MAX_LEN + 1], text[160];
+	int			 rv;
+
+	if (frame_get_str(f, F_NAME, name, sizeof(name)) == -1 ||
+	    proto_fold_user(name) == -1) {
+		link_error(l, ERR_BAD_NAME, "user names are 1 to 32 of "
+		    "a-z 0-9 _ -");
+		return;
+	}
+	tx_begin();
+	if ((rv = store_user_get(br.store, name, &u)) == -1)
+		fatalx("store_user_get");
+	if (rv == STORE_NOT_FOUND) {
+		/* Not a failure: the client registers next, same nonce. */
+		snprintf(text, sizeof(text), "no user '%s' here", name);
+		link_error(l, ERR_UNKNOWN_USER, text);
+		l->probed = 1;
+		return;
+	}
+	if (!login_sig_ok(l, name, u.sign_pub, f)) {
+		snprintf(text, sizeof(text), "the signature does not match the "
+		    "key registered for '%s'", name);
+		login_failed(l, name, ERR_BAD_SIGNATURE, text);
+		return;
+	}
+	if (u.disabled) {
+		snprintf(text, sizeof(text), "the account '%s' is disabled",
+		    name);
+		login_failed(l, name, ERR_DISABLED, text);
+		return;
+	}
+	logged_in(l, &u, 0);
+}
+
+static int
+binding_sig_ok(const uint8_t *sign_pub, const uint8_t *dh_pub,
+    const struct frame *f)
+{
+	struct crypto_part	 parts[2];
+	const uint8_t		*sig;
+	size_t			 len;
+
+	if (frame_get_bytes(f, F_BINDING_SIG, &sig, &len) == -1 ||
+	    len != SIG_LEN)
+		return 0;
+	parts[0].p = BINDING_CONTEXT;
+	parts[0].len = strlen(BINDING_CONTEXT);
+	parts[1].p = dh_pub;
+	parts[1].len = KEY_LEN;
+	return crypto_ed25519_verify_parts(sign_pub, parts, 2, sig) == 0;
+}
+
+/* Returns 0 if the invite (or the mode) lets this registration in. */
+static int
+invite_check(struct link *l, const struct frame *f, char *code, size_t codesz)
+{
+	code[0] = '\0';
+	if (strcmp(br.registration, "closed") == 0) {
+		link_error(l, ERR_REGISTRATION_CLOSED, "registration is closed "
+		    "on this server");
+		return -1;
+	}
+	if (strcmp(br.registration, "invite") != 0)
+		return 0;
+	if (frame_get_str(f, F_INVITE, code, codesz) == -1) {
+		link_error(l, ERR_INVITE_REQUIRED, "registration needs an "
+		    "invite code (--invite) from the operator");
+		return -1;
+	}
+	return 0;
+}
+
+void
+auth_register(struct link *l, const struct frame *f)
+{
+	struct store_user	 u;
+	const uint8_t		*sign_pub, *dh_pub;
+	size_t			 slen, dlen;
+	char			 name[NAME_MAX_LEN + 1], code[65], text[160];
+	int			 rv;
+
+	if (frame_get_str(f, F_NAME, name, sizeof(name)) == -1 ||
+	    proto_fold_user(name) == -1) {
+		link_error(l, ERR_BAD_NAME, "user names are 1 to 32 of "
+		    "a-z 0-9 _ -");
+		return;
+	}
+	if (invite_check(l, f, code, sizeof(code)) == -1)
+		return;
+	if (frame_get_bytes(f, F_SIGN_PUB, &sign_pub, &slen) == -1 ||
+	    frame_get_bytes(f, F_DH_PUB, &dh_pub, &dlen) == -1 ||
+	    slen != KEY_LEN || dlen != KEY_LEN ||
+	    !binding_sig_ok(sign_pub, dh_pub, f) ||
+	    !login_sig_ok(l, name, sign_pub, f)) {
+		login_failed(l, name, ERR_BAD_SIGNATURE, "the registration's "
+		    "signatures do not verify");
+		return;
+	}
+	tx_begin();
+	if ((rv = store_user_get(br.store, name, &u)) == -1)
+		fatalx("store_user_get");
+	if (rv == 0) {
+		snprintf(text, sizeof(text), "the name '%s' is taken", name);
+		link_error(l, ERR_NAME_TAKEN, text);
+		return;
+	}
+	/* Check before writing: other links' writes share this transaction. */
+	if (code[0] != '\0' && (rv = store_invite_check(br.store, code)) != 0) {
+		if (rv == -1)
+			fatalx("store_invite_check");
+		if (rv == STORE_USED)
+			link_error(l, ERR_INVITE_USED, "this invite code has "
+			    "already been used");
+		else
+			link_error(l, ERR_INVITE_INVALID, "no such invite code");
+		return;
+	}
+	memset(&u, 0, sizeof(u));
+	if (store_user_add(br.store, name, sign_pub, dh_pub, &u.id) != 0)
+		fatalx("store_user_add");
+	if (code[0] != '\0' && store_invite_use(br.store, code, u.id) != 0)
+		fatalx("store_invite_use");
+	(void)str_copy(u.name, name, sizeof(u.name));
+	memcpy(u.sign_pub, sign_pub, KEY_LEN);
+	memcpy(u.dh_pub, dh_pub, KEY_LEN);
+	logged_in(l, &u, 1);
+}

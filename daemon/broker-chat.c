@@ -1,0 +1,851 @@
+/*
+ * broker-chat.c: rooms, direct messages and delivery.  Every message is
+ * committed before it is acknowledged or pushed; each connection is fed
+ * from its own position, directly when it keeps up, from the log when not.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "broker.h"
+#include "log.h"
+#include "securechatd.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define LIST_RESERVE	256	/* frame room kept around a list */
+
+static size_t
+link_queued(const struct link *l)
+{
+	return evbuffer_get_length(bufferevent_get_output(l->bev));
+}
+
+static struct user *
+user_find(int64_t id)
+{
+	struct user	*u;
+
+	TAILQ_FOREACH(u, &br.users, entry)
+		if (u->id == id)
+			return u;
+	return NULL;
+}
+
+static struct room *
+room_find_id(int64_t id)
+{
+	struct room	*r;
+
+	TAILQ_FOREACH(r, &br.rooms, entry)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+static void
+room_add_member(struct room *r, int64_t user_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nmembers; i++)
+		if (r->members[i] == user_id)
+			return;
+	if (r->nmembers == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->members = xreallocarray(r->members, r->cap,
+		    sizeof(*r->members));
+	}
+	r->members[r->nmembers++] = user_id;
+}
+
+static void
+room_remove_member(struct room *r, int64_t user_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nmembers; i++)
+		if (r->members[i] == user_id) {
+			r->members[i] = r->members[--r->nmembers];
+			return;
+		}
+}
+
+static void
+member_cb(int64_t user_id, const char *name, void *arg)
+{
+	room_add_member(arg, user_id);
+}
+
+/* The room, from the cache or the store; create only if asked. */
+static struct room *
+room_get(const char *name, int create)
+{
+	struct room	*r;
+	int64_t		 id;
+	uint64_t	 last;
+	int		 rv;
+
+	TAILQ_FOREACH(r, &br.rooms, entry)
+		if (strcmp(r->name, name) == 0)
+			return r;
+	rv = store_room_get(br.store, name, &id, &last);
+	if (rv == -1)
+		fatalx("store_room_get");
+	if (rv == STORE_NOT_FOUND) {
+		if (!create)
+			return NULL;
+		tx_begin();
+		if (store_room_create(br.store, name, &id) != 0)
+			fatalx("store_room_create");
+		last = 0;
+		log_info("room %s created", name);
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->id = id;
+	(void)str_copy(r->name, name, sizeof(r->name));
+	/* Nothing of this room was appended through us yet: all committed. */
+	r->last_seq = r->durable_seq = last;
+	if (store_room_members(br.store, id, member_cb, r) == -1)
+		fatalx("store_room_members");
+	TAILQ_INSERT_TAIL(&br.rooms, r, entry);
+	return r;
+}
+
+static int
+room_has_member(const struct room *r, int64_t user_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nmembers; i++)
+		if (r->members[i] == user_id)
+			return 1;
+	return 0;
+}
+
+static struct link_room *
+link_room_find(struct link *l, int64_t room_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nrooms; i++)
+		if (l->rooms[i].room_id == room_id)
+			return &l->rooms[i];
+	return NULL;
+}
+
+static void
+link_room_add(struct link *l, int64_t room_id, uint64_t sent)
+{
+	if (link_room_find(l, room_id) != NULL)
+		return;
+	if (l->nrooms == l->roomcap) {
+		l->roomcap = l->roomcap ? l->roomcap * 2 : 8;
+		l->rooms = xreallocarray(l->rooms, l->roomcap,
+		    sizeof(*l->rooms));
+	}
+	l->rooms[l->nrooms].room_id = room_id;
+	l->rooms[l->nrooms].sent = sent;
+	l->nrooms++;
+}
+
+static void
+link_room_remove(struct link *l, int64_t room_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nrooms; i++)
+		if (l->rooms[i].room_id == room_id) {
+			l->rooms[i] = l->rooms[--l->nrooms];
+			return;
+		}
+}
+
+/* A reply that must not overtake this turn's acknowledgements. */
+static void
+reply(struct link *l, struct frame_buf *b)
+{
+	if (store_in_transaction(br.store))
+		after_frame(l, b);
+	else
+		link_send_buf(l, b);
+}
+
+static void
+room_event_frame(struct frame_buf *b, const char *room,
+    const struct store_row *row)
+{
+	frame_begin(b, MSG_ROOM_EVENT, br.max_frame);
+	frame_put_str(b, F_ROOM, room);
+	frame_put_u64(b, F_SEQ, row->seq);
+	frame_put_u64(b, F_TS, row->ts_ms);
+	frame_put_str(b, F_FROM, row->sender);
+	frame_put_u8(b, F_KIND, row->kind);
+	if (row->kind == LOG_MESSAGE)
+		frame_put_bytes(b, F_BODY, row->body, row->body_len);
+	if (row->client_msg_id != 0)
+		frame_put_u64(b, F_CLIENT_MSG_ID, row->client_msg_id);
+}
+
+static void
+direct_frame(struct frame_buf *b, const struct store_row *row)
+{
+	frame_begin(b, MSG_DIRECT, br.max_frame);
+	frame_put_u64(b, F_SEQ, row->seq);
+	frame_put_u64(b, F_TS, row->ts_ms);
+	frame_put_str(b, F_FROM, row->sender);
+	frame_put_str(b, F_TO, row->recipient);
+	frame_put_bytes(b, F_BODY, row->body, row->body_len);
+	if (row->client_msg_id != 0)
+		frame_put_u64(b, F_CLIENT_MSG_ID, row->client_msg_id);
+}
+
+struct pump_ctx {
+	struct link		*link;
+	const struct room	*room;
+	uint64_t		*sent;
+	uint64_t		 durable;
+};
+
+static int
+pump_row_cb(const struct store_row *row, void *arg)
+{
+	struct pump_ctx		*pc = arg;
+	struct frame_buf	 b;
+
+	/* Never deliver what is not yet on disk. */
+	if (row->seq > pc->durable)
+		return 1;
+	if (pc->room != NULL)
+		room_event_frame(&b, pc->room->name, row);
+	else
+		direct_frame(&b, row);
+	link_send_buf(pc->link, &b);
+	*pc->sent = row->seq;
+	return link_queued(pc->link) >= LINK_HIGH;
+}
+
+/*
+ * Catch a link up from the log, room by room, until its output is full.
+ * The link's write callback calls this again when the output drains, so
+ * a slow reader costs a bounded buffer and its position, nothing more.
+ */
+void
+chat_pump(struct link *l)
+{
+	struct pump_ctx	 pc;
+	struct room	*r;
+	uint64_t	 before;
+	size_t		 i;
+
+	pc.link = l;
+	for (i = 0; i < l->nrooms && link_queued(l) < LINK_HIGH; i++) {
+		if ((r = room_find_id(l->rooms[i].room_id)) == NULL)
+			continue;
+		pc.room = r;
+		pc.sent = &l->rooms[i].sent;
+		pc.durable = r->durable_seq;
+		while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
+			before = *pc.sent;
+			if (store_room_read(br.store, r->id, *pc.sent,
+			    CATCHUP_BATCH, pump_row_cb, &pc) == -1)
+				fatalx("store_room_read");
+			if (*pc.sent == before) {
+				/* Pruned by retention: skip the gap. */
+				*pc.sent = pc.durable;
+			}
+		}
+	}
+	pc.room = NULL;
+	pc.sent = &l->inbox_sent;
+	pc.durable = l->user->inbox_durable;
+	while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
+		before = *pc.sent;
+		if (store_inbox_read(br.store, l->user->id, *pc.sent,
+		    CATCHUP_BATCH, pump_row_cb, &pc) == -1)
+			fatalx("store_inbox_read");
+		if (*pc.sent == before)
+			*pc.sent = pc.durable;
+	}
+}
+
+/* Push one committed row to a link that is exactly one behind, or pump. */
+static void
+deliver(struct link *l, uint64_t *sent, uint64_t seq, const struct after *a)
+{
+	if (*sent + 1 == seq && link_queued(l) < LINK_HIGH) {
+		link_send(l, a->frame, a->len);
+		*sent = seq;
+	} else if (*sent < seq && link_queued(l) < LINK_LOW)
+		chat_pump(l);
+}
+
+/* After commit: the row is durable; hand it to every connection concerned. */
+void
+chat_fanout(const struct after *a)
+{
+	struct room		*r;
+	struct user		*u;
+	struct link		*l;
+	struct link_room	*lr;
+	size_t			 i;
+
+	if (a->kind == AFTER_INBOX) {
+		if ((u = user_find(a->target)) == NULL)
+			return;
+		if (a->seq > u->inbox_durable)
+			u->inbox_durable = a->seq;
+		TAILQ_FOREACH(l, &u->links, user_entry)
+			deliver(l, &l->inbox_sent, a->seq, a);
+		return;
+	}
+	if ((r = room_find_id(a->target)) == NULL)
+		fatalx("fan-out to a room not in the cache");
+	if (a->seq > r->durable_seq)
+		r->durable_seq = a->seq;
+	for (i = 0; i < r->nmembers; i++) {
+		if ((u = user_find(r->members[i])) == NULL)
+			continue;
+		TAILQ_FOREACH(l, &u->links, user_entry)
+			if ((lr = link_room_find(l, r->id)) != NULL)
+				deliver(l, &lr->sent, a->seq, a);
+	}
+	/* The one who left heard its own PART; now it is gone. */
+	if (a->row_kind == LOG_PART) {
+		room_remove_member(r, a->sender_id);
+		if ((u = user_find(a->sender_id)) != NULL)
+			TAILQ_FOREACH(l, &u->links, user_entry)
+				link_room_remove(l, r->id);
+	}
+}
+
+struct bind_ctx {
+	struct link	*link;
+};
+
+static void
+bind_room_cb(int64_t room_id, const char *name, uint64_t cursor,
+    uint64_t last_seq, void *arg)
+{
+	struct bind_ctx	*bc = arg;
+
+	if (room_get(name, 0) == NULL)
+		fatalx("room %s vanished", name);
+	link_room_add(bc->link, room_id, cursor);
+}
+
+/* A link is now this user's: load where it stands and catch it up. */
+void
+chat_bind(struct link *l, const struct store_user *su)
+{
+	struct bind_ctx	 bc;
+	struct user	*u;
+
+	if ((u = user_find(su->id)) == NULL) {
+		u = xcalloc(1, sizeof(*u));
+		u->id = su->id;
+		(void)str_copy(u->name, su->name, sizeof(u->name));
+		TAILQ_INIT(&u->links);
+		u->inbox_durable = su->inbox_last;
+		u->tokens = br.message_burst;
+		u->refilled_ms = now_ms();
+		TAILQ_INSERT_TAIL(&br.users, u, entry);
+		br.nusers_online++;
+	}
+	u->nlinks++;
+	l->user = u;
+	l->inbox_sent = su->inbox_cursor;
+	bc.link = l;
+	if (store_user_rooms(br.store, u->id, bind_room_cb, &bc) == -1)
+		fatalx("store_user_rooms");
+	after_pump(l);
+}
+
+/*
+ * After commit, once LOGGED_IN has gone out: from now on the link gets
+ * live pushes, and the pump sends what it missed since its cursor.
+ */
+void
+chat_start(struct link *l)
+{
+	TAILQ_INSERT_TAIL(&l->user->links, l, user_entry);
+	l->delivering = 1;
+	chat_pump(l);
+}
+
+void
+chat_link_gone(struct link *l)
+{
+	struct user	*u = l->user;
+
+	if (u == NULL)
+		return;
+	if (l->delivering)
+		TAILQ_REMOVE(&u->links, l, user_entry);
+	l->user = NULL;
+	if (--u->nlinks == 0) {
+		TAILQ_REMOVE(&br.users, u, entry);
+		br.nusers_online--;
+		free(u);
+	}
+}
+
+/* Token bucket per user: 0 if allowed, else the wait in ms. */
+static uint32_t
+rate_check(struct user *u)
+{
+	uint64_t	 now = now_ms();
+	double		 rate = br.message_rate;
+
+	u->tokens += (double)(now - u->refilled_ms) * rate / 1000.0;
+	if (u->tokens > br.message_burst)
+		u->tokens = br.message_burst;
+	u->refilled_ms = now;
+	if (u->tokens >= 1.0) {
+		u->tokens -= 1.0;
+		return 0;
+	}
+	return (uint32_t)((1.0 - u->tokens) * 1000.0 / rate) + 1;
+}
+
+static int
+get_room_name(struct link *l, const struct frame *f, char *room, size_t roomsz,
+    uint64_t client_msg_id)
+{
+	if (frame_get_str(f, F_ROOM, room, roomsz) == -1 ||
+	    proto_fold_room(room) == -1) {
+		link_error_about(l, ERR_BAD_ROOM, "room names are # and 1 to "
+		    "64 of a-z 0-9 _ -", client_msg_id, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Append a join or part row and schedule its fan-out. */
+static uint64_t
+room_announce(struct room *r, struct user *u, uint8_t kind)
+{
+	struct store_row	 row;
+	struct frame_buf	 b;
+	struct after		*a;
+	uint64_t		 seq;
+	int			 dup;
+
+	memset(&row, 0, sizeof(row));
+	row.ts_ms = wall_ms();
+	if (store_room_append(br.store, r->id, u->id, 0, kind, row.ts_ms,
+	    (const uint8_t *)u->name, strlen(u->name), &seq, &dup) != 0)
+		fatalx("store_room_append");
+	r->last_seq = seq;
+	row.seq = seq;
+	row.sender = u->name;
+	row.kind = kind;
+	room_event_frame(&b, r->name, &row);
+	a = after_fanout(AFTER_ROOM, r->id, seq, &b);
+	a->sender_id = u->id;
+	a->row_kind = kind;
+	return seq;
+}
+
+static void
+chat_join(struct link *l, const struct frame *f)
+{
+	struct frame_buf	 b;
+	struct room		*r;
+	struct link		*ul;
+	char			 name[ROOM_MAX_LEN + 1], text[128];
+	uint64_t		 seq;
+
+	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
+		return;
+	tx_begin();
+	r = room_get(name, 1);
+	if (room_has_member(r, l->user->id)) {
+		snprintf(text, sizeof(text), "already in %s", r->name);
+		frame_begin(&b, MSG_NOTICE, br.max_frame);
+		frame_put_str(&b, F_TEXT, text);
+		reply(l, &b);
+		return;
+	}
+	seq = room_announce(r, l->user, LOG_JOIN);
+	/* A new member starts at its own join: no history before it. */
+	if (store_member_add(br.store, r->id, l->user->id, seq - 1) != 0)
+		fatalx("store_member_add");
+	room_add_member(r, l->user->id);
+	TAILQ_FOREACH(ul, &l->user->links, user_entry)
+		link_room_add(ul, r->id, seq - 1);
+}
+
+static void
+chat_part(struct link *l, const struct frame *f)
+{
+	struct room	*r;
+	char		 name[ROOM_MAX_LEN + 1], text[128];
+
+	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
+		return;
+	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	    l->user->id)) {
+		snprintf(text, sizeof(text), "not a member of %s", name);
+		link_error_about(l, ERR_NOT_MEMBER, text, 0, name);
+		return;
+	}
+	tx_begin();
+	(void)room_announce(r, l->user, LOG_PART);
+	if (store_member_remove(br.store, r->id, l->user->id) != 0)
+		fatalx("store_member_remove");
+}
+
+static void
+ack(struct link *l, uint64_t id, uint64_t seq, const char *room,
+    const char *to)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, MSG_ACK, br.max_frame);
+	frame_put_u64(&b, F_CLIENT_MSG_ID, id);
+	frame_put_u64(&b, F_SEQ, seq);
+	if (room != NULL)
+		frame_put_str(&b, F_ROOM, room);
+	if (to != NULL)
+		frame_put_str(&b, F_TO, to);
+	after_frame(l, &b);
+}
+
+static void
+send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
+    size_t len)
+{
+	struct store_row	 row;
+	struct frame_buf	 b;
+	struct room		*r;
+	char			 text[128];
+	int			 dup;
+
+	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	    l->user->id)) {
+		snprintf(text, sizeof(text), "not a member of %s: /join it "
+		    "first", name);
+		link_error_about(l, ERR_NOT_MEMBER, text, id, name);
+		return;
+	}
+	tx_begin();
+	memset(&row, 0, sizeof(row));
+	row.ts_ms = wall_ms();
+	if (store_room_append(br.store, r->id, l->user->id, id, LOG_MESSAGE,
+	    row.ts_ms, body, len, &row.seq, &dup) != 0)
+		fatalx("store_room_append");
+	ack(l, id, row.seq, r->name, NULL);
+	if (dup)
+		return;		/* stored once already: acknowledge only */
+	r->last_seq = row.seq;
+	row.sender = l->user->name;
+	row.client_msg_id = id;
+	row.kind = LOG_MESSAGE;
+	row.body = body;
+	row.body_len = len;
+	room_event_frame(&b, r->name, &row);
+	(void)after_fanout(AFTER_ROOM, r->id, row.seq, &b);
+	br.messages++;
+}
+
+static void
+send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
+    size_t len)
+{
+	struct store_user	 su;
+	struct store_row	 row;
+	struct frame_buf	 b;
+	char			 text[128];
+	int			 dup, rv;
+
+	rv = proto_fold_user(to) == -1 ? STORE_NOT_FOUND :
+	    store_user_get(br.store, to, &su);
+	if (rv == -1)
+		fatalx("store_user_get");
+	if (rv == STORE_NOT_FOUND) {
+		snprintf(text, sizeof(text), "no user '%s' here", to);
+		link_error_about(l, ERR_NO_SUCH_USER, text, id, NULL);
+		return;
+	}
+	tx_begin();
+	memset(&row, 0, sizeof(row));
+	row.ts_ms = wall_ms();
+	if (store_inbox_append(br.store, su.id, l->user->id, id, LOG_MESSAGE,
+	    row.ts_ms, body, len, &row.seq, &dup) != 0)
+		fatalx("store_inbox_append");
+	ack(l, id, row.seq, NULL, su.name);
+	if (dup)
+		return;
+	row.sender = l->user->name;
+	row.recipient = su.name;
+	row.client_msg_id = id;
+	row.body = body;
+	row.body_len = len;
+	direct_frame(&b, &row);
+	(void)after_fanout(AFTER_INBOX, su.id, row.seq, &b);
+	br.messages++;
+}
+
+static void
+chat_send(struct link *l, const struct frame *f)
+{
+	struct frame_buf	 b;
+	const uint8_t		*body;
+	size_t			 len;
+	uint64_t		 id;
+	uint32_t		 wait;
+	char			 room[ROOM_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
+	int			 has_room, has_to;
+
+	has_room = frame_get(f, F_ROOM) != NULL;
+	has_to = frame_get(f, F_TO) != NULL;
+	if (has_room == has_to || frame_get_u64(f, F_CLIENT_MSG_ID, &id) == -1 ||
+	    id == 0 || frame_get_bytes(f, F_BODY, &body, &len) == -1) {
+		link_error(l, ERR_PROTOCOL, "SEND needs a room or a recipient, "
+		    "a nonzero id and a body");
+		return;
+	}
+	/* The worker checks this too, but maybe under an older limit. */
+	if (len + SEND_OVERHEAD > br.max_frame) {
+		link_error(l, ERR_TOO_LARGE, "message body too large");
+		return;
+	}
+	if ((wait = rate_check(l->user)) != 0) {
+		br.rate_limited++;
+		log_security("rate limit: %s from %s, retry in %u ms",
+		    l->user->name, l->addr, wait);
+		frame_begin(&b, MSG_ERROR, br.max_frame);
+		frame_put_u16(&b, F_CODE, ERR_RATE_LIMITED);
+		frame_put_str(&b, F_TEXT, "too many messages: slow down");
+		frame_put_u32(&b, F_RETRY_AFTER_MS, wait);
+		frame_put_u64(&b, F_CLIENT_MSG_ID, id);
+		reply(l, &b);
+		return;
+	}
+	if (has_room) {
+		if (get_room_name(l, f, room, sizeof(room), id) == -1)
+			return;
+		send_room(l, id, room, body, len);
+	} else {
+		if (frame_get_str(f, F_TO, to, sizeof(to)) == -1) {
+			link_error(l, ERR_PROTOCOL, "bad recipient");
+			return;
+		}
+		send_direct(l, id, to, body, len);
+	}
+}
+
+/* Cumulative: everything up to seq has been shown by the client. */
+static void
+chat_delivered(struct link *l, const struct frame *f)
+{
+	struct room	*r;
+	uint64_t	 seq;
+	char		 name[ROOM_MAX_LEN + 1];
+
+	if (frame_get_u64(f, F_SEQ, &seq) == -1)
+		return;
+	if (frame_get(f, F_ROOM) == NULL) {
+		tx_begin();
+		if (store_inbox_ack(br.store, l->user->id, seq) == -1)
+			fatalx("store_inbox_ack");
+		return;
+	}
+	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
+		return;
+	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	    l->user->id))
+		return;		/* parted meanwhile: nothing to advance */
+	tx_begin();
+	if (store_room_ack(br.store, r->id, l->user->id, seq) == -1)
+		fatalx("store_room_ack");
+}
+
+struct list_ctx {
+	struct evbuffer	*buf;
+	size_t		 max;
+	size_t		 count;
+	int		 truncated;
+};
+
+static void
+list_append(struct list_ctx *lc, const char *item, const char *value)
+{
+	size_t	 need = strlen(item) + strlen(value) + 2;
+
+	lc->count++;
+	if (evbuffer_get_length(lc->buf) + need > lc->max) {
+		lc->truncated = 1;
+		return;
+	}
+	if (evbuffer_add_printf(lc->buf, "%s %s\n", item, value) == -1)
+		fatalx("evbuffer_add_printf");
+}
+
+static void
+rooms_cb(const char *name, uint64_t members, void *arg)
+{
+	char	 n[32];
+
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)members);
+	list_append(arg, name, n);
+}
+
+static void
+who_cb(int64_t user_id, const char *name, void *arg)
+{
+	list_append(arg, name, user_find(user_id) ? "online" : "offline");
+}
+
+static void
+list_reply(struct link *l, uint16_t type, const char *room,
+    struct list_ctx *lc)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, type, br.max_frame);
+	if (room != NULL)
+		frame_put_str(&b, F_ROOM, room);
+	frame_put_bytes(&b, F_LIST, evbuffer_pullup(lc->buf, -1),
+	    evbuffer_get_length(lc->buf));
+	reply(l, &b);
+	if (lc->truncated) {
+		frame_begin(&b, MSG_NOTICE, br.max_frame);
+		frame_put_str(&b, F_TEXT, "list truncated to fit one frame");
+		reply(l, &b);
+	}
+	evbuffer_free(lc->buf);
+}
+
+static void
+list_init(struct list_ctx *lc)
+{
+	memset(lc, 0, sizeof(*lc));
+	if ((lc->buf = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	lc->max = br.max_frame - LIST_RESERVE;
+}
+
+static void
+chat_rooms(struct link *l)
+{
+	struct list_ctx	 lc;
+
+	list_init(&lc);
+	if (store_rooms(br.store, rooms_cb, &lc) == -1)
+		fatalx("store_rooms");
+	list_reply(l, MSG_ROOM_LIST, NULL, &lc);
+}
+
+static void
+chat_who(struct link *l, const struct frame *f)
+{
+	struct list_ctx	 lc;
+	struct room	*r;
+	char		 name[ROOM_MAX_LEN + 1], text[128];
+
+	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
+		return;
+	if ((r = room_get(name, 0)) == NULL) {
+		snprintf(text, sizeof(text), "no room %s", name);
+		link_error_about(l, ERR_NO_SUCH_ROOM, text, 0, name);
+		return;
+	}
+	list_init(&lc);
+	if (store_room_members(br.store, r->id, who_cb, &lc) == -1)
+		fatalx("store_room_members");
+	list_reply(l, MSG_WHO_LIST, r->name, &lc);
+}
+
+static void
+count_rooms_cb(const char *name, uint64_t members, void *arg)
+{
+	(*(uint64_t *)arg)++;
+}
+
+static void
+chat_info(struct link *l)
+{
+	struct frame_buf	 b;
+	uint64_t		 users = 0, rooms = 0;
+
+	if (store_user_count(br.store, &users) == -1 ||
+	    store_rooms(br.store, count_rooms_cb, &rooms) == -1)
+		fatalx("info counts");
+	frame_begin(&b, MSG_INFO_REPLY, br.max_frame);
+	frame_put_str(&b, F_SOFTWARE, SC_VERSION_STRING);
+	frame_put_u64(&b, F_UPTIME, (now_ms() - br.started_ms) / 1000);
+	frame_put_u32(&b, F_USERS_ONLINE, br.nusers_online);
+	frame_put_u32(&b, F_USERS, (uint32_t)users);
+	frame_put_u32(&b, F_ROOMS, (uint32_t)rooms);
+	reply(l, &b);
+}
+
+/* A relayed client message from an authenticated link. */
+void
+chat_frame(struct link *l, const struct frame *f)
+{
+	switch (f->type) {
+	case MSG_JOIN:
+		chat_join(l, f);
+		break;
+	case MSG_PART:
+		chat_part(l, f);
+		break;
+	case MSG_SEND:
+		chat_send(l, f);
+		break;
+	case MSG_DELIVERED:
+		chat_delivered(l, f);
+		break;
+	case MSG_ROOMS:
+		chat_rooms(l);
+		break;
+	case MSG_WHO:
+		chat_who(l, f);
+		break;
+	case MSG_INFO:
+		chat_info(l);
+		break;
+	default:
+		log_security("worker %ld (%s) relayed %s after login",
+		    (long)l->pid, l->addr, proto_msg_name(f->type));
+		link_error(l, ERR_NOT_ALLOWED, "message not allowed after "
+		    "login");
+		break;
+	}
+}
+
+/* Rows every member has acknowledged, or older than the retention, go. */
+void
+chat_prune(void)
+{
+	uint64_t	 before = 0, deleted = 0;
+
+	if (br.retention_days > 0)
+		before = wall_ms() - (uint64_t)br.retention_days * 86400000ULL;
+	tx_begin();
+	if (store_prune(br.store, before, &deleted) == -1)
+		fatalx("store_prune");
+	if (deleted > 0)
+		log_debug("pruned %llu rows", (unsigned long long)deleted);
+}
+
+void
+chat_free(void)
+{
+	struct room	*r;
+
+	while ((r = TAILQ_FIRST(&br.rooms)) != NULL) {
+		TAILQ_REMOVE(&br.rooms, r, entry);
+		free(r->members);
+		free(r);
+	}
+}

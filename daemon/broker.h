@@ -1,0 +1,177 @@
+/*
+ * broker.h: what the broker's files share: a link per worker, the users and
+ * rooms it has in memory, and the group-commit queue.  broker.c runs the
+ * process, broker-auth.c decides identities, broker-chat.c routes.
+ */
+#ifndef SC_BROKER_H
+#define SC_BROKER_H
+
+#include <sys/queue.h>
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "frame.h"
+#include "proto.h"
+#include "store.h"
+
+/* A link stops being fed past HIGH queued bytes and resumes below LOW. */
+#define LINK_HIGH		(256 * 1024)
+#define LINK_LOW		(64 * 1024)
+#define CATCHUP_BATCH		64
+
+enum link_state {
+	LINK_NEW,		/* attached, no TLS session facts yet */
+	LINK_CHALLENGED,	/* nonce sent, waiting for LOGIN/REGISTER */
+	LINK_PENALTY,		/* failed login: answer delayed, then closed */
+	LINK_AUTHED,		/* bound to one user, decided by the broker */
+	LINK_DEAD,		/* fatal error sent: ignore until the worker closes */
+};
+
+/* Per link and room: how far this connection has been sent. */
+struct link_room {
+	int64_t		 room_id;
+	uint64_t	 sent;
+};
+
+struct link {
+	TAILQ_ENTRY(link)	 entry;
+	TAILQ_ENTRY(link)	 user_entry;	/* links of the same user */
+	struct bufferevent	*bev;
+	uint64_t		 session_id;
+	pid_t			 pid;
+	char			 addr[64];
+	enum link_state		 state;
+	int			 probed;	/* had its UNKNOWN_USER */
+	int			 delivering;	/* LOGGED_IN sent: in user->links */
+	uint8_t			 nonce[NONCE_LEN];
+	uint8_t			 exporter[EXPORTER_LEN];
+	struct event		*penalty_ev;
+	uint16_t		 penalty_code;
+	char			 penalty_text[160];
+
+	struct user		*user;
+	struct link_room	*rooms;
+	size_t			 nrooms;
+	size_t			 roomcap;
+	uint64_t		 inbox_sent;
+};
+TAILQ_HEAD(linklist, link);
+
+/* A user with at least one live connection. */
+struct user {
+	TAILQ_ENTRY(user)	 entry;
+	int64_t			 id;
+	char			 name[NAME_MAX_LEN + 1];
+	struct linklist		 links;
+	unsigned int		 nlinks;
+	uint64_t		 inbox_durable;	/* highest committed inbox seq */
+	double			 tokens;	/* rate limit bucket */
+	uint64_t		 refilled_ms;
+};
+TAILQ_HEAD(userlist, user);
+
+/* A room whose members are cached, loaded on first use. */
+struct room {
+	TAILQ_ENTRY(room)	 entry;
+	int64_t			 id;
+	char			 name[ROOM_MAX_LEN + 1];
+	uint64_t		 last_seq;	/* allocated, maybe uncommitted */
+	uint64_t		 durable_seq;	/* committed: safe to deliver */
+	int64_t			*members;
+	size_t			 nmembers;
+	size_t			 cap;
+};
+TAILQ_HEAD(roomlist, room);
+
+/* Work that may only happen once the current transaction is on disk. */
+enum after_kind {
+	AFTER_FRAME,		/* send frame bytes to one session */
+	AFTER_ROOM,		/* fan a room row out to online members */
+	AFTER_INBOX,		/* fan an inbox row out to the user's links */
+	AFTER_PUMP,		/* catch a newly logged-in link up */
+	AFTER_CTL,		/* reply to a control connection */
+};
+
+struct after {
+	TAILQ_ENTRY(after)	 entry;
+	enum after_kind		 kind;
+	uint64_t		 session_id;
+	int64_t			 target;	/* room or user id */
+	uint64_t		 seq;
+	int64_t			 sender_id;
+	uint8_t			 row_kind;	/* LOG_* */
+	uint8_t			*frame;
+	size_t			 len;
+};
+TAILQ_HEAD(afterlist, after);
+
+struct broker {
+	struct event_base	*base;
+	struct store		*store;
+	struct event		*prune_ev;
+	struct linklist		 links;
+	unsigned int		 nlinks;
+	struct userlist		 users;
+	unsigned int		 nusers_online;
+	struct roomlist		 rooms;
+	struct afterlist	 after;
+	uint64_t		 started_ms;
+
+	/* settings from the master */
+	char			 user[64];
+	char			 state_dir[PATH_MAX];
+	char			 registration[16];
+	uint32_t		 max_clients;
+	uint32_t		 max_frame;
+	uint32_t		 message_rate;
+	uint32_t		 message_burst;
+	uint32_t		 retention_days;
+	uint32_t		 ctl_uid;
+
+	/* counters */
+	uint64_t		 messages;
+	uint64_t		 failed_logins;
+	uint64_t		 rate_limited;
+};
+
+extern struct broker	 br;
+
+/* broker.c */
+struct link	*link_by_session(uint64_t session_id);
+void		 link_send(struct link *l, const uint8_t *frame, size_t len);
+void		 link_send_buf(struct link *l, struct frame_buf *b);
+void		 link_error(struct link *l, uint16_t code, const char *text);
+void		 link_error_about(struct link *l, uint16_t code, const char *text,
+		    uint64_t client_msg_id, const char *room);
+void		 tx_begin(void);
+void		 after_frame(struct link *l, struct frame_buf *b);
+struct after	*after_fanout(enum after_kind kind, int64_t target,
+		    uint64_t seq, struct frame_buf *b);
+void		 after_pump(struct link *l);
+
+/* broker-ctl.c */
+void	 ctl_init(void);
+void	 ctl_free(void);
+void	 ctl_reply_after(uint64_t id, const uint8_t *frame, size_t len);
+
+/* broker-auth.c */
+void	 auth_session(struct link *l, const struct frame *f);
+void	 auth_login(struct link *l, const struct frame *f);
+void	 auth_register(struct link *l, const struct frame *f);
+void	 auth_link_gone(struct link *l);
+
+/* broker-chat.c */
+void	 chat_bind(struct link *l, const struct store_user *u);
+void	 chat_start(struct link *l);
+void	 chat_frame(struct link *l, const struct frame *f);
+void	 chat_fanout(const struct after *a);
+void	 chat_pump(struct link *l);
+void	 chat_link_gone(struct link *l);
+void	 chat_prune(void);
+void	 chat_free(void);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/bash
+# t-ratelimit.sh: a burst past limits.message_burst gets RATE_LIMITED with
+# a retry time; the client holds the messages and sends them when allowed:
+# all arrive, in order, nothing dropped.
+. "$(dirname "$0")/lib.sh"
+ensure_user
+write_config 'limits = { message_rate = 5; message_burst = 10; };'
+start_daemon
+
+client_start fast --user fast
+client_start reader --user reader
+client_wait fast '"event":"logged_in"'
+client_wait reader '"event":"logged_in"'
+client_say reader "/join #rl"
+client_wait_jq reader '.type=="join" and .user=="reader"'
+client_say fast "/join #rl"
+client_wait_jq reader '.type=="join" and .user=="fast"'
+for i in $(seq 1 30); do
+	client_say fast "burst-$i"
+done
+client_wait_jq fast '.type=="error" and .code=="RATE_LIMITED"'
+retry=$(jq -r 'select(.type=="error" and .code=="RATE_LIMITED") | .retry_after_ms' "$TMP/fast.out" | head -1)
+[ "$retry" -gt 0 ] && [ "$retry" -le 1000 ] || fail "retry_after_ms is $retry"
+pass "RATE_LIMITED with retry_after_ms $retry"
+client_wait_jq reader '.text=="burst-30"' 30
+got=$(jq -r 'select(.type=="message") | .text' "$TMP/reader.out" | tr '\n' ' ')
+want=$(for i in $(seq 1 30); do printf 'burst-%s ' "$i"; done)
+[ "$got" = "$want" ] || fail "reader got: $got"
+log_has "security: rate limit: fast" || fail "rate limiting not logged"
+client_end fast || fail "a rate-limited client must still exit 0 once all is sent"
+pass "all 30 delivered in order after waiting"
+client_end reader || fail "reader exit"
+stop_daemon

@@ -1,0 +1,45 @@
+#!/bin/bash
+# t-slowreader.sh: a reader that stops reading while 10,000 messages are
+# sent costs the broker bounded memory, and gets all of them, in order,
+# when it resumes.
+. "$(dirname "$0")/lib.sh"
+ensure_user
+write_config 'limits = { message_rate = 100000; message_burst = 100000; };'
+start_daemon
+
+client_start reader --user reader
+client_start writer --user writer
+client_wait reader '"event":"logged_in"'
+client_wait writer '"event":"logged_in"'
+client_say reader "/join #big"
+client_wait_jq reader '.type=="join" and .user=="reader"'
+client_say writer "/join #big"
+client_wait_jq reader '.type=="join" and .user=="writer"'
+
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$(broker_pid)/status"; }
+before=$(rss)
+kill -STOP "$(client_pid reader)"
+N=10000
+for i in $(seq 1 "$N"); do
+	echo "big-$i"
+done >"$TMP/lines"
+eval "fd=\$CFD_writer"
+cat "$TMP/lines" >&"$fd"
+wait_for 180 sh -c "[ \$(grep -c '\"type\":\"ack\"' '$TMP/writer.out') -ge $N ]" ||
+    fail "the writer's $N messages were not all acknowledged"
+peak=$(rss)
+growth=$((peak - before))
+echo "broker VmRSS: ${before} kB before, ${peak} kB with the reader stopped"
+[ "$growth" -lt 32768 ] || fail "broker grew by $growth kB while the reader was stopped"
+pass "broker memory bounded while a reader stalls (+$growth kB for $N messages)"
+
+kill -CONT "$(client_pid reader)"
+client_wait_jq reader ".text==\"big-$N\"" 120
+got=$(jq -r 'select(.type=="message") | .text' "$TMP/reader.out" | sed 's/^big-//')
+[ "$(echo "$got" | wc -l)" -eq "$N" ] || fail "reader got $(echo "$got" | wc -l) of $N"
+echo "$got" | sort -n -c || fail "reader got them out of order"
+[ "$(echo "$got" | sort -u | wc -l)" -eq "$N" ] || fail "reader got duplicates"
+pass "the reader got all $N, in order, once"
+client_end reader || fail "reader exit"
+client_end writer || fail "writer exit"
+stop_daemon

@@ -1,0 +1,236 @@
+/*
+ * test_client_queue.c: the client's delivery bookkeeping: the outbox keeps
+ * order and resends what was rate limited or lost, and the .seen file
+ * survives a restart, is replaced atomically, and refuses garbage.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "proto.h"
+
+static struct outmsg *
+add_text(struct outbox *ob, const char *room, const char *text)
+{
+	struct outmsg	*m;
+
+	m = outbox_add(ob, MSG_SEND, room, NULL, text, strlen(text));
+	assert_non_null(m);
+	return m;
+}
+
+/* Ids are nonzero and distinct; an ACK finds its message wherever it is. */
+static void
+test_outbox_ids_and_ack(void **state)
+{
+	struct outbox	 ob;
+	struct outmsg	*a, *b, *c;
+	uint64_t	 bid;
+
+	outbox_init(&ob);
+	a = add_text(&ob, "#r", "one");
+	b = add_text(&ob, "#r", "two");
+	c = outbox_add(&ob, MSG_SEND, NULL, "bob", "dm", 2);
+	assert_int_not_equal(a->id, 0);
+	assert_int_not_equal(a->id, b->id);
+	assert_int_not_equal(b->id, c->id);
+	assert_int_equal(ob.n, 3);
+	assert_int_equal(ob.nsend, 3);
+	assert_ptr_equal(outbox_find_id(&ob, b->id), b);
+	bid = b->id;
+	outbox_remove(&ob, b);
+	assert_null(outbox_find_id(&ob, bid));	/* a second ACK: ignored */
+	assert_ptr_equal(TAILQ_FIRST(&ob.q), a);
+	assert_ptr_equal(TAILQ_NEXT(a, entry), c);
+	assert_string_equal(c->to, "bob");
+	assert_memory_equal(c->body, "dm", 2);
+	outbox_clear(&ob);
+	assert_int_equal(ob.n, 0);
+	assert_int_equal(ob.nsend, 0);
+}
+
+/*
+ * Rate limited: the message and every message behind it go again; the
+ * ones in front and the requests behind it (already served) do not.
+ */
+static void
+test_outbox_unsend_from(void **state)
+{
+	struct outbox	 ob;
+	struct outmsg	*m1, *m2, *j, *m3, *m;
+
+	outbox_init(&ob);
+	m1 = add_text(&ob, "#r", "1");
+	m2 = add_text(&ob, "#r", "2");
+	j = outbox_add(&ob, MSG_JOIN, "#s", NULL, NULL, 0);
+	m3 = add_text(&ob, "#r", "3");
+	TAILQ_FOREACH(m, &ob.q, entry)
+		m->sent = 1;
+	outbox_unsend_from(&ob, m2);
+	assert_int_equal(m1->sent, 1);
+	assert_int_equal(m2->sent, 0);
+	assert_int_equal(j->sent, 1);
+	assert_int_equal(m3->sent, 0);
+	outbox_unsend_all(&ob);
+	assert_int_equal(m1->sent, 0);
+	assert_int_equal(j->sent, 0);
+	outbox_clear(&ob);
+}
+
+/* A reply answers the first request sent of its type (and room). */
+static void
+test_outbox_requests(void **state)
+{
+	struct outbox	 ob;
+	struct outmsg	*w1, *w2, *r;
+
+	outbox_init(&ob);
+	w1 = outbox_add(&ob, MSG_WHO, "#a", NULL, NULL, 0);
+	w2 = outbox_add(&ob, MSG_WHO, "#b", NULL, NULL, 0);
+	r = outbox_add(&ob, MSG_ROOMS, NULL, NULL, NULL, 0);
+	assert_int_equal(ob.nsend, 0);
+	/* Not sent yet: nothing can be its answer. */
+	assert_null(outbox_find_request(&ob, MSG_WHO, NULL));
+	w1->sent = w2->sent = r->sent = 1;
+	assert_ptr_equal(outbox_find_request(&ob, MSG_WHO, "#b"), w2);
+	assert_ptr_equal(outbox_find_request(&ob, MSG_WHO, NULL), w1);
+	assert_ptr_equal(outbox_find_request(&ob, MSG_ROOMS, NULL), r);
+	assert_null(outbox_find_request(&ob, MSG_INFO, NULL));
+	outbox_clear(&ob);
+}
+
+static char	 dir[] = "/tmp/test_client_queue.XXXXXX";
+static char	 file[256];
+
+static int
+setup(void **state)
+{
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	(void)snprintf(file, sizeof(file), "%s/alice@127.0.0.1_7443.seen",
+	    dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	 tmp[300];
+
+	(void)unlink(file);
+	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	(void)unlink(tmp);
+	return rmdir(dir);
+}
+
+static void
+write_file(const char *text)
+{
+	FILE	*fp;
+
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* What one run saved, the next loads: a restarted client shows nothing twice. */
+static void
+test_seen_round_trip(void **state)
+{
+	struct seen		 s, t;
+	struct seen_entry	*e;
+	struct stat		 st;
+	char			 err[256];
+
+	memset(&s, 0, sizeof(s));
+	memset(&t, 0, sizeof(t));
+	(void)unlink(file);
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(s.n, 0);	/* no file yet: nothing seen */
+	seen_get(&s, "#lobby", 1)->shown = 42;
+	seen_get(&s, SEEN_INBOX, 1)->shown = 7;
+	seen_get(&s, "#empty", 1);	/* nothing shown: not written */
+	assert_null(seen_get(&s, "#missing", 0));
+	assert_int_equal(seen_save(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	assert_int_equal(seen_load(&t, file, err, sizeof(err)), 0);
+	assert_int_equal(t.n, 2);
+	e = seen_get(&t, "#lobby", 0);
+	assert_non_null(e);
+	assert_int_equal(e->shown, 42);
+	assert_int_equal(e->told, 0);
+	e = seen_get(&t, SEEN_INBOX, 0);
+	assert_non_null(e);
+	assert_int_equal(e->shown, 7);
+	assert_null(seen_get(&t, "#empty", 0));
+
+	/* A second save replaces the first whole. */
+	seen_get(&t, "#lobby", 0)->shown = 43;
+	assert_int_equal(seen_save(&t, file, err, sizeof(err)), 0);
+	seen_free(&s);
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(seen_get(&s, "#lobby", 0)->shown, 43);
+	seen_free(&s);
+	seen_free(&t);
+}
+
+/* A damaged file is an error, not a silent reset that would show all again. */
+static void
+test_seen_refuses_garbage(void **state)
+{
+	static const char	*bad[] = {
+		"#lobby\n",
+		"#lobby x\n",
+		"#Lobby 3\n",
+		"lobby 3\n",
+		"#lobby 3 4\n",
+		"#lobby 99999999999999999999999\n",
+	};
+	struct seen		 s;
+	char			 err[256];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		write_file(bad[i]);
+		assert_int_equal(seen_load(&s, file, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "line 1"));
+		seen_free(&s);
+	}
+	/* Duplicates keep the highest: never show again what was shown. */
+	memset(&s, 0, sizeof(s));
+	write_file("#a 5\n\n#a 3\n@ 2\n");
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(seen_get(&s, "#a", 0)->shown, 5);
+	assert_int_equal(seen_get(&s, SEEN_INBOX, 0)->shown, 2);
+	seen_free(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest	 tests[] = {
+		cmocka_unit_test(test_outbox_ids_and_ack),
+		cmocka_unit_test(test_outbox_unsend_from),
+		cmocka_unit_test(test_outbox_requests),
+		cmocka_unit_test(test_seen_round_trip),
+		cmocka_unit_test(test_seen_refuses_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
