@@ -259,6 +259,8 @@ room_event(struct client *c, const struct frame *f)
 		    MSG_JOIN : MSG_PART, room)) != NULL) {
 			outbox_remove(&c->outbox, m);
 			client_progress(c);
+			/* It may have been the last thing a script waited for. */
+			client_check_done(c);
 		}
 		if (kind == EVENT_PART && strcmp(c->room, room) == 0) {
 			c->room[0] = '\0';

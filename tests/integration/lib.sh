@@ -12,7 +12,8 @@ PROBE=$top_builddir/tests/integration/scprobe
 TEST=$(basename "$0" .sh)
 SC_USER=${SC_USER:-_securechat}
 # LeakSanitizer cannot run inside a seccomp sandbox; ASan/UBSan still do.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+# A small quarantine keeps memory bounds (t-slowreader) meaningful.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:quarantine_size_mb=8}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 TMP=$(mktemp -d "/tmp/sc-$TEST.XXXXXX")
