@@ -65,6 +65,17 @@ int	 frame_get_str(const struct frame *f, uint16_t tag, char *out, size_t outsz)
 int	 frame_get_bytes(const struct frame *f, uint16_t tag, const uint8_t **val, size_t *len);
 
 /*
+ * The next frame in a libevent input buffer (frame-evbuffer.c): FRAME_OK
+ * with f decoded and checked against spec(type) (spec NULL: not checked),
+ * FRAME_NEED_MORE, or an error.  *raw points at the frame (or its header,
+ * once one is there) and *rawlen is what to drain after handling it.
+ */
+struct evbuffer;
+int	 frame_evbuffer_next(struct evbuffer *in, size_t max,
+	    const struct msg_spec *(*spec)(uint16_t), struct frame *f,
+	    uint8_t **raw, size_t *rawlen);
+
+/*
  * Building.  Errors are sticky: put functions after a failure do nothing
  * and frame_finish reports it, so callers check once.
  */

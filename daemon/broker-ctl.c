@@ -161,20 +161,12 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	char			 line[513];
 	int			 rv, later;
 
-	if (c->answered || evbuffer_get_length(in) < FRAME_HDR_LEN)
+	if (c->answered)
 		return;
-	p = evbuffer_pullup(in, FRAME_HDR_LEN);
-	rv = frame_peek(p, FRAME_HDR_LEN, CTL_MSG_MAX, &flen);
+	rv = frame_evbuffer_next(in, CTL_MSG_MAX, proto_ctl_spec, &f, &p, &flen);
 	if (rv == FRAME_NEED_MORE)
-		flen = FRAME_HDR_LEN + be32_get(p);
-	else if (rv != FRAME_OK)
-		goto bad;
-	if (evbuffer_get_length(in) < flen)
 		return;
-	p = evbuffer_pullup(in, (ev_ssize_t)flen);
-	if ((rv = frame_decode(p, flen, &f)) != FRAME_OK ||
-	    (rv = frame_validate(&f, proto_ctl_spec(f.type))) != FRAME_OK ||
-	    f.type != CTL_REQUEST ||
+	if (rv != FRAME_OK || f.type != CTL_REQUEST ||
 	    frame_get_str(&f, F_TEXT, line, sizeof(line)) == -1)
 		goto bad;
 	if ((out = evbuffer_new()) == NULL)

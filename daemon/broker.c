@@ -248,34 +248,24 @@ link_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 f;
 	uint8_t		*p;
-	size_t		 avail, flen;
+	size_t		 flen;
 	int		 rv;
 
-	while ((avail = evbuffer_get_length(in)) >= FRAME_HDR_LEN) {
-		if ((p = evbuffer_pullup(in, FRAME_HDR_LEN)) == NULL)
-			fatalx("evbuffer_pullup");
-		rv = frame_peek(p, FRAME_HDR_LEN, br.max_frame, &flen);
+	for (;;) {
+		rv = frame_evbuffer_next(in, br.max_frame, proto_worker_spec, &f,
+		    &p, &flen);
 		if (rv == FRAME_NEED_MORE)
-			flen = FRAME_HDR_LEN + be32_get(p);
-		else if (rv != FRAME_OK)
-			goto bad;
-		if (avail < flen)
 			return;
-		if ((p = evbuffer_pullup(in, (ev_ssize_t)flen)) == NULL)
-			fatalx("evbuffer_pullup");
-		if ((rv = frame_decode(p, flen, &f)) == FRAME_OK)
-			rv = frame_validate(&f, proto_worker_spec(f.type));
-		if (rv != FRAME_OK)
-			goto bad;
+		if (rv != FRAME_OK) {
+			log_security("worker %ld (%s): malformed frame: %s",
+			    (long)l->pid, l->addr, frame_strerror(rv));
+			link_free(l, "malformed frame");
+			return;
+		}
 		link_frame(l, &f);
 		if (evbuffer_drain(in, flen) == -1)
 			fatalx("evbuffer_drain");
 	}
-	return;
-bad:
-	log_security("worker %ld (%s): malformed frame: %s", (long)l->pid,
-	    l->addr, frame_strerror(rv));
-	link_free(l, "malformed frame");
 }
 
 /* The link's output fell below LINK_LOW: feed it what it has missed. */

@@ -441,7 +441,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 f;
 	uint8_t		*p;
-	size_t		 avail, flen;
+	size_t		 flen;
 	int		 rv;
 	char		 text[128];
 
@@ -450,29 +450,22 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	    SSL_do_handshake(w.ssl) != 1)
 		ERR_clear_error();
 
-	while (!w.closing && (avail = evbuffer_get_length(in)) >= FRAME_HDR_LEN) {
-		if ((p = evbuffer_pullup(in, FRAME_HDR_LEN)) == NULL)
-			fatalx("evbuffer_pullup");
-		rv = frame_peek(p, FRAME_HDR_LEN, w.max_frame, &flen);
-		if (rv == FRAME_NEED_MORE) {
-			/* The header is whole; only the body is missing. */
-			flen = FRAME_HDR_LEN + be32_get(p);
-		} else if (rv != FRAME_OK) {
+	while (!w.closing) {
+		rv = frame_evbuffer_next(in, w.max_frame, proto_client_spec, &f,
+		    &p, &flen);
+		if (rv == FRAME_NEED_MORE)
+			return;
+		if (rv == FRAME_E_TOO_LARGE) {
 			snprintf(text, sizeof(text), "%s (limit %u bytes)",
 			    frame_strerror(rv), w.max_frame);
 			reject(frame_err_code(rv), text);
 			return;
 		}
-		if (avail < flen)
-			return;
-		if ((p = evbuffer_pullup(in, (ev_ssize_t)flen)) == NULL)
-			fatalx("evbuffer_pullup");
-		if ((rv = frame_decode(p, flen, &f)) == FRAME_OK)
-			rv = frame_validate(&f, proto_client_spec(f.type));
 		if (rv != FRAME_OK) {
 			/* The header names the type even when decoding failed. */
 			snprintf(text, sizeof(text), "%s in %s",
-			    frame_strerror(rv), proto_msg_name(be16_get(p + 4)));
+			    frame_strerror(rv), p != NULL ?
+			    proto_msg_name(be16_get(p + 4)) : "frame");
 			reject(frame_err_code(rv), text);
 			return;
 		}
@@ -581,26 +574,16 @@ broker_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 f;
 	uint8_t		*p;
-	size_t		 avail, flen, max = w.max_frame + 1024;
+	size_t		 flen;
 	int		 rv;
 
-	while (!w.closing && (avail = evbuffer_get_length(in)) >= FRAME_HDR_LEN) {
-		if ((p = evbuffer_pullup(in, FRAME_HDR_LEN)) == NULL)
-			fatalx("evbuffer_pullup");
-		rv = frame_peek(p, FRAME_HDR_LEN, max, &flen);
+	while (!w.closing) {
+		rv = frame_evbuffer_next(in, w.max_frame + 1024,
+		    proto_broker_spec, &f, &p, &flen);
 		if (rv == FRAME_NEED_MORE)
-			flen = FRAME_HDR_LEN + be32_get(p);
-		else if (rv != FRAME_OK)
-			fatalx("broker frame: %s", frame_strerror(rv));
-		if (avail < flen)
 			return;
-		if ((p = evbuffer_pullup(in, (ev_ssize_t)flen)) == NULL)
-			fatalx("evbuffer_pullup");
-		if ((rv = frame_decode(p, flen, &f)) == FRAME_OK)
-			rv = frame_validate(&f, proto_broker_spec(f.type));
 		if (rv != FRAME_OK)
-			fatalx("broker frame 0x%04x: %s", f.type,
-			    frame_strerror(rv));
+			fatalx("broker frame: %s", frame_strerror(rv));
 		broker_frame(&f, p, flen);
 		if (evbuffer_drain(in, flen) == -1)
 			fatalx("evbuffer_drain");
