@@ -43,6 +43,22 @@ run_client again "$TMP/h-alice" --user alice || fail "second login failed"
 client_has_jq again '.event=="logged_in" and .registered==false' || fail "second connection did not log in"
 pass "key file 0600 enforced; the second connection logs in"
 
+# A passphrase-protected key: sealed on disk, opened only with the passphrase.
+code=$("$CTL" -s "$TMP/run/securechat.sock" invite) || fail "securechatctl invite"
+printf 'correct horse\n' >"$TMP/pass"; chmod 600 "$TMP/pass"
+printf 'wrong horse\n' >"$TMP/badpass"; chmod 600 "$TMP/badpass"
+run_client pp1 "$TMP/h-dora" --user dora --invite "$code" --passphrase-file "$TMP/pass" ||
+    fail "registration with a passphrase-protected key failed: $(cat "$TMP/pp1.err")"
+head -1 "$TMP/h-dora/dora.key" | grep -q '^securechat-identity v1 scrypt' || fail "key not sealed"
+grep -q -i '^sign ' "$TMP/h-dora/dora.key" && fail "private key in the clear"
+run_client pp2 "$TMP/h-dora" --user dora --passphrase-file "$TMP/pass" || fail "login with the passphrase failed"
+rc=0; run_client pp3 "$TMP/h-dora" --user dora --passphrase-file "$TMP/badpass" || rc=$?
+[ "$rc" -ne 0 ] || fail "a wrong passphrase opened the key"
+grep -q "wrong passphrase" "$TMP/pp3.err" || fail "wrong passphrase message: $(cat "$TMP/pp3.err")"
+rc=0; run_client pp4 "$TMP/h-dora" --user dora || rc=$?
+[ "$rc" -ne 0 ] || fail "a sealed key was used without its passphrase"
+pass "passphrase-protected key: sealed, opened with the passphrase only"
+
 # Someone else's key for alice: BAD_SIGNATURE, slowed down, counted.
 start=$(date +%s%N)
 for i in 1 2 3; do
