@@ -60,7 +60,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-accounts.sh \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
-	%D%/integration/t-slowreader.sh
+	%D%/integration/t-slowreader.sh \
+	%D%/integration/t-interactive.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;
