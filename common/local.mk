@@ -7,4 +7,5 @@ noinst_LIBRARIES += %D%/libcommon.a
 	%D%/proto.c %D%/proto.h \
 	%D%/ipc.c %D%/ipc.h \
 	%D%/tls.c %D%/tls.h \
-	%D%/crypto.c %D%/crypto.h
+	%D%/crypto.c %D%/crypto.h \
+	%D%/e2e-envelope.c %D%/e2e-group.c %D%/e2e.h %D%/e2e-local.h

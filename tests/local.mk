@@ -37,6 +37,13 @@ check_PROGRAMS += %D%/unit/test_crypto %D%/unit/test_identity
 %C%_unit_test_identity_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_crypto %D%/unit/test_identity
 
+# End-to-end encryption core: envelopes and sender keys.
+check_PROGRAMS += %D%/unit/test_e2e
+%C%_unit_test_e2e_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_e2e_SOURCES = %D%/unit/test_e2e.c
+%C%_unit_test_e2e_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_e2e
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c

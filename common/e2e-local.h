@@ -1,0 +1,57 @@
+/*
+ * e2e-local.h: the byte codec the two halves of e2e share.  Private to
+ * e2e-envelope.c and e2e-group.c; callers include e2e.h only.
+ */
+#ifndef SC_E2E_LOCAL_H
+#define SC_E2E_LOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Writers and readers remember the first overrun instead of failing at
+ * each call, so a layout reads as one list of fields and one check.
+ */
+struct e2e_wr {
+	uint8_t		*p;
+	size_t		 sz;
+	size_t		 off;
+	int		 bad;
+};
+
+struct e2e_rd {
+	const uint8_t	*p;
+	size_t		 len;
+	size_t		 off;
+	int		 bad;
+};
+
+/* ciphertext || tag, then the signature, as both wire formats end. */
+struct e2e_body {
+	const uint8_t	*ct;		/* ciphertext || tag */
+	size_t		 ctlen;
+	const uint8_t	*sig;
+};
+
+void	 e2e_wr_init(struct e2e_wr *, uint8_t *, size_t);
+void	 e2e_wr_bytes(struct e2e_wr *, const void *, size_t);
+void	 e2e_wr_u8(struct e2e_wr *, uint8_t);
+void	 e2e_wr_u32(struct e2e_wr *, uint32_t);
+void	 e2e_wr_u64(struct e2e_wr *, uint64_t);
+/* One length byte, then the name without its NUL. */
+void	 e2e_wr_name(struct e2e_wr *, const char *);
+
+void	 e2e_rd_init(struct e2e_rd *, const uint8_t *, size_t);
+void	 e2e_rd_bytes(struct e2e_rd *, void *, size_t);
+uint8_t	 e2e_rd_u8(struct e2e_rd *);
+uint32_t e2e_rd_u32(struct e2e_rd *);
+uint64_t e2e_rd_u64(struct e2e_rd *);
+/* A length-prefixed name into out[E2E_NAME_MAX + 1]: non-empty, no NUL. */
+void	 e2e_rd_name(struct e2e_rd *, char *);
+/* The rest of r is u32 ctlen || ct||tag || sig, exactly. */
+int	 e2e_rd_body(struct e2e_rd *, struct e2e_body *);
+
+/* 1 if name is 1..E2E_NAME_MAX bytes. */
+int	 e2e_name_ok(const char *);
+
+#endif
