@@ -46,6 +46,12 @@ send_one(struct client *c, struct outmsg *m)
 	case MSG_WHO:
 		frame_put_str(&b, F_ROOM, m->room);
 		break;
+	case MSG_KEYS_GET:
+		frame_put_str(&b, F_NAME, m->to);
+		break;
+	case MSG_PREKEY:
+		e2ec_put_prekey(c, &b);
+		break;
 	default:
 		break;		/* ROOMS, INFO: no fields */
 	}
@@ -92,24 +98,18 @@ hold_cb(evutil_socket_t fd, short what, void *arg)
 	chat_flush(c);
 }
 
-/* A line to a room or a person: it stays in the outbox until its ACK. */
+/*
+ * A line to a room or a person: sealed end to end once the keys are
+ * there, then in the outbox until its ACK.
+ */
 void
 chat_say(struct client *c, const char *room, const char *to, const char *text)
 {
-	size_t	 len = strlen(text);
-
-	/* Room, recipient, id and headers take well under 256 bytes. */
-	if (len + 256 > c->max_frame) {
-		out_error(c, "TOO_LARGE", "message of %zu bytes is above the "
-		    "server's limit of %zu", len, c->max_frame - 256);
-		return;
-	}
-	if (outbox_add(&c->outbox, MSG_SEND, room, to, text, len) == NULL) {
-		out_error(c, "INTERNAL", "no random id for the message");
-		return;
-	}
+	if (room != NULL)
+		e2ec_say_room(c, room, text);
+	else
+		e2ec_say_direct(c, to, text);
 	client_progress(c);
-	chat_flush(c);
 }
 
 /* JOIN, PART, WHO, ROOMS, INFO: answered in order, resent after a reconnect. */
@@ -135,6 +135,7 @@ chat_logged_in(struct client *c)
 	if (c->ev_hold != NULL)
 		(void)event_del(c->ev_hold);
 	outbox_unsend_all(&c->outbox);
+	e2ec_logged_in(c);
 	chat_flush(c);
 }
 
@@ -180,6 +181,9 @@ chat_delivered(struct client *c, int now)
 	if (c->ev_delivered != NULL)
 		(void)event_del(c->ev_delivered);
 	c->undelivered = 0;
+	/* Chains learnt from what was shown must outlive a restart too. */
+	if (e2ec_save(c) == -1)
+		return;
 	if (seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1) {
 		/* Without the file, telling the server could lose messages. */
 		out_error(c, "SEEN", "%s", err);
@@ -228,9 +232,9 @@ room_event(struct client *c, const struct frame *f)
 {
 	struct outmsg	*m;
 	char		 room[ROOM_MAX_LEN + 1], from[NAME_MAX_LEN + 1];
-	const uint8_t	*body = (const uint8_t *)"";
+	const uint8_t	*body = (const uint8_t *)"", *sign_pub;
 	uint64_t	 seq, ts;
-	size_t		 len = 0;
+	size_t		 len = 0, klen;
 	uint8_t		 kind;
 
 	if (get_room(f, room) == NULL ||
@@ -241,17 +245,21 @@ room_event(struct client *c, const struct frame *f)
 		return;
 	if (frame_get(f, F_BODY) != NULL)
 		(void)frame_get_bytes(f, F_BODY, &body, &len);
+	if (frame_get_bytes(f, F_SIGN_PUB, &sign_pub, &klen) == -1 ||
+	    klen != 32)
+		sign_pub = NULL;
 	complete_add_room(room);
 	complete_add_user(from);
 	if (!first_time(c, room, seq))
 		return;
 	switch (kind) {
 	case EVENT_MESSAGE:
-		out_message(c, room, from, body, len, seq, ts);
+		e2ec_room_message(c, room, from, sign_pub, body, len, seq, ts);
 		break;
 	case EVENT_JOIN:
 	case EVENT_PART:
 		out_membership(c, kind, room, from, seq, ts);
+		e2ec_membership(c, room, seq);
 		if (strcmp(from, c->user) != 0)
 			break;
 		/* Our own join or part answers our request. */
@@ -277,9 +285,9 @@ static void
 direct_event(struct client *c, const struct frame *f)
 {
 	char		 from[NAME_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
-	const uint8_t	*body;
+	const uint8_t	*body, *sign_pub;
 	uint64_t	 seq, ts;
-	size_t		 len;
+	size_t		 len, klen;
 
 	if (frame_get_u64(f, F_SEQ, &seq) == -1 ||
 	    frame_get_u64(f, F_TS, &ts) == -1 ||
@@ -287,10 +295,13 @@ direct_event(struct client *c, const struct frame *f)
 	    frame_get_str(f, F_TO, to, sizeof(to)) == -1 ||
 	    frame_get_bytes(f, F_BODY, &body, &len) == -1)
 		return;
+	if (frame_get_bytes(f, F_SIGN_PUB, &sign_pub, &klen) == -1 ||
+	    klen != 32)
+		sign_pub = NULL;
 	complete_add_user(from);
 	if (!first_time(c, SEEN_INBOX, seq))
 		return;
-	out_direct(c, from, to, body, len, seq, ts);
+	e2ec_direct(c, from, to, sign_pub, body, len, seq, ts);
 	chat_delivered(c, 0);
 }
 
@@ -306,7 +317,8 @@ ack(struct client *c, const struct frame *f)
 	/* A second ACK for a message sent twice across a reconnect. */
 	if ((m = outbox_find_id(&c->outbox, id)) == NULL)
 		return;
-	out_ack(c, m, seq);
+	if (!m->quiet)
+		out_ack(c, m, seq);
 	outbox_remove(&c->outbox, m);
 	client_progress(c);
 	chat_flush(c);		/* room in the window */
@@ -329,12 +341,39 @@ answered(struct client *c, uint16_t type, const char *room)
 	}
 }
 
+/* Our KEYS_GET for name (or our PREKEY) is answered. */
+static void
+keys_answered(struct client *c, const struct frame *f)
+{
+	struct outmsg	*m;
+	char		 name[NAME_MAX_LEN + 1];
+
+	if (frame_get_str(f, F_NAME, name, sizeof(name)) == -1 ||
+	    proto_fold_user(name) == -1)
+		return;
+	TAILQ_FOREACH(m, &c->outbox.q, entry) {
+		if (!m->sent)
+			continue;
+		if ((m->type == MSG_KEYS_GET && strcmp(m->to, name) == 0) ||
+		    (m->type == MSG_PREKEY && strcmp(name, c->user) == 0))
+			break;
+	}
+	if (m != NULL) {
+		outbox_remove(&c->outbox, m);
+		client_progress(c);
+	}
+	e2ec_keys(c, f);
+	client_check_done(c);
+}
+
 /* The messages of a logged-in session; 0 for one that has no place here. */
 int
 chat_frame(struct client *c, const struct frame *f)
 {
+	struct outmsg	*m;
 	const uint8_t	*list;
 	char		 room[ROOM_MAX_LEN + 1], sw[CLIENT_SOFTWARE_MAX];
+	int		 quiet;
 	uint64_t	 uptime;
 	uint32_t	 online, users, rooms;
 	size_t		 len;
@@ -357,10 +396,19 @@ chat_frame(struct client *c, const struct frame *f)
 	case MSG_WHO_LIST:
 		if (get_room(f, room) != NULL &&
 		    frame_get_bytes(f, F_LIST, &list, &len) == 0) {
-			out_who(c, room, list, len);
+			/* Ours, for a new chain, or the user's /who. */
+			m = outbox_find_request(&c->outbox, MSG_WHO, room);
+			quiet = m != NULL && m->quiet;
 			answered(c, MSG_WHO, room);
+			if (quiet)
+				e2ec_who_list(c, room, list, len);
+			else
+				out_who(c, room, list, len);
 		} else
 			answered(c, MSG_WHO, NULL);
+		return 1;
+	case MSG_KEYS:
+		keys_answered(c, f);
 		return 1;
 	case MSG_INFO_REPLY:
 		if (frame_get_str(f, F_SOFTWARE, sw, sizeof(sw)) == 0 &&
@@ -437,6 +485,22 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 			out_chat_error(c, code, text, id, room, 1, retry);
 		return;
 	}
+	if (code == ERR_NO_SUCH_USER && id == 0) {
+		/* A KEYS_GET: the broker answers them in order. */
+		TAILQ_FOREACH(m, &c->outbox.q, entry)
+			if (m->sent && m->type == MSG_KEYS_GET)
+				break;
+		if (m != NULL) {
+			/* What waited for the keys says what failed. */
+			(void)str_copy(roombuf, m->to, sizeof(roombuf));
+			outbox_remove(&c->outbox, m);
+			e2ec_keys_failed(c, roombuf);
+			client_progress(c);
+			chat_flush(c);
+			client_check_done(c);
+			return;
+		}
+	}
 	out_chat_error(c, code, text, id, room, has_retry, retry);
 	if (m == NULL && id == 0) {
 		/* A request: the first one still waiting for that room. */
@@ -456,7 +520,7 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 int
 chat_done(struct client *c)
 {
-	return TAILQ_EMPTY(&c->outbox.q);
+	return TAILQ_EMPTY(&c->outbox.q) && e2ec_done(c);
 }
 
 void

@@ -69,11 +69,13 @@ struct outmsg {
 	TAILQ_ENTRY(outmsg)	 entry;
 	uint16_t		 type;		/* MSG_SEND, MSG_JOIN, ... */
 	int			 sent;		/* on the current connection */
+	int			 quiet;		/* ours: no ack or reply shown */
 	uint64_t		 id;		/* MSG_SEND only */
 	char			 room[ROOM_MAX_LEN + 1];
 	char			 to[NAME_MAX_LEN + 1];
 	uint8_t			*body;
 	size_t			 len;
+	char			*text;		/* what the user typed, to show */
 };
 TAILQ_HEAD(outlist, outmsg);
 
@@ -106,6 +108,9 @@ struct event;
 struct event_base;
 struct bufferevent;
 struct addrinfo;
+struct e2ec;
+struct jbuf;
+struct trust_entry;
 
 struct client {
 	struct event_base	*base;
@@ -150,6 +155,9 @@ struct client {
 	char			 restart_why[256];
 	unsigned		 attempt;	/* reconnects since last login */
 	struct event		*ev_reconnect;
+
+	/* End-to-end encryption: keys, chains, known_users. */
+	struct e2ec		*e2e;
 
 	/* Chat. */
 	char			 room[ROOM_MAX_LEN + 1];	/* current */
@@ -231,6 +239,28 @@ void	 chat_delivered(struct client *, int);
 int	 chat_done(struct client *);
 void	 chat_free(struct client *);
 
+/* e2e-client.c, e2e-session.c */
+int	 e2ec_init(struct client *);
+void	 e2ec_free(struct client *);
+void	 e2ec_logged_in(struct client *);
+void	 e2ec_put_prekey(struct client *, struct frame_buf *);
+int	 e2ec_save(struct client *);
+int	 e2ec_done(struct client *);
+void	 e2ec_status(struct client *, struct jbuf *);
+void	 e2ec_say_room(struct client *, const char *, const char *);
+void	 e2ec_say_direct(struct client *, const char *, const char *);
+void	 e2ec_who_list(struct client *, const char *, const uint8_t *,
+	    size_t);
+void	 e2ec_membership(struct client *, const char *, uint64_t);
+void	 e2ec_keys(struct client *, const struct frame *);
+void	 e2ec_keys_failed(struct client *, const char *);
+void	 e2ec_room_message(struct client *, const char *, const char *,
+	    const uint8_t *, const uint8_t *, size_t, uint64_t, uint64_t);
+void	 e2ec_direct(struct client *, const char *, const char *,
+	    const uint8_t *, const uint8_t *, size_t, uint64_t, uint64_t);
+void	 e2ec_trust(struct client *, const char *);
+void	 e2ec_verify(struct client *, const char *, const char *);
+
 /* outbox.c */
 void	 outbox_init(struct outbox *);
 struct outmsg *outbox_add(struct outbox *, uint16_t, const char *,
@@ -294,6 +324,16 @@ void	 out_rooms(struct client *, const uint8_t *, size_t);
 void	 out_who(struct client *, const char *, const uint8_t *, size_t);
 void	 out_info(struct client *, const char *, uint64_t, uint32_t,
 	    uint32_t, uint32_t);
+int	 out_list_next(const uint8_t **, const uint8_t *, char *, size_t,
+	    char *, size_t);
+
+/* output-chat.c: end-to-end encryption */
+void	 out_undecryptable(struct client *, const char *, const char *,
+	    const char *, uint64_t, uint64_t, const char *);
+void	 out_user_key_changed(struct client *, const char *,
+	    const uint8_t [32]);
+void	 out_safety_number(struct client *, const char *, const char *,
+	    const struct trust_entry *);
 
 /* known.c */
 #define KNOWN_NONE	0

@@ -24,6 +24,8 @@ static void	 cmd_part(struct client *, const char *);
 static void	 cmd_rooms(struct client *, const char *);
 static void	 cmd_who(struct client *, const char *);
 static void	 cmd_msg(struct client *, const char *);
+static void	 cmd_trust(struct client *, const char *);
+static void	 cmd_verify(struct client *, const char *);
 static void	 cmd_info(struct client *, const char *);
 static void	 cmd_status(struct client *, const char *);
 static void	 cmd_ping(struct client *, const char *);
@@ -40,6 +42,11 @@ static const struct command commands[] = {
 	{ "who", "/who [#room]", "list the members of a room and who is "
 	    "online", 1, cmd_who },
 	{ "msg", "/msg @user text", "send a direct message", 1, cmd_msg },
+	{ "verify", "/verify @user [number]", "show the safety number to "
+	    "compare with user; with the number, mark the key verified", 1,
+	    cmd_verify },
+	{ "trust", "/trust @user", "accept the new identity key of a user",
+	    1, cmd_trust },
 	{ "info", "/info", "show the server's version, uptime and users "
 	    "online", 0, cmd_info },
 	{ "status", "/status", "show the connection, the server's key and "
@@ -136,34 +143,69 @@ cmd_info(struct client *c, const char *args)
 	chat_request(c, MSG_INFO, NULL);
 }
 
-static void
-cmd_msg(struct client *c, const char *args)
+/*
+ * "@user rest": the folded name into to, *args past it and its blanks.
+ * -1 (said) if there is no valid name.
+ */
+static int
+take_user(struct client *c, const char **args, char to[NAME_MAX_LEN + 1],
+    const char *usage)
 {
-	char	 to[NAME_MAX_LEN + 1];
-	size_t	 n;
+	const char	*a = *args;
+	size_t		 n;
 
-	if (*args == '@')
-		args++;
-	n = strcspn(args, " \t");
-	if (n == 0 || n > NAME_MAX_LEN || args[n] == '\0') {
-		out_error(c, "USAGE", "usage: /msg @user text");
-		return;
+	if (*a == '@')
+		a++;
+	n = strcspn(a, " \t");
+	if (n == 0 || n > NAME_MAX_LEN) {
+		out_error(c, "USAGE", "usage: %s", usage);
+		return -1;
 	}
-	memcpy(to, args, n);
+	memcpy(to, a, n);
 	to[n] = '\0';
 	if (proto_fold_user(to) == -1) {
 		out_error(c, "BAD_NAME", "user names are 1 to %d of a-z 0-9 "
 		    "_ -", NAME_MAX_LEN);
-		return;
+		return -1;
 	}
-	args += n;
-	args += strspn(args, " \t");
+	a += n;
+	*args = a + strspn(a, " \t");
+	return 0;
+}
+
+static void
+cmd_msg(struct client *c, const char *args)
+{
+	char	 to[NAME_MAX_LEN + 1];
+
+	if (take_user(c, &args, to, "/msg @user text") == -1)
+		return;
 	if (*args == '\0') {
 		out_error(c, "USAGE", "usage: /msg @user text");
 		return;
 	}
 	complete_add_user(to);
 	chat_say(c, NULL, to, args);
+}
+
+static void
+cmd_trust(struct client *c, const char *args)
+{
+	char	 who[NAME_MAX_LEN + 1];
+
+	if (take_user(c, &args, who, "/trust @user") == -1)
+		return;
+	e2ec_trust(c, who);
+}
+
+static void
+cmd_verify(struct client *c, const char *args)
+{
+	char	 who[NAME_MAX_LEN + 1];
+
+	if (take_user(c, &args, who, "/verify @user [number]") == -1)
+		return;
+	e2ec_verify(c, who, *args != '\0' ? args : NULL);
 }
 
 /* The answer to the PING completes the status, so the RTT is fresh. */

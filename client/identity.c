@@ -20,6 +20,7 @@
 
 #include "crypto.h"
 #include "identity.h"
+#include "localfile.h"
 #include "proto.h"
 #include "util.h"
 
@@ -90,23 +91,6 @@ unhex(const char *s, size_t slen, uint8_t *out, size_t outlen)
 		    (lo = hexval(s[2 * i + 1])) < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/*
- * Group or other access would let another local user copy the keys (or,
- * for write, replace them): refuse, and say the one command that fixes it.
- */
-static int
-check_mode(const char *what, const char *path, const struct stat *st,
-    char *err, size_t errsz)
-{
-	if ((st->st_mode & 077) != 0) {
-		seterr(err, errsz, "%s %s is readable by group or others "
-		    "(mode %04o): run 'chmod 600 %s'", what, path,
-		    (unsigned int)(st->st_mode & 07777), path);
-		return -1;
 	}
 	return 0;
 }
@@ -339,75 +323,15 @@ static int
 load_file(const char *path, const char *passphrase, struct identity *id,
     char *err, size_t errsz)
 {
-	struct stat	 st;
-	char		*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 nr;
-	int		 fd, rc = -1;
+	uint8_t	*buf;
+	size_t	 len;
+	int	 rc;
 
-	/* NOFOLLOW: a symlink could point anywhere, e.g. at another key. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 1;
-		if (errno == ELOOP)
-			seterr(err, errsz, "identity file %s is a symbolic "
-			    "link: refusing to follow it", path);
-		else
-			seterr(err, errsz, "cannot open identity file %s: %s",
-			    path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		seterr(err, errsz, "cannot stat %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errsz, "identity file %s is not a regular file",
-		    path);
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		seterr(err, errsz, "identity file %s is owned by uid %lu, "
-		    "not by you (uid %lu)", path, (unsigned long)st.st_uid,
-		    (unsigned long)geteuid());
-		goto out;
-	}
-	if (check_mode("identity file", path, &st, err, errsz) == -1)
-		goto out;
-	if (st.st_size > FILE_MAX) {
-		seterr(err, errsz, "identity file %s is damaged: larger "
-		    "than %d bytes", path, FILE_MAX);
-		goto out;
-	}
-	if ((buf = malloc(FILE_MAX + 1)) == NULL) {
-		seterr(err, errsz, "out of memory");
-		goto out;
-	}
-	/* Read to EOF, not st_size: the bound holds even if it grows. */
-	while ((nr = read(fd, buf + len, FILE_MAX + 1 - len)) != 0) {
-		if (nr == -1) {
-			if (errno == EINTR)
-				continue;
-			seterr(err, errsz, "cannot read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		len += (size_t)nr;
-		if (len > FILE_MAX) {
-			seterr(err, errsz, "identity file %s is damaged: "
-			    "larger than %d bytes", path, FILE_MAX);
-			goto out;
-		}
-	}
-	buf[len] = '\0';
-	rc = parse_file(buf, len, path, passphrase, id, err, errsz);
- out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, FILE_MAX + 1);
-	close(fd);
+	if ((rc = localfile_slurp("identity file", path, FILE_MAX, &buf, &len,
+	    err, errsz)) != 0)
+		return rc;
+	rc = parse_file((char *)buf, len, path, passphrase, id, err, errsz);
+	OPENSSL_clear_free(buf, len + 1);
 	return rc;
 }
 
@@ -504,7 +428,7 @@ create_file(const char *dir, const char *path, const char *passphrase,
     struct identity *id, char *err, size_t errsz)
 {
 	char	 tmp[PATH_MAX], text[FILE_MAX];
-	int	 fd = -1, dfd, rc = -1, n;
+	int	 fd = -1, rc = -1, n;
 
 	if (crypto_ed25519_keygen(id->sign_priv, id->sign_pub) == -1 ||
 	    crypto_x25519_keygen(id->dh_priv, id->dh_pub) == -1) {
@@ -553,15 +477,8 @@ create_file(const char *dir, const char *path, const char *passphrase,
 	} else
 		(void)unlink(tmp);
 	/* Make the new name durable before anyone registers its keys. */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		if (fsync(dfd) == -1 && errno != EINVAL) {
-			seterr(err, errsz, "cannot sync directory %s: %s",
-			    dir, strerror(errno));
-			close(dfd);
-			goto out;
-		}
-		close(dfd);
-	}
+	if (localfile_sync_dir(path, err, errsz) == -1)
+		goto out;
 	rc = 0;
 	goto out;
  unlink:
@@ -680,7 +597,7 @@ identity_read_passphrase_file(const char *path, char *out, size_t outsz,
 		    path);
 		goto out;
 	}
-	if (check_mode("passphrase file", path, &st, err, errsz) == -1)
+	if (localfile_check_mode("passphrase file", path, &st, err, errsz) == -1)
 		goto out;
 	/* A byte at a time: never read past the line into a buffer. */
 	for (;;) {

@@ -15,5 +15,14 @@ bin_PROGRAMS += %D%/securechat
 	%D%/output-chat.c \
 	%D%/known.c \
 	%D%/identity.h \
-	%D%/identity.c
+	%D%/identity.c \
+	%D%/e2e-client.h \
+	%D%/e2e-client.c \
+	%D%/e2e-session.c \
+	%D%/localfile.h \
+	%D%/localfile.c \
+	%D%/prekeys.h \
+	%D%/prekeys.c \
+	%D%/trust.h \
+	%D%/trust.c
 %C%_securechat_LDADD = common/libcommon.a $(LIBEDIT_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS)

@@ -56,10 +56,12 @@ outbox_add(struct outbox *ob, uint16_t type, const char *room, const char *to,
 			free(m);
 			return NULL;
 		}
+		ob->nsend++;
+	}
+	if (body != NULL) {
 		m->body = xmalloc(len > 0 ? len : 1);
 		memcpy(m->body, body, len);
 		m->len = len;
-		ob->nsend++;
 	}
 	TAILQ_INSERT_TAIL(&ob->q, m, entry);
 	ob->n++;
@@ -76,6 +78,10 @@ outbox_remove(struct outbox *ob, struct outmsg *m)
 	if (m->body != NULL) {
 		OPENSSL_cleanse(m->body, m->len);
 		free(m->body);
+	}
+	if (m->text != NULL) {
+		OPENSSL_cleanse(m->text, strlen(m->text));
+		free(m->text);
 	}
 	free(m);
 }

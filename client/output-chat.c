@@ -12,6 +12,8 @@
 #include "client.h"
 #include "output.h"
 #include "proto.h"
+#include "trust.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define NCOLOURS	6
@@ -129,8 +131,9 @@ out_ack(struct client *c, const struct outmsg *m, uint64_t seq)
 	char		 id[17];
 
 	if (!out_json) {
-		if (m->room[0] == '\0')
-			out_direct(c, c->user, m->to, m->body, m->len, seq, 0);
+		if (m->room[0] == '\0' && m->text != NULL)
+			out_direct(c, c->user, m->to, (const uint8_t *)m->text,
+			    strlen(m->text), seq, 0);
 		return;
 	}
 	(void)snprintf(id, sizeof(id), "%016" PRIx64, m->id);
@@ -189,8 +192,8 @@ out_chat_error(struct client *c, uint16_t code, const char *text,
  * The next "word rest" line of a list; 0 at the end.  Lines that do not
  * parse are skipped: the list is information, not something to act on.
  */
-static int
-list_next(const uint8_t **p, const uint8_t *end, char *word, size_t wordsz,
+int
+out_list_next(const uint8_t **p, const uint8_t *end, char *word, size_t wordsz,
     char *rest, size_t restsz)
 {
 	const uint8_t	*nl, *sp;
@@ -231,7 +234,7 @@ out_rooms(struct client *c, const uint8_t *list, size_t len)
 		jb_key(&jb, "rooms");
 		jb_adds(&jb, "[");
 	}
-	while (list_next(&p, end, room, sizeof(room), count, sizeof(count))) {
+	while (out_list_next(&p, end, room, sizeof(room), count, sizeof(count))) {
 		complete_add_room(room);
 		if (out_json) {
 			jb_adds(&jb, n > 0 ? ",{" : "{");
@@ -272,7 +275,7 @@ out_who(struct client *c, const char *room, const uint8_t *list, size_t len)
 		jb_key(&jb, "members");
 		jb_adds(&jb, "[");
 	}
-	while (list_next(&p, end, user, sizeof(user), state, sizeof(state))) {
+	while (out_list_next(&p, end, user, sizeof(user), state, sizeof(state))) {
 		online = strcmp(state, "online") == 0;
 		complete_add_user(user);
 		if (out_json) {
@@ -325,5 +328,87 @@ out_info(struct client *c, const char *software, uint64_t uptime,
 	jb_num(&jb, "users_online", online);
 	jb_num(&jb, "users", users);
 	jb_num(&jb, "rooms", rooms);
+	jb_emit(&jb);
+}
+
+/*
+ * A message that did not decrypt or verify: said as such, never dropped
+ * and never shown as if it were fine.
+ */
+void
+out_undecryptable(struct client *c, const char *room, const char *from,
+    const char *to, uint64_t seq, uint64_t ts, const char *why)
+{
+	struct jbuf	 jb;
+	char		 who[NAME_MAX_LEN + 16];
+
+	if (!out_json) {
+		fmt_name(who, sizeof(who), from);
+		if (room != NULL)
+			out_human_at(stdout, ts, "%s <%s> [message could not "
+			    "be decrypted: %s]", room, who, why);
+		else
+			out_human_at(stdout, ts, "[%s -> you] [message could "
+			    "not be decrypted: %s]", who, why);
+		return;
+	}
+	jb_begin(&jb, "undecryptable");
+	if (room != NULL)
+		jb_str(&jb, "room", room);
+	jb_str(&jb, "from", from);
+	if (to != NULL)
+		jb_str(&jb, "to", to);
+	jb_num(&jb, "seq", seq);
+	jb_num(&jb, "ts", ts);
+	jb_str(&jb, "reason", why);
+	jb_emit(&jb);
+}
+
+/* Loud: someone's identity key is not the one pinned. */
+void
+out_user_key_changed(struct client *c, const char *user,
+    const uint8_t key[32])
+{
+	struct jbuf	 jb;
+	char		 hex[65];
+
+	hex_encode(key, 32, hex);
+	out_hold();
+	(void)fprintf(stderr,
+	    "securechat: WARNING: the identity key of %s has changed!\n"
+	    "  new key: %s\n"
+	    "Nothing is sent to %s and nothing from it is shown until you "
+	    "accept the new key. Compare safety numbers (/verify @%s) with "
+	    "%s in person or by a channel you trust, then /trust @%s.\n",
+	    user, hex, user, user, user, user);
+	out_release();
+	if (!out_json)
+		return;
+	jb_begin(&jb, "key_changed");
+	jb_str(&jb, "user", user);
+	jb_str(&jb, "key", hex);
+	jb_emit(&jb);
+}
+
+void
+out_safety_number(struct client *c, const char *user, const char *number,
+    const struct trust_entry *te)
+{
+	struct jbuf	 jb;
+	const char	*state;
+
+	state = te == NULL ? "unknown" : te->changed ? "changed" :
+	    te->verified ? "verified" : "pinned";
+	if (!out_json) {
+		out_human_at(stdout, 0, "safety number with %s (%s): %s", user,
+		    state, number);
+		out_human_at(stdout, 0, "compare it with %s out of band, then "
+		    "type /verify @%s followed by the number", user, user);
+		return;
+	}
+	jb_begin(&jb, "safety_number");
+	jb_str(&jb, "user", user);
+	jb_str(&jb, "number", number);
+	jb_str(&jb, "key", state);
 	jb_emit(&jb);
 }

@@ -421,6 +421,7 @@ out_status(struct client *c, double rtt_ms)
 		    "round trip %.3f ms", c->key_updates_rx, c->key_updates_tx,
 		    rtt_ms);
 		free(sw);
+		e2ec_status(c, NULL);
 		return;
 	}
 	jb_begin(&jb, "status");
@@ -434,6 +435,7 @@ out_status(struct client *c, double rtt_ms)
 	jb_num(&jb, "key_updates", c->key_updates_rx);
 	jb_num(&jb, "key_updates_sent", c->key_updates_tx);
 	jb_ms(&jb, "rtt_ms", rtt_ms);
+	e2ec_status(c, &jb);
 	jb_emit(&jb);
 }
 

@@ -183,7 +183,7 @@ session_init(struct client *c)
 		out_error(c, "SEEN", "%s", err);
 		return -1;
 	}
-	return 0;
+	return e2ec_init(c);
 }
 
 void
@@ -192,6 +192,7 @@ session_free(struct client *c)
 	if (c->ev_reconnect != NULL)
 		event_free(c->ev_reconnect);
 	c->ev_reconnect = NULL;
+	e2ec_free(c);
 	if (c->id != NULL) {
 		identity_wipe(c->id);
 		OPENSSL_cleanse(c->id, sizeof(*c->id));

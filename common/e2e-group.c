@@ -29,12 +29,6 @@
 #define SEED_BYTE	0x01
 #define CHAIN_BYTE	0x02
 
-/* A message key kept for a message that has not arrived yet. */
-struct e2e_skipped {
-	uint32_t	 iteration;
-	uint8_t		 seed[CRYPTO_HASH_LEN];
-};
-
 #define SKIPPED_BYTES	(E2E_MAX_SKIPPED * sizeof(struct e2e_skipped))
 
 /* seed_i and CK_{i+1} from CK_i. */

@@ -1,12 +1,25 @@
 /*
- * e2e-local.h: the byte codec the two halves of e2e share.  Private to
- * e2e-envelope.c and e2e-group.c; callers include e2e.h only.
+ * e2e-local.h: the byte codec the parts of e2e share.  Private to
+ * e2e-envelope.c, e2e-group.c and e2e-state.c; callers include e2e.h and
+ * e2e-state.h only.
  */
 #ifndef SC_E2E_LOCAL_H
 #define SC_E2E_LOCAL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "crypto.h"
+
+/*
+ * A message key kept for a message that has not arrived yet.  A chain's
+ * skipped array, once allocated, always has room for E2E_MAX_SKIPPED:
+ * e2e-group.c appends in place and frees that many.
+ */
+struct e2e_skipped {
+	uint32_t	 iteration;
+	uint8_t		 seed[CRYPTO_HASH_LEN];
+};
 
 /*
  * Writers and readers remember the first overrun instead of failing at

@@ -81,6 +81,7 @@ static const struct field_spec room_event_fields[] = {
 	{ F_KIND,		FK_U8,		REQ,	0 },
 	{ F_BODY,		FK_BYTES,	OPT,	FRAME_MAX_CEILING },
 	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
+	{ F_SIGN_PUB,		FK_BYTES,	OPT,	KEY_LEN },
 };
 
 static const struct field_spec direct_fields[] = {
@@ -90,6 +91,7 @@ static const struct field_spec direct_fields[] = {
 	{ F_TO,			FK_STR,		REQ,	NAME_MAX_LEN },
 	{ F_BODY,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
 	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
+	{ F_SIGN_PUB,		FK_BYTES,	OPT,	KEY_LEN },
 };
 
 static const struct field_spec list_fields[] = {
@@ -107,6 +109,27 @@ static const struct field_spec info_reply_fields[] = {
 	{ F_USERS_ONLINE,	FK_U32,		REQ,	0 },
 	{ F_USERS,		FK_U32,		REQ,	0 },
 	{ F_ROOMS,		FK_U32,		REQ,	0 },
+};
+
+static const struct field_spec prekey_fields[] = {
+	{ F_SPK_ID,		FK_U32,		REQ,	0 },
+	{ F_SPK_PUB,		FK_BYTES,	REQ,	KEY_LEN },
+	{ F_SPK_CREATED,	FK_U64,		REQ,	0 },
+	{ F_SPK_SIG,		FK_BYTES,	REQ,	SIG_LEN },
+};
+
+static const struct field_spec keys_get_fields[] = {
+	{ F_NAME,		FK_STR,		REQ,	NAME_MAX_LEN },
+};
+
+/* The prekey fields come all together or not at all. */
+static const struct field_spec keys_fields[] = {
+	{ F_NAME,		FK_STR,		REQ,	NAME_MAX_LEN },
+	{ F_SIGN_PUB,		FK_BYTES,	REQ,	KEY_LEN },
+	{ F_SPK_ID,		FK_U32,		OPT,	0 },
+	{ F_SPK_PUB,		FK_BYTES,	OPT,	KEY_LEN },
+	{ F_SPK_CREATED,	FK_U64,		OPT,	0 },
+	{ F_SPK_SIG,		FK_BYTES,	OPT,	SIG_LEN },
 };
 
 static const struct field_spec challenge_fields[] = {
@@ -158,6 +181,8 @@ static const struct msg_spec client_msgs[] = {
 	MSG0(MSG_ROOMS,		"ROOMS"),
 	MSG(MSG_WHO,		"WHO",		room_fields),
 	MSG0(MSG_INFO,		"INFO"),
+	MSG(MSG_PREKEY,		"PREKEY",	prekey_fields),
+	MSG(MSG_KEYS_GET,	"KEYS_GET",	keys_get_fields),
 };
 
 static const struct msg_spec server_msgs[] = {
@@ -173,6 +198,7 @@ static const struct msg_spec server_msgs[] = {
 	MSG(MSG_ROOM_LIST,	"ROOM_LIST",	list_fields),
 	MSG(MSG_WHO_LIST,	"WHO_LIST",	who_list_fields),
 	MSG(MSG_INFO_REPLY,	"INFO_REPLY",	info_reply_fields),
+	MSG(MSG_KEYS,		"KEYS",		keys_fields),
 };
 
 static const struct msg_spec worker_msgs[] = {
@@ -281,6 +307,9 @@ static const struct code_name msg_names[] = {
 	{ MSG_WHO_LIST,		"WHO_LIST" },
 	{ MSG_INFO,		"INFO" },
 	{ MSG_INFO_REPLY,	"INFO_REPLY" },
+	{ MSG_PREKEY,		"PREKEY" },
+	{ MSG_KEYS_GET,		"KEYS_GET" },
+	{ MSG_KEYS,		"KEYS" },
 	{ IMSG_SESSION,		"SESSION" },
 	{ IMSG_CHALLENGE,	"CHALLENGE" },
 	{ IMSG_WORKER_INIT,	"WORKER_INIT" },

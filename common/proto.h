@@ -57,6 +57,11 @@ enum msg_type {
 	MSG_INFO		= 0x002b,	/* client */
 	MSG_INFO_REPLY		= 0x002c,	/* server: software, uptime, counts */
 
+	/* Public keys for end-to-end encryption (after login only). */
+	MSG_PREKEY		= 0x0030,	/* client: its signed prekey */
+	MSG_KEYS_GET		= 0x0031,	/* client: name */
+	MSG_KEYS		= 0x0032,	/* server: name, keys, prekey? */
+
 	IMSG_SESSION		= 0x0101,	/* worker->broker: TLS facts, exporter */
 	IMSG_CHALLENGE		= 0x0102,	/* broker->worker: login nonce */
 
@@ -101,6 +106,10 @@ enum field_tag {
 	F_USERS_ONLINE		= 0x001c,	/* u32 */
 	F_USERS			= 0x001d,	/* u32 */
 	F_ROOMS			= 0x001e,	/* u32 */
+	F_SPK_ID		= 0x001f,	/* u32: signed prekey id */
+	F_SPK_PUB		= 0x0020,	/* bytes[32]: X25519 prekey */
+	F_SPK_CREATED		= 0x0021,	/* u64: seconds since the epoch */
+	F_SPK_SIG		= 0x0022,	/* bytes[64]: identity over prekey */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */

@@ -181,6 +181,20 @@ logged_in(struct link *l, const struct store_user *u, int registered)
 	chat_bind(l, u);
 }
 
+/* F_NAME, folded; -1 (and the fatal BAD_NAME sent) if it is not valid. */
+int
+auth_get_name(struct link *l, const struct frame *f,
+    char name[NAME_MAX_LEN + 1])
+{
+	if (frame_get_str(f, F_NAME, name, NAME_MAX_LEN + 1) == -1 ||
+	    proto_fold_user(name) == -1) {
+		link_error(l, ERR_BAD_NAME, "user names are 1 to 32 of "
+		    "a-z 0-9 _ -");
+		return -1;
+	}
+	return 0;
+}
+
 void
 auth_login(struct link *l, const struct frame *f)
 {
@@ -188,18 +202,19 @@ auth_login(struct link *l, const struct frame *f)
 	char			 name[NAME_MAX_LEN + 1], text[160];
 	int			 rv;
 
-	if (frame_get_str(f, F_NAME, name, sizeof(name)) == -1 ||
-	    proto_fold_user(name) == -1) {
-		link_error(l, ERR_BAD_NAME, "user names are 1 to 32 of "
-		    "a-z 0-9 _ -");
+	if (auth_get_name(l, f, name) == -1)
 		return;
-	}
 	tx_begin();
 	if ((rv = store_user_get(br.store, name, &u)) == -1)
 		fatalx("store_user_get");
-	if (rv == STORE_NOT_FOUND) {
-		/* Not a failure: the client registers next, same nonce. */
-		snprintf(text, sizeof(text), "no user '%s' here", name);
+	if (rv == STORE_NOT_FOUND || u.key_reset) {
+		/*
+		 * Not a failure: the client registers next, same nonce.  A
+		 * reset key logs nobody in: a new one must be registered.
+		 */
+		snprintf(text, sizeof(text), rv == STORE_NOT_FOUND ? "no user "
+		    "'%s' here" : "the key of '%s' was reset: register a new "
+		    "one", name);
 		link_error(l, ERR_UNKNOWN_USER, text);
 		l->probed = 1;
 		return;
@@ -266,13 +281,7 @@ auth_register(struct link *l, const struct frame *f)
 	char			 name[NAME_MAX_LEN + 1], code[65], text[160];
 	int			 rv;
 
-	if (frame_get_str(f, F_NAME, name, sizeof(name)) == -1 ||
-	    proto_fold_user(name) == -1) {
-		link_error(l, ERR_BAD_NAME, "user names are 1 to 32 of "
-		    "a-z 0-9 _ -");
-		return;
-	}
-	if (invite_check(l, f, code, sizeof(code)) == -1)
+	if (auth_get_name(l, f, name) == -1)
 		return;
 	if (frame_get_bytes(f, F_SIGN_PUB, &sign_pub, &slen) == -1 ||
 	    frame_get_bytes(f, F_DH_PUB, &dh_pub, &dlen) == -1 ||
@@ -286,11 +295,24 @@ auth_register(struct link *l, const struct frame *f)
 	tx_begin();
 	if ((rv = store_user_get(br.store, name, &u)) == -1)
 		fatalx("store_user_get");
+	if (rv == 0 && u.key_reset) {
+		/* The operator reset a lost key: this one takes its place. */
+		if (store_key_replace(br.store, u.id, sign_pub, dh_pub) != 0)
+			fatalx("store_key_replace");
+		memcpy(u.sign_pub, sign_pub, KEY_LEN);
+		memcpy(u.dh_pub, dh_pub, KEY_LEN);
+		log_security("user %s registered a new identity key after a "
+		    "reset, from %s", name, l->addr);
+		logged_in(l, &u, 1);
+		return;
+	}
 	if (rv == 0) {
 		snprintf(text, sizeof(text), "the name '%s' is taken", name);
 		link_error(l, ERR_NAME_TAKEN, text);
 		return;
 	}
+	if (invite_check(l, f, code, sizeof(code)) == -1)
+		return;
 	/* Check before writing: other links' writes share this transaction. */
 	if (code[0] != '\0' && (rv = store_invite_check(br.store, code)) != 0) {
 		if (rv == -1)

@@ -191,6 +191,8 @@ room_event_frame(struct frame_buf *b, const char *room,
 		frame_put_bytes(b, F_BODY, row->body, row->body_len);
 	if (row->client_msg_id != 0)
 		frame_put_u64(b, F_CLIENT_MSG_ID, row->client_msg_id);
+	if (row->sender_sign_pub != NULL)
+		frame_put_bytes(b, F_SIGN_PUB, row->sender_sign_pub, KEY_LEN);
 }
 
 static void
@@ -204,6 +206,8 @@ direct_frame(struct frame_buf *b, const struct store_row *row)
 	frame_put_bytes(b, F_BODY, row->body, row->body_len);
 	if (row->client_msg_id != 0)
 		frame_put_u64(b, F_CLIENT_MSG_ID, row->client_msg_id);
+	if (row->sender_sign_pub != NULL)
+		frame_put_bytes(b, F_SIGN_PUB, row->sender_sign_pub, KEY_LEN);
 }
 
 struct pump_ctx {
@@ -358,6 +362,8 @@ chat_bind(struct link *l, const struct store_user *su)
 		TAILQ_INSERT_TAIL(&br.users, u, entry);
 		br.nusers_online++;
 	}
+	/* An operator's key reset may have replaced it since. */
+	memcpy(u->sign_pub, su->sign_pub, KEY_LEN);
 	u->nlinks++;
 	l->user = u;
 	l->inbox_sent = su->inbox_cursor;
@@ -445,6 +451,7 @@ room_announce(struct room *r, struct user *u, uint8_t kind)
 	r->last_seq = seq;
 	row.seq = seq;
 	row.sender = u->name;
+	row.sender_sign_pub = u->sign_pub;
 	row.kind = kind;
 	room_event_frame(&b, r->name, &row);
 	a = after_fanout(AFTER_ROOM, r->id, seq, &b);
@@ -546,6 +553,7 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 		return;		/* stored once already: acknowledge only */
 	r->last_seq = row.seq;
 	row.sender = l->user->name;
+	row.sender_sign_pub = l->user->sign_pub;
 	row.client_msg_id = id;
 	row.kind = LOG_MESSAGE;
 	row.body = body;
@@ -584,6 +592,7 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 	if (dup)
 		return;
 	row.sender = l->user->name;
+	row.sender_sign_pub = l->user->sign_pub;
 	row.recipient = su.name;
 	row.client_msg_id = id;
 	row.body = body;
@@ -813,6 +822,12 @@ chat_frame(struct link *l, const struct frame *f)
 		break;
 	case MSG_INFO:
 		chat_info(l);
+		break;
+	case MSG_PREKEY:
+		keys_prekey(l, f);
+		break;
+	case MSG_KEYS_GET:
+		keys_get(l, f);
 		break;
 	default:
 		log_security("worker %ld (%s) relayed %s after login",

@@ -100,6 +100,37 @@ rooms_cb(const char *name, uint64_t members, void *arg)
 	    (unsigned long long)members);
 }
 
+/*
+ * A user who lost the identity key may register a new one under the same
+ * name, keeping rooms and inbox.  Others' clients see the key change and
+ * refuse it until each of them accepts it (/trust).
+ */
+static int
+reset_key(const char *arg, struct evbuffer *out, uint16_t *code)
+{
+	char	 name[NAME_MAX_LEN + 1];
+	int	 rv;
+
+	if (str_copy(name, arg, sizeof(name)) == -1 ||
+	    proto_fold_user(name) == -1) {
+		*code = 1;
+		(void)evbuffer_add_printf(out, "not a user name: '%s'\n", arg);
+		return 0;
+	}
+	tx_begin();
+	if ((rv = store_key_reset(br.store, name)) == -1)
+		fatalx("store_key_reset");
+	if (rv == STORE_NOT_FOUND) {
+		*code = 1;
+		(void)evbuffer_add_printf(out, "no user '%s'\n", name);
+		return 1;
+	}
+	log_security("control: identity key of %s reset: the next "
+	    "registration of that name replaces it", name);
+	(void)evbuffer_add_printf(out, "%s may now register a new key\n", name);
+	return 1;
+}
+
 /* Returns 1 when the reply must wait for the commit. */
 static int
 run(const char *line, struct evbuffer *out, uint16_t *code)
@@ -142,9 +173,11 @@ run(const char *line, struct evbuffer *out, uint16_t *code)
 			fatalx("store_rooms");
 		return 0;
 	}
+	if (strncmp(line, "reset-key ", 10) == 0)
+		return reset_key(line + 10, out, code);
 	*code = 1;
 	(void)evbuffer_add_printf(out, "unknown command '%s': try invite, "
-	    "stats, who or rooms\n", line);
+	    "reset-key USER, stats, who or rooms\n", line);
 	return 0;
 }
 

@@ -66,6 +66,7 @@ struct user {
 	TAILQ_ENTRY(user)	 entry;
 	int64_t			 id;
 	char			 name[NAME_MAX_LEN + 1];
+	uint8_t			 sign_pub[KEY_LEN];	/* stamped on its messages */
 	struct linklist		 links;
 	unsigned int		 nlinks;
 	uint64_t		 inbox_durable;	/* highest committed inbox seq */
@@ -163,6 +164,12 @@ void	 auth_session(struct link *l, const struct frame *f);
 void	 auth_login(struct link *l, const struct frame *f);
 void	 auth_register(struct link *l, const struct frame *f);
 void	 auth_link_gone(struct link *l);
+int	 auth_get_name(struct link *l, const struct frame *f,
+	    char name[NAME_MAX_LEN + 1]);
+
+/* broker-keys.c */
+void	 keys_prekey(struct link *l, const struct frame *f);
+void	 keys_get(struct link *l, const struct frame *f);
 
 /* broker-chat.c */
 void	 chat_bind(struct link *l, const struct store_user *u);

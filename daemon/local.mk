@@ -13,6 +13,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/broker-auth.c \
 	%D%/broker-chat.c \
 	%D%/broker-ctl.c \
+	%D%/broker-keys.c \
 	%D%/store.c %D%/store.h
 
 DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \

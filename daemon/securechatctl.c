@@ -26,7 +26,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: securechatctl [-s socket] command\n"
-	    "commands: invite, stats, who, rooms\n");
+	    "commands: invite, reset-key USER, stats, who, rooms\n");
 	exit(2);
 }
 
@@ -100,6 +100,7 @@ main(int argc, char *argv[])
 	uint8_t			*reply;
 	size_t			 len, tlen;
 	uint16_t		 code;
+	char			 line[512];
 	int			 ch, fd;
 
 	while ((ch = getopt(argc, argv, "s:")) != -1) {
@@ -111,11 +112,17 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind + 1 != argc)
+	/* A command and at most one argument, sent as one line. */
+	if (optind + 1 != argc && optind + 2 != argc)
 		usage();
+	if (optind + 2 == argc)
+		(void)snprintf(line, sizeof(line), "%s %s", argv[optind],
+		    argv[optind + 1]);
+	else
+		(void)snprintf(line, sizeof(line), "%s", argv[optind]);
 	fd = connect_to(path);
 	frame_begin(&b, CTL_REQUEST, 4096);
-	frame_put_str(&b, F_TEXT, argv[optind]);
+	frame_put_str(&b, F_TEXT, line);
 	if (frame_finish(&b) == -1 || write(fd, b.data, b.len) != (ssize_t)b.len) {
 		fprintf(stderr, "securechatctl: cannot send the command\n");
 		return 1;

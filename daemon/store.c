@@ -67,6 +67,11 @@ enum stmt_id {
 	ST_PRUNE_ROOM_AGE,
 	ST_PRUNE_INBOX_AGE,
 	ST_PRUNE_SENT,
+	ST_PREKEY_SET,
+	ST_PREKEY_GET,
+	ST_KEY_RESET,
+	ST_KEY_REPLACE,
+	ST_PREKEY_DELETE,
 	ST_MAX
 };
 
@@ -80,7 +85,8 @@ struct stmt_def {
  * function turns either into struct store_row.
  */
 #define READ_COLUMNS \
-	"l.seq, l.sender_id, u.name, l.client_msg_id, l.kind, l.ts, l.body"
+	"l.seq, l.sender_id, u.name, l.client_msg_id, l.kind, l.ts, l.body," \
+	" u.sign_pub"
 
 static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
@@ -91,10 +97,10 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_ROLLBACK_TO] = { "rollback to", "ROLLBACK TO store_unit" },
 	[ST_USER_GET] = { "user get",
 	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
-	    " inbox_last FROM users WHERE name = ?1" },
+	    " inbox_last, key_reset FROM users WHERE name = ?1" },
 	[ST_USER_GET_ID] = { "user get id",
 	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
-	    " inbox_last FROM users WHERE id = ?1" },
+	    " inbox_last, key_reset FROM users WHERE id = ?1" },
 	[ST_USER_ADD] = { "user add",
 	    "INSERT INTO users (name, sign_pub, dh_pub, created)"
 	    " VALUES (?1, ?2, ?3, " NOW_MS ") ON CONFLICT (name) DO NOTHING" },
@@ -188,6 +194,20 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	    "DELETE FROM inbox_log WHERE ts < ?1" },
 	[ST_PRUNE_SENT] = { "prune sent",
 	    "DELETE FROM sent WHERE ts < ?1" },
+	[ST_PREKEY_SET] = { "prekey set",
+	    "INSERT INTO prekeys (user_id, spk_id, pub, created, sig,"
+	    " published) VALUES (?1, ?2, ?3, ?4, ?5, " NOW_MS ")"
+	    " ON CONFLICT (user_id) DO UPDATE SET spk_id = ?2, pub = ?3,"
+	    " created = ?4, sig = ?5, published = " NOW_MS },
+	[ST_PREKEY_GET] = { "prekey get",
+	    "SELECT spk_id, pub, created, sig FROM prekeys WHERE user_id = ?1" },
+	[ST_KEY_RESET] = { "key reset",
+	    "UPDATE users SET key_reset = 1 WHERE name = ?1" },
+	[ST_KEY_REPLACE] = { "key replace",
+	    "UPDATE users SET sign_pub = ?2, dh_pub = ?3, key_reset = 0"
+	    " WHERE id = ?1 AND key_reset = 1" },
+	[ST_PREKEY_DELETE] = { "prekey delete",
+	    "DELETE FROM prekeys WHERE user_id = ?1" },
 };
 
 struct store {
@@ -298,6 +318,20 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (sender_id, client_msg_id)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX sent_ts ON sent (ts);",
+
+	/*
+	 * 2 -> 3: end-to-end encryption.  Each user's current signed prekey
+	 * (public half), and the operator's reset of a lost identity key.
+	 */
+	"ALTER TABLE users ADD COLUMN key_reset INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE prekeys ("
+	"  user_id   INTEGER PRIMARY KEY REFERENCES users (id),"
+	"  spk_id    INTEGER NOT NULL,"
+	"  pub       BLOB NOT NULL CHECK (length(pub) = 32),"
+	"  created   INTEGER NOT NULL,"
+	"  sig       BLOB NOT NULL CHECK (length(sig) = 64),"
+	"  published INTEGER NOT NULL"
+	");",
 };
 
 static int
@@ -674,6 +708,7 @@ read_user(struct store *s, enum stmt_id id, struct store_user *u)
 	u->disabled = sqlite3_column_int(st, 4) != 0;
 	u->inbox_cursor = column_u64(st, 5);
 	u->inbox_last = column_u64(st, 6);
+	u->key_reset = sqlite3_column_int(st, 7) != 0;
 	done(s, id);
 	return 0;
 }
@@ -732,6 +767,74 @@ int
 store_user_count(struct store *s, uint64_t *n)
 {
 	return query_u64(s, ST_USER_COUNT, n) == 0 ? 0 : -1;
+}
+
+/* Keys for end-to-end encryption: public halves only. */
+
+int
+store_prekey_set(struct store *s, int64_t user_id, const struct store_prekey *pk)
+{
+	if (bind_i64(s, ST_PREKEY_SET, 1, user_id) == -1 ||
+	    bind_i64(s, ST_PREKEY_SET, 2, pk->id) == -1 ||
+	    bind_blob(s, ST_PREKEY_SET, 3, pk->pub, STORE_KEY_LEN) == -1 ||
+	    bind_u64(s, ST_PREKEY_SET, 4, pk->created_s) == -1 ||
+	    bind_blob(s, ST_PREKEY_SET, 5, pk->sig, sizeof(pk->sig)) == -1)
+		return -1;
+	return run(s, ST_PREKEY_SET);
+}
+
+int
+store_prekey_get(struct store *s, int64_t user_id, struct store_prekey *pk)
+{
+	sqlite3_stmt	*st = s->st[ST_PREKEY_GET];
+	int		 rc;
+
+	if (bind_i64(s, ST_PREKEY_GET, 1, user_id) == -1 ||
+	    (rc = step(s, ST_PREKEY_GET)) == -1)
+		return -1;
+	if (rc == SQLITE_DONE) {
+		done(s, ST_PREKEY_GET);
+		return STORE_NOT_FOUND;
+	}
+	if (sqlite3_column_bytes(st, 1) != STORE_KEY_LEN ||
+	    sqlite3_column_bytes(st, 3) != (int)sizeof(pk->sig)) {
+		log_warnx("database: malformed prekey of user %lld",
+		    (long long)user_id);
+		done(s, ST_PREKEY_GET);
+		return -1;
+	}
+	pk->id = (uint32_t)sqlite3_column_int64(st, 0);
+	memcpy(pk->pub, sqlite3_column_blob(st, 1), STORE_KEY_LEN);
+	pk->created_s = column_u64(st, 2);
+	memcpy(pk->sig, sqlite3_column_blob(st, 3), sizeof(pk->sig));
+	done(s, ST_PREKEY_GET);
+	return 0;
+}
+
+int
+store_key_reset(struct store *s, const char *name)
+{
+	if (bind_text(s, ST_KEY_RESET, 1, name) == -1 ||
+	    run(s, ST_KEY_RESET) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 0 ? STORE_NOT_FOUND : 0;
+}
+
+int
+store_key_replace(struct store *s, int64_t user_id,
+    const uint8_t sign_pub[STORE_KEY_LEN], const uint8_t dh_pub[STORE_KEY_LEN])
+{
+	if (bind_i64(s, ST_KEY_REPLACE, 1, user_id) == -1 ||
+	    bind_blob(s, ST_KEY_REPLACE, 2, sign_pub, STORE_KEY_LEN) == -1 ||
+	    bind_blob(s, ST_KEY_REPLACE, 3, dh_pub, STORE_KEY_LEN) == -1 ||
+	    run(s, ST_KEY_REPLACE) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return STORE_NOT_FOUND;
+	if (bind_i64(s, ST_PREKEY_DELETE, 1, user_id) == -1 ||
+	    run(s, ST_PREKEY_DELETE) == -1)
+		return -1;
+	return 0;
 }
 
 /* Invites. */
@@ -1032,7 +1135,12 @@ log_read(struct store *s, const struct log_target *t, int64_t target_id,
 		row.body_len = (size_t)sqlite3_column_bytes(st, 6);
 		if (row.body == NULL)
 			row.body = (const uint8_t *)"";
-		row.recipient = (const char *)sqlite3_column_text(st, 7);
+		/* A sender whose row is gone (never, in practice) has none. */
+		if (sqlite3_column_bytes(st, 7) == STORE_KEY_LEN)
+			row.sender_sign_pub = sqlite3_column_blob(st, 7);
+		else
+			row.sender_sign_pub = NULL;
+		row.recipient = (const char *)sqlite3_column_text(st, 8);
 		if (cb(&row, arg) != 0)
 			break;
 	}

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 /* Results besides 0 (done) and -1 (database error, logged). */
 #define STORE_NOT_FOUND		1
@@ -34,12 +34,22 @@ struct store_user {
 	int		 disabled;
 	uint64_t	 inbox_cursor;	/* highest inbox seq acknowledged */
 	uint64_t	 inbox_last;	/* highest inbox seq stored */
+	int		 key_reset;	/* the next REGISTER may replace keys */
+};
+
+/* A user's current signed prekey, as the user published it. */
+struct store_prekey {
+	uint32_t	 id;
+	uint64_t	 created_s;
+	uint8_t		 pub[STORE_KEY_LEN];
+	uint8_t		 sig[64];
 };
 
 struct store_row {
 	uint64_t	 seq;
 	int64_t		 sender_id;
 	const char	*sender;	/* name */
+	const uint8_t	*sender_sign_pub;	/* 32 bytes, or NULL */
 	const char	*recipient;	/* name, inbox rows only */
 	uint64_t	 client_msg_id;
 	uint8_t		 kind;		/* LOG_* */
@@ -73,6 +83,18 @@ int	 store_user_add(struct store *s, const char *name,
 	    const uint8_t sign_pub[STORE_KEY_LEN],
 	    const uint8_t dh_pub[STORE_KEY_LEN], int64_t *id);
 int	 store_user_count(struct store *s, uint64_t *n);
+
+/* Keys for end-to-end encryption.  STORE_NOT_FOUND if none published. */
+int	 store_prekey_set(struct store *s, int64_t user_id,
+	    const struct store_prekey *pk);
+int	 store_prekey_get(struct store *s, int64_t user_id,
+	    struct store_prekey *pk);
+/* Let the next REGISTER of name replace its keys.  STORE_NOT_FOUND. */
+int	 store_key_reset(struct store *s, const char *name);
+/* Replace a reset user's keys and forget its prekey.  STORE_NOT_FOUND. */
+int	 store_key_replace(struct store *s, int64_t user_id,
+	    const uint8_t sign_pub[STORE_KEY_LEN],
+	    const uint8_t dh_pub[STORE_KEY_LEN]);
 
 /* Invites: one-time codes.  STORE_NOT_FOUND, STORE_USED. */
 int	 store_invite_add(struct store *s, const char *code);

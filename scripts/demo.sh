@@ -102,6 +102,21 @@ echo "==> carol comes back and gets what she missed (offline delivery):"
 printf '/rooms\n' | CLIENT carol >"$DEMO/carol-2.out" 2>&1 || true
 sed 's/^/    /' "$DEMO/carol-2.out"
 
+# What the server stored: ciphertext only (end-to-end encryption).
+echo
+echo "==> what the server's database holds of the last three room messages:"
+DB=$(ls "$DEMO"/state/*.db 2>/dev/null | head -n 1)
+if [ -n "$DB" ] && command -v sqlite3 >/dev/null; then
+	sqlite3 "file:$DB?mode=ro" "SELECT '    seq ' || seq || ': ' ||
+	    length(body) || ' bytes, ' || hex(substr(body, 1, 24)) || '...'
+	    FROM room_log WHERE kind = 0 ORDER BY id DESC LIMIT 3" || true
+	if grep -a -q "carol is away" "$DB" "$DB-wal" 2>/dev/null; then
+		echo "    PLAINTEXT FOUND: this must never happen" >&2
+	else
+		echo "    (no plaintext of the conversation in the database or its WAL)"
+	fi
+fi
+
 echo
 echo "==> stopping the daemon (SIGTERM)"
 kill -TERM "$DPID"

@@ -33,7 +33,8 @@ check_PROGRAMS += %D%/unit/test_crypto %D%/unit/test_identity
 %C%_unit_test_crypto_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 %C%_unit_test_identity_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
 %C%_unit_test_identity_CFLAGS = $(TEST_CFLAGS)
-%C%_unit_test_identity_SOURCES = %D%/unit/test_identity.c client/identity.c
+%C%_unit_test_identity_SOURCES = %D%/unit/test_identity.c client/identity.c \
+	client/localfile.c
 %C%_unit_test_identity_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_crypto %D%/unit/test_identity
 
@@ -43,6 +44,22 @@ check_PROGRAMS += %D%/unit/test_e2e
 %C%_unit_test_e2e_SOURCES = %D%/unit/test_e2e.c
 %C%_unit_test_e2e_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_e2e
+
+# The client's E2E state at rest: receivers and the seen-set as bytes.
+check_PROGRAMS += %D%/unit/test_e2e_state
+%C%_unit_test_e2e_state_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_e2e_state_SOURCES = %D%/unit/test_e2e_state.c
+%C%_unit_test_e2e_state_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_e2e_state
+
+# The client's key files: signed prekeys, sealed local files, known_users.
+check_PROGRAMS += %D%/unit/test_keys
+%C%_unit_test_keys_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_keys_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_keys_SOURCES = %D%/unit/test_keys.c client/prekeys.c \
+	client/localfile.c client/trust.c client/identity.c
+%C%_unit_test_keys_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_keys
 
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
@@ -56,6 +73,7 @@ endif
 
 INTEGRATION_TESTS = \
 	%D%/integration/t-sandbox.sh \
+	%D%/integration/t-e2e.sh \
 	%D%/integration/t-tls.sh \
 	%D%/integration/t-isolation.sh \
 	%D%/integration/t-abuse.sh \

@@ -152,7 +152,7 @@ unopenable_path_is_an_error(void **state)
 }
 
 static void
-version_one_file_with_data_migrates_to_two(void **state)
+version_one_file_with_data_migrates_to_current(void **state)
 {
 	struct store	*s;
 	sqlite3		*db;
@@ -168,14 +168,15 @@ version_one_file_with_data_migrates_to_two(void **state)
 	sqlite3_close(db);
 	s = store_open(path, err, sizeof(err));
 	assert_non_null(s);
-	assert_int_equal(store_schema_version(s), 2);
+	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
-	assert_int_equal(raw_int("PRAGMA user_version"), 2);
+	assert_int_equal(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_int("SELECT count(*) FROM server WHERE "
 	    "(key = 'motd' AND value = 'hello') OR (key = 'created' AND "
 	    "value = '2020-01-01T00:00:00Z')"), 2);
 	assert_int_equal(raw_int("SELECT count(*) FROM users"), 0);
 	assert_int_equal(raw_int("SELECT count(*) FROM sent"), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM prekeys"), 0);
 }
 
 /* Helpers for the tests of the interface. */
@@ -279,10 +280,15 @@ static int
 seen_cb(const struct store_row *r, void *arg)
 {
 	struct seen	*sn = arg;
-
 	assert_true(sn->n < 16);
+	uint8_t		 sign[STORE_KEY_LEN], dh[STORE_KEY_LEN];
+
 	assert_non_null(r->sender);
 	assert_true(r->body_len < sizeof(sn->body[0]));
+	/* Each row carries its sender's identity key, for the clients. */
+	assert_non_null(r->sender_sign_pub);
+	keys_for(r->sender, sign, dh);
+	assert_memory_equal(r->sender_sign_pub, sign, STORE_KEY_LEN);
 	sn->seq[sn->n] = r->seq;
 	sn->sender_id[sn->n] = r->sender_id;
 	snprintf(sn->sender[sn->n], sizeof(sn->sender[0]), "%s", r->sender);
@@ -373,6 +379,69 @@ taken_user_name_is_exists_and_keeps_the_first_keys(void **state)
 	assert_memory_equal(u.sign_pub, sign, STORE_KEY_LEN);
 	assert_int_equal(store_user_count(s, &n), 0);
 	assert_int_equal(n, 1);
+	store_close(s);
+}
+
+/* A user's one current prekey: replaced, never accumulated. */
+static void
+prekey_set_get_replace(void **state)
+{
+	struct store		*s = fresh();
+	struct store_prekey	 pk, got;
+	int64_t			 alice;
+
+	alice = add_user(s, "alice");
+	assert_int_equal(store_prekey_get(s, alice, &got), STORE_NOT_FOUND);
+	memset(&pk, 0, sizeof(pk));
+	pk.id = 7;
+	pk.created_s = 1700000000;
+	memset(pk.pub, 0x11, sizeof(pk.pub));
+	memset(pk.sig, 0x22, sizeof(pk.sig));
+	assert_int_equal(store_prekey_set(s, alice, &pk), 0);
+	assert_int_equal(store_prekey_get(s, alice, &got), 0);
+	assert_int_equal(got.id, 7);
+	assert_int_equal(got.created_s, 1700000000);
+	assert_memory_equal(got.pub, pk.pub, sizeof(pk.pub));
+	assert_memory_equal(got.sig, pk.sig, sizeof(pk.sig));
+	pk.id = 0xfffffffe;	/* ids are u32: all of them survive */
+	memset(pk.pub, 0x33, sizeof(pk.pub));
+	assert_int_equal(store_prekey_set(s, alice, &pk), 0);
+	assert_int_equal(store_prekey_get(s, alice, &got), 0);
+	assert_int_equal(got.id, 0xfffffffe);
+	assert_memory_equal(got.pub, pk.pub, sizeof(pk.pub));
+	assert_int_equal(raw_int("SELECT count(*) FROM prekeys"), 1);
+	store_close(s);
+}
+
+/* Only a reset user's keys can be replaced, once, and its prekey goes. */
+static void
+key_reset_then_replace_once(void **state)
+{
+	struct store		*s = fresh();
+	struct store_prekey	 pk;
+	struct store_user	 u;
+	uint8_t			 sign[STORE_KEY_LEN], dh[STORE_KEY_LEN];
+	int64_t			 alice;
+
+	alice = add_user(s, "alice");
+	memset(&pk, 0, sizeof(pk));
+	assert_int_equal(store_prekey_set(s, alice, &pk), 0);
+	keys_for("zed", sign, dh);
+	assert_int_equal(store_key_replace(s, alice, sign, dh),
+	    STORE_NOT_FOUND);
+	assert_int_equal(store_key_reset(s, "nobody"), STORE_NOT_FOUND);
+	assert_int_equal(store_key_reset(s, "alice"), 0);
+	assert_int_equal(store_user_get(s, "alice", &u), 0);
+	assert_int_equal(u.key_reset, 1);
+	assert_int_equal(store_key_replace(s, alice, sign, dh), 0);
+	assert_int_equal(store_user_get(s, "alice", &u), 0);
+	assert_int_equal(u.key_reset, 0);
+	assert_memory_equal(u.sign_pub, sign, STORE_KEY_LEN);
+	assert_memory_equal(u.dh_pub, dh, STORE_KEY_LEN);
+	assert_int_equal(store_prekey_get(s, alice, &pk), STORE_NOT_FOUND);
+	keys_for("alice", sign, dh);
+	assert_int_equal(store_key_replace(s, alice, sign, dh),
+	    STORE_NOT_FOUND);
 	store_close(s);
 }
 
@@ -1147,10 +1216,12 @@ main(void)
 		cmocka_unit_test(version_zero_file_with_data_is_migrated),
 		cmocka_unit_test(newer_schema_is_refused),
 		cmocka_unit_test(unopenable_path_is_an_error),
-		cmocka_unit_test(version_one_file_with_data_migrates_to_two),
+		cmocka_unit_test(version_one_file_with_data_migrates_to_current),
 		cmocka_unit_test(users_add_get_get_id_and_count),
 		cmocka_unit_test(
 		    taken_user_name_is_exists_and_keeps_the_first_keys),
+		cmocka_unit_test(prekey_set_get_replace),
+		cmocka_unit_test(key_reset_then_replace_once),
 		cmocka_unit_test(invite_is_used_once_and_unknown_is_not_found),
 		cmocka_unit_test(room_create_get_and_exists),
 		cmocka_unit_test(membership_add_twice_remove_and_is_member),

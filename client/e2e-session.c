@@ -1,0 +1,355 @@
+/*
+ * e2e-session.c: the life of the client's encryption state: prekeys
+ * loaded, rotated and published, known_users loaded, and what we learnt
+ * of others' chains kept across restarts in a file sealed to our identity.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "client.h"
+#include "e2e-client.h"
+#include "e2e-state.h"
+#include "frame.h"
+#include "identity.h"
+#include "localfile.h"
+#include "log.h"
+#include "output.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define STATE_LABEL		"e2e-state"
+#define STATE_VERSION		1
+
+/* Rotate and erase by the calendar; publish again when it changed. */
+static int
+prekeys_refresh(struct client *c, int *changed)
+{
+	struct e2ec	*e = c->e2e;
+	char		 err[512];
+
+	if (prekeys_load(e->prekeys_file, c->id, wall_ms() / 1000,
+	    &e->prekeys, changed, err, sizeof(err)) == -1) {
+		out_error(c, "PREKEYS", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+publish_prekey(struct client *c)
+{
+	struct outmsg	*m;
+
+	/* One not yet sent will carry the current prekey when it goes. */
+	TAILQ_FOREACH(m, &c->outbox.q, entry)
+		if (m->type == MSG_PREKEY && !m->sent)
+			return;
+	m = outbox_add(&c->outbox, MSG_PREKEY, NULL, NULL, NULL, 0);
+	m->quiet = 1;
+}
+
+static void
+prekey_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+	struct timeval	 tv = { E2EC_PREKEY_CHECK_S, 0 };
+	int		 changed = 0;
+
+	if (prekeys_refresh(c, &changed) == 0 && changed) {
+		publish_prekey(c);
+		chat_flush(c);
+	}
+	if (evtimer_add(c->e2e->ev_prekey, &tv) == -1)
+		fatalx("evtimer_add");
+}
+
+/* The PREKEY frame: the current prekey, as signed by our identity. */
+void
+e2ec_put_prekey(struct client *c, struct frame_buf *b)
+{
+	const struct prekey	*pk = prekeys_current(&c->e2e->prekeys);
+
+	frame_put_u32(b, F_SPK_ID, pk->id);
+	frame_put_bytes(b, F_SPK_PUB, pk->pub, sizeof(pk->pub));
+	frame_put_u64(b, F_SPK_CREATED, pk->created_s);
+	frame_put_bytes(b, F_SPK_SIG, pk->sig, sizeof(pk->sig));
+}
+
+/* Logged in: the server gets our current prekey before anything else. */
+void
+e2ec_logged_in(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	struct outmsg	*m;
+	struct timeval	 tv = { E2EC_PREKEY_CHECK_S, 0 };
+
+	if (e->ev_prekey == NULL &&
+	    ((e->ev_prekey = evtimer_new(c->base, prekey_timer_cb, c)) ==
+	    NULL || evtimer_add(e->ev_prekey, &tv) == -1))
+		fatalx("evtimer");
+	TAILQ_FOREACH(m, &c->outbox.q, entry)
+		if (m->type == MSG_PREKEY)
+			return;		/* still queued: resent as it is */
+	publish_prekey(c);
+	/* First in line, so that nobody finds us without one. */
+	m = TAILQ_LAST(&c->outbox.q, outlist);
+	TAILQ_REMOVE(&c->outbox.q, m, entry);
+	TAILQ_INSERT_HEAD(&c->outbox.q, m, entry);
+}
+
+/*
+ * State file: u8 version, u32 count, then count times (identity key,
+ * receiver record), then the replay set.  Sealed by localfile.
+ */
+static int
+state_load(struct client *c, char *err, size_t errsz)
+{
+	struct e2ec	*e = c->e2e;
+	struct rxchain	*x;
+	uint8_t		*buf = NULL;
+	size_t		 len = 0, off, used, n, count;
+	int		 rv;
+
+	rv = localfile_read(e->state_file, c->id->dh_priv, STATE_LABEL, &buf,
+	    &len, err, errsz);
+	if (rv != 0)
+		return rv == 1 ? 0 : -1;
+	rv = -1;
+	if (len < 5 || buf[0] != STATE_VERSION)
+		goto bad;
+	count = be32_get(buf + 1);
+	off = 5;
+	if (count > E2EC_RX_MAX)
+		goto bad;
+	for (n = 0; n < count; n++) {
+		if (len - off < 32)
+			goto bad;
+		x = xcalloc(1, sizeof(*x));
+		memcpy(x->id_pub, buf + off, 32);
+		off += 32;
+		if (e2e_receiver_state_read(&x->r, buf + off, len - off,
+		    &used) != E2E_OK) {
+			free(x);
+			goto bad;
+		}
+		off += used;
+		TAILQ_INSERT_TAIL(&e->rx, x, entry);
+		e->nrx++;
+	}
+	if (e2e_seen_state_read(&e->seen, buf + off, len - off, &used) !=
+	    E2E_OK || off + used != len)
+		goto bad;
+	rv = 0;
+bad:
+	if (rv == -1)
+		(void)snprintf(err, errsz, "%s is damaged: move it away to "
+		    "start afresh (messages on chains it held will not "
+		    "open)", e->state_file);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return rv;
+}
+
+/* Write the state file if anything changed since the last time. */
+int
+e2ec_save(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	struct rxchain	*x;
+	uint8_t		*buf;
+	size_t		 len = 5, off, n;
+	char		 err[512];
+	int		 rv;
+
+	if (e == NULL || !e->dirty)
+		return 0;
+	TAILQ_FOREACH(x, &e->rx, entry)
+		len += 32 + e2e_receiver_state_size(&x->r);
+	len += e2e_seen_state_size(&e->seen);
+	buf = xmalloc(len);
+	buf[0] = STATE_VERSION;
+	be32_put(buf + 1, (uint32_t)e->nrx);
+	off = 5;
+	TAILQ_FOREACH(x, &e->rx, entry) {
+		memcpy(buf + off, x->id_pub, 32);
+		off += 32;
+		if (e2e_receiver_state_write(&x->r, buf + off, len - off,
+		    &n) != E2E_OK)
+			fatalx("e2e_receiver_state_write");
+		off += n;
+	}
+	if (e2e_seen_state_write(&e->seen, buf + off, len - off, &n) !=
+	    E2E_OK)
+		fatalx("e2e_seen_state_write");
+	off += n;
+	rv = localfile_write(e->state_file, c->id->dh_priv, STATE_LABEL, buf,
+	    off, err, sizeof(err));
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	if (rv == -1) {
+		out_error(c, "E2E_STATE", "%s", err);
+		return -1;
+	}
+	e->dirty = 0;
+	return 0;
+}
+
+int
+e2ec_init(struct client *c)
+{
+	struct e2ec	*e;
+	char		 err[512], *path;
+	int		 changed = 0;
+
+	c->e2e = e = xcalloc(1, sizeof(*e));
+	TAILQ_INIT(&e->peers);
+	TAILQ_INIT(&e->tx);
+	TAILQ_INIT(&e->rx);
+	TAILQ_INIT(&e->dms);
+	e2e_seen_init(&e->seen);
+	(void)xasprintf(&e->prekeys_file, "%s/%s.prekeys", c->home, c->user);
+	(void)xasprintf(&e->state_file, "%s/%s@%s_%u.e2e", c->home, c->user,
+	    c->host, c->port);
+	(void)xasprintf(&path, "%s/known_users", c->home);
+	if (trust_load(&e->trust, path, err, sizeof(err)) == -1) {
+		free(path);
+		out_error(c, "KNOWN_USERS", "%s", err);
+		return -1;
+	}
+	free(path);
+	if (prekeys_refresh(c, &changed) == -1)
+		return -1;
+	if (state_load(c, err, sizeof(err)) == -1) {
+		out_error(c, "E2E_STATE", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+e2ec_free(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	struct peer	*p;
+	struct txroom	*tx;
+	struct rxchain	*x;
+	struct pending	*d;
+
+	if (e == NULL)
+		return;
+	(void)e2ec_save(c);
+	if (e->ev_prekey != NULL)
+		event_free(e->ev_prekey);
+	while ((p = TAILQ_FIRST(&e->peers)) != NULL) {
+		TAILQ_REMOVE(&e->peers, p, entry);
+		free(p);
+	}
+	while ((tx = TAILQ_FIRST(&e->tx)) != NULL) {
+		TAILQ_REMOVE(&e->tx, tx, entry);
+		while ((d = TAILQ_FIRST(&tx->pending)) != NULL) {
+			TAILQ_REMOVE(&tx->pending, d, entry);
+			OPENSSL_cleanse(d->text, strlen(d->text));
+			free(d->text);
+			free(d);
+		}
+		e2e_chain_wipe(&tx->chain);
+		free(tx->members);
+		free(tx);
+	}
+	while ((x = TAILQ_FIRST(&e->rx)) != NULL) {
+		TAILQ_REMOVE(&e->rx, x, entry);
+		e2e_group_receiver_free(&x->r);
+		free(x);
+	}
+	while ((d = TAILQ_FIRST(&e->dms)) != NULL) {
+		TAILQ_REMOVE(&e->dms, d, entry);
+		OPENSSL_cleanse(d->text, strlen(d->text));
+		free(d->text);
+		free(d);
+	}
+	prekeys_wipe(&e->prekeys);
+	trust_free(&e->trust);
+	free(e->prekeys_file);
+	free(e->state_file);
+	free(e);
+	c->e2e = NULL;
+}
+
+/* /status, per room: our chain and what we know of the members' keys. */
+void
+e2ec_status(struct client *c, struct jbuf *jb)
+{
+	const struct trust_entry	*te;
+	struct txroom			*tx;
+	const char			*state;
+	uint64_t			 age;
+	size_t				 i, pinned, verified;
+	int				 n = 0, nfields = 0;
+
+	if (c->e2e == NULL)
+		return;
+	if (jb != NULL) {
+		nfields = jb->nfields;
+		jb_key(jb, "rooms");
+		jb_adds(jb, "[");
+	}
+	TAILQ_FOREACH(tx, &c->e2e->tx, entry) {
+		age = tx->has_chain ? (wall_ms() - tx->chain.created_ms) / 1000 :
+		    0;
+		pinned = verified = 0;
+		for (i = 0; i < tx->nmembers; i++) {
+			te = trust_get(&c->e2e->trust, c->hostport,
+			    tx->members[i]);
+			if (te != NULL && !te->changed)
+				pinned++;
+			if (te != NULL && !te->changed && te->verified)
+				verified++;
+		}
+		if (jb == NULL) {
+			out_human_at(stdout, 0, "status: %s: chain %08x, %llu s "
+			    "old, %u sent, %u rekeys; of %zu others, %zu "
+			    "pinned, %zu verified", tx->room,
+			    tx->has_chain ? tx->chain.chain_id : 0,
+			    (unsigned long long)age, tx->has_chain ?
+			    tx->chain.sent : 0, tx->rekeys,
+			    tx->nmembers > 0 ? tx->nmembers - 1 : 0, pinned,
+			    verified);
+			continue;
+		}
+		/* Nested objects: jb_key opens each at its first field. */
+		if (n++ > 0)
+			jb_adds(jb, ",");
+		jb->nfields = 0;
+		jb_str(jb, "room", tx->room);
+		jb_num(jb, "chain", tx->has_chain ? tx->chain.chain_id : 0);
+		jb_num(jb, "chain_age_s", age);
+		jb_num(jb, "chain_messages", tx->has_chain ?
+		    tx->chain.sent : 0);
+		jb_num(jb, "rekeys", tx->rekeys);
+		jb_key(jb, "members");
+		jb_adds(jb, "[");
+		for (i = 0; i < tx->nmembers; i++) {
+			te = trust_get(&c->e2e->trust, c->hostport,
+			    tx->members[i]);
+			state = strcmp(tx->members[i], c->user) == 0 ? "self" :
+			    te == NULL ? "unknown" : te->changed ? "changed" :
+			    te->verified ? "verified" : "pinned";
+			if (i > 0)
+				jb_adds(jb, ",");
+			jb->nfields = 0;
+			jb_str(jb, "user", tx->members[i]);
+			jb_str(jb, "key", state);
+			jb_adds(jb, "}");
+		}
+		jb_adds(jb, "]}");
+	}
+	if (jb != NULL) {
+		jb_adds(jb, "]");
+		jb->nfields = nfields + 1;
+	}
+}

@@ -1,0 +1,298 @@
+/*
+ * e2e-state.c: receivers and the seen-set to bytes and back, for the
+ * client to seal and keep across restarts.  Reading trusts nothing.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+#include "e2e.h"
+#include "e2e-local.h"
+#include "e2e-state.h"
+
+/* version, type, nadded, nchains: all but the two names. */
+#define RCV_FIXED	(1 + 1 + 8 + 1)
+/* chain_id, epoch, base, floor, next, added, CK, sign_pub, nskipped. */
+#define CHAIN_FIXED	(4 + 4 + 4 + 4 + 8 + 8 + 2 * CRYPTO_KEY_LEN + 4)
+#define SKIPPED_REC	(4 + CRYPTO_HASH_LEN)
+/* version, type, count, next. */
+#define SEEN_FIXED	(1 + 1 + 4 + 4)
+
+/* next is one past the last iteration opened, and iterations are u32. */
+#define NEXT_MAX	((uint64_t)UINT32_MAX + 1)
+
+static int
+state_hdr_read(struct e2e_rd *rd, uint8_t type)
+{
+	uint8_t	 version, t;
+
+	version = e2e_rd_u8(rd);
+	t = e2e_rd_u8(rd);
+	if (rd->bad)
+		return E2E_EMALFORMED;
+	/* The rest of the layout belongs to the version: stop here. */
+	if (version != E2E_STATE_VERSION || t != type)
+		return E2E_EVERSION;
+	return E2E_OK;
+}
+
+/*
+ * Every writer's start: the arguments, room for need bytes (the record's
+ * size, 0 if it cannot be written), then version and type.
+ */
+static int
+state_hdr_write(struct e2e_wr *w, uint8_t type, size_t need, uint8_t *out,
+    size_t outsz, const size_t *len)
+{
+	if (out == NULL || len == NULL || need == 0)
+		return E2E_EINVAL;
+	if (outsz < need)
+		return E2E_ENOSPC;
+	e2e_wr_init(w, out, outsz);
+	e2e_wr_u8(w, E2E_STATE_VERSION);
+	e2e_wr_u8(w, type);
+	return E2E_OK;
+}
+
+static size_t
+chains_used(const struct e2e_group_receiver *r)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < E2E_MAX_CHAINS; i++)
+		n += r->chains[i].used != 0;
+	return n;
+}
+
+size_t
+e2e_receiver_state_size(const struct e2e_group_receiver *r)
+{
+	const struct e2e_in_chain	*c;
+	size_t				 i, sz;
+
+	if (r == NULL || !e2e_name_ok(r->room) || !e2e_name_ok(r->sender))
+		return 0;
+	sz = RCV_FIXED + 1 + strlen(r->room) + 1 + strlen(r->sender);
+	for (i = 0; i < E2E_MAX_CHAINS; i++) {
+		c = &r->chains[i];
+		if (!c->used)
+			continue;
+		/* Not one e2e-group.c made: its reader would refuse it. */
+		if (c->nskipped > E2E_MAX_SKIPPED ||
+		    (c->nskipped > 0 && c->skipped == NULL))
+			return 0;
+		sz += CHAIN_FIXED + c->nskipped * SKIPPED_REC;
+	}
+	return sz;
+}
+
+static void
+in_chain_write(struct e2e_wr *w, const struct e2e_in_chain *c)
+{
+	size_t	 i;
+
+	e2e_wr_u32(w, c->chain_id);
+	e2e_wr_u32(w, c->epoch);
+	e2e_wr_u32(w, c->base);
+	e2e_wr_u32(w, c->floor);
+	e2e_wr_u64(w, c->next);
+	e2e_wr_u64(w, c->added);
+	e2e_wr_bytes(w, c->ck, sizeof(c->ck));
+	e2e_wr_bytes(w, c->sign_pub, sizeof(c->sign_pub));
+	e2e_wr_u32(w, (uint32_t)c->nskipped);
+	for (i = 0; i < c->nskipped; i++) {
+		e2e_wr_u32(w, c->skipped[i].iteration);
+		e2e_wr_bytes(w, c->skipped[i].seed,
+		    sizeof(c->skipped[i].seed));
+	}
+}
+
+int
+e2e_receiver_state_write(const struct e2e_group_receiver *r, uint8_t *out,
+    size_t outsz, size_t *len)
+{
+	struct e2e_wr	 w;
+	size_t		 need, i;
+	int		 rc;
+
+	need = e2e_receiver_state_size(r);
+	if ((rc = state_hdr_write(&w, E2E_STATE_RECEIVER, need, out, outsz,
+	    len)) != E2E_OK)
+		return rc;
+	e2e_wr_name(&w, r->room);
+	e2e_wr_name(&w, r->sender);
+	e2e_wr_u64(&w, r->nadded);
+	e2e_wr_u8(&w, (uint8_t)chains_used(r));
+	/* Slot order: the reader keeps arrival order in each chain's added. */
+	for (i = 0; i < E2E_MAX_CHAINS; i++)
+		if (r->chains[i].used)
+			in_chain_write(&w, &r->chains[i]);
+	if (w.bad || w.off != need) {
+		/* Half a record of chain keys must not linger. */
+		OPENSSL_cleanse(out, need);
+		return E2E_EINVAL;
+	}
+	*len = need;
+	return E2E_OK;
+}
+
+/* Chain k, checked against the record's receiver and chains 0..k-1. */
+static int
+in_chain_read(struct e2e_rd *rd, struct e2e_group_receiver *r, size_t k)
+{
+	struct e2e_in_chain	*c = &r->chains[k];
+	struct e2e_skipped	*s;
+	uint32_t		 n, j;
+	size_t			 i;
+
+	c->used = 1;
+	c->chain_id = e2e_rd_u32(rd);
+	c->epoch = e2e_rd_u32(rd);
+	c->base = e2e_rd_u32(rd);
+	c->floor = e2e_rd_u32(rd);
+	c->next = e2e_rd_u64(rd);
+	c->added = e2e_rd_u64(rd);
+	e2e_rd_bytes(rd, c->ck, sizeof(c->ck));
+	e2e_rd_bytes(rd, c->sign_pub, sizeof(c->sign_pub));
+	n = e2e_rd_u32(rd);
+	/* The order e2e-group.c keeps: base <= floor <= next. */
+	if (rd->bad || c->base > c->floor || c->floor > c->next ||
+	    c->next > NEXT_MAX || c->added == 0 || c->added > r->nadded ||
+	    n > E2E_MAX_SKIPPED)
+		return E2E_EMALFORMED;
+	/* Two chains with one id would make lookups and eviction ambiguous. */
+	for (i = 0; i < k; i++)
+		if (r->chains[i].chain_id == c->chain_id ||
+		    r->chains[i].added == c->added)
+			return E2E_EMALFORMED;
+	if (n == 0)
+		return E2E_OK;
+	/* A short record must not cost a full array first. */
+	if ((rd->len - rd->off) / SKIPPED_REC < n)
+		return E2E_EMALFORMED;
+	if ((c->skipped = calloc(E2E_MAX_SKIPPED, sizeof(*c->skipped))) ==
+	    NULL)
+		return E2E_ENOMEM;
+	for (j = 0; j < n; j++) {
+		s = &c->skipped[j];
+		s->iteration = e2e_rd_u32(rd);
+		e2e_rd_bytes(rd, s->seed, sizeof(s->seed));
+		/* Sorted and unique, or skipped_find's bisection goes wrong. */
+		if (rd->bad || s->iteration < c->floor ||
+		    s->iteration >= c->next ||
+		    (j > 0 && s->iteration <= c->skipped[j - 1].iteration))
+			return E2E_EMALFORMED;
+	}
+	c->nskipped = n;
+	return E2E_OK;
+}
+
+int
+e2e_receiver_state_read(struct e2e_group_receiver *r, const uint8_t *in,
+    size_t len, size_t *used)
+{
+	struct e2e_rd	 rd;
+	char		 room[E2E_NAME_MAX + 1], sender[E2E_NAME_MAX + 1];
+	size_t		 n, i;
+	int		 rc;
+
+	if (r == NULL || in == NULL || used == NULL)
+		return E2E_EINVAL;
+	memset(r, 0, sizeof(*r));
+	e2e_rd_init(&rd, in, len);
+	if ((rc = state_hdr_read(&rd, E2E_STATE_RECEIVER)) != E2E_OK)
+		return rc;
+	e2e_rd_name(&rd, room);
+	e2e_rd_name(&rd, sender);
+	if (rd.bad || e2e_group_receiver_init(r, room, sender) != E2E_OK)
+		return E2E_EMALFORMED;
+	r->nadded = e2e_rd_u64(&rd);
+	n = e2e_rd_u8(&rd);
+	rc = E2E_EMALFORMED;
+	if (rd.bad || n > E2E_MAX_CHAINS)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if ((rc = in_chain_read(&rd, r, i)) != E2E_OK)
+			goto fail;
+	*used = rd.off;
+	return E2E_OK;
+ fail:
+	/* Frees any skipped arrays and wipes the keys read so far. */
+	e2e_group_receiver_free(r);
+	return rc;
+}
+
+/*
+ * The ring fills from slot 0 and wraps only when full: any other next
+ * would overwrite a live id, or count an empty slot as seen.
+ */
+static int
+seen_ring_ok(size_t count, size_t next)
+{
+	return count <= E2E_SEEN_MAX && next < E2E_SEEN_MAX &&
+	    (count == E2E_SEEN_MAX || next == count);
+}
+
+size_t
+e2e_seen_state_size(const struct e2e_seen *s)
+{
+	if (s == NULL || !seen_ring_ok(s->count, s->next))
+		return 0;
+	return SEEN_FIXED + s->count * E2E_MSGID_LEN;
+}
+
+int
+e2e_seen_state_write(const struct e2e_seen *s, uint8_t *out, size_t outsz,
+    size_t *len)
+{
+	struct e2e_wr	 w;
+	size_t		 need;
+	int		 rc;
+
+	need = e2e_seen_state_size(s);
+	if ((rc = state_hdr_write(&w, E2E_STATE_SEEN, need, out, outsz,
+	    len)) != E2E_OK)
+		return rc;
+	e2e_wr_u32(&w, (uint32_t)s->count);
+	e2e_wr_u32(&w, (uint32_t)s->next);
+	/* The ring as it stands: next keeps pointing at the oldest id. */
+	e2e_wr_bytes(&w, s->ids, s->count * E2E_MSGID_LEN);
+	if (w.bad || w.off != need)
+		return E2E_EINVAL;
+	*len = need;
+	return E2E_OK;
+}
+
+int
+e2e_seen_state_read(struct e2e_seen *s, const uint8_t *in, size_t len,
+    size_t *used)
+{
+	struct e2e_rd	 rd;
+	uint32_t	 count, next;
+	int		 rc;
+
+	if (s == NULL || in == NULL || used == NULL)
+		return E2E_EINVAL;
+	e2e_seen_init(s);
+	e2e_rd_init(&rd, in, len);
+	if ((rc = state_hdr_read(&rd, E2E_STATE_SEEN)) != E2E_OK)
+		return rc;
+	count = e2e_rd_u32(&rd);
+	next = e2e_rd_u32(&rd);
+	if (rd.bad || !seen_ring_ok(count, next))
+		return E2E_EMALFORMED;
+	e2e_rd_bytes(&rd, s->ids, (size_t)count * E2E_MSGID_LEN);
+	if (rd.bad) {
+		e2e_seen_init(s);
+		return E2E_EMALFORMED;
+	}
+	s->count = count;
+	s->next = next;
+	*used = rd.off;
+	return E2E_OK;
+}

@@ -1,0 +1,42 @@
+/*
+ * e2e-state.h: the client's receive-side E2E state as bytes, so that a
+ * restart keeps chain keys and replay memory.  A pure codec: no I/O.
+ */
+#ifndef SC_E2E_STATE_H
+#define SC_E2E_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "e2e.h"
+
+/*
+ * docs/E2E.md section 7 is the layout.  The records hold chain keys in
+ * the clear: the caller seals them before they reach disk and wipes
+ * its buffers after.  Each record says its own length, so records may
+ * be concatenated; a reader reports in *used where the next one starts.
+ */
+#define E2E_STATE_VERSION	1
+#define E2E_STATE_RECEIVER	0x01	/* one e2e_group_receiver */
+#define E2E_STATE_SEEN		0x02	/* one e2e_seen */
+
+/* Bytes the record needs, or 0 if the receiver cannot be written. */
+size_t	 e2e_receiver_state_size(const struct e2e_group_receiver *);
+int	 e2e_receiver_state_write(const struct e2e_group_receiver *,
+	    uint8_t *out, size_t outsz, size_t *len);
+/*
+ * Initialise r from the record at the start of in[0..len).  On success
+ * the caller owns r (e2e_group_receiver_free); on failure r is wiped
+ * and holds nothing to free.
+ */
+int	 e2e_receiver_state_read(struct e2e_group_receiver *r,
+	    const uint8_t *in, size_t len, size_t *used);
+
+size_t	 e2e_seen_state_size(const struct e2e_seen *);
+int	 e2e_seen_state_write(const struct e2e_seen *, uint8_t *out,
+	    size_t outsz, size_t *len);
+/* As above; on failure s is left empty, as e2e_seen_init makes it. */
+int	 e2e_seen_state_read(struct e2e_seen *s, const uint8_t *in,
+	    size_t len, size_t *used);
+
+#endif
