@@ -75,7 +75,7 @@ check_identity(struct client *c, const char *name, const uint8_t key[32])
 	struct txroom		*tx;
 	struct peer		*p;
 	enum trust_result	 res;
-	char			 err[512];
+	char			 err[512], hex[65];
 
 	if (strcmp(name, c->user) == 0)
 		return memcmp(key, c->id->sign_pub, 32) == 0;
@@ -93,6 +93,10 @@ check_identity(struct client *c, const char *name, const uint8_t key[32])
 	case TRUST_NEW:
 		if (trust_save(&e->trust, err, sizeof(err)) == -1)
 			out_error(c, "KNOWN_USERS", "%s", err);
+		/* Every new key is shown: the server could invent members. */
+		hex_encode(key, 32, hex);
+		out_notice(c, "key_pinned", "first key seen for %s, pinned: "
+		    "%s (/verify @%s to check it)", name, hex, name);
 		return 1;
 	case TRUST_CHANGED:
 		if (trust_save(&e->trust, err, sizeof(err)) == -1)

@@ -295,6 +295,12 @@ auth_register(struct link *l, const struct frame *f)
 	tx_begin();
 	if ((rv = store_user_get(br.store, name, &u)) == -1)
 		fatalx("store_user_get");
+	if (rv == 0 && u.key_reset && u.disabled) {
+		snprintf(text, sizeof(text), "the account '%s' is disabled",
+		    name);
+		login_failed(l, name, ERR_DISABLED, text);
+		return;
+	}
 	if (rv == 0 && u.key_reset) {
 		/* The operator reset a lost key: this one takes its place. */
 		if (store_key_replace(br.store, u.id, sign_pub, dh_pub) != 0)

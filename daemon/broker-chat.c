@@ -626,7 +626,18 @@ chat_send(struct link *l, const struct frame *f)
 		link_error(l, ERR_TOO_LARGE, "message body too large");
 		return;
 	}
-	if ((wait = rate_check(l->user)) != 0) {
+	/*
+	 * Once a SEND is refused, later ones on the link are refused too
+	 * until that one comes back: a token that refills meanwhile must
+	 * not let a later message in ahead of it (order per sender).
+	 */
+	if (l->limited_id != 0 && id != l->limited_id)
+		wait = 1;
+	else if ((wait = rate_check(l->user)) == 0)
+		l->limited_id = 0;
+	if (wait != 0) {
+		if (l->limited_id == 0)
+			l->limited_id = id;
 		br.rate_limited++;
 		log_security("rate limit: %s from %s, retry in %u ms",
 		    l->user->name, l->addr, wait);

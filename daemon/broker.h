@@ -58,6 +58,7 @@ struct link {
 	size_t			 nrooms;
 	size_t			 roomcap;
 	uint64_t		 inbox_sent;
+	uint64_t		 limited_id;	/* first SEND refused, until resent */
 };
 TAILQ_HEAD(linklist, link);
 
