@@ -22,6 +22,8 @@ T new-session -d -s t -x 150 -y 30 \
     "$SC --server 127.0.0.1:$PORT --user alice --home $TMP/home-alice; sleep 60"
 wait_for 10 screen_has "Passphrase for alice" || fail "no passphrase prompt: $(screen)"
 T send-keys -t t Enter
+# Echo goes off again for the second prompt, flushing what was typed ahead.
+wait_for 10 screen_has "Again:" || fail "no second passphrase prompt: $(screen)"
 T send-keys -t t Enter
 wait_for 10 screen_has "logged in as alice" || fail "alice did not log in: $(screen)"
 
