@@ -410,6 +410,9 @@ chat_frame(struct client *c, const struct frame *f)
 	case MSG_KEYS:
 		keys_answered(c, f);
 		return 1;
+	case MSG_CAUGHT_UP:
+		e2ec_caught_up(c);
+		return 1;
 	case MSG_INFO_REPLY:
 		if (frame_get_str(f, F_SOFTWARE, sw, sizeof(sw)) == 0 &&
 		    frame_get_u64(f, F_UPTIME, &uptime) == 0 &&

@@ -243,6 +243,7 @@ void	 chat_free(struct client *);
 int	 e2ec_init(struct client *);
 void	 e2ec_free(struct client *);
 void	 e2ec_logged_in(struct client *);
+void	 e2ec_caught_up(struct client *);
 void	 e2ec_put_prekey(struct client *, struct frame_buf *);
 int	 e2ec_save(struct client *);
 int	 e2ec_done(struct client *);

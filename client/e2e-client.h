@@ -100,6 +100,7 @@ struct e2ec {
 	struct pendinglist	 dms;
 	size_t			 npending;
 	int			 dirty;		/* state file behind memory */
+	int			 may_erase;	/* backlog read once: erase due keys */
 	struct event		*ev_prekey;
 };
 

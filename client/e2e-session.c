@@ -25,18 +25,28 @@
 #define STATE_LABEL		"e2e-state"
 #define STATE_VERSION		1
 
-/* Rotate and erase by the calendar; publish again when it changed. */
+/*
+ * Rotate and erase by the calendar; publish again when it changed.  Until
+ * the server says the backlog is all sent (CAUGHT_UP), or an hour after
+ * login with a server that does not say it, expired private halves are
+ * kept: what was sealed to them while we were away must still open.
+ */
 static int
 prekeys_refresh(struct client *c, int *changed)
 {
 	struct e2ec	*e = c->e2e;
+	struct prekeys	 fresh;
 	char		 err[512];
 
+	/* A damaged file leaves the keys in memory as they were. */
 	if (prekeys_load(e->prekeys_file, c->id, wall_ms() / 1000,
-	    &e->prekeys, changed, err, sizeof(err)) == -1) {
+	    e->may_erase, &fresh, changed, err, sizeof(err)) == -1) {
 		out_error(c, "PREKEYS", "%s", err);
 		return -1;
 	}
+	prekeys_wipe(&e->prekeys);
+	e->prekeys = fresh;
+	prekeys_wipe(&fresh);
 	return 0;
 }
 
@@ -60,12 +70,28 @@ prekey_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval	 tv = { E2EC_PREKEY_CHECK_S, 0 };
 	int		 changed = 0;
 
+	c->e2e->may_erase = 1;
 	if (prekeys_refresh(c, &changed) == 0 && changed) {
 		publish_prekey(c);
 		chat_flush(c);
 	}
 	if (evtimer_add(c->e2e->ev_prekey, &tv) == -1)
 		fatalx("evtimer_add");
+}
+
+/* The backlog is in: keys that expired while we were away may go now. */
+void
+e2ec_caught_up(struct client *c)
+{
+	int	 changed = 0;
+
+	if (c->e2e->may_erase)
+		return;
+	c->e2e->may_erase = 1;
+	if (prekeys_refresh(c, &changed) == 0 && changed) {
+		publish_prekey(c);
+		chat_flush(c);
+	}
 }
 
 /* The PREKEY frame: the current prekey, as signed by our identity. */
@@ -285,6 +311,7 @@ void
 e2ec_status(struct client *c, struct jbuf *jb)
 {
 	const struct trust_entry	*te;
+	const struct prekey		*pk;
 	struct txroom			*tx;
 	const char			*state;
 	uint64_t			 age;
@@ -293,6 +320,11 @@ e2ec_status(struct client *c, struct jbuf *jb)
 
 	if (c->e2e == NULL)
 		return;
+	if (jb == NULL && (pk = prekeys_current(&c->e2e->prekeys)) != NULL)
+		out_human_at(stdout, 0, "status: %zu prekeys held, the current "
+		    "one %08x", c->e2e->prekeys.n, pk->id);
+	else if (jb != NULL)
+		jb_num(jb, "prekeys", c->e2e->prekeys.n);
 	if (jb != NULL) {
 		nfields = jb->nfields;
 		jb_key(jb, "rooms");

@@ -183,7 +183,7 @@ erase_old(struct prekeys *pk, uint64_t now_s)
 
 int
 prekeys_load(const char *path, const struct identity *id, uint64_t now_s,
-    struct prekeys *pk, int *changed, char *err, size_t errsz)
+    int erase, struct prekeys *pk, int *changed, char *err, size_t errsz)
 {
 	const struct prekey	*cur;
 	uint8_t			*buf = NULL;
@@ -210,7 +210,7 @@ prekeys_load(const char *path, const struct identity *id, uint64_t now_s,
 		}
 		*changed = 1;
 	}
-	if (erase_old(pk, now_s))
+	if (erase && erase_old(pk, now_s))
 		*changed = 1;
 	/* Not saved, not published: a key we could lose must not be used. */
 	if (*changed && save(path, id, pk, err, errsz) == -1)

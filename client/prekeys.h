@@ -32,13 +32,16 @@ struct prekeys {
 /*
  * Load path (sealed to id), make a new prekey if there is none or the
  * current one is PREKEY_ROTATE_S old, erase those PREKEY_ERASE_S old
- * (never the current one), and write the file back if anything changed
- * (*changed = 1: publish prekeys_current).  -1 with a message in err, pk
- * wiped, on a damaged file or a creation time more than a day ahead.
+ * (never the current one) if erase is set, and write the file back if
+ * anything changed (*changed = 1: publish prekeys_current).  A client
+ * back from a long absence loads with erase 0 until it has read its
+ * backlog: what was sealed to a key while it was away still opens.
+ * -1 with a message in err, pk wiped, on a damaged file or a creation
+ * time more than a day ahead.
  */
 int	prekeys_load(const char *path, const struct identity *id,
-	    uint64_t now_s, struct prekeys *pk, int *changed, char *err,
-	    size_t errsz);
+	    uint64_t now_s, int erase, struct prekeys *pk, int *changed,
+	    char *err, size_t errsz);
 const struct prekey	*prekeys_current(const struct prekeys *pk);
 /* The prekey an envelope names by its spk_id; NULL if erased or unknown. */
 const struct prekey	*prekeys_find(const struct prekeys *pk, uint32_t id);

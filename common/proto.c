@@ -198,6 +198,7 @@ static const struct msg_spec server_msgs[] = {
 	MSG(MSG_ROOM_LIST,	"ROOM_LIST",	list_fields),
 	MSG(MSG_WHO_LIST,	"WHO_LIST",	who_list_fields),
 	MSG(MSG_INFO_REPLY,	"INFO_REPLY",	info_reply_fields),
+	MSG0(MSG_CAUGHT_UP,	"CAUGHT_UP"),
 	MSG(MSG_KEYS,		"KEYS",		keys_fields),
 };
 
@@ -307,6 +308,7 @@ static const struct code_name msg_names[] = {
 	{ MSG_WHO_LIST,		"WHO_LIST" },
 	{ MSG_INFO,		"INFO" },
 	{ MSG_INFO_REPLY,	"INFO_REPLY" },
+	{ MSG_CAUGHT_UP,	"CAUGHT_UP" },
 	{ MSG_PREKEY,		"PREKEY" },
 	{ MSG_KEYS_GET,		"KEYS_GET" },
 	{ MSG_KEYS,		"KEYS" },

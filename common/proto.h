@@ -56,6 +56,7 @@ enum msg_type {
 	MSG_WHO_LIST		= 0x002a,	/* server: room, list */
 	MSG_INFO		= 0x002b,	/* client */
 	MSG_INFO_REPLY		= 0x002c,	/* server: software, uptime, counts */
+	MSG_CAUGHT_UP		= 0x002d,	/* server: the backlog is all sent */
 
 	/* Public keys for end-to-end encryption (after login only). */
 	MSG_PREKEY		= 0x0030,	/* client: its signed prekey */

@@ -235,6 +235,20 @@ pump_row_cb(const struct store_row *row, void *arg)
 	return link_queued(pc->link) >= LINK_HIGH;
 }
 
+/* Has the link been sent everything durable, in every room and its inbox? */
+static int
+caught_up(const struct link *l)
+{
+	const struct room	*r;
+	size_t			 i;
+
+	for (i = 0; i < l->nrooms; i++)
+		if ((r = room_find_id(l->rooms[i].room_id)) != NULL &&
+		    l->rooms[i].sent < r->durable_seq)
+			return 0;
+	return l->inbox_sent >= l->user->inbox_durable;
+}
+
 /*
  * Catch a link up from the log, room by room, until its output is full.
  * The link's write callback calls this again when the output drains, so
@@ -243,10 +257,11 @@ pump_row_cb(const struct store_row *row, void *arg)
 void
 chat_pump(struct link *l)
 {
-	struct pump_ctx	 pc;
-	struct room	*r;
-	uint64_t	 before;
-	size_t		 i;
+	struct pump_ctx		 pc;
+	struct frame_buf	 b;
+	struct room		*r;
+	uint64_t		 before;
+	size_t			 i;
 
 	pc.link = l;
 	for (i = 0; i < l->nrooms && link_queued(l) < LINK_HIGH; i++) {
@@ -276,6 +291,12 @@ chat_pump(struct link *l)
 			fatalx("store_inbox_read");
 		if (*pc.sent == before)
 			*pc.sent = pc.durable;
+	}
+	if (l->delivering && !l->caught_up && caught_up(l)) {
+		/* Clients hold expired prekeys until the backlog is in. */
+		l->caught_up = 1;
+		frame_begin(&b, MSG_CAUGHT_UP, br.max_frame);
+		link_send_buf(l, &b);
 	}
 }
 
@@ -320,12 +341,20 @@ chat_fanout(const struct after *a)
 			if ((lr = link_room_find(l, r->id)) != NULL)
 				deliver(l, &lr->sent, a->seq, a);
 	}
-	/* The one who left heard its own PART; now it is gone. */
-	if (a->row_kind == LOG_PART) {
-		room_remove_member(r, a->sender_id);
-		if ((u = user_find(a->sender_id)) != NULL)
-			TAILQ_FOREACH(l, &u->links, user_entry)
-				link_room_remove(l, r->id);
+	/*
+	 * The one who left is no longer in members (chat_part took it out
+	 * at once), but hears its own PART before its links forget the
+	 * room.  If it joined again in the same pass it is a member and
+	 * heard the PART above; its links keep the room.
+	 */
+	if (a->row_kind == LOG_PART && !room_has_member(r, a->sender_id) &&
+	    (u = user_find(a->sender_id)) != NULL) {
+		TAILQ_FOREACH(l, &u->links, user_entry) {
+			if ((lr = link_room_find(l, r->id)) == NULL)
+				continue;
+			deliver(l, &lr->sent, a->seq, a);
+			link_room_remove(l, r->id);
+		}
 	}
 }
 
@@ -507,6 +536,11 @@ chat_part(struct link *l, const struct frame *f)
 	(void)room_announce(r, l->user, LOG_PART);
 	if (store_member_remove(br.store, r->id, l->user->id) != 0)
 		fatalx("store_member_remove");
+	/*
+	 * Out of the members now, as in the store: a JOIN, SEND or WHO
+	 * later in this pass must see the room as it will be committed.
+	 */
+	room_remove_member(r, l->user->id);
 }
 
 static void

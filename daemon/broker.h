@@ -47,6 +47,7 @@ struct link {
 	enum link_state		 state;
 	int			 probed;	/* had its UNKNOWN_USER */
 	int			 delivering;	/* LOGGED_IN sent: in user->links */
+	int			 caught_up;	/* CAUGHT_UP sent */
 	uint8_t			 nonce[NONCE_LEN];
 	uint8_t			 exporter[EXPORTER_LEN];
 	struct event		*penalty_ev;

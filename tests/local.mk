@@ -82,6 +82,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-config.sh \
 	%D%/integration/t-chat.sh \
 	%D%/integration/t-offline.sh \
+	%D%/integration/t-prekey-offline.sh \
 	%D%/integration/t-accounts.sh \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \

@@ -61,7 +61,7 @@ send_buf(int fd, struct frame_buf *b)
 
 /* Read one frame from a fake worker's link, or fail after WAIT_MS. */
 static void
-read_frame(struct fake *w, struct frame *f)
+read_any_frame(struct fake *w, struct frame *f)
 {
 	struct pollfd	 pfd = { .fd = w->fd, .events = POLLIN };
 	size_t		 flen;
@@ -88,6 +88,15 @@ read_frame(struct fake *w, struct frame *f)
 		assert_true(n > 0);
 		w->have += (size_t)n;
 	}
+}
+
+/* The same, past CAUGHT_UP: one test looks at where it comes. */
+static void
+read_frame(struct fake *w, struct frame *f)
+{
+	do
+		read_any_frame(w, f);
+	while (f->type == MSG_CAUGHT_UP);
 }
 
 static uint16_t
@@ -407,6 +416,122 @@ sender_is_stamped_by_the_broker(void **state)
 	close(w.fd);
 }
 
+/* Frames built into one buffer reach the broker in one read: one pass. */
+static void
+room_frame(struct frame_buf *all, uint16_t type, const char *room)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, type, FRAME_MAX_DEFAULT);
+	frame_put_str(&b, F_ROOM, room);
+	assert_int_equal(frame_finish(&b), 0);
+	memcpy(all->data + all->len, b.data, b.len);
+	all->len += b.len;
+	frame_buf_free(&b);
+}
+
+static void
+expect_room_event(struct fake *w, uint8_t want)
+{
+	struct frame	 f;
+	uint8_t		 kind;
+
+	read_frame(w, &f);
+	assert_int_equal(f.type, MSG_ROOM_EVENT);
+	assert_int_equal(frame_get_u8(&f, F_KIND, &kind), 0);
+	assert_int_equal(kind, want);
+}
+
+/* Send to #lobby; skip catch-up until both its ACK and its echo came. */
+static void
+send_in_lobby(struct fake *w, uint64_t id)
+{
+	struct frame_buf	 b;
+	struct frame		 f;
+	uint64_t		 got;
+	int			 acked = 0, echoed = 0;
+
+	frame_begin(&b, MSG_SEND, FRAME_MAX_DEFAULT);
+	frame_put_str(&b, F_ROOM, "#lobby");
+	frame_put_u64(&b, F_CLIENT_MSG_ID, id);
+	frame_put_bytes(&b, F_BODY, "hi", 2);
+	send_buf(w->fd, &b);
+	while (!acked || !echoed) {
+		read_frame(w, &f);
+		assert_true(f.type == MSG_ACK || f.type == MSG_ROOM_EVENT);
+		if (frame_get_u64(&f, F_CLIENT_MSG_ID, &got) == -1 || got != id)
+			continue;
+		if (f.type == MSG_ACK)
+			acked = 1;
+		else
+			echoed = 1;
+	}
+}
+
+/* A PART and a JOIN in the same broker pass leave the user a member. */
+static void
+part_then_join_in_one_pass_stays_a_member(void **state)
+{
+	struct fake	 w;
+	struct {
+		struct frame_buf	 b;
+		uint8_t			 space[1024];
+	}		 all;
+	uint8_t		 sig[SIG_LEN];
+
+	/* alice joined #lobby in the previous test. */
+	attach(&w);
+	login_sig(&alice, w.nonce, w.exporter, "alice", sig);
+	send_login(&w, "alice", sig);
+	expect_logged_in(&w, "alice");
+	send_in_lobby(&w, 78);	/* catches the link up on #lobby, too */
+
+	memset(&all, 0, sizeof(all));
+	all.b.data = all.space;
+	room_frame(&all.b, MSG_PART, "#lobby");
+	room_frame(&all.b, MSG_JOIN, "#lobby");
+	assert_int_equal(write(w.fd, all.b.data, all.b.len),
+	    (ssize_t)all.b.len);
+	expect_room_event(&w, EVENT_PART);
+	expect_room_event(&w, EVENT_JOIN);
+	send_in_lobby(&w, 79);
+	close(w.fd);
+
+	/* And still one after a new login: the store agrees. */
+	attach(&w);
+	login_sig(&alice, w.nonce, w.exporter, "alice", sig);
+	send_login(&w, "alice", sig);
+	expect_logged_in(&w, "alice");
+	send_in_lobby(&w, 80);
+	close(w.fd);
+}
+
+/* After login: the backlog, then CAUGHT_UP, once; then only live traffic. */
+static void
+caught_up_follows_the_backlog(void **state)
+{
+	struct fake	 w;
+	struct frame	 f;
+	uint8_t		 sig[SIG_LEN];
+	int		 events = 0;
+
+	/* alice never acknowledged #lobby: all of it is her backlog. */
+	attach(&w);
+	login_sig(&alice, w.nonce, w.exporter, "alice", sig);
+	send_login(&w, "alice", sig);
+	expect_logged_in(&w, "alice");
+	for (;;) {
+		read_any_frame(&w, &f);
+		if (f.type == MSG_CAUGHT_UP)
+			break;
+		assert_int_equal(f.type, MSG_ROOM_EVENT);
+		events++;
+	}
+	assert_true(events >= 3);
+	send_in_lobby(&w, 81);
+	close(w.fd);
+}
+
 int
 main(void)
 {
@@ -417,6 +542,8 @@ main(void)
 		cmocka_unit_test(worker_claiming_another_users_name_is_refused),
 		cmocka_unit_test(signature_from_another_channel_is_refused),
 		cmocka_unit_test(sender_is_stamped_by_the_broker),
+		cmocka_unit_test(part_then_join_in_one_pass_stays_a_member),
+		cmocka_unit_test(caught_up_follows_the_backlog),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

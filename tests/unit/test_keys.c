@@ -178,11 +178,18 @@ prekey_sig_binds_every_field(void **state)
 }
 
 static int
-load_pk(struct fixture *f, uint64_t now, struct prekeys *pk, int *changed)
+load_pk_erase(struct fixture *f, uint64_t now, int erase, struct prekeys *pk,
+    int *changed)
 {
 	f->err[0] = '\0';
-	return prekeys_load(f->path, &f->id, now, pk, changed, f->err,
+	return prekeys_load(f->path, &f->id, now, erase, pk, changed, f->err,
 	    sizeof(f->err));
+}
+
+static int
+load_pk(struct fixture *f, uint64_t now, struct prekeys *pk, int *changed)
+{
+	return load_pk_erase(f, now, 1, pk, changed);
 }
 
 /* The first load makes a valid signed prekey; before 7 days it stays. */
@@ -280,6 +287,36 @@ prekeys_erase_after_14_days(void **state)
 	assert_int_equal(changed, 0);
 	assert_null(prekeys_find(&c, first));
 	assert_memory_equal(&b, &c, sizeof(b));
+	prekeys_wipe(&a);
+	prekeys_wipe(&b);
+	prekeys_wipe(&c);
+}
+
+/*
+ * Back after a month, the client holds the expired key until its backlog
+ * is read (erase 0), then erases it: nothing sealed while away is lost.
+ */
+static void
+prekeys_erase_waits_for_the_backlog(void **state)
+{
+	struct fixture	*f = *state;
+	struct prekeys	 a, b, c;
+	uint32_t	 first;
+	int		 changed;
+
+	assert_int_equal(load_pk(f, T0, &a, &changed), 0);
+	first = prekeys_current(&a)->id;
+	assert_int_equal(load_pk_erase(f, T0 + 30 * DAY, 0, &b, &changed), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(b.n, 2);
+	assert_memory_equal(prekeys_find(&b, first), &a.v[0], sizeof(a.v[0]));
+	assert_int_not_equal(prekeys_current(&b)->id, first);
+
+	assert_int_equal(load_pk_erase(f, T0 + 30 * DAY, 1, &c, &changed), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(c.n, 1);
+	assert_null(prekeys_find(&c, first));
+	assert_int_equal(prekeys_current(&c)->id, prekeys_current(&b)->id);
 	prekeys_wipe(&a);
 	prekeys_wipe(&b);
 	prekeys_wipe(&c);
@@ -848,6 +885,7 @@ main(void)
 		T(prekeys_rotate_at_7_days),
 		T(prekeys_erase_after_14_days),
 		T(prekeys_long_absence_keeps_only_current),
+		T(prekeys_erase_waits_for_the_backlog),
 		T(prekeys_damaged_payload_refused),
 		T(prekeys_future_refused),
 		T(prekeys_other_identity_refused),
