@@ -373,6 +373,66 @@ bind_room_cb(int64_t room_id, const char *name, uint64_t cursor,
 	link_room_add(bc->link, room_id, cursor);
 }
 
+/* Tokens the bucket has at now, refilled since it was last used. */
+static double
+rate_tokens(double tokens, uint64_t refilled_ms, uint64_t now)
+{
+	if (now > refilled_ms)
+		tokens += (double)(now - refilled_ms) * br.message_rate /
+		    1000.0;
+	return tokens > br.message_burst ? br.message_burst : tokens;
+}
+
+static void
+rate_memo_free(struct rate_memo *m)
+{
+	TAILQ_REMOVE(&br.rate_memos, m, entry);
+	br.nrate_memos--;
+	free(m);
+}
+
+/* The user's last connection closed: remember a bucket not yet full. */
+static void
+rate_remember(const struct user *u)
+{
+	struct rate_memo	*m, *next;
+	uint64_t		 now = now_ms();
+
+	if (rate_tokens(u->tokens, u->refilled_ms, now) >= br.message_burst)
+		return;
+	for (m = TAILQ_FIRST(&br.rate_memos); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		if (rate_tokens(m->tokens, m->refilled_ms, now) >=
+		    br.message_burst)
+			rate_memo_free(m);
+	}
+	if (br.nrate_memos >= RATE_MEMO_MAX)
+		rate_memo_free(TAILQ_FIRST(&br.rate_memos));
+	m = xcalloc(1, sizeof(*m));
+	m->user_id = u->id;
+	m->tokens = u->tokens;
+	m->refilled_ms = u->refilled_ms;
+	TAILQ_INSERT_TAIL(&br.rate_memos, m, entry);
+	br.nrate_memos++;
+}
+
+/* A user comes online: its bucket as it was left, or a full one. */
+static void
+rate_recall(struct user *u)
+{
+	struct rate_memo	*m;
+
+	u->tokens = br.message_burst;
+	u->refilled_ms = now_ms();
+	TAILQ_FOREACH(m, &br.rate_memos, entry)
+		if (m->user_id == u->id) {
+			u->tokens = m->tokens;
+			u->refilled_ms = m->refilled_ms;
+			rate_memo_free(m);
+			return;
+		}
+}
+
 /* A link is now this user's: load where it stands and catch it up. */
 void
 chat_bind(struct link *l, const struct store_user *su)
@@ -386,8 +446,7 @@ chat_bind(struct link *l, const struct store_user *su)
 		(void)str_copy(u->name, su->name, sizeof(u->name));
 		TAILQ_INIT(&u->links);
 		u->inbox_durable = su->inbox_last;
-		u->tokens = br.message_burst;
-		u->refilled_ms = now_ms();
+		rate_recall(u);
 		TAILQ_INSERT_TAIL(&br.users, u, entry);
 		br.nusers_online++;
 	}
@@ -425,6 +484,7 @@ chat_link_gone(struct link *l)
 		TAILQ_REMOVE(&u->links, l, user_entry);
 	l->user = NULL;
 	if (--u->nlinks == 0) {
+		rate_remember(u);
 		TAILQ_REMOVE(&br.users, u, entry);
 		br.nusers_online--;
 		free(u);
@@ -438,9 +498,7 @@ rate_check(struct user *u)
 	uint64_t	 now = now_ms();
 	double		 rate = br.message_rate;
 
-	u->tokens += (double)(now - u->refilled_ms) * rate / 1000.0;
-	if (u->tokens > br.message_burst)
-		u->tokens = br.message_burst;
+	u->tokens = rate_tokens(u->tokens, u->refilled_ms, now);
 	u->refilled_ms = now;
 	if (u->tokens >= 1.0) {
 		u->tokens -= 1.0;

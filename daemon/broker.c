@@ -461,6 +461,7 @@ broker_main(int foreground)
 	read_settings();
 	TAILQ_INIT(&br.links);
 	TAILQ_INIT(&br.users);
+	TAILQ_INIT(&br.rate_memos);
 	TAILQ_INIT(&br.rooms);
 	TAILQ_INIT(&br.after);
 	br.started_ms = now_ms();

@@ -77,6 +77,19 @@ struct user {
 };
 TAILQ_HEAD(userlist, user);
 
+/*
+ * The rate bucket of a user who went offline before it refilled: kept
+ * until it would be full, so that reconnecting does not refill it.
+ */
+struct rate_memo {
+	TAILQ_ENTRY(rate_memo)	 entry;
+	int64_t			 user_id;
+	double			 tokens;
+	uint64_t		 refilled_ms;
+};
+TAILQ_HEAD(rate_memolist, rate_memo);
+#define RATE_MEMO_MAX		4096
+
 /* A room whose members are cached, loaded on first use. */
 struct room {
 	TAILQ_ENTRY(room)	 entry;
@@ -120,6 +133,8 @@ struct broker {
 	unsigned int		 nlinks;
 	struct userlist		 users;
 	unsigned int		 nusers_online;
+	struct rate_memolist	 rate_memos;
+	unsigned int		 nrate_memos;
 	struct roomlist		 rooms;
 	struct afterlist	 after;
 	uint64_t		 started_ms;

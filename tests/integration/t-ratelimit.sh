@@ -29,5 +29,23 @@ want=$(for i in $(seq 1 30); do printf 'burst-%s ' "$i"; done)
 log_has "security: rate limit: fast" || fail "rate limiting not logged"
 client_end fast || fail "a rate-limited client must still exit 0 once all is sent"
 pass "all 30 delivered in order after waiting"
+
+# Reconnecting does not refill the bucket.  At 1 message a second (a
+# reload) it holds a few tokens when fast is back; with a refill it would
+# hold 10, enough for the room key and 8 messages without a wait.
+write_config 'limits = { message_rate = 1; message_burst = 10; };'
+kill -HUP "$DPID"
+wait_for 10 log_has "configuration reloaded" || fail "no reload"
+client_start fast2 --user fast --home "$TMP/home-fast"
+client_wait fast2 '"event":"logged_in"'
+client_say fast2 "/join #rl"
+for i in $(seq 1 8); do
+	client_say fast2 "again-$i"
+done
+client_wait_jq reader '.text=="again-8"' 30
+client_has_jq fast2 '.type=="error" and .code=="RATE_LIMITED"' ||
+    fail "a reconnect refilled the rate bucket"
+client_end fast2 || fail "fast2 exit"
+pass "a reconnect does not refill the rate bucket"
 client_end reader || fail "reader exit"
 stop_daemon
