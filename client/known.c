@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "client.h"
+#include "localfile.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -71,14 +72,12 @@ known_lookup(const char *file, const char *hostport, uint8_t fp[TLS_FP_LEN],
 	size_t		 linesz = 0;
 	ssize_t		 n;
 	unsigned long	 lineno = 0;
-	int		 ret = KNOWN_NONE;
+	int		 ret = KNOWN_NONE, rv;
 
-	if ((f = fopen(file, "r")) == NULL) {
-		if (errno == ENOENT)
-			return KNOWN_NONE;
-		(void)snprintf(err, errsz, "%s: %s", file, strerror(errno));
-		return -1;
-	}
+	/* Whoever can write the pins can redirect us: ours, 0600. */
+	if ((rv = localfile_fopen("known servers file", file, &f, err,
+	    errsz)) != 0)
+		return rv == 1 ? KNOWN_NONE : -1;
 	while ((n = getline(&line, &linesz, f)) != -1) {
 		lineno++;
 		line[strcspn(line, "\r\n")] = '\0';

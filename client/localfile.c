@@ -73,6 +73,56 @@ check_file(int fd, const char *what, const char *path, size_t max,
 	return 0;
 }
 
+/* Open without following a link; errors worded as localfile_slurp's. */
+static int
+open_checked(const char *what, const char *path, size_t max, struct stat *st,
+    char *err, size_t errsz)
+{
+	int	 fd;
+
+	/* NOFOLLOW: a symlink could point anywhere, e.g. at another key. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return -2;
+		if (errno == ELOOP)
+			(void)snprintf(err, errsz, "%s %s is a symbolic link: "
+			    "refusing to follow it", what, path);
+		else
+			(void)snprintf(err, errsz, "cannot open %s %s: %s",
+			    what, path, strerror(errno));
+		return -1;
+	}
+	if (check_file(fd, what, path, max, st, err, errsz) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+localfile_fopen(const char *what, const char *path, FILE **fp, char *err,
+    size_t errsz)
+{
+	struct stat	 st;
+	int		 fd;
+
+	*fp = NULL;
+	if ((fd = open_checked(what, path, LOCALFILE_MAX, &st, err,
+	    errsz)) == -2)
+		return 1;
+	if (fd == -1)
+		return -1;
+	if ((*fp = fdopen(fd, "r")) == NULL) {
+		(void)snprintf(err, errsz, "cannot read %s %s: %s", what,
+		    path, strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 int
 localfile_slurp(const char *what, const char *path, size_t max,
     uint8_t **data, size_t *len, char *err, size_t errsz)
@@ -85,22 +135,10 @@ localfile_slurp(const char *what, const char *path, size_t max,
 
 	*data = NULL;
 	*len = 0;
-	/* NOFOLLOW: a symlink could point anywhere, e.g. at another key. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 1;
-		if (errno == ELOOP)
-			(void)snprintf(err, errsz, "%s %s is a symbolic link: "
-			    "refusing to follow it", what, path);
-		else
-			(void)snprintf(err, errsz, "cannot open %s %s: %s",
-			    what, path, strerror(errno));
+	if ((fd = open_checked(what, path, max, &st, err, errsz)) == -2)
+		return 1;
+	if (fd == -1)
 		return -1;
-	}
-	if (check_file(fd, what, path, max, &st, err, errsz) == -1)
-		goto out;
 	/* One byte more than stat said: seeing it means the file grew. */
 	cap = (size_t)st.st_size + 1;
 	if ((buf = malloc(cap)) == NULL) {

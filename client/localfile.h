@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define LOCALFILE_MAX	(16 * 1024 * 1024)	/* whole file, in bytes */
@@ -40,6 +41,12 @@ int	localfile_check_mode(const char *what, const char *path,
  */
 int	localfile_slurp(const char *what, const char *path, size_t max,
 	    uint8_t **data, size_t *len, char *err, size_t errsz);
+/*
+ * Open a plain text file for reading, with the checks of localfile_slurp
+ * (what names it in messages).  0 with *fp open, 1 missing, -1.
+ */
+int	localfile_fopen(const char *what, const char *path, FILE **fp,
+	    char *err, size_t errsz);
 /*
  * Replace path with data: PATH.tmp (O_EXCL, 0600), fsync, rename over
  * path, fsync the directory.  A crash leaves the old file or the new one.

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -435,6 +437,22 @@ default_home(void)
 	return dir;
 }
 
+/*
+ * The identity key, prekeys and chain keys live in this process: no core
+ * file may hold them, and other processes of the same user may not
+ * attach to read them (as ssh-agent does).
+ */
+static void
+disable_dumps(void)
+{
+	struct rlimit	 rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("setrlimit RLIMIT_CORE");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl PR_SET_DUMPABLE");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -447,6 +465,7 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	the_client = &c;
 	log_procname("securechat");
+	disable_dumps();
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {

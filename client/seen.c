@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "localfile.h"
 #include "proto.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -68,14 +69,12 @@ seen_load(struct seen *s, const char *file, char *err, size_t errsz)
 	struct seen_entry	*e;
 	unsigned long long	 v;
 	size_t			 lineno = 0;
-	int			 n;
+	int			 n, rv;
 
-	if ((fp = fopen(file, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		(void)snprintf(err, errsz, "%s: %s", file, strerror(errno));
-		return -1;
-	}
+	/* Whoever can write it can hide messages from us: ours, 0600. */
+	if ((rv = localfile_fopen("shown-messages file", file, &fp, err,
+	    errsz)) != 0)
+		return rv == 1 ? 0 : -1;
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		line[strcspn(line, "\n")] = '\0';

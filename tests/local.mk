@@ -24,7 +24,8 @@ check_PROGRAMS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %
 
 # The client's outbox and .seen file, compiled from the client's sources.
 %C%_unit_test_client_queue_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/client
-%C%_unit_test_client_queue_SOURCES = %D%/unit/test_client_queue.c client/outbox.c client/seen.c
+%C%_unit_test_client_queue_SOURCES = %D%/unit/test_client_queue.c client/outbox.c client/seen.c \
+	client/localfile.c
 %C%_unit_test_client_queue_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 
 check_PROGRAMS += %D%/unit/test_crypto %D%/unit/test_identity

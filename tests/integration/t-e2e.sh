@@ -49,6 +49,11 @@ for u in alice bob carol; do
 done
 pass "three clients read every room and direct message in plaintext"
 
+# The client holds the keys that open all this: it cannot dump core.
+grep -Eq '^Max core file size +0 +0 ' "/proc/$(client_pid alice)/limits" ||
+    fail "the client may dump core: $(grep core "/proc/$(client_pid alice)/limits")"
+pass "the client runs with no core dumps"
+
 # A core of the broker while clients are connected and traffic flows.
 # ASan maps terabytes of shadow memory: its core would fill the disk, so
 # the sanitizer build leaves this part to the normal one.  The file size

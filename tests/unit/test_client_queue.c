@@ -144,6 +144,7 @@ write_file(const char *text)
 	assert_non_null(fp);
 	assert_int_equal(fputs(text, fp) >= 0, 1);
 	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(file, 0600), 0);
 }
 
 /* What one run saved, the next loads: a restarted client shows nothing twice. */
@@ -221,6 +222,34 @@ test_seen_refuses_garbage(void **state)
 	seen_free(&s);
 }
 
+/* Whoever could write it could hide messages: others' access is refused. */
+static void
+test_seen_refuses_open_modes(void **state)
+{
+	struct seen	 s;
+	char		 err[256], link[300];
+
+	memset(&s, 0, sizeof(s));
+	write_file("#a 5\n");
+	assert_int_equal(chmod(file, 0620), 0);
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "chmod 600"));
+	assert_int_equal(chmod(file, 0600), 0);
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(seen_get(&s, "#a", 0)->shown, 5);
+	seen_free(&s);
+
+	/* A symbolic link is not followed. */
+	(void)snprintf(link, sizeof(link), "%s.link", file);
+	(void)unlink(link);
+	assert_int_equal(symlink(file, link), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(seen_load(&s, link, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "symbolic link"));
+	seen_free(&s);
+	assert_int_equal(unlink(link), 0);
+}
+
 int
 main(void)
 {
@@ -230,6 +259,7 @@ main(void)
 		cmocka_unit_test(test_outbox_requests),
 		cmocka_unit_test(test_seen_round_trip),
 		cmocka_unit_test(test_seen_refuses_garbage),
+		cmocka_unit_test(test_seen_refuses_open_modes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
