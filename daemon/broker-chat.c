@@ -941,16 +941,23 @@ chat_frame(struct link *l, const struct frame *f)
 	}
 }
 
-/* Rows every member has acknowledged, or older than the retention, go. */
+/*
+ * Rows every member has acknowledged, or older than the retention, go.
+ * De-duplication records go with the retention, or after DEDUP_KEEP_DAYS
+ * without one: a client resends only what it still holds unacknowledged,
+ * never a month later, and the table must not grow for ever.
+ */
 void
 chat_prune(void)
 {
-	uint64_t	 before = 0, deleted = 0;
+	uint64_t	 before = 0, sent_before, deleted = 0;
 
 	if (br.retention_days > 0)
 		before = wall_ms() - (uint64_t)br.retention_days * 86400000ULL;
+	sent_before = before > 0 ? before :
+	    wall_ms() - (uint64_t)DEDUP_KEEP_DAYS * 86400000ULL;
 	tx_begin();
-	if (store_prune(br.store, before, &deleted) == -1)
+	if (store_prune(br.store, before, sent_before, &deleted) == -1)
 		fatalx("store_prune");
 	if (deleted > 0)
 		log_debug("pruned %llu rows", (unsigned long long)deleted);

@@ -22,6 +22,7 @@
 #define LINK_HIGH		(256 * 1024)
 #define LINK_LOW		(64 * 1024)
 #define CATCHUP_BATCH		64
+#define DEDUP_KEEP_DAYS		30	/* de-duplication without retention */
 
 enum link_state {
 	LINK_NEW,		/* attached, no TLS session facts yet */

@@ -1186,17 +1186,19 @@ store_inbox_ack(struct store *s, int64_t user_id, uint64_t seq)
 }
 
 /*
- * *deleted counts log rows and de-duplication records.  Without a
- * retention (before_ms 0) de-duplication records are kept for ever.
+ * *deleted counts log rows and de-duplication records.  Log rows older
+ * than before_ms go (none if 0), de-duplication records older than
+ * sent_before_ms (none if 0).
  */
 int
-store_prune(struct store *s, uint64_t before_ms, uint64_t *deleted)
+store_prune(struct store *s, uint64_t before_ms, uint64_t sent_before_ms,
+    uint64_t *deleted)
 {
 	static const enum stmt_id	 by_cursor[] = {
 		ST_PRUNE_ROOMS, ST_PRUNE_INBOXES
 	};
 	static const enum stmt_id	 by_age[] = {
-		ST_PRUNE_ROOM_AGE, ST_PRUNE_INBOX_AGE, ST_PRUNE_SENT
+		ST_PRUNE_ROOM_AGE, ST_PRUNE_INBOX_AGE
 	};
 	uint64_t			 n = 0;
 	size_t				 i;
@@ -1210,6 +1212,12 @@ store_prune(struct store *s, uint64_t before_ms, uint64_t *deleted)
 	    i++) {
 		if (bind_u64(s, by_age[i], 1, before_ms) == -1 ||
 		    run(s, by_age[i]) == -1)
+			return -1;
+		n += (uint64_t)sqlite3_changes(s->db);
+	}
+	if (sent_before_ms > 0) {
+		if (bind_u64(s, ST_PRUNE_SENT, 1, sent_before_ms) == -1 ||
+		    run(s, ST_PRUNE_SENT) == -1)
 			return -1;
 		n += (uint64_t)sqlite3_changes(s->db);
 	}

@@ -149,6 +149,7 @@ int	 store_inbox_ack(struct store *s, int64_t user_id, uint64_t seq);
  * Delete rows every member's cursor has passed, and rows older than
  * before_ms (retention).  *deleted counts the rows removed.
  */
-int	 store_prune(struct store *s, uint64_t before_ms, uint64_t *deleted);
+int	 store_prune(struct store *s, uint64_t before_ms,
+	    uint64_t sent_before_ms, uint64_t *deleted);
 
 #endif

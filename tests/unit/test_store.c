@@ -941,12 +941,12 @@ prune_keeps_rows_the_slowest_member_has_not_acked(void **state)
 		room_append(s, room, alice, 0, "m", NULL);
 	room_append(s, quiet, alice, 0, "q", NULL);
 
-	assert_int_equal(store_prune(s, 0, &deleted), 0);
+	assert_int_equal(store_prune(s, 0, 0, &deleted), 0);
 	assert_int_equal(deleted, 0);
 
 	assert_int_equal(store_room_ack(s, room, alice, 6), 0);
 	assert_int_equal(store_room_ack(s, room, bob, 2), 0);
-	assert_int_equal(store_prune(s, 0, &deleted), 0);
+	assert_int_equal(store_prune(s, 0, 0, &deleted), 0);
 	assert_int_equal(deleted, 2);
 	memset(&sn, 0, sizeof(sn));
 	assert_int_equal(store_room_read(s, room, 0, 16, seen_cb, &sn), 0);
@@ -955,7 +955,7 @@ prune_keeps_rows_the_slowest_member_has_not_acked(void **state)
 	assert_int_equal(room_rows(s, quiet), 1);
 
 	assert_int_equal(store_room_ack(s, room, bob, 5), 0);
-	assert_int_equal(store_prune(s, 0, &deleted), 0);
+	assert_int_equal(store_prune(s, 0, 0, &deleted), 0);
 	assert_int_equal(deleted, 3);
 	assert_int_equal(room_rows(s, room), 1);
 	/* Pruning frees rows, never sequence numbers. */
@@ -980,15 +980,50 @@ prune_empties_memberless_room_and_ignores_parted_members(void **state)
 	room_append(s, room, alice, 0, "b", NULL);
 	room_append(s, empty, alice, 0, "c", NULL);
 	assert_int_equal(store_room_ack(s, room, alice, 2), 0);
-	assert_int_equal(store_prune(s, 0, &deleted), 0);
+	assert_int_equal(store_prune(s, 0, 0, &deleted), 0);
 	assert_int_equal(deleted, 1);		/* #empty's row */
 	assert_int_equal(room_rows(s, empty), 0);
 	assert_int_equal(room_rows(s, room), 2);
 	/* Bob, who read nothing, leaves: his cursor holds nothing back. */
 	assert_int_equal(store_member_remove(s, room, bob), 0);
-	assert_int_equal(store_prune(s, 0, &deleted), 0);
+	assert_int_equal(store_prune(s, 0, 0, &deleted), 0);
 	assert_int_equal(deleted, 2);
 	assert_int_equal(room_rows(s, room), 0);
+	store_close(s);
+}
+
+/*
+ * Without a retention the logs keep what is unread, but de-duplication
+ * records still age out (sent_before_ms): after that, the same client id
+ * is a new message.  Before, it is the same one.
+ */
+static void
+prune_ages_dedup_records_without_retention(void **state)
+{
+	struct store	*s = fresh();
+	uint64_t	 deleted = 0;
+	int64_t		 alice, bob, room;
+	int		 dup = -1;
+
+	alice = add_user(s, "alice");
+	bob = add_user(s, "bob");
+	room = add_room(s, "#r");
+	assert_int_equal(store_member_add(s, room, alice, 0), 0);
+	assert_int_equal(store_member_add(s, room, bob, 0), 0);
+	assert_int_equal(room_append(s, room, alice, 41, "m", NULL), 1);
+
+	/* Records at ts 1000: younger than 1000, kept; a resend is a dup. */
+	assert_int_equal(store_prune(s, 0, 1000, &deleted), 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(room_append(s, room, alice, 41, "m", &dup), 1);
+	assert_int_equal(dup, 1);
+
+	/* Older than 2000: the record goes, the unread row stays. */
+	assert_int_equal(store_prune(s, 0, 2000, &deleted), 0);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(room_rows(s, room), 1);
+	assert_int_equal(room_append(s, room, alice, 41, "m", &dup), 2);
+	assert_int_equal(dup, 0);
 	store_close(s);
 }
 
@@ -1006,7 +1041,7 @@ prune_deletes_acked_inbox_rows(void **state)
 		inbox_append(s, bob, alice, 0, "d", NULL);
 	inbox_append(s, alice, bob, 0, "d", NULL);
 	assert_int_equal(store_inbox_ack(s, bob, 3), 0);
-	assert_int_equal(store_prune(s, 0, &deleted), 0);
+	assert_int_equal(store_prune(s, 0, 0, &deleted), 0);
 	assert_int_equal(deleted, 3);
 	assert_int_equal(inbox_rows(s, bob), 1);
 	assert_int_equal(inbox_rows(s, alice), 1);
@@ -1038,7 +1073,7 @@ prune_by_age_deletes_old_rows_and_old_dedup_records(void **state)
 	    (const uint8_t *)"new", 3, &seq, &dup), 0);
 
 	/* 2 log rows and their 2 de-duplication records. */
-	assert_int_equal(store_prune(s, 200, &deleted), 0);
+	assert_int_equal(store_prune(s, 200, 200, &deleted), 0);
 	assert_int_equal(deleted, 4);
 	memset(&sn, 0, sizeof(sn));
 	assert_int_equal(store_room_read(s, room, 0, 16, seen_cb, &sn), 0);
@@ -1054,7 +1089,7 @@ prune_by_age_deletes_old_rows_and_old_dedup_records(void **state)
 	assert_int_equal(room_append(s, room, alice, 1, "old", &dup), 3);
 	assert_int_equal(dup, 0);
 	/* before_ms 0 is no age limit at all. */
-	assert_int_equal(store_prune(s, 0, &deleted), 0);
+	assert_int_equal(store_prune(s, 0, 0, &deleted), 0);
 	assert_int_equal(deleted, 0);
 	store_close(s);
 }
@@ -1244,6 +1279,7 @@ main(void)
 		cmocka_unit_test(
 		    prune_empties_memberless_room_and_ignores_parted_members),
 		cmocka_unit_test(prune_deletes_acked_inbox_rows),
+		cmocka_unit_test(prune_ages_dedup_records_without_retention),
 		cmocka_unit_test(
 		    prune_by_age_deletes_old_rows_and_old_dedup_records),
 		cmocka_unit_test(rollback_of_group_commit_leaves_nothing),
