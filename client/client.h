@@ -259,7 +259,7 @@ void	 e2ec_room_message(struct client *, const char *, const char *,
 	    const uint8_t *, const uint8_t *, size_t, uint64_t, uint64_t);
 void	 e2ec_direct(struct client *, const char *, const char *,
 	    const uint8_t *, const uint8_t *, size_t, uint64_t, uint64_t);
-void	 e2ec_trust(struct client *, const char *);
+void	 e2ec_trust(struct client *, const char *, const char *);
 void	 e2ec_verify(struct client *, const char *, const char *);
 
 /* outbox.c */

@@ -45,8 +45,9 @@ static const struct command commands[] = {
 	{ "verify", "/verify @user [number]", "show the safety number to "
 	    "compare with user; with the number, mark the key verified", 1,
 	    cmd_verify },
-	{ "trust", "/trust @user", "accept the new identity key of a user",
-	    1, cmd_trust },
+	{ "trust", "/trust @user [number]", "accept the new identity key of a "
+	    "user; with its safety number, only that key, verified", 1,
+	    cmd_trust },
 	{ "info", "/info", "show the server's version, uptime and users "
 	    "online", 0, cmd_info },
 	{ "status", "/status", "show the connection, the server's key and "
@@ -193,9 +194,9 @@ cmd_trust(struct client *c, const char *args)
 {
 	char	 who[NAME_MAX_LEN + 1];
 
-	if (take_user(c, &args, who, "/trust @user") == -1)
+	if (take_user(c, &args, who, "/trust @user [number]") == -1)
 		return;
-	e2ec_trust(c, who);
+	e2ec_trust(c, who, *args != '\0' ? args : NULL);
 }
 
 static void

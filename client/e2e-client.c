@@ -727,22 +727,66 @@ e2ec_direct(struct client *c, const char *from, const char *to,
 
 /* Commands. */
 
-void
-e2ec_trust(struct client *c, const char *name)
+/*
+ * Does number (as typed) match the safety number of our key and pub?
+ * 1 yes, 0 no, -1 (error shown) if it is not a safety number at all.
+ */
+static int
+safety_matches(struct client *c, const char *name, const uint8_t pub[32],
+    const char *number)
 {
-	struct txroom	*tx;
-	char		 err[512];
+	char	 mine[TRUST_SAFETY_LEN], a[64], b[64];
 
-	if (trust_accept(&c->e2e->trust, c->hostport, name) == -1) {
+	if (trust_safety_parse(number, b) == -1) {
+		out_error(c, "BAD_NUMBER", "a safety number is 60 digits");
+		return -1;
+	}
+	if (trust_safety_number(c->user, c->id->sign_pub, name, pub,
+	    mine) == -1 || trust_safety_parse(mine, a) == -1) {
+		out_error(c, "INTERNAL", "cannot compute the safety number");
+		return -1;
+	}
+	return CRYPTO_memcmp(a, b, TRUST_SAFETY_DIGITS) == 0;
+}
+
+/*
+ * Accept the pending key.  With a safety number, only if it is the
+ * number of that key (not of one that replaced it since it was shown),
+ * and then it is verified too.
+ */
+void
+e2ec_trust(struct client *c, const char *name, const char *number)
+{
+	const struct trust_entry	*te;
+	struct txroom			*tx;
+	char				 err[512];
+	int				 rv;
+
+	te = trust_get(&c->e2e->trust, c->hostport, name);
+	if (te == NULL || !te->changed) {
 		out_error(c, "NOT_CHANGED", "the key of %s has not changed: "
 		    "nothing to accept", name);
 		return;
 	}
+	if (number != NULL &&
+	    (rv = safety_matches(c, name, te->new_sign_pub, number)) != 1) {
+		if (rv == 0)
+			out_error(c, "MISMATCH", "the safety number of the new "
+			    "key of %s does NOT match: not accepted", name);
+		return;
+	}
+	if (trust_accept(&c->e2e->trust, c->hostport, name) == -1)
+		fatalx("trust_accept of a pending key");
+	if (number != NULL &&
+	    trust_set_verified(&c->e2e->trust, c->hostport, name) == -1)
+		fatalx("trust_set_verified of an accepted key");
 	if (trust_save(&c->e2e->trust, err, sizeof(err)) == -1)
 		out_error(c, "KNOWN_USERS", "%s", err);
 	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
 		tx->stale = 1;
 	out_notice(c, "trusted", "accepted the new key of %s", name);
+	if (number != NULL)
+		out_notice(c, "verified", "the key of %s is verified", name);
 }
 
 void
@@ -750,8 +794,8 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 {
 	const struct trust_entry	*te;
 	struct peer			*p;
-	char				 mine[TRUST_SAFETY_LEN], a[64], b[64];
 	char				 err[512];
+	int				 rv;
 
 	te = trust_get(&c->e2e->trust, c->hostport, name);
 	if (number == NULL) {
@@ -768,16 +812,15 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 		    "/verify @%s first", name, name);
 		return;
 	}
-	if (trust_safety_number(c->user, c->id->sign_pub, name, te->sign_pub,
-	    mine) == -1 || trust_safety_parse(mine, a) == -1) {
-		out_error(c, "INTERNAL", "cannot compute the safety number");
+	if (te->changed) {
+		out_error(c, "KEY_CHANGED", "the key of %s has changed: "
+		    "/trust @%s NUMBER accepts the new one if NUMBER is its "
+		    "safety number", name, name);
 		return;
 	}
-	if (trust_safety_parse(number, b) == -1) {
-		out_error(c, "BAD_NUMBER", "a safety number is 60 digits");
+	if ((rv = safety_matches(c, name, te->sign_pub, number)) == -1)
 		return;
-	}
-	if (te->changed || CRYPTO_memcmp(a, b, 60) != 0) {
+	if (rv == 0) {
 		out_error(c, "MISMATCH", "the safety number of %s does NOT "
 		    "match: do not trust this key", name);
 		return;

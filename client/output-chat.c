@@ -379,7 +379,8 @@ out_user_key_changed(struct client *c, const char *user,
 	    "  new key: %s\n"
 	    "Nothing is sent to %s and nothing from it is shown until you "
 	    "accept the new key. Compare safety numbers (/verify @%s) with "
-	    "%s in person or by a channel you trust, then /trust @%s.\n",
+	    "%s in person or by a channel you trust, then /trust @%s "
+	    "NUMBER.\n",
 	    user, hex, user, user, user, user);
 	out_release();
 	if (!out_json)

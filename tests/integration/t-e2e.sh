@@ -151,6 +151,26 @@ client_say carol "$(mark after-trust-room)"
 client_wait_jq alice ".type==\"message\" and .text==\"$(mark after-trust-room)\""
 pass "nothing goes to a changed key until /trust; then both ways work"
 
+# bob accepts carol's new key only with the safety number she reads him.
+client_say carol "/verify @bob"
+client_wait_jq carol '.type=="safety_number" and .user=="bob"'
+nc=$(jq -r 'select(.type=="safety_number" and .user=="bob") | .number' "$TMP/carol.out" | tail -n 1)
+d=${nc:0:1}
+wrong="$(( (d + 1) % 10 ))${nc:1}"
+client_say bob "/verify @carol $nc"
+client_wait_jq bob '.type=="error" and .code=="KEY_CHANGED"'
+client_say bob "/trust @carol $wrong"
+client_wait_jq bob '.type=="error" and .code=="MISMATCH"'
+client_has_jq bob '.type=="notice" and .event=="trusted"' &&
+    fail "bob accepted carol's key with a wrong number"
+client_say bob "/trust @carol $nc"
+client_wait_jq bob '.type=="notice" and .event=="verified" and (.text | test("carol"))'
+client_has_jq bob '.type=="notice" and .event=="trusted"' ||
+    fail "bob's /trust with the number did not accept the key"
+client_say bob "/msg @carol $(mark bob-after-number)"
+client_wait_jq carol ".type==\"direct\" and .text==\"$(mark bob-after-number)\""
+pass "/trust with the safety number accepts only that key, verified"
+
 for u in alice bob carol; do
 	client_end "$u" || true
 done
