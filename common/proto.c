@@ -348,6 +348,7 @@ static const struct code_name err_names[] = {
 	{ ERR_NO_SUCH_USER,	"NO_SUCH_USER" },
 	{ ERR_NO_SUCH_ROOM,	"NO_SUCH_ROOM" },
 	{ ERR_DISABLED,		"DISABLED" },
+	{ ERR_KEY_RESET,	"KEY_RESET" },
 };
 
 static const char *

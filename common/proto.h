@@ -164,6 +164,7 @@ enum err_code {
 	ERR_NO_SUCH_USER	= 23,	/* direct message to an unknown user */
 	ERR_NO_SUCH_ROOM	= 24,
 	ERR_DISABLED		= 25,	/* account disabled by the operator */
+	ERR_KEY_RESET		= 26,	/* the operator reset this user's key */
 };
 
 /* F_KIND of a ROOM_EVENT. */

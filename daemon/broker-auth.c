@@ -272,6 +272,36 @@ invite_check(struct link *l, const struct frame *f, char *code, size_t codesz)
 	return 0;
 }
 
+/*
+ * A registration that replaces a reset key must show the code the
+ * operator gave with the reset (F_INVITE): whoever still holds the old
+ * key, a thief included, cannot take the name back.
+ */
+static int
+reset_code_ok(struct link *l, const char *name, const struct store_user *u,
+    const struct frame *f)
+{
+	uint8_t	 hash[CRYPTO_HASH_LEN];
+	char	 code[65], text[192];
+
+	if (frame_get_str(f, F_INVITE, code, sizeof(code)) == -1) {
+		snprintf(text, sizeof(text), "the key of '%s' was reset: a new "
+		    "one needs the code the operator gave (--invite)", name);
+		link_error(l, ERR_INVITE_REQUIRED, text);
+		return 0;
+	}
+	if (crypto_sha256(code, strlen(code), hash) == -1)
+		fatalx("crypto_sha256");
+	if (!u->has_reset_code ||
+	    CRYPTO_memcmp(hash, u->reset_code, sizeof(hash)) != 0) {
+		snprintf(text, sizeof(text), "not the code of the key reset "
+		    "of '%s'", name);
+		login_failed(l, name, ERR_INVITE_INVALID, text);
+		return 0;
+	}
+	return 1;
+}
+
 void
 auth_register(struct link *l, const struct frame *f)
 {
@@ -303,6 +333,8 @@ auth_register(struct link *l, const struct frame *f)
 	}
 	if (rv == 0 && u.key_reset) {
 		/* The operator reset a lost key: this one takes its place. */
+		if (!reset_code_ok(l, name, &u, f))
+			return;
 		if (store_key_replace(br.store, u.id, sign_pub, dh_pub) != 0)
 			fatalx("store_key_replace");
 		memcpy(u.sign_pub, sign_pub, KEY_LEN);

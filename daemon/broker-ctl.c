@@ -18,6 +18,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <openssl/crypto.h>
+
 #include "broker.h"
 #include "crypto.h"
 #include "log.h"
@@ -100,15 +102,36 @@ rooms_cb(const char *name, uint64_t members, void *arg)
 	    (unsigned long long)members);
 }
 
+/* The sessions of a reset key end: it is no longer the account's. */
+static void
+end_sessions(const char *name)
+{
+	struct user	*u;
+	struct link	*l;
+	char		 text[128];
+
+	TAILQ_FOREACH(u, &br.users, entry)
+		if (strcmp(u->name, name) == 0)
+			break;
+	if (u == NULL)
+		return;
+	snprintf(text, sizeof(text), "the identity key of %s was reset by "
+	    "the operator", name);
+	TAILQ_FOREACH(l, &u->links, user_entry)
+		link_error(l, ERR_KEY_RESET, text);
+}
+
 /*
  * A user who lost the identity key may register a new one under the same
- * name, keeping rooms and inbox.  Others' clients see the key change and
+ * name, keeping rooms and inbox, with the one-time code printed here: a
+ * thief of the old key cannot.  Others' clients see the key change and
  * refuse it until each of them accepts it (/trust).
  */
 static int
 reset_key(const char *arg, struct evbuffer *out, uint16_t *code)
 {
-	char	 name[NAME_MAX_LEN + 1];
+	uint8_t	 raw[INVITE_BYTES], hash[CRYPTO_HASH_LEN];
+	char	 name[NAME_MAX_LEN + 1], hex[2 * INVITE_BYTES + 1];
 	int	 rv;
 
 	if (str_copy(name, arg, sizeof(name)) == -1 ||
@@ -117,17 +140,26 @@ reset_key(const char *arg, struct evbuffer *out, uint16_t *code)
 		(void)evbuffer_add_printf(out, "not a user name: '%s'\n", arg);
 		return 0;
 	}
+	if (crypto_random(raw, sizeof(raw)) == -1)
+		fatalx("crypto_random");
+	hex_encode(raw, sizeof(raw), hex);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (crypto_sha256(hex, strlen(hex), hash) == -1)
+		fatalx("crypto_sha256");
 	tx_begin();
-	if ((rv = store_key_reset(br.store, name)) == -1)
+	if ((rv = store_key_reset(br.store, name, hash)) == -1)
 		fatalx("store_key_reset");
 	if (rv == STORE_NOT_FOUND) {
 		*code = 1;
 		(void)evbuffer_add_printf(out, "no user '%s'\n", name);
 		return 1;
 	}
-	log_security("control: identity key of %s reset: the next "
-	    "registration of that name replaces it", name);
-	(void)evbuffer_add_printf(out, "%s may now register a new key\n", name);
+	/* A crash before the commit ends the sessions anyway. */
+	end_sessions(name);
+	log_security("control: identity key of %s reset: a registration of "
+	    "that name with the code given replaces it", name);
+	(void)evbuffer_add_printf(out, "%s\n", hex);
+	OPENSSL_cleanse(hex, sizeof(hex));
 	return 1;
 }
 

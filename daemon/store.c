@@ -97,10 +97,10 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_ROLLBACK_TO] = { "rollback to", "ROLLBACK TO store_unit" },
 	[ST_USER_GET] = { "user get",
 	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
-	    " inbox_last, key_reset FROM users WHERE name = ?1" },
+	    " inbox_last, key_reset, reset_code FROM users WHERE name = ?1" },
 	[ST_USER_GET_ID] = { "user get id",
 	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
-	    " inbox_last, key_reset FROM users WHERE id = ?1" },
+	    " inbox_last, key_reset, reset_code FROM users WHERE id = ?1" },
 	[ST_USER_ADD] = { "user add",
 	    "INSERT INTO users (name, sign_pub, dh_pub, created)"
 	    " VALUES (?1, ?2, ?3, " NOW_MS ") ON CONFLICT (name) DO NOTHING" },
@@ -202,10 +202,10 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_PREKEY_GET] = { "prekey get",
 	    "SELECT spk_id, pub, created, sig FROM prekeys WHERE user_id = ?1" },
 	[ST_KEY_RESET] = { "key reset",
-	    "UPDATE users SET key_reset = 1 WHERE name = ?1" },
+	    "UPDATE users SET key_reset = 1, reset_code = ?2 WHERE name = ?1" },
 	[ST_KEY_REPLACE] = { "key replace",
-	    "UPDATE users SET sign_pub = ?2, dh_pub = ?3, key_reset = 0"
-	    " WHERE id = ?1 AND key_reset = 1" },
+	    "UPDATE users SET sign_pub = ?2, dh_pub = ?3, key_reset = 0,"
+	    " reset_code = NULL WHERE id = ?1 AND key_reset = 1" },
 	[ST_PREKEY_DELETE] = { "prekey delete",
 	    "DELETE FROM prekeys WHERE user_id = ?1" },
 };
@@ -332,6 +332,14 @@ static const char *const migrations[] = {
 	"  sig       BLOB NOT NULL CHECK (length(sig) = 64),"
 	"  published INTEGER NOT NULL"
 	");",
+
+	/*
+	 * 3 -> 4: a key reset comes with a one-time code (its SHA-256 here)
+	 * that the new registration must show.  A reset made before has
+	 * none and admits no registration: the operator resets it again.
+	 */
+	"ALTER TABLE users ADD COLUMN reset_code BLOB"
+	"  CHECK (reset_code IS NULL OR length(reset_code) = 32);",
 };
 
 static int
@@ -709,6 +717,11 @@ read_user(struct store *s, enum stmt_id id, struct store_user *u)
 	u->inbox_cursor = column_u64(st, 5);
 	u->inbox_last = column_u64(st, 6);
 	u->key_reset = sqlite3_column_int(st, 7) != 0;
+	if (sqlite3_column_bytes(st, 8) == STORE_KEY_LEN) {
+		memcpy(u->reset_code, sqlite3_column_blob(st, 8),
+		    STORE_KEY_LEN);
+		u->has_reset_code = 1;
+	}
 	done(s, id);
 	return 0;
 }
@@ -812,9 +825,11 @@ store_prekey_get(struct store *s, int64_t user_id, struct store_prekey *pk)
 }
 
 int
-store_key_reset(struct store *s, const char *name)
+store_key_reset(struct store *s, const char *name,
+    const uint8_t code_hash[STORE_KEY_LEN])
 {
 	if (bind_text(s, ST_KEY_RESET, 1, name) == -1 ||
+	    bind_blob(s, ST_KEY_RESET, 2, code_hash, STORE_KEY_LEN) == -1 ||
 	    run(s, ST_KEY_RESET) == -1)
 		return -1;
 	return sqlite3_changes(s->db) == 0 ? STORE_NOT_FOUND : 0;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 /* Results besides 0 (done) and -1 (database error, logged). */
 #define STORE_NOT_FOUND		1
@@ -35,6 +35,8 @@ struct store_user {
 	uint64_t	 inbox_cursor;	/* highest inbox seq acknowledged */
 	uint64_t	 inbox_last;	/* highest inbox seq stored */
 	int		 key_reset;	/* the next REGISTER may replace keys */
+	int		 has_reset_code;
+	uint8_t		 reset_code[STORE_KEY_LEN];	/* its SHA-256 */
 };
 
 /* A user's current signed prekey, as the user published it. */
@@ -89,8 +91,12 @@ int	 store_prekey_set(struct store *s, int64_t user_id,
 	    const struct store_prekey *pk);
 int	 store_prekey_get(struct store *s, int64_t user_id,
 	    struct store_prekey *pk);
-/* Let the next REGISTER of name replace its keys.  STORE_NOT_FOUND. */
-int	 store_key_reset(struct store *s, const char *name);
+/*
+ * Let the next REGISTER of name that shows the code whose SHA-256 is
+ * code_hash replace its keys.  STORE_NOT_FOUND.
+ */
+int	 store_key_reset(struct store *s, const char *name,
+	    const uint8_t code_hash[STORE_KEY_LEN]);
 /* Replace a reset user's keys and forget its prekey.  STORE_NOT_FOUND. */
 int	 store_key_replace(struct store *s, int64_t user_id,
 	    const uint8_t sign_pub[STORE_KEY_LEN],

@@ -120,12 +120,35 @@ client_start bob
 client_wait_jq bob ".type==\"message\" and .text==\"$(mark after-bob-left)\"" 15
 pass "a restarted client keeps the chains it learnt (state file)"
 
-# carol loses her key; the operator resets it; she registers a new one.
-client_end carol || true
-mv "$TMP/carol.out" "$TMP/carol-1.out"
+# carol loses her key; the operator resets it, which ends the session
+# still open with the old key; she registers a new one with the code.
 "$top_builddir/daemon/securechatctl" -s "$TMP/run/securechat.sock" reset-key carol \
     >"$TMP/ctl.out" 2>&1 || fail "reset-key: $(cat "$TMP/ctl.out")"
-client_start carol --home "$TMP/home-carol-new"
+code=$(cat "$TMP/ctl.out")
+echo "$code" | grep -Eq '^[0-9a-f]{20}$' || fail "reset-key printed: $code"
+client_wait_jq carol '.type=="error" and .code=="KEY_RESET"'
+rc=0; client_end carol || rc=$?
+[ "$rc" -ne 0 ] || fail "carol's old session ended with status 0"
+mv "$TMP/carol.out" "$TMP/carol-1.out"
+
+# one_client NAME HOME [ARGS...]: one batch session as carol, no input.
+one_client() {
+	local name=$1 home=$2 rc=0
+	shift 2
+	"$SC" --server "127.0.0.1:$PORT" --home "$home" --user carol --batch \
+	    --json "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" || rc=$?
+	return "$rc"
+}
+one_client old "$TMP/home-carol" && fail "the old key registered again"
+client_has_jq old '.type=="error" and .code=="INVITE_REQUIRED"' ||
+    fail "old key: $(cat "$TMP/old.out" "$TMP/old.err")"
+one_client wrong "$TMP/home-carol-new" --invite 0123456789abcdef0123 &&
+    fail "a wrong reset code was accepted"
+client_has_jq wrong '.type=="error" and .code=="INVITE_INVALID"' ||
+    fail "wrong code: $(cat "$TMP/wrong.out" "$TMP/wrong.err")"
+pass "a key reset ends the old key's session; only the code registers anew"
+
+client_start carol --home "$TMP/home-carol-new" --invite "$code"
 client_wait_jq carol '.event=="logged_in"'
 client_say carol "/join #room"
 client_say carol "$(mark after-reset)"

@@ -421,21 +421,28 @@ key_reset_then_replace_once(void **state)
 	struct store_prekey	 pk;
 	struct store_user	 u;
 	uint8_t			 sign[STORE_KEY_LEN], dh[STORE_KEY_LEN];
+	uint8_t			 code[STORE_KEY_LEN];
 	int64_t			 alice;
 
+	memset(code, 0xc0, sizeof(code));
 	alice = add_user(s, "alice");
+	assert_int_equal(store_user_get(s, "alice", &u), 0);
+	assert_int_equal(u.has_reset_code, 0);
 	memset(&pk, 0, sizeof(pk));
 	assert_int_equal(store_prekey_set(s, alice, &pk), 0);
 	keys_for("zed", sign, dh);
 	assert_int_equal(store_key_replace(s, alice, sign, dh),
 	    STORE_NOT_FOUND);
-	assert_int_equal(store_key_reset(s, "nobody"), STORE_NOT_FOUND);
-	assert_int_equal(store_key_reset(s, "alice"), 0);
+	assert_int_equal(store_key_reset(s, "nobody", code), STORE_NOT_FOUND);
+	assert_int_equal(store_key_reset(s, "alice", code), 0);
 	assert_int_equal(store_user_get(s, "alice", &u), 0);
 	assert_int_equal(u.key_reset, 1);
+	assert_int_equal(u.has_reset_code, 1);
+	assert_memory_equal(u.reset_code, code, sizeof(code));
 	assert_int_equal(store_key_replace(s, alice, sign, dh), 0);
 	assert_int_equal(store_user_get(s, "alice", &u), 0);
 	assert_int_equal(u.key_reset, 0);
+	assert_int_equal(u.has_reset_code, 0);
 	assert_memory_equal(u.sign_pub, sign, STORE_KEY_LEN);
 	assert_memory_equal(u.dh_pub, dh, STORE_KEY_LEN);
 	assert_int_equal(store_prekey_get(s, alice, &pk), STORE_NOT_FOUND);
