@@ -181,6 +181,8 @@ struct client {
 	char			 software[CLIENT_SOFTWARE_MAX];
 	uint16_t		 proto_version;
 	uint32_t		 idle_timeout;
+	uint32_t		 rekey_min_s;	/* room chain deadline, WELCOME */
+	uint32_t		 rekey_max_s;
 	unsigned long		 key_updates_rx;
 	unsigned long		 key_updates_tx;
 	struct pinglist		 pings;

@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "client.h"
+#include "e2e-client.h"
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
@@ -342,6 +343,30 @@ protocol_error(struct client *c, const char *fmt, ...)
 	free(text);
 }
 
+/*
+ * The server's rekey interval also paces our room chains (DESIGN.md
+ * section 7).  The server is not trusted to stretch a chain's life: its
+ * values are capped at E2EC_REKEY_CAP_S, and without them the defaults
+ * hold.
+ */
+static void
+welcome_rekey(struct client *c, const struct frame *f)
+{
+	uint32_t	 lo, hi;
+
+	c->rekey_min_s = E2EC_REKEY_MIN_S;
+	c->rekey_max_s = E2EC_REKEY_MAX_S;
+	if (frame_get_u32(f, F_REKEY_MIN, &lo) == -1 ||
+	    frame_get_u32(f, F_REKEY_MAX, &hi) == -1 || lo == 0 || lo > hi)
+		return;
+	if (hi > E2EC_REKEY_CAP_S)
+		hi = E2EC_REKEY_CAP_S;
+	if (lo > hi)
+		lo = hi;
+	c->rekey_min_s = lo;
+	c->rekey_max_s = hi;
+}
+
 static void
 handle_welcome(struct client *c, const struct frame *f)
 {
@@ -376,6 +401,7 @@ handle_welcome(struct client *c, const struct frame *f)
 	}
 	if (frame_get_u32(f, F_IDLE_TIMEOUT, &idle) == 0)
 		c->idle_timeout = idle;
+	welcome_rekey(c, f);
 	if (frame_get_bytes(f, F_NONCE, &nonce, &noncelen) == -1 ||
 	    noncelen != NONCE_LEN) {
 		protocol_error(c, "WELCOME without a %d-byte login nonce",

@@ -255,8 +255,8 @@ tx_distribute(struct client *c, struct txroom *tx)
 	if (tx->has_chain)
 		e2e_chain_wipe(&tx->chain);
 	if (e2e_chain_new(&tx->chain, wall_ms()) != E2E_OK ||
-	    e2e_rotation_deadline(wall_ms(), E2EC_REKEY_MIN_S,
-	    E2EC_REKEY_MAX_S, &tx->deadline_ms) != E2E_OK ||
+	    e2e_rotation_deadline(wall_ms(), c->rekey_min_s,
+	    c->rekey_max_s, &tx->deadline_ms) != E2E_OK ||
 	    e2e_chain_skdm(&tx->chain, tx->room, tx->epoch, skdm,
 	    sizeof(skdm), &skdmlen) != E2E_OK)
 		fatalx("cannot start a sender-key chain");

@@ -29,6 +29,8 @@ static const struct field_spec welcome_fields[] = {
 	{ F_MAX_FRAME,		FK_U32,		REQ,	0 },
 	{ F_IDLE_TIMEOUT,	FK_U32,		REQ,	0 },
 	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
+	{ F_REKEY_MIN,		FK_U32,		OPT,	0 },
+	{ F_REKEY_MAX,		FK_U32,		OPT,	0 },
 };
 
 static const struct field_spec login_fields[] = {

@@ -291,6 +291,9 @@ send_welcome(void)
 	frame_put_u32(&b, F_MAX_FRAME, w.max_frame);
 	frame_put_u32(&b, F_IDLE_TIMEOUT, w.idle_timeout);
 	frame_put_bytes(&b, F_NONCE, w.nonce, sizeof(w.nonce));
+	/* Clients replace their room chains on the same schedule. */
+	frame_put_u32(&b, F_REKEY_MIN, w.rekey_min);
+	frame_put_u32(&b, F_REKEY_MAX, w.rekey_max);
 	send_frame(&b);
 }
 

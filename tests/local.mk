@@ -75,6 +75,7 @@ endif
 INTEGRATION_TESTS = \
 	%D%/integration/t-sandbox.sh \
 	%D%/integration/t-e2e.sh \
+	%D%/integration/t-chain-rekey.sh \
 	%D%/integration/t-tls.sh \
 	%D%/integration/t-isolation.sh \
 	%D%/integration/t-abuse.sh \
