@@ -97,6 +97,8 @@ static struct {
 	struct event		*broker_ev;
 	struct event		*respawn_ev;
 	unsigned int		 broker_backoff_ms;
+	/* Its descriptor limit is fixed at start, for this many clients. */
+	unsigned int		 broker_max_clients;
 
 	/* Throttle when workers fail before doing any work. */
 	unsigned int		 startup_failures;
@@ -337,6 +339,19 @@ child_find(pid_t pid)
 	return NULL;
 }
 
+/*
+ * limits.max_clients, but no more than the broker's descriptor limit was
+ * set for when it started: a raise on reload waits for its next start.
+ */
+static unsigned int
+max_clients_now(void)
+{
+	if (m.broker_max_clients != 0 &&
+	    m.broker_max_clients < m.conf->max_clients)
+		return m.broker_max_clients;
+	return m.conf->max_clients;
+}
+
 static unsigned int
 workers_from(const char *addr)
 {
@@ -493,6 +508,7 @@ broker_spawn(void)
 	ch->started_ms = now_ms();
 	TAILQ_INSERT_TAIL(&m.children, ch, entry);
 	m.broker = ch;
+	m.broker_max_clients = m.conf->max_clients;
 	broker_send_settings();
 	if ((m.broker_ev = event_new(m.base, m.broker_fd, EV_READ | EV_PERSIST,
 	    broker_readable, NULL)) == NULL || event_add(m.broker_ev, NULL) == -1)
@@ -623,9 +639,9 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 	/* Small frames (PONG, ACK) must not wait for Nagle. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		log_warn("TCP_NODELAY");
-	if (m.nworkers >= m.conf->max_clients) {
+	if (m.nworkers >= max_clients_now()) {
 		log_security("refused %s: limits.max_clients (%u) reached", addr,
-		    m.conf->max_clients);
+		    max_clients_now());
 		(void)close(fd);
 		return;
 	}
@@ -859,6 +875,11 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 		    err);
 	if (m.broker_fd != -1)
 		broker_send_settings();
+	if (m.conf->max_clients > m.broker_max_clients)
+		log_warnx("reload: limits.max_clients %u is above the %u the "
+		    "broker's descriptor limit was set for: %u until the "
+		    "broker restarts", m.conf->max_clients,
+		    m.broker_max_clients, m.broker_max_clients);
 	log_info("configuration reloaded");
 }
 

@@ -41,3 +41,26 @@ client_wait b '"event":"connected"' 15
 client_end b || fail "client after throttle"
 pass "accepting resumes after the throttle"
 stop_daemon
+
+# The broker's descriptor limit is set at its start: raising max_clients
+# on reload is reported, and the old bound holds until it restarts.
+write_config 'limits = { max_clients = 2; };'
+start_daemon
+write_config 'limits = { max_clients = 10; };'
+kill -HUP "$DPID"
+wait_for 5 log_has "limits.max_clients 10 is above the 2 the broker" ||
+    fail "the raise beyond the broker's limit was not reported"
+client_start c1
+client_start c2
+client_wait c1 '"event":"logged_in"'
+client_wait c2 '"event":"logged_in"'
+rc=0
+"$SC" --server "127.0.0.1:$PORT" --home "$TMP/home-c3" --user c3 --batch --json \
+    </dev/null >"$TMP/c3.out" 2>"$TMP/c3.err" || rc=$?
+[ "$rc" -ne 0 ] || fail "a third client was served past the broker's bound"
+log_has "refused 127.0.0.1: limits.max_clients (2) reached" ||
+    fail "the third client was not refused by max_clients"
+client_end c1 || fail "c1 exit"
+client_end c2 || fail "c2 exit"
+pass "max_clients raised on reload waits for the broker's restart, and says so"
+stop_daemon
