@@ -17,11 +17,6 @@
 #define LABEL_PAIRWISE		"securechat/v1/pairwise"
 #define LABEL_PAIRWISE_SIG	"securechat/v1/pairwise-sig"
 
-/* HKDF output: AES-256 key, then the GCM nonce. */
-#define OKM_LEN		(CRYPTO_KEY_LEN + CRYPTO_AEAD_NONCE_LEN)
-/* OpenSSL 3.0 takes at most 1024 bytes of HKDF info. */
-#define INFO_MAX	1024
-
 /* Fixed part of the envelope header: all but the two names. */
 #define ENV_HDR_FIXED	(1 + 1 + 1 + 1 + 4 + CRYPTO_KEY_LEN + \
 			    E2E_MSGID_LEN + 8)
@@ -207,6 +202,52 @@ e2e_rd_body(struct e2e_rd *r, struct e2e_body *b)
 	return E2E_OK;
 }
 
+static void
+sig_parts(struct crypto_part parts[3], const char *label,
+    const uint8_t *hdr, size_t hdrlen, const uint8_t *ct, size_t ctlen)
+{
+	parts[0].p = label;
+	parts[0].len = strlen(label);
+	parts[1].p = hdr;
+	parts[1].len = hdrlen;
+	parts[2].p = ct;
+	parts[2].len = ctlen;
+}
+
+int
+e2e_wr_body(struct e2e_wr *w, size_t hdrlen, size_t need,
+    const uint8_t okm[E2E_OKM_LEN], const char *sig_label,
+    const uint8_t sign_priv[32], const void *pt, size_t ptlen)
+{
+	struct crypto_part	 parts[3];
+	size_t			 ctlen = ptlen + CRYPTO_AEAD_TAG_LEN;
+	uint8_t			*ct;
+
+	e2e_wr_u32(w, (uint32_t)ctlen);
+	if (w->bad || w->off + ctlen + CRYPTO_SIG_LEN != need)
+		return E2E_EINVAL;
+	ct = w->p + w->off;
+	if (crypto_aead_seal(okm, okm + CRYPTO_KEY_LEN, w->p, hdrlen, pt,
+	    ptlen, ct) == -1)
+		return E2E_ECRYPTO;
+	sig_parts(parts, sig_label, w->p, hdrlen, ct, ctlen);
+	if (crypto_ed25519_sign_parts(sign_priv, parts, 3, ct + ctlen) == -1)
+		return E2E_ECRYPTO;
+	w->off = need;
+	return E2E_OK;
+}
+
+int
+e2e_body_verify(const char *sig_label, const uint8_t sign_pub[32],
+    const uint8_t *msg, size_t hdrlen, const struct e2e_body *b)
+{
+	struct crypto_part	 parts[3];
+
+	sig_parts(parts, sig_label, msg, hdrlen, b->ct, b->ctlen);
+	return crypto_ed25519_verify_parts(sign_pub, parts, 3, b->sig) == 0 ?
+	    E2E_OK : E2E_ESIG;
+}
+
 int
 e2e_name_ok(const char *name)
 {
@@ -242,9 +283,9 @@ env_type_ok(uint8_t type)
 static int
 env_derive(const uint8_t shared[32], const uint8_t e_pub[32],
     const uint8_t spk_pub[32], uint8_t type, const char *sender,
-    const char *recipient, uint8_t okm[OKM_LEN])
+    const char *recipient, uint8_t okm[E2E_OKM_LEN])
 {
-	uint8_t		 salt[2 * CRYPTO_KEY_LEN], info[INFO_MAX];
+	uint8_t		 salt[2 * CRYPTO_KEY_LEN], info[E2E_INFO_MAX];
 	struct e2e_wr	 w;
 
 	memcpy(salt, e_pub, CRYPTO_KEY_LEN);
@@ -257,21 +298,9 @@ env_derive(const uint8_t shared[32], const uint8_t e_pub[32],
 	if (w.bad)
 		return E2E_EINVAL;
 	if (crypto_hkdf_sha256(salt, sizeof(salt), shared, CRYPTO_KEY_LEN,
-	    info, w.off, okm, OKM_LEN) == -1)
+	    info, w.off, okm, E2E_OKM_LEN) == -1)
 		return E2E_ECRYPTO;
 	return E2E_OK;
-}
-
-static void
-env_sig_parts(struct crypto_part parts[3], const uint8_t *hdr, size_t hdrlen,
-    const uint8_t *ct, size_t ctlen)
-{
-	parts[0].p = LABEL_PAIRWISE_SIG;
-	parts[0].len = strlen(LABEL_PAIRWISE_SIG);
-	parts[1].p = hdr;
-	parts[1].len = hdrlen;
-	parts[2].p = ct;
-	parts[2].len = ctlen;
 }
 
 int
@@ -281,11 +310,10 @@ e2e_seal(const uint8_t sender_sign_priv[32], const char *sender,
     uint8_t *out, size_t outsz, size_t *outlen)
 {
 	uint8_t			 e_priv[CRYPTO_KEY_LEN], e_pub[CRYPTO_KEY_LEN];
-	uint8_t			 shared[CRYPTO_KEY_LEN], okm[OKM_LEN];
-	uint8_t			 msg_id[E2E_MSGID_LEN], *ct;
-	struct crypto_part	 parts[3];
+	uint8_t			 shared[CRYPTO_KEY_LEN], okm[E2E_OKM_LEN];
+	uint8_t			 msg_id[E2E_MSGID_LEN];
 	struct e2e_wr		 w;
-	size_t			 need, hdrlen, ctlen;
+	size_t			 need;
 	int			 rc;
 
 	if (sender_sign_priv == NULL || spk_pub == NULL || out == NULL ||
@@ -295,7 +323,6 @@ e2e_seal(const uint8_t sender_sign_priv[32], const char *sender,
 		return E2E_EINVAL;
 	if (outsz < need)
 		return E2E_ENOSPC;
-	ctlen = ptlen + CRYPTO_AEAD_TAG_LEN;
 
 	if (crypto_random(msg_id, sizeof(msg_id)) == -1 ||
 	    crypto_x25519_keygen(e_priv, e_pub) == -1)
@@ -318,24 +345,9 @@ e2e_seal(const uint8_t sender_sign_priv[32], const char *sender,
 	e2e_wr_bytes(&w, e_pub, sizeof(e_pub));
 	e2e_wr_bytes(&w, msg_id, sizeof(msg_id));
 	e2e_wr_u64(&w, ts_ms);
-	hdrlen = w.off;
-	e2e_wr_u32(&w, (uint32_t)ctlen);
-	if (w.bad || w.off + ctlen + CRYPTO_SIG_LEN != need) {
-		rc = E2E_EINVAL;
-		goto out;
-	}
-	ct = out + w.off;
-
-	rc = E2E_ECRYPTO;
-	if (crypto_aead_seal(okm, okm + CRYPTO_KEY_LEN, out, hdrlen, pt,
-	    ptlen, ct) == -1)
-		goto out;
-	env_sig_parts(parts, out, hdrlen, ct, ctlen);
-	if (crypto_ed25519_sign_parts(sender_sign_priv, parts, 3,
-	    ct + ctlen) == -1)
-		goto out;
-	*outlen = need;
-	rc = E2E_OK;
+	if ((rc = e2e_wr_body(&w, w.off, need, okm, LABEL_PAIRWISE_SIG,
+	    sender_sign_priv, pt, ptlen)) == E2E_OK)
+		*outlen = need;
  out:
 	OPENSSL_cleanse(e_priv, sizeof(e_priv));
 	OPENSSL_cleanse(shared, sizeof(shared));
@@ -389,9 +401,8 @@ e2e_open(const uint8_t *env, size_t len, const char *me,
 	struct e2e_env_hdr	 h;
 	struct e2e_rd		 r;
 	struct e2e_body		 b;
-	struct crypto_part	 parts[3];
 	uint8_t			 spk_pub[CRYPTO_KEY_LEN];
-	uint8_t			 shared[CRYPTO_KEY_LEN], okm[OKM_LEN];
+	uint8_t			 shared[CRYPTO_KEY_LEN], okm[E2E_OKM_LEN];
 	size_t			 hdrlen;
 	int			 rc;
 
@@ -408,10 +419,9 @@ e2e_open(const uint8_t *env, size_t len, const char *me,
 		return E2E_ENOSPC;
 
 	/* Nothing in the header is believed before the pinned key vouches. */
-	env_sig_parts(parts, env, hdrlen, b.ct, b.ctlen);
-	if (crypto_ed25519_verify_parts(sender_sign_pub, parts, 3,
-	    b.sig) == -1)
-		return E2E_ESIG;
+	if ((rc = e2e_body_verify(LABEL_PAIRWISE_SIG, sender_sign_pub, env,
+	    hdrlen, &b)) != E2E_OK)
+		return rc;
 	/* Signed for someone else: surreptitious forwarding. */
 	if (strcmp(h.recipient, me) != 0)
 		return E2E_ERECIPIENT;

@@ -19,9 +19,6 @@
 #define LABEL_GROUP_MSG		"securechat/v1/group-msg"
 #define LABEL_GROUP_SIG		"securechat/v1/group-sig"
 
-#define OKM_LEN		(CRYPTO_KEY_LEN + CRYPTO_AEAD_NONCE_LEN)
-#define INFO_MAX	1024
-
 /* Fixed part of the group header: all but the two names. */
 #define GRP_HDR_FIXED	(1 + 1 + 1 + 1 + 4 + 4 + 4 + E2E_MSGID_LEN + 8)
 
@@ -54,9 +51,9 @@ chain_step(const uint8_t ck[32], uint8_t seed[32], uint8_t next[32])
  */
 static int
 group_derive(const uint8_t seed[32], const char *room, const char *sender,
-    uint32_t chain_id, uint32_t iteration, uint8_t okm[OKM_LEN])
+    uint32_t chain_id, uint32_t iteration, uint8_t okm[E2E_OKM_LEN])
 {
-	uint8_t		 info[INFO_MAX];
+	uint8_t		 info[E2E_INFO_MAX];
 	struct e2e_wr	 w;
 
 	e2e_wr_init(&w, info, sizeof(info));
@@ -69,21 +66,9 @@ group_derive(const uint8_t seed[32], const char *room, const char *sender,
 		return E2E_EINVAL;
 	/* No salt: HKDF then uses HashLen zero bytes (RFC 5869). */
 	if (crypto_hkdf_sha256(NULL, 0, seed, CRYPTO_HASH_LEN, info, w.off,
-	    okm, OKM_LEN) == -1)
+	    okm, E2E_OKM_LEN) == -1)
 		return E2E_ECRYPTO;
 	return E2E_OK;
-}
-
-static void
-group_sig_parts(struct crypto_part parts[3], const uint8_t *hdr,
-    size_t hdrlen, const uint8_t *ct, size_t ctlen)
-{
-	parts[0].p = LABEL_GROUP_SIG;
-	parts[0].len = strlen(LABEL_GROUP_SIG);
-	parts[1].p = hdr;
-	parts[1].len = hdrlen;
-	parts[2].p = ct;
-	parts[2].len = ctlen;
 }
 
 /* Uniform in [0, bound], by rejection: a plain modulo favours the low end. */
@@ -221,10 +206,9 @@ e2e_group_seal(struct e2e_chain *c, const char *room, const char *sender,
     uint8_t *out, size_t outsz, size_t *outlen)
 {
 	uint8_t			 seed[CRYPTO_HASH_LEN], next[CRYPTO_HASH_LEN];
-	uint8_t			 okm[OKM_LEN], msg_id[E2E_MSGID_LEN], *ct;
-	struct crypto_part	 parts[3];
+	uint8_t			 okm[E2E_OKM_LEN], msg_id[E2E_MSGID_LEN];
 	struct e2e_wr		 w;
-	size_t			 need, hdrlen, ctlen;
+	size_t			 need;
 	int			 rc;
 
 	if (c == NULL || out == NULL || outlen == NULL ||
@@ -237,7 +221,6 @@ e2e_group_seal(struct e2e_chain *c, const char *room, const char *sender,
 	/* CK_{2^32} would not fit the header: the chain must be replaced. */
 	if (c->iteration == UINT32_MAX)
 		return E2E_EEXHAUSTED;
-	ctlen = ptlen + CRYPTO_AEAD_TAG_LEN;
 	if (crypto_random(msg_id, sizeof(msg_id)) == -1)
 		return E2E_ECRYPTO;
 	if ((rc = chain_step(c->ck, seed, next)) != E2E_OK)
@@ -256,21 +239,8 @@ e2e_group_seal(struct e2e_chain *c, const char *room, const char *sender,
 	e2e_wr_u32(&w, c->iteration);
 	e2e_wr_bytes(&w, msg_id, sizeof(msg_id));
 	e2e_wr_u64(&w, ts_ms);
-	hdrlen = w.off;
-	e2e_wr_u32(&w, (uint32_t)ctlen);
-	if (w.bad || w.off + ctlen + CRYPTO_SIG_LEN != need) {
-		rc = E2E_EINVAL;
-		goto out;
-	}
-	ct = out + w.off;
-
-	rc = E2E_ECRYPTO;
-	if (crypto_aead_seal(okm, okm + CRYPTO_KEY_LEN, out, hdrlen, pt,
-	    ptlen, ct) == -1)
-		goto out;
-	group_sig_parts(parts, out, hdrlen, ct, ctlen);
-	if (crypto_ed25519_sign_parts(c->sign_priv, parts, 3,
-	    ct + ctlen) == -1)
+	if ((rc = e2e_wr_body(&w, w.off, need, okm, LABEL_GROUP_SIG,
+	    c->sign_priv, pt, ptlen)) != E2E_OK)
 		goto out;
 
 	/* The old chain key goes now: forward secrecy per message. */
@@ -278,7 +248,6 @@ e2e_group_seal(struct e2e_chain *c, const char *room, const char *sender,
 	c->iteration++;
 	c->sent++;
 	*outlen = need;
-	rc = E2E_OK;
  out:
 	OPENSSL_cleanse(seed, sizeof(seed));
 	OPENSSL_cleanse(next, sizeof(next));
@@ -486,7 +455,7 @@ open_body(const struct e2e_group_hdr *h, const uint8_t seed[32],
     const uint8_t *msg, size_t hdrlen, const struct e2e_body *b,
     uint8_t *out)
 {
-	uint8_t	 okm[OKM_LEN];
+	uint8_t	 okm[E2E_OKM_LEN];
 	int	 rc;
 
 	if ((rc = group_derive(seed, h->room, h->sender, h->chain_id,
@@ -551,7 +520,6 @@ e2e_group_open(struct e2e_group_receiver *r, const uint8_t *msg, size_t len,
 	struct e2e_in_chain	*c;
 	struct e2e_rd		 rd;
 	struct e2e_body		 b;
-	struct crypto_part	 parts[3];
 	size_t			 hdrlen;
 	ssize_t			 k;
 	int			 rc;
@@ -574,9 +542,9 @@ e2e_group_open(struct e2e_group_receiver *r, const uint8_t *msg, size_t len,
 	if ((c = find_chain(r, h.chain_id)) == NULL)
 		return E2E_EUNKNOWN_CHAIN;
 	/* Before any state is touched: only the chain's holder can pass. */
-	group_sig_parts(parts, msg, hdrlen, b.ct, b.ctlen);
-	if (crypto_ed25519_verify_parts(c->sign_pub, parts, 3, b.sig) == -1)
-		return E2E_ESIG;
+	if ((rc = e2e_body_verify(LABEL_GROUP_SIG, c->sign_pub, msg, hdrlen,
+	    &b)) != E2E_OK)
+		return rc;
 
 	if (h.iteration >= c->next)
 		rc = open_ahead(c, &h, msg, hdrlen, &b, out);

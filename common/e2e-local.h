@@ -64,6 +64,25 @@ void	 e2e_rd_name(struct e2e_rd *, char *);
 /* The rest of r is u32 ctlen || ct||tag || sig, exactly. */
 int	 e2e_rd_body(struct e2e_rd *, struct e2e_body *);
 
+/* HKDF output for one message: AES-256 key, then the GCM nonce. */
+#define E2E_OKM_LEN	(CRYPTO_KEY_LEN + CRYPTO_AEAD_NONCE_LEN)
+/* OpenSSL 3.0 takes at most 1024 bytes of HKDF info. */
+#define E2E_INFO_MAX	1024
+
+/*
+ * Both wire formats end alike.  e2e_wr_body finishes a message whose
+ * header is the first hdrlen bytes of w: u32 ctlen, AES-256-GCM of pt
+ * under okm with the header as associated data, then an Ed25519 signature
+ * by sign_priv over sig_label || header || ciphertext.  w must then be
+ * exactly need bytes long.  e2e_body_verify checks that signature:
+ * E2E_OK or E2E_ESIG.
+ */
+int	 e2e_wr_body(struct e2e_wr *w, size_t hdrlen, size_t need,
+	    const uint8_t okm[E2E_OKM_LEN], const char *sig_label,
+	    const uint8_t sign_priv[32], const void *pt, size_t ptlen);
+int	 e2e_body_verify(const char *sig_label, const uint8_t sign_pub[32],
+	    const uint8_t *msg, size_t hdrlen, const struct e2e_body *b);
+
 /* 1 if name is 1..E2E_NAME_MAX bytes. */
 int	 e2e_name_ok(const char *);
 

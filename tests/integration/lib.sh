@@ -198,6 +198,15 @@ client_start() {
 	CLIENTS="$CLIENTS $name"
 }
 
+# client_once NAME HOME [ARGS...]: one batch session with no input, as
+# its own user unless ARGS say --user; returns the client's exit status.
+client_once() {
+	local name=$1 home=$2
+	shift 2
+	timeout 60 "$SC" --server "127.0.0.1:$PORT" --home "$home" --user "$name" \
+	    --batch --json "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err"
+}
+
 # A client that has exited must not take the test down with SIGPIPE.
 trap '' PIPE
 client_say() {

@@ -9,37 +9,30 @@ write_config 'registration = "invite";'
 start_daemon
 
 # The identity file is created 0600 and refused when others can read it.
-run_client() { # NAME HOME [ARGS...]: one batch session from /dev/null
-	local name=$1 home=$2
-	shift 2
-	"$SC" --server "127.0.0.1:$PORT" --home "$home" --batch --json "$@" \
-	    </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err"
-}
-
-rc=0; run_client noinv "$TMP/h-alice" --user alice || rc=$?
+rc=0; client_once noinv "$TMP/h-alice" --user alice || rc=$?
 [ "$rc" -ne 0 ] || fail "registration without an invite succeeded"
 client_has_jq noinv '.code=="INVITE_REQUIRED"' || fail "no INVITE_REQUIRED: $(cat "$TMP/noinv.out")"
-rc=0; run_client badinv "$TMP/h-alice" --user alice --invite 0123456789abcdef0123 || rc=$?
+rc=0; client_once badinv "$TMP/h-alice" --user alice --invite 0123456789abcdef0123 || rc=$?
 [ "$rc" -ne 0 ] || fail "a made-up invite was accepted"
 client_has_jq badinv '.code=="INVITE_INVALID"' || fail "no INVITE_INVALID"
 pass "invite mode: INVITE_REQUIRED, INVITE_INVALID"
 
 code=$("$CTL" -s "$TMP/run/securechat.sock" invite) || fail "securechatctl invite"
 echo "$code" | grep -q -E '^[0-9a-f]{20}$' || fail "invite code: $code"
-run_client inv "$TMP/h-alice" --user alice --invite "$code" || fail "registration with an invite failed"
+client_once inv "$TMP/h-alice" --user alice --invite "$code" || fail "registration with an invite failed"
 client_has_jq inv '.event=="logged_in" and .registered==true' || fail "not registered"
-rc=0; run_client reuse "$TMP/h-bob" --user bob --invite "$code" || rc=$?
+rc=0; client_once reuse "$TMP/h-bob" --user bob --invite "$code" || rc=$?
 [ "$rc" -ne 0 ] || fail "a used invite was accepted"
 client_has_jq reuse '.code=="INVITE_USED"' || fail "no INVITE_USED"
 pass "an invite from securechatctl registers once; a used one is refused"
 
 [ "$(stat -c %a "$TMP/h-alice/alice.key")" = 600 ] || fail "key file is not 0600"
 chmod 644 "$TMP/h-alice/alice.key"
-rc=0; run_client perm "$TMP/h-alice" --user alice || rc=$?
+rc=0; client_once perm "$TMP/h-alice" --user alice || rc=$?
 [ "$rc" -ne 0 ] || fail "a world-readable key was used"
 grep -q "chmod 600" "$TMP/perm.err" || fail "no fix given: $(cat "$TMP/perm.err")"
 chmod 600 "$TMP/h-alice/alice.key"
-run_client again "$TMP/h-alice" --user alice || fail "second login failed"
+client_once again "$TMP/h-alice" --user alice || fail "second login failed"
 client_has_jq again '.event=="logged_in" and .registered==false' || fail "second connection did not log in"
 pass "key file 0600 enforced; the second connection logs in"
 
@@ -47,22 +40,22 @@ pass "key file 0600 enforced; the second connection logs in"
 code=$("$CTL" -s "$TMP/run/securechat.sock" invite) || fail "securechatctl invite"
 printf 'correct horse\n' >"$TMP/pass"; chmod 600 "$TMP/pass"
 printf 'wrong horse\n' >"$TMP/badpass"; chmod 600 "$TMP/badpass"
-run_client pp1 "$TMP/h-dora" --user dora --invite "$code" --passphrase-file "$TMP/pass" ||
+client_once pp1 "$TMP/h-dora" --user dora --invite "$code" --passphrase-file "$TMP/pass" ||
     fail "registration with a passphrase-protected key failed: $(cat "$TMP/pp1.err")"
 head -1 "$TMP/h-dora/dora.key" | grep -q '^securechat-identity v1 scrypt' || fail "key not sealed"
 grep -q -i '^sign ' "$TMP/h-dora/dora.key" && fail "private key in the clear"
-run_client pp2 "$TMP/h-dora" --user dora --passphrase-file "$TMP/pass" || fail "login with the passphrase failed"
-rc=0; run_client pp3 "$TMP/h-dora" --user dora --passphrase-file "$TMP/badpass" || rc=$?
+client_once pp2 "$TMP/h-dora" --user dora --passphrase-file "$TMP/pass" || fail "login with the passphrase failed"
+rc=0; client_once pp3 "$TMP/h-dora" --user dora --passphrase-file "$TMP/badpass" || rc=$?
 [ "$rc" -ne 0 ] || fail "a wrong passphrase opened the key"
 grep -q "wrong passphrase" "$TMP/pp3.err" || fail "wrong passphrase message: $(cat "$TMP/pp3.err")"
-rc=0; run_client pp4 "$TMP/h-dora" --user dora || rc=$?
+rc=0; client_once pp4 "$TMP/h-dora" --user dora || rc=$?
 [ "$rc" -ne 0 ] || fail "a sealed key was used without its passphrase"
 pass "passphrase-protected key: sealed, opened with the passphrase only"
 
 # Someone else's key for alice: BAD_SIGNATURE, slowed down, counted.
 start=$(date +%s%N)
 for i in 1 2 3; do
-	rc=0; run_client wrong$i "$TMP/h-mallory" --user alice || rc=$?
+	rc=0; client_once wrong$i "$TMP/h-mallory" --user alice || rc=$?
 	[ "$rc" -ne 0 ] || fail "a wrong key logged in"
 	client_has_jq wrong$i '.code=="BAD_SIGNATURE"' || fail "no BAD_SIGNATURE: $(cat "$TMP/wrong$i.out")"
 done
@@ -81,9 +74,9 @@ pass "securechatctl stats counts the failures"
 sed -i 's/registration = "invite"/registration = "closed"/' "$TMP/sc.conf"
 kill -HUP "$DPID"
 wait_for 5 log_has "settings updated" || fail "broker did not get the reload"
-rc=0; run_client closed "$TMP/h-carol" --user carol || rc=$?
+rc=0; client_once closed "$TMP/h-carol" --user carol || rc=$?
 [ "$rc" -ne 0 ] || fail "registration while closed"
 client_has_jq closed '.code=="REGISTRATION_CLOSED"' || fail "no REGISTRATION_CLOSED"
-run_client stillok "$TMP/h-alice" --user alice || fail "alice cannot log in while registration is closed"
+client_once stillok "$TMP/h-alice" --user alice || fail "alice cannot log in while registration is closed"
 pass "closed registration refuses new users only"
 stop_daemon

@@ -131,18 +131,12 @@ rc=0; client_end carol || rc=$?
 [ "$rc" -ne 0 ] || fail "carol's old session ended with status 0"
 mv "$TMP/carol.out" "$TMP/carol-1.out"
 
-# one_client NAME HOME [ARGS...]: one batch session as carol, no input.
-one_client() {
-	local name=$1 home=$2 rc=0
-	shift 2
-	"$SC" --server "127.0.0.1:$PORT" --home "$home" --user carol --batch \
-	    --json "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" || rc=$?
-	return "$rc"
-}
-one_client old "$TMP/home-carol" && fail "the old key registered again"
+client_once old "$TMP/home-carol" --user carol &&
+    fail "the old key registered again"
 client_has_jq old '.type=="error" and .code=="INVITE_REQUIRED"' ||
     fail "old key: $(cat "$TMP/old.out" "$TMP/old.err")"
-one_client wrong "$TMP/home-carol-new" --invite 0123456789abcdef0123 &&
+client_once wrong "$TMP/home-carol-new" --user carol \
+    --invite 0123456789abcdef0123 &&
     fail "a wrong reset code was accepted"
 client_has_jq wrong '.type=="error" and .code=="INVITE_INVALID"' ||
     fail "wrong code: $(cat "$TMP/wrong.out" "$TMP/wrong.err")"

@@ -534,6 +534,15 @@ give_skdm(const struct e2e_chain *c, const char *room, uint32_t epoch,
 	    E2E_OK);
 }
 
+/* alice's new chain in ROOM, and a receiver that learnt it (epoch 1). */
+static void
+alice_chain(struct e2e_chain *c, struct e2e_group_receiver *r)
+{
+	assert_int_equal(e2e_chain_new(c, 0), E2E_OK);
+	assert_int_equal(e2e_group_receiver_init(r, ROOM, "alice"), E2E_OK);
+	give_skdm(c, ROOM, 1, r, "alice");
+}
+
 static struct msg *
 seal_many(struct e2e_chain *c, const char *sender, uint32_t n)
 {
@@ -713,9 +722,7 @@ group_out_of_order_within_bounds(void **state UNUSED)
 	struct msg			*m;
 	uint32_t			 order[50], i, j, t, x = 2463534242u;
 
-	assert_int_equal(e2e_chain_new(&c, 0), E2E_OK);
-	assert_int_equal(e2e_group_receiver_init(&r, ROOM, "alice"), E2E_OK);
-	give_skdm(&c, ROOM, 1, &r, "alice");
+	alice_chain(&c, &r);
 	m = seal_many(&c, "alice", 50);
 	/* Fisher-Yates with a fixed xorshift: the same order every run. */
 	for (i = 0; i < 50; i++)
@@ -750,9 +757,7 @@ group_jump_of_1001_refused_1000_accepted(void **state UNUSED)
 	struct e2e_chain		 c;
 	struct msg			*m;
 
-	assert_int_equal(e2e_chain_new(&c, 0), E2E_OK);
-	assert_int_equal(e2e_group_receiver_init(&r, ROOM, "alice"), E2E_OK);
-	give_skdm(&c, ROOM, 1, &r, "alice");
+	alice_chain(&c, &r);
 	m = seal_many(&c, "alice", 1002);
 	assert_int_equal(gopen(&r, &m[1001], 1001), E2E_ETOO_FAR);
 	assert_int_equal(gopen(&r, &m[1000], 1000), E2E_OK);
@@ -772,9 +777,7 @@ group_skipped_keys_bounded_oldest_gone(void **state UNUSED)
 	struct e2e_chain		 c;
 	struct msg			*m;
 
-	assert_int_equal(e2e_chain_new(&c, 0), E2E_OK);
-	assert_int_equal(e2e_group_receiver_init(&r, ROOM, "alice"), E2E_OK);
-	give_skdm(&c, ROOM, 1, &r, "alice");
+	alice_chain(&c, &r);
 	m = seal_many(&c, "alice", 2004);
 	/* 1000 skipped (0..999), 1000 more (1001..2000): the bound is full. */
 	assert_int_equal(gopen(&r, &m[1000], 1000), E2E_OK);
@@ -833,9 +836,7 @@ group_every_bit_flip_refused(void **state UNUSED)
 	size_t				 pos, bit, nbits;
 	int				 rc;
 
-	assert_int_equal(e2e_chain_new(&c, 0), E2E_OK);
-	assert_int_equal(e2e_group_receiver_init(&r, ROOM, "alice"), E2E_OK);
-	give_skdm(&c, ROOM, 1, &r, "alice");
+	alice_chain(&c, &r);
 	gseal(&c, ROOM, "alice", 1, 0, &m);
 	for (pos = 0; pos < m.len; pos++) {
 		nbits = pos < GRP_HDR_LEN ? 8 : 1;
@@ -883,9 +884,7 @@ group_decrypt_failure_detected(void **state UNUSED)
 	 * Re-signed with the chain's own key after the ciphertext was
 	 * changed: only the AEAD tag can catch it.
 	 */
-	assert_int_equal(e2e_chain_new(&c, 0), E2E_OK);
-	assert_int_equal(e2e_group_receiver_init(&r, ROOM, "alice"), E2E_OK);
-	give_skdm(&c, ROOM, 1, &r, "alice");
+	alice_chain(&c, &r);
 	gseal(&c, ROOM, "alice", 1, 0, &m);
 	ctlen = m.len - GRP_HDR_LEN - 4 - 64;
 	m.b[GRP_HDR_LEN + 4] ^= 1;
