@@ -227,6 +227,18 @@ first_time(struct client *c, const char *key, uint64_t seq)
 	return 1;
 }
 
+/* The sender's identity key the broker stamped on an event, or NULL. */
+static const uint8_t *
+event_sign_pub(const struct frame *f)
+{
+	const uint8_t	*key;
+	size_t		 len;
+
+	if (frame_get_bytes(f, F_SIGN_PUB, &key, &len) == -1 || len != 32)
+		return NULL;
+	return key;
+}
+
 static void
 room_event(struct client *c, const struct frame *f)
 {
@@ -234,7 +246,7 @@ room_event(struct client *c, const struct frame *f)
 	char		 room[ROOM_MAX_LEN + 1], from[NAME_MAX_LEN + 1];
 	const uint8_t	*body = (const uint8_t *)"", *sign_pub;
 	uint64_t	 seq, ts;
-	size_t		 len = 0, klen;
+	size_t		 len = 0;
 	uint8_t		 kind;
 
 	if (get_room(f, room) == NULL ||
@@ -245,9 +257,7 @@ room_event(struct client *c, const struct frame *f)
 		return;
 	if (frame_get(f, F_BODY) != NULL)
 		(void)frame_get_bytes(f, F_BODY, &body, &len);
-	if (frame_get_bytes(f, F_SIGN_PUB, &sign_pub, &klen) == -1 ||
-	    klen != 32)
-		sign_pub = NULL;
+	sign_pub = event_sign_pub(f);
 	complete_add_room(room);
 	complete_add_user(from);
 	if (!first_time(c, room, seq))
@@ -287,7 +297,7 @@ direct_event(struct client *c, const struct frame *f)
 	char		 from[NAME_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
 	const uint8_t	*body, *sign_pub;
 	uint64_t	 seq, ts;
-	size_t		 len, klen;
+	size_t		 len;
 
 	if (frame_get_u64(f, F_SEQ, &seq) == -1 ||
 	    frame_get_u64(f, F_TS, &ts) == -1 ||
@@ -295,9 +305,7 @@ direct_event(struct client *c, const struct frame *f)
 	    frame_get_str(f, F_TO, to, sizeof(to)) == -1 ||
 	    frame_get_bytes(f, F_BODY, &body, &len) == -1)
 		return;
-	if (frame_get_bytes(f, F_SIGN_PUB, &sign_pub, &klen) == -1 ||
-	    klen != 32)
-		sign_pub = NULL;
+	sign_pub = event_sign_pub(f);
 	complete_add_user(from);
 	if (!first_time(c, SEEN_INBOX, seq))
 		return;

@@ -186,14 +186,6 @@ tx_get(struct client *c, const char *room)
 	return tx;
 }
 
-static void
-pending_free(struct pending *p)
-{
-	OPENSSL_cleanse(p->text, strlen(p->text));
-	free(p->text);
-	free(p);
-}
-
 static int
 pending_add(struct client *c, struct pendinglist *q, const char *to,
     const char *text)
@@ -214,12 +206,15 @@ pending_add(struct client *c, struct pendinglist *q, const char *to,
 	return 0;
 }
 
-static void
-pending_pop(struct client *c, struct pendinglist *q, struct pending *p)
+/* Drop a line waiting for keys (sent, refused, or at exit), wiped. */
+void
+e2ec_pending_pop(struct e2ec *e, struct pendinglist *q, struct pending *p)
 {
 	TAILQ_REMOVE(q, p, entry);
-	c->e2e->npending--;
-	pending_free(p);
+	e->npending--;
+	OPENSSL_cleanse(p->text, strlen(p->text));
+	free(p->text);
+	free(p);
 }
 
 static struct outmsg *
@@ -237,6 +232,17 @@ queue_send(struct client *c, const char *room, const char *to,
 	if (text != NULL)
 		m->text = xstrdup(text);
 	return m;
+}
+
+/* A bundle of count envelopes after its header: one quiet room SEND. */
+static void
+bundle_send(struct client *c, const char *room, uint8_t *bundle, size_t len,
+    size_t count)
+{
+	bundle[0] = E2E_VERSION;
+	bundle[1] = E2E_TYPE_BUNDLE;
+	be16_put(bundle + 2, (uint16_t)count);
+	(void)queue_send(c, room, NULL, bundle, len, NULL, 1);
 }
 
 /*
@@ -292,11 +298,7 @@ tx_distribute(struct client *c, struct txroom *tx)
 		if (envmax == 0)
 			continue;
 		if (blen + 4 + envmax > bmax && count > 0) {
-			bundle[0] = E2E_VERSION;
-			bundle[1] = E2E_TYPE_BUNDLE;
-			be16_put(bundle + 2, (uint16_t)count);
-			(void)queue_send(c, tx->room, NULL, bundle, blen,
-			    NULL, 1);
+			bundle_send(c, tx->room, bundle, blen, count);
 			count = 0;
 		}
 		if (count == 0)
@@ -313,12 +315,8 @@ tx_distribute(struct client *c, struct txroom *tx)
 		blen += 4 + envlen;
 		count++;
 	}
-	if (count > 0) {
-		bundle[0] = E2E_VERSION;
-		bundle[1] = E2E_TYPE_BUNDLE;
-		be16_put(bundle + 2, (uint16_t)count);
-		(void)queue_send(c, tx->room, NULL, bundle, blen, NULL, 1);
-	}
+	if (count > 0)
+		bundle_send(c, tx->room, bundle, blen, count);
 	OPENSSL_cleanse(skdm, sizeof(skdm));
 	OPENSSL_cleanse(bundle, bmax);
 	free(bundle);
@@ -377,7 +375,7 @@ tx_pump(struct client *c, struct txroom *tx)
 			fatalx("e2e_group_seal");
 		(void)queue_send(c, tx->room, NULL, out, outlen, p->text, 0);
 		free(out);
-		pending_pop(c, &tx->pending, p);
+		e2ec_pending_pop(c->e2e, &tx->pending, p);
 	}
 	chat_flush(c);
 }
@@ -421,7 +419,7 @@ dms_pump(struct client *c)
 			    0);
 			free(out);
 		}
-		pending_pop(c, &e->dms, d);
+		e2ec_pending_pop(c->e2e, &e->dms, d);
 	}
 	chat_flush(c);
 	client_check_done(c);
@@ -578,9 +576,9 @@ static void
 undecryptable(struct client *c, const char *room, const char *from,
     const char *to, uint64_t seq, uint64_t ts, const char *why)
 {
-	log_warnx("%s%s%s from %s (seq %llu) not shown: %s",
+	log_warnx("%s%s from %s (seq %llu) not shown: %s",
 	    room != NULL ? "message in " : "direct message",
-	    room != NULL ? room : "", "", from, (unsigned long long)seq, why);
+	    room != NULL ? room : "", from, (unsigned long long)seq, why);
 	out_undecryptable(c, room, from, to, seq, ts, why);
 }
 

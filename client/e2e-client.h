@@ -105,4 +105,7 @@ struct e2ec {
 	struct event		*ev_prekey;
 };
 
+void	e2ec_pending_pop(struct e2ec *, struct pendinglist *,
+	    struct pending *);
+
 #endif

@@ -277,12 +277,8 @@ e2ec_free(struct client *c)
 	}
 	while ((tx = TAILQ_FIRST(&e->tx)) != NULL) {
 		TAILQ_REMOVE(&e->tx, tx, entry);
-		while ((d = TAILQ_FIRST(&tx->pending)) != NULL) {
-			TAILQ_REMOVE(&tx->pending, d, entry);
-			OPENSSL_cleanse(d->text, strlen(d->text));
-			free(d->text);
-			free(d);
-		}
+		while ((d = TAILQ_FIRST(&tx->pending)) != NULL)
+			e2ec_pending_pop(e, &tx->pending, d);
 		e2e_chain_wipe(&tx->chain);
 		free(tx->members);
 		free(tx);
@@ -292,12 +288,8 @@ e2ec_free(struct client *c)
 		e2e_group_receiver_free(&x->r);
 		free(x);
 	}
-	while ((d = TAILQ_FIRST(&e->dms)) != NULL) {
-		TAILQ_REMOVE(&e->dms, d, entry);
-		OPENSSL_cleanse(d->text, strlen(d->text));
-		free(d->text);
-		free(d);
-	}
+	while ((d = TAILQ_FIRST(&e->dms)) != NULL)
+		e2ec_pending_pop(e, &e->dms, d);
 	prekeys_wipe(&e->prekeys);
 	trust_free(&e->trust);
 	free(e->prekeys_file);
@@ -320,11 +312,11 @@ e2ec_status(struct client *c, struct jbuf *jb)
 
 	if (c->e2e == NULL)
 		return;
-	if (jb == NULL && (pk = prekeys_current(&c->e2e->prekeys)) != NULL)
+	if (jb != NULL)
+		jb_num(jb, "prekeys", c->e2e->prekeys.n);
+	else if ((pk = prekeys_current(&c->e2e->prekeys)) != NULL)
 		out_human_at(stdout, 0, "status: %zu prekeys held, the current "
 		    "one %08x", c->e2e->prekeys.n, pk->id);
-	else if (jb != NULL)
-		jb_num(jb, "prekeys", c->e2e->prekeys.n);
 	if (jb != NULL) {
 		nfields = jb->nfields;
 		jb_key(jb, "rooms");

@@ -167,16 +167,6 @@ link_room_remove(struct link *l, int64_t room_id)
 		}
 }
 
-/* A reply that must not overtake this turn's acknowledgements. */
-static void
-reply(struct link *l, struct frame_buf *b)
-{
-	if (store_in_transaction(br.store))
-		after_frame(l, b);
-	else
-		link_send_buf(l, b);
-}
-
 static void
 room_event_frame(struct frame_buf *b, const char *room,
     const struct store_row *row)
@@ -564,7 +554,7 @@ chat_join(struct link *l, const struct frame *f)
 		snprintf(text, sizeof(text), "already in %s", r->name);
 		frame_begin(&b, MSG_NOTICE, br.max_frame);
 		frame_put_str(&b, F_TEXT, text);
-		reply(l, &b);
+		link_reply(l, &b);
 		return;
 	}
 	seq = room_announce(r, l->user, LOG_JOIN);
@@ -738,7 +728,7 @@ chat_send(struct link *l, const struct frame *f)
 		frame_put_str(&b, F_TEXT, "too many messages: slow down");
 		frame_put_u32(&b, F_RETRY_AFTER_MS, wait);
 		frame_put_u64(&b, F_CLIENT_MSG_ID, id);
-		reply(l, &b);
+		link_reply(l, &b);
 		return;
 	}
 	if (has_room) {
@@ -827,11 +817,11 @@ list_reply(struct link *l, uint16_t type, const char *room,
 		frame_put_str(&b, F_ROOM, room);
 	frame_put_bytes(&b, F_LIST, evbuffer_pullup(lc->buf, -1),
 	    evbuffer_get_length(lc->buf));
-	reply(l, &b);
+	link_reply(l, &b);
 	if (lc->truncated) {
 		frame_begin(&b, MSG_NOTICE, br.max_frame);
 		frame_put_str(&b, F_TEXT, "list truncated to fit one frame");
-		reply(l, &b);
+		link_reply(l, &b);
 	}
 	evbuffer_free(lc->buf);
 }
@@ -897,7 +887,7 @@ chat_info(struct link *l)
 	frame_put_u32(&b, F_USERS_ONLINE, br.nusers_online);
 	frame_put_u32(&b, F_USERS, (uint32_t)users);
 	frame_put_u32(&b, F_ROOMS, (uint32_t)rooms);
-	reply(l, &b);
+	link_reply(l, &b);
 }
 
 /* A relayed client message from an authenticated link. */

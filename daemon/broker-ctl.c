@@ -30,7 +30,8 @@
 #define CTL_MAX_CONNS		8
 #define CTL_TIMEOUT_S		5
 #define CTL_MSG_MAX		4096
-#define INVITE_BYTES		10	/* 80 bits, 20 hex digits */
+#define INVITE_BYTES		10	/* 80 bits: invites and reset codes */
+#define CODE_HEX_LEN		(2 * INVITE_BYTES)
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -102,6 +103,18 @@ rooms_cb(const char *name, uint64_t members, void *arg)
 	    (unsigned long long)members);
 }
 
+/* A fresh one-time code, as the operator hands it out: hex digits. */
+static void
+new_code(char hex[CODE_HEX_LEN + 1])
+{
+	uint8_t	 raw[INVITE_BYTES];
+
+	if (crypto_random(raw, sizeof(raw)) == -1)
+		fatalx("crypto_random");
+	hex_encode(raw, sizeof(raw), hex);
+	OPENSSL_cleanse(raw, sizeof(raw));
+}
+
 /* The sessions of a reset key end: it is no longer the account's. */
 static void
 end_sessions(const char *name)
@@ -130,8 +143,8 @@ end_sessions(const char *name)
 static int
 reset_key(const char *arg, struct evbuffer *out, uint16_t *code)
 {
-	uint8_t	 raw[INVITE_BYTES], hash[CRYPTO_HASH_LEN];
-	char	 name[NAME_MAX_LEN + 1], hex[2 * INVITE_BYTES + 1];
+	uint8_t	 hash[CRYPTO_HASH_LEN];
+	char	 name[NAME_MAX_LEN + 1], hex[CODE_HEX_LEN + 1];
 	int	 rv;
 
 	if (str_copy(name, arg, sizeof(name)) == -1 ||
@@ -140,10 +153,7 @@ reset_key(const char *arg, struct evbuffer *out, uint16_t *code)
 		(void)evbuffer_add_printf(out, "not a user name: '%s'\n", arg);
 		return 0;
 	}
-	if (crypto_random(raw, sizeof(raw)) == -1)
-		fatalx("crypto_random");
-	hex_encode(raw, sizeof(raw), hex);
-	OPENSSL_cleanse(raw, sizeof(raw));
+	new_code(hex);
 	if (crypto_sha256(hex, strlen(hex), hash) == -1)
 		fatalx("crypto_sha256");
 	tx_begin();
@@ -168,14 +178,11 @@ static int
 run(const char *line, struct evbuffer *out, uint16_t *code)
 {
 	struct user	*u;
-	uint8_t		 raw[INVITE_BYTES];
-	char		 hex[2 * INVITE_BYTES + 1];
+	char		 hex[CODE_HEX_LEN + 1];
 
 	*code = 0;
 	if (strcmp(line, "invite") == 0) {
-		if (crypto_random(raw, sizeof(raw)) == -1)
-			fatalx("crypto_random");
-		hex_encode(raw, sizeof(raw), hex);
+		new_code(hex);
 		tx_begin();
 		if (store_invite_add(br.store, hex) != 0)
 			fatalx("store_invite_add");

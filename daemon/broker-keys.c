@@ -37,10 +37,7 @@ keys_reply(struct link *l, const struct store_user *su)
 		frame_put_u64(&b, F_SPK_CREATED, pk.created_s);
 		frame_put_bytes(&b, F_SPK_SIG, pk.sig, SIG_LEN);
 	}
-	if (store_in_transaction(br.store))
-		after_frame(l, &b);
-	else
-		link_send_buf(l, &b);
+	link_reply(l, &b);
 }
 
 /* PREKEY: replace the user's published prekey, answer with its KEYS. */

@@ -153,6 +153,16 @@ after_frame(struct link *l, struct frame_buf *b)
 	after_new(AFTER_FRAME, b)->session_id = l->session_id;
 }
 
+/* A reply that must not overtake this turn's acknowledgements. */
+void
+link_reply(struct link *l, struct frame_buf *b)
+{
+	if (store_in_transaction(br.store))
+		after_frame(l, b);
+	else
+		link_send_buf(l, b);
+}
+
 struct after *
 after_fanout(enum after_kind kind, int64_t target, uint64_t seq,
     struct frame_buf *b)

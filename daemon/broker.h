@@ -168,6 +168,7 @@ void		 link_error_about(struct link *l, uint16_t code, const char *text,
 		    uint64_t client_msg_id, const char *room);
 void		 tx_begin(void);
 void		 after_frame(struct link *l, struct frame_buf *b);
+void		 link_reply(struct link *l, struct frame_buf *b);
 struct after	*after_fanout(enum after_kind kind, int64_t target,
 		    uint64_t seq, struct frame_buf *b);
 void		 after_pump(struct link *l);
