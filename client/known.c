@@ -27,35 +27,11 @@ known_fp_string(const uint8_t fp[TLS_FP_LEN], char out[FP_STR_LEN])
 }
 
 static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static int
 parse_fp(const char *s, uint8_t fp[TLS_FP_LEN])
 {
-	size_t	 i;
-	int	 hi, lo;
-
 	if (strncmp(s, FP_PREFIX, sizeof(FP_PREFIX) - 1) != 0)
 		return -1;
-	s += sizeof(FP_PREFIX) - 1;
-	if (strlen(s) != 2 * TLS_FP_LEN)
-		return -1;
-	for (i = 0; i < TLS_FP_LEN; i++) {
-		if ((hi = hexval((unsigned char)s[2 * i])) == -1 ||
-		    (lo = hexval((unsigned char)s[2 * i + 1])) == -1)
-			return -1;
-		fp[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_decode(s + sizeof(FP_PREFIX) - 1, fp, TLS_FP_LEN);
 }
 
 /*

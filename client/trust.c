@@ -48,26 +48,6 @@ name_ok(const char *s)
 	return strcmp(folded, s) == 0;
 }
 
-/* Exactly 64 hex digits. */
-static int
-parse_key(const char *s, uint8_t key[32])
-{
-	static const char	 digits[] = "0123456789abcdef";
-	const char		*d;
-	size_t			 i;
-
-	if (strlen(s) != 64)
-		return -1;
-	memset(key, 0, 32);
-	for (i = 0; i < 64; i++) {
-		d = memchr(digits, tolower((unsigned char)s[i]), 16);
-		if (d == NULL)
-			return -1;
-		key[i / 2] |= (uint8_t)((d - digits) << (i % 2 == 0 ? 4 : 0));
-	}
-	return 0;
-}
-
 static int
 entry_cmp(const char *server, const char *name, const struct trust_entry *e)
 {
@@ -147,7 +127,7 @@ parse_line(struct trust *t, char *line)
 		tok[ntok++] = p;
 	memset(&e, 0, sizeof(e));
 	if ((ntok != 4 && ntok != 6) || !server_ok(tok[0]) ||
-	    !name_ok(tok[1]) || parse_key(tok[2], e.sign_pub) == -1)
+	    !name_ok(tok[1]) || hex_decode(tok[2], e.sign_pub, 32) == -1)
 		return -1;
 	if (strcmp(tok[3], "verified") == 0)
 		e.verified = 1;
@@ -155,7 +135,7 @@ parse_line(struct trust *t, char *line)
 		return -1;
 	if (ntok == 6) {
 		if (strcmp(tok[4], "changed") != 0 ||
-		    parse_key(tok[5], e.new_sign_pub) == -1)
+		    hex_decode(tok[5], e.new_sign_pub, 32) == -1)
 			return -1;
 		e.changed = 1;
 	}

@@ -50,6 +50,35 @@ hex_encode(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+static int
+hex_value(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int
+hex_decode(const char *s, uint8_t *out, size_t len)
+{
+	size_t	 i;
+	int	 hi, lo;
+
+	if (strlen(s) != 2 * len)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((hi = hex_value((unsigned char)s[2 * i])) == -1 ||
+		    (lo = hex_value((unsigned char)s[2 * i + 1])) == -1)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void
 hex_colons(const uint8_t *in, size_t len, char *out)
 {

@@ -71,41 +71,20 @@ number(const char *s, long long lo, long long hi, const char *what)
 	return v;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode hex s into a fresh buffer; exits on a malformed argument. */
 static uint8_t *
-hex_decode(const char *s, size_t *lenp)
+hex_arg(const char *s, size_t *lenp)
 {
 	uint8_t	*out;
-	size_t	 n, i;
-	int	 hi, lo;
+	size_t	 n = strlen(s) / 2;
 
-	n = strlen(s);
-	if (n % 2 != 0) {
-		fprintf(stderr, "scprobe: %s: odd number of hex digits\n", s);
+	out = xmalloc(n + 1);
+	if (hex_decode(s, out, n) == -1) {
+		fprintf(stderr, "scprobe: %s: not an even number of hex "
+		    "digits\n", s);
 		exit(2);
 	}
-	out = xmalloc(n / 2 + 1);
-	for (i = 0; i < n / 2; i++) {
-		if ((hi = hexval((unsigned char)s[2 * i])) == -1 ||
-		    (lo = hexval((unsigned char)s[2 * i + 1])) == -1) {
-			fprintf(stderr, "scprobe: %s: not hex\n", s);
-			exit(2);
-		}
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*lenp = n / 2;
+	*lenp = n;
 	return out;
 }
 
@@ -485,7 +464,7 @@ cmd_send(const char *host, const char *port, int n, char **hex)
 	}
 	ok = 1;
 	for (i = 0; ok && i < n; i++) {
-		data = hex_decode(hex[i], &len);
+		data = hex_arg(hex[i], &len);
 		while (len > 0 && (r = SSL_write(ssl, data, (int)len)) <= 0) {
 			if (ssl_wait(ssl, fd, r) != 1) {
 				/* Go on: what the server said is the point. */
