@@ -65,36 +65,6 @@ seterr(char *err, size_t errsz, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly 2 * outlen hex digits into out; -1 on anything else. */
-static int
-unhex(const char *s, size_t slen, uint8_t *out, size_t outlen)
-{
-	size_t	 i;
-	int	 hi, lo;
-
-	if (slen != 2 * outlen)
-		return -1;
-	for (i = 0; i < outlen; i++) {
-		if ((hi = hexval(s[2 * i])) < 0 ||
-		    (lo = hexval(s[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /*
  * Parse the plain body: lines "KEY HEX64".  sign and dh are required;
  * sign-pub and dh-pub, if present, must match the derived public keys.
@@ -155,7 +125,7 @@ parse_body(const char *body, size_t len, const char *path,
 			dst = pubs[1];
 			break;
 		}
-		if (unhex(sp + 1, llen - klen - 1, dst, 32) == -1) {
+		if (hex_decode(sp + 1, llen - klen - 1, dst, 32) == -1) {
 			seterr(err, errsz, "identity file %s is damaged: "
 			    "'%s' is not 64 hex digits", path, body_keys[k]);
 			goto out;
@@ -222,8 +192,8 @@ load_scrypt(const char *line1, size_t l1len, char **tok, const char *rest,
 	    parse_u64(tok[1], SCRYPT_R_MAX, &r) == -1 || r == 0 ||
 	    parse_u64(tok[2], SCRYPT_P_MAX, &p) == -1 || p == 0 ||
 	    128 * r * n > SCRYPT_MEM_MAX ||
-	    unhex(tok[3], strlen(tok[3]), salt, sizeof(salt)) == -1 ||
-	    unhex(tok[4], strlen(tok[4]), nonce, sizeof(nonce)) == -1) {
+	    hex_decode(tok[3], strlen(tok[3]), salt, sizeof(salt)) == -1 ||
+	    hex_decode(tok[4], strlen(tok[4]), nonce, sizeof(nonce)) == -1) {
 		seterr(err, errsz, "identity file %s is damaged: bad "
 		    "parameters on line 1", path);
 		return -1;
@@ -249,7 +219,7 @@ load_scrypt(const char *line1, size_t l1len, char **tok, const char *rest,
 		seterr(err, errsz, "out of memory");
 		goto out;
 	}
-	if (unhex(rest, restlen, box, boxlen) == -1) {
+	if (hex_decode(rest, restlen, box, boxlen) == -1) {
 		seterr(err, errsz, "identity file %s is damaged: the "
 		    "encrypted line is not hex", path);
 		goto out;

@@ -31,7 +31,8 @@ parse_fp(const char *s, uint8_t fp[TLS_FP_LEN])
 {
 	if (strncmp(s, FP_PREFIX, sizeof(FP_PREFIX) - 1) != 0)
 		return -1;
-	return hex_decode(s + sizeof(FP_PREFIX) - 1, fp, TLS_FP_LEN);
+	s += sizeof(FP_PREFIX) - 1;
+	return hex_decode(s, strlen(s), fp, TLS_FP_LEN);
 }
 
 /*

@@ -127,7 +127,7 @@ parse_line(struct trust *t, char *line)
 		tok[ntok++] = p;
 	memset(&e, 0, sizeof(e));
 	if ((ntok != 4 && ntok != 6) || !server_ok(tok[0]) ||
-	    !name_ok(tok[1]) || hex_decode(tok[2], e.sign_pub, 32) == -1)
+	    !name_ok(tok[1]) || hex_decode(tok[2], strlen(tok[2]), e.sign_pub, 32) == -1)
 		return -1;
 	if (strcmp(tok[3], "verified") == 0)
 		e.verified = 1;
@@ -135,7 +135,8 @@ parse_line(struct trust *t, char *line)
 		return -1;
 	if (ntok == 6) {
 		if (strcmp(tok[4], "changed") != 0 ||
-		    hex_decode(tok[5], e.new_sign_pub, 32) == -1)
+		    hex_decode(tok[5], strlen(tok[5]),
+		    e.new_sign_pub, 32) == -1)
 			return -1;
 		e.changed = 1;
 	}

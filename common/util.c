@@ -63,12 +63,12 @@ hex_value(int ch)
 }
 
 int
-hex_decode(const char *s, uint8_t *out, size_t len)
+hex_decode(const char *s, size_t slen, uint8_t *out, size_t len)
 {
 	size_t	 i;
 	int	 hi, lo;
 
-	if (strlen(s) != 2 * len)
+	if (slen != 2 * len)
 		return -1;
 	for (i = 0; i < len; i++) {
 		if ((hi = hex_value((unsigned char)s[2 * i])) == -1 ||

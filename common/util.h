@@ -12,8 +12,8 @@ int	 fd_set_nonblock(int fd);
 int	 fd_set_cloexec(int fd, int on);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void	 hex_encode(const uint8_t *in, size_t len, char *out);
-/* Exactly 2*len hex digits (either case) of s into out; -1 otherwise. */
-int	 hex_decode(const char *s, uint8_t *out, size_t len);
+/* s[0..slen) must be exactly 2*len hex digits (either case); -1 if not. */
+int	 hex_decode(const char *s, size_t slen, uint8_t *out, size_t len);
 /* "aa:bb:..." form used for fingerprints (3*len bytes). */
 void	 hex_colons(const uint8_t *in, size_t len, char *out);
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC milliseconds */

@@ -79,7 +79,7 @@ hex_arg(const char *s, size_t *lenp)
 	size_t	 n = strlen(s) / 2;
 
 	out = xmalloc(n + 1);
-	if (hex_decode(s, out, n) == -1) {
+	if (hex_decode(s, strlen(s), out, n) == -1) {
 		fprintf(stderr, "scprobe: %s: not an even number of hex "
 		    "digits\n", s);
 		exit(2);

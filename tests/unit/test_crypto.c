@@ -15,31 +15,16 @@
 #include <openssl/err.h>
 
 #include "crypto.h"
+#include "util.h"
 
 /* cmocka hands every test a state pointer these tests do not need. */
 #define UNUSED		__attribute__((__unused__))
-
-static int
-nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	fail_msg("bad hex digit '%c' in a vector", c);
-	return -1;
-}
 
 /* Decode a vector; its length must be exactly len bytes. */
 static void
 unhex(const char *s, uint8_t *out, size_t len)
 {
-	size_t	 i;
-
-	assert_int_equal(strlen(s), 2 * len);
-	for (i = 0; i < len; i++)
-		out[i] = (uint8_t)(nibble(s[2 * i]) << 4 |
-		    nibble(s[2 * i + 1]));
+	assert_int_equal(hex_decode(s, strlen(s), out, len), 0);
 }
 
 static void
