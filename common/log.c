@@ -19,6 +19,7 @@ static int		 log_foreground = 1;
 static int		 log_level = LOG_LEVEL_INFO;
 static const char	*log_proc = "main";
 static int		 log_exit_status = 1;
+static int		 log_quick_exit;
 
 void
 log_init(int foreground, int level)
@@ -53,6 +54,38 @@ log_fatal_status(int status)
 	log_exit_status = status;
 }
 
+void
+log_child(void)
+{
+	log_quick_exit = 1;
+}
+
+/*
+ * The text of an error number.  With _GNU_SOURCE, strerror_r returns the
+ * text and may leave buf untouched; the XSI version fills buf.
+ */
+const char *
+log_strerror(int errnum, char *buf, size_t len)
+{
+#ifdef STRERROR_R_CHAR_P
+	return strerror_r(errnum, buf, len);
+#else
+	if (strerror_r(errnum, buf, len) != 0)
+		(void)snprintf(buf, len, "error %d", errnum);
+	return buf;
+#endif
+}
+
+static void __attribute__((noreturn))
+log_exit(void)
+{
+	/* Sandboxed children run no atexit handler: it could make a call
+	 * their filter kills, and they have nothing to flush. */
+	if (log_quick_exit)
+		_exit(log_exit_status);
+	exit(log_exit_status);
+}
+
 static void
 vlog(int level, int pri, const char *tag, const char *fmt, va_list ap,
     const char *suffix)
@@ -76,10 +109,10 @@ vlog(int level, int pri, const char *tag, const char *fmt, va_list ap,
 void
 log_warn(const char *fmt, ...)
 {
-	va_list	 ap;
-	char	 err[128];
+	va_list		 ap;
+	char		 buf[128];
+	const char	*err = log_strerror(errno, buf, sizeof(buf));
 
-	(void)strerror_r(errno, err, sizeof(err));
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_WARN, LOG_WARNING, "", fmt, ap, err);
 	va_end(ap);
@@ -129,14 +162,14 @@ log_security(const char *fmt, ...)
 void
 fatal(const char *fmt, ...)
 {
-	va_list	 ap;
-	char	 err[128];
+	va_list		 ap;
+	char		 buf[128];
+	const char	*err = log_strerror(errno, buf, sizeof(buf));
 
-	(void)strerror_r(errno, err, sizeof(err));
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_ERROR, LOG_CRIT, "fatal: ", fmt, ap, err);
 	va_end(ap);
-	exit(log_exit_status);
+	log_exit();
 }
 
 void
@@ -147,5 +180,5 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_ERROR, LOG_CRIT, "fatal: ", fmt, ap, NULL);
 	va_end(ap);
-	exit(log_exit_status);
+	log_exit();
 }

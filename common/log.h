@@ -7,6 +7,7 @@
 #define SC_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define LOG_LEVEL_ERROR	0
 #define LOG_LEVEL_WARN	1
@@ -19,6 +20,10 @@ int	log_getlevel(void);
 void	log_procname(const char *name);
 /* The status fatal() and fatalx() exit with (default 1). */
 void	log_fatal_status(int status);
+/* A sandboxed child: fatal() and fatalx() leave by _exit, not exit. */
+void	log_child(void);
+/* The text of errnum, in buf or a static string. */
+const char *log_strerror(int errnum, char *buf, size_t len);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -460,6 +460,7 @@ broker_main(int foreground)
 	char		 err[512];
 
 	log_procname("broker");
+	log_child();
 	if (fcntl(BROKER_FD_MASTER, F_GETFD) == -1 ||
 	    fcntl(BROKER_FD_CONTROL, F_GETFD) == -1)
 		fatalx("broker: started without its descriptors");

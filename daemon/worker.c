@@ -720,6 +720,7 @@ worker_main(int foreground)
 	int		 ok;
 
 	log_procname("worker");
+	log_child();
 	/* Until the sandbox is whole, a failure is the master's to throttle. */
 	log_fatal_status(EXIT_STARTUP);
 	/* Close first: the syslog socket opened next must survive. */

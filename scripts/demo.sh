@@ -25,6 +25,17 @@ finish() {
 }
 trap finish EXIT
 
+# The built-in default is 127.0.0.1:7443; DEMO_PORT moves the demo when
+# another program holds that port.
+PORT=${DEMO_PORT:-7443}
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+	echo "demo.sh: port $PORT on 127.0.0.1 is taken by another program" \
+	    "('ss -ltnp sport = :$PORT' shows which)." >&2
+	echo "demo.sh: stop it, or run the demo on another port:" \
+	    "DEMO_PORT=17443 $0" >&2
+	exit 1
+fi
+
 if [ "$(id -u)" -eq 0 ] && ! id _securechat >/dev/null 2>&1; then
 	echo "==> creating the unprivileged account _securechat"
 	useradd --system --no-create-home --home-dir /nonexistent \
@@ -39,9 +50,12 @@ empty_dir = "$DEMO/empty";
 tls = { certificate = "$DEMO/tls/server.crt"; private_key = "$DEMO/tls/server.key"; };
 rekey = { min_seconds = 1; max_seconds = 3; };
 CONF
+if [ "$PORT" != 7443 ]; then
+	echo "listen = ( { address = \"127.0.0.1\"; port = $PORT; } );" >>"$DEMO/demo.conf"
+fi
 
 echo
-echo "==> starting securechatd on 127.0.0.1:7443 (log: below)"
+echo "==> starting securechatd on 127.0.0.1:$PORT (log: below)"
 "$SCD" -d -f "$DEMO/demo.conf" >"$DEMO/daemon.log" 2>&1 &
 DPID=$!
 for _ in $(seq 1 100); do
@@ -52,7 +66,7 @@ done
 sed 's/^/    /' "$DEMO/daemon.log"
 
 CLIENT() { # NAME: a batch client with its own data directory
-	"$SC" --server 127.0.0.1 --user "$1" --home "$DEMO/$1" --batch
+	"$SC" --server "127.0.0.1:$PORT" --user "$1" --home "$DEMO/$1" --batch
 }
 
 # carol joins #lobby and leaves: she will be offline while the others talk.

@@ -42,19 +42,26 @@ need_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (run the suite as root, as CI does)"
 }
 
+# The daemon's account, made once.  Tests run in parallel: the lock makes
+# the second one wait for the first one's useradd instead of failing on
+# the locked /etc/passwd.
 ensure_user() {
-	if ! id "$SC_USER" >/dev/null 2>&1; then
-		useradd --system --no-create-home --home-dir /nonexistent \
-		    --shell /usr/sbin/nologin "$SC_USER" ||
-		    fail "cannot create user $SC_USER"
-	fi
+	id "$SC_USER" >/dev/null 2>&1 && return 0
+	[ "$(id -u)" -eq 0 ] || return 0
+	(
+		flock -w 60 9 || exit 1
+		id "$SC_USER" >/dev/null 2>&1 ||
+		    useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin "$SC_USER"
+	) 9>"/tmp/.securechat-useradd.lock" || fail "cannot create user $SC_USER"
 }
 
-# A port nothing listens on.  Bounded: 100 tries.
+# A port nothing listens on, below the kernel's ephemeral range so that no
+# outgoing connection takes it meanwhile.  Bounded: 100 tries.
 free_port() {
 	local i p
 	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -108,6 +115,16 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
 
+# Our daemon is listening (not some other process that took the port).
+daemon_up() {
+	kill -0 "$DPID" 2>/dev/null && port_open
+}
+
+# It is listening, or it has exited.
+daemon_settled() {
+	! kill -0 "$DPID" 2>/dev/null || port_open
+}
+
 # Background processes must not inherit the write ends of clients' fifos,
 # or those clients would never see the end of their input.
 CLIENT_FDS=
@@ -121,14 +138,30 @@ close_client_fds() {
 # start_daemon [RUNNER...]: run the daemon (optionally through a runner
 # such as setpriv) and wait until it accepts.
 start_daemon() {
+	ensure_user
 	[ -f "$TMP/sc.conf" ] || write_config
-	(close_client_fds; exec "$@" "$SCD" -d -f "$TMP/sc.conf") \
-	    >>"$TMP/daemon.log" 2>&1 &
-	DPID=$!
-	if ! wait_for 15 port_open; then
+	local try
+	# Another process may take the port between free_port and bind: then
+	# the daemon says so, and it starts again on another port.
+	for try in 1 2 3 4 5; do
+		(close_client_fds; exec "$@" "$SCD" -d -f "$TMP/sc.conf") \
+		    >>"$TMP/daemon.log" 2>&1 &
+		DPID=$!
+		wait_for 15 daemon_settled || true
+		daemon_up && break
+		if ! kill -0 "$DPID" 2>/dev/null &&
+		    log_has "port $PORT: Address already in use"; then
+			wait "$DPID" 2>/dev/null || true
+			local old=$PORT
+			PORT=$(free_port)
+			sed -i "s/port = $old;/port = $PORT;/" "$TMP/sc.conf"
+			echo "port $old was taken: trying $PORT" >&2
+			continue
+		fi
 		daemon_log >&2
 		fail "daemon did not start listening"
-	fi
+	done
+	port_open || fail "daemon did not start listening on a free port"
 	wait_for 5 log_has "started (pid" || fail "daemon did not log its start"
 }
 

@@ -63,6 +63,28 @@ static void	 enter_sandbox(enum sandbox_role);
 static int	 nobody_ids(uid_t *, gid_t *);
 
 /*
+ * A child must die of the signal it gets, not run cmocka's handler: that
+ * handler would take the child back into the test runner, and the suite
+ * would then run twice, side by side, in one temporary directory.
+ */
+static void
+child_reset_signals(void)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+	int			 sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);	/* EINVAL for KILL, STOP */
+	(void)sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		_exit(120);
+}
+
+/*
  * Run fn in a forked child.  The child leaves with _exit: exit() would run
  * atexit handlers and LeakSanitizer, which need calls the filter kills.
  */
@@ -77,6 +99,7 @@ run_child(void (*fn)(void *), void *arg)
 	if ((pid = fork()) == -1)
 		fail_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
+		child_reset_signals();
 		fn(arg);
 		_exit(0);
 	}
