@@ -4,6 +4,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -227,4 +231,47 @@ be64_put(uint8_t *p, uint64_t v)
 {
 	be32_put(p, (uint32_t)(v >> 32));
 	be32_put(p + 4, (uint32_t)v);
+}
+
+static void
+mask_bits(uint8_t *a, size_t len, int bits)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (bits >= 8)
+			bits -= 8;
+		else {
+			a[i] &= (uint8_t)(0xff00 >> bits);
+			bits = 0;
+		}
+	}
+}
+
+int
+addr_prefix(const char *addr, int v4bits, int v6bits, char *out,
+    size_t outsz)
+{
+	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	uint8_t			 a[16];
+	char			 text[INET6_ADDRSTRLEN];
+	int			 v6, bits, n;
+
+	v4bits = v4bits < 0 ? 0 : v4bits > 32 ? 32 : v4bits;
+	v6bits = v6bits < 0 ? 0 : v6bits > 128 ? 128 : v6bits;
+	if (inet_pton(AF_INET, addr, a) == 1)
+		v6 = 0;
+	else if (inet_pton(AF_INET6, addr, a) == 1) {
+		v6 = memcmp(a, mapped, sizeof(mapped)) != 0;
+		if (!v6)
+			memmove(a, a + 12, 4);
+	} else
+		return -1;
+	bits = v6 ? v6bits : v4bits;
+	mask_bits(a, v6 ? 16 : 4, bits);
+	if (inet_ntop(v6 ? AF_INET6 : AF_INET, a, text, sizeof(text)) == NULL)
+		return -1;
+	n = snprintf(out, outsz, "%s/%d", text, bits);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }

@@ -24,6 +24,14 @@ uint64_t wall_ms(void);		/* CLOCK_REALTIME milliseconds */
  */
 int	 parse_hostport(const char *s, char *host, size_t hostsz, uint16_t *port,
 	    uint16_t defport);
+/*
+ * The network prefix of a numeric address, as "192.0.2.0/24" or
+ * "2001:db8::/64": the unit that per-prefix limits count.  IPv4-mapped IPv6
+ * addresses count as IPv4.  Bits are clamped to 0..32 and 0..128.  Returns
+ * 0, or -1 if addr is not a numeric address.
+ */
+int	 addr_prefix(const char *addr, int v4bits, int v6bits, char *out,
+	    size_t outsz);
 /* Uniform random integer in [lo, hi] from the OpenSSL DRBG. */
 uint32_t random_between(uint32_t lo, uint32_t hi);
 /* Copy with a terminating NUL; -1 (and nothing copied) if it does not fit. */

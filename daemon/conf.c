@@ -94,6 +94,9 @@ static const struct opt conf_opts[] = {
 	/* The upper bound is limits.max_clients, checked in conf_check(). */
 	{ "limits.max_clients_per_ip",	OPT_INT,	F(max_clients_per_ip), 1,
 	    65535, NULL },
+	{ "limits.ipv4_prefix",		OPT_INT,	F(ipv4_prefix), 8, 32, NULL },
+	{ "limits.ipv6_prefix",		OPT_INT,	F(ipv6_prefix), 16, 128,
+	    NULL },
 	{ "limits.max_frame_bytes",	OPT_INT,	F(max_frame_bytes),
 	    FRAME_MIN_MAX, FRAME_MAX_CEILING, NULL },
 	{ "limits.handshake_timeout",	OPT_INT,	F(handshake_timeout), 1, 300,
@@ -508,6 +511,8 @@ conf_defaults(struct conf *c)
 	c->tls_generate = 1;
 	c->max_clients = 1024;
 	c->max_clients_per_ip = 32;
+	c->ipv4_prefix = 32;
+	c->ipv6_prefix = 64;
 	c->max_frame_bytes = FRAME_MAX_DEFAULT;
 	c->handshake_timeout = 10;
 	c->idle_timeout = 300;
@@ -765,6 +770,8 @@ conf_reload(struct conf *live, const struct conf *fresh,
 	live->tls_generate = fresh->tls_generate;
 	live->max_clients = fresh->max_clients;
 	live->max_clients_per_ip = fresh->max_clients_per_ip;
+	live->ipv4_prefix = fresh->ipv4_prefix;
+	live->ipv6_prefix = fresh->ipv6_prefix;
 	live->max_frame_bytes = fresh->max_frame_bytes;
 	live->handshake_timeout = fresh->handshake_timeout;
 	live->idle_timeout = fresh->idle_timeout;

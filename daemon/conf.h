@@ -37,6 +37,9 @@ struct conf {
 	int		 tls_generate;
 	unsigned int	 max_clients;
 	unsigned int	 max_clients_per_ip;
+	/* Per-prefix limits count addresses in prefixes of these lengths. */
+	unsigned int	 ipv4_prefix;
+	unsigned int	 ipv6_prefix;
 	unsigned int	 max_frame_bytes;
 	unsigned int	 handshake_timeout;	/* seconds */
 	unsigned int	 idle_timeout;		/* seconds */

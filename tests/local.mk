@@ -62,6 +62,13 @@ check_PROGRAMS += %D%/unit/test_keys
 %C%_unit_test_keys_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_keys
 
+# Shared helpers: log texts, fatal() in children, address prefixes.
+check_PROGRAMS += %D%/unit/test_util
+%C%_unit_test_util_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_util_SOURCES = %D%/unit/test_util.c
+%C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_util
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c

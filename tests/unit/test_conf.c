@@ -115,6 +115,8 @@ assert_defaults(const struct conf *c)
 	assert_int_equal(c->tls_generate, 1);
 	assert_int_equal(c->max_clients, 1024);
 	assert_int_equal(c->max_clients_per_ip, 32);
+	assert_int_equal(c->ipv4_prefix, 32);
+	assert_int_equal(c->ipv6_prefix, 64);
 	assert_int_equal(c->max_frame_bytes, 65536);
 	assert_int_equal(c->handshake_timeout, 10);
 	assert_int_equal(c->idle_timeout, 300);
@@ -202,6 +204,8 @@ static const char full_sample[] =
     "limits = {\n"
     "\tmax_clients = 65535;\n"
     "\tmax_clients_per_ip = 65535;\n"
+    "\tipv4_prefix = 24;\n"
+    "\tipv6_prefix = 48;\n"
     "\tmax_frame_bytes = 16777216L;\n"
     "\thandshake_timeout = 300;\n"
     "\tidle_timeout = 10;\n"
@@ -235,6 +239,8 @@ test_full_sample(void **state)
 	assert_int_equal(c.tls_generate, 0);
 	assert_int_equal(c.max_clients, 65535);
 	assert_int_equal(c.max_clients_per_ip, 65535);
+	assert_int_equal(c.ipv4_prefix, 24);
+	assert_int_equal(c.ipv6_prefix, 48);
 	assert_int_equal(c.max_frame_bytes, 16777216);
 	assert_int_equal(c.handshake_timeout, 300);
 	assert_int_equal(c.idle_timeout, 10);
