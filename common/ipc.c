@@ -76,8 +76,9 @@ ipc_recv(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fd)
 	do {
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);
-	if (n <= 0)
-		return n;
+	if (n == -1)
+		return -1;
+	/* Descriptors may ride on any packet, an empty one too. */
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL;
 	    cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		if (cmsg->cmsg_level != SOL_SOCKET ||
@@ -94,6 +95,13 @@ ipc_recv(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fd)
 			else
 				(void)close(fds[i]);
 		}
+	}
+	if (n == 0) {
+		/* The end, or an empty packet: nothing to decode or keep. */
+		if (*fd != -1)
+			(void)close(*fd);
+		*fd = -1;
+		return 0;
 	}
 	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    frame_peek(buf, (size_t)n, bufsz, &flen) != FRAME_OK ||

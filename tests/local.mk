@@ -62,6 +62,13 @@ check_PROGRAMS += %D%/unit/test_keys
 %C%_unit_test_keys_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_keys
 
+# One frame per internal packet, and the descriptors riding along.
+check_PROGRAMS += %D%/unit/test_ipc
+%C%_unit_test_ipc_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_ipc_SOURCES = %D%/unit/test_ipc.c
+%C%_unit_test_ipc_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_ipc
+
 # Shared helpers: log texts, fatal() in children, address prefixes.
 check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_CFLAGS = $(TEST_CFLAGS)

@@ -1,0 +1,126 @@
+/*
+ * test_ipc.c: one frame per SOCK_SEQPACKET packet, and the descriptors
+ * that ride along: kept when asked for, never leaked when not.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+#include "ipc.h"
+#include "proto.h"
+
+/* Any bytes as one packet, with a descriptor: what ipc_send would send. */
+static void
+send_raw(int sock, const char *p, size_t len)
+{
+	struct frame_buf	 b;
+
+	memset(&b, 0, sizeof(b));
+	b.data = (uint8_t *)p;
+	b.len = len;
+	assert_int_equal(ipc_send(sock, &b, STDIN_FILENO), 0);
+}
+
+/* The descriptor open() hands out next: it moves if one leaked. */
+static int
+lowest_free(void)
+{
+	int	 fd = open("/dev/null", O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(close(fd), 0);
+	return fd;
+}
+
+static void
+test_frame_with_descriptor(void **state)
+{
+	struct frame_buf	 b;
+	struct frame		 f;
+	uint8_t			 buf[256];
+	uint32_t		 pid;
+	int			 sp[2], fd;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	frame_begin(&b, IMSG_ATTACH, sizeof(buf));
+	frame_put_u32(&b, F_PID, 42);
+	assert_int_equal(frame_finish(&b), 0);
+	assert_int_equal(ipc_send(sp[0], &b, STDIN_FILENO), 0);
+	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &f, &fd),
+	    (ssize_t)b.len);
+	assert_int_equal(f.type, IMSG_ATTACH);
+	assert_int_equal(frame_get_u32(&f, F_PID, &pid), 0);
+	assert_int_equal(pid, 42);
+	assert_true(fd > STDERR_FILENO);
+	assert_int_equal(close(fd), 0);
+	frame_buf_free(&b);
+	(void)close(sp[0]);
+	(void)close(sp[1]);
+}
+
+/*
+ * Found by fuzz_ipc (docs/FUZZING.md, bug 1): an empty packet read as the
+ * end of the channel, and the descriptors on it stayed open for good.
+ */
+static void
+test_empty_packet_descriptors_closed(void **state)
+{
+	struct frame	 f;
+	uint8_t		 buf[64];
+	int		 sp[2], fd, before;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	before = lowest_free();
+	send_raw(sp[0], "", 0);
+	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &f, &fd), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(lowest_free(), before);
+	(void)close(sp[0]);
+	(void)close(sp[1]);
+}
+
+/* A malformed packet's descriptors go too. */
+static void
+test_bad_packet_descriptors_closed(void **state)
+{
+	struct frame	 f;
+	uint8_t		 buf[64];
+	int		 sp[2], fd, before;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	before = lowest_free();
+	send_raw(sp[0], "not a frame", 11);
+	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &f, &fd), -1);
+	assert_int_equal(errno, EBADMSG);
+	assert_int_equal(fd, -1);
+	assert_int_equal(lowest_free(), before);
+	(void)close(sp[0]);
+	(void)close(sp[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_with_descriptor),
+		cmocka_unit_test(test_empty_packet_descriptors_closed),
+		cmocka_unit_test(test_bad_packet_descriptors_closed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
