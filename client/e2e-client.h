@@ -107,5 +107,8 @@ struct e2ec {
 
 void	e2ec_pending_pop(struct e2ec *, struct pendinglist *,
 	    struct pending *);
+/* The state file's plaintext (e2e-session.c). */
+int	e2ec_state_decode(struct e2ec *, const uint8_t *, size_t);
+uint8_t	*e2ec_state_encode(const struct e2ec *, size_t *);
 
 #endif

@@ -130,38 +130,33 @@ e2ec_logged_in(struct client *c)
 
 /*
  * State file: u8 version, u32 count, then count times (identity key,
- * receiver record), then the replay set.  Sealed by localfile.
+ * receiver record), then the replay set.  Sealed by localfile; these two
+ * are the plaintext's codec, apart so the fuzz harness reaches them.
+ * Decoding appends to e->rx and fills e->seen: 0, or -1 if buf is
+ * damaged (what was appended stays, for e2ec_free).
  */
-static int
-state_load(struct client *c, char *err, size_t errsz)
+int
+e2ec_state_decode(struct e2ec *e, const uint8_t *buf, size_t len)
 {
-	struct e2ec	*e = c->e2e;
 	struct rxchain	*x;
-	uint8_t		*buf = NULL;
-	size_t		 len = 0, off, used, n, count;
-	int		 rv;
+	size_t		 off, used, n, count;
 
-	rv = localfile_read(e->state_file, c->id->dh_priv, STATE_LABEL, &buf,
-	    &len, err, errsz);
-	if (rv != 0)
-		return rv == 1 ? 0 : -1;
-	rv = -1;
 	if (len < 5 || buf[0] != STATE_VERSION)
-		goto bad;
+		return -1;
 	count = be32_get(buf + 1);
 	off = 5;
 	if (count > E2EC_RX_MAX)
-		goto bad;
+		return -1;
 	for (n = 0; n < count; n++) {
 		if (len - off < 32)
-			goto bad;
+			return -1;
 		x = xcalloc(1, sizeof(*x));
 		memcpy(x->id_pub, buf + off, 32);
 		off += 32;
 		if (e2e_receiver_state_read(&x->r, buf + off, len - off,
 		    &used) != E2E_OK) {
 			free(x);
-			goto bad;
+			return -1;
 		}
 		off += used;
 		TAILQ_INSERT_TAIL(&e->rx, x, entry);
@@ -169,31 +164,18 @@ state_load(struct client *c, char *err, size_t errsz)
 	}
 	if (e2e_seen_state_read(&e->seen, buf + off, len - off, &used) !=
 	    E2E_OK || off + used != len)
-		goto bad;
-	rv = 0;
-bad:
-	if (rv == -1)
-		(void)snprintf(err, errsz, "%s is damaged: move it away to "
-		    "start afresh (messages on chains it held will not "
-		    "open)", e->state_file);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
-	return rv;
+		return -1;
+	return 0;
 }
 
-/* Write the state file if anything changed since the last time. */
-int
-e2ec_save(struct client *c)
+/* The plaintext of the state file, in a buffer the caller wipes and frees. */
+uint8_t *
+e2ec_state_encode(const struct e2ec *e, size_t *lenp)
 {
-	struct e2ec	*e = c->e2e;
-	struct rxchain	*x;
-	uint8_t		*buf;
-	size_t		 len = 5, off, n;
-	char		 err[512];
-	int		 rv;
+	const struct rxchain	*x;
+	uint8_t			*buf;
+	size_t			 len = 5, off, n;
 
-	if (e == NULL || !e->dirty)
-		return 0;
 	TAILQ_FOREACH(x, &e->rx, entry)
 		len += 32 + e2e_receiver_state_size(&x->r);
 	len += e2e_seen_state_size(&e->seen);
@@ -212,9 +194,46 @@ e2ec_save(struct client *c)
 	if (e2e_seen_state_write(&e->seen, buf + off, len - off, &n) !=
 	    E2E_OK)
 		fatalx("e2e_seen_state_write");
-	off += n;
+	*lenp = off + n;
+	return buf;
+}
+
+static int
+state_load(struct client *c, char *err, size_t errsz)
+{
+	struct e2ec	*e = c->e2e;
+	uint8_t		*buf = NULL;
+	size_t		 len = 0;
+	int		 rv;
+
+	rv = localfile_read(e->state_file, c->id->dh_priv, STATE_LABEL, &buf,
+	    &len, err, errsz);
+	if (rv != 0)
+		return rv == 1 ? 0 : -1;
+	if ((rv = e2ec_state_decode(e, buf, len)) == -1)
+		(void)snprintf(err, errsz, "%s is damaged: move it away to "
+		    "start afresh (messages on chains it held will not "
+		    "open)", e->state_file);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return rv;
+}
+
+/* Write the state file if anything changed since the last time. */
+int
+e2ec_save(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	uint8_t		*buf;
+	size_t		 len;
+	char		 err[512];
+	int		 rv;
+
+	if (e == NULL || !e->dirty)
+		return 0;
+	buf = e2ec_state_encode(e, &len);
 	rv = localfile_write(e->state_file, c->id->dh_priv, STATE_LABEL, buf,
-	    off, err, sizeof(err));
+	    len, err, sizeof(err));
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (rv == -1) {
