@@ -86,7 +86,7 @@ log_exit(void)
 	exit(log_exit_status);
 }
 
-static void
+static void __attribute__((format(printf, 4, 0)))
 vlog(int level, int pri, const char *tag, const char *fmt, va_list ap,
     const char *suffix)
 {

@@ -1,0 +1,83 @@
+# libFuzzer harnesses, one per decoder a peer reaches (tests/fuzz/README.md).
+# Built only by ./configure --enable-fuzz (clang): `make fuzz` runs each
+# for FUZZ_SECONDS, `make fuzz-corpus` remakes the seeds in the source tree.
+FUZZ_TARGETS = fuzz_frame fuzz_ipc fuzz_conf fuzz_e2e_envelope fuzz_e2e_group \
+	fuzz_e2e_state
+
+if ENABLE_FUZZ
+FUZZ_CC_FLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS)
+FUZZ_CPP_FLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client -I$(top_srcdir)/%D%
+FUZZ_LINK_FLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+FUZZ_COMMON = %D%/fuzz.c %D%/fuzz.h
+FUZZ_COMMON_LIBS = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
+
+# The client, main() renamed, for the harnesses that drive its parts.
+noinst_LIBRARIES += %D%/libfuzzclient.a
+%C%_libfuzzclient_a_CPPFLAGS = $(AM_CPPFLAGS) -Dmain=securechat_main
+%C%_libfuzzclient_a_CFLAGS = $(AM_CFLAGS) $(LIBEDIT_CFLAGS)
+%C%_libfuzzclient_a_SOURCES = $(client_securechat_SOURCES)
+FUZZ_CLIENT_LIBS = %D%/libfuzzclient.a $(FUZZ_COMMON_LIBS) $(LIBEDIT_LIBS)
+FUZZ_DAEMON_LIBS = $(DAEMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_frame
+%C%_fuzz_frame_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_frame_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_frame_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_frame_SOURCES = %D%/fuzz_frame.c 
+%C%_fuzz_frame_LDADD = $(FUZZ_COMMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_ipc
+%C%_fuzz_ipc_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_ipc_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_ipc_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_ipc_SOURCES = %D%/fuzz_ipc.c $(FUZZ_COMMON)
+%C%_fuzz_ipc_LDADD = $(FUZZ_COMMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_conf
+%C%_fuzz_conf_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_conf_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_conf_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_conf_SOURCES = %D%/fuzz_conf.c $(FUZZ_COMMON)
+%C%_fuzz_conf_LDADD = $(FUZZ_DAEMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_e2e_envelope
+%C%_fuzz_e2e_envelope_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_e2e_envelope_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_e2e_envelope_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_e2e_envelope_SOURCES = %D%/fuzz_e2e_envelope.c $(FUZZ_COMMON)
+%C%_fuzz_e2e_envelope_LDADD = $(FUZZ_COMMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_e2e_group
+%C%_fuzz_e2e_group_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_e2e_group_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_e2e_group_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_e2e_group_SOURCES = %D%/fuzz_e2e_group.c $(FUZZ_COMMON)
+%C%_fuzz_e2e_group_LDADD = $(FUZZ_COMMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_e2e_state
+%C%_fuzz_e2e_state_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_e2e_state_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_e2e_state_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_e2e_state_SOURCES = %D%/fuzz_e2e_state.c $(FUZZ_COMMON)
+%C%_fuzz_e2e_state_LDADD = $(FUZZ_CLIENT_LIBS)
+
+# The seed generator; `make fuzz-corpus` rewrites tests/fuzz/corpus.
+noinst_PROGRAMS += %D%/gen_corpus
+%C%_gen_corpus_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_gen_corpus_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_gen_corpus_SOURCES = %D%/gen_corpus.c %D%/gen-daemon.c %D%/gen-client.c \
+	%D%/gen.h $(FUZZ_COMMON)
+%C%_gen_corpus_LDADD = $(FUZZ_CLIENT_LIBS)
+
+fuzz-corpus: %D%/gen_corpus
+	%D%/gen_corpus '$(top_srcdir)' '$(top_srcdir)/%D%/corpus'
+
+fuzz: $(FUZZ_TARGETS:%=%D%/%)
+	FUZZ_SECONDS='$(FUZZ_SECONDS)' $(SHELL) $(top_srcdir)/%D%/run.sh \
+	    '$(top_srcdir)/%D%/corpus' '$(abs_top_builddir)/%D%' $(FUZZ_TARGETS)
+else
+fuzz fuzz-corpus:
+	@echo "make $@: configure with --enable-fuzz CC=clang first" >&2; exit 1
+endif
+FUZZ_SECONDS = 60
+.PHONY: fuzz fuzz-corpus
