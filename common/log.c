@@ -20,6 +20,7 @@ static int		 log_level = LOG_LEVEL_INFO;
 static const char	*log_proc = "main";
 static int		 log_exit_status = 1;
 static int		 log_quick_exit;
+static void		(*log_fatal_cb)(void);
 
 void
 log_init(int foreground, int level)
@@ -60,6 +61,12 @@ log_child(void)
 	log_quick_exit = 1;
 }
 
+void
+log_fatal_hook(void (*cb)(void))
+{
+	log_fatal_cb = cb;
+}
+
 /*
  * The text of an error number.  With _GNU_SOURCE, strerror_r returns the
  * text and may leave buf untouched; the XSI version fills buf.
@@ -81,6 +88,8 @@ log_exit(void)
 {
 	/* Sandboxed children run no atexit handler: it could make a call
 	 * their filter kills, and they have nothing to flush. */
+	if (log_fatal_cb != NULL)
+		log_fatal_cb();
 	if (log_quick_exit)
 		_exit(log_exit_status);
 	exit(log_exit_status);

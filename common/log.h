@@ -22,6 +22,12 @@ void	log_procname(const char *name);
 void	log_fatal_status(int status);
 /* A sandboxed child: fatal() and fatalx() leave by _exit, not exit. */
 void	log_child(void);
+/*
+ * Called by fatal() and fatalx() before they leave; one that does not
+ * return (longjmp) keeps the process.  Only the fuzz harnesses set it, so
+ * that a fatalx about a trusted peer is not taken for a crash.
+ */
+void	log_fatal_hook(void (*)(void));
 /* The text of errnum, in buf or a static string. */
 const char *log_strerror(int errnum, char *buf, size_t len);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -1,12 +1,331 @@
 /*
  * gen-daemon.c: seeds of the daemon's harnesses (fuzz_broker, fuzz_worker):
- * real frame sequences a worker or a broker would send.
+ * real frame sequences a worker, a broker or the master would send.
  */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "e2e-prekey.h"
+#include "frame.h"
+#include "fuzz.h"
 #include "gen.h"
+#include "proto.h"
+#include "util.h"
+#include "xmalloc.h"
+
+/* fuzz_broker's modes, and its MODE_BODIES turn marker. */
+#define BROKER_NEW	0
+#define BROKER_AUTHED	1
+#define BROKER_BODIES	2
+#define BROKER_MASTER	3
+#define TURN_END	0xffff
+
+static struct frame_buf *
+fb(uint16_t type)
+{
+	static struct frame_buf	 b;
+
+	frame_begin(&b, type, FRAME_MAX_DEFAULT);
+	return &b;
+}
+
+static void
+session(struct gen_buf *g)
+{
+	struct frame_buf	*b = fb(IMSG_SESSION);
+	uint8_t			 exp[EXPORTER_LEN];
+
+	memset(exp, 0xe5, sizeof(exp));
+	frame_put_str(b, F_TLS_VERSION, "TLSv1.3");
+	frame_put_str(b, F_TLS_CIPHER, "TLS_AES_256_GCM_SHA384");
+	frame_put_str(b, F_TLS_GROUP, "X25519");
+	frame_put_bytes(b, F_EXPORTER, exp, sizeof(exp));
+	gen_frame_cat(g, b);
+}
+
+static void
+room_msg(struct gen_buf *g, uint16_t type, const char *room)
+{
+	struct frame_buf	*b = fb(type);
+
+	frame_put_str(b, F_ROOM, room);
+	gen_frame_cat(g, b);
+}
+
+static void
+send_msg(struct gen_buf *g, const char *room, const char *to, uint64_t id,
+    const char *body)
+{
+	struct frame_buf	*b = fb(MSG_SEND);
+
+	if (room != NULL)
+		frame_put_str(b, F_ROOM, room);
+	if (to != NULL)
+		frame_put_str(b, F_TO, to);
+	frame_put_u64(b, F_CLIENT_MSG_ID, id);
+	frame_put_bytes(b, F_BODY, body, strlen(body));
+	gen_frame_cat(g, b);
+}
+
+/* What a logged-in client says, each kind at least once. */
+static void
+chat(struct gen_buf *g)
+{
+	struct fuzz_keys	 alice;
+	struct frame_buf	*b;
+
+	fuzz_keys(FUZZ_PEER, &alice);
+	room_msg(g, MSG_JOIN, FUZZ_ROOM);
+	room_msg(g, MSG_JOIN, "#New");
+	send_msg(g, FUZZ_ROOM, NULL, 11, "\x01\x20sealed");
+	send_msg(g, NULL, FUZZ_PEER2, 12, "\x01\x01sealed");
+	send_msg(g, NULL, "nobody", 13, "x");
+	send_msg(g, "#new", NULL, 11, "again");
+	b = fb(MSG_DELIVERED);
+	frame_put_str(b, F_ROOM, FUZZ_ROOM);
+	frame_put_u64(b, F_SEQ, 2);
+	gen_frame_cat(g, b);
+	b = fb(MSG_DELIVERED);
+	frame_put_u64(b, F_SEQ, 1);
+	gen_frame_cat(g, b);
+	gen_frame_cat(g, fb(MSG_ROOMS));
+	room_msg(g, MSG_WHO, FUZZ_ROOM);
+	gen_frame_cat(g, fb(MSG_INFO));
+	b = fb(MSG_PREKEY);
+	frame_put_u32(b, F_SPK_ID, FUZZ_SPK_ID);
+	frame_put_bytes(b, F_SPK_PUB, alice.spk_pub, KEY_LEN);
+	frame_put_u64(b, F_SPK_CREATED, FUZZ_SPK_CREATED);
+	frame_put_bytes(b, F_SPK_SIG, alice.spk_sig, SIG_LEN);
+	gen_frame_cat(g, b);
+	b = fb(MSG_KEYS_GET);
+	frame_put_str(b, F_NAME, "Bob");
+	gen_frame_cat(g, b);
+	room_msg(g, MSG_PART, "#new");
+	room_msg(g, MSG_PART, "#nope");
+}
+
+/* The frames of g as fuzz_broker's MODE_BODIES steps, a turn each. */
+static void
+as_bodies(struct gen_buf *out, const struct gen_buf *g)
+{
+	size_t	 off, len;
+
+	for (off = 0; off + FRAME_HDR_LEN <= g->len; off += FRAME_HDR_LEN +
+	    len) {
+		len = be32_get(g->p + off);
+		gen_u16(out, be16_get(g->p + off + 4));
+		gen_u16(out, (uint16_t)len);
+		gen_cat(out, g->p + off + FRAME_HDR_LEN, len);
+		gen_u16(out, TURN_END);
+		gen_u16(out, 0);
+	}
+}
+
+static void
+master_packet(struct gen_buf *g, uint8_t flags, struct frame_buf *b)
+{
+	if (frame_finish(b) == -1)
+		abort();
+	gen_u8(g, flags);
+	gen_u16(g, (uint16_t)b->len);
+	gen_cat(g, b->data, b->len);
+	frame_buf_free(b);
+}
+
+static void
+broker_seeds(void)
+{
+	struct fuzz_keys	 carol;
+	struct gen_buf		 g = { NULL, 0 }, c = { NULL, 0 };
+	struct crypto_part	 parts[2];
+	struct frame_buf	*b;
+	uint8_t			 sig[SIG_LEN];
+	int			 i;
+
+	fuzz_keys("carol", &carol);
+	gen_u8(&g, BROKER_NEW);
+	session(&g);
+	b = fb(MSG_LOGIN);
+	frame_put_str(b, F_NAME, FUZZ_PEER);
+	frame_put_bytes(b, F_SIGNATURE, carol.spk_sig, SIG_LEN);
+	gen_frame_cat(&g, b);
+	gen_done(&g, "broker", "login-bad-signature");
+
+	parts[0].p = BINDING_CONTEXT;
+	parts[0].len = strlen(BINDING_CONTEXT);
+	parts[1].p = carol.dh_pub;
+	parts[1].len = KEY_LEN;
+	if (crypto_ed25519_sign_parts(carol.sign_priv, parts, 2, sig) == -1)
+		abort();
+	gen_u8(&g, BROKER_NEW);
+	session(&g);
+	b = fb(MSG_REGISTER);
+	frame_put_str(b, F_NAME, "carol");
+	frame_put_bytes(b, F_SIGN_PUB, carol.sign_pub, KEY_LEN);
+	frame_put_bytes(b, F_DH_PUB, carol.dh_pub, KEY_LEN);
+	frame_put_bytes(b, F_BINDING_SIG, sig, SIG_LEN);
+	frame_put_bytes(b, F_SIGNATURE, sig, SIG_LEN);
+	frame_put_str(b, F_INVITE, "0123456789abcdef0123");
+	gen_frame_cat(&g, b);
+	gen_done(&g, "broker", "register");
+
+	gen_u8(&g, BROKER_NEW);
+	session(&g);
+	room_msg(&g, MSG_JOIN, FUZZ_ROOM);
+	gen_done(&g, "broker", "join-before-login");
+
+	gen_u8(&g, BROKER_AUTHED);
+	chat(&g);
+	gen_done(&g, "broker", "chat");
+
+	gen_u8(&g, BROKER_AUTHED);
+	for (i = 0; i < 48; i++)
+		send_msg(&g, FUZZ_ROOM, NULL, 100 + (uint64_t)i, "flood");
+	gen_done(&g, "broker", "rate-limited");
+
+	gen_u8(&g, BROKER_AUTHED);
+	session(&g);
+	gen_done(&g, "broker", "session-again");
+
+	gen_u8(&g, BROKER_BODIES);
+	chat(&c);
+	as_bodies(&g, &c);
+	free(c.p);
+	gen_done(&g, "broker", "chat-turns");
+
+	gen_u8(&g, BROKER_MASTER);
+	b = fb(IMSG_BROKER_INIT);
+	frame_put_str(b, F_USER_NAME, "_securechat");
+	frame_put_str(b, F_CHROOT, "/var/lib/securechat");
+	frame_put_str(b, F_REGISTRATION, "invite");
+	frame_put_u8(b, F_LOG_LEVEL, 0);
+	frame_put_u32(b, F_MAX_CLIENTS, 1024);
+	frame_put_u32(b, F_MAX_FRAME, FRAME_MAX_DEFAULT);
+	frame_put_u32(b, F_MESSAGE_RATE, 20);
+	frame_put_u32(b, F_MESSAGE_BURST, 40);
+	frame_put_u32(b, F_RETENTION, 30);
+	frame_put_u32(b, F_CTL_UID, 0);
+	master_packet(&g, 0, b);
+	b = fb(IMSG_ATTACH);
+	frame_put_u32(b, F_PID, 4243);
+	frame_put_u64(b, F_SESSION_ID, 99);
+	frame_put_str(b, F_ADDR, "2001:db8::7");
+	master_packet(&g, 1, b);
+	gen_done(&g, "broker", "master");
+}
+
+/* fuzz_worker's modes; its second byte's flags. */
+#define WORKER_HELLO	0
+#define WORKER_WELCOMED	1
+#define WORKER_LOGGED_IN 2
+#define WORKER_BROKER	3
+#define WORKER_NONCE	1	/* the broker's challenge came */
+#define WORKER_HELLOED	2	/* the client's HELLO came */
+
+static void
+hello(struct gen_buf *g)
+{
+	struct frame_buf	*b = fb(MSG_HELLO);
+
+	frame_put_u16(b, F_VERSION, PROTO_VERSION);
+	frame_put_str(b, F_SOFTWARE, "securechat 0.1.0");
+	gen_frame_cat(g, b);
+}
+
+static void
+ping(struct gen_buf *g, uint16_t type)
+{
+	struct frame_buf	*b = fb(type);
+
+	frame_put_bytes(b, F_TOKEN, "0123456789abcdef", 16);
+	gen_frame_cat(g, b);
+}
+
+static void
+login(struct gen_buf *g)
+{
+	struct frame_buf	*b = fb(MSG_LOGIN);
+	uint8_t			 sig[SIG_LEN];
+
+	memset(sig, 0x51, sizeof(sig));
+	frame_put_str(b, F_NAME, FUZZ_PEER);
+	frame_put_bytes(b, F_SIGNATURE, sig, sizeof(sig));
+	gen_frame_cat(g, b);
+}
+
+static void
+server_error(struct gen_buf *g, uint16_t code)
+{
+	struct frame_buf	*b = fb(MSG_ERROR);
+
+	frame_put_u16(b, F_CODE, code);
+	frame_put_str(b, F_TEXT, proto_err_name(code));
+	gen_frame_cat(g, b);
+}
+
+static void
+gen_worker_seeds(void)
+{
+	struct gen_buf		 g = { NULL, 0 };
+	struct frame_buf	*b;
+	uint8_t			 nonce[NONCE_LEN];
+
+	gen_u8(&g, WORKER_HELLO);
+	gen_u8(&g, WORKER_NONCE);
+	hello(&g);
+	login(&g);
+	gen_done(&g, "worker", "hello-login");
+	gen_u8(&g, WORKER_HELLO);
+	gen_u8(&g, 0);
+	hello(&g);
+	ping(&g, MSG_PING);
+	gen_done(&g, "worker", "hello-before-challenge");
+	gen_u8(&g, WORKER_WELCOMED);
+	gen_u8(&g, 0);
+	ping(&g, MSG_PING);
+	ping(&g, MSG_PONG);
+	login(&g);
+	room_msg(&g, MSG_JOIN, FUZZ_ROOM);
+	gen_done(&g, "worker", "before-login");
+	gen_u8(&g, WORKER_LOGGED_IN);
+	gen_u8(&g, 0);
+	chat(&g);
+	ping(&g, MSG_PING);
+	hello(&g);
+	gen_done(&g, "worker", "logged-in");
+
+	memset(nonce, 0x6e, sizeof(nonce));
+	gen_u8(&g, WORKER_BROKER);
+	gen_u8(&g, WORKER_HELLOED);
+	b = fb(IMSG_CHALLENGE);
+	frame_put_bytes(b, F_NONCE, nonce, sizeof(nonce));
+	gen_frame_cat(&g, b);
+	b = fb(MSG_LOGGED_IN);
+	frame_put_str(b, F_NAME, FUZZ_PEER);
+	frame_put_u8(b, F_REGISTERED, 0);
+	gen_frame_cat(&g, b);
+	b = fb(MSG_ROOM_EVENT);
+	frame_put_str(b, F_ROOM, FUZZ_ROOM);
+	frame_put_u64(b, F_SEQ, 1);
+	frame_put_u64(b, F_TS, 1);
+	frame_put_str(b, F_FROM, FUZZ_PEER2);
+	frame_put_u8(b, F_KIND, 0);
+	frame_put_bytes(b, F_BODY, "x", 1);
+	gen_frame_cat(&g, b);
+	gen_frame_cat(&g, fb(MSG_CAUGHT_UP));
+	server_error(&g, ERR_NOT_MEMBER);
+	server_error(&g, ERR_PROTOCOL);
+	gen_done(&g, "worker", "broker");
+}
 
 void
 gen_daemon_seeds(void)
 {
+	fuzz_rand_reset();
+	broker_seeds();
+	fuzz_rand_reset();
+	gen_worker_seeds();
 }

@@ -2,7 +2,7 @@
 # Built only by ./configure --enable-fuzz (clang): `make fuzz` runs each
 # for FUZZ_SECONDS, `make fuzz-corpus` remakes the seeds in the source tree.
 FUZZ_TARGETS = fuzz_frame fuzz_ipc fuzz_conf fuzz_e2e_envelope fuzz_e2e_group \
-	fuzz_e2e_state
+	fuzz_e2e_state fuzz_broker fuzz_worker
 
 if ENABLE_FUZZ
 FUZZ_CC_FLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS)
@@ -14,7 +14,7 @@ FUZZ_COMMON_LIBS = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 # The client, main() renamed, for the harnesses that drive its parts.
 noinst_LIBRARIES += %D%/libfuzzclient.a
 %C%_libfuzzclient_a_CPPFLAGS = $(AM_CPPFLAGS) -Dmain=securechat_main
-%C%_libfuzzclient_a_CFLAGS = $(AM_CFLAGS) $(LIBEDIT_CFLAGS)
+%C%_libfuzzclient_a_CFLAGS = $(AM_CFLAGS) $(LIBEDIT_CFLAGS) -Wno-missing-prototypes
 %C%_libfuzzclient_a_SOURCES = $(client_securechat_SOURCES)
 FUZZ_CLIENT_LIBS = %D%/libfuzzclient.a $(FUZZ_COMMON_LIBS) $(LIBEDIT_LIBS)
 FUZZ_DAEMON_LIBS = $(DAEMON_LIBS)
@@ -60,6 +60,20 @@ noinst_PROGRAMS += %D%/fuzz_e2e_state
 %C%_fuzz_e2e_state_LDFLAGS = $(FUZZ_LINK_FLAGS)
 %C%_fuzz_e2e_state_SOURCES = %D%/fuzz_e2e_state.c $(FUZZ_COMMON)
 %C%_fuzz_e2e_state_LDADD = $(FUZZ_CLIENT_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_broker
+%C%_fuzz_broker_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_broker_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_broker_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_broker_SOURCES = %D%/fuzz_broker.c $(FUZZ_COMMON)
+%C%_fuzz_broker_LDADD = $(FUZZ_DAEMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_worker
+%C%_fuzz_worker_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_worker_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_worker_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_worker_SOURCES = %D%/fuzz_worker.c $(FUZZ_COMMON)
+%C%_fuzz_worker_LDADD = $(FUZZ_DAEMON_LIBS)
 
 # The seed generator; `make fuzz-corpus` rewrites tests/fuzz/corpus.
 noinst_PROGRAMS += %D%/gen_corpus

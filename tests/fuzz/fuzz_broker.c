@@ -1,0 +1,362 @@
+/*
+ * fuzz_broker.c: libFuzzer harness for what the broker decodes: a worker's
+ * link (SESSION, LOGIN, REGISTER and every client message it relays,
+ * before and after a real login) and the master's channel.  The broker's
+ * functions are static by design, so this file includes broker.c and
+ * drives them on a real database, one event-loop turn at a time.
+ */
+#include "broker.c"
+
+#include <setjmp.h>
+
+#include "crypto.h"
+#include "fuzz.h"
+
+#define RESET_EVERY	256	/* inputs on one database, then a fresh one */
+#define MAX_TURNS	64	/* turns of one input in MODE_BODIES */
+#define TURN_END	0xffff	/* MODE_BODIES: commit here */
+
+enum mode {
+	MODE_NEW,	/* bytes from a worker whose client has not logged in */
+	MODE_AUTHED,	/* the same after a real LOGIN as alice */
+	MODE_BODIES,	/* frames the harness frames, turns, as alice */
+	MODE_MASTER,	/* packets from the master, descriptors and all */
+	MODE_COUNT
+};
+
+int		 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+const char	*__lsan_default_suppressions(void);
+
+/*
+ * A fatalx about the master leaves attach()'s half-made link behind,
+ * which the real broker never outlives.
+ */
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:attach\n";
+}
+
+static char		*dir;
+static struct fuzz_keys	 alice, bob;
+static uint8_t		 exporter[EXPORTER_LEN];
+static uint64_t		 sessions;
+static unsigned long	 inputs;
+static jmp_buf		 fatal_jmp;
+static int		 fatal_armed;
+/* The LOGIN signature over the last nonce: the random stream repeats. */
+static uint8_t		 sig_nonce[NONCE_LEN], sig[SIG_LEN];
+
+static void
+fatal_cb(void)
+{
+	if (fatal_armed)
+		longjmp(fatal_jmp, 1);
+}
+
+static void
+db_path(char *path, size_t sz, const char *suffix)
+{
+	(void)snprintf(path, sz, "%s/%s%s", dir, DB_NAME, suffix);
+}
+
+/* alice and bob, bob's prekey, #fuzz with both, a message each way. */
+static void
+db_open(void)
+{
+	struct store_prekey	 pk;
+	char			 path[PATH_MAX], err[512];
+	int64_t			 a, b, room;
+	uint64_t		 seq;
+	int			 dup;
+
+	db_path(path, sizeof(path), "");
+	(void)unlink(path);
+	db_path(path, sizeof(path), "-wal");
+	(void)unlink(path);
+	db_path(path, sizeof(path), "-shm");
+	(void)unlink(path);
+	db_path(path, sizeof(path), "");
+	if ((br.store = store_open(path, err, sizeof(err))) == NULL)
+		abort();
+	memset(&pk, 0, sizeof(pk));
+	pk.id = FUZZ_SPK_ID;
+	pk.created_s = FUZZ_SPK_CREATED;
+	memcpy(pk.pub, bob.spk_pub, sizeof(pk.pub));
+	memcpy(pk.sig, bob.spk_sig, sizeof(pk.sig));
+	if (store_begin(br.store) == -1 ||
+	    store_user_add(br.store, FUZZ_PEER, alice.sign_pub, alice.dh_pub,
+	    &a) != 0 ||
+	    store_user_add(br.store, FUZZ_PEER2, bob.sign_pub, bob.dh_pub,
+	    &b) != 0 ||
+	    store_prekey_set(br.store, b, &pk) != 0 ||
+	    store_room_create(br.store, FUZZ_ROOM, &room) != 0 ||
+	    store_member_add(br.store, room, a, 0) != 0 ||
+	    store_member_add(br.store, room, b, 0) != 0 ||
+	    store_room_append(br.store, room, b, 1, LOG_MESSAGE, 1,
+	    (const uint8_t *)"hi", 2, &seq, &dup) != 0 ||
+	    store_inbox_append(br.store, a, b, 2, LOG_MESSAGE, 1,
+	    (const uint8_t *)"psst", 4, &seq, &dup) != 0 ||
+	    store_invite_add(br.store, "0123456789abcdef0123") != 0 ||
+	    store_commit(br.store) == -1)
+		abort();
+}
+
+static void
+setup(void)
+{
+	fuzz_setup();
+	log_fatal_hook(fatal_cb);
+	dir = fuzz_tmpdir("fuzz-broker");
+	fuzz_keys(FUZZ_PEER, &alice);
+	fuzz_keys(FUZZ_PEER2, &bob);
+	memset(exporter, 0xe5, sizeof(exporter));
+	TAILQ_INIT(&br.links);
+	TAILQ_INIT(&br.users);
+	TAILQ_INIT(&br.rate_memos);
+	TAILQ_INIT(&br.rooms);
+	TAILQ_INIT(&br.after);
+	(void)str_copy(br.user, "_securechat", sizeof(br.user));
+	(void)str_copy(br.state_dir, dir, sizeof(br.state_dir));
+	(void)str_copy(br.registration, "open", sizeof(br.registration));
+	br.max_clients = 1024;
+	br.max_frame = FRAME_MAX_DEFAULT;
+	br.message_rate = 20;
+	br.message_burst = 40;
+	br.retention_days = 30;
+	br.started_ms = now_ms();
+	if ((br.base = event_base_new()) == NULL)
+		abort();
+	db_open();
+}
+
+/* A worker's link, attached as the master does it. */
+static struct link *
+link_new(void)
+{
+	struct frame_buf	 b;
+	struct frame		 f;
+	int			 sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
+		abort();
+	frame_begin(&b, IMSG_ATTACH, FRAME_MAX_DEFAULT);
+	frame_put_u32(&b, F_PID, 4242);
+	frame_put_u64(&b, F_SESSION_ID, ++sessions);
+	frame_put_str(&b, F_ADDR, "192.0.2.7");
+	if (frame_finish(&b) == -1 || frame_decode(b.data, b.len, &f) != 0)
+		abort();
+	attach(&f, sp[0]);
+	frame_buf_free(&b);
+	/* Nothing is ever written to the socket: no loop runs. */
+	(void)close(sp[1]);
+	return TAILQ_LAST(&br.links, linklist);
+}
+
+/* One turn: the bytes arrive, the link reads them, the turn commits. */
+static struct link *
+turn(uint64_t session_id, const void *p, size_t len)
+{
+	struct evbuffer	*in;
+	struct link	*l;
+
+	if ((l = link_by_session(session_id)) == NULL)
+		return NULL;
+	/* The bytes arrive as the socket would bring them. */
+	in = bufferevent_get_input(l->bev);
+	if (evbuffer_unfreeze(in, 0) == -1 ||
+	    (len > 0 && evbuffer_add(in, p, len) == -1) ||
+	    evbuffer_freeze(in, 0) == -1)
+		abort();
+	link_read_cb(l->bev, l);
+	commit();
+	return link_by_session(session_id);
+}
+
+static struct link *
+send_frame(struct link *l, struct frame_buf *b)
+{
+	struct link	*after;
+
+	if (frame_finish(b) == -1)
+		abort();
+	after = turn(l->session_id, b->data, b->len);
+	frame_buf_free(b);
+	return after;
+}
+
+/* SESSION, then a LOGIN that verifies: the link is alice's. */
+static struct link *
+login(struct link *l)
+{
+	struct crypto_part	 parts[4];
+	struct frame_buf	 b;
+
+	frame_begin(&b, IMSG_SESSION, FRAME_MAX_DEFAULT);
+	frame_put_str(&b, F_TLS_VERSION, "TLSv1.3");
+	frame_put_str(&b, F_TLS_CIPHER, "TLS_AES_256_GCM_SHA384");
+	frame_put_str(&b, F_TLS_GROUP, "X25519");
+	frame_put_bytes(&b, F_EXPORTER, exporter, sizeof(exporter));
+	if ((l = send_frame(l, &b)) == NULL || l->state != LINK_CHALLENGED)
+		abort();
+	if (memcmp(sig_nonce, l->nonce, NONCE_LEN) != 0) {
+		parts[0].p = LOGIN_CONTEXT;
+		parts[0].len = strlen(LOGIN_CONTEXT);
+		parts[1].p = l->nonce;
+		parts[1].len = NONCE_LEN;
+		parts[2].p = exporter;
+		parts[2].len = EXPORTER_LEN;
+		parts[3].p = FUZZ_PEER;
+		parts[3].len = strlen(FUZZ_PEER);
+		if (crypto_ed25519_sign_parts(alice.sign_priv, parts, 4,
+		    sig) == -1)
+			abort();
+		memcpy(sig_nonce, l->nonce, NONCE_LEN);
+	}
+	frame_begin(&b, MSG_LOGIN, FRAME_MAX_DEFAULT);
+	frame_put_str(&b, F_NAME, FUZZ_PEER);
+	frame_put_bytes(&b, F_SIGNATURE, sig, sizeof(sig));
+	if ((l = send_frame(l, &b)) == NULL || l->state != LINK_AUTHED)
+		abort();
+	return l;
+}
+
+/*
+ * Steps of u16 type, u16 length, body: the harness writes each header,
+ * so the bodies get the mutations.  TURN_END commits.
+ */
+static void
+bodies(uint64_t session_id, struct fuzz_in *in)
+{
+	uint8_t		*acc = NULL;
+	const uint8_t	*body;
+	uint16_t	 type = TURN_END;
+	size_t		 acclen = 0, len, n;
+	int		 at_end;
+
+	for (n = 0; n < MAX_TURNS; ) {
+		if (!(at_end = in->len < 4)) {
+			type = fuzz_u16(in);
+			body = fuzz_bytes(in, fuzz_u16(in), &len);
+		}
+		if (!at_end && type != TURN_END) {
+			acc = xreallocarray(acc, acclen + FRAME_HDR_LEN + len,
+			    1);
+			be32_put(acc + acclen, (uint32_t)len);
+			be16_put(acc + acclen + 4, type);
+			be16_put(acc + acclen + 6, 0);
+			if (len > 0)
+				memcpy(acc + acclen + FRAME_HDR_LEN, body, len);
+			acclen += FRAME_HDR_LEN + len;
+			continue;
+		}
+		if (acclen > 0 && turn(session_id, acc, acclen) == NULL)
+			break;
+		acclen = 0;
+		n++;
+		if (at_end)
+			break;
+	}
+	free(acc);
+}
+
+/* Packets of u8 flags (bit 0: with a descriptor), u16 length, bytes. */
+static void
+master(struct fuzz_in *in)
+{
+	struct broker	 saved = br;
+	struct link	*l, *last = TAILQ_LAST(&br.links, linklist);
+	const uint8_t	*p;
+	struct frame_buf b;
+	size_t		 len;
+	uint8_t		 flags;
+	int		 sp[2], wk[2], lowest, fd, level = log_getlevel();
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) == -1)
+		abort();
+	lowest = sp[1] + 1;
+	fatal_armed = 1;
+	if (setjmp(fatal_jmp) == 0) {
+		while (in->len >= 3) {
+			flags = fuzz_u8(in);
+			p = fuzz_bytes(in, fuzz_u16(in), &len);
+			memset(&b, 0, sizeof(b));
+			b.data = (uint8_t *)p;
+			b.len = len;
+			wk[0] = wk[1] = -1;
+			if ((flags & 1) &&
+			    socketpair(AF_UNIX, SOCK_STREAM, 0, wk) == -1)
+				abort();
+			if (ipc_send(sp[0], &b, wk[0]) == -1)
+				abort();
+			if (wk[0] != -1) {
+				(void)close(wk[0]);
+				(void)close(wk[1]);
+			}
+			master_cb(sp[1], EV_READ, NULL);
+		}
+	}
+	fatal_armed = 0;
+	/* The settings as they were, whatever the master said. */
+	(void)memcpy(br.user, saved.user, sizeof(br.user));
+	(void)memcpy(br.state_dir, saved.state_dir, sizeof(br.state_dir));
+	(void)memcpy(br.registration, saved.registration,
+	    sizeof(br.registration));
+	br.max_clients = saved.max_clients;
+	br.max_frame = saved.max_frame;
+	br.message_rate = saved.message_rate;
+	br.message_burst = saved.message_burst;
+	br.retention_days = saved.retention_days;
+	br.ctl_uid = saved.ctl_uid;
+	log_setlevel(level);
+	/* Links it attached, then what a fatalx left open. */
+	while ((l = TAILQ_LAST(&br.links, linklist)) != NULL && l != last)
+		link_free(l, "fuzz");
+	(void)close(sp[0]);
+	(void)close(sp[1]);
+	if (event_base_loop(br.base, EVLOOP_NONBLOCK) == -1)
+		abort();
+	for (fd = lowest; fd < lowest + 64; fd++)
+		(void)close(fd);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_in	 in = { data, size };
+	struct link	*l;
+	uint64_t	 id;
+	uint8_t		 mode;
+
+	if (dir == NULL)
+		setup();
+	if (++inputs % RESET_EVERY == 0) {
+		chat_free();
+		store_close(br.store);
+		db_open();
+	}
+	fuzz_rand_reset();
+	mode = fuzz_u8(&in) % MODE_COUNT;
+	if (mode == MODE_MASTER) {
+		master(&in);
+		return 0;
+	}
+	l = link_new();
+	id = l->session_id;
+	if (mode != MODE_NEW)
+		l = login(l);
+	if (mode == MODE_BODIES)
+		bodies(id, &in);
+	else
+		(void)turn(id, in.p, in.len);
+	if ((l = link_by_session(id)) != NULL)
+		link_free(l, "fuzz");
+	commit();
+	/* libevent finalizes freed bufferevents, closing them, in the loop. */
+	if (event_base_loop(br.base, EVLOOP_NONBLOCK) == -1)
+		abort();
+	if (!TAILQ_EMPTY(&br.links) || !TAILQ_EMPTY(&br.users) ||
+	    !TAILQ_EMPTY(&br.after) || br.nusers_online != 0)
+		abort();
+	return 0;
+}
