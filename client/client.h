@@ -218,6 +218,7 @@ uint64_t conn_now_us(void);
 void	 conn_send(struct client *, struct frame_buf *);
 SSL	*conn_ssl(struct client *);
 void	 conn_resend_pings(struct client *);
+void	 conn_process_input(struct client *);
 
 /* session.c */
 int	 session_init(struct client *);

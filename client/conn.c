@@ -525,9 +525,12 @@ handle_frame(struct client *c, const struct frame *f)
 	}
 }
 
-/* Take every whole frame off the input; a partial one waits for more. */
-static void
-process_input(struct client *c)
+/*
+ * Take every whole frame off the input; a partial one waits for more.
+ * Only the buffer is read, so the fuzz harness calls it without a socket.
+ */
+void
+conn_process_input(struct client *c)
 {
 	struct evbuffer	*in;
 	struct frame	 f;
@@ -574,7 +577,7 @@ read_cb(struct bufferevent *bev, void *arg)
 
 	if (c->state == CS_HELLO || c->state == CS_LOGIN ||
 	    c->state == CS_READY)
-		process_input(c);
+		conn_process_input(c);
 	else
 		/* Closing: the session is over, what follows is not read. */
 		(void)evbuffer_drain(bufferevent_get_input(bev),
@@ -736,7 +739,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	case CS_LOGIN:
 	case CS_READY:
 		/* An ERROR frame may sit in front of the close. */
-		process_input(c);
+		conn_process_input(c);
 		if (c->state == CS_DONE || c->state == CS_BACKOFF)
 			break;
 		if (c->server_error) {

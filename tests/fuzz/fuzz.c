@@ -100,9 +100,24 @@ fuzz_keys(const char *name, struct fuzz_keys *k)
 		abort();
 }
 
+static char	*tmpdirs[4];
+
+/* At exit, the scratch directories go; a crash leaves them to see. */
+static void
+tmpdirs_remove(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(tmpdirs) / sizeof(tmpdirs[0]); i++)
+		if (tmpdirs[i] != NULL)
+			fuzz_rmdir(tmpdirs[i]);
+}
+
 char *
 fuzz_tmpdir(const char *what)
 {
+	static int	 registered;
+	size_t		 i;
 	const char	*base = getenv("TMPDIR");
 	struct stat	 st;
 	char		*dir;
@@ -115,6 +130,13 @@ fuzz_tmpdir(const char *what)
 	(void)xasprintf(&dir, "%s/securechat-%s.XXXXXX", base, what);
 	if (mkdtemp(dir) == NULL)
 		abort();
+	for (i = 0; i < sizeof(tmpdirs) / sizeof(tmpdirs[0]); i++)
+		if (tmpdirs[i] == NULL) {
+			tmpdirs[i] = dir;
+			break;
+		}
+	if (!registered && atexit(tmpdirs_remove) == 0)
+		registered = 1;
 	return dir;
 }
 

@@ -15,7 +15,8 @@
 #define FUZZ_PEER2		"bob"
 #define FUZZ_ROOM		"#fuzz"
 #define FUZZ_SPK_ID		0x0f0f0f0fu	/* the client's prekey */
-#define FUZZ_SPK_CREATED	1700000000u
+/* Far ahead, so that a client never finds the prekey too old. */
+#define FUZZ_SPK_CREATED	4000000000u
 #define FUZZ_EPOCH		3
 /* The server the client harnesses believe they talk to. */
 #define FUZZ_HOST		"fuzz.invalid"
@@ -41,7 +42,10 @@ void	 fuzz_setup(void);
 /* Reset the random stream, so each input starts from the same state. */
 void	 fuzz_rand_reset(void);
 void	 fuzz_keys(const char *name, struct fuzz_keys *k);
-/* A fresh private directory; prefers a memory file system. */
+/*
+ * A fresh private directory, removed with its files at exit; prefers a
+ * memory file system.
+ */
 char	*fuzz_tmpdir(const char *what);
 /* Remove a directory made by fuzz_tmpdir and the files in it. */
 void	 fuzz_rmdir(const char *dir);

@@ -23,19 +23,10 @@
 #define BROKER_MASTER	3
 #define TURN_END	0xffff
 
-static struct frame_buf *
-fb(uint16_t type)
-{
-	static struct frame_buf	 b;
-
-	frame_begin(&b, type, FRAME_MAX_DEFAULT);
-	return &b;
-}
-
 static void
 session(struct gen_buf *g)
 {
-	struct frame_buf	*b = fb(IMSG_SESSION);
+	struct frame_buf	*b = gen_fb(IMSG_SESSION);
 	uint8_t			 exp[EXPORTER_LEN];
 
 	memset(exp, 0xe5, sizeof(exp));
@@ -49,7 +40,7 @@ session(struct gen_buf *g)
 static void
 room_msg(struct gen_buf *g, uint16_t type, const char *room)
 {
-	struct frame_buf	*b = fb(type);
+	struct frame_buf	*b = gen_fb(type);
 
 	frame_put_str(b, F_ROOM, room);
 	gen_frame_cat(g, b);
@@ -59,7 +50,7 @@ static void
 send_msg(struct gen_buf *g, const char *room, const char *to, uint64_t id,
     const char *body)
 {
-	struct frame_buf	*b = fb(MSG_SEND);
+	struct frame_buf	*b = gen_fb(MSG_SEND);
 
 	if (room != NULL)
 		frame_put_str(b, F_ROOM, room);
@@ -84,23 +75,23 @@ chat(struct gen_buf *g)
 	send_msg(g, NULL, FUZZ_PEER2, 12, "\x01\x01sealed");
 	send_msg(g, NULL, "nobody", 13, "x");
 	send_msg(g, "#new", NULL, 11, "again");
-	b = fb(MSG_DELIVERED);
+	b = gen_fb(MSG_DELIVERED);
 	frame_put_str(b, F_ROOM, FUZZ_ROOM);
 	frame_put_u64(b, F_SEQ, 2);
 	gen_frame_cat(g, b);
-	b = fb(MSG_DELIVERED);
+	b = gen_fb(MSG_DELIVERED);
 	frame_put_u64(b, F_SEQ, 1);
 	gen_frame_cat(g, b);
-	gen_frame_cat(g, fb(MSG_ROOMS));
+	gen_frame_cat(g, gen_fb(MSG_ROOMS));
 	room_msg(g, MSG_WHO, FUZZ_ROOM);
-	gen_frame_cat(g, fb(MSG_INFO));
-	b = fb(MSG_PREKEY);
+	gen_frame_cat(g, gen_fb(MSG_INFO));
+	b = gen_fb(MSG_PREKEY);
 	frame_put_u32(b, F_SPK_ID, FUZZ_SPK_ID);
 	frame_put_bytes(b, F_SPK_PUB, alice.spk_pub, KEY_LEN);
 	frame_put_u64(b, F_SPK_CREATED, FUZZ_SPK_CREATED);
 	frame_put_bytes(b, F_SPK_SIG, alice.spk_sig, SIG_LEN);
 	gen_frame_cat(g, b);
-	b = fb(MSG_KEYS_GET);
+	b = gen_fb(MSG_KEYS_GET);
 	frame_put_str(b, F_NAME, "Bob");
 	gen_frame_cat(g, b);
 	room_msg(g, MSG_PART, "#new");
@@ -148,7 +139,7 @@ broker_seeds(void)
 	fuzz_keys("carol", &carol);
 	gen_u8(&g, BROKER_NEW);
 	session(&g);
-	b = fb(MSG_LOGIN);
+	b = gen_fb(MSG_LOGIN);
 	frame_put_str(b, F_NAME, FUZZ_PEER);
 	frame_put_bytes(b, F_SIGNATURE, carol.spk_sig, SIG_LEN);
 	gen_frame_cat(&g, b);
@@ -162,7 +153,7 @@ broker_seeds(void)
 		abort();
 	gen_u8(&g, BROKER_NEW);
 	session(&g);
-	b = fb(MSG_REGISTER);
+	b = gen_fb(MSG_REGISTER);
 	frame_put_str(b, F_NAME, "carol");
 	frame_put_bytes(b, F_SIGN_PUB, carol.sign_pub, KEY_LEN);
 	frame_put_bytes(b, F_DH_PUB, carol.dh_pub, KEY_LEN);
@@ -197,7 +188,7 @@ broker_seeds(void)
 	gen_done(&g, "broker", "chat-turns");
 
 	gen_u8(&g, BROKER_MASTER);
-	b = fb(IMSG_BROKER_INIT);
+	b = gen_fb(IMSG_BROKER_INIT);
 	frame_put_str(b, F_USER_NAME, "_securechat");
 	frame_put_str(b, F_CHROOT, "/var/lib/securechat");
 	frame_put_str(b, F_REGISTRATION, "invite");
@@ -209,7 +200,7 @@ broker_seeds(void)
 	frame_put_u32(b, F_RETENTION, 30);
 	frame_put_u32(b, F_CTL_UID, 0);
 	master_packet(&g, 0, b);
-	b = fb(IMSG_ATTACH);
+	b = gen_fb(IMSG_ATTACH);
 	frame_put_u32(b, F_PID, 4243);
 	frame_put_u64(b, F_SESSION_ID, 99);
 	frame_put_str(b, F_ADDR, "2001:db8::7");
@@ -228,7 +219,7 @@ broker_seeds(void)
 static void
 hello(struct gen_buf *g)
 {
-	struct frame_buf	*b = fb(MSG_HELLO);
+	struct frame_buf	*b = gen_fb(MSG_HELLO);
 
 	frame_put_u16(b, F_VERSION, PROTO_VERSION);
 	frame_put_str(b, F_SOFTWARE, "securechat 0.1.0");
@@ -238,7 +229,7 @@ hello(struct gen_buf *g)
 static void
 ping(struct gen_buf *g, uint16_t type)
 {
-	struct frame_buf	*b = fb(type);
+	struct frame_buf	*b = gen_fb(type);
 
 	frame_put_bytes(b, F_TOKEN, "0123456789abcdef", 16);
 	gen_frame_cat(g, b);
@@ -247,7 +238,7 @@ ping(struct gen_buf *g, uint16_t type)
 static void
 login(struct gen_buf *g)
 {
-	struct frame_buf	*b = fb(MSG_LOGIN);
+	struct frame_buf	*b = gen_fb(MSG_LOGIN);
 	uint8_t			 sig[SIG_LEN];
 
 	memset(sig, 0x51, sizeof(sig));
@@ -259,7 +250,7 @@ login(struct gen_buf *g)
 static void
 server_error(struct gen_buf *g, uint16_t code)
 {
-	struct frame_buf	*b = fb(MSG_ERROR);
+	struct frame_buf	*b = gen_fb(MSG_ERROR);
 
 	frame_put_u16(b, F_CODE, code);
 	frame_put_str(b, F_TEXT, proto_err_name(code));
@@ -300,14 +291,14 @@ gen_worker_seeds(void)
 	memset(nonce, 0x6e, sizeof(nonce));
 	gen_u8(&g, WORKER_BROKER);
 	gen_u8(&g, WORKER_HELLOED);
-	b = fb(IMSG_CHALLENGE);
+	b = gen_fb(IMSG_CHALLENGE);
 	frame_put_bytes(b, F_NONCE, nonce, sizeof(nonce));
 	gen_frame_cat(&g, b);
-	b = fb(MSG_LOGGED_IN);
+	b = gen_fb(MSG_LOGGED_IN);
 	frame_put_str(b, F_NAME, FUZZ_PEER);
 	frame_put_u8(b, F_REGISTERED, 0);
 	gen_frame_cat(&g, b);
-	b = fb(MSG_ROOM_EVENT);
+	b = gen_fb(MSG_ROOM_EVENT);
 	frame_put_str(b, F_ROOM, FUZZ_ROOM);
 	frame_put_u64(b, F_SEQ, 1);
 	frame_put_u64(b, F_TS, 1);
@@ -315,7 +306,7 @@ gen_worker_seeds(void)
 	frame_put_u8(b, F_KIND, 0);
 	frame_put_bytes(b, F_BODY, "x", 1);
 	gen_frame_cat(&g, b);
-	gen_frame_cat(&g, fb(MSG_CAUGHT_UP));
+	gen_frame_cat(&g, gen_fb(MSG_CAUGHT_UP));
 	server_error(&g, ERR_NOT_MEMBER);
 	server_error(&g, ERR_PROTOCOL);
 	gen_done(&g, "worker", "broker");

@@ -21,6 +21,7 @@ void	gen_write(const char *target, const char *name, const void *p,
 void	gen_text(const char *target, const char *name, const char *text);
 void	gen_frame(const char *target, const char *name, const void *prefix,
 	    size_t plen, struct frame_buf *b);
+struct frame_buf *gen_fb(uint16_t type);
 void	gen_cat(struct gen_buf *, const void *, size_t);
 void	gen_u8(struct gen_buf *, uint8_t);
 void	gen_u16(struct gen_buf *, uint16_t);

@@ -74,6 +74,16 @@ gen_frame(const char *target, const char *name, const void *prefix,
 	frame_buf_free(b);
 }
 
+/* A frame to fill, then hand to gen_frame_cat; one at a time. */
+struct frame_buf *
+gen_fb(uint16_t type)
+{
+	static struct frame_buf	 b;
+
+	frame_begin(&b, type, FRAME_MAX_DEFAULT);
+	return &b;
+}
+
 /* Grow buf by len bytes of p. */
 void
 gen_cat(struct gen_buf *g, const void *p, size_t len)

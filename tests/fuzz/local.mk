@@ -2,13 +2,14 @@
 # Built only by ./configure --enable-fuzz (clang): `make fuzz` runs each
 # for FUZZ_SECONDS, `make fuzz-corpus` remakes the seeds in the source tree.
 FUZZ_TARGETS = fuzz_frame fuzz_ipc fuzz_conf fuzz_e2e_envelope fuzz_e2e_group \
-	fuzz_e2e_state fuzz_broker fuzz_worker
+	fuzz_e2e_state fuzz_broker fuzz_worker fuzz_client fuzz_e2e_client
 
 if ENABLE_FUZZ
 FUZZ_CC_FLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS)
 FUZZ_CPP_FLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client -I$(top_srcdir)/%D%
 FUZZ_LINK_FLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 FUZZ_COMMON = %D%/fuzz.c %D%/fuzz.h
+FUZZ_CLIENT_COMMON = $(FUZZ_COMMON) %D%/fuzz-client.c %D%/fuzz-client.h
 FUZZ_COMMON_LIBS = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 
 # The client, main() renamed, for the harnesses that drive its parts.
@@ -75,12 +76,26 @@ noinst_PROGRAMS += %D%/fuzz_worker
 %C%_fuzz_worker_SOURCES = %D%/fuzz_worker.c $(FUZZ_COMMON)
 %C%_fuzz_worker_LDADD = $(FUZZ_DAEMON_LIBS)
 
+noinst_PROGRAMS += %D%/fuzz_client
+%C%_fuzz_client_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_client_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_client_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_client_SOURCES = %D%/fuzz_client.c $(FUZZ_CLIENT_COMMON)
+%C%_fuzz_client_LDADD = $(FUZZ_CLIENT_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_e2e_client
+%C%_fuzz_e2e_client_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_e2e_client_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_e2e_client_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_e2e_client_SOURCES = %D%/fuzz_e2e_client.c $(FUZZ_CLIENT_COMMON)
+%C%_fuzz_e2e_client_LDADD = $(FUZZ_CLIENT_LIBS)
+
 # The seed generator; `make fuzz-corpus` rewrites tests/fuzz/corpus.
 noinst_PROGRAMS += %D%/gen_corpus
 %C%_gen_corpus_CFLAGS = $(FUZZ_CC_FLAGS)
 %C%_gen_corpus_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 %C%_gen_corpus_SOURCES = %D%/gen_corpus.c %D%/gen-daemon.c %D%/gen-client.c \
-	%D%/gen.h $(FUZZ_COMMON)
+	%D%/gen.h $(FUZZ_CLIENT_COMMON)
 %C%_gen_corpus_LDADD = $(FUZZ_CLIENT_LIBS)
 
 fuzz-corpus: %D%/gen_corpus
