@@ -69,6 +69,14 @@ check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
+# The documents against the code: protodump prints the protocol tables,
+# check-docs.pl compares them and the documented constants with docs/.
+check_PROGRAMS += %D%/docs/protodump
+%C%_docs_protodump_SOURCES = %D%/docs/protodump.c
+%C%_docs_protodump_LDADD = common/libcommon.a
+TESTS += %D%/docs/check-docs.pl
+EXTRA_DIST += %D%/docs/check-docs.pl
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
