@@ -77,6 +77,10 @@ check_PROGRAMS += %D%/docs/protodump
 TESTS += %D%/docs/check-docs.pl
 EXTRA_DIST += %D%/docs/check-docs.pl
 
+# The programs are hardened as Debian's packages are (readelf).
+TESTS += %D%/build/check-hardening.sh
+EXTRA_DIST += %D%/build/check-hardening.sh
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
@@ -107,4 +111,5 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-interactive.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
-	export top_srcdir top_builddir;
+	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \
+	export top_srcdir top_builddir SC_HARDENED SC_SANITIZERS;
