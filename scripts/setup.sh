@@ -2,6 +2,7 @@
 # setup.sh: install the Debian packages securechat needs (only those that
 # are missing), then configure and build out of tree.  Sourced by demo.sh
 # and test.sh; usage: setup.sh [BUILD_DIR [CONFIGURE_ARGS...]]
+# (the fuzz build: setup.sh _build-fuzz --enable-fuzz CC=clang).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,6 +12,11 @@ shift || true
 PACKAGES="build-essential autoconf automake pkg-config libssl-dev libevent-dev
 libconfig-dev libsqlite3-dev libseccomp-dev libcmocka-dev libedit-dev openssl
 mandoc jq procps util-linux passwd sqlite3 gdb tmux faketime"
+# The fuzz build (--enable-fuzz CC=clang) needs clang and its libFuzzer runtime.
+case " $* " in
+*" --enable-fuzz "*)
+	PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
+esac
 
 missing=
 for p in $PACKAGES; do
