@@ -7,6 +7,7 @@
  */
 #include "broker.c"
 
+#include <dirent.h>
 #include <setjmp.h>
 
 #include "crypto.h"
@@ -130,9 +131,13 @@ setup(void)
 	db_open();
 }
 
-/* A worker's link, attached as the master does it. */
+/*
+ * A worker's link, attached as the master does it.  *peer is the worker's
+ * end of the socket, or -1: closed at once, for a link freed before the
+ * event loop could see it.
+ */
 static struct link *
-link_new(void)
+link_new(int *peer)
 {
 	struct frame_buf	 b;
 	struct frame		 f;
@@ -148,9 +153,21 @@ link_new(void)
 		abort();
 	attach(&f, sp[0]);
 	frame_buf_free(&b);
-	/* Nothing is ever written to the socket: no loop runs. */
-	(void)close(sp[1]);
+	if (peer != NULL)
+		*peer = sp[1];
+	else
+		(void)close(sp[1]);
 	return TAILQ_LAST(&br.links, linklist);
+}
+
+/* The worker reads everything the broker wrote, and drops it. */
+static void
+peer_drain(int fd)
+{
+	char	 buf[16384];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
 }
 
 /* One turn: the bytes arrive, the link reads them, the turn commits. */
@@ -260,6 +277,43 @@ bodies(uint64_t session_id, struct fuzz_in *in)
 	free(acc);
 }
 
+/*
+ * The descriptors open now, to close those a fatalx left open later
+ * (only those: the sanitizers keep some of their own).
+ */
+struct fdset {
+	uint8_t	 open[1024];
+};
+
+static void
+fds_open(struct fdset *s)
+{
+	DIR		*d;
+	struct dirent	*e;
+	long		 fd;
+
+	memset(s, 0, sizeof(*s));
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		abort();
+	while ((e = readdir(d)) != NULL)
+		if ((fd = strtol(e->d_name, NULL, 10)) >= 0 &&
+		    fd < (long)sizeof(s->open))
+			s->open[fd] = 1;
+	(void)closedir(d);
+}
+
+static void
+fds_close_new(const struct fdset *before)
+{
+	struct fdset	 now;
+	size_t		 fd;
+
+	fds_open(&now);
+	for (fd = 0; fd < sizeof(now.open); fd++)
+		if (now.open[fd] && !before->open[fd])
+			(void)close((int)fd);
+}
+
 /* Packets of u8 flags (bit 0: with a descriptor), u16 length, bytes. */
 static void
 master(struct fuzz_in *in)
@@ -270,11 +324,12 @@ master(struct fuzz_in *in)
 	struct frame_buf b;
 	size_t		 len;
 	uint8_t		 flags;
-	int		 sp[2], wk[2], lowest, fd, level = log_getlevel();
+	struct fdset	 before;
+	int		 sp[2], wk[2], level = log_getlevel();
 
+	fds_open(&before);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) == -1)
 		abort();
-	lowest = sp[1] + 1;
 	fatal_armed = 1;
 	if (setjmp(fatal_jmp) == 0) {
 		while (in->len >= 3) {
@@ -316,8 +371,41 @@ master(struct fuzz_in *in)
 	(void)close(sp[1]);
 	if (event_base_loop(br.base, EVLOOP_NONBLOCK) == -1)
 		abort();
-	for (fd = lowest; fd < lowest + 64; fd++)
-		(void)close(fd);
+	fds_close_new(&before);
+}
+
+/*
+ * alice's link lives on from input to input while it stays logged in, as
+ * a long session does: a LOGIN per input would cost more than the input.
+ */
+static uint64_t		 alice_id;
+static int		 alice_peer = -1;
+
+static void
+alice_free(void)
+{
+	struct link	*l;
+
+	if (alice_id != 0 && (l = link_by_session(alice_id)) != NULL)
+		link_free(l, "fuzz");
+	if (alice_peer != -1)
+		(void)close(alice_peer);
+	alice_id = 0;
+	alice_peer = -1;
+}
+
+static uint64_t
+alice_link(void)
+{
+	struct link	*l;
+
+	if (alice_id != 0 && (l = link_by_session(alice_id)) != NULL &&
+	    l->state == LINK_AUTHED)
+		return alice_id;
+	alice_free();
+	l = login(link_new(&alice_peer));
+	alice_id = l->session_id;
+	return alice_id;
 }
 
 int
@@ -331,6 +419,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dir == NULL)
 		setup();
 	if (++inputs % RESET_EVERY == 0) {
+		alice_free();
 		chat_free();
 		store_close(br.store);
 		db_open();
@@ -341,22 +430,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		master(&in);
 		return 0;
 	}
-	l = link_new();
-	id = l->session_id;
-	if (mode != MODE_NEW)
-		l = login(l);
-	if (mode == MODE_BODIES)
-		bodies(id, &in);
-	else
+	if (mode == MODE_NEW) {
+		id = link_new(NULL)->session_id;
 		(void)turn(id, in.p, in.len);
-	if ((l = link_by_session(id)) != NULL)
-		link_free(l, "fuzz");
-	commit();
-	/* libevent finalizes freed bufferevents, closing them, in the loop. */
+		if ((l = link_by_session(id)) != NULL)
+			link_free(l, "fuzz");
+		commit();
+	} else {
+		id = alice_link();
+		if (mode == MODE_BODIES)
+			bodies(id, &in);
+		else
+			(void)turn(id, in.p, in.len);
+		if ((l = link_by_session(id)) == NULL || l->state !=
+		    LINK_AUTHED)
+			alice_free();
+		commit();
+	}
+	/*
+	 * The loop: libevent finalizes freed bufferevents (closing their
+	 * sockets), alice's link writes what it queued, and the broker
+	 * pumps more when that drains.  Then the worker reads it all.
+	 */
 	if (event_base_loop(br.base, EVLOOP_NONBLOCK) == -1)
 		abort();
-	if (!TAILQ_EMPTY(&br.links) || !TAILQ_EMPTY(&br.users) ||
-	    !TAILQ_EMPTY(&br.after) || br.nusers_online != 0)
+	commit();
+	if (alice_peer != -1)
+		peer_drain(alice_peer);
+	if (br.nlinks != (alice_id != 0) || !TAILQ_EMPTY(&br.after) ||
+	    br.nusers_online != (alice_id != 0))
 		abort();
 	return 0;
 }
