@@ -25,7 +25,7 @@
 #define NCHAINS		4	/* alice's chains in FUZZ_ROOM */
 #define NMSGS		48	/* sealed per chain */
 #define NSKDMS		3	/* per chain: at iterations 0, 16 and 40 */
-#define MAX_STEPS	16	/* per input: keeps each run short */
+#define MAX_STEPS	8	/* per input: keeps each run short */
 #define FAR_JUMP	(E2E_MAX_JUMP + 1)
 
 enum mode {

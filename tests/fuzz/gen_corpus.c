@@ -335,18 +335,21 @@ group_seeds(void)
 	struct e2e_group_receiver	 r;
 	struct e2e_chain		 ch;
 	struct gen_buf			 g = { NULL, 0 };
-	static const uint16_t		 script[] = {
-		/* SKDM of chain 0 at iteration 0, messages 0 to 3, then 2 */
-		0x0000, 0x2000, 0x2004, 0x2008, 0x200c, 0x2008,
-		/* chain 1 from iteration 16, message 20 then 17, restart */
-		0x0005, 0x2051, 0x2045, 0xc000,
-		/* the far jump, an altered message, bob's and the end */
-		0x20c0, 0x2004 | 0x6000, 0x8004, 0x0002, 0x8002, 0xa000,
-		0xa001, 0xa002, 0x2124, 0xe444,
+	/* Scripts of at most eight steps (fuzz_e2e_group's MAX_STEPS). */
+	static const uint16_t		 scripts[3][8] = {
+		/* chain 0's SKDM at 0, messages 0 to 3, 2 again */
+		{ 0x0000, 0x2000, 0x2004, 0x2008, 0x200c, 0x2008 },
+		/* chain 1 from 16: message 20, then 17, a restart, 17 again */
+		{ 0x0005, 0x2051, 0x2045, 0xc000, 0x2045 },
+		/* the far jump, an altered message, bob's, the chain's end */
+		{ 0x0009, 0x20c0, 0x6004, 0x8004, 0x8002, 0xa000, 0xa001,
+		    0xe444 },
 	};
+	static const size_t		 nsteps[3] = { 6, 5, 8 };
 	uint8_t				 skdm[E2E_SKDM_MAX], msg[512];
 	uint8_t				 pt[512], rec[8192];
 	size_t				 skdmlen, len, ptlen, i, n;
+	char				 name[16];
 
 	if (e2e_chain_new(&ch, 1) != E2E_OK ||
 	    e2e_chain_skdm(&ch, FUZZ_ROOM, FUZZ_EPOCH, skdm, sizeof(skdm),
@@ -366,10 +369,13 @@ group_seeds(void)
 	gen_cat(&g, msg, len - 64 - 18 - 4);
 	gen_cat(&g, msg + len - 64 - 18, 18);
 	gen_done(&g, "e2e_group", "signed");
-	gen_u8(&g, 2);
-	for (i = 0; i < sizeof(script) / sizeof(script[0]); i++)
-		gen_u16(&g, script[i]);
-	gen_done(&g, "e2e_group", "script");
+	for (i = 0; i < 3; i++) {
+		gen_u8(&g, 2);
+		for (n = 0; n < nsteps[i]; n++)
+			gen_u16(&g, scripts[i][n]);
+		(void)snprintf(name, sizeof(name), "script-%zu", i + 1);
+		gen_done(&g, "e2e_group", name);
+	}
 
 	/* A receiver that skipped two keys, as a state record. */
 	if (e2e_group_receiver_init(&r, FUZZ_ROOM, FUZZ_PEER) != E2E_OK ||
