@@ -22,6 +22,7 @@
 #define BROKER_BODIES	2
 #define BROKER_MASTER	3
 #define TURN_END	0xffff
+#define PAST_CREATED	1700000000u
 
 static void
 session(struct gen_buf *g)
@@ -67,6 +68,7 @@ chat(struct gen_buf *g)
 {
 	struct fuzz_keys	 alice;
 	struct frame_buf	*b;
+	uint8_t			 sig[SIG_LEN];
 
 	fuzz_keys(FUZZ_PEER, &alice);
 	room_msg(g, MSG_JOIN, FUZZ_ROOM);
@@ -85,11 +87,15 @@ chat(struct gen_buf *g)
 	gen_frame_cat(g, gen_fb(MSG_ROOMS));
 	room_msg(g, MSG_WHO, FUZZ_ROOM);
 	gen_frame_cat(g, gen_fb(MSG_INFO));
+	/* The broker believes no prekey from the future: one from 2023. */
+	if (e2e_prekey_sign(alice.sign_priv, FUZZ_SPK_ID, PAST_CREATED,
+	    alice.spk_pub, sig) == -1)
+		abort();
 	b = gen_fb(MSG_PREKEY);
 	frame_put_u32(b, F_SPK_ID, FUZZ_SPK_ID);
 	frame_put_bytes(b, F_SPK_PUB, alice.spk_pub, KEY_LEN);
-	frame_put_u64(b, F_SPK_CREATED, FUZZ_SPK_CREATED);
-	frame_put_bytes(b, F_SPK_SIG, alice.spk_sig, SIG_LEN);
+	frame_put_u64(b, F_SPK_CREATED, PAST_CREATED);
+	frame_put_bytes(b, F_SPK_SIG, sig, SIG_LEN);
 	gen_frame_cat(g, b);
 	b = gen_fb(MSG_KEYS_GET);
 	frame_put_str(b, F_NAME, "Bob");
