@@ -110,3 +110,7 @@ fuzz fuzz-corpus:
 endif
 FUZZ_SECONDS = 60
 .PHONY: fuzz fuzz-corpus
+
+# What make fuzz found: corpora, logs, crash files.
+clean-local:
+	rm -rf %D%/fuzz-out
