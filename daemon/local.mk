@@ -13,8 +13,10 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/broker-auth.c \
 	%D%/broker-chat.c \
 	%D%/broker-ctl.c \
+	%D%/broker-admin.c \
+	%D%/ctl-out.c %D%/ctl-out.h \
 	%D%/broker-keys.c \
-	%D%/store.c %D%/store.h
+	%D%/store.c %D%/store-admin.c %D%/store.h
 
 DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \
 	$(LIBCONFIG_LIBS) $(SQLITE_LIBS) $(SECCOMP_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
@@ -24,5 +26,6 @@ sbin_PROGRAMS += %D%/securechatd
 %C%_securechatd_LDADD = $(DAEMON_LIBS)
 
 sbin_PROGRAMS += %D%/securechatctl
-%C%_securechatctl_SOURCES = %D%/securechatctl.c
-%C%_securechatctl_LDADD = common/libcommon.a $(OPENSSL_LIBS)
+%C%_securechatctl_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS)
+%C%_securechatctl_SOURCES = %D%/securechatctl.c %D%/conf.c
+%C%_securechatctl_LDADD = common/libcommon.a $(LIBCONFIG_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)
