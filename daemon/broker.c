@@ -503,8 +503,11 @@ broker_main(int foreground)
 	    fcntl(BROKER_FD_CONTROL, F_GETFD) == -1)
 		fatalx("broker: started without its descriptors");
 	closefrom(BROKER_FD_CONTROL + 1);
-	/* Close first: the syslog socket opened next must survive. */
-	log_init(foreground, LOG_LEVEL_INFO);
+	/* Without -d, stderr is the master's log relay (master-log.c). */
+	if (foreground)
+		log_init(1, LOG_LEVEL_INFO);
+	else
+		log_init_relay(LOG_LEVEL_INFO);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	read_settings();

@@ -740,8 +740,11 @@ worker_main(int foreground)
 	/* Until the sandbox is whole, a failure is the master's to throttle. */
 	log_fatal_status(EXIT_STARTUP);
 	close_descriptors();
-	/* Close first: the syslog socket opened next must survive. */
-	log_init(foreground, LOG_LEVEL_INFO);
+	/* Without -d, stderr is the master's log relay (master-log.c). */
+	if (foreground)
+		log_init(1, LOG_LEVEL_INFO);
+	else
+		log_init_relay(LOG_LEVEL_INFO);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	read_init();

@@ -69,6 +69,10 @@ check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
+# What systemd does for the unit (sockets, notify, journal), for t-systemd.
+check_PROGRAMS += %D%/integration/scsystemd
+%C%_integration_scsystemd_SOURCES = %D%/integration/scsystemd.c
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
@@ -96,7 +100,9 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
-	%D%/integration/t-interactive.sh
+	%D%/integration/t-interactive.sh \
+	%D%/integration/t-systemd.sh \
+	%D%/integration/t-docs.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;
