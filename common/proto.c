@@ -367,6 +367,7 @@ static const struct code_name field_names[] = {
 	{ F_SPK_PUB,		"F_SPK_PUB" },
 	{ F_SPK_CREATED,	"F_SPK_CREATED" },
 	{ F_SPK_SIG,		"F_SPK_SIG" },
+	{ F_OPERATOR,		"F_OPERATOR" },
 	{ F_PID,		"F_PID" },
 	{ F_ADDR,		"F_ADDR" },
 	{ F_TLS_VERSION,	"F_TLS_VERSION" },
@@ -389,6 +390,7 @@ static const struct code_name field_names[] = {
 	{ F_MESSAGE_BURST,	"F_MESSAGE_BURST" },
 	{ F_RETENTION,		"F_RETENTION" },
 	{ F_CTL_UID,		"F_CTL_UID" },
+	{ F_JSON,		"F_JSON" },
 };
 
 /* Stable names: scripts and the client's --json output use them. */
