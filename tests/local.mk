@@ -66,7 +66,7 @@ TESTS += %D%/unit/test_keys
 check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_util_SOURCES = %D%/unit/test_util.c
-%C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+%C%_unit_test_util_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
 # What systemd does for the unit (sockets, notify, journal), for t-systemd.

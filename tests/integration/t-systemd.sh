@@ -21,7 +21,8 @@ SCSYSTEMD=$top_builddir/tests/integration/scsystemd
 # A make variable of the build, expanded.
 mkvar() {
 	printf 'sc-print-var:\n\t@echo $(%s)\n' "$1" |
-	    make -s -C "$top_builddir" -f Makefile -f - sc-print-var
+	    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory \
+	    -C "$top_builddir" -f Makefile -f - sc-print-var
 }
 prefix=$(mkvar prefix)
 [ "$prefix" = /usr/local ] ||
@@ -51,7 +52,7 @@ trap '[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null && wait "$SPID"
 mount -o remount,bind,rw / 2>/dev/null; umount -R -l /usr/local 2>/dev/null
 umount -l "$TMP" 2>/dev/null; cleanup' EXIT
 
-make -s -C "$top_builddir" install DESTDIR="$DEST" >"$TMP/install.log" 2>&1 ||
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top_builddir" install DESTDIR="$DEST" >"$TMP/install.log" 2>&1 ||
     { cat "$TMP/install.log"; fail "make install DESTDIR failed"; }
 for f in "$UNIT" "$SOCKU" "$DEST$tmpfilesdir/securechat.conf" \
     "$DEST$sysusersdir/securechat.conf" "$DEST$sbindir/securechatd" \
@@ -64,7 +65,7 @@ pass "make install puts the unit, socket, sysusers.d and tmpfiles.d entries wher
 
 # make install never overwrites an edited configuration.
 echo "# edited by the operator" >>"$DEST$sysconfdir/securechat.conf"
-make -s -C "$top_builddir" install DESTDIR="$DEST" >"$TMP/install.log" 2>&1 ||
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top_builddir" install DESTDIR="$DEST" >"$TMP/install.log" 2>&1 ||
     fail "second make install failed"
 grep -q "edited by the operator" "$DEST$sysconfdir/securechat.conf" ||
     fail "make install overwrote an edited configuration"
