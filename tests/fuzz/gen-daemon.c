@@ -4,14 +4,19 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "e2e-prekey.h"
 #include "frame.h"
 #include "fuzz.h"
 #include "gen.h"
+#include "log.h"
 #include "proto.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -318,9 +323,52 @@ gen_worker_seeds(void)
 	gen_done(&g, "worker", "broker");
 }
 
+/*
+ * Log lines as a sandboxed child sends them: log.c itself writes them,
+ * to a socket pair standing in for its stderr.
+ */
+static void
+log_relay_seeds(void)
+{
+	static const uint8_t	 flags[] = { 0x02, 0x03, 0x00 };
+	struct gen_buf		 g = { NULL, 0 };
+	uint8_t			 rec[LOG_RELAY_MAX];
+	char			 name[32];
+	ssize_t			 n;
+	size_t			 i;
+	int			 sp[2], saved;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) == -1 ||
+	    (saved = dup(STDERR_FILENO)) == -1 ||
+	    dup2(sp[1], STDERR_FILENO) == -1)
+		abort();
+	log_procname("worker");
+	log_init_relay(LOG_LEVEL_DEBUG);
+	log_info("client 192.0.2.1: TLSv1.3 TLS_AES_256_GCM_SHA384 X25519");
+	log_security("client 192.0.2.1: NOT_ALLOWED: JOIN is not allowed "
+	    "before login");
+	log_warnx("client 2001:db8::1: idle for 300 s: closing");
+	if (dup2(saved, STDERR_FILENO) == -1)
+		abort();
+	(void)close(saved);
+	log_procname("fuzz");
+	log_init(1, -1);
+	for (i = 0; i < sizeof(flags); i++) {
+		if ((n = recv(sp[0], rec, sizeof(rec), MSG_DONTWAIT)) <= 0)
+			abort();
+		gen_u8(&g, flags[i]);
+		gen_cat(&g, rec, (size_t)n);
+		(void)snprintf(name, sizeof(name), "line-%zu", i + 1);
+		gen_done(&g, "log_relay", name);
+	}
+	(void)close(sp[0]);
+	(void)close(sp[1]);
+}
+
 void
 gen_daemon_seeds(void)
 {
+	log_relay_seeds();
 	fuzz_rand_reset();
 	broker_seeds();
 	fuzz_rand_reset();

@@ -2,10 +2,11 @@
 # Built only by ./configure --enable-fuzz (clang): `make fuzz` runs each
 # for FUZZ_SECONDS, `make fuzz-corpus` remakes the seeds in the source tree.
 FUZZ_TARGETS = fuzz_frame fuzz_ipc fuzz_conf fuzz_e2e_envelope fuzz_e2e_group \
-	fuzz_e2e_state fuzz_broker fuzz_worker fuzz_client fuzz_e2e_client
+	fuzz_e2e_state fuzz_broker fuzz_worker fuzz_client fuzz_e2e_client \
+	fuzz_log_relay
 
 if ENABLE_FUZZ
-FUZZ_CC_FLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS)
+FUZZ_CC_FLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 FUZZ_CPP_FLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client -I$(top_srcdir)/%D%
 FUZZ_LINK_FLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 FUZZ_COMMON = %D%/fuzz.c %D%/fuzz.h
@@ -89,6 +90,13 @@ noinst_PROGRAMS += %D%/fuzz_e2e_client
 %C%_fuzz_e2e_client_LDFLAGS = $(FUZZ_LINK_FLAGS)
 %C%_fuzz_e2e_client_SOURCES = %D%/fuzz_e2e_client.c $(FUZZ_CLIENT_COMMON)
 %C%_fuzz_e2e_client_LDADD = $(FUZZ_CLIENT_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_log_relay
+%C%_fuzz_log_relay_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_log_relay_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_log_relay_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_log_relay_SOURCES = %D%/fuzz_log_relay.c $(FUZZ_COMMON)
+%C%_fuzz_log_relay_LDADD = $(FUZZ_DAEMON_LIBS)
 
 # The seed generator; `make fuzz-corpus` rewrites tests/fuzz/corpus.
 noinst_PROGRAMS += %D%/gen_corpus
