@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,9 @@ fuzz_rand_reset(void)
 void
 fuzz_setup(void)
 {
+	/* As every securechat process does: a closed peer is an error. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		abort();
 	fuzz_rand_reset();
 	if (RAND_set_rand_method(&fixed_method) != 1)
 		abort();

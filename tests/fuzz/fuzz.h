@@ -35,8 +35,8 @@ struct fuzz_keys {
 
 /*
  * Once per process: OpenSSL randomness from a fixed stream (so a crash
- * replays and the generator writes the same bytes every time), and logs
- * off unless FUZZ_VERBOSE is set in the environment.
+ * replays and the generator writes the same bytes every time), logs off
+ * unless FUZZ_VERBOSE is set in the environment, SIGPIPE ignored.
  */
 void	 fuzz_setup(void);
 /* Reset the random stream, so each input starts from the same state. */

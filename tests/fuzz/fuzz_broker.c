@@ -1,11 +1,15 @@
 /*
  * fuzz_broker.c: libFuzzer harness for what the broker decodes: a worker's
  * link (SESSION, LOGIN, REGISTER and every client message it relays,
- * before and after a real login) and the master's channel.  The broker's
- * functions are static by design, so this file includes broker.c and
- * drives them on a real database, one event-loop turn at a time.
+ * before and after a real login), the master's channel and securechatctl's
+ * requests.  The broker's functions are static by design, so this file
+ * includes broker.c and broker-ctl.c and drives them on a real database,
+ * one event-loop turn at a time.
  */
 #include "broker.c"
+#include "broker-ctl.c"
+
+#include <sys/un.h>
 
 #include <dirent.h>
 #include <setjmp.h>
@@ -22,6 +26,7 @@ enum mode {
 	MODE_AUTHED,	/* the same after a real LOGIN as alice */
 	MODE_BODIES,	/* frames the harness frames, turns, as alice */
 	MODE_MASTER,	/* packets from the master, descriptors and all */
+	MODE_CTL,	/* bytes from securechatctl on the control socket */
 	MODE_COUNT
 };
 
@@ -45,6 +50,8 @@ static uint64_t		 sessions;
 static unsigned long	 inputs;
 static jmp_buf		 fatal_jmp;
 static int		 fatal_armed;
+static int		 master_peer = -1, ctl_lfd = -1;
+static char		 ctl_path[PATH_MAX];
 /* The LOGIN signature over the last nonce: the random stream repeats. */
 static uint8_t		 sig_nonce[NONCE_LEN], sig[SIG_LEN];
 
@@ -103,9 +110,13 @@ db_open(void)
 		abort();
 }
 
+static void	ctl_listen(void);
+
 static void
 setup(void)
 {
+	int	 sp[2];
+
 	fuzz_setup();
 	log_fatal_hook(fatal_cb);
 	dir = fuzz_tmpdir("fuzz-broker");
@@ -126,9 +137,23 @@ setup(void)
 	br.message_burst = 40;
 	br.retention_days = 30;
 	br.started_ms = now_ms();
+	br.ctl_uid = getuid();
+	/*
+	 * The broker writes to the master on a fixed descriptor (a reload):
+	 * ours, drained, if it is free; else those writes fail, as they
+	 * would with the master gone.
+	 */
+	if (fcntl(BROKER_FD_MASTER, F_GETFD) == -1) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) == -1 ||
+		    dup2(sp[0], BROKER_FD_MASTER) == -1)
+			abort();
+		(void)close(sp[0]);
+		master_peer = sp[1];
+	}
 	if ((br.base = event_base_new()) == NULL)
 		abort();
 	db_open();
+	ctl_listen();
 }
 
 /*
@@ -234,9 +259,10 @@ login(struct link *l)
 	frame_put_str(&b, F_NAME, FUZZ_PEER);
 	frame_put_bytes(&b, F_SIGNATURE, sig, sizeof(sig));
 	if ((l = send_frame(l, &b)) == NULL || l->state != LINK_AUTHED)
-		abort();
+		return NULL;
 	return l;
 }
+
 
 /*
  * Steps of u16 type, u16 length, body: the harness writes each header,
@@ -374,6 +400,57 @@ master(struct fuzz_in *in)
 	fds_close_new(&before);
 }
 
+/* The control socket, as the master makes it for the broker. */
+static void
+ctl_listen(void)
+{
+	struct sockaddr_un	 sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)snprintf(ctl_path, sizeof(ctl_path), "%s/ctl.sock", dir);
+	(void)str_copy(sun.sun_path, ctl_path, sizeof(sun.sun_path));
+	if ((ctl_lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1 ||
+	    bind(ctl_lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(ctl_lfd, 8) == -1)
+		abort();
+}
+
+/* One securechatctl connection: accepted as the broker does, then fed. */
+static void
+ctl(const uint8_t *p, size_t len)
+{
+	struct sockaddr_un	 sun;
+	struct ctl_conn		*c;
+	struct evbuffer		*in;
+	uint64_t		 id;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)str_copy(sun.sun_path, ctl_path, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		abort();
+	accept_cb(ctl_lfd, EV_READ, NULL);
+	if ((c = TAILQ_LAST(&conns, ctllist)) == NULL)
+		abort();
+	id = c->id;
+	in = bufferevent_get_input(c->bev);
+	if (evbuffer_unfreeze(in, 0) == -1 ||
+	    (len > 0 && evbuffer_add(in, p, len) == -1) ||
+	    evbuffer_freeze(in, 0) == -1)
+		abort();
+	conn_read_cb(c->bev, c);
+	commit();
+	TAILQ_FOREACH(c, &conns, entry)
+		if (c->id == id) {
+			conn_free(c);
+			break;
+		}
+	(void)close(fd);
+}
+
 /*
  * alice's link lives on from input to input while it stays logged in, as
  * a long session does: a LOGIN per input would cost more than the input.
@@ -394,6 +471,16 @@ alice_free(void)
 	alice_peer = -1;
 }
 
+/* A fresh database: alice, bob and #fuzz as db_open makes them. */
+static void
+db_reset(void)
+{
+	alice_free();
+	chat_free();
+	store_close(br.store);
+	db_open();
+}
+
 static uint64_t
 alice_link(void)
 {
@@ -403,7 +490,12 @@ alice_link(void)
 	    l->state == LINK_AUTHED)
 		return alice_id;
 	alice_free();
-	l = login(link_new(&alice_peer));
+	if ((l = login(link_new(&alice_peer))) == NULL) {
+		/* An operator's request deleted, disabled or reset alice. */
+		db_reset();
+		if ((l = login(link_new(&alice_peer))) == NULL)
+			abort();
+	}
 	alice_id = l->session_id;
 	return alice_id;
 }
@@ -418,19 +510,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (dir == NULL)
 		setup();
-	if (++inputs % RESET_EVERY == 0) {
-		alice_free();
-		chat_free();
-		store_close(br.store);
-		db_open();
-	}
-	fuzz_rand_reset();
+	if (++inputs % RESET_EVERY == 0)
+		db_reset();
 	mode = fuzz_u8(&in) % MODE_COUNT;
+	/*
+	 * The same random stream for every input, but for the operator's:
+	 * invite codes must not repeat in one database.
+	 */
+	if (mode != MODE_CTL)
+		fuzz_rand_reset();
 	if (mode == MODE_MASTER) {
 		master(&in);
 		return 0;
 	}
-	if (mode == MODE_NEW) {
+	if (mode == MODE_CTL) {
+		ctl(in.p, in.len);
+		commit();
+	} else if (mode == MODE_NEW) {
 		id = link_new(NULL)->session_id;
 		(void)turn(id, in.p, in.len);
 		if ((l = link_by_session(id)) != NULL)
@@ -457,6 +553,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	commit();
 	if (alice_peer != -1)
 		peer_drain(alice_peer);
+	if (master_peer != -1)
+		peer_drain(master_peer);
 	if (br.nlinks != (alice_id != 0) || !TAILQ_EMPTY(&br.after) ||
 	    br.nusers_online != (alice_id != 0))
 		abort();

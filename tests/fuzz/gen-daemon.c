@@ -26,6 +26,7 @@
 #define BROKER_AUTHED	1
 #define BROKER_BODIES	2
 #define BROKER_MASTER	3
+#define BROKER_CTL	4
 #define TURN_END	0xffff
 #define PAST_CREATED	1700000000u
 
@@ -137,6 +138,44 @@ master_packet(struct gen_buf *g, uint8_t flags, struct frame_buf *b)
 	frame_buf_free(b);
 }
 
+/* One securechatctl request: NUL-ended words, maybe JSON. */
+static void
+ctl_request(const char *name, int json, const char *words, size_t len)
+{
+	struct gen_buf		 g = { NULL, 0 };
+	struct frame_buf	*b = gen_fb(CTL_REQUEST);
+
+	frame_put_bytes(b, F_LIST, words, len);
+	if (json)
+		frame_put_u8(b, F_JSON, 1);
+	gen_u8(&g, BROKER_CTL);
+	gen_frame_cat(&g, b);
+	gen_done(&g, "broker", name);
+}
+
+#define CTL(name, json, words)	ctl_request(name, json, words, sizeof(words))
+
+static void
+ctl_seeds(void)
+{
+	CTL("ctl-user-list", 1, "user\0list");
+	CTL("ctl-user-disable", 0, "user\0disable\0bob");
+	CTL("ctl-user-delete", 0, "user\0delete\0alice");
+	CTL("ctl-kick", 0, "kick\0alice");
+	CTL("ctl-rooms", 1, "rooms");
+	CTL("ctl-room-delete", 0, "room\0delete\0#fuzz");
+	CTL("ctl-room-remove-member", 0, "room\0remove-member\0#fuzz\0bob");
+	CTL("ctl-invite", 1, "invite\0create\0--uses\0002\0--expires\0001d");
+	CTL("ctl-invite-list", 0, "invite\0list");
+	CTL("ctl-invite-revoke", 0, "invite\0revoke\0000123456789abcdef0123");
+	CTL("ctl-reset-key", 0, "reset-key\0bob");
+	CTL("ctl-notice", 0, "notice\0#fuzz\0maintenance\0at\0noon");
+	CTL("ctl-who", 1, "who");
+	CTL("ctl-stats", 0, "stats");
+	CTL("ctl-metrics", 0, "metrics");
+	CTL("ctl-reload", 1, "reload");
+}
+
 static void
 broker_seeds(void)
 {
@@ -216,7 +255,19 @@ broker_seeds(void)
 	frame_put_u64(b, F_SESSION_ID, 99);
 	frame_put_str(b, F_ADDR, "2001:db8::7");
 	master_packet(&g, 1, b);
+	b = gen_fb(IMSG_RELOAD_DONE);
+	frame_put_u16(b, F_CODE, 0);
+	frame_put_str(b, F_TEXT, "limits.message_rate: 20 -> 30");
+	master_packet(&g, 0, b);
 	gen_done(&g, "broker", "master");
+
+	/* A worker's note of a TLS key update, before and after login. */
+	gen_u8(&g, BROKER_NEW);
+	gen_frame_cat(&g, gen_fb(IMSG_KEY_UPDATE));
+	session(&g);
+	gen_frame_cat(&g, gen_fb(IMSG_KEY_UPDATE));
+	gen_done(&g, "broker", "key-update");
+	ctl_seeds();
 }
 
 /* fuzz_worker's modes; its second byte's flags. */
