@@ -28,6 +28,7 @@
 
 #define INVITE_BYTES		10	/* 80 bits: invites and reset codes */
 #define CODE_HEX_LEN		(2 * INVITE_BYTES)
+#define CODE_TRIES		4	/* draws of a fresh invite code */
 #define INVITE_MAX_USES		100000
 #define EXPIRES_MAX_S		(3650ULL * 86400)	/* ten years */
 #define DAY_MS			86400000ULL
@@ -403,7 +404,7 @@ cmd_invite_create(struct admin_req *r, int argc, char **argv)
 	unsigned long long	 uses = 1;
 	uint64_t		 secs = 0, expires = 0;
 	char			*end;
-	int			 i;
+	int			 i, rv, tries = 0;
 
 	for (i = 0; i < argc; i++) {
 		if (i + 1 == argc) {
@@ -433,10 +434,14 @@ cmd_invite_create(struct admin_req *r, int argc, char **argv)
 			return ADMIN_NOW;
 		}
 	}
-	new_code(hex);
+	/* A code drawn twice is drawn again, not a reason to stop. */
 	tx_begin();
-	if (store_invite_create(br.store, hex, (unsigned int)uses,
-	    expires) != 0)
+	do {
+		new_code(hex);
+		rv = store_invite_create(br.store, hex, (unsigned int)uses,
+		    expires);
+	} while (rv == STORE_EXISTS && ++tries < CODE_TRIES);
+	if (rv != 0)
 		fatalx("store_invite_create");
 	log_info("control: invite created (%llu uses%s)", uses,
 	    expires ? ", expires" : "");

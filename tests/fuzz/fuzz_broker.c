@@ -512,13 +512,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (++inputs % RESET_EVERY == 0)
 		db_reset();
-	mode = fuzz_u8(&in) % MODE_COUNT;
 	/*
-	 * The same random stream for every input, but for the operator's:
-	 * invite codes must not repeat in one database.
+	 * The same random stream for every input: an operator's invite code
+	 * comes out the same each time, and must be drawn again.
 	 */
-	if (mode != MODE_CTL)
-		fuzz_rand_reset();
+	fuzz_rand_reset();
+	mode = fuzz_u8(&in) % MODE_COUNT;
 	if (mode == MODE_MASTER) {
 		master(&in);
 		return 0;

@@ -166,6 +166,8 @@ ctl_seeds(void)
 	CTL("ctl-room-delete", 0, "room\0delete\0#fuzz");
 	CTL("ctl-room-remove-member", 0, "room\0remove-member\0#fuzz\0bob");
 	CTL("ctl-invite", 1, "invite\0create\0--uses\0002\0--expires\0001d");
+	/* Bug 2 of docs/FUZZING.md: a second invite draws the same code. */
+	CTL("ctl-invite-again", 0, "invite");
 	CTL("ctl-invite-list", 0, "invite\0list");
 	CTL("ctl-invite-revoke", 0, "invite\0revoke\0000123456789abcdef0123");
 	CTL("ctl-reset-key", 0, "reset-key\0bob");
