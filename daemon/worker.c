@@ -41,6 +41,9 @@
 /* Relay bounds: past HIGH queued bytes one side stops reading the other. */
 #define RELAY_HIGH		(256 * 1024)
 #define RELAY_LOW		(64 * 1024)
+/* Client KeyUpdates: this many at once, then one a second, or we close. */
+#define KEYUPDATE_BURST		16
+#define KEYUPDATE_EVERY_MS	1000
 
 static struct {
 	struct event_base	*base;
@@ -53,6 +56,7 @@ static struct {
 	struct event		*idle_ev;
 	struct event		*close_ev;
 	struct event		*sigterm_ev;
+	struct event		*keyupdate_ev;
 
 	char			 addr[64];
 	char			 user[64];
@@ -74,6 +78,8 @@ static struct {
 	int			 ping_outstanding;
 	uint64_t		 last_rx_ms;
 	unsigned int		 key_updates;
+	unsigned int		 peer_updates;	/* the client's, leaky bucket */
+	uint64_t		 peer_updates_ms;
 } w;
 
 static void __attribute__((noreturn))
@@ -240,6 +246,41 @@ idle_cb(evutil_socket_t fd, short ev, void *arg)
 		w.ping_outstanding = 1;
 	}
 	idle_arm();
+}
+
+/*
+ * Each KeyUpdate costs us a key derivation, and one that asks for ours
+ * back costs a record too: a client may not send them without bound.
+ * Called inside OpenSSL, so the verdict waits for the event loop.
+ */
+static void
+peer_msg_cb(int write_p, int version, int content_type, const void *buf,
+    size_t len, SSL *ssl, void *arg)
+{
+	const uint8_t	*p = buf;
+	uint64_t	 now, drained;
+
+	if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 1 ||
+	    p[0] != SSL3_MT_KEY_UPDATE)
+		return;
+	now = now_ms();
+	drained = (now - w.peer_updates_ms) / KEYUPDATE_EVERY_MS;
+	if (drained >= w.peer_updates) {
+		w.peer_updates = 0;
+		w.peer_updates_ms = now;
+	} else {
+		w.peer_updates -= (unsigned int)drained;
+		w.peer_updates_ms += drained * KEYUPDATE_EVERY_MS;
+	}
+	if (++w.peer_updates > KEYUPDATE_BURST)
+		event_active(w.keyupdate_ev, EV_TIMEOUT, 0);
+}
+
+static void
+keyupdate_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (!w.closing)
+		reject(ERR_PROTOCOL, "too many TLS key updates");
 }
 
 static void
@@ -739,12 +780,15 @@ worker_main(int foreground)
 	    NULL)) == NULL ||
 	    (w.rekey_ev = evtimer_new(w.base, rekey_cb, NULL)) == NULL ||
 	    (w.idle_ev = evtimer_new(w.base, idle_cb, NULL)) == NULL ||
+	    (w.keyupdate_ev = evtimer_new(w.base, keyupdate_cb,
+	    NULL)) == NULL ||
 	    (w.sigterm_ev = evsignal_new(w.base, SIGTERM, sigterm_cb,
 	    NULL)) == NULL || event_add(w.sigterm_ev, NULL) == -1)
 		fatalx("worker: setup failed");
 	if (fd_set_nonblock(WORKER_FD_CLIENT) == -1 ||
 	    fd_set_nonblock(WORKER_FD_BROKER) == -1)
 		fatal("worker: nonblock");
+	SSL_set_msg_callback(w.ssl, peer_msg_cb);
 
 	enter_sandbox();
 	log_fatal_status(1);
