@@ -49,6 +49,7 @@
 #define SHUTDOWN_WORKERS_MS	5000	/* bound on the clean close */
 #define SHUTDOWN_BROKER_MS	3000
 #define PEM_MAX			(64 * 1024)
+#define CHILD_ENV_MAX		8
 
 enum child_kind {
 	CHILD_WORKER,
@@ -75,6 +76,7 @@ static struct {
 	struct conf		*conf;
 	struct event_base	*base;
 	char			 exe[PATH_MAX];
+	char			*child_env[CHILD_ENV_MAX];
 	int			 foreground;
 	struct listener		 listeners[CONF_MAX_LISTEN];
 	size_t			 nlisteners;
@@ -365,8 +367,35 @@ workers_from(const char *addr)
 }
 
 /*
+ * What children may inherit of our environment: nothing they do not need
+ * (a secret in the operator's shell, a LD_ or locale variable that makes
+ * libc open files in the sandbox).  The sandbox's debug switch, and the
+ * sanitizer runtimes' options in such a build.
+ */
+static void
+child_env_init(void)
+{
+	static const char *const keep[] = {
+		"SC_SANDBOX_DEBUG",
+#ifdef SC_SANITIZERS
+		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+#endif
+	};
+	const char	*v;
+	size_t		 i, n = 0;
+
+	_Static_assert(sizeof(keep) / sizeof(keep[0]) < CHILD_ENV_MAX,
+	    "child_env has room for every kept variable");
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if ((v = getenv(keep[i])) != NULL)
+			(void)xasprintf(&m.child_env[n++], "%s=%s", keep[i], v);
+	m.child_env[n] = NULL;
+}
+
+/*
  * Fork and re-execute ourselves in a role, with fds placed on fixed numbers
- * (fds[i] becomes i + 3).  The child inherits nothing else.
+ * (fds[i] becomes i + 3).  The child inherits nothing else, environment
+ * included (child_env_init).
  */
 static pid_t
 spawn(const char *role, const int *fds, int nfds)
@@ -412,7 +441,7 @@ spawn(const char *role, const int *fds, int nfds)
 		closefrom(3 + nfds);
 		sigemptyset(&all);
 		(void)sigprocmask(SIG_SETMASK, &all, NULL);
-		execv(m.exe, argv);
+		execve(m.exe, argv, m.child_env);
 		_exit(127);
 	}
 	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
@@ -902,6 +931,7 @@ master_main(struct conf *c, int foreground, int verbose)
 	if ((n = readlink("/proc/self/exe", m.exe, sizeof(m.exe) - 1)) == -1)
 		fatal("readlink /proc/self/exe");
 	m.exe[n] = '\0';
+	child_env_init();
 
 	/* Until daemon(), failures reach the terminal that started us. */
 	log_init(1, c->log_level);
@@ -971,5 +1001,7 @@ master_main(struct conf *c, int foreground, int verbose)
 	(void)unlink(m.control_path);
 	event_base_free(m.base);
 	tls_identity_free();
+	for (i = 0; m.child_env[i] != NULL; i++)
+		free(m.child_env[i]);
 	return 0;
 }
