@@ -184,6 +184,13 @@ log = { level = "info"; };
 limits = {
   max_clients = 2000;
   max_clients_per_ip = 2000;
+  max_clients_per_prefix = 2000;
+  # Every load client comes from 127.0.0.1: no accept-rate limit.
+  accept_rate = 100000;
+  accept_burst = 1000000;
+  accept_rate_per_prefix = 100000;
+  accept_burst_per_prefix = 1000000;
+  login_timeout = 600;
   handshake_timeout = 30;
   message_rate = 100000;
   message_burst = 1000000;

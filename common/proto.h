@@ -135,6 +135,7 @@ enum field_tag {
 	F_MESSAGE_BURST		= 0x0114,	/* u32 */
 	F_RETENTION		= 0x0115,	/* u32 days */
 	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
+	F_LOGIN_TIMEOUT		= 0x0117,	/* u32 seconds */
 };
 
 /* Error codes carried in MSG_ERROR.  Stable: scripts see them. */

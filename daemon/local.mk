@@ -7,7 +7,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/sandbox.c %D%/sandbox.h \
 	%D%/privdrop.c \
 	%D%/certgen.c \
-	%D%/master.c \
+	%D%/master.c %D%/master-gate.c \
 	%D%/worker.c \
 	%D%/broker.c %D%/broker.h \
 	%D%/broker-auth.c \

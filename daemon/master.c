@@ -63,6 +63,7 @@ struct child {
 	uint64_t		 session_id;
 	uint64_t		 started_ms;
 	char			 addr[INET6_ADDRSTRLEN];
+	char			 prefix[INET6_ADDRSTRLEN + 4];	/* "/bits" */
 };
 TAILQ_HEAD(childlist, child);
 
@@ -354,16 +355,21 @@ max_clients_now(void)
 	return m.conf->max_clients;
 }
 
-static unsigned int
-workers_from(const char *addr)
+static void
+workers_from(const char *addr, const char *prefix, struct gate_counts *n)
 {
 	struct child	*ch;
-	unsigned int	 n = 0;
 
-	TAILQ_FOREACH(ch, &m.children, entry)
-		if (ch->kind == CHILD_WORKER && strcmp(ch->addr, addr) == 0)
-			n++;
-	return n;
+	memset(n, 0, sizeof(*n));
+	n->total = m.nworkers;
+	TAILQ_FOREACH(ch, &m.children, entry) {
+		if (ch->kind != CHILD_WORKER)
+			continue;
+		if (strcmp(ch->addr, addr) == 0)
+			n->addr++;
+		if (strcmp(ch->prefix, prefix) == 0)
+			n->prefix++;
+	}
 }
 
 /*
@@ -563,6 +569,7 @@ worker_send_init(int fd, const char *addr, uint64_t session_id)
 	frame_put_u64(&b, F_SESSION_ID, session_id);
 	frame_put_u32(&b, F_HANDSHAKE_TIMEOUT, c->handshake_timeout);
 	frame_put_u32(&b, F_IDLE_TIMEOUT, c->idle_timeout);
+	frame_put_u32(&b, F_LOGIN_TIMEOUT, c->login_timeout);
 	frame_put_u32(&b, F_REKEY_MIN, c->rekey_min);
 	frame_put_u32(&b, F_REKEY_MAX, c->rekey_max);
 	frame_put_u32(&b, F_MAX_FRAME, c->max_frame_bytes);
@@ -578,7 +585,7 @@ worker_send_init(int fd, const char *addr, uint64_t session_id)
 }
 
 static void
-worker_spawn(int client, const char *addr)
+worker_spawn(int client, const char *addr, const char *prefix)
 {
 	struct frame_buf	 b;
 	struct child		*ch;
@@ -606,6 +613,7 @@ worker_spawn(int client, const char *addr)
 	ch->session_id = sid;
 	ch->started_ms = now_ms();
 	(void)str_copy(ch->addr, addr, sizeof(ch->addr));
+	(void)str_copy(ch->prefix, prefix, sizeof(ch->prefix));
 	TAILQ_INSERT_TAIL(&m.children, ch, entry);
 	m.nworkers++;
 	log_debug("client %s: worker pid %ld, session %llu", addr, (long)pid,
@@ -649,8 +657,10 @@ static void
 accept_cb(evutil_socket_t lfd, short ev, void *arg)
 {
 	struct sockaddr_storage	 ss;
+	struct gate_counts	 n;
 	socklen_t		 sslen = sizeof(ss);
 	char			 addr[INET6_ADDRSTRLEN];
+	char			 prefix[INET6_ADDRSTRLEN + 4];
 	int			 fd, on = 1;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
@@ -665,22 +675,19 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		return;
 	}
 	addr_string(&ss, addr, sizeof(addr));
+	if (addr_prefix(addr, (int)m.conf->ipv4_prefix,
+	    (int)m.conf->ipv6_prefix, prefix, sizeof(prefix)) == -1)
+		(void)str_copy(prefix, addr, sizeof(prefix));
+	/* Before any fork: a refusal costs this close and nothing else. */
+	workers_from(addr, prefix, &n);
+	if (gate_admit(m.conf, addr, prefix, &n, max_clients_now()) == -1) {
+		(void)close(fd);
+		return;
+	}
 	/* Small frames (PONG, ACK) must not wait for Nagle. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		log_warn("TCP_NODELAY");
-	if (m.nworkers >= max_clients_now()) {
-		log_security("refused %s: limits.max_clients (%u) reached", addr,
-		    max_clients_now());
-		(void)close(fd);
-		return;
-	}
-	if (workers_from(addr) >= m.conf->max_clients_per_ip) {
-		log_security("refused %s: limits.max_clients_per_ip (%u) reached",
-		    addr, m.conf->max_clients_per_ip);
-		(void)close(fd);
-		return;
-	}
-	worker_spawn(fd, addr);
+	worker_spawn(fd, addr, prefix);
 }
 
 static void
@@ -963,6 +970,7 @@ master_main(struct conf *c, int foreground, int verbose)
 		if ((m.listeners[i].ev = event_new(m.base, m.listeners[i].fd,
 		    EV_READ | EV_PERSIST, accept_cb, NULL)) == NULL)
 			fatalx("event_new");
+	gate_init(m.base);
 	if ((m.respawn_ev = evtimer_new(m.base, broker_respawn_cb, NULL)) == NULL ||
 	    (m.throttle_ev = evtimer_new(m.base, throttle_end, NULL)) == NULL)
 		fatalx("evtimer_new");
@@ -995,6 +1003,7 @@ master_main(struct conf *c, int foreground, int verbose)
 		event_free(m.shutdown_ev);
 	event_free(m.respawn_ev);
 	event_free(m.throttle_ev);
+	gate_free();
 	if (m.broker_fd != -1)
 		(void)close(m.broker_fd);
 	(void)close(m.control_fd);

@@ -52,6 +52,7 @@ static struct {
 	struct bufferevent	*client;
 	struct bufferevent	*broker;
 	struct event		*handshake_ev;
+	struct event		*login_ev;
 	struct event		*rekey_ev;
 	struct event		*idle_ev;
 	struct event		*close_ev;
@@ -64,6 +65,7 @@ static struct {
 	uint64_t		 session_id;
 	uint32_t		 handshake_timeout;
 	uint32_t		 idle_timeout;
+	uint32_t		 login_timeout;
 	uint32_t		 rekey_min;
 	uint32_t		 rekey_max;
 	uint32_t		 max_frame;
@@ -575,6 +577,23 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/*
+ * A connection must be logged in this long after it was accepted, PING or
+ * not: until then it holds a slot of limits.max_clients for nobody.
+ */
+static void
+login_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (w.logged_in || w.closing)
+		return;
+	log_security("client %s: not logged in within %u s", w.addr,
+	    w.login_timeout);
+	if (!w.handshake_done)
+		worker_exit(EXIT_SESSION_DONE);
+	send_error(ERR_TIMEOUT, "login timeout");
+	close_after_flush();
+}
+
 static void
 handshake_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -599,6 +618,7 @@ broker_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 		return;
 	case MSG_LOGGED_IN:
 		w.logged_in = 1;
+		evtimer_del(w.login_ev);
 		break;
 	default:
 		break;
@@ -699,6 +719,7 @@ read_init(void)
 	    frame_get_u64(&f, F_SESSION_ID, &w.session_id) == -1 ||
 	    frame_get_u32(&f, F_HANDSHAKE_TIMEOUT, &w.handshake_timeout) == -1 ||
 	    frame_get_u32(&f, F_IDLE_TIMEOUT, &w.idle_timeout) == -1 ||
+	    frame_get_u32(&f, F_LOGIN_TIMEOUT, &w.login_timeout) == -1 ||
 	    frame_get_u32(&f, F_REKEY_MIN, &w.rekey_min) == -1 ||
 	    frame_get_u32(&f, F_REKEY_MAX, &w.rekey_max) == -1 ||
 	    frame_get_u32(&f, F_MAX_FRAME, &w.max_frame) == -1 ||
@@ -778,6 +799,8 @@ worker_main(int foreground)
 	    (w.base = event_base_new()) == NULL ||
 	    (w.handshake_ev = evtimer_new(w.base, handshake_timeout_cb,
 	    NULL)) == NULL ||
+	    (w.login_ev = evtimer_new(w.base, login_timeout_cb,
+	    NULL)) == NULL ||
 	    (w.rekey_ev = evtimer_new(w.base, rekey_cb, NULL)) == NULL ||
 	    (w.idle_ev = evtimer_new(w.base, idle_cb, NULL)) == NULL ||
 	    (w.keyupdate_ev = evtimer_new(w.base, keyupdate_cb,
@@ -813,6 +836,9 @@ worker_main(int foreground)
 	tv.tv_usec = 0;
 	if (evtimer_add(w.handshake_ev, &tv) == -1)
 		fatalx("worker: handshake timer");
+	tv.tv_sec = w.login_timeout;
+	if (evtimer_add(w.login_ev, &tv) == -1)
+		fatalx("worker: login timer");
 
 	if (event_base_dispatch(w.base) == -1)
 		fatalx("worker: event loop failed");

@@ -86,6 +86,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-tls.sh \
 	%D%/integration/t-isolation.sh \
 	%D%/integration/t-abuse.sh \
+	%D%/integration/t-preauth.sh \
 	%D%/integration/t-lifecycle.sh \
 	%D%/integration/t-unprivileged.sh \
 	%D%/integration/t-config.sh \

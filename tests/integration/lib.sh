@@ -309,6 +309,17 @@ client_end() {
 	return "$rc"
 }
 
+# client_still_works NAME WHAT: NAME answers a /ping with a new PONG,
+# after WHAT was done to the server.
+client_still_works() {
+	local n
+	n=$(client_count "$1" '"type":"pong"')
+	client_say "$1" /ping
+	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"pong\"' '$TMP/$1.out') -gt $n ]" ||
+	    fail "the connected client $1 stopped working after: $2"
+	pass "connected client $1 still works after: $2"
+}
+
 # One JSON field of the last line of NAME's output matching PATTERN.
 json_field() {
 	grep -- "$2" "$TMP/$1.out" | tail -n 1 | jq -r ".$3"
