@@ -69,6 +69,10 @@ enum msg_type {
 	IMSG_WORKER_INIT	= 0x0201,	/* master->worker: settings, TLS */
 	IMSG_BROKER_INIT	= 0x0202,	/* master->broker: settings */
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
+	IMSG_BROKER_READY	= 0x0204,	/* broker->master: serving */
+	IMSG_BROKER_FAILED	= 0x0205,	/* broker->master: why it cannot start */
+	IMSG_BROKER_PING	= 0x0206,	/* master->broker: seq */
+	IMSG_BROKER_PONG	= 0x0207,	/* broker->master: same seq */
 
 	/* securechatctl <-> broker, over the control socket. */
 	CTL_REQUEST		= 0x0301,	/* text: a command line */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,22 @@ settings(const struct frame *f)
 	log_setlevel(level);
 }
 
+/* The master's liveness check: answer with the same number. */
+static void
+pong(const struct frame *f)
+{
+	struct frame_buf	 b;
+	uint64_t		 seq;
+
+	if (frame_get_u64(f, F_SEQ, &seq) == -1)
+		fatalx("PING without a seq from the master");
+	frame_begin(&b, IMSG_BROKER_PONG, MASTER_MSG_MAX);
+	frame_put_u64(&b, F_SEQ, seq);
+	if (frame_finish(&b) == -1 || ipc_send(BROKER_FD_MASTER, &b, -1) == -1)
+		log_warn("answer the master's ping");
+	frame_buf_free(&b);
+}
+
 /* The master is trusted: anything unexpected from it is a bug. */
 static void
 master_cb(evutil_socket_t fd, short ev, void *arg)
@@ -381,6 +398,11 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 		settings(&f);
 		log_info("settings updated");
 		break;
+	case IMSG_BROKER_PING:
+		if (passed != -1)
+			fatalx("ping with a descriptor");
+		pong(&f);
+		break;
 	default:
 		fatalx("unexpected message 0x%04x from the master", f.type);
 	}
@@ -397,6 +419,37 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	log_info("stopping on signal %d", (int)sig);
 	event_base_loopexit(br.base, NULL);
+}
+
+/* One message with no field or only a text, to the master. */
+static void
+tell_master(uint16_t type, const char *text)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, type, MASTER_MSG_MAX);
+	if (text != NULL)
+		frame_put_str(&b, F_TEXT, text);
+	if (frame_finish(&b) == -1 || ipc_send(BROKER_FD_MASTER, &b, -1) == -1)
+		log_warn("message to the master");
+	frame_buf_free(&b);
+}
+
+/*
+ * We cannot start: say why to the master, which stops after a few such
+ * starts in a row rather than respawn us for ever, then exit.
+ */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+startup_fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 text[512];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	tell_master(IMSG_BROKER_FAILED, text);
+	fatalx("%s", text);
 }
 
 static void
@@ -420,16 +473,17 @@ open_database(void)
 
 	rv = privdrop(br.user, br.state_dir, err, sizeof(err));
 	if (rv == PRIVDROP_FAILED)
-		fatalx("broker: %s", err);
+		startup_fatal("broker: %s", err);
 	if (rv == PRIVDROP_NOT_ROOT) {
 		log_warnx("WARNING: broker runs as uid %ld without chroot: the "
 		    "daemon was not started as root", (long)getuid());
 		if (chdir(br.state_dir) == -1)
-			fatal("chdir %s", br.state_dir);
+			startup_fatal("chdir %s: %s", br.state_dir,
+			    strerror(errno));
 	}
 	/* Relative to the state directory, inside the chroot or not. */
 	if ((br.store = store_open(DB_NAME, err, sizeof(err))) == NULL)
-		fatalx("broker: database: %s", err);
+		startup_fatal("database %s/%s: %s", br.state_dir, DB_NAME, err);
 	log_info("database %s/%s, schema version %d", br.state_dir, DB_NAME,
 	    store_schema_version(br.store));
 }
@@ -461,6 +515,8 @@ broker_main(int foreground)
 
 	log_procname("broker");
 	log_child();
+	/* Until it serves, a failure is a failed start for the master. */
+	log_fatal_status(EXIT_STARTUP);
 	if (fcntl(BROKER_FD_MASTER, F_GETFD) == -1 ||
 	    fcntl(BROKER_FD_CONTROL, F_GETFD) == -1)
 		fatalx("broker: started without its descriptors");
@@ -494,7 +550,9 @@ broker_main(int foreground)
 	if (sandbox_limits(SANDBOX_BROKER, broker_max_fds(), err,
 	    sizeof(err)) == -1 ||
 	    sandbox_seccomp(SANDBOX_BROKER, err, sizeof(err)) == -1)
-		fatalx("broker: %s", err);
+		startup_fatal("broker: %s", err);
+	tell_master(IMSG_BROKER_READY, NULL);
+	log_fatal_status(1);
 
 	/*
 	 * One turn: wait for events, handle every one that is ready, then
