@@ -319,6 +319,10 @@ static const struct code_name msg_names[] = {
 	{ IMSG_WORKER_INIT,	"WORKER_INIT" },
 	{ IMSG_BROKER_INIT,	"BROKER_INIT" },
 	{ IMSG_ATTACH,		"ATTACH" },
+	{ IMSG_BROKER_READY,	"BROKER_READY" },
+	{ IMSG_BROKER_FAILED,	"BROKER_FAILED" },
+	{ IMSG_BROKER_PING,	"BROKER_PING" },
+	{ IMSG_BROKER_PONG,	"BROKER_PONG" },
 	{ CTL_REQUEST,		"CTL_REQUEST" },
 	{ CTL_REPLY,		"CTL_REPLY" },
 };
@@ -381,6 +385,7 @@ static const struct code_name field_names[] = {
 	{ F_MESSAGE_BURST,	"F_MESSAGE_BURST" },
 	{ F_RETENTION,		"F_RETENTION" },
 	{ F_CTL_UID,		"F_CTL_UID" },
+	{ F_LOGIN_TIMEOUT,	"F_LOGIN_TIMEOUT" },
 };
 
 /* Stable names: scripts and the client's --json output use them. */
