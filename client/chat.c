@@ -205,6 +205,28 @@ chat_delivered(struct client *c, int now)
 }
 
 /*
+ * WELCOME named the server's database.  Marks of another one (made anew,
+ * or restored) would hide its messages: they start afresh, and the file
+ * says which database they count in from now on.
+ */
+void
+chat_epoch(struct client *c, const uint8_t *epoch)
+{
+	char	 err[512];
+	int	 rv;
+
+	if ((rv = seen_epoch(&c->seen, epoch)) == SEEN_EPOCH_SAME)
+		return;
+	if (rv == SEEN_EPOCH_RESET)
+		out_notice(c, "database_changed", "the server's database is "
+		    "not the one this client saw before: what was shown is "
+		    "counted afresh");
+	if (c->seen_file != NULL &&
+	    seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1)
+		out_error(c, "SEEN", "%s", err);
+}
+
+/*
  * Exactly once: an event at or below the last seq shown there was shown
  * before (by this run or an earlier one) and is only acknowledged again.
  */

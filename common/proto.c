@@ -31,6 +31,7 @@ static const struct field_spec welcome_fields[] = {
 	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
 	{ F_REKEY_MIN,		FK_U32,		OPT,	0 },
 	{ F_REKEY_MAX,		FK_U32,		OPT,	0 },
+	{ F_EPOCH,		FK_BYTES,	OPT,	EPOCH_LEN },
 };
 
 static const struct field_spec login_fields[] = {
@@ -136,6 +137,7 @@ static const struct field_spec keys_fields[] = {
 
 static const struct field_spec challenge_fields[] = {
 	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
+	{ F_EPOCH,		FK_BYTES,	REQ,	EPOCH_LEN },
 };
 
 static const struct field_spec ping_fields[] = {
@@ -363,6 +365,7 @@ static const struct code_name field_names[] = {
 	{ F_SPK_PUB,		"F_SPK_PUB" },
 	{ F_SPK_CREATED,	"F_SPK_CREATED" },
 	{ F_SPK_SIG,		"F_SPK_SIG" },
+	{ F_EPOCH,		"F_EPOCH" },
 	{ F_PID,		"F_PID" },
 	{ F_ADDR,		"F_ADDR" },
 	{ F_TLS_VERSION,	"F_TLS_VERSION" },

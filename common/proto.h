@@ -115,6 +115,7 @@ enum field_tag {
 	F_SPK_PUB		= 0x0020,	/* bytes[32]: X25519 prekey */
 	F_SPK_CREATED		= 0x0021,	/* u64: seconds since the epoch */
 	F_SPK_SIG		= 0x0022,	/* bytes[64]: identity over prekey */
+	F_EPOCH			= 0x0023,	/* bytes[16]: the database's identity */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */
@@ -186,6 +187,7 @@ enum err_code {
 #define KEY_LEN			32
 #define SIG_LEN			64
 #define NONCE_LEN		32
+#define EPOCH_LEN		16
 #define EXPORTER_LEN		32
 #define EXPORTER_LABEL		"EXPORTER-Channel-Binding"
 #define LOGIN_CONTEXT		"securechat login v1"

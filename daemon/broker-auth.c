@@ -135,6 +135,8 @@ auth_session(struct link *l, const struct frame *f)
 	l->state = LINK_CHALLENGED;
 	frame_begin(&b, IMSG_CHALLENGE, br.max_frame);
 	frame_put_bytes(&b, F_NONCE, l->nonce, sizeof(l->nonce));
+	/* Which database: a client resets its seen marks when it changes. */
+	frame_put_bytes(&b, F_EPOCH, store_epoch(br.store), EPOCH_LEN);
 	link_send_buf(l, &b);
 }
 

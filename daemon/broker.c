@@ -35,6 +35,7 @@
 #include "xmalloc.h"
 
 #define DB_NAME			"securechat.db"
+_Static_assert(STORE_EPOCH_LEN == EPOCH_LEN, "F_EPOCH carries the store's");
 #define BROKER_FD_HEADROOM	32	/* db, wal, shm, epoll, signals ... */
 #define MASTER_MSG_MAX		4096
 #define PRUNE_INTERVAL_S	60

@@ -10,6 +10,9 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /* Milliseconds since the epoch, computed by SQLite (3.31 has no unixepoch). */
@@ -213,6 +217,7 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST_MAX];
+	uint8_t		 epoch[STORE_EPOCH_LEN];
 };
 
 /* What differs between appending to a room and to an inbox. */
@@ -340,7 +345,19 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE users ADD COLUMN reset_code BLOB"
 	"  CHECK (reset_code IS NULL OR length(reset_code) = 32);",
+
+	/*
+	 * 4 -> 5: the file says it is ours (application_id), and each
+	 * database has an identity, random at creation, that clients see
+	 * in WELCOME: a database made anew is not the one whose seqs they
+	 * remember.
+	 */
+	"PRAGMA application_id = 1935885378;"
+	"INSERT INTO server (key, value) VALUES"
+	"  ('epoch', lower(hex(randomblob(16))));",
 };
+_Static_assert(STORE_APPLICATION_ID == 1935885378,
+    "migration 4 -> 5 writes STORE_APPLICATION_ID");
 
 static int
 exec_sql(struct store *s, const char *sql, char *err, size_t errsz)
@@ -389,6 +406,110 @@ check_journal_mode(struct store *s, char *err, size_t errsz)
 	sqlite3_finalize(st);
 	if (!ok) {
 		snprintf(err, errsz, "cannot switch the database to WAL mode");
+		return -1;
+	}
+	return 0;
+}
+
+/* One text value of a query that returns one row, into out. */
+static int
+query_text(struct store *s, const char *sql, char *out, size_t outsz)
+{
+	sqlite3_stmt		*st;
+	const unsigned char	*v;
+	int			 rc, ok = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    (v = sqlite3_column_text(st, 0)) != NULL &&
+	    str_copy(out, (const char *)v, outsz) == 0)
+		ok = 0;
+	else if (rc == SQLITE_DONE && outsz > 0) {
+		out[0] = '\0';
+		ok = 0;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/*
+ * Is the existing file at hand ours?  Ours carry STORE_APPLICATION_ID;
+ * before schema 5 they did not, but had the server table that migration
+ * 0 -> 1 made.  A file with no schema at all holds nothing to lose (a
+ * first start that stopped before its first migration).  Anything else is
+ * another program's database, which we must neither migrate into nor
+ * serve.
+ */
+static int
+check_ours(struct store *s, char *err, size_t errsz)
+{
+	char	 created[64];
+	int	 appid, version, objects;
+
+	if (pragma_int(s, "PRAGMA application_id", &appid) == -1 ||
+	    pragma_int(s, "PRAGMA user_version", &version) == -1 ||
+	    pragma_int(s, "SELECT count(*) FROM sqlite_master",
+	    &objects) == -1) {
+		snprintf(err, errsz, "%s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (appid == STORE_APPLICATION_ID)
+		return 0;
+	if (appid == 0 && version == 0 && objects == 0)
+		return 0;
+	if (appid == 0 && version >= 1 && query_text(s, "SELECT value FROM "
+	    "sqlite_master m, server WHERE m.name = 'server' AND "
+	    "key = 'created'", created, sizeof(created)) == 0 &&
+	    created[0] != '\0')
+		return 0;
+	snprintf(err, errsz, "not a securechat database (application_id "
+	    "0x%08x, user_version %d, %d schema objects): refusing to use or "
+	    "change it", (unsigned int)appid, version, objects);
+	return -1;
+}
+
+/* The cheap half of PRAGMA integrity_check: every page, not every index. */
+static int
+quick_check(struct store *s, char *err, size_t errsz)
+{
+	char	 result[256];
+
+	if (query_text(s, "PRAGMA quick_check(1)", result,
+	    sizeof(result)) == -1) {
+		snprintf(err, errsz, "quick_check: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (strcmp(result, "ok") != 0) {
+		snprintf(err, errsz, "the database fails PRAGMA quick_check: "
+		    "%s; restore it from a backup", result);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The database's identity.  None (the operator deleted it after restoring
+ * a backup, whose seqs clients may have seen past) draws a new one.
+ */
+static int
+load_epoch(struct store *s, char *err, size_t errsz)
+{
+	static const char	 query[] = "SELECT value FROM server WHERE "
+	    "key = 'epoch'";
+	char			 hex[2 * STORE_EPOCH_LEN + 1];
+
+	if (query_text(s, query, hex, sizeof(hex)) == 0 && hex[0] == '\0') {
+		if (exec_sql(s, "INSERT INTO server (key, value) VALUES "
+		    "('epoch', lower(hex(randomblob(16))))", err, errsz) == -1)
+			return -1;
+		log_warnx("database: no epoch: a new one was drawn; clients "
+		    "will count what they were shown afresh");
+	}
+	if (query_text(s, query, hex, sizeof(hex)) == -1 ||
+	    hex_decode(hex, strlen(hex), s->epoch, sizeof(s->epoch)) == -1) {
+		snprintf(err, errsz, "the database's epoch is not 32 hex "
+		    "digits");
 		return -1;
 	}
 	return 0;
@@ -447,19 +568,46 @@ struct store *
 store_open(const char *path, char *err, size_t errsz)
 {
 	struct store	*s;
+	struct stat	 st;
+	int		 flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
+	/*
+	 * A file that exists but is empty (a failed restore, a full disk)
+	 * would become a new, empty database under the old name, and clients
+	 * would go on trusting seqs it never gave out.  Only a missing file
+	 * is created.
+	 */
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errsz, "%s: not a regular file", path);
+			return NULL;
+		}
+		if (st.st_size == 0) {
+			snprintf(err, errsz, "%s exists but is empty: refusing "
+			    "to make a new database in its place (remove it to "
+			    "start afresh, or restore it from a backup)", path);
+			return NULL;
+		}
+	} else if (errno == ENOENT)
+		flags |= SQLITE_OPEN_CREATE;
+	else {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
 	s = xcalloc(1, sizeof(*s));
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "%s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
-	if (check_journal_mode(s, err, errsz) == -1 ||
+	if (check_ours(s, err, errsz) == -1 ||
+	    quick_check(s, err, errsz) == -1 ||
+	    check_journal_mode(s, err, errsz) == -1 ||
 	    exec_sql(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
 	    "PRAGMA temp_store=MEMORY;", err, errsz) == -1 ||
 	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    migrate(s, err, errsz) == -1 ||
+	    load_epoch(s, err, errsz) == -1 ||
 	    prepare_all(s, err, errsz) == -1)
 		goto fail;
 	return s;
@@ -491,6 +639,12 @@ store_schema_version(struct store *s)
 	if (pragma_int(s, "PRAGMA user_version", &v) == -1)
 		return -1;
 	return v;
+}
+
+const uint8_t *
+store_epoch(struct store *s)
+{
+	return s->epoch;
 }
 
 int

@@ -9,7 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
+/* PRAGMA application_id of our files: "scDB". */
+#define STORE_APPLICATION_ID	0x73634442
+/* Random at creation: which database this is (F_EPOCH). */
+#define STORE_EPOCH_LEN		16
 
 /* Results besides 0 (done) and -1 (database error, logged). */
 #define STORE_NOT_FOUND		1
@@ -60,10 +64,17 @@ struct store_row {
 	size_t		 body_len;
 };
 
-/* Open (creating) the database at path: WAL, synchronous=FULL, migrated. */
+/*
+ * Open the database at path: WAL, synchronous=FULL, migrated.  A missing
+ * file is created.  An existing one must be ours (not empty, not another
+ * program's SQLite file) and pass PRAGMA quick_check, or it is refused
+ * with the reason in err: nothing is created in place of lost data.
+ */
 struct store	*store_open(const char *path, char *err, size_t errsz);
 void		 store_close(struct store *s);
 int		 store_schema_version(struct store *s);
+/* The database's identity, random at its creation. */
+const uint8_t	*store_epoch(struct store *s);
 /* PRAGMA synchronous as a number (2 = FULL), for the tests. */
 int		 store_synchronous(struct store *s);
 

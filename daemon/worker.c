@@ -76,6 +76,7 @@ static struct {
 	int			 have_nonce;
 	int			 logged_in;
 	uint8_t			 nonce[NONCE_LEN];
+	uint8_t			 epoch[EPOCH_LEN];
 	int			 closing;
 	int			 ping_outstanding;
 	uint64_t		 last_rx_ms;
@@ -337,6 +338,7 @@ send_welcome(void)
 	/* Clients replace their room chains on the same schedule. */
 	frame_put_u32(&b, F_REKEY_MIN, w.rekey_min);
 	frame_put_u32(&b, F_REKEY_MAX, w.rekey_max);
+	frame_put_bytes(&b, F_EPOCH, w.epoch, sizeof(w.epoch));
 	send_frame(&b);
 }
 
@@ -604,6 +606,9 @@ broker_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 		if (w.have_nonce || frame_get(f, F_NONCE)->len != NONCE_LEN)
 			fatalx("bad challenge from the broker");
 		memcpy(w.nonce, frame_get(f, F_NONCE)->val, NONCE_LEN);
+		if (frame_get(f, F_EPOCH)->len != EPOCH_LEN)
+			fatalx("bad epoch from the broker");
+		memcpy(w.epoch, frame_get(f, F_EPOCH)->val, EPOCH_LEN);
 		w.have_nonce = 1;
 		send_welcome();
 		return;

@@ -101,6 +101,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-preauth.sh \
 	%D%/integration/t-lifecycle.sh \
 	%D%/integration/t-broker-health.sh \
+	%D%/integration/t-storage.sh \
 	%D%/integration/t-unprivileged.sh \
 	%D%/integration/t-config.sh \
 	%D%/integration/t-chat.sh \

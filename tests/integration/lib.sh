@@ -196,6 +196,19 @@ workers_are() {
 	[ "$(count_workers)" -eq "$1" ]
 }
 
+# daemon_must_stop WHAT: start the daemon, which must stop by itself
+# within 30 s (WHAT says why it should); its exit status in DAEMON_RC.
+daemon_must_stop() {
+	(close_client_fds; exec "$SCD" -d -f "$TMP/sc.conf") \
+	    >>"$TMP/daemon.log" 2>&1 &
+	DPID=$!
+	wait_for 30 sh -c "! kill -0 $DPID 2>/dev/null" ||
+	    fail "the daemon kept running: $1"
+	DAEMON_RC=0
+	wait "$DPID" || DAEMON_RC=$?
+	DPID=
+}
+
 stop_daemon() {
 	local i
 	[ -n "$DPID" ] || return 0

@@ -37,14 +37,8 @@ stop_daemon
 # A database the broker cannot open: a few tries, then the master stops.
 printf 'not a database, but not empty either\n' >"$TMP/state/securechat.db"
 : >"$TMP/daemon.log"
-# Not start_daemon: it wants a daemon that stays up.
-(close_client_fds; exec "$SCD" -d -f "$TMP/sc.conf") >>"$TMP/daemon.log" 2>&1 &
-DPID=$!
-wait_for 30 sh -c "! kill -0 $DPID 2>/dev/null" ||
-    fail "the master kept respawning a broker that cannot start"
-rc=0
-wait "$DPID" || rc=$?
-DPID=
+daemon_must_stop "respawning a broker that cannot start"
+rc=$DAEMON_RC
 [ "$rc" -ne 0 ] || fail "the master exited 0 after the broker failed to start"
 log_has "stopping: the broker failed to start 3 times in a row: database" ||
     fail "no reason given"

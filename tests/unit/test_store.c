@@ -1,10 +1,12 @@
 /*
  * test_store.c: the broker's database opens in WAL mode with
- * synchronous=FULL, migrates old files forward and refuses newer ones, and
- * keeps accounts, rooms and logs with sequence, de-duplication and pruning.
+ * synchronous=FULL, migrates old files forward and refuses newer ones,
+ * empty ones, other programs' and damaged ones; has an identity; and keeps
+ * accounts, rooms and logs with sequence, de-duplication and pruning.
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -69,6 +71,16 @@ raw_int(const char *sql)
 }
 
 static void
+raw_exec(const char *sql)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
 new_database_is_migrated_wal_and_full(void **state)
 {
 	struct store	*s;
@@ -102,28 +114,107 @@ reopen_keeps_data_and_version(void **state)
 	assert_non_null(s);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
-	/* Migrations did not run twice. */
-	assert_int_equal(raw_int("SELECT count(*) FROM server"), 1);
+	/* Migrations did not run twice: 'created' and 'epoch'. */
+	assert_int_equal(raw_int("SELECT count(*) FROM server"), 2);
+	assert_int_equal(raw_int("PRAGMA application_id"),
+	    STORE_APPLICATION_ID);
 }
 
+/* Each database its own identity, kept across opens. */
 static void
-version_zero_file_with_data_is_migrated(void **state)
+epoch_is_random_and_kept(void **state)
 {
 	struct store	*s;
+	uint8_t		 first[STORE_EPOCH_LEN], zero[STORE_EPOCH_LEN];
+	char		 err[256];
+
+	remove_db();
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	memcpy(first, store_epoch(s), sizeof(first));
+	memset(zero, 0, sizeof(zero));
+	assert_memory_not_equal(first, zero, sizeof(zero));
+	store_close(s);
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	assert_memory_equal(store_epoch(s), first, sizeof(first));
+	store_close(s);
+	/* Deleted (after restoring a backup): a new one is drawn. */
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	memcpy(first, store_epoch(s), sizeof(first));
+	store_close(s);
+	assert_int_equal(raw_int("SELECT count(*) FROM (SELECT 1 FROM server "
+	    "WHERE key = 'epoch')"), 1);
+	raw_exec("DELETE FROM server WHERE key = 'epoch'");
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	assert_memory_not_equal(store_epoch(s), first, sizeof(first));
+	store_close(s);
+	remove_db();
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	assert_memory_not_equal(store_epoch(s), first, sizeof(first));
+	store_close(s);
+}
+
+/* Another program's SQLite file: neither migrated into nor changed. */
+static void
+foreign_file_is_refused(void **state)
+{
 	sqlite3		*db;
 	char		 err[256];
 
 	remove_db();
-	/* A version 0 file that already holds an unrelated table. */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "CREATE TABLE keepme (x); INSERT "
 	    "INTO keepme VALUES (42);", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	s = store_open(path, err, sizeof(err));
-	assert_non_null(s);
-	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
-	store_close(s);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a securechat database"));
 	assert_int_equal(raw_int("SELECT x FROM keepme"), 42);
+	assert_int_equal(raw_int("PRAGMA user_version"), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM sqlite_master"), 1);
+}
+
+/* An empty file is refused, not made a new database under the old name. */
+static void
+empty_or_unreadable_file_is_refused(void **state)
+{
+	char	 err[256];
+	int	 fd;
+
+	remove_db();
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) != -1);
+	assert_int_equal(close(fd), 0);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "exists but is empty"));
+	assert_true((fd = open(path, O_WRONLY | O_TRUNC)) != -1);
+	assert_true(write(fd, "not a database\n", 15) == 15);
+	assert_int_equal(close(fd), 0);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a database"));
+	remove_db();
+}
+
+/* A damaged page is found at open, before anything is served from it. */
+static void
+damaged_file_fails_the_quick_check(void **state)
+{
+	struct store	*s;
+	uint8_t		 junk[512];
+	char		 err[256];
+	int		 fd;
+
+	s = NULL;
+	remove_db();
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	store_close(s);
+	/* The b-tree page of the third table, overwritten with junk. */
+	assert_true((fd = open(path, O_WRONLY)) != -1);
+	memset(junk, 0x5a, sizeof(junk));
+	assert_true(pwrite(fd, junk, sizeof(junk), 4 * 4096) ==
+	    (ssize_t)sizeof(junk));
+	assert_int_equal(close(fd), 0);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_true(strstr(err, "quick_check") != NULL ||
+	    strstr(err, "malformed") != NULL);
+	remove_db();
 }
 
 static void
@@ -134,7 +225,8 @@ newer_schema_is_refused(void **state)
 
 	remove_db();
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; "
+	    "PRAGMA user_version = %d", STORE_APPLICATION_ID,
 	    STORE_SCHEMA_VERSION + 1);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -1255,7 +1347,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(new_database_is_migrated_wal_and_full),
 		cmocka_unit_test(reopen_keeps_data_and_version),
-		cmocka_unit_test(version_zero_file_with_data_is_migrated),
+		cmocka_unit_test(epoch_is_random_and_kept),
+		cmocka_unit_test(foreign_file_is_refused),
+		cmocka_unit_test(empty_or_unreadable_file_is_refused),
+		cmocka_unit_test(damaged_file_fails_the_quick_check),
 		cmocka_unit_test(newer_schema_is_refused),
 		cmocka_unit_test(unopenable_path_is_an_error),
 		cmocka_unit_test(version_one_file_with_data_migrates_to_current),
