@@ -475,9 +475,10 @@ chat_notice(struct client *c, const char *text)
 }
 
 /*
- * A non-fatal ERROR about one message or room.  RATE_LIMITED holds the
- * outbox from that message on until the server allows more; the others
- * mean the message or request can never succeed: it is dropped, and said.
+ * A non-fatal ERROR about one message or room.  RATE_LIMITED, and STORAGE
+ * for a message (the server could not store it now), hold the outbox from
+ * that message on until the server allows more; the others mean the
+ * message or request can never succeed: it is dropped, and said.
  */
 void
 chat_error(struct client *c, const struct frame *f, uint16_t code,
@@ -499,7 +500,8 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 	if (m != NULL && room == NULL && m->room[0] != '\0')
 		room = m->room;
 
-	if (code == ERR_RATE_LIMITED) {
+	if (code == ERR_RATE_LIMITED || (code == ERR_STORAGE && m != NULL &&
+	    m->type == MSG_SEND)) {
 		if (!has_retry || retry == 0)
 			retry = 1000;
 		if (m != NULL)

@@ -419,6 +419,7 @@ static const struct code_name err_names[] = {
 	{ ERR_NO_SUCH_ROOM,	"NO_SUCH_ROOM" },
 	{ ERR_DISABLED,		"DISABLED" },
 	{ ERR_KEY_RESET,	"KEY_RESET" },
+	{ ERR_STORAGE,		"STORAGE" },
 };
 
 static const char *
@@ -464,6 +465,7 @@ proto_err_is_fatal(uint16_t code)
 	case ERR_BAD_ROOM:
 	case ERR_NO_SUCH_USER:
 	case ERR_NO_SUCH_ROOM:
+	case ERR_STORAGE:
 		return 0;
 	default:
 		return 1;

@@ -171,6 +171,7 @@ enum err_code {
 	ERR_NO_SUCH_ROOM	= 24,
 	ERR_DISABLED		= 25,	/* account disabled by the operator */
 	ERR_KEY_RESET		= 26,	/* the operator reset this user's key */
+	ERR_STORAGE		= 27,	/* not stored: the server's storage failed */
 };
 
 /* F_KIND of a ROOM_EVENT. */

@@ -32,6 +32,8 @@
 #define CTL_MSG_MAX		4096
 #define INVITE_BYTES		10	/* 80 bits: invites and reset codes */
 #define CODE_HEX_LEN		(2 * INVITE_BYTES)
+#define STORAGE_FAILED		"the server's storage failed: nothing was " \
+				"changed; try again later\n"
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -156,9 +158,13 @@ reset_key(const char *arg, struct evbuffer *out, uint16_t *code)
 	new_code(hex);
 	if (crypto_sha256(hex, strlen(hex), hash) == -1)
 		fatalx("crypto_sha256");
-	tx_begin();
-	if ((rv = store_key_reset(br.store, name, hash)) == -1)
-		fatalx("store_key_reset");
+	if (tx_begin() == -1 ||
+	    (rv = store_key_reset(br.store, name, hash)) == -1) {
+		req_fail_quiet("store_key_reset");
+		*code = 1;
+		(void)evbuffer_add_printf(out, STORAGE_FAILED);
+		return 0;
+	}
 	if (rv == STORE_NOT_FOUND) {
 		*code = 1;
 		(void)evbuffer_add_printf(out, "no user '%s'\n", name);
@@ -183,9 +189,12 @@ run(const char *line, struct evbuffer *out, uint16_t *code)
 	*code = 0;
 	if (strcmp(line, "invite") == 0) {
 		new_code(hex);
-		tx_begin();
-		if (store_invite_add(br.store, hex) != 0)
-			fatalx("store_invite_add");
+		if (tx_begin() == -1 || store_invite_add(br.store, hex) != 0) {
+			req_fail_quiet("store_invite_add");
+			*code = 1;
+			(void)evbuffer_add_printf(out, STORAGE_FAILED);
+			return 0;
+		}
 		log_info("control: invite created");
 		(void)evbuffer_add_printf(out, "%s\n", hex);
 		return 1;
@@ -193,11 +202,13 @@ run(const char *line, struct evbuffer *out, uint16_t *code)
 	if (strcmp(line, "stats") == 0) {
 		(void)evbuffer_add_printf(out,
 		    "connections %u\nusers_online %u\nmessages %llu\n"
-		    "failed_logins %llu\nrate_limited %llu\nuptime %llu\n",
+		    "failed_logins %llu\nrate_limited %llu\n"
+		    "storage_errors %llu\nuptime %llu\n",
 		    br.nlinks, br.nusers_online,
 		    (unsigned long long)br.messages,
 		    (unsigned long long)br.failed_logins,
 		    (unsigned long long)br.rate_limited,
+		    (unsigned long long)br.storage_errors,
 		    (unsigned long long)((now_ms() - br.started_ms) / 1000));
 		return 0;
 	}
@@ -208,8 +219,12 @@ run(const char *line, struct evbuffer *out, uint16_t *code)
 		return 0;
 	}
 	if (strcmp(line, "rooms") == 0) {
-		if (store_rooms(br.store, rooms_cb, out) == -1)
-			fatalx("store_rooms");
+		if (store_rooms(br.store, rooms_cb, out) == -1) {
+			req_fail_quiet("store_rooms");
+			*code = 1;
+			(void)evbuffer_drain(out, evbuffer_get_length(out));
+			(void)evbuffer_add_printf(out, STORAGE_FAILED);
+		}
 		return 0;
 	}
 	if (strncmp(line, "reset-key ", 10) == 0)
@@ -243,7 +258,9 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		goto bad;
 	if ((out = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
+	req_begin(NULL);
 	later = run(line, out, &code);
+	req_end();
 	reply_build(&b, code, out);
 	evbuffer_free(out);
 	if (later) {
@@ -251,6 +268,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 		a = after_fanout(AFTER_CTL, 0, 0, &b);
 		a->session_id = c->id;
+		/* Should the commit fail, the operator is told so. */
+		if ((out = evbuffer_new()) == NULL)
+			fatalx("evbuffer_new");
+		(void)evbuffer_add_printf(out, STORAGE_FAILED);
+		reply_build(&b, 1, out);
+		evbuffer_free(out);
+		after_set_fail(a, &b);
 	} else {
 		conn_send(c, b.data, b.len);
 		frame_buf_free(&b);

@@ -116,18 +116,23 @@ link_error(struct link *l, uint16_t code, const char *text)
 }
 
 /*
- * Group commit.  The first write of an event-loop turn opens a transaction;
- * the main loop commits it when the turn ends.  Nothing that depends on a
- * write leaves the broker before the commit: acknowledgements and pushes
- * wait in br.after.
+ * Group commit.  The first write of an event-loop turn opens a transaction
+ * (tx_begin, broker-tx.c); the main loop commits it when the turn ends.
+ * Nothing that depends on a write leaves the broker before the commit:
+ * acknowledgements and pushes wait in br.after.
  */
-void
-tx_begin(void)
+static uint8_t *
+frame_copy(struct frame_buf *b, size_t *len)
 {
-	if (store_in_transaction(br.store))
-		return;
-	if (store_begin(br.store) == -1)
-		fatalx("cannot begin a transaction");
+	uint8_t	*p;
+
+	if (frame_finish(b) == -1)
+		fatalx("cannot build frame");
+	p = xmalloc(b->len);
+	memcpy(p, b->data, b->len);
+	*len = b->len;
+	frame_buf_free(b);
+	return p;
 }
 
 static struct after *
@@ -137,22 +142,41 @@ after_new(enum after_kind kind, struct frame_buf *b)
 
 	a = xcalloc(1, sizeof(*a));
 	a->kind = kind;
-	if (b != NULL) {
-		if (frame_finish(b) == -1)
-			fatalx("cannot build frame");
-		a->frame = xmalloc(b->len);
-		memcpy(a->frame, b->data, b->len);
-		a->len = b->len;
-		frame_buf_free(b);
-	}
+	if (b != NULL)
+		a->frame = frame_copy(b, &a->len);
 	TAILQ_INSERT_TAIL(&br.after, a, entry);
 	return a;
 }
 
+/* Instead of a's frame, should what it depends on be undone. */
+void
+after_set_fail(struct after *a, struct frame_buf *fail)
+{
+	a->fail = frame_copy(fail, &a->fail_len);
+}
+
+/* A frame that waits for the commit, but depends on no write. */
 void
 after_frame(struct link *l, struct frame_buf *b)
 {
-	after_new(AFTER_FRAME, b)->session_id = l->session_id;
+	struct after	*a;
+
+	a = after_new(AFTER_FRAME, b);
+	a->session_id = l->session_id;
+	a->keep = 1;
+}
+
+/* A frame that says a write is on disk; fail (or nothing) if it is not. */
+struct after *
+after_frame_or(struct link *l, struct frame_buf *b, struct frame_buf *fail)
+{
+	struct after	*a;
+
+	a = after_new(AFTER_FRAME, b);
+	a->session_id = l->session_id;
+	if (fail != NULL)
+		after_set_fail(a, fail);
+	return a;
 }
 
 /* A reply that must not overtake this turn's acknowledgements. */
@@ -180,7 +204,12 @@ after_fanout(enum after_kind kind, int64_t target, uint64_t seq,
 void
 after_pump(struct link *l)
 {
-	after_new(AFTER_PUMP, NULL)->session_id = l->session_id;
+	struct after	*a;
+
+	/* A link undone meanwhile is no longer LINK_AUTHED: see commit(). */
+	a = after_new(AFTER_PUMP, NULL);
+	a->session_id = l->session_id;
+	a->keep = 1;
 }
 
 static void
@@ -189,9 +218,11 @@ commit(void)
 	struct after	*a;
 	struct link	*l;
 
-	/* Crash-only: a failed commit acknowledged nothing; clients resend. */
-	if (store_in_transaction(br.store) && store_commit(br.store) == -1)
-		fatalx("commit failed");
+	/*
+	 * A failed commit acknowledged nothing: tx_end turns the turn's
+	 * acknowledgements into ERROR STORAGE, and clients send again.
+	 */
+	tx_end();
 	while ((a = TAILQ_FIRST(&br.after)) != NULL) {
 		TAILQ_REMOVE(&br.after, a, entry);
 		switch (a->kind) {
@@ -213,6 +244,7 @@ commit(void)
 			break;
 		}
 		free(a->frame);
+		free(a->fail);
 		free(a);
 	}
 }
@@ -274,7 +306,10 @@ link_read_cb(struct bufferevent *bev, void *arg)
 			link_free(l, "malformed frame");
 			return;
 		}
+		/* One request: its writes stand or fall together. */
+		req_begin(l);
 		link_frame(l, &f);
+		req_end();
 		if (evbuffer_drain(in, flen) == -1)
 			fatalx("evbuffer_drain");
 	}
@@ -412,7 +447,9 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 prune_cb(evutil_socket_t fd, short ev, void *arg)
 {
+	req_begin(NULL);
 	chat_prune();
+	req_end();
 }
 
 static void
@@ -532,6 +569,7 @@ broker_main(int foreground)
 	TAILQ_INIT(&br.rate_memos);
 	TAILQ_INIT(&br.rooms);
 	TAILQ_INIT(&br.after);
+	TAILQ_INIT(&br.undo);
 	br.started_ms = now_ms();
 	open_database();
 

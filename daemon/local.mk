@@ -11,6 +11,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/worker.c \
 	%D%/broker.c %D%/broker.h \
 	%D%/broker-auth.c \
+	%D%/broker-tx.c \
 	%D%/broker-chat.c \
 	%D%/broker-ctl.c \
 	%D%/broker-keys.c \

@@ -39,6 +39,9 @@ enum stmt_id {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_REQ_SAVEPOINT,
+	ST_REQ_RELEASE,
+	ST_REQ_ROLLBACK_TO,
 	ST_USER_GET,
 	ST_USER_GET_ID,
 	ST_USER_ADD,
@@ -99,6 +102,9 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_SAVEPOINT] = { "savepoint", "SAVEPOINT store_unit" },
 	[ST_RELEASE] = { "release", "RELEASE store_unit" },
 	[ST_ROLLBACK_TO] = { "rollback to", "ROLLBACK TO store_unit" },
+	[ST_REQ_SAVEPOINT] = { "request savepoint", "SAVEPOINT store_req" },
+	[ST_REQ_RELEASE] = { "request release", "RELEASE store_req" },
+	[ST_REQ_ROLLBACK_TO] = { "request rollback", "ROLLBACK TO store_req" },
 	[ST_USER_GET] = { "user get",
 	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
 	    " inbox_last, key_reset, reset_code FROM users WHERE name = ?1" },
@@ -569,7 +575,13 @@ store_open(const char *path, char *err, size_t errsz)
 {
 	struct store	*s;
 	struct stat	 st;
+	char		 pragmas[256];
 	int		 flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+	(void)snprintf(pragmas, sizeof(pragmas), "PRAGMA synchronous=FULL; "
+	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+	    "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=%d;",
+	    STORE_WAL_LIMIT);
 
 	/*
 	 * A file that exists but is empty (a failed restore, a full disk)
@@ -600,11 +612,15 @@ store_open(const char *path, char *err, size_t errsz)
 		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
+	/*
+	 * The WAL is checkpointed every 1000 pages and cut back to
+	 * STORE_WAL_LIMIT after: whatever one big turn made it grow to is
+	 * given back to the file system, which a full disk needs.
+	 */
 	if (check_ours(s, err, errsz) == -1 ||
 	    quick_check(s, err, errsz) == -1 ||
 	    check_journal_mode(s, err, errsz) == -1 ||
-	    exec_sql(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA temp_store=MEMORY;", err, errsz) == -1 ||
+	    exec_sql(s, pragmas, err, errsz) == -1 ||
 	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    migrate(s, err, errsz) == -1 ||
 	    load_epoch(s, err, errsz) == -1 ||
@@ -664,8 +680,20 @@ store_synchronous(struct store *s)
 static void
 db_error(struct store *s, enum stmt_id id)
 {
-	log_warnx("database: %s: %s", stmt_defs[id].name,
-	    sqlite3_errmsg(s->db));
+	static uint64_t		 logged_ms;
+	static unsigned long	 unlogged;
+	uint64_t		 now = now_ms();
+
+	/* A full disk fails every turn: one line a second is enough. */
+	if (logged_ms != 0 && now - logged_ms < 1000) {
+		unlogged++;
+		return;
+	}
+	log_warnx("database: %s: %s (%d)%s", stmt_defs[id].name,
+	    sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
+	    unlogged > 0 ? ", and more errors not logged" : "");
+	logged_ms = now;
+	unlogged = 0;
 }
 
 /*
@@ -836,6 +864,34 @@ int
 store_in_transaction(struct store *s)
 {
 	return !sqlite3_get_autocommit(s->db);
+}
+
+int
+store_savepoint(struct store *s)
+{
+	return run(s, ST_REQ_SAVEPOINT);
+}
+
+int
+store_release(struct store *s)
+{
+	return run(s, ST_REQ_RELEASE);
+}
+
+/* Undo the request's writes and drop its savepoint; the rest stays. */
+int
+store_rollback_to(struct store *s)
+{
+	if (run(s, ST_REQ_ROLLBACK_TO) == -1)
+		return -1;
+	return run(s, ST_REQ_RELEASE);
+}
+
+void
+store_checkpoint(struct store *s)
+{
+	(void)sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+	    NULL, NULL);
 }
 
 /* Users. */

@@ -14,6 +14,8 @@
 #define STORE_APPLICATION_ID	0x73634442
 /* Random at creation: which database this is (F_EPOCH). */
 #define STORE_EPOCH_LEN		16
+/* The WAL file is cut back to this after each checkpoint. */
+#define STORE_WAL_LIMIT		(4 * 1024 * 1024)
 
 /* Results besides 0 (done) and -1 (database error, logged). */
 #define STORE_NOT_FOUND		1
@@ -87,6 +89,15 @@ int		 store_begin(struct store *s);
 int		 store_commit(struct store *s);
 void		 store_rollback(struct store *s);
 int		 store_in_transaction(struct store *s);
+/*
+ * One request inside the turn's transaction: a savepoint that a failed
+ * request rolls back to, leaving the others' writes in place.
+ */
+int		 store_savepoint(struct store *s);
+int		 store_release(struct store *s);
+int		 store_rollback_to(struct store *s);
+/* Move the WAL into the database and truncate it: space back, if it can. */
+void		 store_checkpoint(struct store *s);
 
 /* Users.  Names are already validated and case-folded by the caller. */
 int	 store_user_get(struct store *s, const char *name, struct store_user *u);

@@ -102,6 +102,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-lifecycle.sh \
 	%D%/integration/t-broker-health.sh \
 	%D%/integration/t-storage.sh \
+	%D%/integration/t-diskfull.sh \
+	%D%/integration/t-corrupt.sh \
 	%D%/integration/t-unprivileged.sh \
 	%D%/integration/t-config.sh \
 	%D%/integration/t-chat.sh \

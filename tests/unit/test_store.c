@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1341,6 +1343,74 @@ ten_thousand_appends_in_one_transaction(void **state)
 	assert_int_equal(raw_int("SELECT count(*) FROM sent"), 10000);
 }
 
+/*
+ * One big turn grows the WAL; once checkpointed it is cut back to
+ * STORE_WAL_LIMIT, so that what it held returns to the file system.
+ */
+static void
+wal_is_cut_back_after_a_big_turn(void **state)
+{
+	struct store	*s;
+	struct stat	 st;
+	static uint8_t	 body[60000];
+	char		 wal[sizeof(path) + 8];
+	uint64_t	 seq;
+	int64_t		 room, user;
+	int		 i, dup;
+
+	s = fresh();
+	user = add_user(s, "alice");
+	room = add_room(s, "#big");
+	memset(body, 0x5a, sizeof(body));
+	/* About 12 MiB in one transaction, far beyond the limit. */
+	assert_int_equal(store_begin(s), 0);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(store_room_append(s, room, user, i + 1,
+		    LOG_MESSAGE, 1, body, sizeof(body), &seq, &dup), 0);
+	assert_int_equal(store_commit(s), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size > 2 * STORE_WAL_LIMIT);
+	/* Small turns after it: the checkpoints come, and the cut. */
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(store_begin(s), 0);
+		assert_int_equal(store_room_append(s, room, user, 1000 + i,
+		    LOG_MESSAGE, 1, body, 100, &seq, &dup), 0);
+		assert_int_equal(store_commit(s), 0);
+	}
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size <= STORE_WAL_LIMIT);
+	store_close(s);
+}
+
+/*
+ * A request's savepoint: a failed request's writes go, the turn's other
+ * writes stay and commit.
+ */
+static void
+request_savepoint_undoes_one_request(void **state)
+{
+	struct store	*s;
+	int64_t		 room, user;
+	uint64_t	 last;
+
+	s = fresh();
+	user = add_user(s, "alice");
+	room = add_room(s, "#r");
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_savepoint(s), 0);
+	assert_int_equal(room_append(s, room, user, 1, "kept", NULL), 1);
+	assert_int_equal(store_release(s), 0);
+	assert_int_equal(store_savepoint(s), 0);
+	assert_int_equal(room_append(s, room, user, 2, "undone", NULL), 2);
+	assert_int_equal(store_rollback_to(s), 0);
+	assert_true(store_in_transaction(s));
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_room_get(s, "#r", NULL, &last), 0);
+	assert_int_equal(last, 1);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1351,6 +1421,8 @@ main(void)
 		cmocka_unit_test(foreign_file_is_refused),
 		cmocka_unit_test(empty_or_unreadable_file_is_refused),
 		cmocka_unit_test(damaged_file_fails_the_quick_check),
+		cmocka_unit_test(wal_is_cut_back_after_a_big_turn),
+		cmocka_unit_test(request_savepoint_undoes_one_request),
 		cmocka_unit_test(newer_schema_is_refused),
 		cmocka_unit_test(unopenable_path_is_an_error),
 		cmocka_unit_test(version_one_file_with_data_migrates_to_current),
