@@ -163,6 +163,8 @@ start_daemon() {
 	done
 	port_open || fail "daemon did not start listening on a free port"
 	wait_for 5 log_has "started (pid" || fail "daemon did not log its start"
+	# Connections wait in the backlog until the broker is ready.
+	wait_for 30 log_has "broker ready" || fail "the broker did not get ready"
 }
 
 # Every process below the master, with its command line.

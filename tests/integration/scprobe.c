@@ -34,6 +34,7 @@
 #define MAX_GARBAGE	(16 * 1024 * 1024)
 #define MAX_FLOOD	100000
 #define HEX_SHOWN	256	/* bytes of an undecodable frame we print */
+#define KEYUPDATE_WELCOME_MS 2000	/* for the WELCOME before the flood */
 
 static const char	*source_addr;
 static uint64_t		 deadline;	/* now_ms() value; ends every wait */
@@ -607,19 +608,40 @@ done:
 	return 0;
 }
 
-/* HELLO, then n KeyUpdates as fast as they go out; prints the answer. */
+/*
+ * HELLO and its WELCOME, then n KeyUpdates as fast as they go out, until
+ * the server says something more; prints what it said.
+ */
+/* Readable now, without waiting? */
+static int
+poll_in(int fd)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1;
+}
+
 static int
 cmd_keyupdate(const char *host, const char *port, int n)
 {
 	SSL_CTX		*ctx;
 	SSL		*ssl;
+	struct rbuf	 rb;
 	int		 fd, i, r, sent = 0, closed;
 
+	memset(&rb, 0, sizeof(rb));
 	if (tls_open(host, port, &ctx, &ssl, &fd) == -1)
 		goto done;
-	if (tls_write_frame(ssl, fd, MSG_HELLO, 0, NULL, 0) == -1)
+	if (tls_write_frame(ssl, fd, MSG_HELLO, 0, NULL, 0) == -1 ||
+	    read_frames_until(ssl, fd, &rb, now_ms() + KEYUPDATE_WELCOME_MS))
 		n = 0;
 	for (i = 0; i < n; i++) {
+		/* Anything now is the answer: stop and read it. */
+		if (poll_in(fd) || SSL_has_pending(ssl))
+			break;
 		if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
 			break;
 		while ((r = SSL_do_handshake(ssl)) != 1)
@@ -631,9 +653,10 @@ cmd_keyupdate(const char *host, const char *port, int n)
 	}
 	ERR_clear_error();
 	printf("{\"key_updates_sent\":%d}\n", sent);
-	closed = read_frames(ssl, fd);
+	closed = read_frames_until(ssl, fd, &rb, deadline);
 	printf(closed ? "{\"closed\":true}\n" : "{\"timeout\":true}\n");
 done:
+	free(rb.buf);
 	tls_close(ctx, ssl, fd);
 	return 0;
 }

@@ -15,6 +15,9 @@ write_config 'limits = {
 	accept_rate_per_prefix = 3; accept_burst_per_prefix = 10;
 };'
 start_daemon
+# lib.sh's checks of the port, accepted once the broker is ready, hold
+# workers for a moment; max_clients_per_ip is 2 here.
+wait_for 20 workers_are 0 || fail "workers of the port checks did not end"
 
 client_start good
 client_wait good '"event":"logged_in"'

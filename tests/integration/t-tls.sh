@@ -40,11 +40,15 @@ pass "no TLS session tickets"
 out=$("$PROBE" -t 4 127.0.0.1 "$PORT" keyupdate 4)
 echo "$out" | grep -q '"type":"WELCOME"' || fail "4 key updates: $out"
 echo "$out" | grep -q '"timeout":true' || fail "4 key updates closed the connection: $out"
+# The ERROR may be lost to the reset of a connection closed with the
+# flood unread; the server's log says why it closed.
 out=$("$PROBE" -t 20 127.0.0.1 "$PORT" keyupdate 500)
-echo "$out" | grep -q '"code":"PROTOCOL"' || fail "key update flood not refused: $out"
-echo "$out" | grep -q 'too many TLS key updates' || fail "key update flood: $out"
 echo "$out" | grep -q '"closed":true' || fail "key update flood: not closed: $out"
-log_has "security: client 127.0.0.1: PROTOCOL: too many TLS key updates" ||
+if echo "$out" | grep -q '"type":"ERROR"'; then
+	echo "$out" | grep -q '"code":"PROTOCOL".*too many TLS key updates' ||
+	    fail "key update flood: $out"
+fi
+wait_for 10 log_has "security: client 127.0.0.1: PROTOCOL: too many TLS key updates" ||
     fail "key update flood not logged as a security event"
 pass "a flood of client key updates ends that connection"
 
