@@ -216,8 +216,20 @@ logged_in(struct link *l, const struct store_user *u, int registered)
 	} else
 		after_frame(l, &b);
 	after_pump(l);
-	log_info("%s %s from %s (worker %ld)", u->name,
-	    registered ? "registered" : "logged in", l->addr, (long)l->pid);
+	l->authed_ms = now_ms();
+	br.logins++;
+	if (registered)
+		br.registrations++;
+	/*
+	 * Statistics: a login does not fail for them (quiet), but if they
+	 * cannot be written a registration in the same request is undone.
+	 */
+	if (tx_begin() == -1 ||
+	    store_user_login(br.store, u->id, wall_ms()) == -1)
+		req_fail_quiet("store_user_login");
+	log_info("login: %s from %s%s (session %llu, worker %ld)", u->name,
+	    l->addr, registered ? ", registered" : "",
+	    (unsigned long long)l->session_id, (long)l->pid);
 }
 
 /* F_NAME, folded; -1 (and the fatal BAD_NAME sent) if it is not valid. */
@@ -407,6 +419,9 @@ auth_register(struct link *l, const struct frame *f)
 		if (rv == STORE_USED)
 			link_error(l, ERR_INVITE_USED, "this invite code has "
 			    "already been used");
+		else if (rv == STORE_EXPIRED)
+			link_error(l, ERR_INVITE_INVALID, "this invite code "
+			    "has expired");
 		else
 			link_error(l, ERR_INVITE_INVALID, "no such invite code");
 		return;
