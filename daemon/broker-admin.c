@@ -708,6 +708,9 @@ counters(struct counter *c, size_t max)
 	    br.rate_limited);
 	C("key_updates", "counter", "TLS key updates of the sessions.",
 	    br.key_updates);
+	C("storage_errors", "counter", "Database writes and reads that "
+	    "failed (a full or failing disk, a damaged page).",
+	    br.storage_errors);
 	C("uptime", "gauge", "Seconds since the broker started.",
 	    (now_ms() - br.started_ms) / 1000);
 #undef C
