@@ -69,6 +69,13 @@ check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
+# The bench's process-tree reader (PSS and CPU over a server's tree).
+check_PROGRAMS += %D%/unit/test_ptree
+%C%_unit_test_ptree_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/bench
+%C%_unit_test_ptree_SOURCES = %D%/unit/test_ptree.c bench/ptree.c
+%C%_unit_test_ptree_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_ptree
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
@@ -96,7 +103,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
-	%D%/integration/t-interactive.sh
+	%D%/integration/t-interactive.sh \
+	%D%/integration/t-bench.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;
