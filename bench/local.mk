@@ -7,4 +7,6 @@ noinst_PROGRAMS += %D%/scload %D%/treestat
 %C%_scload_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 %C%_treestat_SOURCES = %D%/treestat.c %D%/ptree.c %D%/ptree.h
 %C%_treestat_LDADD = common/libcommon.a $(OPENSSL_LIBS)
-EXTRA_DIST += %D%/run.sh %D%/lib.sh %D%/README.md
+EXTRA_DIST += %D%/run.sh %D%/compare.sh %D%/compare-report.sh %D%/profile.sh \
+	%D%/lib.sh \
+	%D%/README.md

@@ -766,13 +766,16 @@ percentile(const uint64_t *v, size_t n, double p)
 	return v[i - 1];
 }
 
+/* scload's own CPU seconds and peak resident memory (KiB). */
 static double
-client_cpu(void)
+client_usage(long *maxrss_kib)
 {
 	struct rusage	 ru;
 
+	*maxrss_kib = 0;
 	if (getrusage(RUSAGE_SELF, &ru) == -1)
 		return 0;
+	*maxrss_kib = ru.ru_maxrss;
 	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
@@ -823,6 +826,8 @@ cpu_between(int from, int to)
 static void
 report_json(const struct summary *s)
 {
+	double	 cpu;
+	long	 rss;
 	int	 i;
 
 	printf("{\"clients\":%d,\"logged_in\":%d,\"failed\":%d,"
@@ -842,12 +847,13 @@ report_json(const struct summary *s)
 	    s->join_s, load.sent, load.acked, load.rejected, load.delivered,
 	    load.expected, s->dps, msecs(s->lat50), msecs(s->lat99),
 	    msecs(s->latmax), load.disconnects, load.bad_frames);
+	cpu = client_usage(&rss);
 	printf("\"proto\":\"%s\",\"mode\":\"%s\",\"window\":%u,"
 	    "\"inflight\":%d,\"nodelay\":%s,\"alive\":%d,"
-	    "\"client_cpu_s\":%.2f,", load.proto->name,
-	    load.mode == MODE_FLOOD ? "flood" : "paced",
+	    "\"client_cpu_s\":%.2f,\"client_maxrss_kib\":%ld,",
+	    load.proto->name, load.mode == MODE_FLOOD ? "flood" : "paced",
 	    load.mode == MODE_FLOOD ? load.window : 0, load.inflight_max,
-	    load.nodelay ? "true" : "false", load.alive, client_cpu());
+	    load.nodelay ? "true" : "false", load.alive, cpu, rss);
 	/* Phase boundaries on CLOCK_MONOTONIC, for perf report --time. */
 	printf("\"mono_connect_s\":%.6f,\"mono_connected_s\":%.6f,"
 	    "\"mono_send_s\":%.6f,\"mono_drained_s\":%.6f,",
