@@ -267,14 +267,15 @@ bench_tree() {
 bench_stop() {
 	local pid=$1 name=$2
 	[ -n "$pid" ] || return 0
+	# A server that dies of a signal (InspIRCd may, of SIGTERM) would be
+	# reported by the shell's job control: it is no job of ours now.
+	disown "$pid" 2>/dev/null || true
 	kill -TERM "$pid" 2>/dev/null || true
 	if ! bench_wait_exit "$pid" 30; then
 		echo "bench: $name did not stop within 30 s of SIGTERM" >&2
 		# shellcheck disable=SC2046 # one word per pid
 		kill -KILL $(bench_tree "$pid") 2>/dev/null || true
 	fi
-	# A server that dies of a signal (InspIRCd may, of SIGTERM) is
-	# reported by the shell's job control: not here.
 	{ wait "$pid"; } 2>/dev/null || true
 }
 
