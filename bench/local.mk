@@ -6,7 +6,7 @@ noinst_PROGRAMS += %D%/scload %D%/treestat
 	%D%/scload-irc.c %D%/ptree.c %D%/ptree.h
 %C%_scload_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 %C%_treestat_SOURCES = %D%/treestat.c %D%/ptree.c %D%/ptree.h
-%C%_treestat_LDADD = common/libcommon.a $(OPENSSL_LIBS)
+%C%_treestat_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 EXTRA_DIST += %D%/run.sh %D%/compare.sh %D%/compare-report.sh %D%/profile.sh \
 	%D%/lib.sh \
 	%D%/README.md
