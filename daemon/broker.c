@@ -582,6 +582,19 @@ broker_max_fds(void)
 	return (int)want;
 }
 
+/* Empty lists, the clock started (tests/fuzz/fuzz_broker.c starts here too). */
+static void
+state_init(void)
+{
+	TAILQ_INIT(&br.links);
+	TAILQ_INIT(&br.users);
+	TAILQ_INIT(&br.rate_memos);
+	TAILQ_INIT(&br.rooms);
+	TAILQ_INIT(&br.after);
+	TAILQ_INIT(&br.undo);
+	br.started_ms = now_ms();
+}
+
 int
 broker_main(int foreground)
 {
@@ -605,13 +618,7 @@ broker_main(int foreground)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	read_settings();
-	TAILQ_INIT(&br.links);
-	TAILQ_INIT(&br.users);
-	TAILQ_INIT(&br.rate_memos);
-	TAILQ_INIT(&br.rooms);
-	TAILQ_INIT(&br.after);
-	TAILQ_INIT(&br.undo);
-	br.started_ms = now_ms();
+	state_init();
 	open_database();
 
 	if ((br.base = event_base_new()) == NULL ||

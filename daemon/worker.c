@@ -786,6 +786,22 @@ enter_sandbox(void)
 		fatalx("worker: %s", err);
 }
 
+/* The deadlines' timers (tests/fuzz/fuzz_worker.c makes them too). */
+static int
+timers_new(void)
+{
+	if ((w.handshake_ev = evtimer_new(w.base, handshake_timeout_cb,
+	    NULL)) == NULL ||
+	    (w.login_ev = evtimer_new(w.base, login_timeout_cb,
+	    NULL)) == NULL ||
+	    (w.rekey_ev = evtimer_new(w.base, rekey_cb, NULL)) == NULL ||
+	    (w.idle_ev = evtimer_new(w.base, idle_cb, NULL)) == NULL ||
+	    (w.keyupdate_ev = evtimer_new(w.base, keyupdate_cb,
+	    NULL)) == NULL)
+		return -1;
+	return 0;
+}
+
 int
 worker_main(int foreground)
 {
@@ -811,15 +827,7 @@ worker_main(int foreground)
 	ok = RAND_bytes(warm, sizeof(warm)) == 1;
 	OPENSSL_cleanse(warm, sizeof(warm));
 	if (!ok || (w.ssl = SSL_new(w.ctx)) == NULL ||
-	    (w.base = event_base_new()) == NULL ||
-	    (w.handshake_ev = evtimer_new(w.base, handshake_timeout_cb,
-	    NULL)) == NULL ||
-	    (w.login_ev = evtimer_new(w.base, login_timeout_cb,
-	    NULL)) == NULL ||
-	    (w.rekey_ev = evtimer_new(w.base, rekey_cb, NULL)) == NULL ||
-	    (w.idle_ev = evtimer_new(w.base, idle_cb, NULL)) == NULL ||
-	    (w.keyupdate_ev = evtimer_new(w.base, keyupdate_cb,
-	    NULL)) == NULL ||
+	    (w.base = event_base_new()) == NULL || timers_new() == -1 ||
 	    (w.sigterm_ev = evsignal_new(w.base, SIGTERM, sigterm_cb,
 	    NULL)) == NULL || event_add(w.sigterm_ev, NULL) == -1)
 		fatalx("worker: setup failed");

@@ -123,11 +123,7 @@ setup(void)
 	fuzz_keys(FUZZ_PEER, &alice);
 	fuzz_keys(FUZZ_PEER2, &bob);
 	memset(exporter, 0xe5, sizeof(exporter));
-	TAILQ_INIT(&br.links);
-	TAILQ_INIT(&br.users);
-	TAILQ_INIT(&br.rate_memos);
-	TAILQ_INIT(&br.rooms);
-	TAILQ_INIT(&br.after);
+	state_init();
 	(void)str_copy(br.user, "_securechat", sizeof(br.user));
 	(void)str_copy(br.state_dir, dir, sizeof(br.state_dir));
 	(void)str_copy(br.registration, "open", sizeof(br.registration));
@@ -136,7 +132,6 @@ setup(void)
 	br.message_rate = 20;
 	br.message_burst = 40;
 	br.retention_days = 30;
-	br.started_ms = now_ms();
 	br.ctl_uid = getuid();
 	/*
 	 * The broker writes to the master on a fixed descriptor (a reload):
@@ -152,6 +147,7 @@ setup(void)
 	}
 	if ((br.base = event_base_new()) == NULL)
 		abort();
+	logsum_init(br.base);
 	db_open();
 	ctl_listen();
 }

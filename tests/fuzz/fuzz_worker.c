@@ -35,7 +35,7 @@ setup(void)
 {
 	fuzz_setup();
 	log_fatal_hook(fatal_cb);
-	if ((w.base = event_base_new()) == NULL ||
+	if ((w.base = event_base_new()) == NULL || timers_new() == -1 ||
 	    (w.ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
 	    (w.ssl = SSL_new(w.ctx)) == NULL)
 		abort();
@@ -147,6 +147,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (w.close_ev != NULL)
 		event_free(w.close_ev);
 	w.close_ev = NULL;
+	/* No deadline may fire in the loop below: it would end the worker. */
+	(void)evtimer_del(w.handshake_ev);
+	(void)evtimer_del(w.login_ev);
+	(void)evtimer_del(w.rekey_ev);
+	(void)evtimer_del(w.idle_ev);
+	(void)evtimer_del(w.keyupdate_ev);
 	bufferevent_free(w.client);
 	bufferevent_free(w.broker);
 	w.client = w.broker = NULL;

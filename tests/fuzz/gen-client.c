@@ -221,6 +221,7 @@ client_seeds(struct client *c, const struct bodies *o)
 	frame_put_bytes(b, F_NONCE, nonce, sizeof(nonce));
 	frame_put_u32(b, F_REKEY_MIN, 30);
 	frame_put_u32(b, F_REKEY_MAX, 120);
+	frame_put_bytes(b, F_EPOCH, nonce, EPOCH_LEN);
 	gen_frame_cat(&g, b);
 	gen_done(&g, "client", "welcome");
 

@@ -257,6 +257,9 @@ broker_seeds(void)
 	frame_put_u64(b, F_SESSION_ID, 99);
 	frame_put_str(b, F_ADDR, "2001:db8::7");
 	master_packet(&g, 1, b);
+	b = gen_fb(IMSG_BROKER_PING);
+	frame_put_u64(b, F_SEQ, 7);
+	master_packet(&g, 0, b);
 	b = gen_fb(IMSG_RELOAD_DONE);
 	frame_put_u16(b, F_CODE, 0);
 	frame_put_str(b, F_TEXT, "limits.message_rate: 20 -> 30");
@@ -326,7 +329,7 @@ gen_worker_seeds(void)
 {
 	struct gen_buf		 g = { NULL, 0 };
 	struct frame_buf	*b;
-	uint8_t			 nonce[NONCE_LEN];
+	uint8_t			 nonce[NONCE_LEN], epoch[EPOCH_LEN];
 
 	gen_u8(&g, WORKER_HELLO);
 	gen_u8(&g, WORKER_NONCE);
@@ -355,8 +358,10 @@ gen_worker_seeds(void)
 	memset(nonce, 0x6e, sizeof(nonce));
 	gen_u8(&g, WORKER_BROKER);
 	gen_u8(&g, WORKER_HELLOED);
+	memset(epoch, 0xe0, sizeof(epoch));
 	b = gen_fb(IMSG_CHALLENGE);
 	frame_put_bytes(b, F_NONCE, nonce, sizeof(nonce));
+	frame_put_bytes(b, F_EPOCH, epoch, sizeof(epoch));
 	gen_frame_cat(&g, b);
 	b = gen_fb(MSG_LOGGED_IN);
 	frame_put_str(b, F_NAME, FUZZ_PEER);

@@ -227,6 +227,7 @@ ipc_seeds(void)
 	memset(nonce, 0x6e, sizeof(nonce));
 	frame_begin(&b, IMSG_CHALLENGE, FRAME_MAX_CEILING);
 	frame_put_bytes(&b, F_NONCE, nonce, sizeof(nonce));
+	frame_put_bytes(&b, F_EPOCH, nonce, EPOCH_LEN);
 	gen_frame("ipc", "challenge", &no_fd, 1, &b);
 	frame_begin(&b, CTL_REQUEST, FRAME_MAX_CEILING);
 	frame_put_str(&b, F_TEXT, "invite");
