@@ -336,7 +336,7 @@ void	 out_undecryptable(struct client *, const char *, const char *,
 void	 out_user_key_changed(struct client *, const char *,
 	    const uint8_t [32]);
 void	 out_safety_number(struct client *, const char *, const char *,
-	    const struct trust_entry *);
+	    const uint8_t [32], const char *, int);
 
 /* known.c */
 #define KNOWN_NONE	0

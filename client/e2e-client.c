@@ -102,10 +102,19 @@ check_identity(struct client *c, const char *name, const uint8_t key[32])
 		if (trust_save(&e->trust, err, sizeof(err)) == -1)
 			out_error(c, "KNOWN_USERS", "%s", err);
 		out_user_key_changed(c, name, key);
+		trust_set_shown(&e->trust, c->hostport, name, key);
 		/* Our chains reached the old key: the next ones must not. */
 		TAILQ_FOREACH(tx, &e->tx, entry)
 			tx->stale = 1;
 		return 0;
+	case TRUST_WITHDRAWN:
+		if (trust_save(&e->trust, err, sizeof(err)) == -1)
+			out_error(c, "KNOWN_USERS", "%s", err);
+		hex_encode(key, 32, hex);
+		out_notice(c, "key_change_withdrawn", "the server shows the "
+		    "pinned key of %s again (%s): the change announced before "
+		    "is forgotten and cannot be accepted", name, hex);
+		return 1;
 	case TRUST_STILL_CHANGED:
 	default:
 		return 0;
@@ -505,13 +514,41 @@ e2ec_membership(struct client *c, const char *room, uint64_t seq)
 	tx->epoch = (uint32_t)seq;
 }
 
+/*
+ * /verify: the number of the pinned key and, with a change pending, that
+ * of the new key the server shows, each labelled.  Only a key shown here
+ * (or in the warning) can be accepted by a /trust without a number.
+ */
+static void
+show_safety_numbers(struct client *c, const char *name)
+{
+	const struct trust_entry	*te;
+	char				 safety[TRUST_SAFETY_LEN];
+
+	if ((te = trust_get(&c->e2e->trust, c->hostport, name)) == NULL)
+		return;
+	if (trust_safety_number(c->user, c->id->sign_pub, name, te->sign_pub,
+	    safety) == 0)
+		out_safety_number(c, name, safety, te->sign_pub,
+		    te->verified ? "verified" : "pinned", te->changed);
+	if (!te->changed)
+		return;
+	if (trust_safety_number(c->user, c->id->sign_pub, name,
+	    te->new_sign_pub, safety) == 0) {
+		out_safety_number(c, name, safety, te->new_sign_pub, "changed",
+		    0);
+		trust_set_shown(&c->e2e->trust, c->hostport, name,
+		    te->new_sign_pub);
+	}
+}
+
 /* KEYS: an answer to our KEYS_GET, or to our PREKEY. */
 void
 e2ec_keys(struct client *c, const struct frame *f)
 {
 	struct peer	*p;
 	const uint8_t	*sign_pub, *spk_pub, *spk_sig;
-	char		 name[NAME_MAX_LEN + 1], safety[TRUST_SAFETY_LEN];
+	char		 name[NAME_MAX_LEN + 1];
 	size_t		 slen, plen, glen;
 	uint32_t	 spk_id;
 	uint64_t	 created;
@@ -546,10 +583,7 @@ e2ec_keys(struct client *c, const struct frame *f)
 	(void)check_identity(c, name, sign_pub);
 	if (p->want_verify) {
 		p->want_verify = 0;
-		if (trust_safety_number(c->user, c->id->sign_pub, name,
-		    sign_pub, safety) == 0)
-			out_safety_number(c, name, safety,
-			    trust_get(&c->e2e->trust, c->hostport, name));
+		show_safety_numbers(c, name);
 	}
 	pump_all(c);
 }
@@ -748,16 +782,18 @@ safety_matches(struct client *c, const char *name, const uint8_t pub[32],
 }
 
 /*
- * Accept the pending key.  With a safety number, only if it is the
- * number of that key (not of one that replaced it since it was shown),
- * and then it is verified too.
+ * Accept the pending key, the very one the user decided on: with a
+ * safety number, the key whose number it is (then verified too); without
+ * one, the key last shown to the user (in the warning or by /verify),
+ * refused if the server has shown another since.
  */
 void
 e2ec_trust(struct client *c, const char *name, const char *number)
 {
 	const struct trust_entry	*te;
 	struct txroom			*tx;
-	char				 err[512];
+	uint8_t				 key[32];
+	char				 err[512], hex[65];
 	int				 rv;
 
 	te = trust_get(&c->e2e->trust, c->hostport, name);
@@ -766,15 +802,22 @@ e2ec_trust(struct client *c, const char *name, const char *number)
 		    "nothing to accept", name);
 		return;
 	}
+	memcpy(key, te->new_sign_pub, sizeof(key));
 	if (number != NULL &&
-	    (rv = safety_matches(c, name, te->new_sign_pub, number)) != 1) {
+	    (rv = safety_matches(c, name, key, number)) != 1) {
 		if (rv == 0)
 			out_error(c, "MISMATCH", "the safety number of the new "
 			    "key of %s does NOT match: not accepted", name);
 		return;
 	}
-	if (trust_accept(&c->e2e->trust, c->hostport, name) == -1)
-		fatalx("trust_accept of a pending key");
+	if (number == NULL && !te->shown) {
+		out_error(c, "NOT_SHOWN", "the new key of %s was not shown to "
+		    "you in this session: /verify @%s shows it, then /trust "
+		    "@%s NUMBER", name, name, name);
+		return;
+	}
+	if (trust_accept(&c->e2e->trust, c->hostport, name, key) == -1)
+		fatalx("trust_accept of the pending key");
 	if (number != NULL &&
 	    trust_set_verified(&c->e2e->trust, c->hostport, name) == -1)
 		fatalx("trust_set_verified of an accepted key");
@@ -782,7 +825,8 @@ e2ec_trust(struct client *c, const char *name, const char *number)
 		out_error(c, "KNOWN_USERS", "%s", err);
 	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
 		tx->stale = 1;
-	out_notice(c, "trusted", "accepted the new key of %s", name);
+	hex_encode(key, sizeof(key), hex);
+	out_notice(c, "trusted", "accepted the new key of %s: %s", name, hex);
 	if (number != NULL)
 		out_notice(c, "verified", "the key of %s is verified", name);
 }

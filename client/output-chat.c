@@ -391,25 +391,44 @@ out_user_key_changed(struct client *c, const char *user,
 	jb_emit(&jb);
 }
 
+/*
+ * One key's safety number, labelled: state is "pinned" or "verified" for
+ * the pinned key (pending: a change waits), "changed" for the new key
+ * the server shows.  The fingerprint names the key the number is of.
+ */
 void
 out_safety_number(struct client *c, const char *user, const char *number,
-    const struct trust_entry *te)
+    const uint8_t key[32], const char *state, int pending)
 {
 	struct jbuf	 jb;
-	const char	*state;
+	char		 hex[65];
+	int		 isnew = strcmp(state, "changed") == 0;
 
-	state = te == NULL ? "unknown" : te->changed ? "changed" :
-	    te->verified ? "verified" : "pinned";
+	hex_encode(key, 32, hex);
 	if (!out_json) {
-		out_human_at(stdout, 0, "safety number with %s (%s): %s", user,
-		    state, number);
-		out_human_at(stdout, 0, "compare it with %s out of band, then "
-		    "type /verify @%s followed by the number", user, user);
+		if (isnew) {
+			out_human_at(stdout, 0, "safety number with %s, NEW key "
+			    "the server shows (not accepted) %.16s...: %s",
+			    user, hex, number);
+			out_human_at(stdout, 0, "if %s reads you this number, "
+			    "/trust @%s followed by it accepts that key", user,
+			    user);
+			return;
+		}
+		out_human_at(stdout, 0, "safety number with %s, pinned key "
+		    "(%s) %.16s...: %s", user, state, hex, number);
+		if (!pending)
+			out_human_at(stdout, 0, "compare it with %s out of band, "
+			    "then type /verify @%s followed by the number",
+			    user, user);
 		return;
 	}
 	jb_begin(&jb, "safety_number");
 	jb_str(&jb, "user", user);
 	jb_str(&jb, "number", number);
 	jb_str(&jb, "key", state);
+	jb_str(&jb, "fingerprint", hex);
+	if (pending)
+		jb_bool(&jb, "pending", 1);
 	jb_emit(&jb);
 }

@@ -96,7 +96,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
-	%D%/integration/t-interactive.sh
-EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
+	%D%/integration/t-interactive.sh \
+	%D%/integration/t-hostile-trust.sh
+EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;

@@ -675,15 +675,30 @@ trust_pin_change_accept(void **state)
 	assert_memory_equal(e->sign_pub, k[0], 32);
 	assert_memory_equal(e->new_sign_pub, k[1], 32);
 	assert_int_equal(tr_check(&t, s, "bob", k[1]), TRUST_STILL_CHANGED);
-	/* The pinned key again is SAME, and the change is still pending. */
+	/*
+	 * The pinned key again withdraws the change: k[1] is forgotten and
+	 * can no longer be accepted (issue 10: /trust must not pin a key
+	 * the server showed once and then hid).
+	 */
+	assert_int_equal(tr_check(&t, s, "bob", k[0]), TRUST_WITHDRAWN);
+	assert_int_equal(trust_is_trusted(&t, s, "bob", k[0]), 1);
+	assert_int_equal(trust_get(&t, s, "bob")->changed, 0);
+	assert_int_equal(trust_accept(&t, s, "bob", k[1]), -1);
 	assert_int_equal(tr_check(&t, s, "bob", k[0]), TRUST_SAME);
-	assert_int_equal(trust_is_trusted(&t, s, "bob", k[0]), 0);
+	assert_int_equal(tr_check(&t, s, "bob", k[1]), TRUST_CHANGED);
 	assert_int_equal(tr_check(&t, s, "bob", k[2]), TRUST_CHANGED);
 	assert_int_equal(tr_check(&t, s, "bob", k[2]), TRUST_STILL_CHANGED);
+	assert_int_equal(trust_get(&t, s, "bob")->shown, 0);
+	trust_set_shown(&t, s, "bob", k[1]);	/* not the pending one */
+	assert_int_equal(trust_get(&t, s, "bob")->shown, 0);
+	trust_set_shown(&t, s, "bob", k[2]);
+	assert_int_equal(trust_get(&t, s, "bob")->shown, 1);
 
-	assert_int_equal(trust_accept(&t, s, "bob"), 0);
-	assert_int_equal(trust_accept(&t, s, "bob"), -1);
-	assert_int_equal(trust_accept(&t, s, "carol"), -1);
+	/* Only the pending key itself is accepted. */
+	assert_int_equal(trust_accept(&t, s, "bob", k[1]), -1);
+	assert_int_equal(trust_accept(&t, s, "bob", k[2]), 0);
+	assert_int_equal(trust_accept(&t, s, "bob", k[2]), -1);
+	assert_int_equal(trust_accept(&t, s, "carol", k[2]), -1);
 	tr_save_reload(f, &t);
 	assert_non_null(e = trust_get(&t, s, "bob"));
 	assert_memory_equal(e->sign_pub, k[2], 32);
