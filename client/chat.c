@@ -26,6 +26,16 @@ get_room(const struct frame *f, char room[ROOM_MAX_LEN + 1])
 	return room;
 }
 
+/* A user name of an event, folded; NULL if absent or not a valid name. */
+static const char *
+get_user(const struct frame *f, uint16_t tag, char name[NAME_MAX_LEN + 1])
+{
+	if (frame_get_str(f, tag, name, NAME_MAX_LEN + 1) == -1 ||
+	    proto_fold_user(name) == -1)
+		return NULL;
+	return name;
+}
+
 static void
 send_one(struct client *c, struct outmsg *m)
 {
@@ -160,11 +170,9 @@ chat_delivered(struct client *c, int now)
 	size_t			 i;
 	int			 dirty = 0;
 
-	for (i = 0; i < c->seen.n; i++)
-		if (c->seen.v[i].shown > c->seen.v[i].told)
-			dirty = 1;
-	if (!dirty || c->seen_file == NULL)
+	if (c->seen_file == NULL)
 		return;
+	/* Scanning the table per event would cost a flood of rooms dearly. */
 	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS) {
 		if (c->ev_delivered == NULL &&
 		    (c->ev_delivered = evtimer_new(c->base, delivered_cb,
@@ -178,6 +186,11 @@ chat_delivered(struct client *c, int now)
 		}
 		return;
 	}
+	for (i = 0; i < c->seen.n; i++)
+		if (c->seen.v[i].shown > c->seen.v[i].told)
+			dirty = 1;
+	if (!dirty)
+		return;
 	if (c->ev_delivered != NULL)
 		(void)event_del(c->ev_delivered);
 	c->undelivered = 0;
@@ -213,13 +226,36 @@ first_time(struct client *c, const char *key, uint64_t seq)
 {
 	struct seen_entry	*e;
 
+	/*
+	 * Nothing the server sends may silence a room for good: a seq out
+	 * of bounds is refused (not shown, not recorded, not acknowledged).
+	 */
+	if (seq == 0 || seq > SEEN_SEQ_MAX) {
+		out_error(c, "BAD_SEQ", "the server sent an event of %s with "
+		    "seq %llu, out of bounds: ignored", key,
+		    (unsigned long long)seq);
+		return 0;
+	}
 	if ((e = seen_get(&c->seen, key, 1)) == NULL)
-		return 1;
+		return 0;
+	if (c->seen.evicted > 0 && !c->seen_full) {
+		out_error(c, "TOO_MANY_ROOMS", "the server sends events of more "
+		    "than %d rooms: the marks of those least recently used "
+		    "are forgotten", SEEN_MAX_ENTRIES);
+		c->seen_full = 1;
+	}
 	e->active = 1;
 	if (seq <= e->shown) {
 		/* Let the server's cursor catch up with what we know. */
 		if (e->shown > e->told)
 			chat_delivered(c, 0);
+		return 0;
+	}
+	if (seq - e->shown > SEEN_SEQ_JUMP) {
+		out_error(c, "BAD_SEQ", "the server sent an event of %s with "
+		    "seq %llu, more than 2^32 past the last one shown (%llu): "
+		    "ignored", key, (unsigned long long)seq,
+		    (unsigned long long)e->shown);
 		return 0;
 	}
 	e->shown = seq;
@@ -252,7 +288,7 @@ room_event(struct client *c, const struct frame *f)
 	if (get_room(f, room) == NULL ||
 	    frame_get_u64(f, F_SEQ, &seq) == -1 ||
 	    frame_get_u64(f, F_TS, &ts) == -1 ||
-	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1 ||
+	    get_user(f, F_FROM, from) == NULL ||
 	    frame_get_u8(f, F_KIND, &kind) == -1)
 		return;
 	if (frame_get(f, F_BODY) != NULL)
@@ -301,8 +337,8 @@ direct_event(struct client *c, const struct frame *f)
 
 	if (frame_get_u64(f, F_SEQ, &seq) == -1 ||
 	    frame_get_u64(f, F_TS, &ts) == -1 ||
-	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1 ||
-	    frame_get_str(f, F_TO, to, sizeof(to)) == -1 ||
+	    get_user(f, F_FROM, from) == NULL ||
+	    get_user(f, F_TO, to) == NULL ||
 	    frame_get_bytes(f, F_BODY, &body, &len) == -1)
 		return;
 	sign_pub = event_sign_pub(f);
@@ -366,10 +402,13 @@ keys_answered(struct client *c, const struct frame *f)
 		    (m->type == MSG_PREKEY && strcmp(name, c->user) == 0))
 			break;
 	}
-	if (m != NULL) {
-		outbox_remove(&c->outbox, m);
-		client_progress(c);
+	/* Unasked: a server flooding keys gets nothing pinned or written. */
+	if (m == NULL) {
+		log_debug("KEYS for %s that we did not ask for: ignored", name);
+		return;
 	}
+	outbox_remove(&c->outbox, m);
+	client_progress(c);
 	e2ec_keys(c, f);
 	client_check_done(c);
 }

@@ -87,17 +87,31 @@ struct outbox {
 
 /* The last seq shown of a room ("#name") or of the inbox (SEEN_INBOX). */
 #define SEEN_INBOX		"@"
+/*
+ * What a server may send is bounded: a seq is at most 2^53 - 1 (exact in
+ * JSON, and far beyond any log), at most 2^32 past the last one shown
+ * there, and the table holds so many rooms.  Otherwise one event could
+ * silence a room for good, or a flood of rooms stop the client starting.
+ */
+#define SEEN_SEQ_MAX		((UINT64_C(1) << 53) - 1)
+#define SEEN_SEQ_JUMP		(UINT64_C(1) << 32)
+#define SEEN_MAX_ENTRIES	10000
 struct seen_entry {
 	char			 key[ROOM_MAX_LEN + 1];
 	uint64_t		 shown;		/* persisted before it is told */
 	uint64_t		 told;		/* DELIVERED on this connection */
 	int			 active;	/* heard of on this connection */
+	uint64_t		 used;		/* seen_get's clock, for eviction */
 };
 
 struct seen {
 	struct seen_entry	*v;
 	size_t			 n;
 	size_t			 cap;
+	size_t			 skipped;	/* lines seen_load ignored */
+	size_t			 evicted;	/* marks forgotten: table full */
+	uint64_t		 clock;
+	uint32_t		*index;		/* hash slots: position + 1 */
 };
 
 struct evbuffer;
@@ -167,6 +181,7 @@ struct client {
 	int			 careful;	/* one SEND in flight: limited */
 	struct seen		 seen;
 	char			*seen_file;
+	int			 seen_full;	/* said once: table full */
 	struct event		*ev_delivered;
 	unsigned		 undelivered;	/* events shown, not yet told */
 	struct event		*ev_progress;	/* batch watchdog */

@@ -64,21 +64,84 @@ peer_need(struct client *c, struct peer *p)
 }
 
 /*
- * What the server says is name's identity key, against known_users: the
- * first key is pinned; a different one is announced once and not trusted
- * until the user accepts it.  Returns 1 if the key is the trusted one.
+ * known_users is written at most once a second however many keys the
+ * server shows: a flood of new names must not mean a flood of rewrites.
+ */
+static void
+trust_save_cb(evutil_socket_t fd, short what, void *arg)
+{
+	e2ec_save_trust(arg);
+}
+
+static void
+trust_dirty(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	struct timeval	 tv = { E2EC_TRUST_SAVE_S, 0 };
+
+	e->trust_dirty = 1;
+	if (c->base == NULL)
+		return;
+	if (e->ev_trust == NULL &&
+	    (e->ev_trust = evtimer_new(c->base, trust_save_cb, c)) == NULL)
+		fatalx("evtimer_new");
+	if (!evtimer_pending(e->ev_trust, NULL) &&
+	    evtimer_add(e->ev_trust, &tv) == -1)
+		fatalx("evtimer_add");
+}
+
+/*
+ * May a key the server shows unasked (stamped on an event) be pinned on
+ * first sight?  A bucket: E2EC_PIN_BURST at once, then one a second.
+ * Keys we asked for (KEYS_GET) are bounded by what we ask.
  */
 static int
-check_identity(struct client *c, const char *name, const uint8_t key[32])
+pin_allowed(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	uint64_t	 now = now_ms(), add;
+
+	add = (now - e->pin_refilled_ms) / 1000;
+	if (add > 0) {
+		e->pin_tokens = e->pin_tokens + add > E2EC_PIN_BURST ?
+		    E2EC_PIN_BURST : e->pin_tokens + add;
+		e->pin_refilled_ms += add * 1000;
+	}
+	if (e->pin_tokens == 0) {
+		if (!e->pin_said)
+			out_error(c, "TOO_MANY_KEYS", "the server shows more "
+			    "than %d new users' keys at once: their messages "
+			    "are not shown until it slows down",
+			    E2EC_PIN_BURST);
+		e->pin_said = 1;
+		return 0;
+	}
+	e->pin_tokens--;
+	e->pin_said = 0;
+	return 1;
+}
+
+/*
+ * What the server says is name's identity key, against known_users: the
+ * first key is pinned; a different one is announced once and not trusted
+ * until the user accepts it.  asked: an answer to our KEYS_GET.  Returns
+ * 1 if the key is the trusted one.
+ */
+static int
+check_identity(struct client *c, const char *name, const uint8_t key[32],
+    int asked)
 {
 	struct e2ec		*e = c->e2e;
 	struct txroom		*tx;
 	struct peer		*p;
 	enum trust_result	 res;
-	char			 err[512], hex[65];
+	char			 hex[65];
 
 	if (strcmp(name, c->user) == 0)
 		return memcmp(key, c->id->sign_pub, 32) == 0;
+	if (!asked && trust_get(&e->trust, c->hostport, name) == NULL &&
+	    !pin_allowed(c))
+		return 0;
 	/* Keys fetched before are stale if the server now shows others. */
 	if ((p = peer_get(c, name, 0)) != NULL && p->state == PEER_READY &&
 	    memcmp(p->sign_pub, key, 32) != 0)
@@ -91,16 +154,14 @@ check_identity(struct client *c, const char *name, const uint8_t key[32])
 	case TRUST_SAME:
 		return 1;
 	case TRUST_NEW:
-		if (trust_save(&e->trust, err, sizeof(err)) == -1)
-			out_error(c, "KNOWN_USERS", "%s", err);
+		trust_dirty(c);
 		/* Every new key is shown: the server could invent members. */
 		hex_encode(key, 32, hex);
 		out_notice(c, "key_pinned", "first key seen for %s, pinned: "
 		    "%s (/verify @%s to check it)", name, hex, name);
 		return 1;
 	case TRUST_CHANGED:
-		if (trust_save(&e->trust, err, sizeof(err)) == -1)
-			out_error(c, "KNOWN_USERS", "%s", err);
+		trust_dirty(c);
 		out_user_key_changed(c, name, key);
 		trust_set_shown(&e->trust, c->hostport, name, key);
 		/* Our chains reached the old key: the next ones must not. */
@@ -108,8 +169,7 @@ check_identity(struct client *c, const char *name, const uint8_t key[32])
 			tx->stale = 1;
 		return 0;
 	case TRUST_WITHDRAWN:
-		if (trust_save(&e->trust, err, sizeof(err)) == -1)
-			out_error(c, "KNOWN_USERS", "%s", err);
+		trust_dirty(c);
 		hex_encode(key, 32, hex);
 		out_notice(c, "key_change_withdrawn", "the server shows the "
 		    "pinned key of %s again (%s): the change announced before "
@@ -181,13 +241,24 @@ rx_learn(struct client *c, const char *room, const char *sender,
 /* Rooms: our outbound chains. */
 
 static struct txroom *
-tx_get(struct client *c, const char *room)
+tx_find(struct client *c, const char *room)
 {
 	struct txroom	*tx;
 
 	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
 		if (strcmp(tx->room, room) == 0)
 			return tx;
+	return NULL;
+}
+
+/* Made only for a room we write to: the server cannot grow the list. */
+static struct txroom *
+tx_get(struct client *c, const char *room)
+{
+	struct txroom	*tx;
+
+	if ((tx = tx_find(c, room)) != NULL)
+		return tx;
 	tx = xcalloc(1, sizeof(*tx));
 	(void)str_copy(tx->room, room, sizeof(tx->room));
 	TAILQ_INIT(&tx->pending);
@@ -484,10 +555,12 @@ void
 e2ec_who_list(struct client *c, const char *room, const uint8_t *list,
     size_t len)
 {
-	struct txroom	*tx = tx_get(c, room);
+	struct txroom	*tx;
 	const uint8_t	*p = list, *end = list + len;
 	char		 user[NAME_MAX_LEN + 1], state[16];
 
+	if ((tx = tx_find(c, room)) == NULL)
+		return;
 	free(tx->members);
 	tx->members = NULL;
 	tx->nmembers = 0;
@@ -495,6 +568,12 @@ e2ec_who_list(struct client *c, const char *room, const uint8_t *list,
 	    sizeof(state))) {
 		if (proto_fold_user(user) == -1)
 			continue;
+		if (tx->nmembers == E2EC_MEMBERS_MAX) {
+			out_error(c, "TOO_MANY", "%s: the server lists more than "
+			    "%d members: the others get no room key", room,
+			    E2EC_MEMBERS_MAX);
+			break;
+		}
 		tx->members = xreallocarray(tx->members, tx->nmembers + 1,
 		    sizeof(*tx->members));
 		(void)str_copy(tx->members[tx->nmembers++], user,
@@ -508,8 +587,11 @@ e2ec_who_list(struct client *c, const char *room, const uint8_t *list,
 void
 e2ec_membership(struct client *c, const char *room, uint64_t seq)
 {
-	struct txroom	*tx = tx_get(c, room);
+	struct txroom	*tx;
 
+	/* A room we never wrote to has no chain to replace. */
+	if ((tx = tx_find(c, room)) == NULL)
+		return;
 	tx->stale = 1;
 	tx->epoch = (uint32_t)seq;
 }
@@ -580,7 +662,7 @@ e2ec_keys(struct client *c, const struct frame *f)
 	} else if (has_spk)
 		log_warnx("the prekey the server gave for %s is not signed "
 		    "by its identity key, or too old: ignored", name);
-	(void)check_identity(c, name, sign_pub);
+	(void)check_identity(c, name, sign_pub, 1);
 	if (p->want_verify) {
 		p->want_verify = 0;
 		show_safety_numbers(c, name);
@@ -636,7 +718,7 @@ open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
 		return "sealed by another sender than the server names";
 	if ((pk = prekeys_find(&c->e2e->prekeys, h.spk_id)) == NULL)
 		return "sealed to a prekey that is gone (older than 14 days)";
-	(void)check_identity(c, from, sign_pub);
+	(void)check_identity(c, from, sign_pub, 0);
 	*rc = e2e_open(env, len, c->user, sign_pub, pk->priv, out, outsz,
 	    outlen, &h);
 	if (*rc == E2E_OK)
@@ -793,7 +875,7 @@ e2ec_trust(struct client *c, const char *name, const char *number)
 	const struct trust_entry	*te;
 	struct txroom			*tx;
 	uint8_t				 key[32];
-	char				 err[512], hex[65];
+	char				 hex[65];
 	int				 rv;
 
 	te = trust_get(&c->e2e->trust, c->hostport, name);
@@ -821,8 +903,8 @@ e2ec_trust(struct client *c, const char *name, const char *number)
 	if (number != NULL &&
 	    trust_set_verified(&c->e2e->trust, c->hostport, name) == -1)
 		fatalx("trust_set_verified of an accepted key");
-	if (trust_save(&c->e2e->trust, err, sizeof(err)) == -1)
-		out_error(c, "KNOWN_USERS", "%s", err);
+	c->e2e->trust_dirty = 1;
+	e2ec_save_trust(c);
 	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
 		tx->stale = 1;
 	hex_encode(key, sizeof(key), hex);
@@ -836,7 +918,6 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 {
 	const struct trust_entry	*te;
 	struct peer			*p;
-	char				 err[512];
 	int				 rv;
 
 	te = trust_get(&c->e2e->trust, c->hostport, name);
@@ -867,11 +948,12 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 		    "match: do not trust this key", name);
 		return;
 	}
-	if (trust_set_verified(&c->e2e->trust, c->hostport, name) == -1 ||
-	    trust_save(&c->e2e->trust, err, sizeof(err)) == -1) {
+	if (trust_set_verified(&c->e2e->trust, c->hostport, name) == -1) {
 		out_error(c, "KNOWN_USERS", "cannot record the verification");
 		return;
 	}
+	c->e2e->trust_dirty = 1;
+	e2ec_save_trust(c);
 	out_notice(c, "verified", "the key of %s is verified", name);
 }
 

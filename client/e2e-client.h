@@ -23,6 +23,12 @@
 #define E2EC_REKEY_MAX_S	120	/* server's WELCOME says otherwise */
 #define E2EC_REKEY_CAP_S	3600	/* the longest a server may ask */
 #define E2EC_PREKEY_CHECK_S	3600	/* rotate a long-running client's prekey */
+#define E2EC_PIN_BURST		100	/* keys pinned unasked at once, */
+					/* then one a second */
+#define E2EC_TRUST_SAVE_S	1	/* known_users written at most this often */
+#define E2EC_MEMBERS_MAX	10000	/* names taken from one WHO answer */
+
+struct client;
 
 /* A bundle of SKDM envelopes, travelling in a room's log. */
 #define E2E_TYPE_BUNDLE		0x11
@@ -103,9 +109,16 @@ struct e2ec {
 	int			 dirty;		/* state file behind memory */
 	int			 may_erase;	/* backlog read once: erase due keys */
 	struct event		*ev_prekey;
+	int			 trust_dirty;	/* known_users behind memory */
+	struct event		*ev_trust;
+	unsigned		 pin_tokens;	/* pin_allowed's bucket */
+	uint64_t		 pin_refilled_ms;
+	int			 pin_said;
 };
 
 void	e2ec_pending_pop(struct e2ec *, struct pendinglist *,
 	    struct pending *);
+/* Write known_users now if it changed. */
+void	e2ec_save_trust(struct client *);
 
 #endif

@@ -44,6 +44,10 @@ prekeys_refresh(struct client *c, int *changed)
 		out_error(c, "PREKEYS", "%s", err);
 		return -1;
 	}
+	if (fresh.dropped > 0)
+		out_notice(c, "prekey_dropped", "%zu prekeys dated more than a "
+		    "day ahead (was the clock ahead?) were erased; a new one "
+		    "is published", fresh.dropped);
 	prekeys_wipe(&e->prekeys);
 	e->prekeys = fresh;
 	prekeys_wipe(&fresh);
@@ -181,6 +185,23 @@ bad:
 	return rv;
 }
 
+void
+e2ec_save_trust(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	char		 err[512];
+
+	if (e == NULL || !e->trust_dirty)
+		return;
+	if (e->ev_trust != NULL)
+		(void)evtimer_del(e->ev_trust);
+	if (trust_save(&e->trust, err, sizeof(err)) == -1) {
+		out_error(c, "KNOWN_USERS", "%s", err);
+		return;
+	}
+	e->trust_dirty = 0;
+}
+
 /* Write the state file if anything changed since the last time. */
 int
 e2ec_save(struct client *c)
@@ -192,6 +213,7 @@ e2ec_save(struct client *c)
 	char		 err[512];
 	int		 rv;
 
+	e2ec_save_trust(c);
 	if (e == NULL || !e->dirty)
 		return 0;
 	TAILQ_FOREACH(x, &e->rx, entry)
@@ -238,6 +260,8 @@ e2ec_init(struct client *c)
 	TAILQ_INIT(&e->rx);
 	TAILQ_INIT(&e->dms);
 	e2e_seen_init(&e->seen);
+	e->pin_tokens = E2EC_PIN_BURST;
+	e->pin_refilled_ms = now_ms();
 	(void)xasprintf(&e->prekeys_file, "%s/%s.prekeys", c->home, c->user);
 	(void)xasprintf(&e->state_file, "%s/%s@%s_%u.e2e", c->home, c->user,
 	    c->host, c->port);
@@ -271,6 +295,8 @@ e2ec_free(struct client *c)
 	(void)e2ec_save(c);
 	if (e->ev_prekey != NULL)
 		event_free(e->ev_prekey);
+	if (e->ev_trust != NULL)
+		event_free(e->ev_trust);
 	while ((p = TAILQ_FIRST(&e->peers)) != NULL) {
 		TAILQ_REMOVE(&e->peers, p, entry);
 		free(p);

@@ -13,6 +13,8 @@ bin_PROGRAMS += %D%/securechat
 	%D%/output.h \
 	%D%/output.c \
 	%D%/output-chat.c \
+	%D%/text.h \
+	%D%/text.c \
 	%D%/known.c \
 	%D%/identity.h \
 	%D%/identity.c \

@@ -12,6 +12,7 @@
 #include "client.h"
 #include "output.h"
 #include "proto.h"
+#include "text.h"
 #include "trust.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -52,6 +53,24 @@ fmt_name(char *out, size_t outsz, const char *name)
 	free(s);
 }
 
+/*
+ * A message's text; a text that is not UTF-8 also gives its exact bytes
+ * in hexadecimal, since a JSON string can only approximate it.
+ */
+static void
+jb_text(struct jbuf *jb, const uint8_t *body, size_t len)
+{
+	char	*hex;
+
+	jb_str_n(jb, "text", (const char *)body, len);
+	if (text_is_utf8((const char *)body, len))
+		return;
+	hex = xmalloc(2 * len + 1);
+	hex_encode(body, len, hex);
+	jb_str(jb, "text_hex", hex);
+	free(hex);
+}
+
 void
 out_message(struct client *c, const char *room, const char *from,
     const uint8_t *body, size_t len, uint64_t seq, uint64_t ts)
@@ -69,7 +88,7 @@ out_message(struct client *c, const char *room, const char *from,
 	jb_begin(&jb, "message");
 	jb_str(&jb, "room", room);
 	jb_str(&jb, "from", from);
-	jb_str_n(&jb, "text", (const char *)body, len);
+	jb_text(&jb, body, len);
 	jb_num(&jb, "seq", seq);
 	jb_num(&jb, "ts", ts);
 	jb_emit(&jb);
@@ -93,7 +112,7 @@ out_direct(struct client *c, const char *from, const char *to,
 	jb_begin(&jb, "direct");
 	jb_str(&jb, "from", from);
 	jb_str(&jb, "to", to);
-	jb_str_n(&jb, "text", (const char *)body, len);
+	jb_text(&jb, body, len);
 	jb_num(&jb, "seq", seq);
 	jb_num(&jb, "ts", ts);
 	jb_emit(&jb);

@@ -29,7 +29,6 @@ void	 jb_str_n(struct jbuf *, const char *, const char *, size_t);
 void	 jb_num(struct jbuf *, const char *, unsigned long long);
 void	 jb_bool(struct jbuf *, const char *, int);
 void	 jb_emit(struct jbuf *);
-size_t	 out_utf8_len(const unsigned char *, size_t);
 char	*out_sanitize_n(const char *, size_t);
 void	 out_hold(void);
 void	 out_release(void);

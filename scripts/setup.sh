@@ -10,7 +10,7 @@ shift || true
 
 PACKAGES="build-essential autoconf automake pkg-config libssl-dev libevent-dev
 libconfig-dev libsqlite3-dev libseccomp-dev libcmocka-dev libedit-dev openssl
-mandoc jq procps util-linux passwd sqlite3 gdb tmux faketime"
+mandoc jq procps util-linux passwd sqlite3 gdb tmux faketime valgrind"
 
 missing=
 for p in $PACKAGES; do

@@ -62,12 +62,25 @@ check_PROGRAMS += %D%/unit/test_keys
 %C%_unit_test_keys_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_keys
 
+# What the client lets through to a terminal.
+check_PROGRAMS += %D%/unit/test_text
+%C%_unit_test_text_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_text_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_text_SOURCES = %D%/unit/test_text.c client/text.c
+%C%_unit_test_text_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_text
+
 # Shared helpers: log texts, fatal() in children, address prefixes.
 check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_util_SOURCES = %D%/unit/test_util.c
 %C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
+
+# A scripted hostile server for the integration tests (issue 10).
+check_PROGRAMS += %D%/integration/scfake
+%C%_integration_scfake_SOURCES = %D%/integration/scfake.c
+%C%_integration_scfake_LDADD = common/libcommon.a $(OPENSSL_LIBS)
 
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
@@ -97,7 +110,9 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
 	%D%/integration/t-interactive.sh \
-	%D%/integration/t-hostile-trust.sh
+	%D%/integration/t-hostile-trust.sh \
+	%D%/integration/t-hostile-fake.sh \
+	%D%/integration/t-hostile-client.sh
 EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;
