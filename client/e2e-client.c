@@ -721,8 +721,10 @@ open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
 	(void)check_identity(c, from, sign_pub, 0);
 	*rc = e2e_open(env, len, c->user, sign_pub, pk->priv, out, outsz,
 	    outlen, &h);
+	/* Remembered as long as the prekey it was sealed to is held. */
 	if (*rc == E2E_OK)
-		*rc = e2e_seen_check_add(&c->e2e->seen, h.msg_id);
+		*rc = e2e_replay_check_add(&c->e2e->replay, h.msg_id,
+		    h.spk_id, h.ts_ms);
 	c->e2e->dirty = 1;
 	return *rc == E2E_OK ? NULL : e2e_strerror(*rc);
 }

@@ -99,7 +99,7 @@ struct e2ec {
 	char			*prekeys_file;
 	struct trust		 trust;
 	char			*state_file;
-	struct e2e_seen		 seen;
+	struct e2e_replay	 replay;	/* envelope ids opened */
 	struct peerlist		 peers;
 	struct txlist		 tx;
 	struct rxlist		 rx;

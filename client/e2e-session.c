@@ -23,7 +23,20 @@
 #include "xmalloc.h"
 
 #define STATE_LABEL		"e2e-state"
-#define STATE_VERSION		1
+#define STATE_VERSION		2	/* 1: the seen ring instead of records */
+
+/* An envelope to an erased prekey cannot open: its id may go. */
+static void
+replay_retain(struct e2ec *e)
+{
+	uint32_t	 held[PREKEYS_MAX];
+	size_t		 i;
+
+	for (i = 0; i < e->prekeys.n; i++)
+		held[i] = e->prekeys.v[i].id;
+	if (e2e_replay_retain(&e->replay, held, e->prekeys.n) > 0)
+		e->dirty = 1;
+}
 
 /*
  * Rotate and erase by the calendar; publish again when it changed.  Until
@@ -51,6 +64,7 @@ prekeys_refresh(struct client *c, int *changed)
 	prekeys_wipe(&e->prekeys);
 	e->prekeys = fresh;
 	prekeys_wipe(&fresh);
+	replay_retain(e);
 	return 0;
 }
 
@@ -133,8 +147,32 @@ e2ec_logged_in(struct client *c)
 }
 
 /*
+ * Version 1 kept the last 4096 envelope ids in a ring: they carry over
+ * as ids of the newest prekey held, kept until it is erased, which is
+ * as long as any prekey they could have been sealed to.
+ */
+static int
+seen_carry_over(struct e2ec *e, const uint8_t *buf, size_t len,
+    size_t *used)
+{
+	struct e2e_seen		*old;
+	const struct prekey	*pk = prekeys_current(&e->prekeys);
+	size_t			 i;
+	int			 rc;
+
+	old = xmalloc(sizeof(*old));
+	if ((rc = e2e_seen_state_read(old, buf, len, used)) == E2E_OK)
+		for (i = 0; i < old->count && rc == E2E_OK; i++)
+			rc = e2e_replay_check_add(&e->replay, old->ids[i],
+			    pk != NULL ? pk->id : 0, 0);
+	free(old);
+	return rc == E2E_OK ? 0 : -1;
+}
+
+/*
  * State file: u8 version, u32 count, then count times (identity key,
- * receiver record), then the replay set.  Sealed by localfile.
+ * receiver record), then the replay-set record (version 1: the seen
+ * ring).  Sealed by localfile.
  */
 static int
 state_load(struct client *c, char *err, size_t errsz)
@@ -150,7 +188,7 @@ state_load(struct client *c, char *err, size_t errsz)
 	if (rv != 0)
 		return rv == 1 ? 0 : -1;
 	rv = -1;
-	if (len < 5 || buf[0] != STATE_VERSION)
+	if (len < 5 || (buf[0] != STATE_VERSION && buf[0] != 1))
 		goto bad;
 	count = be32_get(buf + 1);
 	off = 5;
@@ -171,8 +209,14 @@ state_load(struct client *c, char *err, size_t errsz)
 		TAILQ_INSERT_TAIL(&e->rx, x, entry);
 		e->nrx++;
 	}
-	if (e2e_seen_state_read(&e->seen, buf + off, len - off, &used) !=
-	    E2E_OK || off + used != len)
+	if (buf[0] == 1) {
+		if (seen_carry_over(e, buf + off, len - off, &used) == -1)
+			goto bad;
+		e->dirty = 1;
+	} else if (e2e_replay_state_read(&e->replay, buf + off, len - off,
+	    &used) != E2E_OK)
+		goto bad;
+	if (off + used != len)
 		goto bad;
 	rv = 0;
 bad:
@@ -218,7 +262,7 @@ e2ec_save(struct client *c)
 		return 0;
 	TAILQ_FOREACH(x, &e->rx, entry)
 		len += 32 + e2e_receiver_state_size(&x->r);
-	len += e2e_seen_state_size(&e->seen);
+	len += e2e_replay_state_size(&e->replay);
 	buf = xmalloc(len);
 	buf[0] = STATE_VERSION;
 	be32_put(buf + 1, (uint32_t)e->nrx);
@@ -231,9 +275,9 @@ e2ec_save(struct client *c)
 			fatalx("e2e_receiver_state_write");
 		off += n;
 	}
-	if (e2e_seen_state_write(&e->seen, buf + off, len - off, &n) !=
+	if (e2e_replay_state_write(&e->replay, buf + off, len - off, &n) !=
 	    E2E_OK)
-		fatalx("e2e_seen_state_write");
+		fatalx("e2e_replay_state_write");
 	off += n;
 	rv = localfile_write(e->state_file, c->id->dh_priv, STATE_LABEL, buf,
 	    off, err, sizeof(err));
@@ -259,7 +303,7 @@ e2ec_init(struct client *c)
 	TAILQ_INIT(&e->tx);
 	TAILQ_INIT(&e->rx);
 	TAILQ_INIT(&e->dms);
-	e2e_seen_init(&e->seen);
+	e2e_replay_init(&e->replay);
 	e->pin_tokens = E2EC_PIN_BURST;
 	e->pin_refilled_ms = now_ms();
 	(void)xasprintf(&e->prekeys_file, "%s/%s.prekeys", c->home, c->user);
@@ -278,6 +322,7 @@ e2ec_init(struct client *c)
 		out_error(c, "E2E_STATE", "%s", err);
 		return -1;
 	}
+	replay_retain(e);
 	return 0;
 }
 
@@ -317,6 +362,7 @@ e2ec_free(struct client *c)
 	while ((d = TAILQ_FIRST(&e->dms)) != NULL)
 		e2ec_pending_pop(e, &e->dms, d);
 	prekeys_wipe(&e->prekeys);
+	e2e_replay_free(&e->replay);
 	trust_free(&e->trust);
 	free(e->prekeys_file);
 	free(e->state_file);

@@ -22,6 +22,9 @@
 #define SKIPPED_REC	(4 + CRYPTO_HASH_LEN)
 /* version, type, count, next. */
 #define SEEN_FIXED	(1 + 1 + 4 + 4)
+/* version, type, floor_ms, count; then per id: id, spk_id, ts_ms. */
+#define REPLAY_FIXED	(1 + 1 + 8 + 4)
+#define REPLAY_REC	(E2E_MSGID_LEN + 4 + 8)
 
 /* next is one past the last iteration opened, and iterations are u32. */
 #define NEXT_MAX	((uint64_t)UINT32_MAX + 1)
@@ -293,6 +296,81 @@ e2e_seen_state_read(struct e2e_seen *s, const uint8_t *in, size_t len,
 	}
 	s->count = count;
 	s->next = next;
+	*used = rd.off;
+	return E2E_OK;
+}
+
+size_t
+e2e_replay_state_size(const struct e2e_replay *r)
+{
+	if (r == NULL || r->n > E2E_REPLAY_MAX)
+		return 0;
+	return REPLAY_FIXED + r->n * REPLAY_REC;
+}
+
+int
+e2e_replay_state_write(struct e2e_replay *r, uint8_t *out, size_t outsz,
+    size_t *len)
+{
+	const struct e2e_replay_id	*ids;
+	struct e2e_wr			 w;
+	size_t				 need, i;
+	int				 rc;
+
+	need = e2e_replay_state_size(r);
+	if ((rc = state_hdr_write(&w, E2E_STATE_REPLAY, need, out, outsz,
+	    len)) != E2E_OK)
+		return rc;
+	ids = e2e_replay_ids(r);
+	e2e_wr_u64(&w, r->floor_ms);
+	e2e_wr_u32(&w, (uint32_t)r->n);
+	for (i = 0; i < r->n; i++) {
+		e2e_wr_bytes(&w, ids[i].id, E2E_MSGID_LEN);
+		e2e_wr_u32(&w, ids[i].spk_id);
+		e2e_wr_u64(&w, ids[i].ts_ms);
+	}
+	if (w.bad || w.off != need)
+		return E2E_EINVAL;
+	*len = need;
+	return E2E_OK;
+}
+
+int
+e2e_replay_state_read(struct e2e_replay *r, const uint8_t *in, size_t len,
+    size_t *used)
+{
+	struct e2e_replay_id	*ids = NULL;
+	struct e2e_rd		 rd;
+	uint64_t		 floor_ms;
+	uint32_t		 count, i;
+	int			 rc;
+
+	if (r == NULL || in == NULL || used == NULL)
+		return E2E_EINVAL;
+	e2e_replay_free(r);
+	e2e_rd_init(&rd, in, len);
+	if ((rc = state_hdr_read(&rd, E2E_STATE_REPLAY)) != E2E_OK)
+		return rc;
+	floor_ms = e2e_rd_u64(&rd);
+	count = e2e_rd_u32(&rd);
+	/* A short record must not cost a large array first. */
+	if (rd.bad || count > E2E_REPLAY_MAX ||
+	    (rd.len - rd.off) / REPLAY_REC < count)
+		return E2E_EMALFORMED;
+	if (count > 0 && (ids = calloc(count, sizeof(*ids))) == NULL)
+		return E2E_ENOMEM;
+	for (i = 0; i < count; i++) {
+		e2e_rd_bytes(&rd, ids[i].id, E2E_MSGID_LEN);
+		ids[i].spk_id = e2e_rd_u32(&rd);
+		ids[i].ts_ms = e2e_rd_u64(&rd);
+	}
+	rc = rd.bad ? E2E_EMALFORMED : e2e_replay_load(r, ids, count,
+	    floor_ms);
+	free(ids);
+	if (rc != E2E_OK) {
+		e2e_replay_free(r);
+		return rc;
+	}
 	*used = rd.off;
 	return E2E_OK;
 }

@@ -18,7 +18,8 @@
  */
 #define E2E_STATE_VERSION	1
 #define E2E_STATE_RECEIVER	0x01	/* one e2e_group_receiver */
-#define E2E_STATE_SEEN		0x02	/* one e2e_seen */
+#define E2E_STATE_SEEN		0x02	/* one e2e_seen (read only: version 1) */
+#define E2E_STATE_REPLAY	0x03	/* one e2e_replay */
 
 /* Bytes the record needs, or 0 if the receiver cannot be written. */
 size_t	 e2e_receiver_state_size(const struct e2e_group_receiver *);
@@ -37,6 +38,17 @@ int	 e2e_seen_state_write(const struct e2e_seen *, uint8_t *out,
 	    size_t outsz, size_t *len);
 /* As above; on failure s is left empty, as e2e_seen_init makes it. */
 int	 e2e_seen_state_read(struct e2e_seen *s, const uint8_t *in,
+	    size_t len, size_t *used);
+
+/*
+ * The replay set: its ids in id order and floor_ms.  Writing merges r's
+ * unsorted tail first (the contents do not change).
+ */
+size_t	 e2e_replay_state_size(const struct e2e_replay *);
+int	 e2e_replay_state_write(struct e2e_replay *, uint8_t *out,
+	    size_t outsz, size_t *len);
+/* Replaces r's contents; on failure r is left empty. */
+int	 e2e_replay_state_read(struct e2e_replay *r, const uint8_t *in,
 	    size_t len, size_t *used);
 
 #endif

@@ -90,7 +90,51 @@ int	 e2e_open(const uint8_t *env, size_t len, const char *me,
 	    uint8_t *out, size_t outsz, size_t *outlen,
 	    struct e2e_env_hdr *hdr);
 
-/* The last E2E_SEEN_MAX envelope ids, for replay detection. */
+/*
+ * Envelope ids opened, each with the prekey it was sealed to and the
+ * sender's timestamp, for replay detection (e2e-replay.c).  An id is kept
+ * as long as its prekey is held (e2e_replay_retain drops the others);
+ * past E2E_REPLAY_MAX the eighth with the oldest timestamps goes and
+ * floor_ms rises: an envelope stamped at or before it is refused.
+ */
+#define E2E_REPLAY_MAX		65536
+
+struct e2e_replay_id {
+	uint8_t		 id[E2E_MSGID_LEN];
+	uint32_t	 spk_id;
+	uint64_t	 ts_ms;
+};
+
+struct e2e_replay {
+	struct e2e_replay_id	*v;	/* v[0..sorted) by id, then a tail */
+	size_t			 n;
+	size_t			 sorted;
+	size_t			 cap;
+	uint64_t		 floor_ms;
+};
+
+void	 e2e_replay_init(struct e2e_replay *);
+void	 e2e_replay_free(struct e2e_replay *);
+/*
+ * After e2e_open: E2E_OK if the id is new (now remembered), E2E_EREPLAY
+ * if it was opened before, E2E_ETOO_OLD if ts_ms is at or below floor_ms.
+ */
+int	 e2e_replay_check_add(struct e2e_replay *, const uint8_t id[16],
+	    uint32_t spk_id, uint64_t ts_ms);
+/* Forget the ids of prekeys not in spk_ids (erased); how many went. */
+size_t	 e2e_replay_retain(struct e2e_replay *, const uint32_t *spk_ids,
+	    size_t nids);
+size_t	 e2e_replay_count(const struct e2e_replay *);
+/* All ids sorted by id (the tail is merged first), count of them above. */
+const struct e2e_replay_id *e2e_replay_ids(struct e2e_replay *);
+/* Replace the contents: ids sorted by id and unique, or E2E_EMALFORMED. */
+int	 e2e_replay_load(struct e2e_replay *, const struct e2e_replay_id *ids,
+	    size_t n, uint64_t floor_ms);
+
+/*
+ * The last E2E_SEEN_MAX envelope ids, as version 1 of the client kept
+ * them: read only to carry them over into an e2e_replay.
+ */
 struct e2e_seen {
 	uint8_t		 ids[E2E_SEEN_MAX][E2E_MSGID_LEN];
 	size_t		 next;

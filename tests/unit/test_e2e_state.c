@@ -942,6 +942,173 @@ bad_arguments_refused(void **state UNUSED)
 	free(s);
 }
 
+/* An id that says which number it is. */
+static void
+replay_id(uint8_t id[E2E_MSGID_LEN], uint32_t n)
+{
+	memset(id, 0xa5, E2E_MSGID_LEN);
+	put_be(id + 3, n, 4);
+}
+
+static struct rec
+replay_save(struct e2e_replay *r)
+{
+	struct rec	 rec;
+
+	rec.len = 0;
+	assert_true(e2e_replay_state_size(r) > 0);
+	assert_non_null(rec.b = malloc(e2e_replay_state_size(r)));
+	assert_int_equal(e2e_replay_state_write(r, rec.b,
+	    e2e_replay_state_size(r), &rec.len), E2E_OK);
+	assert_int_equal(rec.len, e2e_replay_state_size(r));
+	return rec;
+}
+
+/*
+ * Issue 10: a direct message replayed after 4096 others opened again.
+ * Ids are now kept as long as their prekey, whatever their number, and
+ * across a restart.
+ */
+static void
+replay_not_count_bounded(void **state UNUSED)
+{
+	struct e2e_replay	 r, t;
+	struct rec		 rec;
+	uint8_t			 id[E2E_MSGID_LEN];
+	uint32_t		 i;
+	size_t			 used;
+
+	e2e_replay_init(&r);
+	for (i = 0; i < 3 * E2E_SEEN_MAX; i++) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 1 + i % 2,
+		    1000 + i), E2E_OK);
+	}
+	for (i = 0; i < 3 * E2E_SEEN_MAX; i += 97) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 1, 5000),
+		    E2E_EREPLAY);
+	}
+	assert_int_equal(e2e_replay_count(&r), 3 * E2E_SEEN_MAX);
+
+	/* A restart keeps every one. */
+	rec = replay_save(&r);
+	e2e_replay_init(&t);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_OK);
+	assert_int_equal(used, rec.len);
+	replay_id(id, 0);
+	assert_int_equal(e2e_replay_check_add(&t, id, 1, 1), E2E_EREPLAY);
+	replay_id(id, 3 * E2E_SEEN_MAX - 1);
+	assert_int_equal(e2e_replay_check_add(&t, id, 1, 1), E2E_EREPLAY);
+	free(rec.b);
+
+	/* Prekey 1 erased: its ids go, prekey 2's stay. */
+	{
+		const uint32_t	 held = 2;
+
+		assert_int_equal(e2e_replay_retain(&t, &held, 1),
+		    3 * E2E_SEEN_MAX / 2);
+	}
+	replay_id(id, 0);			/* sealed to prekey 1 */
+	assert_int_equal(e2e_replay_check_add(&t, id, 3, 1), E2E_OK);
+	replay_id(id, 1);			/* sealed to prekey 2 */
+	assert_int_equal(e2e_replay_check_add(&t, id, 3, 1), E2E_EREPLAY);
+	e2e_replay_free(&r);
+	e2e_replay_free(&t);
+}
+
+/* Past the bound the oldest eighth goes, and older envelopes are refused. */
+static void
+replay_flood_raises_floor(void **state UNUSED)
+{
+	struct e2e_replay	 r;
+	uint8_t			 id[E2E_MSGID_LEN];
+	uint32_t		 i;
+
+	e2e_replay_init(&r);
+	for (i = 0; i < E2E_REPLAY_MAX; i++) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 1, 10 + i),
+		    E2E_OK);
+	}
+	assert_int_equal(r.floor_ms, 0);
+	replay_id(id, E2E_REPLAY_MAX);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, 10 + E2E_REPLAY_MAX),
+	    E2E_OK);
+	assert_int_equal(r.floor_ms, 10 + E2E_REPLAY_MAX / 8 - 1);
+	assert_int_equal(e2e_replay_count(&r), E2E_REPLAY_MAX -
+	    E2E_REPLAY_MAX / 8 + 1);
+	/* Forgotten, but at or below the floor: refused. */
+	replay_id(id, 0);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, 10), E2E_ETOO_OLD);
+	replay_id(id, E2E_REPLAY_MAX / 8 - 1);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, r.floor_ms),
+	    E2E_ETOO_OLD);
+	/* Still held: a replay; newer: fine. */
+	replay_id(id, E2E_REPLAY_MAX / 8);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, r.floor_ms + 1),
+	    E2E_EREPLAY);
+	replay_id(id, E2E_REPLAY_MAX + 1);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, r.floor_ms + 1),
+	    E2E_OK);
+	e2e_replay_free(&r);
+}
+
+/* A record out of order, with a duplicate, too long or cut: refused. */
+static void
+replay_record_damage_refused(void **state UNUSED)
+{
+	struct e2e_replay	 r, t;
+	struct rec		 rec;
+	uint8_t			 id[E2E_MSGID_LEN], save[E2E_MSGID_LEN];
+	uint32_t		 i;
+	size_t			 used;
+
+	e2e_replay_init(&r);
+	for (i = 0; i < 3; i++) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 7, i), E2E_OK);
+	}
+	rec = replay_save(&r);
+	assert_int_equal(rec.len, 14 + 3 * 28);
+	assert_int_equal(rec.b[1], E2E_STATE_REPLAY);
+	e2e_replay_init(&t);
+	/* Swap the first two ids: no longer sorted. */
+	memcpy(save, rec.b + 14, E2E_MSGID_LEN);
+	memcpy(rec.b + 14, rec.b + 14 + 28, E2E_MSGID_LEN);
+	memcpy(rec.b + 14 + 28, save, E2E_MSGID_LEN);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EMALFORMED);
+	/* The same id twice. */
+	memcpy(rec.b + 14, rec.b + 14 + 28, E2E_MSGID_LEN);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EMALFORMED);
+	assert_int_equal(e2e_replay_count(&t), 0);
+	free(rec.b);
+	rec = replay_save(&r);
+	/* Cut short, a count above the bound, a count above the bytes. */
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len - 1, &used),
+	    E2E_EMALFORMED);
+	put_be(rec.b + 10, E2E_REPLAY_MAX + 1, 4);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EMALFORMED);
+	put_be(rec.b + 10, 4, 4);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EMALFORMED);
+	put_be(rec.b + 10, 2, 4);	/* fewer: the rest is the next record */
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_OK);
+	assert_int_equal(used, 14 + 2 * 28);
+	rec.b[0] = 9;
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EVERSION);
+	assert_int_equal(e2e_replay_count(&t), 0);
+	free(rec.b);
+	e2e_replay_free(&r);
+	e2e_replay_free(&t);
+}
+
 int
 main(void)
 {
@@ -958,6 +1125,9 @@ main(void)
 		cmocka_unit_test(counts_above_bounds_refused),
 		cmocka_unit_test(concatenated_records_read_in_turn),
 		cmocka_unit_test(bad_arguments_refused),
+		cmocka_unit_test(replay_not_count_bounded),
+		cmocka_unit_test(replay_flood_raises_floor),
+		cmocka_unit_test(replay_record_damage_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
