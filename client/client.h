@@ -330,9 +330,11 @@ void	 out_reconnected(struct client *);
 
 /* output-chat.c */
 void	 out_message(struct client *, const char *, const char *,
-	    const uint8_t *, size_t, uint64_t, uint64_t);
+	    const uint8_t *, size_t, uint64_t, uint64_t, int);
 void	 out_direct(struct client *, const char *, const char *,
-	    const uint8_t *, size_t, uint64_t, uint64_t);
+	    const uint8_t *, size_t, uint64_t, uint64_t, int);
+void	 out_missing(struct client *, const char *, const char *, uint64_t,
+	    int, uint64_t);
 void	 out_membership(struct client *, int, const char *, const char *,
 	    uint64_t, uint64_t);
 void	 out_ack(struct client *, const struct outmsg *, uint64_t);

@@ -219,10 +219,14 @@ rx_get(struct client *c, const char *room, const char *sender, int create)
 	return x;
 }
 
-/* Learn a chain; a new identity key starts the sender's chains afresh. */
+/*
+ * Learn a chain; a new identity key starts the sender's chains afresh.
+ * order (may be NULL): what the new chain says of the one it replaces.
+ */
 static int
 rx_learn(struct client *c, const char *room, const char *sender,
-    const uint8_t id_pub[32], const uint8_t *skdm, size_t len)
+    const uint8_t id_pub[32], const uint8_t *skdm, size_t len,
+    struct e2e_order *order)
 {
 	struct rxchain	*x = rx_get(c, room, sender, 1);
 	int		 rc;
@@ -233,7 +237,7 @@ rx_learn(struct client *c, const char *room, const char *sender,
 			fatalx("e2e_group_receiver_init");
 		memcpy(x->id_pub, id_pub, 32);
 	}
-	rc = e2e_group_receiver_add_skdm(&x->r, sender, skdm, len);
+	rc = e2e_group_receiver_learn(&x->r, sender, skdm, len, order);
 	c->e2e->dirty = 1;
 	return rc;
 }
@@ -264,6 +268,55 @@ tx_get(struct client *c, const char *room)
 	TAILQ_INIT(&tx->pending);
 	TAILQ_INSERT_TAIL(&c->e2e->tx, tx, entry);
 	return tx;
+}
+
+/* A room's chain end from the state file: its successor names it. */
+void
+e2ec_tx_restore(struct client *c, const struct e2e_chain_end *end)
+{
+	struct txroom	*tx = tx_get(c, end->room);
+
+	tx->prev_id = end->chain_id;
+	tx->prev_count = end->count;
+}
+
+static int
+end_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct e2e_chain_end *)a)->room,
+	    ((const struct e2e_chain_end *)b)->room);
+}
+
+/*
+ * Our last chain per room, sorted, for the state file: the current one,
+ * or the one a restart found.  *v is allocated; the count is returned.
+ */
+size_t
+e2ec_tx_ends(struct client *c, struct e2e_chain_end **vp)
+{
+	struct e2e_chain_end	*v;
+	struct txroom		*tx;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
+		n++;
+	v = xcalloc(n + 1, sizeof(*v));
+	n = 0;
+	TAILQ_FOREACH(tx, &c->e2e->tx, entry) {
+		if (n == E2EC_TX_MAX)
+			break;
+		if (!tx->has_chain && tx->prev_id == 0)
+			continue;
+		(void)str_copy(v[n].room, tx->room, sizeof(v[n].room));
+		v[n].chain_id = tx->has_chain ? tx->chain.chain_id :
+		    tx->prev_id;
+		v[n].count = tx->has_chain ? tx->chain.iteration :
+		    tx->prev_count;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), end_cmp);
+	*vp = v;
+	return n;
 }
 
 static int
@@ -338,20 +391,25 @@ tx_distribute(struct client *c, struct txroom *tx)
 
 	bmax = c->max_frame - SEND_OVERHEAD;
 	bundle = xmalloc(bmax);
-	if (tx->has_chain)
+	/* The new chain names the one it replaces: a drop at its end shows. */
+	if (tx->has_chain) {
+		tx->prev_id = tx->chain.chain_id;
+		tx->prev_count = tx->chain.iteration;
 		e2e_chain_wipe(&tx->chain);
+	}
 	if (e2e_chain_new(&tx->chain, wall_ms()) != E2E_OK ||
 	    e2e_rotation_deadline(wall_ms(), c->rekey_min_s,
 	    c->rekey_max_s, &tx->deadline_ms) != E2E_OK ||
-	    e2e_chain_skdm(&tx->chain, tx->room, tx->epoch, skdm,
-	    sizeof(skdm), &skdmlen) != E2E_OK)
+	    e2e_chain_skdm_prev(&tx->chain, tx->room, tx->epoch, tx->prev_id,
+	    tx->prev_count, skdm, sizeof(skdm), &skdmlen) != E2E_OK)
 		fatalx("cannot start a sender-key chain");
+	c->e2e->dirty = 1;
 	tx->has_chain = 1;
 	tx->stale = 0;
 	tx->rekeys++;
 	/* Our own echo of the room must open too. */
 	if (rx_learn(c, tx->room, c->user, c->id->sign_pub, skdm,
-	    skdmlen) != E2E_OK)
+	    skdmlen, NULL) != E2E_OK)
 		fatalx("cannot learn our own chain");
 
 	for (i = 0; i < tx->nmembers; i++) {
@@ -453,11 +511,62 @@ tx_pump(struct client *c, struct txroom *tx)
 		    p->text, strlen(p->text), now, out, outsz, &outlen) !=
 		    E2E_OK)
 			fatalx("e2e_group_seal");
+		c->e2e->dirty = 1;	/* the chain's count, for its successor */
 		(void)queue_send(c, tx->room, NULL, out, outlen, p->text, 0);
 		free(out);
 		e2ec_pending_pop(c->e2e, &tx->pending, p);
 	}
 	chat_flush(c);
+}
+
+static int
+dm_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct e2e_dm_peer *)a)->name,
+	    ((const struct e2e_dm_peer *)b)->name);
+}
+
+/*
+ * The counters with one user, sorted by name; made on first use.  Past
+ * E2EC_DM_MAX the least active goes (its next message from us starts a
+ * new stream; its next to us reads as a new stream too).
+ */
+struct e2e_dm_peer *
+dm_peer_get(struct client *c, const char *name)
+{
+	struct e2ec		*e = c->e2e;
+	struct e2e_dm_peer	 key, *p;
+	size_t			 i, lo = 0, hi, mid, victim = 0;
+	int			 cmp;
+
+	(void)str_copy(key.name, name, sizeof(key.name));
+	if ((p = bsearch(&key, e->dm, e->ndm, sizeof(*e->dm), dm_cmp)) !=
+	    NULL)
+		return p;
+	if (e->ndm >= E2EC_DM_MAX) {
+		for (i = 1; i < e->ndm; i++)
+			if (e->dm[i].clock < e->dm[victim].clock)
+				victim = i;
+		memmove(&e->dm[victim], &e->dm[victim + 1],
+		    (e->ndm - victim - 1) * sizeof(*e->dm));
+		e->ndm--;
+	}
+	if (e->ndm == e->dmcap) {
+		e->dmcap = e->dmcap == 0 ? 16 : e->dmcap * 2;
+		e->dm = xreallocarray(e->dm, e->dmcap, sizeof(*e->dm));
+	}
+	for (hi = e->ndm; lo < hi; ) {
+		mid = lo + (hi - lo) / 2;
+		if ((cmp = strcmp(name, e->dm[mid].name)) < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	memmove(&e->dm[lo + 1], &e->dm[lo], (e->ndm - lo) * sizeof(*e->dm));
+	if (e2e_dm_peer_init(&e->dm[lo], name) != E2E_OK)
+		fatalx("e2e_dm_peer_init");
+	e->ndm++;
+	return &e->dm[lo];
 }
 
 /* Direct messages: one envelope each, to the recipient's prekey. */
@@ -469,6 +578,9 @@ dms_pump(struct client *c)
 	struct peer	*p;
 	uint8_t		*out;
 	size_t		 outsz, outlen;
+	uint32_t	 stream;
+	uint64_t	 counter;
+	int		 sealed = 0;
 
 	while ((d = TAILQ_FIRST(&e->dms)) != NULL) {
 		p = peer_get(c, d->to, 1);
@@ -487,19 +599,28 @@ dms_pump(struct client *c)
 			    "prekey yet (never connected with this version)",
 			    d->to);
 		} else {
+			if (e2e_dm_next(dm_peer_get(c, d->to), &stream,
+			    &counter) != E2E_OK)
+				fatalx("e2e_dm_next");
 			outsz = e2e_seal_size(c->user, d->to,
 			    strlen(d->text));
 			out = xmalloc(outsz);
-			if (e2e_seal(c->id->sign_priv, c->user, d->to,
-			    p->spk_id, p->spk_pub, E2E_TYPE_DM, d->text,
-			    strlen(d->text), wall_ms(), out, outsz,
+			if (e2e_seal_counted(c->id->sign_priv, c->user, d->to,
+			    p->spk_id, p->spk_pub, E2E_TYPE_DM, stream, counter,
+			    d->text, strlen(d->text), wall_ms(), out, outsz,
 			    &outlen) != E2E_OK)
 				fatalx("e2e_seal");
 			(void)queue_send(c, NULL, d->to, out, outlen, d->text,
 			    0);
 			free(out);
+			sealed = 1;
 		}
 		e2ec_pending_pop(c->e2e, &e->dms, d);
+	}
+	/* A counter is used once: on disk before the message leaves. */
+	if (sealed) {
+		e->dirty = 1;
+		(void)e2ec_save(c);
 	}
 	chat_flush(c);
 	client_check_done(c);
@@ -706,7 +827,7 @@ undecryptable(struct client *c, const char *room, const char *from,
 static const char *
 open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
     const uint8_t *env, size_t len, uint8_t *out, size_t outsz,
-    size_t *outlen, int *rc)
+    size_t *outlen, int *rc, struct e2e_env_hdr *hp)
 {
 	struct e2e_env_hdr	 h;
 	const struct prekey	*pk;
@@ -725,6 +846,8 @@ open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
 	if (*rc == E2E_OK)
 		*rc = e2e_replay_check_add(&c->e2e->replay, h.msg_id,
 		    h.spk_id, h.ts_ms);
+	if (hp != NULL)
+		*hp = h;
 	c->e2e->dirty = 1;
 	return *rc == E2E_OK ? NULL : e2e_strerror(*rc);
 }
@@ -736,6 +859,7 @@ open_bundle(struct client *c, const char *room, const char *from,
     uint64_t ts)
 {
 	struct e2e_env_hdr	 h;
+	struct e2e_order	 order;
 	uint8_t			 skdm[E2E_SKDM_MAX + 64];
 	size_t			 off = BUNDLE_HDR_LEN, n, count, elen, skdmlen;
 	const char		*why;
@@ -764,12 +888,14 @@ open_bundle(struct client *c, const char *room, const char *from,
 		return;
 	}
 	why = open_envelope(c, from, sign_pub, body + off, elen, skdm,
-	    sizeof(skdm), &skdmlen, &rc);
+	    sizeof(skdm), &skdmlen, &rc, NULL);
 	if (why == NULL)
-		rc = rx_learn(c, room, from, sign_pub, skdm, skdmlen);
+		rc = rx_learn(c, room, from, sign_pub, skdm, skdmlen, &order);
 	OPENSSL_cleanse(skdm, sizeof(skdm));
 	if (why == NULL && rc != E2E_OK)
 		why = e2e_strerror(rc);
+	else if (why == NULL && order.missing > 0)
+		out_missing(c, room, from, order.missing, 1, ts);
 	/* A replayed bundle changes nothing: no need to say it. */
 	if (why != NULL && rc != E2E_EREPLAY)
 		undecryptable(c, room, from, NULL, seq, ts, why);
@@ -780,10 +906,11 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
     const uint8_t *sign_pub, const uint8_t *body, size_t len, uint64_t seq,
     uint64_t ts)
 {
-	struct rxchain	*x;
-	uint8_t		*pt;
-	size_t		 ptlen;
-	int		 rc;
+	struct rxchain		*x;
+	struct e2e_order	 order;
+	uint8_t			*pt;
+	size_t			 ptlen;
+	int			 rc;
 
 	if (len < BUNDLE_HDR_LEN || body[0] != E2E_VERSION) {
 		undecryptable(c, room, from, NULL, seq, ts, "not encrypted");
@@ -800,15 +927,21 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
 		return;
 	}
 	pt = xmalloc(len);
-	rc = e2e_group_open(&x->r, body, len, pt, len, &ptlen, NULL);
+	rc = e2e_group_open_order(&x->r, body, len, pt, len, &ptlen, NULL,
+	    &order);
 	c->e2e->dirty = 1;
+	/* Our own echoes may trail our new chain: no order is claimed. */
+	if (strcmp(from, c->user) == 0)
+		memset(&order, 0, sizeof(order));
+	if (rc == E2E_OK && order.missing > 0)
+		out_missing(c, room, from, order.missing, 0, ts);
 	if (rc != E2E_OK)
 		undecryptable(c, room, from, NULL, seq, ts, e2e_strerror(rc));
 	else if (!is_trusted(c, from, x->id_pub))
 		undecryptable(c, room, from, NULL, seq, ts, "signed by a key "
 		    "you have not accepted: /verify, then /trust the sender");
 	else
-		out_message(c, room, from, pt, ptlen, seq, ts);
+		out_message(c, room, from, pt, ptlen, seq, ts, order.late);
 	OPENSSL_cleanse(pt, len);
 	free(pt);
 }
@@ -818,10 +951,12 @@ e2ec_direct(struct client *c, const char *from, const char *to,
     const uint8_t *sign_pub, const uint8_t *body, size_t len, uint64_t seq,
     uint64_t ts)
 {
-	uint8_t		*pt;
-	size_t		 ptlen;
-	const char	*why;
-	int		 rc;
+	struct e2e_env_hdr	 h;
+	struct e2e_order	 order;
+	uint8_t			*pt;
+	size_t			 ptlen;
+	const char		*why;
+	int			 rc;
 
 	if (len < 2 || body[1] != E2E_TYPE_DM) {
 		undecryptable(c, NULL, from, to, seq, ts, "not an encrypted "
@@ -829,14 +964,23 @@ e2ec_direct(struct client *c, const char *from, const char *to,
 		return;
 	}
 	pt = xmalloc(len);
-	why = open_envelope(c, from, sign_pub, body, len, pt, len, &ptlen, &rc);
+	why = open_envelope(c, from, sign_pub, body, len, pt, len, &ptlen, &rc,
+	    &h);
+	memset(&order, 0, sizeof(order));
+	/* Authentic (signed by the key the server stamped): counted. */
+	if (why == NULL) {
+		(void)e2e_dm_check(dm_peer_get(c, from), h.stream, h.counter,
+		    &order);
+		if (order.missing > 0)
+			out_missing(c, NULL, from, order.missing, 0, ts);
+	}
 	if (why != NULL)
 		undecryptable(c, NULL, from, to, seq, ts, why);
 	else if (!is_trusted(c, from, sign_pub))
 		undecryptable(c, NULL, from, to, seq, ts, "signed by a key you "
 		    "have not accepted: /verify, then /trust the sender");
 	else
-		out_direct(c, from, to, pt, ptlen, seq, ts);
+		out_direct(c, from, to, pt, ptlen, seq, ts, order.late);
 	OPENSSL_cleanse(pt, len);
 	free(pt);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "e2e.h"
+#include "e2e-state.h"
 #include "prekeys.h"
 #include "proto.h"
 #include "trust.h"
@@ -27,6 +28,8 @@
 					/* then one a second */
 #define E2EC_TRUST_SAVE_S	1	/* known_users written at most this often */
 #define E2EC_MEMBERS_MAX	10000	/* names taken from one WHO answer */
+#define E2EC_DM_MAX		E2E_STATE_DM_MAX	/* counters kept */
+#define E2EC_TX_MAX		E2E_STATE_ENDS_MAX	/* chain ends kept */
 
 struct client;
 
@@ -80,6 +83,8 @@ struct txroom {
 	uint32_t		 epoch;		/* seq of the last membership event */
 	unsigned		 rekeys;
 	enum tx_state		 state;
+	uint32_t		 prev_id;	/* the chain last replaced, */
+	uint32_t		 prev_count;	/* and its messages */
 	char			(*members)[NAME_MAX_LEN + 1];
 	size_t			 nmembers;
 	struct pendinglist	 pending;
@@ -100,6 +105,8 @@ struct e2ec {
 	struct trust		 trust;
 	char			*state_file;
 	struct e2e_replay	 replay;	/* envelope ids opened */
+	struct e2e_dm_peer	*dm;		/* direct-message counters, */
+	size_t			 ndm, dmcap;	/* sorted by name */
 	struct peerlist		 peers;
 	struct txlist		 tx;
 	struct rxlist		 rx;
@@ -118,6 +125,9 @@ struct e2ec {
 
 void	e2ec_pending_pop(struct e2ec *, struct pendinglist *,
 	    struct pending *);
+struct e2e_dm_peer *dm_peer_get(struct client *, const char *);
+void	e2ec_tx_restore(struct client *, const struct e2e_chain_end *);
+size_t	e2ec_tx_ends(struct client *, struct e2e_chain_end **);
 /* Write known_users now if it changed. */
 void	e2ec_save_trust(struct client *);
 

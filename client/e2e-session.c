@@ -170,9 +170,59 @@ seen_carry_over(struct e2ec *e, const uint8_t *buf, size_t len,
 }
 
 /*
+ * The records after the receivers, each at most once: the replay set,
+ * the direct-message counters, our chain ends.  -1 if damaged.
+ */
+static int
+state_records(struct client *c, const uint8_t *buf, size_t len)
+{
+	struct e2ec		*e = c->e2e;
+	struct e2e_chain_end	*ends;
+	struct e2e_dm_peer	*dm;
+	size_t			 off = 0, used, n, i;
+	unsigned		 seen = 0;
+	int			 rc;
+
+	while (off < len) {
+		if (len - off < 2 || buf[off + 1] > 31 ||
+		    (seen & (1u << buf[off + 1])) != 0)
+			return -1;
+		seen |= 1u << buf[off + 1];
+		switch (buf[off + 1]) {
+		case E2E_STATE_REPLAY:
+			rc = e2e_replay_state_read(&e->replay, buf + off,
+			    len - off, &used);
+			break;
+		case E2E_STATE_DM:
+			if ((rc = e2e_dm_state_read(&dm, &n, buf + off,
+			    len - off, &used)) != E2E_OK)
+				break;
+			free(e->dm);
+			e->dm = dm;
+			e->ndm = e->dmcap = n;
+			break;
+		case E2E_STATE_ENDS:
+			if ((rc = e2e_ends_state_read(&ends, &n, buf + off,
+			    len - off, &used)) != E2E_OK)
+				break;
+			for (i = 0; i < n; i++)
+				e2ec_tx_restore(c, &ends[i]);
+			free(ends);
+			break;
+		default:
+			return -1;
+		}
+		if (rc != E2E_OK)
+			return -1;
+		off += used;
+	}
+	return 0;
+}
+
+/*
  * State file: u8 version, u32 count, then count times (identity key,
- * receiver record), then the replay-set record (version 1: the seen
- * ring).  Sealed by localfile.
+ * receiver record), then the records of state_records (version 1: the
+ * seen ring alone).  Sealed by localfile.
  */
 static int
 state_load(struct client *c, char *err, size_t errsz)
@@ -210,13 +260,11 @@ state_load(struct client *c, char *err, size_t errsz)
 		e->nrx++;
 	}
 	if (buf[0] == 1) {
-		if (seen_carry_over(e, buf + off, len - off, &used) == -1)
+		if (seen_carry_over(e, buf + off, len - off, &used) == -1 ||
+		    off + used != len)
 			goto bad;
 		e->dirty = 1;
-	} else if (e2e_replay_state_read(&e->replay, buf + off, len - off,
-	    &used) != E2E_OK)
-		goto bad;
-	if (off + used != len)
+	} else if (state_records(c, buf + off, len - off) == -1)
 		goto bad;
 	rv = 0;
 bad:
@@ -250,19 +298,23 @@ e2ec_save_trust(struct client *c)
 int
 e2ec_save(struct client *c)
 {
-	struct e2ec	*e = c->e2e;
-	struct rxchain	*x;
-	uint8_t		*buf;
-	size_t		 len = 5, off, n;
-	char		 err[512];
-	int		 rv;
+	struct e2ec		*e = c->e2e;
+	struct rxchain		*x;
+	struct e2e_chain_end	*ends;
+	uint8_t			*buf;
+	size_t			 len = 5, off, n, nends;
+	char			 err[512];
+	int			 rv;
 
 	e2ec_save_trust(c);
 	if (e == NULL || !e->dirty)
 		return 0;
 	TAILQ_FOREACH(x, &e->rx, entry)
 		len += 32 + e2e_receiver_state_size(&x->r);
-	len += e2e_replay_state_size(&e->replay);
+	nends = e2ec_tx_ends(c, &ends);
+	len += e2e_replay_state_size(&e->replay) +
+	    e2e_dm_state_size(e->dm, e->ndm) +
+	    e2e_ends_state_size(ends, nends);
 	buf = xmalloc(len);
 	buf[0] = STATE_VERSION;
 	be32_put(buf + 1, (uint32_t)e->nrx);
@@ -279,6 +331,15 @@ e2ec_save(struct client *c)
 	    E2E_OK)
 		fatalx("e2e_replay_state_write");
 	off += n;
+	if (e2e_dm_state_write(e->dm, e->ndm, buf + off, len - off, &n) !=
+	    E2E_OK)
+		fatalx("e2e_dm_state_write");
+	off += n;
+	if (e2e_ends_state_write(ends, nends, buf + off, len - off, &n) !=
+	    E2E_OK)
+		fatalx("e2e_ends_state_write");
+	off += n;
+	free(ends);
 	rv = localfile_write(e->state_file, c->id->dh_priv, STATE_LABEL, buf,
 	    off, err, sizeof(err));
 	OPENSSL_cleanse(buf, len);
@@ -363,6 +424,7 @@ e2ec_free(struct client *c)
 		e2ec_pending_pop(e, &e->dms, d);
 	prekeys_wipe(&e->prekeys);
 	e2e_replay_free(&e->replay);
+	free(e->dm);
 	trust_free(&e->trust);
 	free(e->prekeys_file);
 	free(e->state_file);

@@ -71,9 +71,10 @@ jb_text(struct jbuf *jb, const uint8_t *body, size_t len)
 	free(hex);
 }
 
+/* late: it came after messages its sender wrote later. */
 void
 out_message(struct client *c, const char *room, const char *from,
-    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts)
+    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts, int late)
 {
 	struct jbuf	 jb;
 	char		 who[NAME_MAX_LEN + 16], *text;
@@ -81,7 +82,8 @@ out_message(struct client *c, const char *room, const char *from,
 	if (!out_json) {
 		fmt_name(who, sizeof(who), from);
 		text = out_sanitize_n((const char *)body, len);
-		out_human_at(stdout, ts, "%s <%s> %s", room, who, text);
+		out_human_at(stdout, ts, "%s <%s> %s%s", room, who, text,
+		    late ? "  [shown out of order]" : "");
 		free(text);
 		return;
 	}
@@ -91,12 +93,14 @@ out_message(struct client *c, const char *room, const char *from,
 	jb_text(&jb, body, len);
 	jb_num(&jb, "seq", seq);
 	jb_num(&jb, "ts", ts);
+	if (late)
+		jb_bool(&jb, "out_of_order", 1);
 	jb_emit(&jb);
 }
 
 void
 out_direct(struct client *c, const char *from, const char *to,
-    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts)
+    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts, int late)
 {
 	struct jbuf	 jb;
 	char		 a[NAME_MAX_LEN + 16], b[NAME_MAX_LEN + 16], *text;
@@ -105,7 +109,8 @@ out_direct(struct client *c, const char *from, const char *to,
 		fmt_name(a, sizeof(a), from);
 		fmt_name(b, sizeof(b), to);
 		text = out_sanitize_n((const char *)body, len);
-		out_human_at(stdout, ts, "[%s -> %s] %s", a, b, text);
+		out_human_at(stdout, ts, "[%s -> %s] %s%s", a, b, text,
+		    late ? "  [shown out of order]" : "");
 		free(text);
 		return;
 	}
@@ -115,7 +120,47 @@ out_direct(struct client *c, const char *from, const char *to,
 	jb_text(&jb, body, len);
 	jb_num(&jb, "seq", seq);
 	jb_num(&jb, "ts", ts);
+	if (late)
+		jb_bool(&jb, "out_of_order", 1);
 	jb_emit(&jb);
+}
+
+/*
+ * Messages the sender's counters say were sent and never came: in a
+ * room (before this one, or at the end of the chain just replaced) or
+ * directly.  Said loudly, before what follows them.
+ */
+void
+out_missing(struct client *c, const char *room, const char *from,
+    uint64_t count, int at_end, uint64_t ts)
+{
+	struct jbuf	 jb;
+	char		*text = NULL;
+
+	if (room != NULL)
+		(void)xasprintf(&text, "%llu message%s from %s in %s %s "
+		    "missing%s", (unsigned long long)count, count == 1 ? "" :
+		    "s", from, room, count == 1 ? "is" : "are", at_end ?
+		    " (at the end of its previous room key)" : "");
+	else
+		(void)xasprintf(&text, "%llu direct message%s from %s %s "
+		    "missing", (unsigned long long)count, count == 1 ? "" : "s",
+		    from, count == 1 ? "is" : "are");
+	if (!out_json) {
+		out_human_at(stdout, ts, "*** %s", text);
+		free(text);
+		return;
+	}
+	jb_begin(&jb, "missing");
+	if (room != NULL)
+		jb_str(&jb, "room", room);
+	jb_str(&jb, "from", from);
+	jb_num(&jb, "count", count);
+	if (at_end)
+		jb_bool(&jb, "at_end", 1);
+	jb_str(&jb, "text", text);
+	jb_emit(&jb);
+	free(text);
 }
 
 void
@@ -152,7 +197,7 @@ out_ack(struct client *c, const struct outmsg *m, uint64_t seq)
 	if (!out_json) {
 		if (m->room[0] == '\0' && m->text != NULL)
 			out_direct(c, c->user, m->to, (const uint8_t *)m->text,
-			    strlen(m->text), seq, 0);
+			    strlen(m->text), seq, 0, 0);
 		return;
 	}
 	(void)snprintf(id, sizeof(id), "%016" PRIx64, m->id);

@@ -125,7 +125,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-hostile-trust.sh \
 	%D%/integration/t-hostile-fake.sh \
 	%D%/integration/t-hostile-client.sh \
-	%D%/integration/t-hostile-replay.sh
+	%D%/integration/t-hostile-replay.sh \
+	%D%/integration/t-hostile-order.sh
 EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \
