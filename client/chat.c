@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "e2e-client.h"
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
@@ -41,6 +42,12 @@ send_one(struct client *c, struct outmsg *m)
 {
 	struct frame_buf	 b;
 
+	/* Joins and parts go through the room's signed roster. */
+	if ((m->type == MSG_JOIN && roster_join(c, m->room, m->arg)) ||
+	    (m->type == MSG_PART && roster_part(c, m->room))) {
+		m->sent = 1;
+		return;
+	}
 	frame_begin(&b, m->type, c->max_frame);
 	switch (m->type) {
 	case MSG_SEND:
@@ -146,6 +153,7 @@ chat_logged_in(struct client *c)
 		(void)event_del(c->ev_hold);
 	outbox_unsend_all(&c->outbox);
 	e2ec_logged_in(c);
+	roster_logged_in(c);
 	chat_flush(c);
 }
 
@@ -280,10 +288,11 @@ room_event(struct client *c, const struct frame *f)
 {
 	struct outmsg	*m;
 	char		 room[ROOM_MAX_LEN + 1], from[NAME_MAX_LEN + 1];
-	const uint8_t	*body = (const uint8_t *)"", *sign_pub;
+	const uint8_t	*body = (const uint8_t *)"", *sign_pub, *entry = NULL;
 	uint64_t	 seq, ts;
-	size_t		 len = 0;
+	size_t		 len = 0, elen = 0;
 	uint8_t		 kind;
+	int		 sig;
 
 	if (get_room(f, room) == NULL ||
 	    frame_get_u64(f, F_SEQ, &seq) == -1 ||
@@ -293,6 +302,8 @@ room_event(struct client *c, const struct frame *f)
 		return;
 	if (frame_get(f, F_BODY) != NULL)
 		(void)frame_get_bytes(f, F_BODY, &body, &len);
+	if (frame_get(f, F_ENTRY) != NULL)
+		(void)frame_get_bytes(f, F_ENTRY, &entry, &elen);
 	sign_pub = event_sign_pub(f);
 	complete_add_room(room);
 	complete_add_user(from);
@@ -300,11 +311,13 @@ room_event(struct client *c, const struct frame *f)
 		return;
 	switch (kind) {
 	case EVENT_MESSAGE:
+		roster_heard(c, room);
 		e2ec_room_message(c, room, from, sign_pub, body, len, seq, ts);
 		break;
 	case EVENT_JOIN:
 	case EVENT_PART:
-		out_membership(c, kind, room, from, seq, ts);
+		sig = roster_event(c, room, from, kind, entry, elen);
+		out_membership(c, kind, room, from, seq, ts, sig);
 		e2ec_membership(c, room, seq);
 		if (strcmp(from, c->user) != 0)
 			break;
@@ -460,6 +473,10 @@ chat_frame(struct client *c, const struct frame *f)
 	case MSG_CAUGHT_UP:
 		e2ec_caught_up(c);
 		return 1;
+	case MSG_ROSTER:
+		roster_answer(c, f);
+		client_progress(c);
+		return 1;
 	case MSG_INFO_REPLY:
 		if (frame_get_str(f, F_SOFTWARE, sw, sizeof(sw)) == 0 &&
 		    frame_get_u64(f, F_UPTIME, &uptime) == 0 &&
@@ -550,6 +567,11 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 			client_check_done(c);
 			return;
 		}
+	}
+	/* A step of a roster op: it goes on (catching up, creating). */
+	if (id == 0 && roster_error(c, code, room)) {
+		client_progress(c);
+		return;
 	}
 	out_chat_error(c, code, text, id, room, has_retry, retry);
 	if (m == NULL && id == 0) {

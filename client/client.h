@@ -76,6 +76,7 @@ struct outmsg {
 	uint8_t			*body;
 	size_t			 len;
 	char			*text;		/* what the user typed, to show */
+	uint8_t			 arg;		/* MSG_JOIN: the roster policy */
 };
 TAILQ_HEAD(outlist, outmsg);
 
@@ -335,8 +336,10 @@ void	 out_direct(struct client *, const char *, const char *,
 	    const uint8_t *, size_t, uint64_t, uint64_t, int);
 void	 out_missing(struct client *, const char *, const char *, uint64_t,
 	    int, uint64_t);
+void	 out_roster_warning(struct client *, const char *, const char *,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
 void	 out_membership(struct client *, int, const char *, const char *,
-	    uint64_t, uint64_t);
+	    uint64_t, uint64_t, int);
 void	 out_ack(struct client *, const struct outmsg *, uint64_t);
 void	 out_chat_error(struct client *, uint16_t, const char *, uint64_t,
 	    const char *, int, uint32_t);

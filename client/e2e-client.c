@@ -385,9 +385,12 @@ bundle_send(struct client *c, const char *room, uint8_t *bundle, size_t len,
 static void
 tx_distribute(struct client *c, struct txroom *tx)
 {
-	struct peer	*p;
-	uint8_t		 skdm[E2E_SKDM_MAX], *bundle, *env;
-	size_t		 skdmlen, i, blen = 0, envlen, envmax, bmax, count = 0;
+	const struct e2e_roster		*roster = roster_of(c, tx->room);
+	const struct e2e_roster_member	*rm;
+	struct peer			*p;
+	uint8_t				 skdm[E2E_SKDM_MAX], *bundle, *env;
+	size_t				 skdmlen, i, blen = 0, envlen, envmax;
+	size_t				 bmax, count = 0;
 
 	bmax = c->max_frame - SEND_OVERHEAD;
 	bundle = xmalloc(bmax);
@@ -424,6 +427,13 @@ tx_distribute(struct client *c, struct txroom *tx)
 			out_notice(c, "key_withheld", "%s: not sending the "
 			    "room key to %s, whose key changed: /verify @%s, "
 			    "then /trust @%s", tx->room, name, name, name);
+			continue;
+		}
+		if (roster != NULL && ((rm = e2e_roster_member(roster,
+		    name)) == NULL || memcmp(rm->key, p->sign_pub, 32) != 0)) {
+			out_notice(c, "key_withheld", "%s: not sending the "
+			    "room key to %s: the key the server shows is not "
+			    "the one its roster entry binds", tx->room, name);
 			continue;
 		}
 		if (!p->has_spk) {
@@ -479,6 +489,28 @@ tx_keys_ready(struct client *c, struct txroom *tx)
 	return 1;
 }
 
+/* Ask who the server says is in the room: compared with the roster. */
+static void
+tx_ask_who(struct client *c, struct txroom *tx)
+{
+	struct outmsg	*m;
+
+	tx->state = TX_WHO;
+	m = outbox_add(&c->outbox, MSG_WHO, tx->room, NULL, NULL, 0);
+	m->quiet = 1;
+}
+
+void
+e2ec_roster_synced(struct client *c, const char *room)
+{
+	struct txroom	*tx;
+
+	if ((tx = tx_find(c, room)) == NULL || tx->state != TX_ROSTER)
+		return;
+	tx_ask_who(c, tx);
+	chat_flush(c);
+}
+
 static void
 tx_pump(struct client *c, struct txroom *tx)
 {
@@ -496,20 +528,20 @@ tx_pump(struct client *c, struct txroom *tx)
 		now = wall_ms();
 		if (!tx->has_chain || e2e_chain_needs_rotation(&tx->chain, now,
 		    tx->stale, 0, tx->deadline_ms)) {
-			struct outmsg	*m;
-
-			tx->state = TX_WHO;
-			m = outbox_add(&c->outbox, MSG_WHO, tx->room, NULL,
-			    NULL, 0);
-			m->quiet = 1;
+			/* Its members come from the roster: current first. */
+			if (roster_prepare(c, tx->room)) {
+				tx->state = TX_ROSTER;
+				break;
+			}
+			tx_ask_who(c, tx);
 			break;
 		}
 		outsz = e2e_group_seal_size(tx->room, c->user,
 		    strlen(p->text));
 		out = xmalloc(outsz);
-		if (e2e_group_seal(&tx->chain, tx->room, c->user, tx->epoch,
-		    p->text, strlen(p->text), now, out, outsz, &outlen) !=
-		    E2E_OK)
+		if (e2e_group_seal_head(&tx->chain, tx->room, c->user,
+		    tx->epoch, roster_head(c, tx->room), p->text,
+		    strlen(p->text), now, out, outsz, &outlen) != E2E_OK)
 			fatalx("e2e_group_seal");
 		c->e2e->dirty = 1;	/* the chain's count, for its successor */
 		(void)queue_send(c, tx->room, NULL, out, outlen, p->text, 0);
@@ -676,9 +708,12 @@ void
 e2ec_who_list(struct client *c, const char *room, const uint8_t *list,
     size_t len)
 {
-	struct txroom	*tx;
-	const uint8_t	*p = list, *end = list + len;
-	char		 user[NAME_MAX_LEN + 1], state[16];
+	const struct e2e_roster	*r;
+	struct txroom		*tx;
+	const uint8_t		*p = list, *end = list + len;
+	char			 user[NAME_MAX_LEN + 1], state[16];
+	size_t			 i, j, nwho = 0;
+	char			(*who)[NAME_MAX_LEN + 1] = NULL;
 
 	if ((tx = tx_find(c, room)) == NULL)
 		return;
@@ -689,16 +724,45 @@ e2ec_who_list(struct client *c, const char *room, const uint8_t *list,
 	    sizeof(state))) {
 		if (proto_fold_user(user) == -1)
 			continue;
-		if (tx->nmembers == E2EC_MEMBERS_MAX) {
+		if (nwho == E2EC_MEMBERS_MAX) {
 			out_error(c, "TOO_MANY", "%s: the server lists more than "
 			    "%d members: the others get no room key", room,
 			    E2EC_MEMBERS_MAX);
 			break;
 		}
-		tx->members = xreallocarray(tx->members, tx->nmembers + 1,
-		    sizeof(*tx->members));
-		(void)str_copy(tx->members[tx->nmembers++], user,
-		    sizeof(*tx->members));
+		who = xreallocarray(who, nwho + 1, sizeof(*who));
+		(void)str_copy(who[nwho++], user, sizeof(*who));
+	}
+	if ((r = roster_of(c, room)) == NULL) {
+		/* No roster (yet): the server's word, as /status says. */
+		tx->members = who;
+		tx->nmembers = nwho;
+	} else {
+		/*
+		 * The verified roster decides; the WHO answer is only
+		 * compared with it, and its extras get nothing.
+		 */
+		for (i = 0; i < nwho; i++)
+			if (e2e_roster_member(r, who[i]) == NULL)
+				out_roster_warning(c, "roster_mismatch", room,
+				    "the server lists %s in %s, who is not in "
+				    "its signed roster: %s gets no room key",
+				    who[i], room, who[i]);
+		tx->members = xcalloc(r->nm + 1, sizeof(*tx->members));
+		for (i = 0; i < r->nm; i++) {
+			for (j = 0; j < nwho; j++)
+				if (strcmp(who[j], r->m[i].name) == 0)
+					break;
+			if (j == nwho)
+				out_roster_warning(c, "roster_mismatch", room,
+				    "the server does not list %s in %s, whom "
+				    "its signed roster lists: %s gets the room "
+				    "key all the same", r->m[i].name, room,
+				    r->m[i].name);
+			(void)str_copy(tx->members[tx->nmembers++],
+			    r->m[i].name, sizeof(*tx->members));
+		}
+		free(who);
 	}
 	tx->state = TX_KEYS;
 	tx_pump(c, tx);
@@ -788,7 +852,23 @@ e2ec_keys(struct client *c, const struct frame *f)
 		p->want_verify = 0;
 		show_safety_numbers(c, name);
 	}
+	roster_pump(c);
 	pump_all(c);
+}
+
+int
+e2ec_peer_key(struct client *c, const char *name, uint8_t key[32])
+{
+	struct peer	*p = peer_get(c, name, 1);
+
+	if (peer_need(c, p)) {
+		chat_flush(c);
+		return 0;
+	}
+	if (p->state != PEER_READY || !is_trusted(c, name, p->sign_pub))
+		return -1;
+	memcpy(key, p->sign_pub, 32);
+	return 1;
 }
 
 /* NO_SUCH_USER for a KEYS_GET: that name cannot be written to. */
@@ -804,6 +884,7 @@ e2ec_keys_failed(struct client *c, const char *name)
 	if (p->want_verify)
 		out_error(c, "NO_SUCH_USER", "no user '%s' here", name);
 	p->want_verify = 0;
+	roster_pump(c);
 	pump_all(c);
 }
 
@@ -908,6 +989,7 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
 {
 	struct rxchain		*x;
 	struct e2e_order	 order;
+	struct e2e_group_hdr	 hdr;
 	uint8_t			*pt;
 	size_t			 ptlen;
 	int			 rc;
@@ -927,8 +1009,10 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
 		return;
 	}
 	pt = xmalloc(len);
-	rc = e2e_group_open_order(&x->r, body, len, pt, len, &ptlen, NULL,
+	rc = e2e_group_open_order(&x->r, body, len, pt, len, &ptlen, &hdr,
 	    &order);
+	if (rc == E2E_OK && strcmp(from, c->user) != 0)
+		roster_check_head(c, room, from, hdr.roster_head);
 	c->e2e->dirty = 1;
 	/* Our own echoes may trail our new chain: no order is claimed. */
 	if (strcmp(from, c->user) == 0)

@@ -179,6 +179,7 @@ state_records(struct client *c, const uint8_t *buf, size_t len)
 	struct e2ec		*e = c->e2e;
 	struct e2e_chain_end	*ends;
 	struct e2e_dm_peer	*dm;
+	struct e2e_roster	*rosters;
 	size_t			 off = 0, used, n, i;
 	unsigned		 seen = 0;
 	int			 rc;
@@ -200,6 +201,13 @@ state_records(struct client *c, const uint8_t *buf, size_t len)
 			free(e->dm);
 			e->dm = dm;
 			e->ndm = e->dmcap = n;
+			break;
+		case E2E_STATE_ROSTERS:
+			if ((rc = e2e_rosters_state_read(&rosters, &n,
+			    buf + off, len - off, &used)) != E2E_OK)
+				break;
+			roster_import(c, rosters, n);
+			free(rosters);
 			break;
 		case E2E_STATE_ENDS:
 			if ((rc = e2e_ends_state_read(&ends, &n, buf + off,
@@ -301,8 +309,9 @@ e2ec_save(struct client *c)
 	struct e2ec		*e = c->e2e;
 	struct rxchain		*x;
 	struct e2e_chain_end	*ends;
+	struct e2e_roster	*rosters;
 	uint8_t			*buf;
-	size_t			 len = 5, off, n, nends;
+	size_t			 len = 5, off, n, nends, nrosters;
 	char			 err[512];
 	int			 rv;
 
@@ -312,9 +321,11 @@ e2ec_save(struct client *c)
 	TAILQ_FOREACH(x, &e->rx, entry)
 		len += 32 + e2e_receiver_state_size(&x->r);
 	nends = e2ec_tx_ends(c, &ends);
+	nrosters = roster_export(c, &rosters);
 	len += e2e_replay_state_size(&e->replay) +
 	    e2e_dm_state_size(e->dm, e->ndm) +
-	    e2e_ends_state_size(ends, nends);
+	    e2e_ends_state_size(ends, nends) +
+	    e2e_rosters_state_size(rosters, nrosters);
 	buf = xmalloc(len);
 	buf[0] = STATE_VERSION;
 	be32_put(buf + 1, (uint32_t)e->nrx);
@@ -340,6 +351,11 @@ e2ec_save(struct client *c)
 		fatalx("e2e_ends_state_write");
 	off += n;
 	free(ends);
+	if (e2e_rosters_state_write(rosters, nrosters, buf + off, len - off,
+	    &n) != E2E_OK)
+		fatalx("e2e_rosters_state_write");
+	off += n;
+	free(rosters);
 	rv = localfile_write(e->state_file, c->id->dh_priv, STATE_LABEL, buf,
 	    off, err, sizeof(err));
 	OPENSSL_cleanse(buf, len);
@@ -364,6 +380,7 @@ e2ec_init(struct client *c)
 	TAILQ_INIT(&e->tx);
 	TAILQ_INIT(&e->rx);
 	TAILQ_INIT(&e->dms);
+	TAILQ_INIT(&e->rosters);
 	e2e_replay_init(&e->replay);
 	e->pin_tokens = E2EC_PIN_BURST;
 	e->pin_refilled_ms = now_ms();
@@ -425,6 +442,7 @@ e2ec_free(struct client *c)
 	prekeys_wipe(&e->prekeys);
 	e2e_replay_free(&e->replay);
 	free(e->dm);
+	roster_free_all(c);
 	trust_free(&e->trust);
 	free(e->prekeys_file);
 	free(e->state_file);
@@ -510,4 +528,5 @@ e2ec_status(struct client *c, struct jbuf *jb)
 		jb_adds(jb, "]");
 		jb->nfields = nfields + 1;
 	}
+	roster_status(c, jb);
 }

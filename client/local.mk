@@ -21,6 +21,7 @@ bin_PROGRAMS += %D%/securechat
 	%D%/e2e-client.h \
 	%D%/e2e-client.c \
 	%D%/e2e-session.c \
+	%D%/roster.c \
 	%D%/localfile.h \
 	%D%/localfile.c \
 	%D%/prekeys.h \

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,17 +164,22 @@ out_missing(struct client *c, const char *room, const char *from,
 	free(text);
 }
 
+/*
+ * signed: 1 the join or part came with a roster entry we verified, 0
+ * without one, -1 with one we refused (roster.c said why).
+ */
 void
 out_membership(struct client *c, int kind, const char *room,
-    const char *user, uint64_t seq, uint64_t ts)
+    const char *user, uint64_t seq, uint64_t ts, int sig)
 {
 	struct jbuf	 jb;
 	char		 who[NAME_MAX_LEN + 16];
 
 	if (!out_json) {
 		fmt_name(who, sizeof(who), user);
-		out_human_at(stdout, ts, "%s: %s %s", room, who,
-		    kind == EVENT_JOIN ? "joined" : "left");
+		out_human_at(stdout, ts, "%s: %s %s%s", room, who,
+		    kind == EVENT_JOIN ? "joined" : "left", sig < 0 ?
+		    "  [its roster entry is refused]" : "");
 		return;
 	}
 	jb_begin(&jb, kind == EVENT_JOIN ? "join" : "part");
@@ -181,7 +187,35 @@ out_membership(struct client *c, int kind, const char *room,
 	jb_str(&jb, "user", user);
 	jb_num(&jb, "seq", seq);
 	jb_num(&jb, "ts", ts);
+	jb_bool(&jb, "signed", sig > 0);
 	jb_emit(&jb);
+}
+
+/*
+ * What the server shows of a room's members disagrees with its signed
+ * roster: loud, on standard error too, like a key change.
+ */
+void
+out_roster_warning(struct client *c, const char *event, const char *room,
+    const char *fmt, ...)
+{
+	struct jbuf	 jb;
+	va_list		 ap;
+	char		*text = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
+	va_end(ap);
+	out_stderr("WARNING: ", text != NULL ? text : event);
+	if (out_json) {
+		jb_begin(&jb, "roster");
+		jb_str(&jb, "event", event);
+		jb_str(&jb, "room", room);
+		jb_str(&jb, "text", text != NULL ? text : event);
+		jb_emit(&jb);
+	}
+	free(text);
 }
 
 /*

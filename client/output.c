@@ -435,13 +435,26 @@ out_help(struct client *c, const char *usage, const char *help)
 	jb_emit(&jb);
 }
 
+/* "securechat: PREFIX TEXT" on stderr, TEXT made safe for a terminal. */
+void
+out_stderr(const char *prefix, const char *text)
+{
+	char	*s;
+
+	s = text_for_terminal(text, strlen(text));
+	out_hold();
+	(void)fprintf(stderr, "securechat: %s%s\n", prefix, s);
+	out_release();
+	free(s);
+}
+
 /* Client-side errors: stderr always, and an event for scripts too. */
 void
 out_error(struct client *c, const char *code, const char *fmt, ...)
 {
 	struct jbuf	 jb;
 	va_list		 ap;
-	char		*text = NULL, *s;
+	char		*text = NULL;
 
 	if (c->exit_status == EXIT_OK)
 		c->exit_status = EXIT_ERROR;
@@ -449,12 +462,7 @@ out_error(struct client *c, const char *code, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) == -1)
 		text = NULL;
 	va_end(ap);
-	s = text_for_terminal(text != NULL ? text : code,
-	    strlen(text != NULL ? text : code));
-	out_hold();
-	(void)fprintf(stderr, "securechat: %s\n", s);
-	out_release();
-	free(s);
+	out_stderr("", text != NULL ? text : code);
 	if (out_json) {
 		jb_begin(&jb, "error");
 		jb_str(&jb, "code", code);

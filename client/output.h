@@ -30,6 +30,7 @@ void	 jb_num(struct jbuf *, const char *, unsigned long long);
 void	 jb_bool(struct jbuf *, const char *, int);
 void	 jb_emit(struct jbuf *);
 char	*out_sanitize_n(const char *, size_t);
+void	 out_stderr(const char *, const char *);
 void	 out_hold(void);
 void	 out_release(void);
 void	 out_human_at(FILE *, uint64_t, const char *, ...)

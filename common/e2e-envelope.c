@@ -59,6 +59,10 @@ e2e_strerror(int code)
 		return "message claims another sender";
 	case E2E_EEXHAUSTED:
 		return "sender chain exhausted";
+	case E2E_EROSTER:
+		return "roster entry not allowed by the room's policy";
+	case E2E_EFORK:
+		return "roster entry does not continue the roster";
 	}
 	return "unknown error";
 }

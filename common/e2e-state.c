@@ -74,6 +74,16 @@ state_hdr_write(struct e2e_wr *w, uint8_t type, size_t need, uint8_t *out,
 	return E2E_OK;
 }
 
+/* Every writer's end: exactly the size it announced. */
+static int
+state_end(const struct e2e_wr *w, size_t need, size_t *len)
+{
+	if (w->bad || w->off != need)
+		return E2E_EINVAL;
+	*len = need;
+	return E2E_OK;
+}
+
 static size_t
 chains_used(const struct e2e_group_receiver *r)
 {
@@ -285,10 +295,7 @@ e2e_seen_state_write(const struct e2e_seen *s, uint8_t *out, size_t outsz,
 	e2e_wr_u32(&w, (uint32_t)s->next);
 	/* The ring as it stands: next keeps pointing at the oldest id. */
 	e2e_wr_bytes(&w, s->ids, s->count * E2E_MSGID_LEN);
-	if (w.bad || w.off != need)
-		return E2E_EINVAL;
-	*len = need;
-	return E2E_OK;
+	return state_end(&w, need, len);
 }
 
 int
@@ -349,10 +356,7 @@ e2e_replay_state_write(struct e2e_replay *r, uint8_t *out, size_t outsz,
 		e2e_wr_u32(&w, ids[i].spk_id);
 		e2e_wr_u64(&w, ids[i].ts_ms);
 	}
-	if (w.bad || w.off != need)
-		return E2E_EINVAL;
-	*len = need;
-	return E2E_OK;
+	return state_end(&w, need, len);
 }
 
 int
@@ -441,10 +445,7 @@ e2e_dm_state_write(const struct e2e_dm_peer *v, size_t n, uint8_t *out,
 			e2e_wr_u64(&w, v[i].in[j].high);
 		}
 	}
-	if (w.bad || w.off != need)
-		return E2E_EINVAL;
-	*len = need;
-	return E2E_OK;
+	return state_end(&w, need, len);
 }
 
 /* count, checked against what is left for at least min bytes each. */
@@ -455,6 +456,19 @@ count_read(struct e2e_rd *rd, uint32_t max, size_t min, uint32_t *count)
 	if (rd->bad || *count > max || (rd->len - rd->off) / min < *count)
 		return E2E_EMALFORMED;
 	return E2E_OK;
+}
+
+/* The start every list record shares: header, then a bounded count. */
+static int
+list_begin(struct e2e_rd *rd, const uint8_t *in, size_t len, uint8_t type,
+    uint32_t max, size_t min, uint32_t *n)
+{
+	int	 rc;
+
+	e2e_rd_init(rd, in, len);
+	if ((rc = state_hdr_read(rd, type, NULL)) != E2E_OK)
+		return rc;
+	return count_read(rd, max, min, n);
 }
 
 int
@@ -470,10 +484,8 @@ e2e_dm_state_read(struct e2e_dm_peer **vp, size_t *np, const uint8_t *in,
 		return E2E_EINVAL;
 	*vp = NULL;
 	*np = 0;
-	e2e_rd_init(&rd, in, len);
-	if ((rc = state_hdr_read(&rd, E2E_STATE_DM, NULL)) != E2E_OK ||
-	    (rc = count_read(&rd, E2E_STATE_DM_MAX, 2 + DM_FIXED, &n)) !=
-	    E2E_OK)
+	if ((rc = list_begin(&rd, in, len, E2E_STATE_DM, E2E_STATE_DM_MAX,
+	    2 + DM_FIXED, &n)) != E2E_OK)
 		return rc;
 	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)
 		return E2E_ENOMEM;
@@ -540,10 +552,7 @@ e2e_ends_state_write(const struct e2e_chain_end *v, size_t n, uint8_t *out,
 		e2e_wr_u32(&w, v[i].chain_id);
 		e2e_wr_u32(&w, v[i].count);
 	}
-	if (w.bad || w.off != need)
-		return E2E_EINVAL;
-	*len = need;
-	return E2E_OK;
+	return state_end(&w, need, len);
 }
 
 int
@@ -559,9 +568,8 @@ e2e_ends_state_read(struct e2e_chain_end **vp, size_t *np, const uint8_t *in,
 		return E2E_EINVAL;
 	*vp = NULL;
 	*np = 0;
-	e2e_rd_init(&rd, in, len);
-	if ((rc = state_hdr_read(&rd, E2E_STATE_ENDS, NULL)) != E2E_OK ||
-	    (rc = count_read(&rd, E2E_STATE_ENDS_MAX, 2 + 8, &n)) != E2E_OK)
+	if ((rc = list_begin(&rd, in, len, E2E_STATE_ENDS, E2E_STATE_ENDS_MAX,
+	    2 + 8, &n)) != E2E_OK)
 		return rc;
 	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)
 		return E2E_ENOMEM;
@@ -573,6 +581,159 @@ e2e_ends_state_read(struct e2e_chain_end **vp, size_t *np, const uint8_t *in,
 		    !name_after(i > 0 ? v[i - 1].room : NULL, v[i].room)) {
 			free(v);
 			return E2E_EMALFORMED;
+		}
+	}
+	*vp = v;
+	*np = n;
+	*used = rd.off;
+	return E2E_OK;
+}
+
+/* room, mark, policy, count, head, nhist; then hist, nm, members. */
+#define ROSTER_FIXED	(1 + 1 + 4 + E2E_HASH_LEN + 1)
+#define MEMBER_FIXED	(32 + 1)
+
+static size_t
+roster_size(const struct e2e_roster *r)
+{
+	size_t	 i, sz;
+
+	if (!e2e_name_ok(r->room) || r->nhist > E2E_ROSTER_HISTORY ||
+	    r->nm > E2E_ROSTER_MEMBERS_MAX)
+		return 0;
+	sz = 1 + strlen(r->room) + ROSTER_FIXED + r->nhist * E2E_HASH_LEN + 4;
+	for (i = 0; i < r->nm; i++) {
+		if (!e2e_name_ok(r->m[i].name))
+			return 0;
+		sz += 1 + strlen(r->m[i].name) + MEMBER_FIXED;
+	}
+	return sz;
+}
+
+size_t
+e2e_rosters_state_size(const struct e2e_roster *v, size_t n)
+{
+	size_t	 i, sz = REC_HDR + 4, one;
+
+	if ((v == NULL && n > 0) || n > E2E_STATE_ROSTERS_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((one = roster_size(&v[i])) == 0)
+			return 0;
+		sz += one;
+	}
+	return sz;
+}
+
+int
+e2e_rosters_state_write(const struct e2e_roster *v, size_t n, uint8_t *out,
+    size_t outsz, size_t *len)
+{
+	const struct e2e_roster	*r;
+	struct e2e_wr		 w;
+	size_t			 need, i, j;
+	int			 rc;
+
+	need = e2e_rosters_state_size(v, n);
+	if ((rc = state_hdr_write(&w, E2E_STATE_ROSTERS, need, out, outsz,
+	    len)) != E2E_OK)
+		return rc;
+	e2e_wr_u32(&w, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		r = &v[i];
+		if (!name_after(i > 0 ? v[i - 1].room : NULL, r->room))
+			return E2E_EINVAL;
+		e2e_wr_name(&w, r->room);
+		e2e_wr_u8(&w, r->mark);
+		e2e_wr_u8(&w, r->policy);
+		e2e_wr_u32(&w, r->count);
+		e2e_wr_bytes(&w, r->head, sizeof(r->head));
+		e2e_wr_u8(&w, (uint8_t)r->nhist);
+		for (j = 0; j < r->nhist; j++)
+			e2e_wr_bytes(&w, r->hist[j], E2E_HASH_LEN);
+		e2e_wr_u32(&w, (uint32_t)r->nm);
+		for (j = 0; j < r->nm; j++) {
+			e2e_wr_name(&w, r->m[j].name);
+			e2e_wr_bytes(&w, r->m[j].key, 32);
+			e2e_wr_u8(&w, r->m[j].role);
+		}
+	}
+	return state_end(&w, need, len);
+}
+
+/* One roster, checked as e2e_roster_apply would have left it. */
+static int
+roster_read(struct e2e_rd *rd, struct e2e_roster *r)
+{
+	static const uint8_t	 zero[E2E_HASH_LEN];
+	char			 room[E2E_NAME_MAX + 1];
+	uint32_t		 nm, j;
+
+	e2e_rd_name(rd, room);
+	if (rd->bad || e2e_roster_init(r, room) != E2E_OK)
+		return E2E_EMALFORMED;
+	r->mark = e2e_rd_u8(rd);
+	r->policy = e2e_rd_u8(rd);
+	r->count = e2e_rd_u32(rd);
+	e2e_rd_bytes(rd, r->head, sizeof(r->head));
+	r->nhist = e2e_rd_u8(rd);
+	if (rd->bad || r->policy > E2E_ROSTER_INVITE_ONLY ||
+	    r->nhist > E2E_ROSTER_HISTORY || r->nhist > r->count ||
+	    (r->count > 0 && r->nhist == 0) ||
+	    (r->count == 0 && memcmp(r->head, zero, sizeof(zero)) != 0))
+		return E2E_EMALFORMED;
+	for (j = 0; j < r->nhist; j++)
+		e2e_rd_bytes(rd, r->hist[j], E2E_HASH_LEN);
+	/* The newest hash is the head. */
+	if (r->nhist > 0 &&
+	    memcmp(r->hist[r->nhist - 1], r->head, E2E_HASH_LEN) != 0)
+		return E2E_EMALFORMED;
+	if (count_read(rd, E2E_ROSTER_MEMBERS_MAX, 2 + MEMBER_FIXED, &nm) !=
+	    E2E_OK || (r->count == 0 && nm > 0))
+		return E2E_EMALFORMED;
+	if (nm > 0 && (r->m = calloc(nm, sizeof(*r->m))) == NULL)
+		return E2E_ENOMEM;
+	for (j = 0; j < nm; j++) {
+		e2e_rd_name(rd, r->m[j].name);
+		e2e_rd_bytes(rd, r->m[j].key, 32);
+		r->m[j].role = e2e_rd_u8(rd);
+		r->nm = j + 1;
+		/* Sorted and unique: members are found by bisection. */
+		if (rd->bad || r->m[j].role > E2E_ROSTER_ADMIN ||
+		    !name_after(j > 0 ? r->m[j - 1].name : NULL,
+		    r->m[j].name))
+			return E2E_EMALFORMED;
+	}
+	return E2E_OK;
+}
+
+int
+e2e_rosters_state_read(struct e2e_roster **vp, size_t *np, const uint8_t *in,
+    size_t len, size_t *used)
+{
+	struct e2e_roster	*v = NULL;
+	struct e2e_rd		 rd;
+	uint32_t		 n, i;
+	int			 rc;
+
+	if (vp == NULL || np == NULL || in == NULL || used == NULL)
+		return E2E_EINVAL;
+	*vp = NULL;
+	*np = 0;
+	if ((rc = list_begin(&rd, in, len, E2E_STATE_ROSTERS,
+	    E2E_STATE_ROSTERS_MAX, 2 + ROSTER_FIXED + 4, &n)) != E2E_OK)
+		return rc;
+	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)
+		return E2E_ENOMEM;
+	for (i = 0; i < n; i++) {
+		if ((rc = roster_read(&rd, &v[i])) == E2E_OK &&
+		    !name_after(i > 0 ? v[i - 1].room : NULL, v[i].room))
+			rc = E2E_EMALFORMED;
+		if (rc != E2E_OK) {
+			for (n = 0; n <= i; n++)
+				e2e_roster_free(&v[n]);
+			free(v);
+			return rc;
 		}
 	}
 	*vp = v;

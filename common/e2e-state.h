@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "e2e.h"
+#include "e2e-roster.h"
 
 /*
  * docs/E2E.md section 7 is the layout.  The records hold chain keys in
@@ -22,6 +23,8 @@
 #define E2E_STATE_REPLAY	0x03	/* one e2e_replay */
 #define E2E_STATE_DM		0x04	/* e2e_dm_peers, by name */
 #define E2E_STATE_ENDS		0x05	/* our last chain per room, by room */
+#define E2E_STATE_ROSTERS	0x06	/* verified rosters, by room */
+#define E2E_STATE_ROSTERS_MAX	10000	/* rooms in one record */
 
 #define E2E_STATE_DM_MAX	10000	/* peers in one record */
 #define E2E_STATE_ENDS_MAX	10000	/* rooms in one record */
@@ -78,6 +81,16 @@ size_t	 e2e_ends_state_size(const struct e2e_chain_end *v, size_t n);
 int	 e2e_ends_state_write(const struct e2e_chain_end *v, size_t n,
 	    uint8_t *out, size_t outsz, size_t *len);
 int	 e2e_ends_state_read(struct e2e_chain_end **v, size_t *n,
+	    const uint8_t *in, size_t len, size_t *used);
+
+/*
+ * Rosters as verified (e2e-roster.h), v[0..n) sorted by room.  The reader
+ * allocates *v and each member array (e2e_roster_free each, then free).
+ */
+size_t	 e2e_rosters_state_size(const struct e2e_roster *v, size_t n);
+int	 e2e_rosters_state_write(const struct e2e_roster *v, size_t n,
+	    uint8_t *out, size_t outsz, size_t *len);
+int	 e2e_rosters_state_read(struct e2e_roster **v, size_t *n,
 	    const uint8_t *in, size_t len, size_t *used);
 
 #endif

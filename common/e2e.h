@@ -32,7 +32,9 @@ enum e2e_err {
 	E2E_ETOO_OLD		= -13,	/* its key was never held or is gone */
 	E2E_EROOM		= -14,	/* group message from another room */
 	E2E_ESENDER		= -15,	/* group message from another sender */
-	E2E_EEXHAUSTED		= -16	/* chain iteration at its end: rotate */
+	E2E_EEXHAUSTED		= -16,	/* chain iteration at its end: rotate */
+	E2E_EROSTER		= -17,	/* roster entry the policy forbids */
+	E2E_EFORK		= -18	/* roster entry that does not follow */
 };
 
 #define E2E_VERSION		2	/* 1: no counters, no roster head */

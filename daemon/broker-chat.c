@@ -179,6 +179,9 @@ room_event_frame(struct frame_buf *b, const char *room,
 	frame_put_u8(b, F_KIND, row->kind);
 	if (row->kind == LOG_MESSAGE)
 		frame_put_bytes(b, F_BODY, row->body, row->body_len);
+	/* A join or part row holds the user's name, or its roster entry. */
+	else if (row->body_len > NAME_MAX_LEN)
+		frame_put_bytes(b, F_ENTRY, row->body, row->body_len);
 	if (row->client_msg_id != 0)
 		frame_put_u64(b, F_CLIENT_MSG_ID, row->client_msg_id);
 	if (row->sender_sign_pub != NULL)
@@ -510,9 +513,13 @@ get_room_name(struct link *l, const struct frame *f, char *room, size_t roomsz,
 	return 0;
 }
 
-/* Append a join or part row and schedule its fan-out. */
+/*
+ * Append a join or part row of a user and schedule its fan-out.  Its
+ * body is the user's name, or the roster entry that made the change.
+ */
 static uint64_t
-room_announce(struct room *r, struct user *u, uint8_t kind)
+room_announce_user(struct room *r, int64_t user_id, const char *name,
+    const uint8_t *sign_pub, uint8_t kind, const uint8_t *entry, size_t len)
 {
 	struct store_row	 row;
 	struct frame_buf	 b;
@@ -522,19 +529,104 @@ room_announce(struct room *r, struct user *u, uint8_t kind)
 
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
-	if (store_room_append(br.store, r->id, u->id, 0, kind, row.ts_ms,
-	    (const uint8_t *)u->name, strlen(u->name), &seq, &dup) != 0)
+	if (entry == NULL) {
+		entry = (const uint8_t *)name;
+		len = strlen(name);
+	}
+	if (store_room_append(br.store, r->id, user_id, 0, kind, row.ts_ms,
+	    entry, len, &seq, &dup) != 0)
 		fatalx("store_room_append");
 	r->last_seq = seq;
 	row.seq = seq;
-	row.sender = u->name;
-	row.sender_sign_pub = u->sign_pub;
+	row.sender = name;
+	row.sender_sign_pub = sign_pub;
 	row.kind = kind;
+	row.body = entry;
+	row.body_len = len;
 	room_event_frame(&b, r->name, &row);
 	a = after_fanout(AFTER_ROOM, r->id, seq, &b);
-	a->sender_id = u->id;
+	a->sender_id = user_id;
 	a->row_kind = kind;
 	return seq;
+}
+
+static uint64_t
+room_announce(struct room *r, struct user *u, uint8_t kind)
+{
+	return room_announce_user(r, u->id, u->name, u->sign_pub, kind, NULL,
+	    0);
+}
+
+/* A room with a signed roster is joined and left only by entries. */
+static int
+roster_required(struct link *l, struct room *r)
+{
+	char	 text[128];
+
+	if (!roster_exists(r->id, r->name))
+		return 0;
+	snprintf(text, sizeof(text), "%s has a signed roster: join and leave "
+	    "it with roster entries", r->name);
+	link_error_about(l, ERR_ROSTER_REQUIRED, text, 0, r->name);
+	return 1;
+}
+
+/* The id of a room (made if asked), or -1. */
+int64_t
+chat_room_id(const char *name, int create)
+{
+	struct room	*r;
+
+	if (create)
+		tx_begin();
+	return (r = room_get(name, create)) == NULL ? -1 : r->id;
+}
+
+/*
+ * What a roster entry does to the room (broker-roster.c has checked
+ * it): u joins (LOG_JOIN) or leaves (LOG_PART), and every member hears
+ * it with the entry.  A member who joins again (a new key, or a room
+ * that had no roster) stays a member; the entry is announced all the
+ * same.
+ */
+void
+chat_roster_change(const char *name, const struct store_user *u,
+    uint8_t kind, const uint8_t *entry, size_t len)
+{
+	struct room	*r;
+	struct user	*on;
+	struct link	*ul;
+	uint64_t	 seq;
+	int		 member;
+
+	tx_begin();
+	if ((r = room_get(name, 1)) == NULL)
+		fatalx("room %s vanished", name);
+	member = room_has_member(r, u->id);
+	seq = room_announce_user(r, u->id, u->name, u->sign_pub, kind, entry,
+	    len);
+	on = user_find(u->id);
+	if (kind == LOG_JOIN && !member) {
+		/* A new member starts at this join: no history before it. */
+		if (store_member_add(br.store, r->id, u->id, seq - 1) != 0)
+			fatalx("store_member_add");
+		room_add_member(r, u->id);
+		if (on != NULL)
+			TAILQ_FOREACH(ul, &on->links, user_entry)
+				link_room_add(ul, r->id, seq - 1);
+	} else if (kind == LOG_PART && member) {
+		if (store_member_remove(br.store, r->id, u->id) != 0)
+			fatalx("store_member_remove");
+		room_remove_member(r, u->id);
+	}
+}
+
+int
+chat_is_member(const char *name, int64_t user_id)
+{
+	struct room	*r;
+
+	return (r = room_get(name, 0)) != NULL && room_has_member(r, user_id);
 }
 
 static void
@@ -550,6 +642,8 @@ chat_join(struct link *l, const struct frame *f)
 		return;
 	tx_begin();
 	r = room_get(name, 1);
+	if (roster_required(l, r))
+		return;
 	if (room_has_member(r, l->user->id)) {
 		snprintf(text, sizeof(text), "already in %s", r->name);
 		frame_begin(&b, MSG_NOTICE, br.max_frame);
@@ -580,6 +674,8 @@ chat_part(struct link *l, const struct frame *f)
 		link_error_about(l, ERR_NOT_MEMBER, text, 0, name);
 		return;
 	}
+	if (roster_required(l, r))
+		return;
 	tx_begin();
 	(void)room_announce(r, l->user, LOG_PART);
 	if (store_member_remove(br.store, r->id, l->user->id) != 0)
@@ -921,6 +1017,12 @@ chat_frame(struct link *l, const struct frame *f)
 		break;
 	case MSG_KEYS_GET:
 		keys_get(l, f);
+		break;
+	case MSG_ROSTER_GET:
+		roster_get(l, f);
+		break;
+	case MSG_ROSTER_PUT:
+		roster_put(l, f);
 		break;
 	default:
 		log_security("worker %ld (%s) relayed %s after login",

@@ -190,7 +190,17 @@ int	 auth_get_name(struct link *l, const struct frame *f,
 void	 keys_prekey(struct link *l, const struct frame *f);
 void	 keys_get(struct link *l, const struct frame *f);
 
+/* broker-roster.c */
+void	 roster_get(struct link *l, const struct frame *f);
+void	 roster_put(struct link *l, const struct frame *f);
+int	 roster_exists(int64_t room_id, const char *room);
+void	 roster_free(void);
+
 /* broker-chat.c */
+int64_t	 chat_room_id(const char *name, int create);
+void	 chat_roster_change(const char *name, const struct store_user *u,
+	    uint8_t kind, const uint8_t *entry, size_t len);
+int	 chat_is_member(const char *name, int64_t user_id);
 void	 chat_bind(struct link *l, const struct store_user *u);
 void	 chat_start(struct link *l);
 void	 chat_frame(struct link *l, const struct frame *f);

@@ -14,6 +14,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/broker-chat.c \
 	%D%/broker-ctl.c \
 	%D%/broker-keys.c \
+	%D%/broker-roster.c \
 	%D%/store.c %D%/store.h
 
 DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \

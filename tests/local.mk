@@ -53,6 +53,13 @@ check_PROGRAMS += %D%/unit/test_e2e_state
 %C%_unit_test_e2e_state_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_e2e_state
 
+# Signed, hash-chained room rosters.
+check_PROGRAMS += %D%/unit/test_e2e_roster
+%C%_unit_test_e2e_roster_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_e2e_roster_SOURCES = %D%/unit/test_e2e_roster.c
+%C%_unit_test_e2e_roster_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_e2e_roster
+
 # The client's key files: signed prekeys, sealed local files, known_users.
 check_PROGRAMS += %D%/unit/test_keys
 %C%_unit_test_keys_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
@@ -126,7 +133,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-hostile-fake.sh \
 	%D%/integration/t-hostile-client.sh \
 	%D%/integration/t-hostile-replay.sh \
-	%D%/integration/t-hostile-order.sh
+	%D%/integration/t-hostile-order.sh \
+	%D%/integration/t-hostile-roster.sh
 EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \

@@ -61,6 +61,7 @@ next
 event #b 1 1 carol"
 client_start u2 --user u
 client_wait_jq u2 '.type=="error" and .code=="TOO_MANY_ROOMS"' 120
+client_wait u2 '"room":"#r100000"' 180
 client_end u2 || true
 n=$(wc -l <"$TMP/home-u2/u@127.0.0.1_$PORT.seen")
 [ "$n" -le 10000 ] || fail ".seen holds $n rooms"
