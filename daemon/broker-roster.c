@@ -229,6 +229,21 @@ roster_put(struct link *l, const struct frame *f)
 	log_info("roster of %s: entry %u by %s", room, e.index, e.actor);
 }
 
+/* The room is gone (securechatctl): its id may be used again. */
+void
+roster_forget(int64_t room_id)
+{
+	struct roster_cache	*rc;
+
+	TAILQ_FOREACH(rc, &cache, entry)
+		if (rc->room_id == room_id) {
+			TAILQ_REMOVE(&cache, rc, entry);
+			e2e_roster_free(&rc->r);
+			free(rc);
+			return;
+		}
+}
+
 void
 roster_free(void)
 {

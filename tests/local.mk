@@ -81,13 +81,17 @@ TESTS += %D%/unit/test_text
 check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_util_SOURCES = %D%/unit/test_util.c
-%C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+%C%_unit_test_util_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
 # A scripted hostile server for the integration tests (issue 10).
 check_PROGRAMS += %D%/integration/scfake
 %C%_integration_scfake_SOURCES = %D%/integration/scfake.c
 %C%_integration_scfake_LDADD = common/libcommon.a $(OPENSSL_LIBS)
+
+# What systemd does for the unit (sockets, notify, journal), for t-systemd.
+check_PROGRAMS += %D%/integration/scsystemd
+%C%_integration_scsystemd_SOURCES = %D%/integration/scsystemd.c
 
 # The documents against the code: protodump prints the protocol tables,
 # check-docs.pl compares them and the documented constants with docs/.
@@ -134,7 +138,9 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-hostile-client.sh \
 	%D%/integration/t-hostile-replay.sh \
 	%D%/integration/t-hostile-order.sh \
-	%D%/integration/t-hostile-roster.sh
+	%D%/integration/t-hostile-roster.sh \
+	%D%/integration/t-systemd.sh \
+	%D%/integration/t-docs.sh
 EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \
