@@ -32,8 +32,8 @@ struct who {
 };
 
 /* Fixed keys, so the vector below stays the same. */
-static struct who	 alice = { "alice" }, bobby = { "bobby" };
-static struct who	 carol = { "carol" }, mallo = { "mallo" };
+static struct who	 alice = { .name = "alice" }, bobby = { .name = "bobby" };
+static struct who	 carol = { .name = "carol" }, mallo = { .name = "mallo" };
 
 struct ent {
 	uint8_t		 b[E2E_ROSTER_ENTRY_MAX];
