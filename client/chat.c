@@ -181,7 +181,11 @@ chat_delivered(struct client *c, int now)
 	if (c->seen_file == NULL)
 		return;
 	/* Scanning the table per event would cost a flood of rooms dearly. */
-	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS) {
+	/*
+	 * Each save writes the whole table: with many rooms, wait for more
+	 * events, so that a flood costs in proportion to what it sends.
+	 */
+	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS + c->seen.n / 8) {
 		if (c->ev_delivered == NULL &&
 		    (c->ev_delivered = evtimer_new(c->base, delivered_cb,
 		    c)) == NULL)

@@ -572,8 +572,8 @@ dm_peer_get(struct client *c, const char *name)
 	int			 cmp;
 
 	(void)str_copy(key.name, name, sizeof(key.name));
-	if ((p = bsearch(&key, e->dm, e->ndm, sizeof(*e->dm), dm_cmp)) !=
-	    NULL)
+	if (e->ndm > 0 && (p = bsearch(&key, e->dm, e->ndm, sizeof(*e->dm),
+	    dm_cmp)) != NULL)
 		return p;
 	if (e->ndm >= E2EC_DM_MAX) {
 		for (i = 1; i < e->ndm; i++)

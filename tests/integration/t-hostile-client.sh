@@ -13,15 +13,15 @@ start_daemon
 
 # Under valgrind, or (sanitizer build) under ASan, which valgrind cannot run.
 VG=
-if grep -aq AddressSanitizer "$SC"; then
+if [ "${SC_SANITIZERS:-no}" = yes ] || ldd "$SC" 2>/dev/null | grep -q libasan; then
 	echo "sanitizer build: ASan checks the client instead of valgrind"
 elif command -v valgrind >/dev/null; then
 	VG="valgrind -q --error-exitcode=99 --leak-check=no"
 else
 	skip "valgrind is not installed"
 fi
-memcheck_ok() {	# FILE: no report from valgrind or ASan in it
-	! grep -Eq '^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param)|ERROR: AddressSanitizer' "$1"
+memcheck_ok() {	# FILE: no report from valgrind, ASan or UBSan in it
+	! grep -Eq '^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param)|ERROR: AddressSanitizer|runtime error:' "$1"
 }
 
 # A start-up error after the seen table is loaded: known_users damaged.
