@@ -295,7 +295,6 @@ e2e_roster_apply(struct e2e_roster *r, const uint8_t *buf, size_t len,
     struct e2e_roster_entry *ep)
 {
 	struct e2e_roster_entry	 e;
-	struct e2e_roster	 next;
 	struct crypto_part	 parts[2];
 	uint8_t			 hash[E2E_HASH_LEN];
 	int			 rc;
@@ -322,41 +321,38 @@ e2e_roster_apply(struct e2e_roster *r, const uint8_t *buf, size_t len,
 	if ((rc = e2e_roster_entry_hash(buf, len, hash)) != E2E_OK)
 		return rc;
 
-	/* On a copy: a failure leaves the roster as it was. */
-	if ((rc = e2e_roster_copy(&next, r)) != E2E_OK)
-		return rc;
+	/*
+	 * In place: member_add fails (bound, memory) before it changes
+	 * anything, and nothing else can fail, so a refusal leaves the
+	 * roster as it was without copying it.
+	 */
 	switch (e.op) {
 	case E2E_ROSTER_CREATE:
-		next.policy = e.arg;
-		rc = member_add(&next, e.subject, e.subject_key,
-		    E2E_ROSTER_ADMIN);
+		rc = member_add(r, e.subject, e.subject_key, E2E_ROSTER_ADMIN);
+		if (rc == E2E_OK)
+			r->policy = e.arg;
 		break;
 	case E2E_ROSTER_JOIN:
-		rc = member_add(&next, e.subject, e.subject_key,
-		    E2E_ROSTER_MEMBER);
+		rc = member_add(r, e.subject, e.subject_key, E2E_ROSTER_MEMBER);
 		break;
 	case E2E_ROSTER_INVITE:
-		rc = member_add(&next, e.subject, e.subject_key, e.arg);
+		rc = member_add(r, e.subject, e.subject_key, e.arg);
 		break;
 	case E2E_ROSTER_PART:
 	case E2E_ROSTER_REMOVE:
-		member_remove(&next, e.subject);
+		member_remove(r, e.subject);
 		break;
 	}
-	if (rc != E2E_OK) {
-		e2e_roster_free(&next);
+	if (rc != E2E_OK)
 		return rc;
-	}
-	if (next.nhist == E2E_ROSTER_HISTORY) {
-		memmove(next.hist[0], next.hist[1],
+	if (r->nhist == E2E_ROSTER_HISTORY) {
+		memmove(r->hist[0], r->hist[1],
 		    (E2E_ROSTER_HISTORY - 1) * E2E_HASH_LEN);
-		next.nhist--;
+		r->nhist--;
 	}
-	memcpy(next.hist[next.nhist++], hash, E2E_HASH_LEN);
-	memcpy(next.head, hash, E2E_HASH_LEN);
-	next.count++;
-	e2e_roster_free(r);
-	*r = next;
+	memcpy(r->hist[r->nhist++], hash, E2E_HASH_LEN);
+	memcpy(r->head, hash, E2E_HASH_LEN);
+	r->count++;
 	if (ep != NULL)
 		*ep = e;
 	return E2E_OK;
