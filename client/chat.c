@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "e2e-client.h"
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
@@ -26,11 +27,27 @@ get_room(const struct frame *f, char room[ROOM_MAX_LEN + 1])
 	return room;
 }
 
+/* A user name of an event, folded; NULL if absent or not a valid name. */
+static const char *
+get_user(const struct frame *f, uint16_t tag, char name[NAME_MAX_LEN + 1])
+{
+	if (frame_get_str(f, tag, name, NAME_MAX_LEN + 1) == -1 ||
+	    proto_fold_user(name) == -1)
+		return NULL;
+	return name;
+}
+
 static void
 send_one(struct client *c, struct outmsg *m)
 {
 	struct frame_buf	 b;
 
+	/* Joins and parts go through the room's signed roster. */
+	if ((m->type == MSG_JOIN && roster_join(c, m->room, m->arg)) ||
+	    (m->type == MSG_PART && roster_part(c, m->room))) {
+		m->sent = 1;
+		return;
+	}
 	frame_begin(&b, m->type, c->max_frame);
 	switch (m->type) {
 	case MSG_SEND:
@@ -136,6 +153,7 @@ chat_logged_in(struct client *c)
 		(void)event_del(c->ev_hold);
 	outbox_unsend_all(&c->outbox);
 	e2ec_logged_in(c);
+	roster_logged_in(c);
 	chat_flush(c);
 }
 
@@ -160,12 +178,14 @@ chat_delivered(struct client *c, int now)
 	size_t			 i;
 	int			 dirty = 0;
 
-	for (i = 0; i < c->seen.n; i++)
-		if (c->seen.v[i].shown > c->seen.v[i].told)
-			dirty = 1;
-	if (!dirty || c->seen_file == NULL)
+	if (c->seen_file == NULL)
 		return;
-	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS) {
+	/* Scanning the table per event would cost a flood of rooms dearly. */
+	/*
+	 * Each save writes the whole table: with many rooms, wait for more
+	 * events, so that a flood costs in proportion to what it sends.
+	 */
+	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS + c->seen.n / 8) {
 		if (c->ev_delivered == NULL &&
 		    (c->ev_delivered = evtimer_new(c->base, delivered_cb,
 		    c)) == NULL)
@@ -178,6 +198,11 @@ chat_delivered(struct client *c, int now)
 		}
 		return;
 	}
+	for (i = 0; i < c->seen.n; i++)
+		if (c->seen.v[i].shown > c->seen.v[i].told)
+			dirty = 1;
+	if (!dirty)
+		return;
 	if (c->ev_delivered != NULL)
 		(void)event_del(c->ev_delivered);
 	c->undelivered = 0;
@@ -217,10 +242,12 @@ chat_epoch(struct client *c, const uint8_t *epoch)
 
 	if ((rv = seen_epoch(&c->seen, epoch)) == SEEN_EPOCH_SAME)
 		return;
-	if (rv == SEEN_EPOCH_RESET)
+	if (rv == SEEN_EPOCH_RESET) {
 		out_notice(c, "database_changed", "the server's database is "
 		    "not the one this client saw before: what was shown is "
 		    "counted afresh");
+		roster_reset(c);
+	}
 	if (c->seen_file != NULL &&
 	    seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1)
 		out_error(c, "SEEN", "%s", err);
@@ -235,13 +262,36 @@ first_time(struct client *c, const char *key, uint64_t seq)
 {
 	struct seen_entry	*e;
 
+	/*
+	 * Nothing the server sends may silence a room for good: a seq out
+	 * of bounds is refused (not shown, not recorded, not acknowledged).
+	 */
+	if (seq == 0 || seq > SEEN_SEQ_MAX) {
+		out_error(c, "BAD_SEQ", "the server sent an event of %s with "
+		    "seq %llu, out of bounds: ignored", key,
+		    (unsigned long long)seq);
+		return 0;
+	}
 	if ((e = seen_get(&c->seen, key, 1)) == NULL)
-		return 1;
+		return 0;
+	if (c->seen.evicted > 0 && !c->seen_full) {
+		out_error(c, "TOO_MANY_ROOMS", "the server sends events of more "
+		    "than %d rooms: the marks of those least recently used "
+		    "are forgotten", SEEN_MAX_ENTRIES);
+		c->seen_full = 1;
+	}
 	e->active = 1;
 	if (seq <= e->shown) {
 		/* Let the server's cursor catch up with what we know. */
 		if (e->shown > e->told)
 			chat_delivered(c, 0);
+		return 0;
+	}
+	if (seq - e->shown > SEEN_SEQ_JUMP) {
+		out_error(c, "BAD_SEQ", "the server sent an event of %s with "
+		    "seq %llu, more than 2^32 past the last one shown (%llu): "
+		    "ignored", key, (unsigned long long)seq,
+		    (unsigned long long)e->shown);
 		return 0;
 	}
 	e->shown = seq;
@@ -266,19 +316,22 @@ room_event(struct client *c, const struct frame *f)
 {
 	struct outmsg	*m;
 	char		 room[ROOM_MAX_LEN + 1], from[NAME_MAX_LEN + 1];
-	const uint8_t	*body = (const uint8_t *)"", *sign_pub;
+	const uint8_t	*body = (const uint8_t *)"", *sign_pub, *entry = NULL;
 	uint64_t	 seq, ts;
-	size_t		 len = 0;
+	size_t		 len = 0, elen = 0;
 	uint8_t		 kind;
+	int		 sig;
 
 	if (get_room(f, room) == NULL ||
 	    frame_get_u64(f, F_SEQ, &seq) == -1 ||
 	    frame_get_u64(f, F_TS, &ts) == -1 ||
-	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1 ||
+	    get_user(f, F_FROM, from) == NULL ||
 	    frame_get_u8(f, F_KIND, &kind) == -1)
 		return;
 	if (frame_get(f, F_BODY) != NULL)
 		(void)frame_get_bytes(f, F_BODY, &body, &len);
+	if (frame_get(f, F_ENTRY) != NULL)
+		(void)frame_get_bytes(f, F_ENTRY, &entry, &elen);
 	sign_pub = event_sign_pub(f);
 	complete_add_room(room);
 	complete_add_user(from);
@@ -286,11 +339,13 @@ room_event(struct client *c, const struct frame *f)
 		return;
 	switch (kind) {
 	case EVENT_MESSAGE:
+		roster_heard(c, room);
 		e2ec_room_message(c, room, from, sign_pub, body, len, seq, ts);
 		break;
 	case EVENT_JOIN:
 	case EVENT_PART:
-		out_membership(c, kind, room, from, seq, ts);
+		sig = roster_event(c, room, from, kind, entry, elen);
+		out_membership(c, kind, room, from, seq, ts, sig);
 		e2ec_membership(c, room, seq);
 		if (strcmp(from, c->user) != 0)
 			break;
@@ -323,8 +378,8 @@ direct_event(struct client *c, const struct frame *f)
 
 	if (frame_get_u64(f, F_SEQ, &seq) == -1 ||
 	    frame_get_u64(f, F_TS, &ts) == -1 ||
-	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1 ||
-	    frame_get_str(f, F_TO, to, sizeof(to)) == -1 ||
+	    get_user(f, F_FROM, from) == NULL ||
+	    get_user(f, F_TO, to) == NULL ||
 	    frame_get_bytes(f, F_BODY, &body, &len) == -1)
 		return;
 	sign_pub = event_sign_pub(f);
@@ -388,10 +443,13 @@ keys_answered(struct client *c, const struct frame *f)
 		    (m->type == MSG_PREKEY && strcmp(name, c->user) == 0))
 			break;
 	}
-	if (m != NULL) {
-		outbox_remove(&c->outbox, m);
-		client_progress(c);
+	/* Unasked: a server flooding keys gets nothing pinned or written. */
+	if (m == NULL) {
+		log_debug("KEYS for %s that we did not ask for: ignored", name);
+		return;
 	}
+	outbox_remove(&c->outbox, m);
+	client_progress(c);
 	e2ec_keys(c, f);
 	client_check_done(c);
 }
@@ -442,6 +500,10 @@ chat_frame(struct client *c, const struct frame *f)
 		return 1;
 	case MSG_CAUGHT_UP:
 		e2ec_caught_up(c);
+		return 1;
+	case MSG_ROSTER:
+		roster_answer(c, f);
+		client_progress(c);
 		return 1;
 	case MSG_INFO_REPLY:
 		if (frame_get_str(f, F_SOFTWARE, sw, sizeof(sw)) == 0 &&
@@ -535,6 +597,11 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 			client_check_done(c);
 			return;
 		}
+	}
+	/* A step of a roster op: it goes on (catching up, creating). */
+	if (id == 0 && roster_error(c, code, room)) {
+		client_progress(c);
+		return;
 	}
 	out_chat_error(c, code, text, id, room, has_retry, retry);
 	if (m == NULL && id == 0) {

@@ -76,6 +76,7 @@ struct outmsg {
 	uint8_t			*body;
 	size_t			 len;
 	char			*text;		/* what the user typed, to show */
+	uint8_t			 arg;		/* MSG_JOIN: the roster policy */
 };
 TAILQ_HEAD(outlist, outmsg);
 
@@ -87,11 +88,21 @@ struct outbox {
 
 /* The last seq shown of a room ("#name") or of the inbox (SEEN_INBOX). */
 #define SEEN_INBOX		"@"
+/*
+ * What a server may send is bounded: a seq is at most 2^53 - 1 (exact in
+ * JSON, and far beyond any log), at most 2^32 past the last one shown
+ * there, and the table holds so many rooms.  Otherwise one event could
+ * silence a room for good, or a flood of rooms stop the client starting.
+ */
+#define SEEN_SEQ_MAX		((UINT64_C(1) << 53) - 1)
+#define SEEN_SEQ_JUMP		(UINT64_C(1) << 32)
+#define SEEN_MAX_ENTRIES	10000
 struct seen_entry {
 	char			 key[ROOM_MAX_LEN + 1];
 	uint64_t		 shown;		/* persisted before it is told */
 	uint64_t		 told;		/* DELIVERED on this connection */
 	int			 active;	/* heard of on this connection */
+	uint64_t		 used;		/* seen_get's clock, for eviction */
 };
 
 struct seen {
@@ -101,6 +112,10 @@ struct seen {
 	/* The server database the marks count in (WELCOME's F_EPOCH). */
 	int			 has_epoch;
 	uint8_t			 epoch[EPOCH_LEN];
+	size_t			 skipped;	/* lines seen_load ignored */
+	size_t			 evicted;	/* marks forgotten: table full */
+	uint64_t		 clock;
+	uint32_t		*index;		/* hash slots: position + 1 */
 };
 
 struct evbuffer;
@@ -170,6 +185,7 @@ struct client {
 	int			 careful;	/* one SEND in flight: limited */
 	struct seen		 seen;
 	char			*seen_file;
+	int			 seen_full;	/* said once: table full */
 	struct event		*ev_delivered;
 	unsigned		 undelivered;	/* events shown, not yet told */
 	struct event		*ev_progress;	/* batch watchdog */
@@ -324,11 +340,15 @@ void	 out_reconnected(struct client *);
 
 /* output-chat.c */
 void	 out_message(struct client *, const char *, const char *,
-	    const uint8_t *, size_t, uint64_t, uint64_t);
+	    const uint8_t *, size_t, uint64_t, uint64_t, int);
 void	 out_direct(struct client *, const char *, const char *,
-	    const uint8_t *, size_t, uint64_t, uint64_t);
+	    const uint8_t *, size_t, uint64_t, uint64_t, int);
+void	 out_missing(struct client *, const char *, const char *, uint64_t,
+	    int, uint64_t);
+void	 out_roster_warning(struct client *, const char *, const char *,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
 void	 out_membership(struct client *, int, const char *, const char *,
-	    uint64_t, uint64_t);
+	    uint64_t, uint64_t, int);
 void	 out_ack(struct client *, const struct outmsg *, uint64_t);
 void	 out_chat_error(struct client *, uint16_t, const char *, uint64_t,
 	    const char *, int, uint32_t);
@@ -345,7 +365,7 @@ void	 out_undecryptable(struct client *, const char *, const char *,
 void	 out_user_key_changed(struct client *, const char *,
 	    const uint8_t [32]);
 void	 out_safety_number(struct client *, const char *, const char *,
-	    const struct trust_entry *);
+	    const uint8_t [32], const char *, int);
 
 /* known.c */
 #define KNOWN_NONE	0

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "e2e-client.h"
 #include "proto.h"
 #include "util.h"
 
@@ -25,6 +26,8 @@ static void	 cmd_rooms(struct client *, const char *);
 static void	 cmd_who(struct client *, const char *);
 static void	 cmd_msg(struct client *, const char *);
 static void	 cmd_trust(struct client *, const char *);
+static void	 cmd_invite(struct client *, const char *);
+static void	 cmd_remove(struct client *, const char *);
 static void	 cmd_verify(struct client *, const char *);
 static void	 cmd_info(struct client *, const char *);
 static void	 cmd_status(struct client *, const char *);
@@ -33,8 +36,9 @@ static void	 cmd_quit(struct client *, const char *);
 static void	 cmd_help(struct client *, const char *);
 
 static const struct command commands[] = {
-	{ "join", "/join #room", "join a room (created if new); it becomes "
-	    "the current room", 1, cmd_join },
+	{ "join", "/join #room [invite-only]", "join a room (created if new, "
+	    "open unless invite-only); it becomes the current room", 1,
+	    cmd_join },
 	{ "part", "/part [#room]", "leave a room (the current one if none is "
 	    "given)", 1, cmd_part },
 	{ "rooms", "/rooms", "list the rooms and their member counts", 0,
@@ -48,6 +52,10 @@ static const struct command commands[] = {
 	{ "trust", "/trust @user [number]", "accept the new identity key of a "
 	    "user; with its safety number, only that key, verified", 1,
 	    cmd_trust },
+	{ "invite", "/invite @user [#room] [admin]", "admit a user to a room's "
+	    "signed roster (room admins only)", 1, cmd_invite },
+	{ "remove", "/remove @user [#room]", "remove a member from a room's "
+	    "signed roster (room admins only)", 1, cmd_remove },
 	{ "info", "/info", "show the server's version, uptime and users "
 	    "online", 0, cmd_info },
 	{ "status", "/status", "show the connection, the server's key and "
@@ -94,22 +102,58 @@ room_arg(struct client *c, const char *args, char *room, size_t roomsz,
 	return 0;
 }
 
+/* "#room [word]": the room, and the word after it (or ""). */
+static int
+room_and_word(struct client *c, const char *args, char *room, size_t roomsz,
+    char *word, size_t wordsz, const char *usage)
+{
+	char	 first[ROOM_MAX_LEN + 2];
+	size_t	 n;
+
+	n = strcspn(args, " \t");
+	if (n >= sizeof(first)) {
+		out_error(c, "BAD_ROOM", "room names are # and 1 to 64 of "
+		    "a-z 0-9 _ -");
+		return -1;
+	}
+	memcpy(first, args, n);
+	first[n] = '\0';
+	args += n;
+	args += strspn(args, " \t");
+	if (str_copy(word, args, wordsz) == -1 || strpbrk(word, " \t") !=
+	    NULL) {
+		out_error(c, "USAGE", "usage: %s", usage);
+		return -1;
+	}
+	return room_arg(c, first, room, roomsz, usage);
+}
+
 static void
 cmd_join(struct client *c, const char *args)
 {
-	char	 room[ROOM_MAX_LEN + 1];
+	const char	*usage = "/join #room [invite-only]";
+	struct outmsg	*m;
+	char		 room[ROOM_MAX_LEN + 1], policy[16];
 
 	if (*args == '\0') {
-		out_error(c, "USAGE", "usage: /join #room");
+		out_error(c, "USAGE", "usage: %s", usage);
 		return;
 	}
-	if (room_arg(c, args, room, sizeof(room), "/join #room") == -1)
+	if (room_and_word(c, args, room, sizeof(room), policy, sizeof(policy),
+	    usage) == -1)
 		return;
+	if (policy[0] != '\0' && strcmp(policy, "invite-only") != 0 &&
+	    strcmp(policy, "open") != 0) {
+		out_error(c, "USAGE", "usage: %s", usage);
+		return;
+	}
 	/* At once, so that the lines typed next go there. */
 	(void)str_copy(c->room, room, sizeof(c->room));
 	input_set_prompt(c);
 	complete_add_room(room);
-	chat_request(c, MSG_JOIN, room);
+	m = outbox_add(&c->outbox, MSG_JOIN, room, NULL, NULL, 0);
+	m->arg = strcmp(policy, "invite-only") == 0;
+	chat_flush(c);
 }
 
 static void
@@ -197,6 +241,45 @@ cmd_trust(struct client *c, const char *args)
 	if (take_user(c, &args, who, "/trust @user [number]") == -1)
 		return;
 	e2ec_trust(c, who, *args != '\0' ? args : NULL);
+}
+
+static void
+cmd_invite(struct client *c, const char *args)
+{
+	const char	*usage = "/invite @user [#room] [admin]";
+	char		 who[NAME_MAX_LEN + 1], room[ROOM_MAX_LEN + 1];
+	char		 role[16];
+
+	if (take_user(c, &args, who, usage) == -1)
+		return;
+	if (*args == '#' || *args == '\0') {
+		if (room_and_word(c, args, room, sizeof(room), role,
+		    sizeof(role), usage) == -1)
+			return;
+	} else {
+		if (room_arg(c, "", room, sizeof(room), usage) == -1 ||
+		    str_copy(role, args, sizeof(role)) == -1)
+			return;
+	}
+	if (role[0] != '\0' && strcmp(role, "admin") != 0) {
+		out_error(c, "USAGE", "usage: %s", usage);
+		return;
+	}
+	roster_admin(c, room, who, RR_WANT_INVITE, role[0] != '\0');
+	chat_flush(c);
+}
+
+static void
+cmd_remove(struct client *c, const char *args)
+{
+	char	 who[NAME_MAX_LEN + 1], room[ROOM_MAX_LEN + 1];
+
+	if (take_user(c, &args, who, "/remove @user [#room]") == -1 ||
+	    room_arg(c, args, room, sizeof(room), "/remove @user [#room]") ==
+	    -1)
+		return;
+	roster_admin(c, room, who, RR_WANT_REMOVE, 0);
+	chat_flush(c);
 }
 
 static void

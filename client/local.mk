@@ -13,12 +13,15 @@ bin_PROGRAMS += %D%/securechat
 	%D%/output.h \
 	%D%/output.c \
 	%D%/output-chat.c \
+	%D%/text.h \
+	%D%/text.c \
 	%D%/known.c \
 	%D%/identity.h \
 	%D%/identity.c \
 	%D%/e2e-client.h \
 	%D%/e2e-client.c \
 	%D%/e2e-session.c \
+	%D%/roster.c \
 	%D%/localfile.h \
 	%D%/localfile.c \
 	%D%/prekeys.h \

@@ -15,6 +15,8 @@
 #include "client.h"
 #include "output.h"
 #include "proto.h"
+#include "text.h"
+#include "util.h"
 #include "xmalloc.h"
 
 int		 out_json;
@@ -56,49 +58,18 @@ jb_adds(struct jbuf *jb, const char *s)
 	jb_add(jb, s, strlen(s));
 }
 
-/* Length of a valid UTF-8 sequence at p, or 0. */
-size_t
-out_utf8_len(const unsigned char *p, size_t left)
-{
-	uint32_t	 c, min;
-	size_t		 n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		c = p[0] & 0x1f;
-		min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		c = p[0] & 0x0f;
-		min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		c = p[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /*
- * A JSON string.  Invalid UTF-8 becomes U+FFFD rather than an error: the
- * event still reaches the script and the output is always valid JSON.
+ * A JSON string.  Controls, C1 included, and the bidirectional controls
+ * are escaped (\uXXXX), so the text stays exact but raw output cannot
+ * move a terminal that shows it.  Invalid UTF-8 becomes U+FFFD rather
+ * than an error: the event still reaches the script and the output is
+ * always valid JSON (bodies also give their exact bytes, out_text_hex).
  */
 void
 jb_string_n(struct jbuf *jb, const char *s, size_t left)
 {
 	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 cp;
 	size_t			 n;
 	char			 esc[8];
 
@@ -109,13 +80,13 @@ jb_string_n(struct jbuf *jb, const char *s, size_t left)
 			esc[1] = (char)*p;
 			jb_add(jb, esc, 2);
 			n = 1;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p);
-			jb_adds(jb, esc);
-			n = 1;
-		} else if ((n = out_utf8_len(p, left)) == 0) {
+		} else if ((n = utf8_decode(p, left, &cp)) == 0) {
 			jb_adds(jb, "\\ufffd");
 			n = 1;
+		} else if (text_is_unsafe(cp)) {
+			(void)snprintf(esc, sizeof(esc), "\\u%04x",
+			    (unsigned int)cp);
+			jb_adds(jb, esc);
 		} else
 			jb_add(jb, (const char *)p, n);
 		p += n;
@@ -219,21 +190,14 @@ jb_emit(struct jbuf *jb)
 }
 
 /*
- * Server text goes to a terminal: control characters (escape sequences
- * that could rewrite the screen) are shown as '?'.
+ * Text from others goes to a terminal: controls (escape sequences that
+ * could rewrite the screen), bidirectional controls and invalid UTF-8
+ * are shown as '?' (text.c).
  */
 char *
 out_sanitize_n(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	char			*out;
-	size_t			 i;
-
-	out = xmalloc(len + 1);
-	for (i = 0; i < len; i++)
-		out[i] = (p[i] < 0x20 || p[i] == 0x7f) ? '?' : (char)p[i];
-	out[len] = '\0';
-	return out;
+	return text_for_terminal(s, len);
 }
 
 static char *
@@ -497,6 +461,19 @@ out_help(struct client *c, const char *usage, const char *help)
 	jb_emit(&jb);
 }
 
+/* "securechat: PREFIX TEXT" on stderr, TEXT made safe for a terminal. */
+void
+out_stderr(const char *prefix, const char *text)
+{
+	char	*s;
+
+	s = text_for_terminal(text, strlen(text));
+	out_hold();
+	(void)fprintf(stderr, "securechat: %s%s\n", prefix, s);
+	out_release();
+	free(s);
+}
+
 /* Client-side errors: stderr always, and an event for scripts too. */
 void
 out_error(struct client *c, const char *code, const char *fmt, ...)
@@ -511,9 +488,7 @@ out_error(struct client *c, const char *code, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) == -1)
 		text = NULL;
 	va_end(ap);
-	out_hold();
-	(void)fprintf(stderr, "securechat: %s\n", text != NULL ? text : code);
-	out_release();
+	out_stderr("", text != NULL ? text : code);
 	if (out_json) {
 		jb_begin(&jb, "error");
 		jb_str(&jb, "code", code);
@@ -556,15 +531,18 @@ out_notice(struct client *c, const char *event, const char *fmt, ...)
 {
 	struct jbuf	 jb;
 	va_list		 ap;
-	char		*text = NULL;
+	char		*text = NULL, *s;
 
 	va_start(ap, fmt);
 	if (vasprintf(&text, fmt, ap) == -1)
 		text = NULL;
 	va_end(ap);
-	if (!out_json)
-		human(stdout, "%s", text != NULL ? text : event);
-	else {
+	if (!out_json) {
+		s = text_for_terminal(text != NULL ? text : event,
+		    strlen(text != NULL ? text : event));
+		human(stdout, "%s", s);
+		free(s);
+	} else {
 		jb_begin(&jb, "notice");
 		jb_str(&jb, "event", event);
 		jb_str(&jb, "text", text != NULL ? text : event);

@@ -29,8 +29,8 @@ void	 jb_str_n(struct jbuf *, const char *, const char *, size_t);
 void	 jb_num(struct jbuf *, const char *, unsigned long long);
 void	 jb_bool(struct jbuf *, const char *, int);
 void	 jb_emit(struct jbuf *);
-size_t	 out_utf8_len(const unsigned char *, size_t);
 char	*out_sanitize_n(const char *, size_t);
+void	 out_stderr(const char *, const char *);
 void	 out_hold(void);
 void	 out_release(void);
 void	 out_human_at(FILE *, uint64_t, const char *, ...)

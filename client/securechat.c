@@ -561,8 +561,9 @@ main(int argc, char *argv[])
 
 	/* The key first: a wrong passphrase should not cost a connection. */
 	if (session_init(&c) == -1) {
-		session_free(&c);
+		/* chat_free writes the seen table to c.seen_file: first. */
 		chat_free(&c);
+		session_free(&c);
 		free(c.home);
 		free(c.known_file);
 		free(c.ca_file);

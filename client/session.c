@@ -183,6 +183,11 @@ session_init(struct client *c)
 		out_error(c, "SEEN", "%s", err);
 		return -1;
 	}
+	if (c->seen.skipped > 0)
+		out_notice(c, "seen_skipped", "%s: %zu lines out of bounds "
+		    "(a seq above %llu, or more than %d rooms) ignored",
+		    c->seen_file, c->seen.skipped,
+		    (unsigned long long)SEEN_SEQ_MAX, SEEN_MAX_ENTRIES);
 	return e2ec_init(c);
 }
 
@@ -204,6 +209,8 @@ session_free(struct client *c)
 	free(c->seen_file);
 	free(c->invite);
 	free(c->passphrase_file);
+	/* Whatever runs after must find nothing, not freed memory. */
+	c->key_file = c->seen_file = c->invite = c->passphrase_file = NULL;
 }
 
 /*

@@ -11,7 +11,7 @@ shift || true
 PACKAGES="build-essential autoconf automake pkg-config libssl-dev libevent-dev
 libconfig-dev libsqlite3-dev libseccomp-dev libcmocka-dev libedit-dev libsystemd-dev
 systemd openssl
-mandoc jq procps util-linux passwd sqlite3 gdb tmux faketime"
+mandoc jq procps util-linux passwd sqlite3 gdb tmux faketime valgrind"
 
 missing=
 for p in $PACKAGES; do
