@@ -18,6 +18,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 TMP=$(mktemp -d "/tmp/sc-$TEST.XXXXXX")
 chmod 755 "$TMP"
+# The clients read no configuration file of whoever runs the tests.
+export XDG_CONFIG_HOME="$TMP/config"
+unset NO_COLOR
 DPID=
 PORT=
 CLIENTS=

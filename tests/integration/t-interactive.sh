@@ -19,7 +19,7 @@ client_say bob "/join #lobby"
 client_wait_jq bob '.type=="join" and .user=="bob"'
 
 T new-session -d -s t -x 150 -y 30 \
-    "$SC --server 127.0.0.1:$PORT --user alice --home $TMP/home-alice; sleep 60"
+    "$SC --line --server 127.0.0.1:$PORT --user alice --home $TMP/home-alice; sleep 60"
 wait_for 10 screen_has "Passphrase for alice" || fail "no passphrase prompt: $(screen)"
 T send-keys -t t Enter
 # Echo goes off again for the second prompt, flushing what was typed ahead.
