@@ -330,6 +330,7 @@ void	 seen_free(struct seen *);
 /* view.c: what is shown where, and kept in the history */
 void	 view_init(struct client *);
 void	 view_free(struct client *);
+void	 view_resume(struct client *);
 void	 view_message(struct client *, const char *, const char *,
 	    const uint8_t *, size_t, uint64_t, uint64_t);
 void	 view_direct(struct client *, const char *, const char *,

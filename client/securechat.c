@@ -722,6 +722,8 @@ main(int argc, char *argv[])
 	    c.set.interface == IFACE_AUTO && tui_start(&c) == 0)
 		c.tui = 1;
 	/* On a terminal, typing (and /quit) works before the first login. */
+	if (c.interactive && !c.tui)
+		view_resume(&c);
 	if (c.interactive)
 		input_start(&c);
 

@@ -128,6 +128,22 @@ view_init(struct client *c)
 	load_convs(c);
 }
 
+/*
+ * The line-based interface on a terminal goes on where it was: lines go
+ * to the room joined last.  (The full-screen one starts in window 1.)
+ */
+void
+view_resume(struct client *c)
+{
+	size_t	 i;
+
+	for (i = view_count(c); i > 0; i--)
+		if (view_key(c, i - 1)[0] == '#') {
+			view_focus(c, view_key(c, i - 1));
+			return;
+		}
+}
+
 void
 view_free(struct client *c)
 {
