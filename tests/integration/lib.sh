@@ -323,6 +323,10 @@ cleanup() {
 		eval "pid=\${CPID_$name:-}"
 		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
 	done
+	# A terminal test's tmux server (and the clients in it), even on failure.
+	if [ -S "$TMP/tmux.sock" ]; then
+		tmux -S "$TMP/tmux.sock" kill-server 2>/dev/null || true
+	fi
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
 		kill -TERM "$DPID" 2>/dev/null || true
 		wait_for 10 sh -c "! kill -0 $DPID" || true
