@@ -37,6 +37,9 @@ get_user(const struct frame *f, uint16_t tag, char name[NAME_MAX_LEN + 1])
 	return name;
 }
 
+static struct outmsg *answer_begin(struct client *, uint16_t, const char *);
+static void	 answer_end(struct client *, struct outmsg *);
+
 static void
 send_one(struct client *c, struct outmsg *m)
 {
@@ -345,21 +348,25 @@ room_event(struct client *c, const struct frame *f)
 	case EVENT_JOIN:
 	case EVENT_PART:
 		sig = roster_event(c, room, from, kind, entry, elen);
-		out_membership(c, kind, room, from, seq, ts, sig);
-		e2ec_membership(c, room, seq);
-		if (strcmp(from, c->user) != 0)
-			break;
 		/* Our own join or part answers our request. */
-		if ((m = outbox_find_request(&c->outbox, kind == EVENT_JOIN ?
-		    MSG_JOIN : MSG_PART, room)) != NULL) {
-			outbox_remove(&c->outbox, m);
-			client_progress(c);
-			/* It may have been the last thing a script waited for. */
-			client_check_done(c);
-		}
-		if (kind == EVENT_PART && strcmp(c->room, room) == 0) {
-			c->room[0] = '\0';
-			input_set_prompt(c);
+		m = strcmp(from, c->user) != 0 ? NULL : answer_begin(c,
+		    kind == EVENT_JOIN ? MSG_JOIN : MSG_PART, room);
+		view_membership(c, kind, room, from, seq, ts, sig);
+		e2ec_membership(c, room, seq);
+		if (strcmp(from, c->user) == 0 && kind == EVENT_JOIN)
+			view_joined(c, room);
+		else if (strcmp(from, c->user) == 0)
+			view_parted(c, room);
+		/* It may have been the last thing a script waited for. */
+		answer_end(c, m);
+		/* A /join of it sent meanwhile: we are in now. */
+		while (kind == EVENT_JOIN && strcmp(from, c->user) == 0 &&
+		    (m = outbox_find_request(&c->outbox, MSG_JOIN,
+		    room)) != NULL) {
+			outbox_set_request(m->reqid);
+			out_notice(c, "already_in_roster", "already in %s",
+			    room);
+			answer_end(c, m);
 		}
 		break;
 	default:
@@ -402,23 +409,39 @@ ack(struct client *c, const struct frame *f)
 	/* A second ACK for a message sent twice across a reconnect. */
 	if ((m = outbox_find_id(&c->outbox, id)) == NULL)
 		return;
+	outbox_set_request(m->reqid);
 	if (!m->quiet)
 		out_ack(c, m, seq);
+	/* A direct message does not come back: it is kept as it is acked. */
+	if (m->room[0] == '\0' && m->text != NULL)
+		view_sent_direct(c, m, seq);
+	outbox_set_request(NULL);
 	outbox_remove(&c->outbox, m);
 	client_progress(c);
 	chat_flush(c);		/* room in the window */
 	client_check_done(c);
 }
 
-/* A reply that ends a request: take it off the outbox. */
-static void
-answered(struct client *c, uint16_t type, const char *room)
+/*
+ * The request a reply answers (NULL if none is waiting): its events carry
+ * the script's request id until answer_end takes it off the outbox.
+ */
+static struct outmsg *
+answer_begin(struct client *c, uint16_t type, const char *room)
 {
 	struct outmsg	*m;
 
 	if ((m = outbox_find_request(&c->outbox, type, room)) == NULL &&
 	    room != NULL)
 		m = outbox_find_request(&c->outbox, type, NULL);
+	outbox_set_request(m != NULL ? m->reqid : NULL);
+	return m;
+}
+
+static void
+answer_end(struct client *c, struct outmsg *m)
+{
+	outbox_set_request(NULL);
 	if (m != NULL) {
 		outbox_remove(&c->outbox, m);
 		client_progress(c);
@@ -448,9 +471,12 @@ keys_answered(struct client *c, const struct frame *f)
 		log_debug("KEYS for %s that we did not ask for: ignored", name);
 		return;
 	}
+	/* A /verify's safety number answers the script that asked. */
+	outbox_set_request(m->reqid);
 	outbox_remove(&c->outbox, m);
 	client_progress(c);
 	e2ec_keys(c, f);
+	outbox_set_request(NULL);
 	client_check_done(c);
 }
 
@@ -477,23 +503,24 @@ chat_frame(struct client *c, const struct frame *f)
 		ack(c, f);
 		return 1;
 	case MSG_ROOM_LIST:
+		m = answer_begin(c, MSG_ROOMS, NULL);
 		if (frame_get_bytes(f, F_LIST, &list, &len) == 0)
 			out_rooms(c, list, len);
-		answered(c, MSG_ROOMS, NULL);
+		answer_end(c, m);
 		return 1;
 	case MSG_WHO_LIST:
 		if (get_room(f, room) != NULL &&
 		    frame_get_bytes(f, F_LIST, &list, &len) == 0) {
 			/* Ours, for a new chain, or the user's /who. */
-			m = outbox_find_request(&c->outbox, MSG_WHO, room);
+			m = answer_begin(c, MSG_WHO, room);
 			quiet = m != NULL && m->quiet;
-			answered(c, MSG_WHO, room);
+			if (!quiet)
+				out_who(c, room, list, len);
+			answer_end(c, m);
 			if (quiet)
 				e2ec_who_list(c, room, list, len);
-			else
-				out_who(c, room, list, len);
 		} else
-			answered(c, MSG_WHO, NULL);
+			answer_end(c, answer_begin(c, MSG_WHO, NULL));
 		return 1;
 	case MSG_KEYS:
 		keys_answered(c, f);
@@ -506,20 +533,24 @@ chat_frame(struct client *c, const struct frame *f)
 		client_progress(c);
 		return 1;
 	case MSG_INFO_REPLY:
+		m = answer_begin(c, MSG_INFO, NULL);
 		if (frame_get_str(f, F_SOFTWARE, sw, sizeof(sw)) == 0 &&
 		    frame_get_u64(f, F_UPTIME, &uptime) == 0 &&
 		    frame_get_u32(f, F_USERS_ONLINE, &online) == 0 &&
 		    frame_get_u32(f, F_USERS, &users) == 0 &&
 		    frame_get_u32(f, F_ROOMS, &rooms) == 0)
 			out_info(c, sw, uptime, online, users, rooms);
-		answered(c, MSG_INFO, NULL);
+		answer_end(c, m);
 		return 1;
 	default:
 		return 0;
 	}
 }
 
-/* "already in #room" is how the broker answers a JOIN of a member. */
+/*
+ * "already in #room" is how the broker answers a JOIN of a member: the
+ * notice, shown next, carries that request's id.
+ */
 void
 chat_notice(struct client *c, const char *text)
 {
@@ -528,6 +559,8 @@ chat_notice(struct client *c, const char *text)
 	TAILQ_FOREACH(m, &c->outbox.q, entry) {
 		if (m->sent && m->type == MSG_JOIN &&
 		    strstr(text, m->room) != NULL) {
+			outbox_set_request(m->reqid);
+			view_joined(c, m->room);
 			outbox_remove(&c->outbox, m);
 			client_progress(c);
 			client_check_done(c);
@@ -578,8 +611,10 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 		if (evtimer_add(c->ev_hold, &tv) == -1)
 			fatalx("evtimer_add");
 		/* One line per hold is enough for people; scripts get each. */
+		outbox_set_request(m != NULL ? m->reqid : NULL);
 		if (!was_held || c->json)
 			out_chat_error(c, code, text, id, room, 1, retry);
+		outbox_set_request(NULL);
 		return;
 	}
 	if (code == ERR_NO_SUCH_USER && id == 0) {
@@ -603,7 +638,6 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 		client_progress(c);
 		return;
 	}
-	out_chat_error(c, code, text, id, room, has_retry, retry);
 	if (m == NULL && id == 0) {
 		/* A request: the first one still waiting for that room. */
 		TAILQ_FOREACH(m, &c->outbox.q, entry)
@@ -611,6 +645,9 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 			    (room == NULL || strcmp(m->room, room) == 0))
 				break;
 	}
+	outbox_set_request(m != NULL ? m->reqid : NULL);
+	out_chat_error(c, code, text, id, room, has_retry, retry);
+	outbox_set_request(NULL);
 	if (m != NULL)
 		outbox_remove(&c->outbox, m);
 	client_progress(c);

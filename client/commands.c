@@ -34,6 +34,11 @@ static void	 cmd_status(struct client *, const char *);
 static void	 cmd_ping(struct client *, const char *);
 static void	 cmd_quit(struct client *, const char *);
 static void	 cmd_help(struct client *, const char *);
+static void	 cmd_win(struct client *, const char *);
+static void	 cmd_close(struct client *, const char *);
+static void	 cmd_search(struct client *, const char *);
+static void	 cmd_clear(struct client *, const char *);
+static void	 cmd_reconnect(struct client *, const char *);
 
 static const struct command commands[] = {
 	{ "join", "/join #room [invite-only]", "join a room (created if new, "
@@ -58,10 +63,21 @@ static const struct command commands[] = {
 	    "signed roster (room admins only)", 1, cmd_remove },
 	{ "info", "/info", "show the server's version, uptime and users "
 	    "online", 0, cmd_info },
-	{ "status", "/status", "show the connection, the server's key and "
-	    "the round-trip time", 0, cmd_status },
+	{ "win", "/win N", "show window N (also Alt-N); /win alone lists "
+	    "them", 1, cmd_win },
+	{ "close", "/close", "close the current window (a room stays "
+	    "joined: /part leaves it)", 0, cmd_close },
+	{ "search", "/search text", "search the local history of every "
+	    "room and conversation", 1, cmd_search },
+	{ "clear", "/clear", "erase the local history (and its key)", 0,
+	    cmd_clear },
+	{ "status", "/status", "show the connection's state, the server's "
+	    "key and the round-trip time", 0, cmd_status },
 	{ "ping", "/ping", "measure the round-trip time to the server", 0,
 	    cmd_ping },
+	{ "reconnect", "/reconnect", "connect again now (after an error "
+	    "that stopped the retries, or to drop a stuck connection)", 0,
+	    cmd_reconnect },
 	{ "quit", "/quit", "close the connection and leave", 0, cmd_quit },
 	{ "help", "/help", "list the commands", 0, cmd_help },
 };
@@ -292,11 +308,57 @@ cmd_verify(struct client *c, const char *args)
 	e2ec_verify(c, who, *args != '\0' ? args : NULL);
 }
 
-/* The answer to the PING completes the status, so the RTT is fresh. */
+/*
+ * Connected, the answer to the PING completes the status, so the RTT is
+ * fresh; otherwise the state is all there is to say, at once.
+ */
 static void
 cmd_status(struct client *c, const char *args)
 {
-	(void)conn_ping(c, PING_STATUS);
+	if (c->state == CS_READY)
+		(void)conn_ping(c, PING_STATUS);
+	else
+		out_status(c, -1);
+}
+
+static void
+cmd_reconnect(struct client *c, const char *args)
+{
+	session_reconnect(c);
+}
+
+static void
+cmd_win(struct client *c, const char *args)
+{
+	if (!c->tui) {
+		out_error(c, "NO_WINDOWS", "windows are part of the "
+		    "full-screen interface; /join #room changes the room "
+		    "lines go to");
+		return;
+	}
+	(void)tui_window_cmd(c, args);
+}
+
+static void
+cmd_close(struct client *c, const char *args)
+{
+	cmd_win(c, "close");
+}
+
+static void
+cmd_search(struct client *c, const char *args)
+{
+	if (*args == '\0') {
+		out_error(c, "USAGE", "usage: /search text");
+		return;
+	}
+	view_search(c, args);
+}
+
+static void
+cmd_clear(struct client *c, const char *args)
+{
+	view_clear(c);
 }
 
 static void
@@ -308,16 +370,19 @@ cmd_ping(struct client *c, const char *args)
 static void
 cmd_quit(struct client *c, const char *args)
 {
-	conn_close(c);
+	client_leave(c);
 }
 
 static void
 cmd_help(struct client *c, const char *args)
 {
-	size_t	 i;
+	size_t	 i, w = 0;
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		out_help(c, commands[i].usage, commands[i].help);
+		if (strlen(commands[i].usage) > w)
+			w = strlen(commands[i].usage);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		out_help(c, commands[i].usage, commands[i].help, (int)w);
 }
 
 /* For completion: the i-th command's name, NULL after the last. */
@@ -329,30 +394,72 @@ cmd_name(size_t i)
 	return commands[i].name;
 }
 
+/*
+ * --json: "@id=TOKEN " before a line tags it; every event that answers
+ * it carries "request_id": TOKEN.  Returns the rest of the line, or NULL
+ * (said) for a malformed tag.
+ */
+static const char *
+take_request_id(struct client *c, const char *line)
+{
+	char	 id[CLIENT_REQID_MAX + 1];
+	size_t	 n;
+
+	if (!c->json || strncmp(line, "@id=", 4) != 0)
+		return line;
+	line += 4;
+	n = strspn(line, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-");
+	if (n == 0 || n > CLIENT_REQID_MAX || (line[n] != ' ' &&
+	    line[n] != '\t' && line[n] != '\0')) {
+		out_error(c, "BAD_REQUEST_ID", "a request id is 1 to %d of "
+		    "A-Z a-z 0-9 . _ : - after '@id=', then a blank",
+		    CLIENT_REQID_MAX);
+		return NULL;
+	}
+	memcpy(id, line, n);
+	id[n] = '\0';
+	outbox_set_request(id);
+	return line + n + strspn(line + n, " \t");
+}
+
+static void	 cmd_dispatch(struct client *, const char *);
+
 void
 cmd_line(struct client *c, const char *line)
 {
-	const struct command	*cmd;
-	const char		*args, *text;
-	size_t			 i, n;
-
 	if (strlen(line) > CLIENT_LINE_MAX) {
 		out_error(c, "INPUT", "line longer than %d bytes refused",
 		    CLIENT_LINE_MAX);
 		return;
 	}
+	if ((line = take_request_id(c, line)) != NULL)
+		cmd_dispatch(c, line);
+	outbox_set_request(NULL);
+}
+
+static void
+cmd_dispatch(struct client *c, const char *line)
+{
+	const struct command	*cmd;
+	const char		*args, *text;
+	size_t			 i, n;
+
 	text = line;
 	line += strspn(line, " \t");
 	if (*line == '\0')
 		return;
 	/* A chat line is sent as typed; "//" sends one starting with '/'. */
 	if (line[0] != '/' || line[1] == '/') {
-		if (c->room[0] == '\0') {
+		if (c->room[0] == '\0' && c->query[0] == '\0') {
 			out_error(c, "NO_ROOM", "no current room: /join #room "
 			    "first, or /msg @user");
 			return;
 		}
-		chat_say(c, c->room, NULL, line[0] == '/' ? line + 1 : text);
+		/* A conversation's window sends to that person. */
+		chat_say(c, c->room[0] != '\0' ? c->room : NULL,
+		    c->room[0] != '\0' ? NULL : c->query,
+		    line[0] == '/' ? line + 1 : text);
 		return;
 	}
 	n = strcspn(line + 1, " \t");

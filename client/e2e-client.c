@@ -157,8 +157,9 @@ check_identity(struct client *c, const char *name, const uint8_t key[32],
 		trust_dirty(c);
 		/* Every new key is shown: the server could invent members. */
 		hex_encode(key, 32, hex);
-		out_notice(c, "key_pinned", "first key seen for %s, pinned: "
-		    "%s (/verify @%s to check it)", name, hex, name);
+		out_key_event(c, "key_pinned", name, key, "pinned", "first key "
+		    "seen for %s, pinned: %s (/verify @%s to check it)", name,
+		    hex, name);
 		return 1;
 	case TRUST_CHANGED:
 		trust_dirty(c);
@@ -334,9 +335,32 @@ pending_add(struct client *c, struct pendinglist *q, const char *to,
 	if (to != NULL)
 		(void)str_copy(p->to, to, sizeof(p->to));
 	p->text = xstrdup(text);
+	(void)str_copy(p->reqid, outbox_request(), sizeof(p->reqid));
 	TAILQ_INSERT_TAIL(q, p, entry);
 	c->e2e->npending++;
 	return 0;
+}
+
+/*
+ * A line that waited for keys is sent (or refused) under the request id
+ * it was typed with; NULL puts back the one of the command running now.
+ */
+static void
+pending_request(const struct pending *p)
+{
+	static char	 saved[CLIENT_REQID_MAX + 1];
+	static int	 inside;
+
+	if (p != NULL && !inside) {
+		(void)str_copy(saved, outbox_request(), sizeof(saved));
+		inside = 1;
+	}
+	if (p != NULL)
+		outbox_set_request(p->reqid);
+	else if (inside) {
+		outbox_set_request(saved);
+		inside = 0;
+	}
 }
 
 /* Drop a line waiting for keys (sent, refused, or at exit), wiped. */
@@ -544,7 +568,9 @@ tx_pump(struct client *c, struct txroom *tx)
 		    strlen(p->text), now, out, outsz, &outlen) != E2E_OK)
 			fatalx("e2e_group_seal");
 		c->e2e->dirty = 1;	/* the chain's count, for its successor */
+		pending_request(p);
 		(void)queue_send(c, tx->room, NULL, out, outlen, p->text, 0);
+		pending_request(NULL);
 		free(out);
 		e2ec_pending_pop(c->e2e, &tx->pending, p);
 	}
@@ -618,6 +644,7 @@ dms_pump(struct client *c)
 		p = peer_get(c, d->to, 1);
 		if (peer_need(c, p))
 			break;
+		pending_request(d);
 		if (p->state != PEER_READY) {
 			out_error(c, "NO_SUCH_USER", "no keys for %s: message "
 			    "not sent", d->to);
@@ -647,6 +674,7 @@ dms_pump(struct client *c)
 			free(out);
 			sealed = 1;
 		}
+		pending_request(NULL);
 		e2ec_pending_pop(c->e2e, &e->dms, d);
 	}
 	/* A counter is used once: on disk before the message leaves. */
@@ -1025,7 +1053,7 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
 		undecryptable(c, room, from, NULL, seq, ts, "signed by a key "
 		    "you have not accepted: /verify, then /trust the sender");
 	else
-		out_message(c, room, from, pt, ptlen, seq, ts, order.late);
+		view_message(c, room, from, pt, ptlen, seq, ts, order.late);
 	OPENSSL_cleanse(pt, len);
 	free(pt);
 }
@@ -1064,7 +1092,7 @@ e2ec_direct(struct client *c, const char *from, const char *to,
 		undecryptable(c, NULL, from, to, seq, ts, "signed by a key you "
 		    "have not accepted: /verify, then /trust the sender");
 	else
-		out_direct(c, from, to, pt, ptlen, seq, ts, order.late);
+		view_direct(c, from, to, pt, ptlen, seq, ts, order.late);
 	OPENSSL_cleanse(pt, len);
 	free(pt);
 }
@@ -1105,7 +1133,6 @@ e2ec_trust(struct client *c, const char *name, const char *number)
 	const struct trust_entry	*te;
 	struct txroom			*tx;
 	uint8_t				 key[32];
-	char				 hex[65];
 	int				 rv;
 
 	te = trust_get(&c->e2e->trust, c->hostport, name);
@@ -1137,10 +1164,11 @@ e2ec_trust(struct client *c, const char *name, const char *number)
 	e2ec_save_trust(c);
 	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
 		tx->stale = 1;
-	hex_encode(key, sizeof(key), hex);
-	out_notice(c, "trusted", "accepted the new key of %s: %s", name, hex);
+	out_key_event(c, "trusted", name, key, number != NULL ?
+	    "verified" : "pinned", "accepted the new key of %s", name);
 	if (number != NULL)
-		out_notice(c, "verified", "the key of %s is verified", name);
+		out_key_event(c, "verified", name, key, "verified",
+		    "the key of %s is verified", name);
 }
 
 void
@@ -1184,7 +1212,8 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 	}
 	c->e2e->trust_dirty = 1;
 	e2ec_save_trust(c);
-	out_notice(c, "verified", "the key of %s is verified", name);
+	out_key_event(c, "verified", name, te->sign_pub, "verified",
+	    "the key of %s is verified", name);
 }
 
 int

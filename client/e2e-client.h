@@ -66,6 +66,7 @@ struct pending {
 	TAILQ_ENTRY(pending)	 entry;
 	char			 to[NAME_MAX_LEN + 1];	/* DMs only */
 	char			*text;
+	char			 reqid[CLIENT_REQID_MAX + 1];	/* a script's */
 };
 TAILQ_HEAD(pendinglist, pending);
 

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "client.h"
+#include "crypto.h"
+#include "log.h"
 #include "output.h"
 #include "proto.h"
 #include "text.h"
@@ -263,15 +265,13 @@ out_chat_error(struct client *c, uint16_t code, const char *text,
 		c->exit_status = EXIT_ERROR;
 	(void)snprintf(idhex, sizeof(idhex), "%016" PRIx64, id);
 	s = out_sanitize_n(text, strlen(text));
-	out_hold();
 	if (has_retry)
-		(void)fprintf(stderr, "securechat: %s%s%s (%s; retrying in "
-		    "%lu ms)\n", room != NULL ? room : "", room != NULL ?
-		    ": " : "", s, name, (unsigned long)retry_ms);
+		out_err("%s%s%s (%s; retrying in %lu ms)", room != NULL ?
+		    room : "", room != NULL ? ": " : "", s, name,
+		    (unsigned long)retry_ms);
 	else
-		(void)fprintf(stderr, "securechat: %s%s%s (%s)\n",
-		    room != NULL ? room : "", room != NULL ? ": " : "", s, name);
-	out_release();
+		out_err("%s%s%s (%s)", room != NULL ? room : "",
+		    room != NULL ? ": " : "", s, name);
 	free(s);
 	if (!out_json)
 		return;
@@ -464,30 +464,62 @@ out_undecryptable(struct client *c, const char *room, const char *from,
 	jb_emit(&jb);
 }
 
+/* "SHA256:" and the hex of the key's hash, as server keys are shown. */
+static void
+key_fingerprint(const uint8_t key[32], char out[FP_STR_LEN])
+{
+	uint8_t	 h[32];
+
+	if (crypto_sha256(key, 32, h) == -1)
+		fatalx("crypto_sha256");
+	known_fp_string(h, out);
+}
+
+/*
+ * Something happened to the identity key of user: scripts get the user,
+ * the key's fingerprint and its state (pinned, verified, changed).
+ */
+void
+out_key_event(struct client *c, const char *event, const char *user,
+    const uint8_t key[32], const char *state, const char *fmt, ...)
+{
+	char		 fp[FP_STR_LEN], *text = NULL;
+	const char	*kv[] = { "user", user, "fingerprint", fp, "state",
+			    state, NULL };
+	va_list		 ap;
+
+	key_fingerprint(key, fp);
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
+	va_end(ap);
+	out_event(c, event, kv, "%s", text != NULL ? text : event);
+	free(text);
+}
+
 /* Loud: someone's identity key is not the one pinned. */
 void
 out_user_key_changed(struct client *c, const char *user,
     const uint8_t key[32])
 {
 	struct jbuf	 jb;
-	char		 hex[65];
+	char		 hex[65], fp[FP_STR_LEN];
 
 	hex_encode(key, 32, hex);
-	out_hold();
-	(void)fprintf(stderr,
-	    "securechat: WARNING: the identity key of %s has changed!\n"
+	out_err("WARNING: the identity key of %s has changed!\n"
 	    "  new key: %s\n"
 	    "Nothing is sent to %s and nothing from it is shown until you "
 	    "accept the new key. Compare safety numbers (/verify @%s) with "
 	    "%s in person or by a channel you trust, then /trust @%s "
-	    "NUMBER.\n",
-	    user, hex, user, user, user, user);
-	out_release();
+	    "NUMBER.", user, hex, user, user, user, user);
 	if (!out_json)
 		return;
+	key_fingerprint(key, fp);
 	jb_begin(&jb, "key_changed");
 	jb_str(&jb, "user", user);
 	jb_str(&jb, "key", hex);
+	jb_str(&jb, "fingerprint", fp);
+	jb_str(&jb, "state", "changed");
 	jb_emit(&jb);
 }
 
@@ -501,7 +533,7 @@ out_safety_number(struct client *c, const char *user, const char *number,
     const uint8_t key[32], const char *state, int pending)
 {
 	struct jbuf	 jb;
-	char		 hex[65];
+	char		 hex[65], fp[FP_STR_LEN];
 	int		 isnew = strcmp(state, "changed") == 0;
 
 	hex_encode(key, 32, hex);
@@ -527,7 +559,9 @@ out_safety_number(struct client *c, const char *user, const char *number,
 	jb_str(&jb, "user", user);
 	jb_str(&jb, "number", number);
 	jb_str(&jb, "key", state);
-	jb_str(&jb, "fingerprint", hex);
+	jb_str(&jb, "state", state);
+	key_fingerprint(key, fp);
+	jb_str(&jb, "fingerprint", fp);
 	if (pending)
 		jb_bool(&jb, "pending", 1);
 	jb_emit(&jb);

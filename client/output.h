@@ -35,5 +35,10 @@ void	 out_hold(void);
 void	 out_release(void);
 void	 out_human_at(FILE *, uint64_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+void	 out_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* ts (ms, 0 for now), whether it is an error, the line (no newline). */
+typedef void out_sink_fn(uint64_t, int, const char *);
+void	 out_set_sink(out_sink_fn *);
 
 #endif

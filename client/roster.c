@@ -252,6 +252,13 @@ do_want(struct client *c, struct rroom *rr)
 static void
 want(struct client *c, struct rroom *rr, int op, uint8_t arg)
 {
+	/*
+	 * A second /join while the first is under way waits for it: the
+	 * join event answers the first, and the rest hear they are in.
+	 */
+	if (op == RR_WANT_JOIN && (rr->want == RR_WANT_JOIN ||
+	    rr->want == RR_WANT_CREATE))
+		return;
 	rr->want = op;
 	rr->want_arg = arg;
 	rr->retries = 0;

@@ -116,6 +116,19 @@ check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
 %C%_integration_scprobe_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 
+# The client's configuration file and local history store.
+check_PROGRAMS += %D%/unit/test_settings %D%/unit/test_history
+%C%_unit_test_settings_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_settings_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_settings_SOURCES = %D%/unit/test_settings.c client/settings.c
+%C%_unit_test_settings_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+%C%_unit_test_history_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_history_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_history_SOURCES = %D%/unit/test_history.c client/history.c \
+	client/localfile.c
+%C%_unit_test_history_LDADD = common/libcommon.a $(SQLITE_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_settings %D%/unit/test_history
+
 TESTS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %D%/unit/test_store \
 	%D%/unit/test_broker_ipc %D%/unit/test_client_queue
 TESTS += $(INTEGRATION_TESTS)
@@ -151,6 +164,9 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-hostile-replay.sh \
 	%D%/integration/t-hostile-order.sh \
 	%D%/integration/t-hostile-roster.sh \
+	%D%/integration/t-tui.sh \
+	%D%/integration/t-keepalive.sh \
+	%D%/integration/t-scripting.sh \
 	%D%/integration/t-systemd.sh \
 	%D%/integration/t-docs.sh
 EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh $(INTEGRATION_TESTS) %D%/fuzz

@@ -27,3 +27,10 @@ restart_broker() {
 key_pub() {
 	awk '$1 == "sign-pub" { print $2 }' "$1/$2.key"
 }
+
+# The fingerprint the client's JSON gives a key: SHA256: and the hex of
+# the SHA-256 of its 32 bytes.
+key_fp() {
+	echo "SHA256:$(perl -e 'print pack("H*", $ARGV[0])' "$1" |
+	    sha256sum | cut -c1-64)"
+}

@@ -26,13 +26,15 @@ K=$(key_pub "$TMP/home-alice" alice)
 client_once evil "$TMP/home-evil" --user alice && fail "E logged in as alice"
 E=$(key_pub "$TMP/home-evil" alice)
 [ ${#E} -eq 64 ] || fail "no attacker key: $E"
+KF=$(key_fp "$K")
+EF=$(key_fp "$E")
 
 # 1. The server shows E once.  bob is warned; E is pending.
 db_sql "UPDATE users SET sign_pub = X'$E' WHERE name = 'alice'"
 client_say bob "/verify @alice"
 client_wait_jq bob ".type==\"key_changed\" and .user==\"alice\" and .key==\"$E\""
-client_wait_jq bob ".type==\"safety_number\" and .key==\"changed\" and .fingerprint==\"$E\""
-client_has_jq bob ".type==\"safety_number\" and .key==\"pinned\" and .pending==true and .fingerprint==\"$K\"" ||
+client_wait_jq bob ".type==\"safety_number\" and .key==\"changed\" and .fingerprint==\"$EF\""
+client_has_jq bob ".type==\"safety_number\" and .key==\"pinned\" and .pending==true and .fingerprint==\"$KF\"" ||
     fail "/verify did not show the pinned key's number beside the new one"
 pass "with a change pending, /verify shows both numbers, labelled"
 
@@ -49,7 +51,7 @@ pass "/trust refuses a pending key the user was not shown"
 db_sql "UPDATE users SET sign_pub = X'$K' WHERE name = 'alice'"
 client_say bob "/verify @alice"
 client_wait_jq bob '.type=="notice" and .event=="key_change_withdrawn"'
-client_wait_jq bob ".type==\"safety_number\" and .key==\"pinned\" and .fingerprint==\"$K\""
+client_wait_jq bob ".type==\"safety_number\" and .key==\"pinned\" and .fingerprint==\"$KF\""
 shown=$(jq -r 'select(.type=="safety_number") | .number' "$TMP/bob.out" | tail -n 1)
 [ "$shown" = "$real" ] || fail "bob was shown $shown, alice reads $real"
 client_has_jq bob '.type=="safety_number" and .key=="changed"' &&
