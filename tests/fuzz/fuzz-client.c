@@ -53,10 +53,13 @@ fuzz_client_new(void)
 	    c->port);
 	(void)xasprintf(&c->known_file, "%s/known_servers", c->home);
 	c->batch = 1;
+	settings_defaults(&c->set);
 	out_init(0, 0);
 	fuzz_rand_reset();
-	if (session_init(c) == -1 || (c->base = event_base_new()) == NULL ||
-	    conn_init(c) == -1)
+	if (session_init(c) == -1 || (c->base = event_base_new()) == NULL)
+		abort();
+	view_init(c);
+	if (conn_init(c) == -1)
 		abort();
 	/* What a session may write, removed after each input. */
 	(void)xasprintf(&files[0], "%s/known_users", c->home);
@@ -148,14 +151,19 @@ fuzz_client_free(struct client *c)
 {
 	size_t	 i;
 
+	/* What main() frees on the way out. */
 	fuzz_client_end(c);
 	c->e2e->dirty = 0;
+	view_free(c);
 	chat_free(c);
 	session_free(c);
 	conn_free(c);
+	complete_free();
+	if (c->ev_progress != NULL)
+		event_free(c->ev_progress);
 	event_base_free(c->base);
+	free(c->known_file);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		free(files[i]);
-	free(c->known_file);
 	free(c);
 }

@@ -21,7 +21,6 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
-#include "e2e-client.h"
 #include "e2e-prekey.h"
 #include "fuzz.h"
 #include "log.h"
@@ -187,19 +186,6 @@ fuzz_sign_body(const char *label, const uint8_t priv[32], const uint8_t *hdr,
 	    msg + hdrlen + 4 + ctlen) == -1)
 		abort();
 	return msg;
-}
-
-void
-fuzz_rx_free(struct e2ec *e)
-{
-	struct rxchain	*x;
-
-	while ((x = TAILQ_FIRST(&e->rx)) != NULL) {
-		TAILQ_REMOVE(&e->rx, x, entry);
-		e2e_group_receiver_free(&x->r);
-		free(x);
-	}
-	e->nrx = 0;
 }
 
 uint8_t *

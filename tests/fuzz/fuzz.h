@@ -75,9 +75,6 @@ void	 fuzz_str(struct fuzz_in *, char *out, size_t outsz);
 uint8_t	*fuzz_sign_body(const char *label, const uint8_t priv[32],
 	    const uint8_t *hdr, size_t hdrlen, const uint8_t *ct, size_t ctlen,
 	    size_t *len);
-struct e2ec;
-/* Free the receivers a struct e2ec holds (e2ec_state_decode fills it). */
-void	 fuzz_rx_free(struct e2ec *);
 
 /* An exact-size heap copy, so ASan sees a read one byte past the end. */
 uint8_t	*fuzz_copy(const uint8_t *data, size_t size);

@@ -39,31 +39,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static struct client	*c;
 static struct fuzz_keys	 alice, bob;
 
-/* The learnt state, through the state file's codec and back, unchanged. */
-static void
-state_roundtrip(void)
-{
-	struct e2ec	*e;
-	uint8_t		*a, *b;
-	size_t		 alen, blen;
-
-	a = e2ec_state_encode(c->e2e, &alen);
-	e = xcalloc(1, sizeof(*e));
-	TAILQ_INIT(&e->rx);
-	e2e_seen_init(&e->seen);
-	if (e2ec_state_decode(e, a, alen) == -1)
-		abort();
-	b = e2ec_state_encode(e, &blen);
-	if (alen != blen || memcmp(a, b, alen) != 0)
-		abort();
-	OPENSSL_cleanse(a, alen);
-	OPENSSL_cleanse(b, blen);
-	free(a);
-	free(b);
-	fuzz_rx_free(e);
-	free(e);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -108,7 +83,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		free(copy);
 	}
-	state_roundtrip();
 	fuzz_client_end(c);
 	return 0;
 }

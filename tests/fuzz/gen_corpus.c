@@ -19,7 +19,6 @@
 
 #include <openssl/crypto.h>
 
-#include "e2e-client.h"
 #include "e2e-state.h"
 #include "e2e.h"
 #include "frame.h"
@@ -393,51 +392,50 @@ group_seeds(void)
 	OPENSSL_cleanse(skdm, sizeof(skdm));
 }
 
-/* The client's state file: two receivers and a seen-set of three ids. */
+/* State records: a seen ring, a replay set, counters of two peers. */
 static void
 state_seeds(void)
 {
-	struct e2ec	*e;
-	struct rxchain	*x;
-	struct e2e_chain ch;
-	struct gen_buf	 g = { NULL, 0 };
-	uint8_t		 skdm[E2E_SKDM_MAX], id[E2E_MSGID_LEN], *buf, rec[256];
-	size_t		 skdmlen, len, i, n;
+	struct e2e_seen		*seen;
+	struct e2e_replay	 rp;
+	struct e2e_dm_peer	 dm[2];
+	struct gen_buf		 g = { NULL, 0 };
+	uint8_t			 id[E2E_MSGID_LEN], rec[4096];
+	uint32_t		 stream;
+	uint64_t		 counter;
+	size_t			 i, n;
 
-	e = xcalloc(1, sizeof(*e));
-	TAILQ_INIT(&e->rx);
-	e2e_seen_init(&e->seen);
+	seen = calloc(1, sizeof(*seen));
+	e2e_seen_init(seen);
+	e2e_replay_init(&rp);
 	for (i = 0; i < 3; i++) {
 		memset(id, (int)i + 1, sizeof(id));
-		if (e2e_seen_check_add(&e->seen, id) != E2E_OK)
+		if (e2e_seen_check_add(seen, id) != E2E_OK ||
+		    e2e_replay_check_add(&rp, id, FUZZ_SPK_ID,
+		    1700000000000ULL + i) != E2E_OK)
 			abort();
 	}
-	if (e2e_seen_state_write(&e->seen, rec, sizeof(rec), &n) != E2E_OK)
+	if (e2e_seen_state_write(seen, rec, sizeof(rec), &n) != E2E_OK)
 		abort();
 	gen_u8(&g, 1);
 	gen_cat(&g, rec, n);
 	gen_done(&g, "e2e_state", "seen");
-	for (i = 0; i < 2; i++) {
-		x = xcalloc(1, sizeof(*x));
-		memset(x->id_pub, 0x11 * (int)(i + 1), sizeof(x->id_pub));
-		if (e2e_group_receiver_init(&x->r, FUZZ_ROOM, i == 0 ?
-		    FUZZ_PEER : FUZZ_PEER2) != E2E_OK ||
-		    e2e_chain_new(&ch, 1) != E2E_OK ||
-		    e2e_chain_skdm(&ch, FUZZ_ROOM, FUZZ_EPOCH, skdm,
-		    sizeof(skdm), &skdmlen) != E2E_OK ||
-		    e2e_group_receiver_add_skdm(&x->r, i == 0 ? FUZZ_PEER :
-		    FUZZ_PEER2, skdm, skdmlen) != E2E_OK)
-			abort();
-		TAILQ_INSERT_TAIL(&e->rx, x, entry);
-		e->nrx++;
-	}
-	buf = e2ec_state_encode(e, &len);
+	if (e2e_replay_state_write(&rp, rec, sizeof(rec), &n) != E2E_OK)
+		abort();
 	gen_u8(&g, 2);
-	gen_cat(&g, buf, len);
-	gen_done(&g, "e2e_state", "file");
-	free(buf);
-	fuzz_rx_free(e);
-	free(e);
+	gen_cat(&g, rec, n);
+	gen_done(&g, "e2e_state", "replay");
+	if (e2e_dm_peer_init(&dm[0], FUZZ_PEER) != E2E_OK ||
+	    e2e_dm_peer_init(&dm[1], FUZZ_PEER2) != E2E_OK ||
+	    e2e_dm_next(&dm[0], &stream, &counter) != E2E_OK ||
+	    e2e_dm_check(&dm[1], 7, 3, NULL) != E2E_OK ||
+	    e2e_dm_state_write(dm, 2, rec, sizeof(rec), &n) != E2E_OK)
+		abort();
+	gen_u8(&g, 3);
+	gen_cat(&g, rec, n);
+	gen_done(&g, "e2e_state", "dm");
+	e2e_replay_free(&rp);
+	free(seen);
 }
 
 int

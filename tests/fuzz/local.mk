@@ -16,9 +16,11 @@ FUZZ_COMMON_LIBS = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 # The client, main() renamed, for the harnesses that drive its parts.
 noinst_LIBRARIES += %D%/libfuzzclient.a
 %C%_libfuzzclient_a_CPPFLAGS = $(AM_CPPFLAGS) -Dmain=securechat_main
-%C%_libfuzzclient_a_CFLAGS = $(AM_CFLAGS) $(LIBEDIT_CFLAGS) -Wno-missing-prototypes
+%C%_libfuzzclient_a_CFLAGS = $(AM_CFLAGS) $(LIBEDIT_CFLAGS) $(NCURSES_CFLAGS) $(SQLITE_CFLAGS) \
+	-Wno-missing-prototypes
 %C%_libfuzzclient_a_SOURCES = $(client_securechat_SOURCES)
-FUZZ_CLIENT_LIBS = %D%/libfuzzclient.a $(FUZZ_COMMON_LIBS) $(LIBEDIT_LIBS)
+FUZZ_CLIENT_LIBS = %D%/libfuzzclient.a $(FUZZ_COMMON_LIBS) $(LIBEDIT_LIBS) $(NCURSES_LIBS) \
+	$(SQLITE_LIBS)
 FUZZ_DAEMON_LIBS = $(DAEMON_LIBS)
 
 noinst_PROGRAMS += %D%/fuzz_frame
