@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 
+#include "e2e-roster.h"
 #include "e2e-state.h"
 #include "e2e.h"
 #include "frame.h"
@@ -438,6 +439,48 @@ state_seeds(void)
 	free(seen);
 }
 
+/* fuzz_e2e_roster: a room made, joined, an invite, a part; one raw entry. */
+static void
+roster_seeds(void)
+{
+	static const uint8_t	 steps[4][3] = {
+		/* op, subject | actor << 2, arg */
+		{ E2E_ROSTER_CREATE, 0, E2E_ROSTER_OPEN },
+		{ E2E_ROSTER_JOIN, 1 | 1 << 2, 0 },
+		{ E2E_ROSTER_INVITE, 2, E2E_ROSTER_MEMBER },
+		{ E2E_ROSTER_PART, 1 | 1 << 2, 0 },
+	};
+	struct e2e_roster_entry	 e;
+	struct fuzz_keys	 alice;
+	struct gen_buf		 g = { NULL, 0 };
+	uint8_t			 buf[E2E_ROSTER_ENTRY_MAX];
+	size_t			 i, len;
+
+	for (i = 0; i < 4; i++) {
+		gen_u8(&g, 1);
+		gen_cat(&g, steps[i], 3);
+		gen_u64(&g, 1700000000000ULL + i);
+	}
+	gen_done(&g, "e2e_roster", "signed-chain");
+	fuzz_keys(FUZZ_PEER, &alice);
+	memset(&e, 0, sizeof(e));
+	(void)snprintf(e.room, sizeof(e.room), "%s", FUZZ_ROOM);
+	e.op = E2E_ROSTER_CREATE;
+	(void)snprintf(e.subject, sizeof(e.subject), "%s", FUZZ_PEER);
+	memcpy(e.subject_key, alice.sign_pub, 32);
+	(void)snprintf(e.actor, sizeof(e.actor), "%s", FUZZ_PEER);
+	memcpy(e.actor_key, alice.sign_pub, 32);
+	e.arg = E2E_ROSTER_INVITE_ONLY;
+	e.ts_ms = 1700000000000ULL;
+	if (e2e_roster_entry_sign(&e, alice.sign_priv, buf, sizeof(buf),
+	    &len) != E2E_OK)
+		abort();
+	gen_u8(&g, 0);
+	gen_u16(&g, (uint16_t)len);
+	gen_cat(&g, buf, len);
+	gen_done(&g, "e2e_roster", "raw-create");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -461,6 +504,8 @@ main(int argc, char *argv[])
 	group_seeds();
 	fuzz_rand_reset();
 	state_seeds();
+	fuzz_rand_reset();
+	roster_seeds();
 	gen_daemon_seeds();
 	gen_client_seeds();
 	return 0;

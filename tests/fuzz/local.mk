@@ -3,7 +3,7 @@
 # for FUZZ_SECONDS, `make fuzz-corpus` remakes the seeds in the source tree.
 FUZZ_TARGETS = fuzz_frame fuzz_ipc fuzz_conf fuzz_e2e_envelope fuzz_e2e_group \
 	fuzz_e2e_state fuzz_broker fuzz_worker fuzz_client fuzz_e2e_client \
-	fuzz_log_relay
+	fuzz_log_relay fuzz_e2e_roster
 
 if ENABLE_FUZZ
 FUZZ_CC_FLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS) $(LIBSYSTEMD_CFLAGS)
@@ -99,6 +99,13 @@ noinst_PROGRAMS += %D%/fuzz_log_relay
 %C%_fuzz_log_relay_LDFLAGS = $(FUZZ_LINK_FLAGS)
 %C%_fuzz_log_relay_SOURCES = %D%/fuzz_log_relay.c $(FUZZ_COMMON)
 %C%_fuzz_log_relay_LDADD = $(FUZZ_DAEMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_e2e_roster
+%C%_fuzz_e2e_roster_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_e2e_roster_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_e2e_roster_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_e2e_roster_SOURCES = %D%/fuzz_e2e_roster.c $(FUZZ_COMMON)
+%C%_fuzz_e2e_roster_LDADD = $(FUZZ_COMMON_LIBS)
 
 # The seed generator; `make fuzz-corpus` rewrites tests/fuzz/corpus.
 noinst_PROGRAMS += %D%/gen_corpus
