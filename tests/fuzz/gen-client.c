@@ -208,7 +208,8 @@ client_seeds(struct client *c, const struct bodies *o)
 {
 	struct gen_buf		 g = { NULL, 0 };
 	struct frame_buf	*b;
-	uint8_t			 nonce[NONCE_LEN];
+	uint8_t			 nonce[NONCE_LEN], entry[1024];
+	size_t			 len;
 
 	memset(nonce, 0x6e, sizeof(nonce));
 	gen_u8(&g, CLIENT_HELLO);
@@ -258,6 +259,20 @@ client_seeds(struct client *c, const struct bodies *o)
 	room_event(&g, FUZZ_PEER, 3, EVENT_MESSAGE, o->group[0],
 	    o->group_len[0]);
 	gen_done(&g, "client", "active");
+
+	/* The signed roster of #fuzz, as the server hands it out. */
+	gen_u8(&g, CLIENT_READY);
+	gen_u8(&g, 0);
+	len = gen_roster_create(FUZZ_ROOM, entry + 4, sizeof(entry) - 4);
+	be32_put(entry, (uint32_t)len);
+	b = gen_fb(MSG_ROSTER);
+	frame_put_str(b, F_ROOM, FUZZ_ROOM);
+	frame_put_u64(b, F_SEQ, 0);
+	frame_put_u64(b, F_COUNT, 1);
+	frame_put_bytes(b, F_ENTRIES, entry, len + 4);
+	gen_frame_cat(&g, b);
+	room_event(&g, FUZZ_PEER, 1, EVENT_JOIN, NULL, 0);
+	gen_done(&g, "client", "roster");
 }
 
 static void

@@ -185,7 +185,7 @@ broker_seeds(void)
 	struct gen_buf		 g = { NULL, 0 }, c = { NULL, 0 };
 	struct crypto_part	 parts[2];
 	struct frame_buf	*b;
-	uint8_t			 sig[SIG_LEN];
+	uint8_t			 sig[SIG_LEN], entry[1024];
 	int			 i;
 
 	fuzz_keys("carol", &carol);
@@ -232,6 +232,22 @@ broker_seeds(void)
 	gen_u8(&g, BROKER_AUTHED);
 	session(&g);
 	gen_done(&g, "broker", "session-again");
+
+	/* A signed roster: alice makes #made's, then it and #fuzz's read. */
+	gen_u8(&g, BROKER_AUTHED);
+	b = gen_fb(MSG_ROSTER_PUT);
+	frame_put_str(b, F_ROOM, "#made");
+	frame_put_bytes(b, F_ENTRY, entry, gen_roster_create("#made", entry,
+	    sizeof(entry)));
+	gen_frame_cat(&g, b);
+	b = gen_fb(MSG_ROSTER_GET);
+	frame_put_str(b, F_ROOM, "#made");
+	gen_frame_cat(&g, b);
+	b = gen_fb(MSG_ROSTER_GET);
+	frame_put_str(b, F_ROOM, FUZZ_ROOM);
+	frame_put_u64(b, F_SEQ, 0);
+	gen_frame_cat(&g, b);
+	gen_done(&g, "broker", "roster");
 
 	gen_u8(&g, BROKER_BODIES);
 	chat(&c);

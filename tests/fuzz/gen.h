@@ -32,6 +32,8 @@ void	gen_frame_cat(struct gen_buf *, struct frame_buf *);
 /* Write g as target/name and empty it. */
 void	gen_done(struct gen_buf *, const char *target, const char *name);
 
+/* alice's signed entry creating room (an open one), into buf. */
+size_t	gen_roster_create(const char *room, uint8_t *buf, size_t bufsz);
 void	gen_daemon_seeds(void);
 void	gen_client_seeds(void);
 

@@ -439,6 +439,29 @@ state_seeds(void)
 	free(seen);
 }
 
+size_t
+gen_roster_create(const char *room, uint8_t *buf, size_t bufsz)
+{
+	struct e2e_roster_entry	 e;
+	struct fuzz_keys	 alice;
+	size_t			 len;
+
+	fuzz_keys(FUZZ_PEER, &alice);
+	memset(&e, 0, sizeof(e));
+	(void)snprintf(e.room, sizeof(e.room), "%s", room);
+	e.op = E2E_ROSTER_CREATE;
+	(void)snprintf(e.subject, sizeof(e.subject), "%s", FUZZ_PEER);
+	memcpy(e.subject_key, alice.sign_pub, 32);
+	(void)snprintf(e.actor, sizeof(e.actor), "%s", FUZZ_PEER);
+	memcpy(e.actor_key, alice.sign_pub, 32);
+	e.arg = E2E_ROSTER_OPEN;
+	e.ts_ms = 1700000000000ULL;
+	if (e2e_roster_entry_sign(&e, alice.sign_priv, buf, bufsz, &len) !=
+	    E2E_OK)
+		abort();
+	return len;
+}
+
 /* fuzz_e2e_roster: a room made, joined, an invite, a part; one raw entry. */
 static void
 roster_seeds(void)
@@ -450,8 +473,6 @@ roster_seeds(void)
 		{ E2E_ROSTER_INVITE, 2, E2E_ROSTER_MEMBER },
 		{ E2E_ROSTER_PART, 1 | 1 << 2, 0 },
 	};
-	struct e2e_roster_entry	 e;
-	struct fuzz_keys	 alice;
 	struct gen_buf		 g = { NULL, 0 };
 	uint8_t			 buf[E2E_ROSTER_ENTRY_MAX];
 	size_t			 i, len;
@@ -462,19 +483,7 @@ roster_seeds(void)
 		gen_u64(&g, 1700000000000ULL + i);
 	}
 	gen_done(&g, "e2e_roster", "signed-chain");
-	fuzz_keys(FUZZ_PEER, &alice);
-	memset(&e, 0, sizeof(e));
-	(void)snprintf(e.room, sizeof(e.room), "%s", FUZZ_ROOM);
-	e.op = E2E_ROSTER_CREATE;
-	(void)snprintf(e.subject, sizeof(e.subject), "%s", FUZZ_PEER);
-	memcpy(e.subject_key, alice.sign_pub, 32);
-	(void)snprintf(e.actor, sizeof(e.actor), "%s", FUZZ_PEER);
-	memcpy(e.actor_key, alice.sign_pub, 32);
-	e.arg = E2E_ROSTER_INVITE_ONLY;
-	e.ts_ms = 1700000000000ULL;
-	if (e2e_roster_entry_sign(&e, alice.sign_priv, buf, sizeof(buf),
-	    &len) != E2E_OK)
-		abort();
+	len = gen_roster_create(FUZZ_ROOM, buf, sizeof(buf));
 	gen_u8(&g, 0);
 	gen_u16(&g, (uint16_t)len);
 	gen_cat(&g, buf, len);
