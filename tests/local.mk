@@ -69,6 +69,13 @@ check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
+# The broker's hash table and its SipHash.
+check_PROGRAMS += %D%/unit/test_hash
+%C%_unit_test_hash_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_hash_SOURCES = %D%/unit/test_hash.c
+%C%_unit_test_hash_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_hash
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
