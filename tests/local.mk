@@ -78,7 +78,8 @@ TESTS += %D%/unit/test_hash
 
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
-%C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
+%C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c %D%/integration/probe.c \
+	%D%/integration/probe.h
 %C%_integration_scprobe_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 
 TESTS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %D%/unit/test_store \
