@@ -35,6 +35,7 @@
 #define CLIENT_PASS_MAX		1024
 #define CLIENT_WINDOW		64	/* SENDs in flight, normally */
 #define CLIENT_TOKEN_LEN	16	/* our PING tokens */
+#define CLIENT_LIST_MAX		(16 * 1024 * 1024)	/* a list, all pages */
 
 /* "SHA256:" and 64 hex digits. */
 #define FP_STR_LEN		(7 + 2 * TLS_FP_LEN + 1)
@@ -76,6 +77,9 @@ struct outmsg {
 	uint8_t			*body;
 	size_t			 len;
 	char			*text;		/* what the user typed, to show */
+	char			 after[ROOM_MAX_LEN + 1];	/* list page */
+	uint8_t			*pages;		/* a list's pages so far */
+	size_t			 pagelen;
 };
 TAILQ_HEAD(outlist, outmsg);
 

@@ -96,13 +96,25 @@ static const struct field_spec direct_fields[] = {
 	{ F_SIGN_PUB,		FK_BYTES,	OPT,	KEY_LEN },
 };
 
+/* Lists come in pages: a request names where its page starts. */
+static const struct field_spec rooms_fields[] = {
+	{ F_AFTER,		FK_STR,		OPT,	ROOM_MAX_LEN },
+};
+
+static const struct field_spec who_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_AFTER,		FK_STR,		OPT,	ROOM_MAX_LEN },
+};
+
 static const struct field_spec list_fields[] = {
 	{ F_LIST,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+	{ F_NEXT,		FK_STR,		OPT,	ROOM_MAX_LEN },
 };
 
 static const struct field_spec who_list_fields[] = {
 	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
 	{ F_LIST,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+	{ F_NEXT,		FK_STR,		OPT,	ROOM_MAX_LEN },
 };
 
 static const struct field_spec info_reply_fields[] = {
@@ -149,6 +161,7 @@ static const struct field_spec error_fields[] = {
 	{ F_VERSIONS,		FK_BYTES,	OPT,	64 },
 	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
 	{ F_ROOM,		FK_STR,		OPT,	ROOM_MAX_LEN },
+	{ F_TO,			FK_STR,		OPT,	NAME_MAX_LEN },
 };
 
 static const struct field_spec notice_fields[] = {
@@ -180,8 +193,8 @@ static const struct msg_spec client_msgs[] = {
 	MSG(MSG_PART,		"PART",		room_fields),
 	MSG(MSG_SEND,		"SEND",		send_fields),
 	MSG(MSG_DELIVERED,	"DELIVERED",	delivered_fields),
-	MSG0(MSG_ROOMS,		"ROOMS"),
-	MSG(MSG_WHO,		"WHO",		room_fields),
+	MSG(MSG_ROOMS,		"ROOMS",	rooms_fields),
+	MSG(MSG_WHO,		"WHO",		who_fields),
 	MSG0(MSG_INFO,		"INFO"),
 	MSG(MSG_PREKEY,		"PREKEY",	prekey_fields),
 	MSG(MSG_KEYS_GET,	"KEYS_GET",	keys_get_fields),
@@ -351,6 +364,9 @@ static const struct code_name err_names[] = {
 	{ ERR_NO_SUCH_ROOM,	"NO_SUCH_ROOM" },
 	{ ERR_DISABLED,		"DISABLED" },
 	{ ERR_KEY_RESET,	"KEY_RESET" },
+	{ ERR_INBOX_FULL,	"INBOX_FULL" },
+	{ ERR_TOO_MANY_ROOMS,	"TOO_MANY_ROOMS" },
+	{ ERR_ROOM_FULL,	"ROOM_FULL" },
 };
 
 static const char *
@@ -390,6 +406,9 @@ proto_err_is_fatal(uint16_t code)
 	case ERR_BAD_ROOM:
 	case ERR_NO_SUCH_USER:
 	case ERR_NO_SUCH_ROOM:
+	case ERR_INBOX_FULL:
+	case ERR_TOO_MANY_ROOMS:
+	case ERR_ROOM_FULL:
 		return 0;
 	default:
 		return 1;

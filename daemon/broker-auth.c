@@ -309,6 +309,7 @@ auth_register(struct link *l, const struct frame *f)
 	const uint8_t		*sign_pub, *dh_pub;
 	size_t			 slen, dlen;
 	char			 name[NAME_MAX_LEN + 1], code[65], text[160];
+	uint32_t		 wait;
 	int			 rv;
 
 	if (auth_get_name(l, f, name) == -1)
@@ -360,6 +361,18 @@ auth_register(struct link *l, const struct frame *f)
 			    "already been used");
 		else
 			link_error(l, ERR_INVITE_INVALID, "no such invite code");
+		return;
+	}
+	/*
+	 * Last, so that only a registration that would succeed counts.  The
+	 * link then waits as long before it is read again: a client cannot
+	 * make the broker check signatures faster than it may register.
+	 */
+	if ((wait = rate_prefix_take(RATE_REGISTER, l->addr)) != 0) {
+		rate_refused(l, "registration", wait);
+		link_refuse(l, ERR_RATE_LIMITED, "too many new accounts from "
+		    "your network: try later", 0, NULL, NULL, wait);
+		link_pause(l, wait);
 		return;
 	}
 	memset(&u, 0, sizeof(u));

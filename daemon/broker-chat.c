@@ -20,61 +20,96 @@
 #include "xmalloc.h"
 
 #define LIST_RESERVE	256	/* frame room kept around a list */
-
-static size_t
-link_queued(const struct link *l)
-{
-	return evbuffer_get_length(bufferevent_get_output(l->bev));
-}
+#define MIB		(1024ULL * 1024)
 
 static struct user *
 user_find(int64_t id)
 {
+	struct hnode	*n;
 	struct user	*u;
 
-	TAILQ_FOREACH(u, &br.users, entry)
+	for (n = htab_first(&br.users_by_id, htab_hash_u64(&br.users_by_id,
+	    (uint64_t)id)); n != NULL; n = htab_next(n)) {
+		u = HTAB_ENTRY(n, struct user, node);
 		if (u->id == id)
 			return u;
+	}
 	return NULL;
 }
 
 static struct room *
 room_find_id(int64_t id)
 {
+	struct hnode	*n;
 	struct room	*r;
 
-	TAILQ_FOREACH(r, &br.rooms, entry)
+	for (n = htab_first(&br.rooms_by_id, htab_hash_u64(&br.rooms_by_id,
+	    (uint64_t)id)); n != NULL; n = htab_next(n)) {
+		r = HTAB_ENTRY(n, struct room, id_node);
 		if (r->id == id)
 			return r;
+	}
 	return NULL;
+}
+
+static struct room *
+room_find_name(const char *name)
+{
+	struct hnode	*n;
+	struct room	*r;
+
+	for (n = htab_first(&br.rooms_by_name, htab_hash_str(&br.rooms_by_name,
+	    name)); n != NULL; n = htab_next(n)) {
+		r = HTAB_ENTRY(n, struct room, name_node);
+		if (strcmp(r->name, name) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static struct member *
+member_find(const struct room *r, int64_t user_id)
+{
+	struct hnode	*n;
+	struct member	*m;
+
+	for (n = htab_first(&r->members, htab_hash_u64(&r->members,
+	    (uint64_t)user_id)); n != NULL; n = htab_next(n)) {
+		m = HTAB_ENTRY(n, struct member, node);
+		if (m->user_id == user_id)
+			return m;
+	}
+	return NULL;
+}
+
+static int
+room_has_member(const struct room *r, int64_t user_id)
+{
+	return member_find(r, user_id) != NULL;
 }
 
 static void
 room_add_member(struct room *r, int64_t user_id)
 {
-	size_t	 i;
+	struct member	*m;
 
-	for (i = 0; i < r->nmembers; i++)
-		if (r->members[i] == user_id)
-			return;
-	if (r->nmembers == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 8;
-		r->members = xreallocarray(r->members, r->cap,
-		    sizeof(*r->members));
-	}
-	r->members[r->nmembers++] = user_id;
+	if (room_has_member(r, user_id))
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->user_id = user_id;
+	htab_insert(&r->members, &m->node, htab_hash_u64(&r->members,
+	    (uint64_t)user_id));
 }
 
 static void
 room_remove_member(struct room *r, int64_t user_id)
 {
-	size_t	 i;
+	struct member	*m;
 
-	for (i = 0; i < r->nmembers; i++)
-		if (r->members[i] == user_id) {
-			r->members[i] = r->members[--r->nmembers];
-			return;
-		}
+	if ((m = member_find(r, user_id)) == NULL)
+		return;
+	htab_remove(&r->members, &m->node);
+	free(m);
 }
 
 static void
@@ -83,88 +118,125 @@ member_cb(int64_t user_id, const char *name, void *arg)
 	room_add_member(arg, user_id);
 }
 
-/* The room, from the cache or the store; create only if asked. */
+/* Into the cache, with its members from the store. */
 static struct room *
-room_get(const char *name, int create)
+room_cache(int64_t id, const char *name, uint64_t last)
+{
+	struct room	*r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->id = id;
+	(void)str_copy(r->name, name, sizeof(r->name));
+	/* Nothing of this room was appended through us yet: all committed. */
+	r->last_seq = r->durable_seq = last;
+	htab_init(&r->members);
+	TAILQ_INIT(&r->lrooms);
+	if (store_room_members(br.store, id, member_cb, r) == -1)
+		fatalx("store_room_members");
+	htab_insert(&br.rooms_by_id, &r->id_node, htab_hash_u64(
+	    &br.rooms_by_id, (uint64_t)id));
+	htab_insert(&br.rooms_by_name, &r->name_node, htab_hash_str(
+	    &br.rooms_by_name, r->name));
+	return r;
+}
+
+/* The room, from the cache or the store; NULL if there is none. */
+static struct room *
+room_get(const char *name)
 {
 	struct room	*r;
 	int64_t		 id;
 	uint64_t	 last;
 	int		 rv;
 
-	TAILQ_FOREACH(r, &br.rooms, entry)
-		if (strcmp(r->name, name) == 0)
-			return r;
+	if ((r = room_find_name(name)) != NULL)
+		return r;
 	rv = store_room_get(br.store, name, &id, &last);
 	if (rv == -1)
 		fatalx("store_room_get");
-	if (rv == STORE_NOT_FOUND) {
-		if (!create)
-			return NULL;
-		tx_begin();
-		if (store_room_create(br.store, name, &id) != 0)
-			fatalx("store_room_create");
-		last = 0;
-		log_info("room %s created", name);
-	}
-	r = xcalloc(1, sizeof(*r));
-	r->id = id;
-	(void)str_copy(r->name, name, sizeof(r->name));
-	/* Nothing of this room was appended through us yet: all committed. */
-	r->last_seq = r->durable_seq = last;
-	if (store_room_members(br.store, id, member_cb, r) == -1)
-		fatalx("store_room_members");
-	TAILQ_INSERT_TAIL(&br.rooms, r, entry);
-	return r;
+	if (rv == STORE_NOT_FOUND)
+		return NULL;
+	return room_cache(id, name, last);
 }
 
-static int
-room_has_member(const struct room *r, int64_t user_id)
+static struct room *
+room_create(const char *name)
 {
-	size_t	 i;
+	int64_t	 id;
 
-	for (i = 0; i < r->nmembers; i++)
-		if (r->members[i] == user_id)
-			return 1;
-	return 0;
+	tx_begin();
+	if (store_room_create(br.store, name, &id) != 0)
+		fatalx("store_room_create");
+	br.nrooms++;
+	log_info("room %s created", name);
+	return room_cache(id, name, 0);
 }
 
 static struct link_room *
 link_room_find(struct link *l, int64_t room_id)
 {
-	size_t	 i;
+	struct hnode		*n;
+	struct link_room	*lr;
 
-	for (i = 0; i < l->nrooms; i++)
-		if (l->rooms[i].room_id == room_id)
-			return &l->rooms[i];
+	for (n = htab_first(&l->rooms, htab_hash_u64(&l->rooms,
+	    (uint64_t)room_id)); n != NULL; n = htab_next(n)) {
+		lr = HTAB_ENTRY(n, struct link_room, node);
+		if (lr->room->id == room_id)
+			return lr;
+	}
 	return NULL;
 }
 
+/* The link has more of this room to be sent: the pump will see to it. */
 static void
-link_room_add(struct link *l, int64_t room_id, uint64_t sent)
+behind_add(struct link_room *lr)
 {
-	if (link_room_find(l, room_id) != NULL)
+	if (lr->behind)
 		return;
-	if (l->nrooms == l->roomcap) {
-		l->roomcap = l->roomcap ? l->roomcap * 2 : 8;
-		l->rooms = xreallocarray(l->rooms, l->roomcap,
-		    sizeof(*l->rooms));
-	}
-	l->rooms[l->nrooms].room_id = room_id;
-	l->rooms[l->nrooms].sent = sent;
-	l->nrooms++;
+	TAILQ_INSERT_TAIL(&lr->link->behind, lr, behind_entry);
+	lr->behind = 1;
 }
 
 static void
-link_room_remove(struct link *l, int64_t room_id)
+behind_remove(struct link_room *lr)
 {
-	size_t	 i;
+	if (!lr->behind)
+		return;
+	TAILQ_REMOVE(&lr->link->behind, lr, behind_entry);
+	lr->behind = 0;
+}
 
-	for (i = 0; i < l->nrooms; i++)
-		if (l->rooms[i].room_id == room_id) {
-			l->rooms[i] = l->rooms[--l->nrooms];
-			return;
-		}
+static void
+link_room_add(struct link *l, struct room *r, uint64_t sent)
+{
+	struct link_room	*lr;
+
+	if (link_room_find(l, r->id) != NULL)
+		return;
+	lr = xcalloc(1, sizeof(*lr));
+	lr->link = l;
+	lr->room = r;
+	lr->sent = lr->told = sent;
+	htab_insert(&l->rooms, &lr->node, htab_hash_u64(&l->rooms,
+	    (uint64_t)r->id));
+	TAILQ_INSERT_TAIL(&r->lrooms, lr, room_entry);
+	if (sent < r->durable_seq)
+		behind_add(lr);
+}
+
+static void
+link_room_free(struct link_room *lr)
+{
+	behind_remove(lr);
+	TAILQ_REMOVE(&lr->room->lrooms, lr, room_entry);
+	free(lr);
+}
+
+static void
+link_room_remove(struct link_room *lr)
+{
+	htab_remove(&lr->link->rooms, &lr->node);
+	link_room_free(lr);
 }
 
 static void
@@ -229,36 +301,31 @@ pump_row_cb(const struct store_row *row, void *arg)
 static int
 caught_up(const struct link *l)
 {
-	const struct room	*r;
-	size_t			 i;
-
-	for (i = 0; i < l->nrooms; i++)
-		if ((r = room_find_id(l->rooms[i].room_id)) != NULL &&
-		    l->rooms[i].sent < r->durable_seq)
-			return 0;
-	return l->inbox_sent >= l->user->inbox_durable;
+	return TAILQ_EMPTY(&l->behind) &&
+	    l->inbox_sent >= l->user->inbox_durable;
 }
 
 /*
  * Catch a link up from the log, room by room, until its output is full.
- * The link's write callback calls this again when the output drains, so
- * a slow reader costs a bounded buffer and its position, nothing more.
+ * Only the rooms it is behind in are visited.  The link's write callback
+ * calls this again when the output drains, so a slow reader costs a
+ * bounded buffer and its position, nothing more.
  */
 void
 chat_pump(struct link *l)
 {
 	struct pump_ctx		 pc;
 	struct frame_buf	 b;
+	struct link_room	*lr;
 	struct room		*r;
 	uint64_t		 before;
-	size_t			 i;
 
 	pc.link = l;
-	for (i = 0; i < l->nrooms && link_queued(l) < LINK_HIGH; i++) {
-		if ((r = room_find_id(l->rooms[i].room_id)) == NULL)
-			continue;
+	while (link_queued(l) < LINK_HIGH &&
+	    (lr = TAILQ_FIRST(&l->behind)) != NULL) {
+		r = lr->room;
 		pc.room = r;
-		pc.sent = &l->rooms[i].sent;
+		pc.sent = &lr->sent;
 		pc.durable = r->durable_seq;
 		while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
 			before = *pc.sent;
@@ -270,6 +337,8 @@ chat_pump(struct link *l)
 				*pc.sent = pc.durable;
 			}
 		}
+		if (lr->sent >= r->durable_seq)
+			behind_remove(lr);
 	}
 	pc.room = NULL;
 	pc.sent = &l->inbox_sent;
@@ -290,7 +359,7 @@ chat_pump(struct link *l)
 	}
 }
 
-/* Push one committed row to a link that is exactly one behind, or pump. */
+/* Push one committed inbox row to a link exactly one behind, or pump. */
 static void
 deliver(struct link *l, uint64_t *sent, uint64_t seq, const struct after *a)
 {
@@ -301,6 +370,21 @@ deliver(struct link *l, uint64_t *sent, uint64_t seq, const struct after *a)
 		chat_pump(l);
 }
 
+/* The same for a room: a link that cannot take it now is behind in it. */
+static void
+deliver_room(struct link_room *lr, const struct after *a)
+{
+	if (lr->sent >= a->seq)
+		return;
+	if (!lr->link->delivering) {
+		behind_add(lr);		/* chat_start() pumps it */
+		return;
+	}
+	if (lr->sent + 1 != a->seq || link_queued(lr->link) >= LINK_HIGH)
+		behind_add(lr);
+	deliver(lr->link, &lr->sent, a->seq, a);
+}
+
 /* After commit: the row is durable; hand it to every connection concerned. */
 void
 chat_fanout(const struct after *a)
@@ -308,8 +392,7 @@ chat_fanout(const struct after *a)
 	struct room		*r;
 	struct user		*u;
 	struct link		*l;
-	struct link_room	*lr;
-	size_t			 i;
+	struct link_room	*lr, *next;
 
 	if (a->kind == AFTER_INBOX) {
 		if ((u = user_find(a->target)) == NULL)
@@ -324,32 +407,26 @@ chat_fanout(const struct after *a)
 		fatalx("fan-out to a room not in the cache");
 	if (a->seq > r->durable_seq)
 		r->durable_seq = a->seq;
-	for (i = 0; i < r->nmembers; i++) {
-		if ((u = user_find(r->members[i])) == NULL)
-			continue;
-		TAILQ_FOREACH(l, &u->links, user_entry)
-			if ((lr = link_room_find(l, r->id)) != NULL)
-				deliver(l, &lr->sent, a->seq, a);
-	}
 	/*
-	 * The one who left is no longer in members (chat_part took it out
-	 * at once), but hears its own PART before its links forget the
-	 * room.  If it joined again in the same pass it is a member and
-	 * heard the PART above; its links keep the room.
+	 * Every link that has the room, whatever the number of members who
+	 * are away.  The one who left is no longer a member (chat_part took
+	 * it out at once) but still has the room: it hears its own PART,
+	 * then forgets the room.  If it joined again in the same pass it is
+	 * a member and keeps it.
 	 */
-	if (a->row_kind == LOG_PART && !room_has_member(r, a->sender_id) &&
-	    (u = user_find(a->sender_id)) != NULL) {
-		TAILQ_FOREACH(l, &u->links, user_entry) {
-			if ((lr = link_room_find(l, r->id)) == NULL)
-				continue;
-			deliver(l, &lr->sent, a->seq, a);
-			link_room_remove(l, r->id);
-		}
+	for (lr = TAILQ_FIRST(&r->lrooms); lr != NULL; lr = next) {
+		next = TAILQ_NEXT(lr, room_entry);
+		deliver_room(lr, a);
+		if (a->row_kind == LOG_PART &&
+		    lr->link->user->id == a->sender_id &&
+		    !room_has_member(r, a->sender_id))
+			link_room_remove(lr);
 	}
 }
 
 struct bind_ctx {
 	struct link	*link;
+	unsigned int	 nrooms;
 };
 
 static void
@@ -357,78 +434,25 @@ bind_room_cb(int64_t room_id, const char *name, uint64_t cursor,
     uint64_t last_seq, void *arg)
 {
 	struct bind_ctx	*bc = arg;
+	struct room	*r;
 
-	if (room_get(name, 0) == NULL)
+	if ((r = room_find_id(room_id)) == NULL &&
+	    (r = room_get(name)) == NULL)
 		fatalx("room %s vanished", name);
-	link_room_add(bc->link, room_id, cursor);
+	link_room_add(bc->link, r, cursor);
+	bc->nrooms++;
 }
 
-/* Tokens the bucket has at now, refilled since it was last used. */
-static double
-rate_tokens(double tokens, uint64_t refilled_ms, uint64_t now)
-{
-	if (now > refilled_ms)
-		tokens += (double)(now - refilled_ms) * br.message_rate /
-		    1000.0;
-	return tokens > br.message_burst ? br.message_burst : tokens;
-}
-
-static void
-rate_memo_free(struct rate_memo *m)
-{
-	TAILQ_REMOVE(&br.rate_memos, m, entry);
-	br.nrate_memos--;
-	free(m);
-}
-
-/* The user's last connection closed: remember a bucket not yet full. */
-static void
-rate_remember(const struct user *u)
-{
-	struct rate_memo	*m, *next;
-	uint64_t		 now = now_ms();
-
-	if (rate_tokens(u->tokens, u->refilled_ms, now) >= br.message_burst)
-		return;
-	for (m = TAILQ_FIRST(&br.rate_memos); m != NULL; m = next) {
-		next = TAILQ_NEXT(m, entry);
-		if (rate_tokens(m->tokens, m->refilled_ms, now) >=
-		    br.message_burst)
-			rate_memo_free(m);
-	}
-	if (br.nrate_memos >= RATE_MEMO_MAX)
-		rate_memo_free(TAILQ_FIRST(&br.rate_memos));
-	m = xcalloc(1, sizeof(*m));
-	m->user_id = u->id;
-	m->tokens = u->tokens;
-	m->refilled_ms = u->refilled_ms;
-	TAILQ_INSERT_TAIL(&br.rate_memos, m, entry);
-	br.nrate_memos++;
-}
-
-/* A user comes online: its bucket as it was left, or a full one. */
-static void
-rate_recall(struct user *u)
-{
-	struct rate_memo	*m;
-
-	u->tokens = br.message_burst;
-	u->refilled_ms = now_ms();
-	TAILQ_FOREACH(m, &br.rate_memos, entry)
-		if (m->user_id == u->id) {
-			u->tokens = m->tokens;
-			u->refilled_ms = m->refilled_ms;
-			rate_memo_free(m);
-			return;
-		}
-}
-
-/* A link is now this user's: load where it stands and catch it up. */
+/*
+ * A link is now this user's: load where it stands and catch it up.  The
+ * cost is the user's own rooms, whatever the number of others.
+ */
 void
 chat_bind(struct link *l, const struct store_user *su)
 {
 	struct bind_ctx	 bc;
 	struct user	*u;
+	int		 fresh = 0;
 
 	if ((u = user_find(su->id)) == NULL) {
 		u = xcalloc(1, sizeof(*u));
@@ -436,18 +460,24 @@ chat_bind(struct link *l, const struct store_user *su)
 		(void)str_copy(u->name, su->name, sizeof(u->name));
 		TAILQ_INIT(&u->links);
 		u->inbox_durable = su->inbox_last;
-		rate_recall(u);
+		rate_user_online(u);
 		TAILQ_INSERT_TAIL(&br.users, u, entry);
+		htab_insert(&br.users_by_id, &u->node,
+		    htab_hash_u64(&br.users_by_id, (uint64_t)u->id));
 		br.nusers_online++;
+		fresh = 1;
 	}
 	/* An operator's key reset may have replaced it since. */
 	memcpy(u->sign_pub, su->sign_pub, KEY_LEN);
 	u->nlinks++;
 	l->user = u;
-	l->inbox_sent = su->inbox_cursor;
+	l->inbox_sent = l->inbox_told = su->inbox_cursor;
+	memset(&bc, 0, sizeof(bc));
 	bc.link = l;
 	if (store_user_rooms(br.store, u->id, bind_room_cb, &bc) == -1)
 		fatalx("store_user_rooms");
+	if (fresh)
+		u->nrooms = bc.nrooms;
 	after_pump(l);
 }
 
@@ -466,35 +496,28 @@ chat_start(struct link *l)
 void
 chat_link_gone(struct link *l)
 {
-	struct user	*u = l->user;
+	struct user		*u = l->user;
+	struct hnode		*n, *tmp;
+	struct link_room	*lr;
+	size_t			 i;
 
+	HTAB_FOREACH_SAFE(n, &l->rooms, i, tmp) {
+		lr = HTAB_ENTRY(n, struct link_room, node);
+		link_room_free(lr);
+	}
+	htab_free(&l->rooms);
 	if (u == NULL)
 		return;
 	if (l->delivering)
 		TAILQ_REMOVE(&u->links, l, user_entry);
 	l->user = NULL;
 	if (--u->nlinks == 0) {
-		rate_remember(u);
+		rate_user_offline(u);
 		TAILQ_REMOVE(&br.users, u, entry);
+		htab_remove(&br.users_by_id, &u->node);
 		br.nusers_online--;
 		free(u);
 	}
-}
-
-/* Token bucket per user: 0 if allowed, else the wait in ms. */
-static uint32_t
-rate_check(struct user *u)
-{
-	uint64_t	 now = now_ms();
-	double		 rate = br.message_rate;
-
-	u->tokens = rate_tokens(u->tokens, u->refilled_ms, now);
-	u->refilled_ms = now;
-	if (u->tokens >= 1.0) {
-		u->tokens -= 1.0;
-		return 0;
-	}
-	return (uint32_t)((1.0 - u->tokens) * 1000.0 / rate) + 1;
 }
 
 static int
@@ -538,9 +561,57 @@ room_announce(struct room *r, struct user *u, uint8_t kind)
 }
 
 static void
-chat_join(struct link *l, const struct frame *f)
+notice(struct link *l, const char *text)
 {
 	struct frame_buf	 b;
+
+	frame_begin(&b, MSG_NOTICE, br.max_frame);
+	frame_put_str(&b, F_TEXT, text);
+	link_reply(l, &b);
+}
+
+/*
+ * A JOIN that would pass a cap, or create a room faster than the client's
+ * address prefix may: 0 if it may go on, else -1 with the refusal sent.
+ */
+static int
+join_allowed(struct link *l, const char *name, const struct room *r)
+{
+	char		 text[160];
+	uint32_t	 wait;
+
+	if (l->user->nrooms >= br.max_rooms_per_user) {
+		snprintf(text, sizeof(text), "you are in %u rooms, the most "
+		    "this server allows: /part one first", l->user->nrooms);
+		link_refuse(l, ERR_TOO_MANY_ROOMS, text, 0, name, NULL, 0);
+		return -1;
+	}
+	if (r != NULL && r->members.count >= br.max_members_per_room) {
+		snprintf(text, sizeof(text), "%s is full: %zu members", name,
+		    r->members.count);
+		link_refuse(l, ERR_ROOM_FULL, text, 0, name, NULL, 0);
+		return -1;
+	}
+	if (r != NULL)
+		return 0;
+	if (br.nrooms >= br.max_rooms) {
+		snprintf(text, sizeof(text), "this server has %llu rooms, its "
+		    "most: join an existing one", (unsigned long long)br.nrooms);
+		link_refuse(l, ERR_TOO_MANY_ROOMS, text, 0, name, NULL, 0);
+		return -1;
+	}
+	if ((wait = rate_prefix_take(RATE_ROOM_CREATE, l->addr)) != 0) {
+		rate_refused(l, "room creation", wait);
+		link_refuse(l, ERR_RATE_LIMITED, "too many new rooms from your "
+		    "network: try later", 0, name, NULL, wait);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+chat_join(struct link *l, const struct frame *f)
+{
 	struct room		*r;
 	struct link		*ul;
 	char			 name[ROOM_MAX_LEN + 1], text[128];
@@ -549,21 +620,24 @@ chat_join(struct link *l, const struct frame *f)
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
 	tx_begin();
-	r = room_get(name, 1);
-	if (room_has_member(r, l->user->id)) {
+	r = room_get(name);
+	if (r != NULL && room_has_member(r, l->user->id)) {
 		snprintf(text, sizeof(text), "already in %s", r->name);
-		frame_begin(&b, MSG_NOTICE, br.max_frame);
-		frame_put_str(&b, F_TEXT, text);
-		link_reply(l, &b);
+		notice(l, text);
 		return;
 	}
+	if (join_allowed(l, name, r) == -1)
+		return;
+	if (r == NULL)
+		r = room_create(name);
 	seq = room_announce(r, l->user, LOG_JOIN);
 	/* A new member starts at its own join: no history before it. */
 	if (store_member_add(br.store, r->id, l->user->id, seq - 1) != 0)
 		fatalx("store_member_add");
 	room_add_member(r, l->user->id);
+	l->user->nrooms++;
 	TAILQ_FOREACH(ul, &l->user->links, user_entry)
-		link_room_add(ul, r->id, seq - 1);
+		link_room_add(ul, r, seq - 1);
 }
 
 static void
@@ -574,7 +648,7 @@ chat_part(struct link *l, const struct frame *f)
 
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	if ((r = room_get(name)) == NULL || !room_has_member(r,
 	    l->user->id)) {
 		snprintf(text, sizeof(text), "not a member of %s", name);
 		link_error_about(l, ERR_NOT_MEMBER, text, 0, name);
@@ -589,6 +663,8 @@ chat_part(struct link *l, const struct frame *f)
 	 * later in this pass must see the room as it will be committed.
 	 */
 	room_remove_member(r, l->user->id);
+	if (l->user->nrooms > 0)
+		l->user->nrooms--;
 }
 
 static void
@@ -607,6 +683,59 @@ ack(struct link *l, uint64_t id, uint64_t seq, const char *room,
 	after_frame(l, &b);
 }
 
+/*
+ * Hold a SEND back: RATE_LIMITED with the wait, and later SENDs on the
+ * link are refused too until this one comes back, so that a token that
+ * refills meanwhile does not let a later one in ahead of it (order per
+ * sender).
+ */
+static void
+send_hold(struct link *l, uint64_t id, const char *what, uint32_t wait)
+{
+	char	 text[128];
+
+	if (l->limited_id == 0)
+		l->limited_id = id;
+	rate_refused(l, what, wait);
+	snprintf(text, sizeof(text), "too many %s: slow down", what);
+	link_refuse(l, ERR_RATE_LIMITED, text, id, NULL, NULL, wait);
+}
+
+/*
+ * A resend of a stored message is acknowledged again with its seq: it was
+ * accepted once, whatever the limits say now.  1 if it was.
+ */
+static int
+send_again(struct link *l, uint64_t id, const char *room, const char *to)
+{
+	uint64_t	 seq;
+	int		 rv;
+
+	if ((rv = store_sent_seq(br.store, l->user->id, id, &seq)) == -1)
+		fatalx("store_sent_seq");
+	if (rv != 0)
+		return 0;
+	ack(l, id, seq, room, to);
+	return 1;
+}
+
+/* The bytes about to be stored, against limits.storage_mib_per_day. */
+static int
+storage_take(struct link *l, uint64_t id, size_t len)
+{
+	double		 burst = br.storage_burst_mib * (double)MIB;
+	double		 per_s = br.storage_mib_per_day * (double)MIB / 86400.0;
+	double		 cost = (double)len > burst ? burst : (double)len;
+	uint32_t	 wait;
+
+	if ((wait = rate_wait(&l->user->storage, per_s, burst, cost)) != 0) {
+		send_hold(l, id, "bytes stored", wait);
+		return -1;
+	}
+	rate_spend(&l->user->storage, cost);
+	return 0;
+}
+
 static void
 send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
     size_t len)
@@ -617,22 +746,22 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 	char			 text[128];
 	int			 dup;
 
-	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	if ((r = room_get(name)) == NULL || !room_has_member(r,
 	    l->user->id)) {
 		snprintf(text, sizeof(text), "not a member of %s: /join it "
 		    "first", name);
 		link_error_about(l, ERR_NOT_MEMBER, text, id, name);
 		return;
 	}
+	if (send_again(l, id, r->name, NULL) || storage_take(l, id, len) == -1)
+		return;
 	tx_begin();
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
 	if (store_room_append(br.store, r->id, l->user->id, id, LOG_MESSAGE,
-	    row.ts_ms, body, len, &row.seq, &dup) != 0)
+	    row.ts_ms, body, len, &row.seq, &dup) != 0 || dup)
 		fatalx("store_room_append");
 	ack(l, id, row.seq, r->name, NULL);
-	if (dup)
-		return;		/* stored once already: acknowledge only */
 	r->last_seq = row.seq;
 	row.sender = l->user->name;
 	row.sender_sign_pub = l->user->sign_pub;
@@ -643,6 +772,31 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 	room_event_frame(&b, r->name, &row);
 	(void)after_fanout(AFTER_ROOM, r->id, row.seq, &b);
 	br.messages++;
+}
+
+/*
+ * The recipient's offline quota: what its inbox holds (unread, or read
+ * and not yet pruned) plus this message, within limits.inbox_max_messages
+ * and limits.inbox_max_mib.  Nothing stored is ever dropped to make room:
+ * the new message is refused, with its own code.
+ */
+static int
+inbox_full(struct link *l, uint64_t id, const struct store_user *su,
+    size_t len)
+{
+	char	 text[192];
+
+	if (su->inbox_rows < br.inbox_max_messages &&
+	    su->inbox_bytes + len <= br.inbox_max_mib * MIB)
+		return 0;
+	snprintf(text, sizeof(text), "the inbox of '%s' is full (%llu "
+	    "messages, %llu bytes waiting): try when they have read it",
+	    su->name, (unsigned long long)su->inbox_rows,
+	    (unsigned long long)su->inbox_bytes);
+	log_info("inbox of %s full: refused a message from %s", su->name,
+	    l->user->name);
+	link_refuse(l, ERR_INBOX_FULL, text, id, NULL, su->name, 0);
+	return 1;
 }
 
 static void
@@ -664,15 +818,16 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 		link_error_about(l, ERR_NO_SUCH_USER, text, id, NULL);
 		return;
 	}
+	if (send_again(l, id, NULL, su.name) || inbox_full(l, id, &su, len) ||
+	    storage_take(l, id, len) == -1)
+		return;
 	tx_begin();
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
 	if (store_inbox_append(br.store, su.id, l->user->id, id, LOG_MESSAGE,
-	    row.ts_ms, body, len, &row.seq, &dup) != 0)
+	    row.ts_ms, body, len, &row.seq, &dup) != 0 || dup)
 		fatalx("store_inbox_append");
 	ack(l, id, row.seq, NULL, su.name);
-	if (dup)
-		return;
 	row.sender = l->user->name;
 	row.sender_sign_pub = l->user->sign_pub;
 	row.recipient = su.name;
@@ -687,7 +842,6 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 static void
 chat_send(struct link *l, const struct frame *f)
 {
-	struct frame_buf	 b;
 	const uint8_t		*body;
 	size_t			 len;
 	uint64_t		 id;
@@ -708,27 +862,16 @@ chat_send(struct link *l, const struct frame *f)
 		link_error(l, ERR_TOO_LARGE, "message body too large");
 		return;
 	}
-	/*
-	 * Once a SEND is refused, later ones on the link are refused too
-	 * until that one comes back: a token that refills meanwhile must
-	 * not let a later message in ahead of it (order per sender).
-	 */
+	/* Every SEND takes a message token, resends included. */
 	if (l->limited_id != 0 && id != l->limited_id)
 		wait = 1;
-	else if ((wait = rate_check(l->user)) == 0)
+	else if ((wait = rate_wait(&l->user->messages, br.message_rate,
+	    br.message_burst, 1)) == 0) {
+		rate_spend(&l->user->messages, 1);
 		l->limited_id = 0;
+	}
 	if (wait != 0) {
-		if (l->limited_id == 0)
-			l->limited_id = id;
-		br.rate_limited++;
-		log_security("rate limit: %s from %s, retry in %u ms",
-		    l->user->name, l->addr, wait);
-		frame_begin(&b, MSG_ERROR, br.max_frame);
-		frame_put_u16(&b, F_CODE, ERR_RATE_LIMITED);
-		frame_put_str(&b, F_TEXT, "too many messages: slow down");
-		frame_put_u32(&b, F_RETRY_AFTER_MS, wait);
-		frame_put_u64(&b, F_CLIENT_MSG_ID, id);
-		link_reply(l, &b);
+		send_hold(l, id, "messages", wait);
 		return;
 	}
 	if (has_room) {
@@ -744,37 +887,60 @@ chat_send(struct link *l, const struct frame *f)
 	}
 }
 
-/* Cumulative: everything up to seq has been shown by the client. */
+/*
+ * Cumulative: everything up to seq has been shown by the client.  It is
+ * written only when it moves this link's mark, at most up to what is
+ * stored: so DELIVERED costs at most one write per entry delivered, and
+ * a flood of them only lookups.
+ */
 static void
 chat_delivered(struct link *l, const struct frame *f)
 {
-	struct room	*r;
-	uint64_t	 seq;
-	char		 name[ROOM_MAX_LEN + 1];
+	struct room		*r;
+	struct link_room	*lr;
+	uint64_t		 seq;
+	char			 name[ROOM_MAX_LEN + 1];
 
 	if (frame_get_u64(f, F_SEQ, &seq) == -1)
 		return;
 	if (frame_get(f, F_ROOM) == NULL) {
+		if (seq > l->user->inbox_durable)
+			seq = l->user->inbox_durable;
+		if (seq <= l->inbox_told)
+			return;
 		tx_begin();
 		if (store_inbox_ack(br.store, l->user->id, seq) == -1)
 			fatalx("store_inbox_ack");
+		l->inbox_told = seq;
 		return;
 	}
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	if ((r = room_get(name)) == NULL || !room_has_member(r,
 	    l->user->id))
 		return;		/* parted meanwhile: nothing to advance */
+	if (seq > r->last_seq)
+		seq = r->last_seq;
+	if ((lr = link_room_find(l, r->id)) != NULL && seq <= lr->told)
+		return;
 	tx_begin();
 	if (store_room_ack(br.store, r->id, l->user->id, seq) == -1)
 		fatalx("store_room_ack");
+	if (lr != NULL)
+		lr->told = seq;
 }
 
+/*
+ * One page of a list: at most LIST_PAGE_MAX lines that fit in a frame.
+ * The store is asked for one line more, to know whether another page
+ * follows; the last line sent is where it starts (F_NEXT, F_AFTER).
+ */
 struct list_ctx {
 	struct evbuffer	*buf;
 	size_t		 max;
 	size_t		 count;
-	int		 truncated;
+	int		 more;
+	char		 last[ROOM_MAX_LEN + 1];
 };
 
 static void
@@ -782,13 +948,17 @@ list_append(struct list_ctx *lc, const char *item, const char *value)
 {
 	size_t	 need = strlen(item) + strlen(value) + 2;
 
-	lc->count++;
-	if (evbuffer_get_length(lc->buf) + need > lc->max) {
-		lc->truncated = 1;
+	if (lc->more)
+		return;
+	if (lc->count == LIST_PAGE_MAX ||
+	    evbuffer_get_length(lc->buf) + need > lc->max) {
+		lc->more = 1;
 		return;
 	}
 	if (evbuffer_add_printf(lc->buf, "%s %s\n", item, value) == -1)
 		fatalx("evbuffer_add_printf");
+	(void)str_copy(lc->last, item, sizeof(lc->last));
+	lc->count++;
 }
 
 static void
@@ -817,32 +987,41 @@ list_reply(struct link *l, uint16_t type, const char *room,
 		frame_put_str(&b, F_ROOM, room);
 	frame_put_bytes(&b, F_LIST, evbuffer_pullup(lc->buf, -1),
 	    evbuffer_get_length(lc->buf));
+	if (lc->more)
+		frame_put_str(&b, F_NEXT, lc->last);
 	link_reply(l, &b);
-	if (lc->truncated) {
-		frame_begin(&b, MSG_NOTICE, br.max_frame);
-		frame_put_str(&b, F_TEXT, "list truncated to fit one frame");
-		link_reply(l, &b);
-	}
 	evbuffer_free(lc->buf);
 }
 
-static void
-list_init(struct list_ctx *lc)
+/* The page's start: F_AFTER, or "" (before every name) when absent. */
+static int
+list_init(struct link *l, const struct frame *f, struct list_ctx *lc,
+    char after[ROOM_MAX_LEN + 1])
 {
+	after[0] = '\0';
+	if (frame_get(f, F_AFTER) != NULL &&
+	    frame_get_str(f, F_AFTER, after, ROOM_MAX_LEN + 1) == -1) {
+		link_error(l, ERR_PROTOCOL, "bad F_AFTER");
+		return -1;
+	}
 	memset(lc, 0, sizeof(*lc));
 	if ((lc->buf = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
 	lc->max = br.max_frame - LIST_RESERVE;
+	return 0;
 }
 
 static void
-chat_rooms(struct link *l)
+chat_rooms(struct link *l, const struct frame *f)
 {
 	struct list_ctx	 lc;
+	char		 after[ROOM_MAX_LEN + 1];
 
-	list_init(&lc);
-	if (store_rooms(br.store, rooms_cb, &lc) == -1)
-		fatalx("store_rooms");
+	if (list_init(l, f, &lc, after) == -1)
+		return;
+	if (store_rooms_page(br.store, after, LIST_PAGE_MAX + 1, rooms_cb,
+	    &lc) == -1)
+		fatalx("store_rooms_page");
 	list_reply(l, MSG_ROOM_LIST, NULL, &lc);
 }
 
@@ -852,41 +1031,37 @@ chat_who(struct link *l, const struct frame *f)
 	struct list_ctx	 lc;
 	struct room	*r;
 	char		 name[ROOM_MAX_LEN + 1], text[128];
+	char		 after[ROOM_MAX_LEN + 1];
 
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	if ((r = room_get(name, 0)) == NULL) {
+	if ((r = room_get(name)) == NULL) {
 		snprintf(text, sizeof(text), "no room %s", name);
 		link_error_about(l, ERR_NO_SUCH_ROOM, text, 0, name);
 		return;
 	}
-	list_init(&lc);
-	if (store_room_members(br.store, r->id, who_cb, &lc) == -1)
-		fatalx("store_room_members");
+	if (list_init(l, f, &lc, after) == -1)
+		return;
+	if (store_room_members_page(br.store, r->id, after, LIST_PAGE_MAX + 1,
+	    who_cb, &lc) == -1)
+		fatalx("store_room_members_page");
 	list_reply(l, MSG_WHO_LIST, r->name, &lc);
-}
-
-static void
-count_rooms_cb(const char *name, uint64_t members, void *arg)
-{
-	(*(uint64_t *)arg)++;
 }
 
 static void
 chat_info(struct link *l)
 {
 	struct frame_buf	 b;
-	uint64_t		 users = 0, rooms = 0;
+	uint64_t		 users = 0;
 
-	if (store_user_count(br.store, &users) == -1 ||
-	    store_rooms(br.store, count_rooms_cb, &rooms) == -1)
-		fatalx("info counts");
+	if (store_user_count(br.store, &users) == -1)
+		fatalx("store_user_count");
 	frame_begin(&b, MSG_INFO_REPLY, br.max_frame);
 	frame_put_str(&b, F_SOFTWARE, SC_VERSION_STRING);
 	frame_put_u64(&b, F_UPTIME, (now_ms() - br.started_ms) / 1000);
 	frame_put_u32(&b, F_USERS_ONLINE, br.nusers_online);
 	frame_put_u32(&b, F_USERS, (uint32_t)users);
-	frame_put_u32(&b, F_ROOMS, (uint32_t)rooms);
+	frame_put_u32(&b, F_ROOMS, (uint32_t)br.nrooms);
 	link_reply(l, &b);
 }
 
@@ -908,7 +1083,7 @@ chat_frame(struct link *l, const struct frame *f)
 		chat_delivered(l, f);
 		break;
 	case MSG_ROOMS:
-		chat_rooms(l);
+		chat_rooms(l, f);
 		break;
 	case MSG_WHO:
 		chat_who(l, f);
@@ -953,14 +1128,32 @@ chat_prune(void)
 		log_debug("pruned %llu rows", (unsigned long long)deleted);
 }
 
+/* The broker starts: how many rooms there are, for the cap. */
+void
+chat_init(void)
+{
+	htab_init(&br.users_by_id);
+	htab_init(&br.rooms_by_id);
+	htab_init(&br.rooms_by_name);
+	if (store_room_count(br.store, &br.nrooms) == -1)
+		fatalx("store_room_count");
+}
+
 void
 chat_free(void)
 {
+	struct hnode	*n, *tmp, *mn, *mtmp;
 	struct room	*r;
+	size_t		 i, j;
 
-	while ((r = TAILQ_FIRST(&br.rooms)) != NULL) {
-		TAILQ_REMOVE(&br.rooms, r, entry);
-		free(r->members);
+	HTAB_FOREACH_SAFE(n, &br.rooms_by_id, i, tmp) {
+		r = HTAB_ENTRY(n, struct room, id_node);
+		HTAB_FOREACH_SAFE(mn, &r->members, j, mtmp)
+			free(HTAB_ENTRY(mn, struct member, node));
+		htab_free(&r->members);
 		free(r);
 	}
+	htab_free(&br.rooms_by_id);
+	htab_free(&br.rooms_by_name);
+	htab_free(&br.users_by_id);
 }

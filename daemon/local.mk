@@ -12,6 +12,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/broker.c %D%/broker.h \
 	%D%/broker-auth.c \
 	%D%/broker-chat.c \
+	%D%/broker-rate.c \
 	%D%/broker-ctl.c \
 	%D%/broker-keys.c \
 	%D%/store.c %D%/store.h

@@ -122,6 +122,17 @@ assert_defaults(const struct conf *c)
 	assert_int_equal(c->idle_timeout, 300);
 	assert_int_equal(c->message_rate, 5);
 	assert_int_equal(c->message_burst, 10);
+	assert_int_equal(c->request_rate, 20);
+	assert_int_equal(c->request_burst, 200);
+	assert_int_equal(c->storage_mib_per_day, 256);
+	assert_int_equal(c->storage_burst_mib, 16);
+	assert_int_equal(c->inbox_max_messages, 10000);
+	assert_int_equal(c->inbox_max_mib, 64);
+	assert_int_equal(c->registrations_per_hour, 10);
+	assert_int_equal(c->room_creates_per_hour, 60);
+	assert_int_equal(c->max_rooms_per_user, 1000);
+	assert_int_equal(c->max_members_per_room, 5000);
+	assert_int_equal(c->max_rooms, 100000);
 	assert_int_equal(c->retention, 30);
 	assert_int_equal(c->rekey_min, 30);
 	assert_int_equal(c->rekey_max, 120);
@@ -209,10 +220,38 @@ static const char full_sample[] =
     "\tmax_frame_bytes = 16777216L;\n"
     "\thandshake_timeout = 300;\n"
     "\tidle_timeout = 10;\n"
+    "\trequest_rate = 7;\n"
+    "\trequest_burst = 70;\n"
+    "\tstorage_mib_per_day = 3;\n"
+    "\tstorage_burst_mib = 2;\n"
+    "\tinbox_max_messages = 99;\n"
+    "\tinbox_max_mib = 9;\n"
+    "\tregistrations_per_hour = 4;\n"
+    "\troom_creates_per_hour = 6;\n"
+    "\tmax_rooms_per_user = 11;\n"
+    "\tmax_members_per_room = 12;\n"
+    "\tmax_rooms = 13;\n"
     "};\n"
     "rekey = { min_seconds = 1; max_seconds = 1; };\n"
     "registration = \"invite\";\n"
     "log = { level = \"debug\"; };\n";
+
+/* The rates, quotas and caps of full_sample, read or reloaded. */
+static void
+assert_abuse_limits(const struct conf *c)
+{
+	assert_int_equal(c->request_rate, 7);
+	assert_int_equal(c->request_burst, 70);
+	assert_int_equal(c->storage_mib_per_day, 3);
+	assert_int_equal(c->storage_burst_mib, 2);
+	assert_int_equal(c->inbox_max_messages, 99);
+	assert_int_equal(c->inbox_max_mib, 9);
+	assert_int_equal(c->registrations_per_hour, 4);
+	assert_int_equal(c->room_creates_per_hour, 6);
+	assert_int_equal(c->max_rooms_per_user, 11);
+	assert_int_equal(c->max_members_per_room, 12);
+	assert_int_equal(c->max_rooms, 13);
+}
 
 static void
 test_full_sample(void **state)
@@ -244,6 +283,7 @@ test_full_sample(void **state)
 	assert_int_equal(c.max_frame_bytes, 16777216);
 	assert_int_equal(c.handshake_timeout, 300);
 	assert_int_equal(c.idle_timeout, 10);
+	assert_abuse_limits(&c);
 	assert_int_equal(c.rekey_min, 1);
 	assert_int_equal(c.rekey_max, 1);
 	assert_int_equal(c.registration, REG_INVITE);
@@ -367,25 +407,50 @@ static void
 test_integer_ranges(void **state)
 {
 	/* extra: the sibling that lets both ends of the range be valid. */
+#define O(m)	offsetof(struct conf, m)
 	static const struct {
 		const char	*group;
 		const char	*name;
 		long long	 min;
 		long long	 max;
 		const char	*extra;
+		size_t		 off;
 	} t[] = {
-		{ "limits", "max_clients", 1, 65535, "max_clients_per_ip = 1; " },
+		{ "limits", "max_clients", 1, 65535, "max_clients_per_ip = 1; ",
+		    O(max_clients) },
 		{ "limits", "max_clients_per_ip", 1, 65535,
-		    "max_clients = 65535; " },
+		    "max_clients = 65535; ", O(max_clients_per_ip) },
 		{ "limits", "max_frame_bytes", FRAME_MIN_MAX,
-		    FRAME_MAX_CEILING, "" },
-		{ "limits", "handshake_timeout", 1, 300, "" },
-		{ "limits", "idle_timeout", 10, 86400, "" },
-		{ "limits", "message_rate", 1, 100000, "" },
-		{ "limits", "message_burst", 1, 1000000, "" },
-		{ "rekey", "min_seconds", 1, 86400, "max_seconds = 86400; " },
-		{ "rekey", "max_seconds", 1, 86400, "min_seconds = 1; " },
+		    FRAME_MAX_CEILING, "", O(max_frame_bytes) },
+		{ "limits", "handshake_timeout", 1, 300, "",
+		    O(handshake_timeout) },
+		{ "limits", "idle_timeout", 10, 86400, "", O(idle_timeout) },
+		{ "limits", "message_rate", 1, 100000, "", O(message_rate) },
+		{ "limits", "message_burst", 1, 1000000, "", O(message_burst) },
+		{ "limits", "request_rate", 1, 100000, "", O(request_rate) },
+		{ "limits", "request_burst", 1, 1000000, "", O(request_burst) },
+		{ "limits", "storage_mib_per_day", 1, 1048576, "",
+		    O(storage_mib_per_day) },
+		{ "limits", "storage_burst_mib", 1, 65536, "",
+		    O(storage_burst_mib) },
+		{ "limits", "inbox_max_messages", 1, 100000000, "",
+		    O(inbox_max_messages) },
+		{ "limits", "inbox_max_mib", 1, 1048576, "", O(inbox_max_mib) },
+		{ "limits", "registrations_per_hour", 1, 1000000, "",
+		    O(registrations_per_hour) },
+		{ "limits", "room_creates_per_hour", 1, 1000000, "",
+		    O(room_creates_per_hour) },
+		{ "limits", "max_rooms_per_user", 1, 1000000, "",
+		    O(max_rooms_per_user) },
+		{ "limits", "max_members_per_room", 2, 1000000, "",
+		    O(max_members_per_room) },
+		{ "limits", "max_rooms", 1, 100000000, "", O(max_rooms) },
+		{ "rekey", "min_seconds", 1, 86400, "max_seconds = 86400; ",
+		    O(rekey_min) },
+		{ "rekey", "max_seconds", 1, 86400, "min_seconds = 1; ",
+		    O(rekey_max) },
 	};
+#undef O
 	struct conf	 c;
 	char		 text[256], want[256], err[512];
 	long long	 bad[3], v;
@@ -413,24 +478,7 @@ test_integer_ranges(void **state)
 			    t[i].extra, t[i].name, v);
 			if (load_text(text, &c, err, sizeof(err)) != 0)
 				fail_msg("%s: %s", text, err);
-			if (strcmp(t[i].name, "max_clients") == 0)
-				got = c.max_clients;
-			else if (strcmp(t[i].name, "max_clients_per_ip") == 0)
-				got = c.max_clients_per_ip;
-			else if (strcmp(t[i].name, "max_frame_bytes") == 0)
-				got = c.max_frame_bytes;
-			else if (strcmp(t[i].name, "handshake_timeout") == 0)
-				got = c.handshake_timeout;
-			else if (strcmp(t[i].name, "idle_timeout") == 0)
-				got = c.idle_timeout;
-			else if (strcmp(t[i].name, "message_rate") == 0)
-				got = c.message_rate;
-			else if (strcmp(t[i].name, "message_burst") == 0)
-				got = c.message_burst;
-			else if (strcmp(t[i].name, "min_seconds") == 0)
-				got = c.rekey_min;
-			else
-				got = c.rekey_max;
+			memcpy(&got, (char *)&c + t[i].off, sizeof(got));
 			assert_int_equal(got, v);
 		}
 	}
@@ -718,6 +766,7 @@ test_reload(void **state)
 	assert_int_equal(live.max_frame_bytes, 16777216);
 	assert_int_equal(live.handshake_timeout, 300);
 	assert_int_equal(live.idle_timeout, 10);
+	assert_abuse_limits(&live);
 	assert_int_equal(live.rekey_min, 1);
 	assert_int_equal(live.rekey_max, 1);
 	assert_int_equal(live.registration, REG_INVITE);
