@@ -82,12 +82,21 @@ check_PROGRAMS += %D%/integration/scprobe
 	%D%/integration/probe.h
 %C%_integration_scprobe_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 
+# A hostile client that logs in and then abuses the service (bench/abuse.sh too).
+check_PROGRAMS += %D%/integration/schostile
+%C%_integration_schostile_SOURCES = %D%/integration/schostile.c %D%/integration/probe.c \
+	%D%/integration/probe.h
+%C%_integration_schostile_LDADD = common/libcommon.a $(OPENSSL_LIBS)
+
 TESTS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %D%/unit/test_store \
 	%D%/unit/test_broker_ipc %D%/unit/test_client_queue
 TESTS += $(INTEGRATION_TESTS)
 endif
 
 INTEGRATION_TESTS = \
+	%D%/integration/t-amplify.sh \
+	%D%/integration/t-quota.sh \
+	%D%/integration/t-lists.sh \
 	%D%/integration/t-sandbox.sh \
 	%D%/integration/t-e2e.sh \
 	%D%/integration/t-chain-rekey.sh \
