@@ -4,4 +4,4 @@
 noinst_PROGRAMS += %D%/scload
 %C%_scload_SOURCES = %D%/scload.c
 %C%_scload_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
-EXTRA_DIST += %D%/run.sh %D%/README.md
+EXTRA_DIST += %D%/run.sh %D%/abuse.sh %D%/lib.sh %D%/README.md

@@ -14,8 +14,9 @@
 
 set -eu
 
-SC_USER=${SC_USER:-_securechat}
+BENCH=run.sh
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 if [ -x ./daemon/securechatd ] && [ -x ./bench/scload ]; then
 	build=$(pwd)
 else
@@ -49,10 +50,7 @@ SCLOAD=$build/bench/scload
 [ -x "$SCLOAD" ] || { echo "run.sh: no $SCLOAD: make bench/scload" >&2; exit 1; }
 command -v jq >/dev/null || { echo "run.sh: needs jq" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (the daemon drops privileges)" >&2; exit 1; }
-if ! id "$SC_USER" >/dev/null 2>&1; then
-	useradd --system --no-create-home --home-dir /nonexistent \
-	    --shell /usr/sbin/nologin "$SC_USER"
-fi
+bench_user
 
 # One worker process and a few descriptors per client, on both sides.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -70,54 +68,6 @@ TMP=
 DPID=
 SPID=
 
-# wait_for SECONDS COMMAND...: retry every 0.1 s until it succeeds.
-wait_for() {
-	local limit=$(($1 * 10)) i=0
-	shift
-	while [ "$i" -lt "$limit" ]; do
-		if "$@" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# A port nothing listens on.  Bounded: 100 tries.
-free_port() {
-	local i p
-	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	echo "run.sh: no free port" >&2
-	return 1
-}
-
-port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
-}
-
-# The master and every process below it, from one ps snapshot.
-daemon_tree() {
-	ps -e -o pid=,ppid= | awk -v root="$DPID" '
-	    { parent[$1] = $2; pids[NR] = $1 }
-	    END {
-		for (i = 1; i <= NR; i++) {
-			p = pids[i]
-			# At most 16 generations up: the tree is 3 deep.
-			for (d = 0; d < 16 && p != "" && p != 0 && p != 1; d++) {
-				if (p == root) { print pids[i]; break }
-				p = parent[p]
-			}
-		}
-	    }'
-}
-
 # Sum of Pss (kB) and the process count over the daemon's tree.
 daemon_pss() {
 	local p kb total=0 n=0
@@ -129,23 +79,6 @@ daemon_pss() {
 		n=$((n + 1))
 	done
 	echo "$total $n"
-}
-
-stop_daemon() {
-	local i
-	[ -n "$DPID" ] || return 0
-	kill -TERM "$DPID" 2>/dev/null || true
-	for i in $(seq 1 300); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$DPID" 2>/dev/null; then
-		echo "run.sh: daemon did not stop within 30 s of SIGTERM" >&2
-		# shellcheck disable=SC2046 # one word per pid
-		kill -KILL $(daemon_tree) 2>/dev/null || true
-	fi
-	wait "$DPID" 2>/dev/null || true
-	DPID=
 }
 
 cleanup() {
@@ -166,36 +99,9 @@ trap 'exit 130' INT TERM
 # run_one N: one private daemon, one scload run; prints the result line.
 run_one() {
 	local n=$1 i base pss procs rc=0
-	TMP=$(mktemp -d /tmp/sc-bench.XXXXXX)
-	chmod 755 "$TMP"
-	mkdir -p "$TMP/tls"
-	PORT=$(free_port)
-	cat >"$TMP/sc.conf" <<EOF
-listen = ( { address = "127.0.0.1"; port = $PORT; } );
-user = "$SC_USER";
-state_dir = "$TMP/state";
-runtime_dir = "$TMP/run";
-empty_dir = "$TMP/empty";
-tls = {
-  certificate = "$TMP/tls/server.crt";
-  private_key = "$TMP/tls/server.key";
-};
-log = { level = "info"; };
-limits = {
-  max_clients = 2000;
-  max_clients_per_ip = 2000;
-  handshake_timeout = 30;
-  message_rate = 100000;
-  message_burst = 1000000;
-};
-EOF
-	"$SCD" -d -f "$TMP/sc.conf" >>"$TMP/daemon.log" 2>&1 &
-	DPID=$!
-	if ! wait_for 15 port_open; then
-		tail -n 20 "$TMP/daemon.log" >&2
-		echo "run.sh: daemon did not start listening" >&2
-		return 1
-	fi
+	bench_start info "max_clients = 2000; max_clients_per_ip = 2000;
+  handshake_timeout = 30; message_rate = 100000; message_burst = 1000000;" ||
+	    return 1
 	sleep 1		# let it settle before the idle measurement
 	read -r base _ < <(daemon_pss)
 
