@@ -344,7 +344,7 @@ protocol_error(struct client *c, const char *fmt, ...)
 }
 
 /*
- * The server's rekey interval also paces our room chains (DESIGN.md
+ * The server's rekey interval also paces our room chains (docs/DESIGN.md
  * section 7).  The server is not trusted to stretch a chain's life: its
  * values are capped at E2EC_REKEY_CAP_S, and without them the defaults
  * hold.

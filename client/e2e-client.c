@@ -1,5 +1,5 @@
 /*
- * e2e-client.c: end-to-end encryption in the client (DESIGN.md section 7).
+ * e2e-client.c: end-to-end encryption in the client (docs/DESIGN.md section 7).
  * Lines typed for a room are sealed with our sender-key chain; a new chain
  * goes first to every member, inside identity-signed envelopes bundled in
  * one room message, so that it travels in the room's own order.  Direct

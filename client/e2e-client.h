@@ -19,7 +19,7 @@
 #define E2EC_PEER_FRESH_MS	60000	/* keys older than this are asked again */
 #define E2EC_RX_MAX		10000	/* (room, sender) receivers kept */
 #define E2EC_PENDING_MAX	10000	/* lines waiting for keys */
-#define E2EC_REKEY_MIN_S	30	/* DESIGN.md section 7, unless the */
+#define E2EC_REKEY_MIN_S	30	/* docs/DESIGN.md section 7, unless the */
 #define E2EC_REKEY_MAX_S	120	/* server's WELCOME says otherwise */
 #define E2EC_REKEY_CAP_S	3600	/* the longest a server may ask */
 #define E2EC_PREKEY_CHECK_S	3600	/* rotate a long-running client's prekey */

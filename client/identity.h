@@ -16,7 +16,7 @@ struct identity {
 	uint8_t	 dh_pub[32];
 };
 
-/* scrypt cost for files this process writes (DESIGN.md section 5). */
+/* scrypt cost for files this process writes (docs/DESIGN.md section 5). */
 #define IDENTITY_SCRYPT_N	32768
 #define IDENTITY_SCRYPT_R	8
 #define IDENTITY_SCRYPT_P	1

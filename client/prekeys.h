@@ -1,5 +1,5 @@
 /*
- * prekeys.h: the client's signed X25519 prekeys (DESIGN.md section 7),
+ * prekeys.h: the client's signed X25519 prekeys (docs/DESIGN.md section 7),
  * kept sealed in a local file, rotated weekly, erased after two weeks.
  */
 #ifndef SC_PREKEYS_H

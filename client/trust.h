@@ -1,6 +1,6 @@
 /*
  * trust.h: the known_users file (others' identity keys, pinned on first
- * use per server) and safety numbers, for /verify (DESIGN.md section 7).
+ * use per server) and safety numbers, for /verify (docs/DESIGN.md section 7).
  */
 #ifndef SC_TRUST_H
 #define SC_TRUST_H

@@ -1,5 +1,5 @@
 /*
- * e2e-prekey.h: the identity signature over a signed prekey (DESIGN.md
+ * e2e-prekey.h: the identity signature over a signed prekey (docs/DESIGN.md
  * section 7), so a server cannot hand out a prekey of its own.
  */
 #ifndef SC_E2E_PREKEY_H

@@ -44,7 +44,7 @@ enum e2e_err {
 #define E2E_MSGID_LEN		16
 #define E2E_PT_MAX		(512 * 1024)	/* fits CRYPTO_PARTS_MAX */
 
-/* Receiver limits (DESIGN.md section 7). */
+/* Receiver limits (docs/DESIGN.md section 7). */
 #define E2E_MAX_JUMP		1000	/* keys skipped by one message */
 #define E2E_MAX_SKIPPED		2000	/* skipped keys held per chain */
 #define E2E_MAX_CHAINS		5	/* chains held per (room, sender) */

@@ -336,6 +336,66 @@ static const struct code_name msg_names[] = {
 	{ CTL_REPLY,		"CTL_REPLY" },
 };
 
+/* The names proto.h gives the tags, for logs and the docs check. */
+static const struct code_name field_names[] = {
+	{ F_VERSION,		"F_VERSION" },
+	{ F_SOFTWARE,		"F_SOFTWARE" },
+	{ F_TOKEN,		"F_TOKEN" },
+	{ F_CODE,		"F_CODE" },
+	{ F_TEXT,		"F_TEXT" },
+	{ F_RETRY_AFTER_MS,	"F_RETRY_AFTER_MS" },
+	{ F_MAX_FRAME,		"F_MAX_FRAME" },
+	{ F_VERSIONS,		"F_VERSIONS" },
+	{ F_IDLE_TIMEOUT,	"F_IDLE_TIMEOUT" },
+	{ F_NONCE,		"F_NONCE" },
+	{ F_NAME,		"F_NAME" },
+	{ F_SIGNATURE,		"F_SIGNATURE" },
+	{ F_SIGN_PUB,		"F_SIGN_PUB" },
+	{ F_DH_PUB,		"F_DH_PUB" },
+	{ F_BINDING_SIG,	"F_BINDING_SIG" },
+	{ F_INVITE,		"F_INVITE" },
+	{ F_REGISTERED,		"F_REGISTERED" },
+	{ F_ROOM,		"F_ROOM" },
+	{ F_TO,			"F_TO" },
+	{ F_FROM,		"F_FROM" },
+	{ F_CLIENT_MSG_ID,	"F_CLIENT_MSG_ID" },
+	{ F_SEQ,		"F_SEQ" },
+	{ F_TS,			"F_TS" },
+	{ F_BODY,		"F_BODY" },
+	{ F_KIND,		"F_KIND" },
+	{ F_LIST,		"F_LIST" },
+	{ F_UPTIME,		"F_UPTIME" },
+	{ F_USERS_ONLINE,	"F_USERS_ONLINE" },
+	{ F_USERS,		"F_USERS" },
+	{ F_ROOMS,		"F_ROOMS" },
+	{ F_SPK_ID,		"F_SPK_ID" },
+	{ F_SPK_PUB,		"F_SPK_PUB" },
+	{ F_SPK_CREATED,	"F_SPK_CREATED" },
+	{ F_SPK_SIG,		"F_SPK_SIG" },
+	{ F_PID,		"F_PID" },
+	{ F_ADDR,		"F_ADDR" },
+	{ F_TLS_VERSION,	"F_TLS_VERSION" },
+	{ F_TLS_CIPHER,		"F_TLS_CIPHER" },
+	{ F_TLS_GROUP,		"F_TLS_GROUP" },
+	{ F_CERT_PEM,		"F_CERT_PEM" },
+	{ F_KEY_PEM,		"F_KEY_PEM" },
+	{ F_HANDSHAKE_TIMEOUT,	"F_HANDSHAKE_TIMEOUT" },
+	{ F_REKEY_MIN,		"F_REKEY_MIN" },
+	{ F_REKEY_MAX,		"F_REKEY_MAX" },
+	{ F_LOG_LEVEL,		"F_LOG_LEVEL" },
+	{ F_USER_NAME,		"F_USER_NAME" },
+	{ F_CHROOT,		"F_CHROOT" },
+	{ F_REGISTRATION,	"F_REGISTRATION" },
+	{ F_SESSION_ID,		"F_SESSION_ID" },
+	{ F_STATUS,		"F_STATUS" },
+	{ F_MAX_CLIENTS,	"F_MAX_CLIENTS" },
+	{ F_EXPORTER,		"F_EXPORTER" },
+	{ F_MESSAGE_RATE,	"F_MESSAGE_RATE" },
+	{ F_MESSAGE_BURST,	"F_MESSAGE_BURST" },
+	{ F_RETENTION,		"F_RETENTION" },
+	{ F_CTL_UID,		"F_CTL_UID" },
+};
+
 /* Stable names: scripts and the client's --json output use them. */
 static const struct code_name err_names[] = {
 	{ ERR_PROTOCOL,		"PROTOCOL" },
@@ -387,6 +447,12 @@ proto_msg_name(uint16_t type)
 }
 
 const char *
+proto_field_name(uint16_t tag)
+{
+	return name_of(field_names, nitems(field_names), tag);
+}
+
+const char *
 proto_err_name(uint16_t code)
 {
 	return name_of(err_names, nitems(err_names), code);
@@ -413,6 +479,22 @@ proto_err_is_fatal(uint16_t code)
 	default:
 		return 1;
 	}
+}
+
+int
+proto_phase_permits(enum proto_phase phase, uint16_t type)
+{
+	switch (phase) {
+	case PHASE_GREETING:
+		return type == MSG_HELLO;
+	case PHASE_ACCOUNT:
+		return type == MSG_LOGIN || type == MSG_REGISTER ||
+		    type == MSG_PING || type == MSG_PONG;
+	case PHASE_CHAT:
+		return proto_client_spec(type) != NULL && type != MSG_HELLO &&
+		    type != MSG_LOGIN && type != MSG_REGISTER;
+	}
+	return 0;
 }
 
 static int

@@ -193,7 +193,7 @@ enum err_code {
 /* Bytes a SEND frame leaves for the broker to address and stamp it. */
 #define SEND_OVERHEAD		256
 
-/* Room and user names (DESIGN.md section 5), after case folding. */
+/* Room and user names (docs/DESIGN.md section 5), after case folding. */
 #define NAME_MAX_LEN		32
 #define ROOM_MAX_LEN		65	/* '#' and up to 64 characters */
 #define KEY_LEN			32
@@ -203,6 +203,19 @@ enum err_code {
 #define EXPORTER_LABEL		"EXPORTER-Channel-Binding"
 #define LOGIN_CONTEXT		"securechat login v1"
 #define BINDING_CONTEXT		"securechat/v1/identity-binding"
+
+/*
+ * The phases of a client session (docs/PROTOCOL.md 1.1).  HELLO is
+ * permitted once in the greeting; the caller counts it.
+ */
+enum proto_phase {
+	PHASE_GREETING,		/* TLS done, no WELCOME yet */
+	PHASE_ACCOUNT,		/* WELCOME sent, not logged in */
+	PHASE_CHAT,		/* logged in */
+};
+
+/* May a client send this message type in this phase? */
+int	proto_phase_permits(enum proto_phase phase, uint16_t type);
 
 /* Lowercase name in place; 0 if it is a valid user (or room) name. */
 int	proto_fold_user(char *name);
@@ -242,6 +255,7 @@ const struct msg_spec	*proto_ctl_spec(uint16_t type);
 /* The messages a server may send to a client. */
 const struct msg_spec	*proto_server_spec(uint16_t type);
 const char		*proto_msg_name(uint16_t type);
+const char		*proto_field_name(uint16_t tag);	/* "F_ROOM", ... */
 const char		*proto_err_name(uint16_t code);	/* "PROTOCOL", ... */
 
 #endif

@@ -371,7 +371,9 @@ sigsys_handler(int sig, siginfo_t *si, void *ctx)
 	append_str(buf, sizeof(buf), &len, " (scmp_sys_resolver ");
 	append_uint(buf, sizeof(buf), &len, nr);
 	append_str(buf, sizeof(buf), &len, ")\n");
-	(void)write(STDERR_FILENO, buf, len);
+	/* Nothing to do if it fails: the exit status says it all. */
+	if (write(STDERR_FILENO, buf, len) == -1)
+		_exit(SANDBOX_DEBUG_EXIT);
 	_exit(SANDBOX_DEBUG_EXIT);
 }
 

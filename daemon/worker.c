@@ -345,19 +345,10 @@ static int
 permitted(uint16_t type)
 {
 	if (!w.welcome_sent)
-		return type == MSG_HELLO && !w.hello_done;
-	switch (type) {
-	case MSG_HELLO:
-		return 0;
-	case MSG_PING:
-	case MSG_PONG:
-		return 1;
-	case MSG_LOGIN:
-	case MSG_REGISTER:
-		return !w.logged_in;
-	default:
-		return w.logged_in;
-	}
+		return proto_phase_permits(PHASE_GREETING, type) &&
+		    !w.hello_done;
+	return proto_phase_permits(w.logged_in ? PHASE_CHAT : PHASE_ACCOUNT,
+	    type);
 }
 
 static void

@@ -29,6 +29,17 @@ if [ -n "$missing" ]; then
 fi
 
 cd "$SRC"
+# An in-place ./configure (README, Usage) would make every out-of-tree
+# configure refuse ("source directory already configured").
+if [ -f config.status ] && [ "$(cd "$BUILD" 2>/dev/null && pwd)" != "$SRC" ]; then
+	echo "==> the source tree was configured in place: make distclean there," \
+	    "then build in $BUILD"
+	if [ -f Makefile ]; then
+		make -s distclean >/dev/null
+	else
+		rm -f config.status config.log
+	fi
+fi
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ ! -f Makefile.in ]; then
 	echo "==> autoreconf"
 	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
@@ -38,6 +49,9 @@ cd "$BUILD"
 if [ ! -f Makefile ] || [ "$SRC/configure" -nt Makefile ]; then
 	echo "==> configure $*"
 	"$SRC/configure" -q "$@"
+	# make does not see changed flags: objects of an older
+	# configuration are rebuilt.
+	make -s clean >/dev/null
 fi
 echo "==> make"
 make -j"$(nproc)" -s >/dev/null

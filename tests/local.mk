@@ -76,6 +76,18 @@ check_PROGRAMS += %D%/unit/test_hash
 %C%_unit_test_hash_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_hash
 
+# The documents against the code: protodump prints the protocol tables,
+# check-docs.pl compares them and the documented constants with docs/.
+check_PROGRAMS += %D%/docs/protodump
+%C%_docs_protodump_SOURCES = %D%/docs/protodump.c
+%C%_docs_protodump_LDADD = common/libcommon.a
+TESTS += %D%/docs/check-docs.pl
+EXTRA_DIST += %D%/docs/check-docs.pl
+
+# The programs are hardened as Debian's packages are (readelf).
+TESTS += %D%/build/check-hardening.sh
+EXTRA_DIST += %D%/build/check-hardening.sh
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c %D%/integration/probe.c \
@@ -116,4 +128,5 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-interactive.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
-	export top_srcdir top_builddir;
+	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \
+	export top_srcdir top_builddir SC_HARDENED SC_SANITIZERS;

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # t-config.sh: securechatd -n accepts the shipped sample and the man page's
 # example, and refuses a bad file naming its file, line and option.
 
@@ -62,3 +62,18 @@ pass "a syntax error is refused with its line"
 
 check_bad "$TMP/missing.conf" "$TMP/missing.conf: cannot open: "
 pass "a missing -f file is an error"
+
+# A port another program holds: start fails, and the log says why (the
+# reason after the colon was empty with GNU strerror_r).
+start_daemon
+sed -e "s|\"$TMP/state\"|\"$TMP/state2\"|" -e "s|\"$TMP/run\"|\"$TMP/run2\"|" \
+    -e "s|\"$TMP/empty\"|\"$TMP/empty2\"|" "$TMP/sc.conf" >"$TMP/second.conf"
+rc=0
+timeout 30 "$SCD" -d -f "$TMP/second.conf" >"$TMP/second.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] ||
+    fail "a second daemon on port $PORT: exit $rc: $(cat "$TMP/second.log")"
+grep -q "fatal: bind 127.0.0.1 port $PORT: Address already in use$" \
+    "$TMP/second.log" ||
+    fail "no 'Address already in use' in: $(cat "$TMP/second.log")"
+stop_daemon
+pass "a taken port: the daemon exits with 'Address already in use'"
