@@ -372,6 +372,8 @@ static const struct code_name field_names[] = {
 	{ F_SPK_PUB,		"F_SPK_PUB" },
 	{ F_SPK_CREATED,	"F_SPK_CREATED" },
 	{ F_SPK_SIG,		"F_SPK_SIG" },
+	{ F_AFTER,		"F_AFTER" },
+	{ F_NEXT,		"F_NEXT" },
 	{ F_PID,		"F_PID" },
 	{ F_ADDR,		"F_ADDR" },
 	{ F_TLS_VERSION,	"F_TLS_VERSION" },
@@ -394,6 +396,19 @@ static const struct code_name field_names[] = {
 	{ F_MESSAGE_BURST,	"F_MESSAGE_BURST" },
 	{ F_RETENTION,		"F_RETENTION" },
 	{ F_CTL_UID,		"F_CTL_UID" },
+	{ F_IPV4_PREFIX,	"F_IPV4_PREFIX" },
+	{ F_IPV6_PREFIX,	"F_IPV6_PREFIX" },
+	{ F_REQUEST_RATE,	"F_REQUEST_RATE" },
+	{ F_REQUEST_BURST,	"F_REQUEST_BURST" },
+	{ F_STORAGE_PER_DAY,	"F_STORAGE_PER_DAY" },
+	{ F_STORAGE_BURST,	"F_STORAGE_BURST" },
+	{ F_INBOX_MAX_MESSAGES,	"F_INBOX_MAX_MESSAGES" },
+	{ F_INBOX_MAX_MIB,	"F_INBOX_MAX_MIB" },
+	{ F_REGISTRATIONS_PER_HOUR, "F_REGISTRATIONS_PER_HOUR" },
+	{ F_ROOM_CREATES_PER_HOUR, "F_ROOM_CREATES_PER_HOUR" },
+	{ F_MAX_ROOMS_PER_USER,	"F_MAX_ROOMS_PER_USER" },
+	{ F_MAX_MEMBERS_PER_ROOM, "F_MAX_MEMBERS_PER_ROOM" },
+	{ F_MAX_ROOMS,		"F_MAX_ROOMS" },
 };
 
 /* Stable names: scripts and the client's --json output use them. */

@@ -111,8 +111,8 @@ enum field_tag {
 	F_SPK_PUB		= 0x0020,	/* bytes[32]: X25519 prekey */
 	F_SPK_CREATED		= 0x0021,	/* u64: seconds since the epoch */
 	F_SPK_SIG		= 0x0022,	/* bytes[64]: identity over prekey */
-	F_AFTER			= 0x0023,	/* str: a list page starts after it */
-	F_NEXT			= 0x0024,	/* str: another page follows: its F_AFTER */
+	F_AFTER			= 0x0026,	/* str: a list page starts after it */
+	F_NEXT			= 0x0027,	/* str: another page follows: its F_AFTER */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */
@@ -137,19 +137,19 @@ enum field_tag {
 	F_MESSAGE_BURST		= 0x0114,	/* u32 */
 	F_RETENTION		= 0x0115,	/* u32 days */
 	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
-	F_IPV4_PREFIX		= 0x0117,	/* u32 bits */
-	F_IPV6_PREFIX		= 0x0118,	/* u32 bits */
-	F_REQUEST_RATE		= 0x0119,	/* u32 per second */
-	F_REQUEST_BURST		= 0x011a,	/* u32 */
-	F_STORAGE_PER_DAY	= 0x011b,	/* u32 MiB per user */
-	F_STORAGE_BURST		= 0x011c,	/* u32 MiB */
-	F_INBOX_MAX_MESSAGES	= 0x011d,	/* u32 */
-	F_INBOX_MAX_MIB		= 0x011e,	/* u32 MiB */
-	F_REGISTRATIONS_PER_HOUR = 0x011f,	/* u32 per address prefix */
-	F_ROOM_CREATES_PER_HOUR	= 0x0120,	/* u32 per address prefix */
-	F_MAX_ROOMS_PER_USER	= 0x0121,	/* u32 */
-	F_MAX_MEMBERS_PER_ROOM	= 0x0122,	/* u32 */
-	F_MAX_ROOMS		= 0x0123,	/* u32 */
+	F_IPV4_PREFIX		= 0x0120,	/* u32 bits */
+	F_IPV6_PREFIX		= 0x0121,	/* u32 bits */
+	F_REQUEST_RATE		= 0x0122,	/* u32 per second */
+	F_REQUEST_BURST		= 0x0123,	/* u32 */
+	F_STORAGE_PER_DAY	= 0x0124,	/* u32 MiB per user */
+	F_STORAGE_BURST		= 0x0125,	/* u32 MiB */
+	F_INBOX_MAX_MESSAGES	= 0x0126,	/* u32 */
+	F_INBOX_MAX_MIB		= 0x0127,	/* u32 MiB */
+	F_REGISTRATIONS_PER_HOUR = 0x0128,	/* u32 per address prefix */
+	F_ROOM_CREATES_PER_HOUR	= 0x0129,	/* u32 per address prefix */
+	F_MAX_ROOMS_PER_USER	= 0x012a,	/* u32 */
+	F_MAX_MEMBERS_PER_ROOM	= 0x012b,	/* u32 */
+	F_MAX_ROOMS		= 0x012c,	/* u32 */
 };
 
 /* Error codes carried in MSG_ERROR.  Stable: scripts see them. */
@@ -180,9 +180,9 @@ enum err_code {
 	ERR_NO_SUCH_ROOM	= 24,
 	ERR_DISABLED		= 25,	/* account disabled by the operator */
 	ERR_KEY_RESET		= 26,	/* the operator reset this user's key */
-	ERR_INBOX_FULL		= 27,	/* the recipient's offline quota */
-	ERR_TOO_MANY_ROOMS	= 28,	/* the user's or the server's room cap */
-	ERR_ROOM_FULL		= 29,	/* the room's member cap */
+	ERR_INBOX_FULL		= 30,	/* the recipient's offline quota */
+	ERR_TOO_MANY_ROOMS	= 31,	/* the user's or the server's room cap */
+	ERR_ROOM_FULL		= 32,	/* the room's member cap */
 };
 
 /* F_KIND of a ROOM_EVENT. */
