@@ -23,6 +23,7 @@
 #define PENALTY_MAX_MS		8000
 #define FAILURE_FORGET_MS	(15 * 60 * 1000)
 #define MAX_FAILURE_ADDRS	4096	/* bounded: the oldest is forgotten */
+#define REGISTER_PAUSE_MS	1000	/* a link refused a registration */
 
 /* Failed logins per client address, to slow down guessing. */
 struct failure {
@@ -365,14 +366,16 @@ auth_register(struct link *l, const struct frame *f)
 	}
 	/*
 	 * Last, so that only a registration that would succeed counts.  The
-	 * link then waits as long before it is read again: a client cannot
-	 * make the broker check signatures faster than it may register.
+	 * link is then not read for a while, so that one connection cannot
+	 * make the broker check signatures in a loop; not for the whole
+	 * wait, as an unread link does not see its worker go.
 	 */
 	if ((wait = rate_prefix_take(RATE_REGISTER, l->addr)) != 0) {
 		rate_refused(l, "registration", wait);
 		link_refuse(l, ERR_RATE_LIMITED, "too many new accounts from "
 		    "your network: try later", 0, NULL, NULL, wait);
-		link_pause(l, wait);
+		link_pause(l, wait < REGISTER_PAUSE_MS ? wait :
+		    REGISTER_PAUSE_MS);
 		return;
 	}
 	memset(&u, 0, sizeof(u));
