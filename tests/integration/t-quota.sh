@@ -74,6 +74,10 @@ out=$(H -s 127.0.0.2 127.0.0.1 "$PORT" register 12 flood)
 echo "registration flood: $out"
 [ "$(echo "$out" | jq .registered)" -eq 5 ] || fail "registered: $out"
 [ "$(code_count "$out" RATE_LIMITED)" -eq 7 ] || fail "not RATE_LIMITED: $out"
+# The refused connections are gone from the broker too, not held for the
+# wait (up to 12 minutes here), which would cost it a descriptor each.
+wait_for 15 sh -c "[ \$(grep -c '(127.0.0.2) detached' '$TMP/daemon.log') -ge 12 ]" ||
+    fail "the broker kept refused registrations' links"
 # ... not from 127.0.0.3, another /32 ...
 out=$(H -s 127.0.0.3 127.0.0.1 "$PORT" register 1 other)
 [ "$(echo "$out" | jq .registered)" -eq 1 ] || fail "127.0.0.3 was refused: $out"
