@@ -65,13 +65,16 @@ enum msg_type {
 
 	IMSG_SESSION		= 0x0101,	/* worker->broker: TLS facts, exporter */
 	IMSG_CHALLENGE		= 0x0102,	/* broker->worker: login nonce */
+	IMSG_KEY_UPDATE		= 0x0103,	/* worker->broker: a TLS key update */
 
 	IMSG_WORKER_INIT	= 0x0201,	/* master->worker: settings, TLS */
 	IMSG_BROKER_INIT	= 0x0202,	/* master->broker: settings */
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
+	IMSG_RELOAD		= 0x0204,	/* broker->master: securechatctl reload */
+	IMSG_RELOAD_DONE	= 0x0205,	/* master->broker: code, text */
 
 	/* securechatctl <-> broker, over the control socket. */
-	CTL_REQUEST		= 0x0301,	/* text: a command line */
+	CTL_REQUEST		= 0x0301,	/* list: the arguments, json? */
 	CTL_REPLY		= 0x0302,	/* code (0 ok), output lines */
 };
 
@@ -111,6 +114,7 @@ enum field_tag {
 	F_SPK_PUB		= 0x0020,	/* bytes[32]: X25519 prekey */
 	F_SPK_CREATED		= 0x0021,	/* u64: seconds since the epoch */
 	F_SPK_SIG		= 0x0022,	/* bytes[64]: identity over prekey */
+	F_OPERATOR		= 0x0023,	/* u8: 1, NOTICE from the operator */
 	F_AFTER			= 0x0026,	/* str: a list page starts after it */
 	F_NEXT			= 0x0027,	/* str: another page follows: its F_AFTER */
 
@@ -137,6 +141,7 @@ enum field_tag {
 	F_MESSAGE_BURST		= 0x0114,	/* u32 */
 	F_RETENTION		= 0x0115,	/* u32 days */
 	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
+	F_JSON			= 0x0117,	/* u8: 1, answer in JSON */
 	F_IPV4_PREFIX		= 0x0120,	/* u32 bits */
 	F_IPV6_PREFIX		= 0x0121,	/* u32 bits */
 	F_REQUEST_RATE		= 0x0122,	/* u32 per second */
@@ -180,6 +185,7 @@ enum err_code {
 	ERR_NO_SUCH_ROOM	= 24,
 	ERR_DISABLED		= 25,	/* account disabled by the operator */
 	ERR_KEY_RESET		= 26,	/* the operator reset this user's key */
+	ERR_KICKED		= 27,	/* the operator ended the sessions */
 	ERR_INBOX_FULL		= 30,	/* the recipient's offline quota */
 	ERR_TOO_MANY_ROOMS	= 31,	/* the user's or the server's room cap */
 	ERR_ROOM_FULL		= 32,	/* the room's member cap */
@@ -189,6 +195,10 @@ enum err_code {
 #define EVENT_MESSAGE		0
 #define EVENT_JOIN		1
 #define EVENT_PART		2
+
+/* A securechatctl command: at most this many bytes of arguments. */
+#define CTL_ARGS_MAX		2048
+#define CTL_ARGS_COUNT		16
 
 /* Bytes a SEND frame leaves for the broker to address and stamp it. */
 #define SEND_OVERHEAD		256

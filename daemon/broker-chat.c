@@ -772,6 +772,7 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 	room_event_frame(&b, r->name, &row);
 	(void)after_fanout(AFTER_ROOM, r->id, row.seq, &b);
 	br.messages++;
+	br.message_bytes += len;
 }
 
 /*
@@ -837,6 +838,7 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 	direct_frame(&b, &row);
 	(void)after_fanout(AFTER_INBOX, su.id, row.seq, &b);
 	br.messages++;
+	br.message_bytes += len;
 }
 
 static void
@@ -1156,4 +1158,77 @@ chat_free(void)
 	htab_free(&br.rooms_by_id);
 	htab_free(&br.rooms_by_name);
 	htab_free(&br.users_by_id);
+}
+
+/*
+ * The operator takes su out of a room (securechatctl room remove-member,
+ * user delete): as if it had parted, so the members' clients see it go
+ * and start a new sender-key chain.  STORE_NOT_FOUND if it was not in.
+ */
+int
+chat_remove_member(const char *name, const struct store_user *su)
+{
+	struct user	*u, tmp;
+	struct room	*r;
+
+	if ((r = room_get(name)) == NULL || !room_has_member(r, su->id))
+		return STORE_NOT_FOUND;
+	if ((u = user_find(su->id)) == NULL) {
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.id = su->id;
+		(void)str_copy(tmp.name, su->name, sizeof(tmp.name));
+		memcpy(tmp.sign_pub, su->sign_pub, KEY_LEN);
+		u = &tmp;
+	} else if (u->nrooms > 0)
+		u->nrooms--;
+	tx_begin();
+	(void)room_announce(r, u, LOG_PART);
+	if (store_member_remove(br.store, r->id, su->id) != 0)
+		fatalx("store_member_remove");
+	room_remove_member(r, su->id);
+	return 0;
+}
+
+/*
+ * The operator deleted a room: forget it, and what this turn would still
+ * have fanned out to it, and tell its members who are online.
+ */
+void
+chat_room_forget(const char *name, const uint8_t *notice, size_t len)
+{
+	struct room		*r;
+	struct user		*u;
+	struct link_room	*lr;
+	struct after		*a, *next;
+	struct hnode		*n, *tmp;
+	size_t			 i;
+
+	/* One room fewer in the store, for limits.max_rooms. */
+	if (br.nrooms > 0)
+		br.nrooms--;
+	if ((r = room_find_name(name)) == NULL)
+		return;
+	for (a = TAILQ_FIRST(&br.after); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, entry);
+		if (a->kind == AFTER_ROOM && a->target == r->id) {
+			TAILQ_REMOVE(&br.after, a, entry);
+			free(a->frame);
+			free(a);
+		}
+	}
+	while ((lr = TAILQ_FIRST(&r->lrooms)) != NULL) {
+		if (lr->link->delivering)
+			link_send(lr->link, notice, len);
+		link_room_remove(lr);
+	}
+	HTAB_FOREACH_SAFE(n, &r->members, i, tmp) {
+		if ((u = user_find(HTAB_ENTRY(n, struct member,
+		    node)->user_id)) != NULL && u->nrooms > 0)
+			u->nrooms--;
+		free(HTAB_ENTRY(n, struct member, node));
+	}
+	htab_free(&r->members);
+	htab_remove(&br.rooms_by_id, &r->id_node);
+	htab_remove(&br.rooms_by_name, &r->name_node);
+	free(r);
 }

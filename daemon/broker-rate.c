@@ -15,13 +15,13 @@
 #include "broker.h"
 #include "hash.h"
 #include "log.h"
+#include "logsum.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define RATE_MEMO_MAX		4096	/* users remembered offline */
 #define PREFIX_MAX		4096	/* address prefixes remembered */
 #define PREFIX_LEN		64	/* "2001:db8::/64", an address at worst */
-#define RATE_LOG_MS		10000	/* one security line per link per 10 s */
 #define MIB			(1024.0 * 1024.0)
 
 /*
@@ -273,19 +273,21 @@ rate_request(struct link *l, uint16_t type)
 	return wait;
 }
 
-/* Count a refusal or a wait; say so in the log, not more than every 10 s. */
+/*
+ * Count a refusal or a wait, and say so in the log: in full the first time
+ * for a user (or an address, before login), then summarised (logsum.c),
+ * so that a flood does not flood the log.
+ */
 void
 rate_refused(struct link *l, const char *what, uint32_t wait)
 {
-	uint64_t	 now = now_ms();
+	const char	*who = l->user != NULL ? l->user->name : l->addr;
 
 	br.rate_limited++;
-	if (l->paced_logged_ms != 0 && now - l->paced_logged_ms < RATE_LOG_MS)
-		return;
-	l->paced_logged_ms = now;
-	log_security("rate limit: %s from %s: %s, retry in %u ms",
-	    l->user != NULL ? l->user->name : "(not logged in)", l->addr,
-	    what, wait);
+	if (logsum_event("rate limit", who))
+		log_security("rate limit: %s from %s: %s, retry in %u ms",
+		    l->user != NULL ? l->user->name : "(not logged in)",
+		    l->addr, what, wait);
 }
 
 void

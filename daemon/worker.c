@@ -255,6 +255,21 @@ rekey_arm(void)
  * Time-based random rekeying.  SSL_key_update only queues the KeyUpdate;
  * SSL_do_handshake sends it now rather than with the next write.
  */
+/* For the operator's counters (securechatctl stats): the broker counts. */
+static void
+key_update_note(void)
+{
+	struct frame_buf	 b;
+
+	if (w.broker == NULL)
+		return;
+	frame_begin(&b, IMSG_KEY_UPDATE, w.max_frame);
+	if (frame_finish(&b) == -1 ||
+	    bufferevent_write(w.broker, b.data, b.len) == -1)
+		fatalx("key update note");
+	frame_buf_free(&b);
+}
+
 static void
 rekey_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -273,6 +288,7 @@ rekey_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	w.key_updates++;
 	log_debug("client %s: TLS key update %u", w.addr, w.key_updates);
+	key_update_note();
 	rekey_arm();
 }
 
@@ -714,9 +730,12 @@ worker_main(int foreground)
 	log_child();
 	/* Until the sandbox is whole, a failure is the master's to throttle. */
 	log_fatal_status(EXIT_STARTUP);
-	/* Close first: the syslog socket opened next must survive. */
 	close_descriptors();
-	log_init(foreground, LOG_LEVEL_INFO);
+	/* Without -d, stderr is the master's log relay (master-log.c). */
+	if (foreground)
+		log_init(1, LOG_LEVEL_INFO);
+	else
+		log_init_relay(LOG_LEVEL_INFO);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	read_init();

@@ -66,15 +66,19 @@ TESTS += %D%/unit/test_keys
 check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_util_SOURCES = %D%/unit/test_util.c
-%C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+%C%_unit_test_util_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
 # The broker's hash table and its SipHash.
 check_PROGRAMS += %D%/unit/test_hash
 %C%_unit_test_hash_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_hash_SOURCES = %D%/unit/test_hash.c
-%C%_unit_test_hash_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+%C%_unit_test_hash_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_hash
+
+# What systemd does for the unit (sockets, notify, journal), for t-systemd.
+check_PROGRAMS += %D%/integration/scsystemd
+%C%_integration_scsystemd_SOURCES = %D%/integration/scsystemd.c
 
 # The documents against the code: protodump prints the protocol tables,
 # check-docs.pl compares them and the documented constants with docs/.
@@ -98,7 +102,7 @@ check_PROGRAMS += %D%/integration/scprobe
 check_PROGRAMS += %D%/integration/schostile
 %C%_integration_schostile_SOURCES = %D%/integration/schostile.c %D%/integration/probe.c \
 	%D%/integration/probe.h
-%C%_integration_schostile_LDADD = common/libcommon.a $(OPENSSL_LIBS)
+%C%_integration_schostile_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 
 TESTS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %D%/unit/test_store \
 	%D%/unit/test_broker_ipc %D%/unit/test_client_queue
@@ -125,7 +129,9 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
-	%D%/integration/t-interactive.sh
+	%D%/integration/t-interactive.sh \
+	%D%/integration/t-systemd.sh \
+	%D%/integration/t-docs.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \

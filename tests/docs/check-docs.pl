@@ -111,7 +111,7 @@ my %dir_text = (
 	client => qr/^client$/, server => qr/^server$/,
 	either => qr/^either$/, worker => qr/worker → broker/,
 	broker => qr/broker → worker/, ctl => qr/securechatctl/,
-	internal => qr/^master → /,
+	internal => qr/^(master → |broker → master)/,
 );
 for my $n (sort keys %msg) {
 	my $m = $msg{$n};
