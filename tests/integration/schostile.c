@@ -443,6 +443,9 @@ cmd_join(const char *user, int n, const char *prefix)
 	int			 sent = 0, joined = 0, notices = 0, refused = 0;
 
 	peer_open_or_die(&p, user);
+	/* Its own joins from before come in the catch-up: not these. */
+	while (peer_wait(&p, &f, &copy) && f.type != MSG_CAUGHT_UP)
+		continue;
 	while (joined + notices + refused < n && probe_remaining_ms() > 0 &&
 	    !p.closed) {
 		while (sent < n && sent - (joined + notices + refused) <

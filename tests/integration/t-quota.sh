@@ -123,6 +123,13 @@ echo "total: $out"
 [ "$(echo "$out" | jq .joined)" -eq 4 ] || fail "joined: $out"
 [ "$(code_count "$out" TOO_MANY_ROOMS)" -eq 2 ] || fail "not TOO_MANY_ROOMS: $out"
 pass "rooms in total: limits.max_rooms (TOO_MANY_ROOMS)"
+# A room the operator deletes leaves a place.
+"$top_builddir/daemon/securechatctl" -s "$TMP/run/securechat.sock" room delete '#t-1' \
+    >/dev/null || fail "room delete"
+out=$(H -s 127.0.0.7 -u total 127.0.0.1 "$PORT" join 6 t)
+[ "$(echo "$out" | jq .joined)" -eq 1 ] || fail "after a room delete: $out"
+[ "$(code_count "$out" TOO_MANY_ROOMS)" -eq 2 ] || fail "after a room delete: $out"
+pass "a room deleted by the operator frees a place"
 
 # A real client shows a refused JOIN and goes on.
 client_start eve
