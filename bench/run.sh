@@ -10,18 +10,15 @@
 #   -k  keep each run's temporary directory (config, daemon log, output)
 #   scload options after N values are passed on, e.g. -R 500 -d 20.
 # Needs root (the daemon drops to the user _securechat, created if missing).
-# Every loop and every wait is bounded.
+# Every loop and every wait is bounded.  The PSS sum is bench/treestat's:
+# every process of the daemon's tree, read from /proc in one process.
 
 set -eu
 
-BENCH=run.sh
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-if [ -x ./daemon/securechatd ] && [ -x ./bench/scload ]; then
-	build=$(pwd)
-else
-	build=$(cd "$here/.." && pwd)
-fi
+build=$(bench_build_default "$here")
 keep=0
 while getopts B:k opt; do
 	case $opt in
@@ -44,17 +41,10 @@ done
 EXTRA=("$@")
 SIZES=${SIZES:-10 100 1000}
 
-SCD=$build/daemon/securechatd
-SCLOAD=$build/bench/scload
-[ -x "$SCD" ] || { echo "run.sh: no $SCD: build first" >&2; exit 1; }
-[ -x "$SCLOAD" ] || { echo "run.sh: no $SCLOAD: make bench/scload" >&2; exit 1; }
+BUILD=$build
+bench_tools || exit 1
 command -v jq >/dev/null || { echo "run.sh: needs jq" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (the daemon drops privileges)" >&2; exit 1; }
-bench_user
-
-# One worker process and a few descriptors per client, on both sides.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-ulimit -u unlimited 2>/dev/null || true
+bench_root_setup || exit 1
 
 # The run's duration decides how long waiting for scload may take.
 DURATION=10
@@ -68,17 +58,19 @@ TMP=
 DPID=
 SPID=
 
-# Sum of Pss (kB) and the process count over the daemon's tree.
+# Sum of Pss (KiB) and the process count over the daemon's tree.
 daemon_pss() {
-	local p kb total=0 n=0
-	for p in $(daemon_tree); do
-		kb=$(awk '/^Pss:/ { print $2; exit }' \
-		    "/proc/$p/smaps_rollup" 2>/dev/null) || continue
-		[ -n "$kb" ] || continue
-		total=$((total + kb))
-		n=$((n + 1))
-	done
-	echo "$total $n"
+	local line
+	if ! line=$("$TREESTAT" "$DPID"); then
+		echo "run.sh: treestat: ${line:-failed}" >&2
+	fi
+	line=${line:-procs=0 pss_kib=0}
+	echo "$line" | sed -E 's/^procs=([0-9]+) pss_kib=([0-9]+).*/\2 \1/'
+}
+
+stop_daemon() {
+	bench_stop "$DPID" daemon
+	DPID=
 }
 
 cleanup() {
@@ -99,9 +91,17 @@ trap 'exit 130' INT TERM
 # run_one N: one private daemon, one scload run; prints the result line.
 run_one() {
 	local n=$1 i base pss procs rc=0
-	bench_start info "max_clients = 2000; max_clients_per_ip = 2000;
-  handshake_timeout = 30; message_rate = 100000; message_burst = 1000000;" ||
-	    return 1
+	TMP=$(mktemp -d /tmp/sc-bench.XXXXXX)
+	chmod 755 "$TMP"
+	PORT=$(bench_free_port)
+	bench_sc_conf "$TMP" "$PORT" "$n"
+	"$SCD" -d -f "$TMP/sc.conf" >>"$TMP/daemon.log" 2>&1 &
+	DPID=$!
+	if ! bench_wait_for 15 bench_port_open "$PORT"; then
+		tail -n 20 "$TMP/daemon.log" >&2
+		echo "run.sh: daemon did not start listening" >&2
+		return 1
+	fi
 	sleep 1		# let it settle before the idle measurement
 	read -r base _ < <(daemon_pss)
 
@@ -110,9 +110,10 @@ run_one() {
 	SPID=$!
 	# scload creates the marker once every message is delivered, and
 	# waits (at most 120 s) for us to remove it before disconnecting.
+	# Connecting takes longer with N: allow 50 ms a client.
 	pss=0
 	procs=0
-	for i in $(seq 1 $(((DURATION + 300) * 10))); do
+	for i in $(seq 1 $(((DURATION + 300 + n / 20) * 10))); do
 		if [ -e "$TMP/hold" ]; then
 			read -r pss procs < <(daemon_pss)
 			rm -f "$TMP/hold"
@@ -121,11 +122,7 @@ run_one() {
 		kill -0 "$SPID" 2>/dev/null || break
 		sleep 0.1
 	done
-	for i in $(seq 1 1500); do
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$SPID" 2>/dev/null; then
+	if ! bench_wait_exit "$SPID" 150; then
 		echo "run.sh: scload did not finish; killing it" >&2
 		kill -TERM "$SPID" 2>/dev/null || true
 	fi
@@ -148,7 +145,8 @@ run_one() {
 		    "delivered=\(.delivered)/\(.expected) " +
 		    "sent=\(.sent) acked=\(.acked) " +
 		    "pss_kib_per_client=\(if ($pss|tonumber) > 0 then
-			(($pss|tonumber) / .clients | floor) else "n/a" end) " +
+			(($pss|tonumber) / (if (.alive // 0) > 0 then .alive
+			else .clients end) | floor) else "n/a" end) " +
 		    "pss_total_kib=\($pss) procs=\($procs) " +
 		    "pss_idle_kib=\($base) " +
 		    "errors=\(.errors | to_entries | map("\(.key):\(.value)") |
@@ -156,6 +154,12 @@ run_one() {
 		    "ok=\(.ok)"' "$TMP/scload.json"
 		cp "$TMP/scload.json" "${RESULTS_DIR:-/tmp}/scload-$n.json" \
 		    2>/dev/null || true
+		# Master, broker and a worker per connected client.
+		alive=$(jq -r '.alive // .clients' "$TMP/scload.json")
+		if [ "$pss" -gt 0 ] && [ "$procs" -lt $((alive + 2)) ]; then
+			echo "run.sh: N=$n: measured $procs processes for" \
+			    "$alive connected clients" >&2
+		fi
 	fi
 	if [ "$keep" -eq 1 ]; then
 		echo "run.sh: N=$n: kept $TMP" >&2

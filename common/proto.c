@@ -31,6 +31,7 @@ static const struct field_spec welcome_fields[] = {
 	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
 	{ F_REKEY_MIN,		FK_U32,		OPT,	0 },
 	{ F_REKEY_MAX,		FK_U32,		OPT,	0 },
+	{ F_EPOCH,		FK_BYTES,	OPT,	EPOCH_LEN },
 };
 
 static const struct field_spec login_fields[] = {
@@ -84,6 +85,7 @@ static const struct field_spec room_event_fields[] = {
 	{ F_BODY,		FK_BYTES,	OPT,	FRAME_MAX_CEILING },
 	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
 	{ F_SIGN_PUB,		FK_BYTES,	OPT,	KEY_LEN },
+	{ F_ENTRY,		FK_BYTES,	OPT,	ROSTER_ENTRY_MAX },
 };
 
 static const struct field_spec direct_fields[] = {
@@ -146,8 +148,26 @@ static const struct field_spec keys_fields[] = {
 	{ F_SPK_SIG,		FK_BYTES,	OPT,	SIG_LEN },
 };
 
+static const struct field_spec roster_get_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_SEQ,		FK_U64,		OPT,	0 },
+};
+
+static const struct field_spec roster_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_SEQ,		FK_U64,		REQ,	0 },
+	{ F_COUNT,		FK_U64,		REQ,	0 },
+	{ F_ENTRIES,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+};
+
+static const struct field_spec roster_put_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_ENTRY,		FK_BYTES,	REQ,	ROSTER_ENTRY_MAX },
+};
+
 static const struct field_spec challenge_fields[] = {
 	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
+	{ F_EPOCH,		FK_BYTES,	REQ,	EPOCH_LEN },
 };
 
 static const struct field_spec ping_fields[] = {
@@ -200,6 +220,8 @@ static const struct msg_spec client_msgs[] = {
 	MSG0(MSG_INFO,		"INFO"),
 	MSG(MSG_PREKEY,		"PREKEY",	prekey_fields),
 	MSG(MSG_KEYS_GET,	"KEYS_GET",	keys_get_fields),
+	MSG(MSG_ROSTER_GET,	"ROSTER_GET",	roster_get_fields),
+	MSG(MSG_ROSTER_PUT,	"ROSTER_PUT",	roster_put_fields),
 };
 
 static const struct msg_spec server_msgs[] = {
@@ -217,6 +239,7 @@ static const struct msg_spec server_msgs[] = {
 	MSG(MSG_INFO_REPLY,	"INFO_REPLY",	info_reply_fields),
 	MSG0(MSG_CAUGHT_UP,	"CAUGHT_UP"),
 	MSG(MSG_KEYS,		"KEYS",		keys_fields),
+	MSG(MSG_ROSTER,		"ROSTER",	roster_fields),
 };
 
 static const struct msg_spec worker_msgs[] = {
@@ -332,6 +355,9 @@ static const struct code_name msg_names[] = {
 	{ MSG_PREKEY,		"PREKEY" },
 	{ MSG_KEYS_GET,		"KEYS_GET" },
 	{ MSG_KEYS,		"KEYS" },
+	{ MSG_ROSTER_GET,	"ROSTER_GET" },
+	{ MSG_ROSTER,		"ROSTER" },
+	{ MSG_ROSTER_PUT,	"ROSTER_PUT" },
 	{ IMSG_SESSION,		"SESSION" },
 	{ IMSG_CHALLENGE,	"CHALLENGE" },
 	{ IMSG_WORKER_INIT,	"WORKER_INIT" },
@@ -340,6 +366,10 @@ static const struct code_name msg_names[] = {
 	{ IMSG_KEY_UPDATE,	"KEY_UPDATE" },
 	{ IMSG_RELOAD,		"RELOAD" },
 	{ IMSG_RELOAD_DONE,	"RELOAD_DONE" },
+	{ IMSG_BROKER_READY,	"BROKER_READY" },
+	{ IMSG_BROKER_FAILED,	"BROKER_FAILED" },
+	{ IMSG_BROKER_PING,	"BROKER_PING" },
+	{ IMSG_BROKER_PONG,	"BROKER_PONG" },
 	{ CTL_REQUEST,		"CTL_REQUEST" },
 	{ CTL_REPLY,		"CTL_REPLY" },
 };
@@ -381,6 +411,10 @@ static const struct code_name field_names[] = {
 	{ F_SPK_CREATED,	"F_SPK_CREATED" },
 	{ F_SPK_SIG,		"F_SPK_SIG" },
 	{ F_OPERATOR,		"F_OPERATOR" },
+	{ F_EPOCH,		"F_EPOCH" },
+	{ F_ENTRY,		"F_ENTRY" },
+	{ F_ENTRIES,		"F_ENTRIES" },
+	{ F_COUNT,		"F_COUNT" },
 	{ F_AFTER,		"F_AFTER" },
 	{ F_NEXT,		"F_NEXT" },
 	{ F_PID,		"F_PID" },
@@ -406,6 +440,7 @@ static const struct code_name field_names[] = {
 	{ F_RETENTION,		"F_RETENTION" },
 	{ F_CTL_UID,		"F_CTL_UID" },
 	{ F_JSON,		"F_JSON" },
+	{ F_LOGIN_TIMEOUT,	"F_LOGIN_TIMEOUT" },
 	{ F_IPV4_PREFIX,	"F_IPV4_PREFIX" },
 	{ F_IPV6_PREFIX,	"F_IPV6_PREFIX" },
 	{ F_REQUEST_RATE,	"F_REQUEST_RATE" },
@@ -450,6 +485,10 @@ static const struct code_name err_names[] = {
 	{ ERR_DISABLED,		"DISABLED" },
 	{ ERR_KEY_RESET,	"KEY_RESET" },
 	{ ERR_KICKED,		"KICKED" },
+	{ ERR_STORAGE,		"STORAGE" },
+	{ ERR_ROSTER_CONFLICT,	"ROSTER_CONFLICT" },
+	{ ERR_ROSTER_INVALID,	"ROSTER_INVALID" },
+	{ ERR_ROSTER_REQUIRED,	"ROSTER_REQUIRED" },
 	{ ERR_INBOX_FULL,	"INBOX_FULL" },
 	{ ERR_TOO_MANY_ROOMS,	"TOO_MANY_ROOMS" },
 	{ ERR_ROOM_FULL,	"ROOM_FULL" },
@@ -498,6 +537,10 @@ proto_err_is_fatal(uint16_t code)
 	case ERR_BAD_ROOM:
 	case ERR_NO_SUCH_USER:
 	case ERR_NO_SUCH_ROOM:
+	case ERR_STORAGE:
+	case ERR_ROSTER_CONFLICT:
+	case ERR_ROSTER_INVALID:
+	case ERR_ROSTER_REQUIRED:
 	case ERR_INBOX_FULL:
 	case ERR_TOO_MANY_ROOMS:
 	case ERR_ROOM_FULL:

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION		1
+#define PROTO_VERSION		2	/* 1: no rosters, E2E version 1 */
 #define PROTO_DEFAULT_PORT	7443
 #define PROTO_NAME		"securechat"
 
@@ -63,6 +63,11 @@ enum msg_type {
 	MSG_KEYS_GET		= 0x0031,	/* client: name */
 	MSG_KEYS		= 0x0032,	/* server: name, keys, prekey? */
 
+	/* Signed room rosters (after login only). */
+	MSG_ROSTER_GET		= 0x0033,	/* client: room, from index */
+	MSG_ROSTER		= 0x0034,	/* server: room, first, total, entries */
+	MSG_ROSTER_PUT		= 0x0035,	/* client: room, entry */
+
 	IMSG_SESSION		= 0x0101,	/* worker->broker: TLS facts, exporter */
 	IMSG_CHALLENGE		= 0x0102,	/* broker->worker: login nonce */
 	IMSG_KEY_UPDATE		= 0x0103,	/* worker->broker: a TLS key update */
@@ -72,6 +77,10 @@ enum msg_type {
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
 	IMSG_RELOAD		= 0x0204,	/* broker->master: securechatctl reload */
 	IMSG_RELOAD_DONE	= 0x0205,	/* master->broker: code, text */
+	IMSG_BROKER_READY	= 0x0206,	/* broker->master: serving */
+	IMSG_BROKER_FAILED	= 0x0207,	/* broker->master: why it cannot start */
+	IMSG_BROKER_PING	= 0x0208,	/* master->broker: seq */
+	IMSG_BROKER_PONG	= 0x0209,	/* broker->master: same seq */
 
 	/* securechatctl <-> broker, over the control socket. */
 	CTL_REQUEST		= 0x0301,	/* list: the arguments, json? */
@@ -115,8 +124,12 @@ enum field_tag {
 	F_SPK_CREATED		= 0x0021,	/* u64: seconds since the epoch */
 	F_SPK_SIG		= 0x0022,	/* bytes[64]: identity over prekey */
 	F_OPERATOR		= 0x0023,	/* u8: 1, NOTICE from the operator */
-	F_AFTER			= 0x0026,	/* str: a list page starts after it */
-	F_NEXT			= 0x0027,	/* str: another page follows: its F_AFTER */
+	F_EPOCH			= 0x0024,	/* bytes[16]: the database's identity */
+	F_ENTRY			= 0x0025,	/* bytes: one signed roster entry */
+	F_ENTRIES		= 0x0026,	/* bytes: (u32 len, entry) ... */
+	F_COUNT			= 0x0027,	/* u64: entries in a roster */
+	F_AFTER			= 0x0028,	/* str: a list page starts after it */
+	F_NEXT			= 0x0029,	/* str: another page follows: its F_AFTER */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */
@@ -142,6 +155,7 @@ enum field_tag {
 	F_RETENTION		= 0x0115,	/* u32 days */
 	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
 	F_JSON			= 0x0117,	/* u8: 1, answer in JSON */
+	F_LOGIN_TIMEOUT		= 0x0118,	/* u32 seconds */
 	F_IPV4_PREFIX		= 0x0120,	/* u32 bits */
 	F_IPV6_PREFIX		= 0x0121,	/* u32 bits */
 	F_REQUEST_RATE		= 0x0122,	/* u32 per second */
@@ -186,9 +200,13 @@ enum err_code {
 	ERR_DISABLED		= 25,	/* account disabled by the operator */
 	ERR_KEY_RESET		= 26,	/* the operator reset this user's key */
 	ERR_KICKED		= 27,	/* the operator ended the sessions */
-	ERR_INBOX_FULL		= 30,	/* the recipient's offline quota */
-	ERR_TOO_MANY_ROOMS	= 31,	/* the user's or the server's room cap */
-	ERR_ROOM_FULL		= 32,	/* the room's member cap */
+	ERR_STORAGE		= 28,	/* not stored: the server's storage failed */
+	ERR_ROSTER_CONFLICT	= 29,	/* entry does not follow the stored head */
+	ERR_ROSTER_INVALID	= 30,	/* entry the broker found invalid */
+	ERR_ROSTER_REQUIRED	= 31,	/* plain JOIN/PART of a room with a roster */
+	ERR_INBOX_FULL		= 32,	/* the recipient's offline quota */
+	ERR_TOO_MANY_ROOMS	= 33,	/* the user's or the server's room cap */
+	ERR_ROOM_FULL		= 34,	/* the room's member cap */
 };
 
 /* F_KIND of a ROOM_EVENT. */
@@ -209,8 +227,10 @@ enum err_code {
 #define KEY_LEN			32
 #define SIG_LEN			64
 #define NONCE_LEN		32
+#define EPOCH_LEN		16
 #define EXPORTER_LEN		32
 #define EXPORTER_LABEL		"EXPORTER-Channel-Binding"
+#define ROSTER_ENTRY_MAX	1024	/* F_ENTRY; e2e-roster.h's bound fits */
 #define LOGIN_CONTEXT		"securechat login v1"
 #define BINDING_CONTEXT		"securechat/v1/identity-binding"
 

@@ -113,12 +113,54 @@ room_remove_member(struct room *r, int64_t user_id)
 }
 
 static void
+room_free_members(struct room *r)
+{
+	struct hnode	*n, *tmp;
+	size_t		 i;
+
+	HTAB_FOREACH_SAFE(n, &r->members, i, tmp)
+		free(HTAB_ENTRY(n, struct member, node));
+	htab_free(&r->members);
+}
+
+/*
+ * user_id becomes a member of r, or stops being one: in the room's table,
+ * and in the count of rooms of the user, if online, for its cap.
+ */
+static void
+membership_add(struct room *r, int64_t user_id)
+{
+	struct user	*u;
+
+	if (room_has_member(r, user_id))
+		return;
+	room_add_member(r, user_id);
+	if ((u = user_find(user_id)) != NULL)
+		u->nrooms++;
+}
+
+static void
+membership_remove(struct room *r, int64_t user_id)
+{
+	struct user	*u;
+
+	if (!room_has_member(r, user_id))
+		return;
+	room_remove_member(r, user_id);
+	if ((u = user_find(user_id)) != NULL && u->nrooms > 0)
+		u->nrooms--;
+}
+
+static void
 member_cb(int64_t user_id, const char *name, void *arg)
 {
 	room_add_member(arg, user_id);
 }
 
-/* Into the cache, with its members from the store. */
+/*
+ * Into the cache, with its members from the store; NULL when they cannot
+ * be read (the request failed).
+ */
 static struct room *
 room_cache(int64_t id, const char *name, uint64_t last)
 {
@@ -131,8 +173,12 @@ room_cache(int64_t id, const char *name, uint64_t last)
 	r->last_seq = r->durable_seq = last;
 	htab_init(&r->members);
 	TAILQ_INIT(&r->lrooms);
-	if (store_room_members(br.store, id, member_cb, r) == -1)
-		fatalx("store_room_members");
+	if (store_room_members(br.store, id, member_cb, r) == -1) {
+		req_fail("store_room_members", 0, name);
+		room_free_members(r);
+		free(r);
+		return NULL;
+	}
 	htab_insert(&br.rooms_by_id, &r->id_node, htab_hash_u64(
 	    &br.rooms_by_id, (uint64_t)id));
 	htab_insert(&br.rooms_by_name, &r->name_node, htab_hash_str(
@@ -140,7 +186,20 @@ room_cache(int64_t id, const char *name, uint64_t last)
 	return r;
 }
 
-/* The room, from the cache or the store; NULL if there is none. */
+/* Out of the cache; nothing may refer to it any more. */
+static void
+room_uncache(struct room *r)
+{
+	room_free_members(r);
+	htab_remove(&br.rooms_by_id, &r->id_node);
+	htab_remove(&br.rooms_by_name, &r->name_node);
+	free(r);
+}
+
+/*
+ * The room, from the cache or the store.  NULL when there is none, or when
+ * the store failed (req_failed()).
+ */
 static struct room *
 room_get(const char *name)
 {
@@ -152,24 +211,34 @@ room_get(const char *name)
 	if ((r = room_find_name(name)) != NULL)
 		return r;
 	rv = store_room_get(br.store, name, &id, &last);
-	if (rv == -1)
-		fatalx("store_room_get");
+	if (rv == -1) {
+		req_fail("store_room_get", 0, name);
+		return NULL;
+	}
 	if (rv == STORE_NOT_FOUND)
 		return NULL;
 	return room_cache(id, name, last);
 }
 
+/* A new room, or NULL (the request failed). */
 static struct room *
 room_create(const char *name)
 {
-	int64_t	 id;
+	struct room	*r;
+	int64_t		 id;
 
-	tx_begin();
-	if (store_room_create(br.store, name, &id) != 0)
-		fatalx("store_room_create");
+	if (tx_begin() == -1)
+		return NULL;
+	if (store_room_create(br.store, name, &id) != 0) {
+		req_fail("store_room_create", 0, name);
+		return NULL;
+	}
+	if ((r = room_cache(id, name, 0)) == NULL)
+		return NULL;
 	br.nrooms++;
+	undo_push(UNDO_ROOM_CREATED, r->id, 0, 0);
 	log_info("room %s created", name);
-	return room_cache(id, name, 0);
+	return r;
 }
 
 static struct link_room *
@@ -251,6 +320,9 @@ room_event_frame(struct frame_buf *b, const char *room,
 	frame_put_u8(b, F_KIND, row->kind);
 	if (row->kind == LOG_MESSAGE)
 		frame_put_bytes(b, F_BODY, row->body, row->body_len);
+	/* A join or part row holds the user's name, or its roster entry. */
+	else if (row->body_len > NAME_MAX_LEN)
+		frame_put_bytes(b, F_ENTRY, row->body, row->body_len);
 	if (row->client_msg_id != 0)
 		frame_put_u64(b, F_CLIENT_MSG_ID, row->client_msg_id);
 	if (row->sender_sign_pub != NULL)
@@ -297,6 +369,24 @@ pump_row_cb(const struct store_row *row, void *arg)
 	return link_queued(pc->link) >= LINK_HIGH;
 }
 
+/*
+ * A log this link must be fed from cannot be read (a damaged page): it
+ * would miss messages without knowing, so its session ends; the broker,
+ * and everyone else, goes on.
+ */
+static void
+pump_failed(struct link *l, const char *what)
+{
+	char	 text[160];
+
+	log_warnx("storage: cannot read %s for %s (%s): ending that session",
+	    what, l->user->name, l->addr);
+	br.storage_errors++;
+	snprintf(text, sizeof(text), "the server cannot read %s (its storage "
+	    "failed): try again later", what);
+	link_error(l, ERR_INTERNAL, text);
+}
+
 /* Has the link been sent everything durable, in every room and its inbox? */
 static int
 caught_up(const struct link *l)
@@ -320,6 +410,8 @@ chat_pump(struct link *l)
 	struct room		*r;
 	uint64_t		 before;
 
+	if (l->state != LINK_AUTHED)
+		return;
 	pc.link = l;
 	while (link_queued(l) < LINK_HIGH &&
 	    (lr = TAILQ_FIRST(&l->behind)) != NULL) {
@@ -330,8 +422,10 @@ chat_pump(struct link *l)
 		while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
 			before = *pc.sent;
 			if (store_room_read(br.store, r->id, *pc.sent,
-			    CATCHUP_BATCH, pump_row_cb, &pc) == -1)
-				fatalx("store_room_read");
+			    CATCHUP_BATCH, pump_row_cb, &pc) == -1) {
+				pump_failed(l, r->name);
+				return;
+			}
 			if (*pc.sent == before) {
 				/* Pruned by retention: skip the gap. */
 				*pc.sent = pc.durable;
@@ -346,8 +440,10 @@ chat_pump(struct link *l)
 	while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
 		before = *pc.sent;
 		if (store_inbox_read(br.store, l->user->id, *pc.sent,
-		    CATCHUP_BATCH, pump_row_cb, &pc) == -1)
-			fatalx("store_inbox_read");
+		    CATCHUP_BATCH, pump_row_cb, &pc) == -1) {
+			pump_failed(l, "your direct messages");
+			return;
+		}
 		if (*pc.sent == before)
 			*pc.sent = pc.durable;
 	}
@@ -427,6 +523,7 @@ chat_fanout(const struct after *a)
 struct bind_ctx {
 	struct link	*link;
 	unsigned int	 nrooms;
+	int		 failed;
 };
 
 static void
@@ -436,18 +533,23 @@ bind_room_cb(int64_t room_id, const char *name, uint64_t cursor,
 	struct bind_ctx	*bc = arg;
 	struct room	*r;
 
+	if (bc->failed)
+		return;
 	if ((r = room_find_id(room_id)) == NULL &&
-	    (r = room_get(name)) == NULL)
-		fatalx("room %s vanished", name);
+	    (r = room_get(name)) == NULL) {
+		bc->failed = 1;
+		return;
+	}
 	link_room_add(bc->link, r, cursor);
 	bc->nrooms++;
 }
 
 /*
- * A link is now this user's: load where it stands and catch it up.  The
- * cost is the user's own rooms, whatever the number of others.
+ * A link is now this user's: load where it stands (the caller schedules
+ * its catch-up).  The cost is the user's own rooms, whatever the number
+ * of others.  -1 when its rooms cannot be read; the caller unbinds it.
  */
-void
+int
 chat_bind(struct link *l, const struct store_user *su)
 {
 	struct bind_ctx	 bc;
@@ -474,11 +576,15 @@ chat_bind(struct link *l, const struct store_user *su)
 	l->inbox_sent = l->inbox_told = su->inbox_cursor;
 	memset(&bc, 0, sizeof(bc));
 	bc.link = l;
-	if (store_user_rooms(br.store, u->id, bind_room_cb, &bc) == -1)
-		fatalx("store_user_rooms");
+	if (store_user_rooms(br.store, u->id, bind_room_cb, &bc) == -1 ||
+	    bc.failed) {
+		if (!req_failed())
+			req_fail_quiet("store_user_rooms");
+		return -1;
+	}
 	if (fresh)
 		u->nrooms = bc.nrooms;
-	after_pump(l);
+	return 0;
 }
 
 /*
@@ -510,6 +616,7 @@ chat_link_gone(struct link *l)
 		return;
 	if (l->delivering)
 		TAILQ_REMOVE(&u->links, l, user_entry);
+	l->delivering = 0;
 	l->user = NULL;
 	if (--u->nlinks == 0) {
 		rate_user_offline(u);
@@ -533,9 +640,14 @@ get_room_name(struct link *l, const struct frame *f, char *room, size_t roomsz,
 	return 0;
 }
 
-/* Append a join or part row and schedule its fan-out. */
+/*
+ * Append a join or part row of a user and schedule its fan-out; 0 if it
+ * failed.  Its body is the user's name, or the roster entry that made the
+ * change.
+ */
 static uint64_t
-room_announce(struct room *r, struct user *u, uint8_t kind)
+room_announce_user(struct room *r, int64_t user_id, const char *name,
+    const uint8_t *sign_pub, uint8_t kind, const uint8_t *entry, size_t len)
 {
 	struct store_row	 row;
 	struct frame_buf	 b;
@@ -545,19 +657,75 @@ room_announce(struct room *r, struct user *u, uint8_t kind)
 
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
-	if (store_room_append(br.store, r->id, u->id, 0, kind, row.ts_ms,
-	    (const uint8_t *)u->name, strlen(u->name), &seq, &dup) != 0)
-		fatalx("store_room_append");
+	if (entry == NULL) {
+		entry = (const uint8_t *)name;
+		len = strlen(name);
+	}
+	if (store_room_append(br.store, r->id, user_id, 0, kind, row.ts_ms,
+	    entry, len, &seq, &dup) != 0) {
+		req_fail("store_room_append", 0, r->name);
+		return 0;
+	}
+	undo_push(UNDO_ROOM_SEQ, r->id, 0, r->last_seq);
 	r->last_seq = seq;
 	row.seq = seq;
-	row.sender = u->name;
-	row.sender_sign_pub = u->sign_pub;
+	row.sender = name;
+	row.sender_sign_pub = sign_pub;
 	row.kind = kind;
+	row.body = entry;
+	row.body_len = len;
 	room_event_frame(&b, r->name, &row);
 	a = after_fanout(AFTER_ROOM, r->id, seq, &b);
-	a->sender_id = u->id;
+	a->sender_id = user_id;
 	a->row_kind = kind;
 	return seq;
+}
+
+static uint64_t
+room_announce(struct room *r, struct user *u, uint8_t kind)
+{
+	return room_announce_user(r, u->id, u->name, u->sign_pub, kind, NULL,
+	    0);
+}
+
+/*
+ * user_id joined r at seq (its history starts there): a member in the
+ * store and here, and the links of the user, if online, have the room.
+ * -1 if the store failed (the request did).
+ */
+static int
+member_join(struct room *r, int64_t user_id, uint64_t seq)
+{
+	struct user	*u;
+	struct link	*ul;
+
+	if (store_member_add(br.store, r->id, user_id, seq - 1) != 0) {
+		req_fail("store_member_add", 0, r->name);
+		return -1;
+	}
+	membership_add(r, user_id);
+	undo_push(UNDO_MEMBER_ADDED, r->id, user_id, 0);
+	if ((u = user_find(user_id)) != NULL)
+		TAILQ_FOREACH(ul, &u->links, user_entry)
+			link_room_add(ul, r, seq - 1);
+	return 0;
+}
+
+/*
+ * user_id left r.  Out of the members now, as in the store: a JOIN, SEND
+ * or WHO later in this turn must see the room as it will be committed.
+ * Its links keep the room until they have heard the PART (chat_fanout).
+ */
+static int
+member_part(struct room *r, int64_t user_id)
+{
+	if (store_member_remove(br.store, r->id, user_id) != 0) {
+		req_fail("store_member_remove", 0, r->name);
+		return -1;
+	}
+	membership_remove(r, user_id);
+	undo_push(UNDO_MEMBER_REMOVED, r->id, user_id, 0);
+	return 0;
 }
 
 static void
@@ -570,19 +738,69 @@ notice(struct link *l, const char *text)
 	link_reply(l, &b);
 }
 
+/* A room with a signed roster is joined and left only by entries. */
+static int
+roster_required(struct link *l, struct room *r)
+{
+	char	 text[128];
+	int	 rv;
+
+	if ((rv = roster_exists(r->id, r->name)) == 0)
+		return 0;
+	if (rv == -1)
+		return 1;	/* unreadable: the request failed */
+	snprintf(text, sizeof(text), "%s has a signed roster: join and leave "
+	    "it with roster entries", r->name);
+	link_error_about(l, ERR_ROSTER_REQUIRED, text, 0, r->name);
+	return 1;
+}
+
 /*
- * A JOIN that would pass a cap, or create a room faster than the client's
- * address prefix may: 0 if it may go on, else -1 with the refusal sent.
+ * The rooms user_id is in: counted in memory while it is online, else
+ * asked of the store.  -1 if the store failed (the request did).
  */
 static int
-join_allowed(struct link *l, const char *name, const struct room *r)
+user_rooms(int64_t user_id, uint64_t *n)
+{
+	struct user	*u;
+
+	if ((u = user_find(user_id)) != NULL) {
+		*n = u->nrooms;
+		return 0;
+	}
+	if (store_user_room_count(br.store, user_id, n) == -1) {
+		req_fail("store_user_room_count", 0, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Would user_id (named other, NULL when it is the link's own user) joining
+ * the room (r, NULL if it does not exist yet) pass a cap?  0 if it may
+ * join, else -1 with the refusal sent, or the request failed.  A member
+ * already in changes nothing and may.
+ */
+static int
+join_caps(struct link *l, const char *name, const struct room *r,
+    int64_t user_id, const char *other)
 {
 	char		 text[160];
-	uint32_t	 wait;
+	uint64_t	 n;
 
-	if (l->user->nrooms >= br.max_rooms_per_user) {
-		snprintf(text, sizeof(text), "you are in %u rooms, the most "
-		    "this server allows: /part one first", l->user->nrooms);
+	if (r != NULL && room_has_member(r, user_id))
+		return 0;
+	if (user_rooms(user_id, &n) == -1)
+		return -1;
+	if (n >= br.max_rooms_per_user) {
+		if (other == NULL)
+			snprintf(text, sizeof(text), "you are in %llu rooms, "
+			    "the most this server allows: /part one first",
+			    (unsigned long long)n);
+		else
+			snprintf(text, sizeof(text), "%s is in %llu rooms, the "
+			    "most this server allows", other,
+			    (unsigned long long)n);
 		link_refuse(l, ERR_TOO_MANY_ROOMS, text, 0, name, NULL, 0);
 		return -1;
 	}
@@ -592,8 +810,20 @@ join_allowed(struct link *l, const char *name, const struct room *r)
 		link_refuse(l, ERR_ROOM_FULL, text, 0, name, NULL, 0);
 		return -1;
 	}
-	if (r != NULL)
-		return 0;
+	return 0;
+}
+
+/*
+ * Would the link creating a room pass limits.max_rooms, or the rate of
+ * its address prefix?  0 if it may (a token taken), else -1 and refused.
+ * Last of the checks, so that only a creation that happens counts.
+ */
+static int
+create_allowed(struct link *l, const char *name)
+{
+	char		 text[160];
+	uint32_t	 wait;
+
 	if (br.nrooms >= br.max_rooms) {
 		snprintf(text, sizeof(text), "this server has %llu rooms, its "
 		    "most: join an existing one", (unsigned long long)br.nrooms);
@@ -609,35 +839,114 @@ join_allowed(struct link *l, const char *name, const struct room *r)
 	return 0;
 }
 
+/* The id of a room, or -1 (none, or the request failed). */
+int64_t
+chat_room_id(const char *name)
+{
+	struct room	*r;
+
+	return (r = room_get(name)) == NULL ? -1 : r->id;
+}
+
+/*
+ * A roster entry would make subject join the room name (create: make it
+ * too): the caps and rates a plain JOIN meets.  0 if it may, else -1,
+ * refused or failed.
+ */
+int
+chat_roster_join_allowed(struct link *l, const char *name, int create,
+    const struct store_user *subject)
+{
+	struct room	*r = NULL;
+
+	if (!create && (r = room_get(name)) == NULL)
+		return req_failed() ? -1 : 0;
+	if (join_caps(l, name, r, subject->id, subject->id == l->user->id ?
+	    NULL : subject->name) == -1)
+		return -1;
+	return create ? create_allowed(l, name) : 0;
+}
+
+/* A room for a roster's CREATE, made past chat_roster_join_allowed(). */
+int64_t
+chat_room_create(const char *name)
+{
+	struct room	*r;
+
+	return (r = room_create(name)) == NULL ? -1 : r->id;
+}
+
+/*
+ * What a roster entry does to the room (broker-roster.c has checked
+ * it): u joins (LOG_JOIN) or leaves (LOG_PART), and every member hears
+ * it with the entry.  A member who joins again (a new key, or a room
+ * that had no roster) stays a member; the entry is announced all the
+ * same.
+ */
+int
+chat_roster_change(const char *name, const struct store_user *u,
+    uint8_t kind, const uint8_t *entry, size_t len)
+{
+	struct room	*r;
+	uint64_t	 seq;
+	int		 member;
+
+	if (tx_begin() == -1)
+		return -1;
+	if ((r = room_get(name)) == NULL) {
+		if (!req_failed())
+			req_fail("roster room vanished", 0, name);
+		return -1;
+	}
+	member = room_has_member(r, u->id);
+	if ((seq = room_announce_user(r, u->id, u->name, u->sign_pub, kind,
+	    entry, len)) == 0)
+		return -1;
+	/* A new member starts at this join: no history before it. */
+	if (kind == LOG_JOIN && !member)
+		return member_join(r, u->id, seq);
+	if (kind == LOG_PART && member)
+		return member_part(r, u->id);
+	return 0;
+}
+
+int
+chat_is_member(const char *name, int64_t user_id)
+{
+	struct room	*r;
+
+	return (r = room_get(name)) != NULL && room_has_member(r, user_id);
+}
+
 static void
 chat_join(struct link *l, const struct frame *f)
 {
 	struct room		*r;
-	struct link		*ul;
 	char			 name[ROOM_MAX_LEN + 1], text[128];
 	uint64_t		 seq;
 
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	tx_begin();
-	r = room_get(name);
+	if (tx_begin() == -1)
+		return;
+	if ((r = room_get(name)) == NULL && req_failed())
+		return;
+	if (r != NULL && roster_required(l, r))
+		return;
 	if (r != NULL && room_has_member(r, l->user->id)) {
 		snprintf(text, sizeof(text), "already in %s", r->name);
 		notice(l, text);
 		return;
 	}
-	if (join_allowed(l, name, r) == -1)
+	if (join_caps(l, name, r, l->user->id, NULL) == -1 ||
+	    (r == NULL && create_allowed(l, name) == -1))
 		return;
-	if (r == NULL)
-		r = room_create(name);
-	seq = room_announce(r, l->user, LOG_JOIN);
+	if (r == NULL && (r = room_create(name)) == NULL)
+		return;
+	if ((seq = room_announce(r, l->user, LOG_JOIN)) == 0)
+		return;
 	/* A new member starts at its own join: no history before it. */
-	if (store_member_add(br.store, r->id, l->user->id, seq - 1) != 0)
-		fatalx("store_member_add");
-	room_add_member(r, l->user->id);
-	l->user->nrooms++;
-	TAILQ_FOREACH(ul, &l->user->links, user_entry)
-		link_room_add(ul, r, seq - 1);
+	(void)member_join(r, l->user->id, seq);
 }
 
 static void
@@ -650,28 +959,25 @@ chat_part(struct link *l, const struct frame *f)
 		return;
 	if ((r = room_get(name)) == NULL || !room_has_member(r,
 	    l->user->id)) {
+		if (req_failed())
+			return;
 		snprintf(text, sizeof(text), "not a member of %s", name);
 		link_error_about(l, ERR_NOT_MEMBER, text, 0, name);
 		return;
 	}
-	tx_begin();
-	(void)room_announce(r, l->user, LOG_PART);
-	if (store_member_remove(br.store, r->id, l->user->id) != 0)
-		fatalx("store_member_remove");
-	/*
-	 * Out of the members now, as in the store: a JOIN, SEND or WHO
-	 * later in this pass must see the room as it will be committed.
-	 */
-	room_remove_member(r, l->user->id);
-	if (l->user->nrooms > 0)
-		l->user->nrooms--;
+	if (roster_required(l, r))
+		return;
+	if (tx_begin() == -1 || room_announce(r, l->user, LOG_PART) == 0)
+		return;
+	(void)member_part(r, l->user->id);
 }
 
+/* After the commit; if it fails, ERROR STORAGE instead, and no ACK. */
 static void
 ack(struct link *l, uint64_t id, uint64_t seq, const char *room,
     const char *to)
 {
-	struct frame_buf	 b;
+	struct frame_buf	 b, fail;
 
 	frame_begin(&b, MSG_ACK, br.max_frame);
 	frame_put_u64(&b, F_CLIENT_MSG_ID, id);
@@ -680,7 +986,8 @@ ack(struct link *l, uint64_t id, uint64_t seq, const char *room,
 		frame_put_str(&b, F_ROOM, room);
 	if (to != NULL)
 		frame_put_str(&b, F_TO, to);
-	after_frame(l, &b);
+	storage_error_frame(&fail, id, room);
+	after_frame_or(l, &b, &fail)->hold_id = id;
 }
 
 /*
@@ -694,8 +1001,10 @@ send_hold(struct link *l, uint64_t id, const char *what, uint32_t wait)
 {
 	char	 text[128];
 
-	if (l->limited_id == 0)
+	if (l->limited_id == 0) {
 		l->limited_id = id;
+		l->limited_code = ERR_RATE_LIMITED;
+	}
 	rate_refused(l, what, wait);
 	snprintf(text, sizeof(text), "too many %s: slow down", what);
 	link_refuse(l, ERR_RATE_LIMITED, text, id, NULL, NULL, wait);
@@ -703,7 +1012,8 @@ send_hold(struct link *l, uint64_t id, const char *what, uint32_t wait)
 
 /*
  * A resend of a stored message is acknowledged again with its seq: it was
- * accepted once, whatever the limits say now.  1 if it was.
+ * accepted once, whatever the limits say now.  1 if it was, or if the
+ * store failed (the request did).
  */
 static int
 send_again(struct link *l, uint64_t id, const char *room, const char *to)
@@ -711,8 +1021,10 @@ send_again(struct link *l, uint64_t id, const char *room, const char *to)
 	uint64_t	 seq;
 	int		 rv;
 
-	if ((rv = store_sent_seq(br.store, l->user->id, id, &seq)) == -1)
-		fatalx("store_sent_seq");
+	if ((rv = store_sent_seq(br.store, l->user->id, id, &seq)) == -1) {
+		req_fail("store_sent_seq", id, room);
+		return 1;
+	}
 	if (rv != 0)
 		return 0;
 	ack(l, id, seq, room, to);
@@ -723,16 +1035,12 @@ send_again(struct link *l, uint64_t id, const char *room, const char *to)
 static int
 storage_take(struct link *l, uint64_t id, size_t len)
 {
-	double		 burst = br.storage_burst_mib * (double)MIB;
-	double		 per_s = br.storage_mib_per_day * (double)MIB / 86400.0;
-	double		 cost = (double)len > burst ? burst : (double)len;
 	uint32_t	 wait;
 
-	if ((wait = rate_wait(&l->user->storage, per_s, burst, cost)) != 0) {
+	if ((wait = rate_storage(l->user, len)) != 0) {
 		send_hold(l, id, "bytes stored", wait);
 		return -1;
 	}
-	rate_spend(&l->user->storage, cost);
 	return 0;
 }
 
@@ -748,6 +1056,10 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 
 	if ((r = room_get(name)) == NULL || !room_has_member(r,
 	    l->user->id)) {
+		if (req_failed()) {
+			req_fail("store_room_get", id, name);
+			return;
+		}
 		snprintf(text, sizeof(text), "not a member of %s: /join it "
 		    "first", name);
 		link_error_about(l, ERR_NOT_MEMBER, text, id, name);
@@ -755,13 +1067,21 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 	}
 	if (send_again(l, id, r->name, NULL) || storage_take(l, id, len) == -1)
 		return;
-	tx_begin();
+	if (tx_begin() == -1) {
+		req_fail("begin", id, r->name);
+		return;
+	}
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
 	if (store_room_append(br.store, r->id, l->user->id, id, LOG_MESSAGE,
-	    row.ts_ms, body, len, &row.seq, &dup) != 0 || dup)
-		fatalx("store_room_append");
+	    row.ts_ms, body, len, &row.seq, &dup) != 0) {
+		req_fail("store_room_append", id, r->name);
+		return;
+	}
 	ack(l, id, row.seq, r->name, NULL);
+	if (dup)
+		return;		/* stored once already: acknowledge only */
+	undo_push(UNDO_ROOM_SEQ, r->id, 0, r->last_seq);
 	r->last_seq = row.seq;
 	row.sender = l->user->name;
 	row.sender_sign_pub = l->user->sign_pub;
@@ -812,8 +1132,10 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 
 	rv = proto_fold_user(to) == -1 ? STORE_NOT_FOUND :
 	    store_user_get(br.store, to, &su);
-	if (rv == -1)
-		fatalx("store_user_get");
+	if (rv == -1) {
+		req_fail("store_user_get", id, NULL);
+		return;
+	}
 	if (rv == STORE_NOT_FOUND) {
 		snprintf(text, sizeof(text), "no user '%s' here", to);
 		link_error_about(l, ERR_NO_SUCH_USER, text, id, NULL);
@@ -822,13 +1144,20 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 	if (send_again(l, id, NULL, su.name) || inbox_full(l, id, &su, len) ||
 	    storage_take(l, id, len) == -1)
 		return;
-	tx_begin();
+	if (tx_begin() == -1) {
+		req_fail("begin", id, NULL);
+		return;
+	}
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
 	if (store_inbox_append(br.store, su.id, l->user->id, id, LOG_MESSAGE,
-	    row.ts_ms, body, len, &row.seq, &dup) != 0 || dup)
-		fatalx("store_inbox_append");
+	    row.ts_ms, body, len, &row.seq, &dup) != 0) {
+		req_fail("store_inbox_append", id, NULL);
+		return;
+	}
 	ack(l, id, row.seq, NULL, su.name);
+	if (dup)
+		return;
 	row.sender = l->user->name;
 	row.sender_sign_pub = l->user->sign_pub;
 	row.recipient = su.name;
@@ -844,6 +1173,7 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 static void
 chat_send(struct link *l, const struct frame *f)
 {
+	struct frame_buf	 b;
 	const uint8_t		*body;
 	size_t			 len;
 	uint64_t		 id;
@@ -862,6 +1192,13 @@ chat_send(struct link *l, const struct frame *f)
 	/* The worker checks this too, but maybe under an older limit. */
 	if (len + SEND_OVERHEAD > br.max_frame) {
 		link_error(l, ERR_TOO_LARGE, "message body too large");
+		return;
+	}
+	if (l->limited_id != 0 && id != l->limited_id &&
+	    l->limited_code == ERR_STORAGE) {
+		/* An earlier one was not stored: nothing may pass it. */
+		storage_error_frame(&b, id, NULL);
+		link_reply(l, &b);
 		return;
 	}
 	/* Every SEND takes a message token, resends included. */
@@ -910,9 +1247,13 @@ chat_delivered(struct link *l, const struct frame *f)
 			seq = l->user->inbox_durable;
 		if (seq <= l->inbox_told)
 			return;
-		tx_begin();
-		if (store_inbox_ack(br.store, l->user->id, seq) == -1)
-			fatalx("store_inbox_ack");
+		/* No answer is expected: a failure leaves the cursor behind. */
+		if (tx_begin() == -1)
+			return;
+		if (store_inbox_ack(br.store, l->user->id, seq) == -1) {
+			req_fail_quiet("store_inbox_ack");
+			return;
+		}
 		l->inbox_told = seq;
 		return;
 	}
@@ -925,9 +1266,12 @@ chat_delivered(struct link *l, const struct frame *f)
 		seq = r->last_seq;
 	if ((lr = link_room_find(l, r->id)) != NULL && seq <= lr->told)
 		return;
-	tx_begin();
-	if (store_room_ack(br.store, r->id, l->user->id, seq) == -1)
-		fatalx("store_room_ack");
+	if (tx_begin() == -1)
+		return;
+	if (store_room_ack(br.store, r->id, l->user->id, seq) == -1) {
+		req_fail_quiet("store_room_ack");
+		return;
+	}
 	if (lr != NULL)
 		lr->told = seq;
 }
@@ -1022,8 +1366,11 @@ chat_rooms(struct link *l, const struct frame *f)
 	if (list_init(l, f, &lc, after) == -1)
 		return;
 	if (store_rooms_page(br.store, after, LIST_PAGE_MAX + 1, rooms_cb,
-	    &lc) == -1)
-		fatalx("store_rooms_page");
+	    &lc) == -1) {
+		req_fail("store_rooms_page", 0, NULL);
+		evbuffer_free(lc.buf);
+		return;
+	}
 	list_reply(l, MSG_ROOM_LIST, NULL, &lc);
 }
 
@@ -1038,6 +1385,8 @@ chat_who(struct link *l, const struct frame *f)
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
 	if ((r = room_get(name)) == NULL) {
+		if (req_failed())
+			return;
 		snprintf(text, sizeof(text), "no room %s", name);
 		link_error_about(l, ERR_NO_SUCH_ROOM, text, 0, name);
 		return;
@@ -1045,8 +1394,11 @@ chat_who(struct link *l, const struct frame *f)
 	if (list_init(l, f, &lc, after) == -1)
 		return;
 	if (store_room_members_page(br.store, r->id, after, LIST_PAGE_MAX + 1,
-	    who_cb, &lc) == -1)
-		fatalx("store_room_members_page");
+	    who_cb, &lc) == -1) {
+		req_fail("store_room_members_page", 0, r->name);
+		evbuffer_free(lc.buf);
+		return;
+	}
 	list_reply(l, MSG_WHO_LIST, r->name, &lc);
 }
 
@@ -1056,8 +1408,10 @@ chat_info(struct link *l)
 	struct frame_buf	 b;
 	uint64_t		 users = 0;
 
-	if (store_user_count(br.store, &users) == -1)
-		fatalx("store_user_count");
+	if (store_user_count(br.store, &users) == -1) {
+		req_fail("store_user_count", 0, NULL);
+		return;
+	}
 	frame_begin(&b, MSG_INFO_REPLY, br.max_frame);
 	frame_put_str(&b, F_SOFTWARE, SC_VERSION_STRING);
 	frame_put_u64(&b, F_UPTIME, (now_ms() - br.started_ms) / 1000);
@@ -1099,6 +1453,12 @@ chat_frame(struct link *l, const struct frame *f)
 	case MSG_KEYS_GET:
 		keys_get(l, f);
 		break;
+	case MSG_ROSTER_GET:
+		roster_get(l, f);
+		break;
+	case MSG_ROSTER_PUT:
+		roster_put(l, f);
+		break;
 	default:
 		log_security("worker %ld (%s) relayed %s after login",
 		    (long)l->pid, l->addr, proto_msg_name(f->type));
@@ -1123,36 +1483,36 @@ chat_prune(void)
 		before = wall_ms() - (uint64_t)br.retention_days * 86400000ULL;
 	sent_before = before > 0 ? before :
 	    wall_ms() - (uint64_t)DEDUP_KEEP_DAYS * 86400000ULL;
-	tx_begin();
-	if (store_prune(br.store, before, sent_before, &deleted) == -1)
-		fatalx("store_prune");
+	if (tx_begin() == -1)
+		return;
+	if (store_prune(br.store, before, sent_before, &deleted) == -1) {
+		req_fail_quiet("store_prune");
+		return;
+	}
 	if (deleted > 0)
 		log_debug("pruned %llu rows", (unsigned long long)deleted);
 }
 
-/* The broker starts: how many rooms there are, for the cap. */
-void
+/* The broker starts: how many rooms there are, for the cap; -1 if unread. */
+int
 chat_init(void)
 {
 	htab_init(&br.users_by_id);
 	htab_init(&br.rooms_by_id);
 	htab_init(&br.rooms_by_name);
-	if (store_room_count(br.store, &br.nrooms) == -1)
-		fatalx("store_room_count");
+	return store_room_count(br.store, &br.nrooms);
 }
 
 void
 chat_free(void)
 {
-	struct hnode	*n, *tmp, *mn, *mtmp;
+	struct hnode	*n, *tmp;
 	struct room	*r;
-	size_t		 i, j;
+	size_t		 i;
 
 	HTAB_FOREACH_SAFE(n, &br.rooms_by_id, i, tmp) {
 		r = HTAB_ENTRY(n, struct room, id_node);
-		HTAB_FOREACH_SAFE(mn, &r->members, j, mtmp)
-			free(HTAB_ENTRY(mn, struct member, node));
-		htab_free(&r->members);
+		room_free_members(r);
 		free(r);
 	}
 	htab_free(&br.rooms_by_id);
@@ -1160,10 +1520,56 @@ chat_free(void)
 	htab_free(&br.users_by_id);
 }
 
+/* A write of this turn was undone: so is what the cache made of it. */
+void
+chat_undo(const struct undo *u)
+{
+	struct room		*r;
+	struct link_room	*lr, *next;
+
+	if ((r = room_find_id(u->room_id)) == NULL)
+		return;
+	switch (u->kind) {
+	case UNDO_ROOM_CREATED:
+		/* Its members' undos came first: no link has it any more. */
+		while ((lr = TAILQ_FIRST(&r->lrooms)) != NULL)
+			link_room_remove(lr);
+		/* Its id may come again, for another room. */
+		roster_forget(r->id);
+		room_uncache(r);
+		if (br.nrooms > 0)
+			br.nrooms--;
+		break;
+	case UNDO_ROOM_SEQ:
+		r->last_seq = u->value;
+		break;
+	case UNDO_MEMBER_ADDED:
+		membership_remove(r, u->user_id);
+		/*
+		 * Every link of the user that has the room: those delivering,
+		 * and one bound later in the turn, which read the membership.
+		 */
+		for (lr = TAILQ_FIRST(&r->lrooms); lr != NULL; lr = next) {
+			next = TAILQ_NEXT(lr, room_entry);
+			if (lr->link->user != NULL &&
+			    lr->link->user->id == u->user_id)
+				link_room_remove(lr);
+		}
+		break;
+	case UNDO_MEMBER_REMOVED:
+		membership_add(r, u->user_id);
+		break;
+	case UNDO_BOUND:
+	case UNDO_ROSTER:
+		fatalx("unexpected undo %d", u->kind);
+	}
+}
+
 /*
  * The operator takes su out of a room (securechatctl room remove-member,
  * user delete): as if it had parted, so the members' clients see it go
- * and start a new sender-key chain.  STORE_NOT_FOUND if it was not in.
+ * and start a new sender-key chain.  STORE_NOT_FOUND if it was not in, -1
+ * if the store failed (req_failed()).
  */
 int
 chat_remove_member(const char *name, const struct store_user *su)
@@ -1172,21 +1578,42 @@ chat_remove_member(const char *name, const struct store_user *su)
 	struct room	*r;
 
 	if ((r = room_get(name)) == NULL || !room_has_member(r, su->id))
-		return STORE_NOT_FOUND;
+		return req_failed() ? -1 : STORE_NOT_FOUND;
 	if ((u = user_find(su->id)) == NULL) {
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.id = su->id;
 		(void)str_copy(tmp.name, su->name, sizeof(tmp.name));
 		memcpy(tmp.sign_pub, su->sign_pub, KEY_LEN);
 		u = &tmp;
-	} else if (u->nrooms > 0)
-		u->nrooms--;
-	tx_begin();
-	(void)room_announce(r, u, LOG_PART);
-	if (store_member_remove(br.store, r->id, su->id) != 0)
-		fatalx("store_member_remove");
-	room_remove_member(r, su->id);
+	}
+	if (tx_begin() == -1 || room_announce(r, u, LOG_PART) == 0 ||
+	    member_part(r, su->id) == -1)
+		return -1;
 	return 0;
+}
+
+/*
+ * The operator's NOTICE to a room: to the sessions of its members that are
+ * online, found through the room's own list of links.  How many, or -1 if
+ * the store failed (req_failed()).
+ */
+int
+chat_room_notice(const char *name, const uint8_t *notice, size_t len)
+{
+	struct room		*r;
+	struct link_room	*lr;
+	int			 n = 0;
+
+	if ((r = room_get(name)) == NULL)
+		return req_failed() ? -1 : 0;
+	TAILQ_FOREACH(lr, &r->lrooms, room_entry) {
+		if (!lr->link->delivering ||
+		    !room_has_member(r, lr->link->user->id))
+			continue;
+		link_send(lr->link, notice, len);
+		n++;
+	}
+	return n;
 }
 
 /*
@@ -1200,7 +1627,7 @@ chat_room_forget(const char *name, const uint8_t *notice, size_t len)
 	struct user		*u;
 	struct link_room	*lr;
 	struct after		*a, *next;
-	struct hnode		*n, *tmp;
+	struct hnode		*n;
 	size_t			 i;
 
 	/* One room fewer in the store, for limits.max_rooms. */
@@ -1210,25 +1637,18 @@ chat_room_forget(const char *name, const uint8_t *notice, size_t len)
 		return;
 	for (a = TAILQ_FIRST(&br.after); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
-		if (a->kind == AFTER_ROOM && a->target == r->id) {
-			TAILQ_REMOVE(&br.after, a, entry);
-			free(a->frame);
-			free(a);
-		}
+		if (a->kind == AFTER_ROOM && a->target == r->id)
+			after_drop(a);
 	}
 	while ((lr = TAILQ_FIRST(&r->lrooms)) != NULL) {
 		if (lr->link->delivering)
 			link_send(lr->link, notice, len);
 		link_room_remove(lr);
 	}
-	HTAB_FOREACH_SAFE(n, &r->members, i, tmp) {
+	HTAB_FOREACH(n, &r->members, i)
 		if ((u = user_find(HTAB_ENTRY(n, struct member,
 		    node)->user_id)) != NULL && u->nrooms > 0)
 			u->nrooms--;
-		free(HTAB_ENTRY(n, struct member, node));
-	}
-	htab_free(&r->members);
-	htab_remove(&br.rooms_by_id, &r->id_node);
-	htab_remove(&br.rooms_by_name, &r->name_node);
-	free(r);
+	roster_forget(r->id);
+	room_uncache(r);
 }

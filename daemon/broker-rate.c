@@ -274,6 +274,23 @@ rate_request(struct link *l, uint16_t type)
 }
 
 /*
+ * Bytes about to be stored for u (a message body, a roster entry), against
+ * limits.storage_mib_per_day: 0 if they may be (and are taken), else the
+ * milliseconds to wait.  More than the burst costs the burst.
+ */
+uint32_t
+rate_storage(struct user *u, size_t len)
+{
+	double		 burst = br.storage_burst_mib * MIB;
+	double		 cost = (double)len > burst ? burst : (double)len;
+	uint32_t	 wait;
+
+	if ((wait = rate_wait(&u->storage, storage_per_s(), burst, cost)) == 0)
+		rate_spend(&u->storage, cost);
+	return wait;
+}
+
+/*
  * Count a refusal or a wait, and say so in the log: in full the first time
  * for a user (or an address, before login), then summarised (logsum.c),
  * so that a flood does not flood the log.

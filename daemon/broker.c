@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #include "xmalloc.h"
 
 #define DB_NAME			"securechat.db"
+_Static_assert(STORE_EPOCH_LEN == EPOCH_LEN, "F_EPOCH carries the store's");
 #define BROKER_FD_HEADROOM	32	/* db, wal, shm, epoll, signals ... */
 #define MASTER_MSG_MAX		4096
 #define PRUNE_INTERVAL_S	60
@@ -129,19 +131,32 @@ link_send_buf(struct link *l, struct frame_buf *b)
 	frame_buf_free(b);
 }
 
+/* An ERROR, with what it is about: a SEND, a room, a recipient. */
+static void
+error_frame(struct frame_buf *b, uint16_t code, const char *text,
+    uint64_t client_msg_id, const char *room, const char *to,
+    uint32_t retry_ms)
+{
+	frame_begin(b, MSG_ERROR, br.max_frame);
+	frame_put_u16(b, F_CODE, code);
+	frame_put_str(b, F_TEXT, text);
+	if (retry_ms != 0)
+		frame_put_u32(b, F_RETRY_AFTER_MS, retry_ms);
+	if (client_msg_id != 0)
+		frame_put_u64(b, F_CLIENT_MSG_ID, client_msg_id);
+	if (room != NULL)
+		frame_put_str(b, F_ROOM, room);
+	if (to != NULL)
+		frame_put_str(b, F_TO, to);
+}
+
 void
 link_error_about(struct link *l, uint16_t code, const char *text,
     uint64_t client_msg_id, const char *room)
 {
 	struct frame_buf	 b;
 
-	frame_begin(&b, MSG_ERROR, br.max_frame);
-	frame_put_u16(&b, F_CODE, code);
-	frame_put_str(&b, F_TEXT, text);
-	if (client_msg_id != 0)
-		frame_put_u64(&b, F_CLIENT_MSG_ID, client_msg_id);
-	if (room != NULL)
-		frame_put_str(&b, F_ROOM, room);
+	error_frame(&b, code, text, client_msg_id, room, NULL, 0);
 	link_send_buf(l, &b);
 	/* The worker closes its client after a fatal error; we stop listening. */
 	if (proto_err_is_fatal(code))
@@ -165,33 +180,28 @@ link_refuse(struct link *l, uint16_t code, const char *text,
 {
 	struct frame_buf	 b;
 
-	frame_begin(&b, MSG_ERROR, br.max_frame);
-	frame_put_u16(&b, F_CODE, code);
-	frame_put_str(&b, F_TEXT, text);
-	if (retry_ms != 0)
-		frame_put_u32(&b, F_RETRY_AFTER_MS, retry_ms);
-	if (client_msg_id != 0)
-		frame_put_u64(&b, F_CLIENT_MSG_ID, client_msg_id);
-	if (room != NULL)
-		frame_put_str(&b, F_ROOM, room);
-	if (to != NULL)
-		frame_put_str(&b, F_TO, to);
+	error_frame(&b, code, text, client_msg_id, room, to, retry_ms);
 	link_reply(l, &b);
 }
 
 /*
- * Group commit.  The first write of an event-loop turn opens a transaction;
- * the main loop commits it when the turn ends.  Nothing that depends on a
- * write leaves the broker before the commit: acknowledgements and pushes
- * wait in br.after.
+ * Group commit.  The first write of an event-loop turn opens a transaction
+ * (tx_begin, broker-tx.c); the main loop commits it when the turn ends.
+ * Nothing that depends on a write leaves the broker before the commit:
+ * acknowledgements and pushes wait in br.after.
  */
-void
-tx_begin(void)
+static uint8_t *
+frame_copy(struct frame_buf *b, size_t *len)
 {
-	if (store_in_transaction(br.store))
-		return;
-	if (store_begin(br.store) == -1)
-		fatalx("cannot begin a transaction");
+	uint8_t	*p;
+
+	if (frame_finish(b) == -1)
+		fatalx("cannot build frame");
+	p = xmalloc(b->len);
+	memcpy(p, b->data, b->len);
+	*len = b->len;
+	frame_buf_free(b);
+	return p;
 }
 
 static struct after *
@@ -201,27 +211,92 @@ after_new(enum after_kind kind, struct frame_buf *b)
 
 	a = xcalloc(1, sizeof(*a));
 	a->kind = kind;
-	if (b != NULL) {
-		if (frame_finish(b) == -1)
-			fatalx("cannot build frame");
-		a->frame = xmalloc(b->len);
-		memcpy(a->frame, b->data, b->len);
-		a->len = b->len;
-		frame_buf_free(b);
-	}
+	if (b != NULL)
+		a->frame = frame_copy(b, &a->len);
 	TAILQ_INSERT_TAIL(&br.after, a, entry);
 	return a;
 }
 
-/* Counted against the link now: back-pressure sees it before the commit. */
+/* Instead of a's frame, should what it depends on be undone. */
 void
-after_frame(struct link *l, struct frame_buf *b)
+after_set_fail(struct after *a, struct frame_buf *fail)
+{
+	a->fail = frame_copy(fail, &a->fail_len);
+}
+
+/*
+ * A frame for l that waits for the commit.  Counted against the link now
+ * (link->pending): back-pressure sees it before the commit.
+ */
+static struct after *
+after_link(struct link *l, struct frame_buf *b)
 {
 	struct after	*a;
 
 	a = after_new(AFTER_FRAME, b);
 	a->session_id = l->session_id;
 	l->pending += a->len;
+	return a;
+}
+
+/* The link a frame waits for no longer counts it: sent, or not to be. */
+static void
+after_unpend(const struct after *a)
+{
+	struct link	*l;
+
+	if (a->kind == AFTER_FRAME &&
+	    (l = link_by_session(a->session_id)) != NULL)
+		l->pending -= a->len;
+}
+
+/* A frame that waits for the commit, but depends on no write. */
+void
+after_frame(struct link *l, struct frame_buf *b)
+{
+	after_link(l, b)->keep = 1;
+}
+
+/* A frame that says a write is on disk; fail (or nothing) if it is not. */
+struct after *
+after_frame_or(struct link *l, struct frame_buf *b, struct frame_buf *fail)
+{
+	struct after	*a;
+
+	a = after_link(l, b);
+	if (fail != NULL)
+		after_set_fail(a, fail);
+	return a;
+}
+
+/* What a frame said was undone: its fail frame goes instead, for good. */
+void
+after_use_fail(struct after *a)
+{
+	struct link	*l;
+
+	after_unpend(a);
+	free(a->frame);
+	a->frame = a->fail;
+	a->len = a->fail_len;
+	a->fail = NULL;
+	a->keep = 1;
+	if (a->kind == AFTER_FRAME &&
+	    (l = link_by_session(a->session_id)) != NULL)
+		l->pending += a->len;
+}
+
+/* Out of the queue, unsent: what it depends on was undone or is gone. */
+void
+after_drop(struct after *a)
+{
+	if (br.req_after == a)
+		br.req_after = TAILQ_PREV(a, afterlist, entry);
+	after_unpend(a);
+	TAILQ_REMOVE(&br.after, a, entry);
+	free(a->frame);
+	free(a->fail);
+	free(a);
 }
 
 /* A reply that must not overtake this turn's acknowledgements. */
@@ -249,7 +324,12 @@ after_fanout(enum after_kind kind, int64_t target, uint64_t seq,
 void
 after_pump(struct link *l)
 {
-	after_new(AFTER_PUMP, NULL)->session_id = l->session_id;
+	struct after	*a;
+
+	/* A link undone meanwhile is no longer LINK_AUTHED: see commit(). */
+	a = after_new(AFTER_PUMP, NULL);
+	a->session_id = l->session_id;
+	a->keep = 1;
 }
 
 static void
@@ -258,17 +338,18 @@ commit(void)
 	struct after	*a;
 	struct link	*l;
 
-	/* Crash-only: a failed commit acknowledged nothing; clients resend. */
-	if (store_in_transaction(br.store) && store_commit(br.store) == -1)
-		fatalx("commit failed");
+	/*
+	 * A failed commit acknowledged nothing: tx_end turns the turn's
+	 * acknowledgements into ERROR STORAGE, and clients send again.
+	 */
+	tx_end();
 	while ((a = TAILQ_FIRST(&br.after)) != NULL) {
 		TAILQ_REMOVE(&br.after, a, entry);
 		switch (a->kind) {
 		case AFTER_FRAME:
-			if ((l = link_by_session(a->session_id)) != NULL) {
-				l->pending -= a->len;
+			after_unpend(a);
+			if ((l = link_by_session(a->session_id)) != NULL)
 				link_send(l, a->frame, a->len);
-			}
 			break;
 		case AFTER_PUMP:
 			if ((l = link_by_session(a->session_id)) != NULL &&
@@ -284,6 +365,7 @@ commit(void)
 			break;
 		}
 		free(a->frame);
+		free(a->fail);
 		free(a);
 	}
 }
@@ -399,7 +481,10 @@ link_read(struct link *l)
 			link_pause(l, wait);
 			return link_hold(l);
 		}
+		/* One request: its writes stand or fall together. */
+		req_begin(l);
 		link_frame(l, &f);
+		req_end();
 		if (evbuffer_drain(in, flen) == -1)
 			fatalx("evbuffer_drain");
 	}
@@ -536,6 +621,22 @@ settings(const struct frame *f)
 	log_setlevel(level);
 }
 
+/* The master's liveness check: answer with the same number. */
+static void
+pong(const struct frame *f)
+{
+	struct frame_buf	 b;
+	uint64_t		 seq;
+
+	if (frame_get_u64(f, F_SEQ, &seq) == -1)
+		fatalx("PING without a seq from the master");
+	frame_begin(&b, IMSG_BROKER_PONG, MASTER_MSG_MAX);
+	frame_put_u64(&b, F_SEQ, seq);
+	if (frame_finish(&b) == -1 || ipc_send(BROKER_FD_MASTER, &b, -1) == -1)
+		log_warn("answer the master's ping");
+	frame_buf_free(&b);
+}
+
 /* The master is trusted: anything unexpected from it is a bug. */
 static void
 master_cb(evutil_socket_t fd, short ev, void *arg)
@@ -571,6 +672,11 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 		settings(&f);
 		log_info("settings updated");
 		break;
+	case IMSG_BROKER_PING:
+		if (passed != -1)
+			fatalx("ping with a descriptor");
+		pong(&f);
+		break;
 	case IMSG_RELOAD_DONE:
 		if (passed != -1)
 			fatalx("reload answer with a descriptor");
@@ -584,7 +690,9 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 prune_cb(evutil_socket_t fd, short ev, void *arg)
 {
+	req_begin(NULL);
 	chat_prune();
+	req_end();
 }
 
 static void
@@ -592,6 +700,37 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	log_info("stopping on signal %d", (int)sig);
 	event_base_loopexit(br.base, NULL);
+}
+
+/* One message with no field or only a text, to the master. */
+static void
+tell_master(uint16_t type, const char *text)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, type, MASTER_MSG_MAX);
+	if (text != NULL)
+		frame_put_str(&b, F_TEXT, text);
+	if (frame_finish(&b) == -1 || ipc_send(BROKER_FD_MASTER, &b, -1) == -1)
+		log_warn("message to the master");
+	frame_buf_free(&b);
+}
+
+/*
+ * We cannot start: say why to the master, which stops after a few such
+ * starts in a row rather than respawn us for ever, then exit.
+ */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+startup_fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 text[512];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	tell_master(IMSG_BROKER_FAILED, text);
+	fatalx("%s", text);
 }
 
 static void
@@ -615,16 +754,17 @@ open_database(void)
 
 	rv = privdrop(br.user, br.state_dir, err, sizeof(err));
 	if (rv == PRIVDROP_FAILED)
-		fatalx("broker: %s", err);
+		startup_fatal("broker: %s", err);
 	if (rv == PRIVDROP_NOT_ROOT) {
 		log_warnx("WARNING: broker runs as uid %ld without chroot: the "
 		    "daemon was not started as root", (long)getuid());
 		if (chdir(br.state_dir) == -1)
-			fatal("chdir %s", br.state_dir);
+			startup_fatal("chdir %s: %s", br.state_dir,
+			    strerror(errno));
 	}
 	/* Relative to the state directory, inside the chroot or not. */
 	if ((br.store = store_open(DB_NAME, err, sizeof(err))) == NULL)
-		fatalx("broker: database: %s", err);
+		startup_fatal("database %s/%s: %s", br.state_dir, DB_NAME, err);
 	log_info("database %s/%s, schema version %d", br.state_dir, DB_NAME,
 	    store_schema_version(br.store));
 }
@@ -656,6 +796,8 @@ broker_main(int foreground)
 
 	log_procname("broker");
 	log_child();
+	/* Until it serves, a failure is a failed start for the master. */
+	log_fatal_status(EXIT_STARTUP);
 	if (fcntl(BROKER_FD_MASTER, F_GETFD) == -1 ||
 	    fcntl(BROKER_FD_CONTROL, F_GETFD) == -1)
 		fatalx("broker: started without its descriptors");
@@ -672,10 +814,14 @@ broker_main(int foreground)
 	htab_init(&br.links_by_session);
 	TAILQ_INIT(&br.users);
 	TAILQ_INIT(&br.after);
+	TAILQ_INIT(&br.undo);
 	br.started_ms = now_ms();
 	open_database();
-	chat_init();
+	if (chat_init() == -1)
+		startup_fatal("database %s/%s: cannot count its rooms",
+		    br.state_dir, DB_NAME);
 	rate_init();
+	roster_init();
 
 	if ((br.base = event_base_new()) == NULL ||
 	    (br.prune_ev = event_new(br.base, -1, EV_PERSIST, prune_cb,
@@ -694,7 +840,9 @@ broker_main(int foreground)
 	if (sandbox_limits(SANDBOX_BROKER, broker_max_fds(), err,
 	    sizeof(err)) == -1 ||
 	    sandbox_seccomp(SANDBOX_BROKER, err, sizeof(err)) == -1)
-		fatalx("broker: %s", err);
+		startup_fatal("broker: %s", err);
+	tell_master(IMSG_BROKER_READY, NULL);
+	log_fatal_status(1);
 
 	/*
 	 * One turn: wait for events, handle every one that is ready, then
@@ -711,6 +859,7 @@ broker_main(int foreground)
 	chat_free();
 	rate_free();
 	htab_free(&br.links_by_session);
+	roster_free();
 	ctl_free();
 	logsum_free();
 	event_free(master_ev);

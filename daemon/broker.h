@@ -95,6 +95,7 @@ struct link {
 	uint64_t		 inbox_sent;
 	uint64_t		 inbox_told;	/* highest inbox DELIVERED written */
 	uint64_t		 limited_id;	/* first SEND refused, until resent */
+	uint16_t		 limited_code;	/* RATE_LIMITED or STORAGE */
 };
 TAILQ_HEAD(linklist, link);
 
@@ -152,8 +153,39 @@ struct after {
 	uint8_t			 row_kind;	/* LOG_* */
 	uint8_t			*frame;
 	size_t			 len;
+	/*
+	 * When what was written is undone (broker-tx.c): a frame that does
+	 * not depend on it is kept; one that does goes, or is replaced by
+	 * fail (an ERROR STORAGE for an ACK).
+	 */
+	int			 keep;
+	uint8_t			*fail;
+	size_t			 fail_len;
+	uint64_t		 hold_id;	/* the SEND an ACK is for */
 };
 TAILQ_HEAD(afterlist, after);
+
+/*
+ * A change to the broker's memory made with a write of the open
+ * transaction, undone with it if the write is (broker-tx.c).
+ */
+enum undo_kind {
+	UNDO_ROOM_CREATED,	/* room_id: out of the cache again */
+	UNDO_ROOM_SEQ,		/* room_id, seq: last_seq back to seq */
+	UNDO_MEMBER_ADDED,	/* room_id, user_id */
+	UNDO_MEMBER_REMOVED,	/* room_id, user_id */
+	UNDO_BOUND,		/* session_id: a registration's link */
+	UNDO_ROSTER,		/* room_id: its cached roster is reloaded */
+};
+
+struct undo {
+	TAILQ_ENTRY(undo)	 entry;
+	enum undo_kind		 kind;
+	int64_t			 room_id;
+	int64_t			 user_id;
+	uint64_t		 value;		/* a seq or a session id */
+};
+TAILQ_HEAD(undolist, undo);
 
 struct broker {
 	struct event_base	*base;
@@ -169,7 +201,19 @@ struct broker {
 	struct htab		 rooms_by_name;
 	uint64_t		 nrooms;	/* in the store */
 	struct afterlist	 after;
+	struct undolist		 undo;
 	uint64_t		 started_ms;
+
+	/* The request being handled (broker-tx.c). */
+	int			 req_active;
+	int			 req_failed;
+	int			 req_savepoint;
+	int			 req_quiet;	/* no ERROR: none is expected */
+	uint64_t		 req_session;	/* 0: not a link's */
+	uint64_t		 req_msg_id;	/* the SEND that failed */
+	char			 req_room[ROOM_MAX_LEN + 1];
+	struct after		*req_after;	/* the queue before it */
+	struct undo		*req_undo;
 
 	/* settings from the master */
 	char			 user[64];
@@ -203,6 +247,7 @@ struct broker {
 	uint64_t		 message_bytes;	/* ciphertext bodies stored */
 	uint64_t		 failed_logins;
 	uint64_t		 rate_limited;
+	uint64_t		 storage_errors;
 	uint64_t		 key_updates;	/* TLS key updates by workers */
 };
 
@@ -220,12 +265,29 @@ void		 link_refuse(struct link *l, uint16_t code, const char *text,
 		    uint32_t retry_ms);
 void		 link_error_about(struct link *l, uint16_t code, const char *text,
 		    uint64_t client_msg_id, const char *room);
-void		 tx_begin(void);
 void		 after_frame(struct link *l, struct frame_buf *b);
+struct after	*after_frame_or(struct link *l, struct frame_buf *b,
+		    struct frame_buf *fail);
+void		 after_set_fail(struct after *a, struct frame_buf *fail);
+void		 after_use_fail(struct after *a);
+void		 after_drop(struct after *a);
 void		 link_reply(struct link *l, struct frame_buf *b);
 struct after	*after_fanout(enum after_kind kind, int64_t target,
 		    uint64_t seq, struct frame_buf *b);
 void		 after_pump(struct link *l);
+
+/* broker-tx.c */
+int	 tx_begin(void);
+void	 tx_end(void);
+void	 req_begin(struct link *l);
+void	 req_end(void);
+void	 req_fail(const char *what, uint64_t client_msg_id, const char *room);
+void	 req_fail_quiet(const char *what);
+int	 req_failed(void);
+void	 undo_push(enum undo_kind kind, int64_t room_id, int64_t user_id,
+	    uint64_t value);
+void	 storage_error_frame(struct frame_buf *b, uint64_t client_msg_id,
+	    const char *room);
 
 /* broker-ctl.c */
 void	 ctl_init(void);
@@ -238,6 +300,7 @@ void	 auth_session(struct link *l, const struct frame *f);
 void	 auth_login(struct link *l, const struct frame *f);
 void	 auth_register(struct link *l, const struct frame *f);
 void	 auth_link_gone(struct link *l);
+void	 auth_unbind(struct link *l);
 int	 auth_get_name(struct link *l, const struct frame *f,
 	    char name[NAME_MAX_LEN + 1]);
 
@@ -258,11 +321,27 @@ uint32_t rate_wait(struct bucket *b, double per_s, double burst, double cost);
 void	 rate_spend(struct bucket *b, double cost);
 uint32_t rate_prefix_take(enum rate_kind kind, const char *addr);
 uint32_t rate_request(struct link *l, uint16_t type);
+uint32_t rate_storage(struct user *u, size_t len);
 void	 rate_refused(struct link *l, const char *what, uint32_t wait);
 
+/* broker-roster.c */
+void	 roster_init(void);
+void	 roster_get(struct link *l, const struct frame *f);
+void	 roster_put(struct link *l, const struct frame *f);
+int	 roster_exists(int64_t room_id, const char *room);
+void	 roster_forget(int64_t room_id);
+void	 roster_free(void);
+
 /* broker-chat.c */
-void	 chat_init(void);
-void	 chat_bind(struct link *l, const struct store_user *u);
+int	 chat_init(void);
+int64_t	 chat_room_id(const char *name);
+int64_t	 chat_room_create(const char *name);
+int	 chat_roster_join_allowed(struct link *l, const char *name, int create,
+	    const struct store_user *subject);
+int	 chat_roster_change(const char *name, const struct store_user *u,
+	    uint8_t kind, const uint8_t *entry, size_t len);
+int	 chat_is_member(const char *name, int64_t user_id);
+int	 chat_bind(struct link *l, const struct store_user *u);
 void	 chat_start(struct link *l);
 void	 chat_frame(struct link *l, const struct frame *f);
 void	 chat_fanout(const struct after *a);
@@ -270,7 +349,9 @@ void	 chat_pump(struct link *l);
 void	 chat_link_gone(struct link *l);
 void	 chat_prune(void);
 void	 chat_free(void);
+void	 chat_undo(const struct undo *u);
 int	 chat_remove_member(const char *room, const struct store_user *su);
+int	 chat_room_notice(const char *room, const uint8_t *notice, size_t len);
 void	 chat_room_forget(const char *room, const uint8_t *notice, size_t len);
 
 /* broker-admin.c: securechatctl's commands. */

@@ -8,7 +8,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/sandbox.c %D%/sandbox.h \
 	%D%/privdrop.c \
 	%D%/certgen.c \
-	%D%/master.c \
+	%D%/master.c %D%/master-gate.c \
 	%D%/master-log.c \
 	%D%/notify.c \
 	%D%/setup.c \
@@ -16,12 +16,14 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/worker.c \
 	%D%/broker.c %D%/broker.h \
 	%D%/broker-auth.c \
+	%D%/broker-tx.c \
 	%D%/broker-chat.c \
 	%D%/broker-rate.c \
 	%D%/broker-ctl.c \
 	%D%/broker-admin.c \
 	%D%/ctl-out.c %D%/ctl-out.h \
 	%D%/broker-keys.c \
+	%D%/broker-roster.c \
 	%D%/store.c %D%/store-admin.c %D%/store.h
 
 DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \

@@ -33,6 +33,7 @@
 #define DEFAULT_TIMEOUT	10
 #define MAX_GARBAGE	(16 * 1024 * 1024)
 #define MAX_FLOOD	100000
+#define KEYUPDATE_WELCOME_MS 2000	/* for the WELCOME before the flood */
 
 static void __attribute__((noreturn))
 usage(void)
@@ -40,7 +41,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: scprobe [-s source] [-t timeout] host port command [args]\n"
 	    "commands: send hex ... | hello [version] | garbage n | stall |\n"
-	    "          flood n hold\n");
+	    "          flood n hold | holdping interval_ms | keyupdate n |\n"
+	    "          churn n\n");
 	exit(2);
 }
 
@@ -82,52 +84,152 @@ wait_close(int fd)
 	}
 }
 
-/* Read frames until close or the deadline and print them; returns "closed". */
-static int
-read_frames(SSL *ssl, int fd)
-{
+/* Frames read so far and not yet printed, across calls. */
+struct rbuf {
 	uint8_t	*buf;
-	size_t	 cap, len, framelen;
-	int	 r, w, broken = 0;
+	size_t	 cap;
+	size_t	 len;
+	int	 broken;
+};
 
-	cap = FRAME_MAX_DEFAULT;
-	buf = xmalloc(cap);
-	len = 0;
+/*
+ * Read frames and print them until the peer closes (1) or until the
+ * deadline or until_ms, whichever comes first (0).
+ */
+static int
+read_frames_until(SSL *ssl, int fd, struct rbuf *rb, uint64_t until_ms)
+{
+	uint64_t	 saved = probe_deadline;
+	size_t		 framelen;
+	int		 r, w;
+
+	if (rb->buf == NULL) {
+		rb->cap = FRAME_MAX_DEFAULT;
+		rb->buf = xmalloc(rb->cap);
+	}
+	if (until_ms < probe_deadline)
+		probe_deadline = until_ms;
 	for (;;) {
-		while (!broken && (r = frame_peek(buf, len, FRAME_MAX_CEILING,
-		    &framelen)) != FRAME_NEED_MORE) {
+		while (!rb->broken && (r = frame_peek(rb->buf, rb->len,
+		    FRAME_MAX_CEILING, &framelen)) != FRAME_NEED_MORE) {
 			if (r != FRAME_OK) {
 				/* Past the ceiling: say so, then just drain. */
 				printf("{\"malformed\":\"%s\",\"hex\":",
 				    frame_strerror(r));
-				probe_json_hex(buf, FRAME_HDR_LEN);
+				probe_json_hex(rb->buf, FRAME_HDR_LEN);
 				printf("}\n");
-				broken = 1;
+				rb->broken = 1;
 				break;
 			}
-			probe_print_frame(buf, framelen);
-			memmove(buf, buf + framelen, len - framelen);
-			len -= framelen;
+			probe_print_frame(rb->buf, framelen);
+			memmove(rb->buf, rb->buf + framelen, rb->len - framelen);
+			rb->len -= framelen;
 		}
 		(void)fflush(stdout);
-		if (broken)
-			len = 0;
-		if (len == cap) {
-			buf = xreallocarray(buf, 2, cap);
-			cap *= 2;
+		if (rb->broken)
+			rb->len = 0;
+		if (rb->len == rb->cap) {
+			rb->buf = xreallocarray(rb->buf, 2, rb->cap);
+			rb->cap *= 2;
 		}
-		r = SSL_read(ssl, buf + len, (int)(cap - len > INT_MAX ?
-		    INT_MAX : cap - len));
+		r = SSL_read(ssl, rb->buf + rb->len, (int)(rb->cap - rb->len >
+		    INT_MAX ? INT_MAX : rb->cap - rb->len));
 		if (r > 0) {
-			len += r;
+			rb->len += r;
 			continue;
 		}
 		if ((w = probe_ssl_wait(ssl, fd, r)) == 1)
 			continue;
-		free(buf);
+		ERR_clear_error();
 		/* A deadline shows as 0 with time left exhausted. */
-		return w == 0 && probe_remaining_ms() == 0 ? 0 : 1;
+		r = w == 0 && probe_remaining_ms() == 0 ? 0 : 1;
+		probe_deadline = saved;
+		return r;
 	}
+}
+
+/* Read frames until close or the deadline and print them; returns "closed". */
+static int
+read_frames(SSL *ssl, int fd)
+{
+	struct rbuf	 rb;
+	int		 closed;
+
+	memset(&rb, 0, sizeof(rb));
+	closed = read_frames_until(ssl, fd, &rb, probe_deadline);
+	free(rb.buf);
+	return closed;
+}
+
+/* A TLS connection to host:port, or -1 with what happened printed. */
+static int
+tls_open(const char *host, const char *port, SSL_CTX **ctxp, SSL **sslp,
+    int *fdp)
+{
+	SSL	*ssl;
+	int	 fd, r, w;
+
+	fd = probe_tcp_connect(host, port);
+	*ctxp = probe_client_ctx();
+	if ((ssl = SSL_new(*ctxp)) == NULL || SSL_set_fd(ssl, fd) != 1)
+		probe_die("SSL_new failed");
+	*sslp = ssl;
+	*fdp = fd;
+	while ((r = SSL_connect(ssl)) != 1) {
+		if ((w = probe_ssl_wait(ssl, fd, r)) == 1)
+			continue;
+		if (w == 0 && probe_remaining_ms() == 0)
+			printf("{\"timeout\":true,\"during\":\"handshake\"}\n");
+		else
+			printf("{\"closed\":true,\"during\":\"handshake\"}\n");
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tls_close(SSL_CTX *ctx, SSL *ssl, int fd)
+{
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	(void)close(fd);
+}
+
+/* 0 when all of it went out, -1 when the peer or the deadline stopped it. */
+static int
+tls_write(SSL *ssl, int fd, const uint8_t *data, size_t len)
+{
+	int	 r;
+
+	while (len > 0 && (r = SSL_write(ssl, data, (int)len)) <= 0) {
+		if (probe_ssl_wait(ssl, fd, r) != 1) {
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A frame with at most one field, built and written. */
+static int
+tls_write_frame(SSL *ssl, int fd, uint16_t type, uint16_t tag,
+    const uint8_t *val, size_t len)
+{
+	struct frame_buf	 b;
+	int			 r;
+
+	frame_begin(&b, type, FRAME_MAX_DEFAULT);
+	if (type == MSG_HELLO) {
+		frame_put_u16(&b, F_VERSION, PROTO_VERSION);
+		frame_put_str(&b, F_SOFTWARE, "scprobe");
+	} else if (tag != 0)
+		frame_put_bytes(&b, tag, val, len);
+	if (frame_finish(&b) != 0)
+		probe_die("cannot build a frame");
+	r = tls_write(ssl, fd, b.data, b.len);
+	frame_buf_free(&b);
+	return r;
 }
 
 static int
@@ -137,41 +239,116 @@ cmd_send(const char *host, const char *port, int n, char **hex)
 	SSL		*ssl;
 	uint8_t		*data;
 	size_t		 len;
-	int		 fd, i, r, w, ok, closed;
+	int		 fd, i, ok, closed;
 
-	fd = probe_tcp_connect(host, port);
-	ctx = probe_client_ctx();
-	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1)
-		probe_die("SSL_new failed");
-	while ((r = SSL_connect(ssl)) != 1) {
-		if ((w = probe_ssl_wait(ssl, fd, r)) == 1)
-			continue;
-		if (w == 0 && probe_remaining_ms() == 0)
-			printf("{\"timeout\":true,\"during\":\"handshake\"}\n");
-		else
-			printf("{\"closed\":true,\"during\":\"handshake\"}\n");
-		ERR_clear_error();
+	if (tls_open(host, port, &ctx, &ssl, &fd) == -1)
 		goto done;
-	}
 	ok = 1;
 	for (i = 0; ok && i < n; i++) {
 		data = hex_arg(hex[i], &len);
-		while (len > 0 && (r = SSL_write(ssl, data, (int)len)) <= 0) {
-			if (probe_ssl_wait(ssl, fd, r) != 1) {
-				/* Go on: what the server said is the point. */
-				ok = 0;
-				ERR_clear_error();
-				break;
-			}
-		}
+		/* Go on if it fails: what the server said is the point. */
+		ok = tls_write(ssl, fd, data, len) == 0;
 		free(data);
 	}
 	closed = read_frames(ssl, fd);
 	printf(closed ? "{\"closed\":true}\n" : "{\"timeout\":true}\n");
 done:
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	(void)close(fd);
+	tls_close(ctx, ssl, fd);
+	return 0;
+}
+
+/*
+ * A client that never logs in: HELLO, then a PING every interval_ms,
+ * until the server closes or the deadline.  Says how long it was held.
+ */
+static int
+cmd_holdping(const char *host, const char *port, int interval_ms)
+{
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	struct rbuf	 rb;
+	uint64_t	 start, next;
+	uint8_t		 token[8];
+	int		 fd, pings = 0, closed = 0;
+
+	memset(&rb, 0, sizeof(rb));
+	start = now_ms();
+	if (tls_open(host, port, &ctx, &ssl, &fd) == -1)
+		goto done;
+	if (tls_write_frame(ssl, fd, MSG_HELLO, 0, NULL, 0) == -1)
+		closed = 1;
+	next = now_ms() + (uint64_t)interval_ms;
+	while (!closed && probe_remaining_ms() > 0) {
+		if ((closed = read_frames_until(ssl, fd, &rb, next)) != 0)
+			break;
+		if (probe_remaining_ms() == 0)
+			break;
+		memset(token, 0, sizeof(token));
+		be32_put(token, (uint32_t)++pings);
+		if (tls_write_frame(ssl, fd, MSG_PING, F_TOKEN, token,
+		    sizeof(token)) == -1)
+			closed = 1;
+		next = now_ms() + (uint64_t)interval_ms;
+	}
+	printf("{\"%s\":true,\"after_ms\":%llu,\"pings\":%d}\n",
+	    closed ? "closed" : "timeout",
+	    (unsigned long long)(now_ms() - start), pings);
+done:
+	free(rb.buf);
+	tls_close(ctx, ssl, fd);
+	return 0;
+}
+
+/* Readable now, without waiting? */
+static int
+poll_in(int fd)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1;
+}
+
+/*
+ * HELLO and its WELCOME, then n KeyUpdates as fast as they go out, until
+ * the server says something more; prints what it said.
+ */
+static int
+cmd_keyupdate(const char *host, const char *port, int n)
+{
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	struct rbuf	 rb;
+	int		 fd, i, r, sent = 0, closed;
+
+	memset(&rb, 0, sizeof(rb));
+	if (tls_open(host, port, &ctx, &ssl, &fd) == -1)
+		goto done;
+	if (tls_write_frame(ssl, fd, MSG_HELLO, 0, NULL, 0) == -1 ||
+	    read_frames_until(ssl, fd, &rb, now_ms() + KEYUPDATE_WELCOME_MS))
+		n = 0;
+	for (i = 0; i < n; i++) {
+		/* Anything now is the answer: stop and read it. */
+		if (poll_in(fd) || SSL_has_pending(ssl))
+			break;
+		if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
+			break;
+		while ((r = SSL_do_handshake(ssl)) != 1)
+			if (probe_ssl_wait(ssl, fd, r) != 1)
+				break;
+		if (r != 1)
+			break;
+		sent++;
+	}
+	ERR_clear_error();
+	printf("{\"key_updates_sent\":%d}\n", sent);
+	closed = read_frames_until(ssl, fd, &rb, probe_deadline);
+	printf(closed ? "{\"closed\":true}\n" : "{\"timeout\":true}\n");
+done:
+	free(rb.buf);
+	tls_close(ctx, ssl, fd);
 	return 0;
 }
 
@@ -247,6 +424,36 @@ cmd_stall(const char *host, const char *port)
 	else
 		printf("{\"timeout\":true}\n");
 	(void)close(fd);
+	return 0;
+}
+
+/*
+ * Connect and close at once, n times in a row: what costs the client a
+ * SYN and a FIN must not cost the server a process each.
+ */
+static int
+cmd_churn(const char *host, const char *port, int n)
+{
+	struct addrinfo	*res;
+	uint64_t	 start = now_ms();
+	int		 i, fd, done, ok = 0, failed = 0;
+
+	res = probe_resolve(host, port);
+	for (i = 0; i < n && probe_remaining_ms() > 0; i++) {
+		if ((fd = probe_start_connect(res, &done)) == -1) {
+			failed++;
+			continue;
+		}
+		if (!done && (probe_wait_fd(fd, POLLOUT) != 1 ||
+		    probe_connect_error(fd) != 0))
+			failed++;
+		else
+			ok++;
+		(void)close(fd);
+	}
+	freeaddrinfo(res);
+	printf("{\"connected\":%d,\"failed\":%d,\"ms\":%llu}\n", ok, failed,
+	    (unsigned long long)(now_ms() - start));
 	return 0;
 }
 
@@ -409,6 +616,15 @@ main(int argc, char *argv[])
 		    MAX_GARBAGE, "byte count"));
 	else if (strcmp(c, "stall") == 0 && n == 0)
 		r = cmd_stall(h, p);
+	else if (strcmp(c, "holdping") == 0 && n == 1)
+		r = cmd_holdping(h, p, (int)probe_number(pc.argv[0], 1,
+		    3600000, "interval ms"));
+	else if (strcmp(c, "keyupdate") == 0 && n == 1)
+		r = cmd_keyupdate(h, p, (int)probe_number(pc.argv[0], 1,
+		    MAX_FLOOD, "key update count"));
+	else if (strcmp(c, "churn") == 0 && n == 1)
+		r = cmd_churn(h, p, (int)probe_number(pc.argv[0], 1, MAX_FLOOD,
+		    "connection count"));
 	else if (strcmp(c, "flood") == 0 && n == 2)
 		r = cmd_flood(h, p, (int)probe_number(pc.argv[0], 1, MAX_FLOOD,
 		    "connection count"), (int)probe_number(pc.argv[1], 0,

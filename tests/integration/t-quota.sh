@@ -135,7 +135,7 @@ pass "a room deleted by the operator frees a place"
 client_start eve
 client_wait eve '"event":"logged_in"'
 client_say eve "/join #new-room"
-client_wait_jq eve '.type=="error" and .code=="TOO_MANY_ROOMS"'
+client_wait_jq eve '.type=="error" and .code=="TOO_MANY_ROOMS" and .origin=="server"'
 client_say eve "/join #r-2"
 client_wait_jq eve '.type=="join" and .user=="eve" and .room=="#r-2"'
 client_end eve || true
