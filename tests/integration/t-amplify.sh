@@ -8,8 +8,9 @@
 HOSTILE=$top_builddir/tests/integration/schostile
 ensure_user
 # Only back-pressure here: the request rate is out of the way.
-write_config 'limits = { max_rooms_per_user = 1000; room_creates_per_hour = 1000;
-  request_rate = 100000; request_burst = 100000; };'
+write_config "limits = { $ACCEPT_OPEN
+  max_rooms_per_user = 1000; room_creates_per_hour = 1000;
+  request_rate = 100000; request_burst = 100000; };"
 start_daemon
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$(broker_pid)/status"; }
@@ -52,7 +53,8 @@ pass "another user logs in during the flood (slowest of 3: $max ms)"
 # Pacing: 60 INFO at once with 10 a second and a burst of 20: the last
 # 40 wait for tokens, so the answers take at least 4 s (the requests are
 # delayed, not refused: every one is answered).
-write_config 'limits = { request_rate = 10; request_burst = 20; };'
+write_config "limits = { $ACCEPT_OPEN
+  request_rate = 10; request_burst = 20; };"
 kill -HUP "$DPID"
 wait_for 10 log_has "configuration reloaded" || fail "no reload"
 sleep 3		# the attacker's bucket refills up to the new burst

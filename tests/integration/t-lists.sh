@@ -5,8 +5,9 @@
 HOSTILE=$top_builddir/tests/integration/schostile
 ensure_user
 # Small frames make small pages: 768 bytes, some 45 to 65 lines.
-write_config 'limits = { max_frame_bytes = 1024; room_creates_per_hour = 1000;
-  request_burst = 1000; registrations_per_hour = 1000; };'
+write_config "limits = { $ACCEPT_OPEN
+  max_frame_bytes = 1024; room_creates_per_hour = 1000;
+  request_burst = 1000; registrations_per_hour = 1000; };"
 start_daemon
 H() { "$HOSTILE" -t 120 "$@"; }
 
@@ -48,8 +49,9 @@ stop_daemon
 # Pages also end at 500 lines, whatever the frame size.
 rm -rf "$TMP/state" "$TMP/daemon.log"
 PORT=
-write_config 'limits = { room_creates_per_hour = 1000; request_burst = 1000;
-  max_rooms_per_user = 1000; };'
+write_config "limits = { $ACCEPT_OPEN
+  room_creates_per_hour = 1000; request_burst = 1000;
+  max_rooms_per_user = 1000; };"
 start_daemon
 out=$(H -u lister 127.0.0.1 "$PORT" join 600 r)
 [ "$(echo "$out" | jq .joined)" -eq 600 ] || fail "joined: $out"

@@ -8,8 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 HOSTILE=$top_builddir/tests/integration/schostile
 ensure_user
-write_config 'limits = { message_rate = 1000; message_burst = 1000;
-  inbox_max_messages = 20; registrations_per_hour = 100; };'
+write_config "limits = { $ACCEPT_OPEN
+  message_rate = 1000; message_burst = 1000;
+  inbox_max_messages = 20; registrations_per_hour = 100; };"
 start_daemon
 H() { "$HOSTILE" -t 60 "$@"; }
 RELOADS=0
@@ -35,8 +36,9 @@ pass "inbox quota by messages: 20 acknowledged and delivered, 10 refused INBOX_F
 log_has "inbox of bob full: refused a message from mallory" || fail "refusal not logged"
 
 # The inbox, by bytes, and the sender's storage rate.
-write_config 'limits = { message_rate = 1000; message_burst = 1000;
-  inbox_max_mib = 1; registrations_per_hour = 100; };'
+write_config "limits = { $ACCEPT_OPEN
+  message_rate = 1000; message_burst = 1000;
+  inbox_max_mib = 1; registrations_per_hour = 100; };"
 reload
 H -u carol 127.0.0.1 "$PORT" login >/dev/null || fail "carol cannot register"
 out=$(H -u mallory2 127.0.0.1 "$PORT" fill carol 40 40000)
@@ -50,9 +52,10 @@ out=$(H -u carol 127.0.0.1 "$PORT" inbox)
 pass "inbox quota by bytes: 26 acknowledged and delivered, 14 refused INBOX_FULL"
 # The storage rate: 1 MiB a day with a burst of 1 MiB holds 26 bodies of
 # 40000 bytes; then the wait is that of 1 MiB a day.
-write_config 'limits = { message_rate = 1000; message_burst = 1000;
+write_config "limits = { $ACCEPT_OPEN
+  message_rate = 1000; message_burst = 1000;
   storage_mib_per_day = 1; storage_burst_mib = 1;
-  registrations_per_hour = 100; };'
+  registrations_per_hour = 100; };"
 reload
 H -u dave 127.0.0.1 "$PORT" login >/dev/null || fail "dave cannot register"
 out=$(H -u mallory3 127.0.0.1 "$PORT" fill dave 30 40000)
@@ -68,7 +71,8 @@ log_has "security: rate limit: mallory3 from 127.0.0.1: bytes stored" ||
 pass "storage rate: $acked of 30 stored, then RATE_LIMITED with a long wait; none lost"
 
 # Registrations per address prefix: 5 an hour from 127.0.0.2 ...
-write_config 'limits = { registrations_per_hour = 5; ipv4_prefix = 32; };'
+write_config "limits = { $ACCEPT_OPEN
+  registrations_per_hour = 5; ipv4_prefix = 32; };"
 reload
 out=$(H -s 127.0.0.2 127.0.0.1 "$PORT" register 12 flood)
 echo "registration flood: $out"
@@ -82,7 +86,8 @@ wait_for 15 sh -c "[ \$(grep -c '(127.0.0.2) detached' '$TMP/daemon.log') -ge 12
 out=$(H -s 127.0.0.3 127.0.0.1 "$PORT" register 1 other)
 [ "$(echo "$out" | jq .registered)" -eq 1 ] || fail "127.0.0.3 was refused: $out"
 # ... but with ipv4_prefix = 24 they are one network.
-write_config 'limits = { registrations_per_hour = 5; ipv4_prefix = 24; };'
+write_config "limits = { $ACCEPT_OPEN
+  registrations_per_hour = 5; ipv4_prefix = 24; };"
 reload
 out=$(H -s 127.0.0.4 127.0.0.1 "$PORT" register 5 net)
 [ "$(echo "$out" | jq .registered)" -eq 5 ] || fail "127.0.0.4: $out"
@@ -93,8 +98,9 @@ log_has "security: rate limit: (not logged in) from 127.0.0.2: registration" ||
 pass "registrations counted per address prefix (/32, then /24)"
 
 # Rooms: creations per prefix, then the caps.
-write_config 'limits = { room_creates_per_hour = 10; max_rooms_per_user = 8;
-  max_members_per_room = 3; max_rooms = 14; registrations_per_hour = 100; };'
+write_config "limits = { $ACCEPT_OPEN
+  room_creates_per_hour = 10; max_rooms_per_user = 8;
+  max_members_per_room = 3; max_rooms = 14; registrations_per_hour = 100; };"
 reload
 out=$(H -s 127.0.0.6 -u roomer 127.0.0.1 "$PORT" join 12 r)
 echo "room flood: $out"
@@ -115,8 +121,9 @@ out=$(H -s 127.0.0.6 -u m5 127.0.0.1 "$PORT" join 1 r)
 [ "$(code_count "$out" ROOM_FULL)" -eq 1 ] || fail "#r-1 not full with 3: $out"
 pass "rooms: the per-user cap (TOO_MANY_ROOMS), the creation rate (RATE_LIMITED), members per room (ROOM_FULL)"
 # Rooms in total: 10 so far, 14 at most.
-write_config 'limits = { room_creates_per_hour = 100; max_rooms = 14;
-  registrations_per_hour = 100; };'
+write_config "limits = { $ACCEPT_OPEN
+  room_creates_per_hour = 100; max_rooms = 14;
+  registrations_per_hour = 100; };"
 reload
 out=$(H -s 127.0.0.7 -u total 127.0.0.1 "$PORT" join 6 t)
 echo "total: $out"
