@@ -37,6 +37,22 @@ user_find(int64_t id)
 	return NULL;
 }
 
+/* An online user by name: the operator's commands name users. */
+struct user *
+chat_user_by_name(const char *name)
+{
+	struct hnode	*n;
+	struct user	*u;
+
+	for (n = htab_first(&br.users_by_name, htab_hash_str(&br.users_by_name,
+	    name)); n != NULL; n = htab_next(n)) {
+		u = HTAB_ENTRY(n, struct user, name_node);
+		if (strcmp(u->name, name) == 0)
+			return u;
+	}
+	return NULL;
+}
+
 static struct room *
 room_find_id(int64_t id)
 {
@@ -566,6 +582,8 @@ chat_bind(struct link *l, const struct store_user *su)
 		TAILQ_INSERT_TAIL(&br.users, u, entry);
 		htab_insert(&br.users_by_id, &u->node,
 		    htab_hash_u64(&br.users_by_id, (uint64_t)u->id));
+		htab_insert(&br.users_by_name, &u->name_node,
+		    htab_hash_str(&br.users_by_name, u->name));
 		br.nusers_online++;
 		fresh = 1;
 	}
@@ -622,6 +640,7 @@ chat_link_gone(struct link *l)
 		rate_user_offline(u);
 		TAILQ_REMOVE(&br.users, u, entry);
 		htab_remove(&br.users_by_id, &u->node);
+		htab_remove(&br.users_by_name, &u->name_node);
 		br.nusers_online--;
 		free(u);
 	}
@@ -1498,6 +1517,7 @@ int
 chat_init(void)
 {
 	htab_init(&br.users_by_id);
+	htab_init(&br.users_by_name);
 	htab_init(&br.rooms_by_id);
 	htab_init(&br.rooms_by_name);
 	return store_room_count(br.store, &br.nrooms);
@@ -1518,6 +1538,7 @@ chat_free(void)
 	htab_free(&br.rooms_by_id);
 	htab_free(&br.rooms_by_name);
 	htab_free(&br.users_by_id);
+	htab_free(&br.users_by_name);
 }
 
 /* A write of this turn was undone: so is what the cache made of it. */

@@ -103,6 +103,7 @@ TAILQ_HEAD(linklist, link);
 struct user {
 	TAILQ_ENTRY(user)	 entry;
 	struct hnode		 node;		/* br.users_by_id */
+	struct hnode		 name_node;	/* br.users_by_name */
 	int64_t			 id;
 	char			 name[NAME_MAX_LEN + 1];
 	uint8_t			 sign_pub[KEY_LEN];	/* stamped on its messages */
@@ -196,6 +197,7 @@ struct broker {
 	unsigned int		 nlinks;
 	struct userlist		 users;
 	struct htab		 users_by_id;
+	struct htab		 users_by_name;
 	unsigned int		 nusers_online;
 	struct htab		 rooms_by_id;
 	struct htab		 rooms_by_name;
@@ -334,6 +336,7 @@ void	 roster_free(void);
 
 /* broker-chat.c */
 int	 chat_init(void);
+struct user *chat_user_by_name(const char *name);
 int64_t	 chat_room_id(const char *name);
 int64_t	 chat_room_create(const char *name);
 int	 chat_roster_join_allowed(struct link *l, const char *name, int create,
