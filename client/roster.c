@@ -97,6 +97,19 @@ sync_start(struct client *c, struct rroom *rr)
 		send_get(c, rr);
 }
 
+/*
+ * What is said next answers the outbox request a roster op stands for, if
+ * any: it carries the script's request id.
+ */
+static void
+request_said(struct client *c, uint16_t type, const char *room)
+{
+	struct outmsg	*m;
+
+	m = outbox_find_request(&c->outbox, type, room);
+	outbox_set_request(m != NULL ? m->reqid : NULL);
+}
+
 /* The outbox request a roster op stands for, if any, is over. */
 static void
 request_done(struct client *c, uint16_t type, const char *room)
@@ -114,11 +127,17 @@ static void
 want_fail(struct client *c, struct rroom *rr, const char *code,
     const char *why)
 {
-	out_error(c, code, "%s: %s", rr->r.room, why);
+	uint16_t	 type = 0;
+
 	if (rr->want == RR_WANT_JOIN || rr->want == RR_WANT_CREATE)
-		request_done(c, MSG_JOIN, rr->r.room);
+		type = MSG_JOIN;
 	else if (rr->want == RR_WANT_PART)
-		request_done(c, MSG_PART, rr->r.room);
+		type = MSG_PART;
+	request_said(c, type, rr->r.room);
+	out_error(c, code, "%s: %s", rr->r.room, why);
+	outbox_set_request(NULL);
+	if (type != 0)
+		request_done(c, type, rr->r.room);
 	rr->want = RR_WANT_NONE;
 	rr->retries = 0;
 }
@@ -193,8 +212,10 @@ do_want(struct client *c, struct rroom *rr)
 			return;
 		}
 		if (me != NULL && memcmp(me->key, c->id->sign_pub, 32) == 0) {
+			request_said(c, MSG_JOIN, rr->r.room);
 			out_notice(c, "already_in_roster", "already in %s (its "
 			    "roster lists you)", rr->r.room);
+			outbox_set_request(NULL);
 			rr->want = RR_WANT_NONE;
 			request_done(c, MSG_JOIN, rr->r.room);
 			return;
