@@ -115,6 +115,8 @@ struct rroom {
 	int			 syncing;	/* ROSTER_GET in flight */
 	int			 want;		/* RR_WANT_*: our op, once synced */
 	uint8_t			 want_arg;	/* policy, or role */
+	int			 next;		/* RR_WANT_*: asked meanwhile */
+	uint8_t			 next_arg;
 	char			 subject[NAME_MAX_LEN + 1];
 	uint8_t			 subject_key[32];
 	int			 put_sent;	/* our entry is on its way */

@@ -123,6 +123,25 @@ request_done(struct client *c, uint16_t type, const char *room)
 	client_check_done(c);
 }
 
+static void	 want(struct client *, struct rroom *, int, uint8_t);
+
+/*
+ * Our op in this room is over (done, or failed): a /join or /part asked
+ * while it was under way starts now, in the order they were typed.
+ */
+static void
+op_done(struct client *c, struct rroom *rr)
+{
+	int	 next = rr->next;
+
+	rr->want = RR_WANT_NONE;
+	rr->put_sent = 0;
+	rr->retries = 0;
+	rr->next = RR_WANT_NONE;
+	if (next != RR_WANT_NONE)
+		want(c, rr, next, rr->next_arg);
+}
+
 static void
 want_fail(struct client *c, struct rroom *rr, const char *code,
     const char *why)
@@ -138,8 +157,7 @@ want_fail(struct client *c, struct rroom *rr, const char *code,
 	outbox_set_request(NULL);
 	if (type != 0)
 		request_done(c, type, rr->r.room);
-	rr->want = RR_WANT_NONE;
-	rr->retries = 0;
+	op_done(c, rr);
 }
 
 /* Sign and send the entry for op on subject, following our chain. */
@@ -216,8 +234,8 @@ do_want(struct client *c, struct rroom *rr)
 			out_notice(c, "already_in_roster", "already in %s (its "
 			    "roster lists you)", rr->r.room);
 			outbox_set_request(NULL);
-			rr->want = RR_WANT_NONE;
 			request_done(c, MSG_JOIN, rr->r.room);
+			op_done(c, rr);
 			return;
 		}
 		if (me == NULL && rr->r.policy != E2E_ROSTER_OPEN) {
@@ -229,8 +247,8 @@ do_want(struct client *c, struct rroom *rr)
 		return;
 	case RR_WANT_PART:
 		if (rr->r.mark == RR_UNVERIFIED) {
-			rr->want = RR_WANT_NONE;
 			plain_request(c, MSG_PART, rr->r.room);
+			op_done(c, rr);
 			return;
 		}
 		if (me == NULL) {
@@ -280,6 +298,12 @@ want(struct client *c, struct rroom *rr, int op, uint8_t arg)
 	if (op == RR_WANT_JOIN && (rr->want == RR_WANT_JOIN ||
 	    rr->want == RR_WANT_CREATE))
 		return;
+	/* Another op under way: this one follows it (the last one asked). */
+	if (rr->want != RR_WANT_NONE && op != rr->want) {
+		rr->next = op;
+		rr->next_arg = arg;
+		return;
+	}
 	rr->want = op;
 	rr->want_arg = arg;
 	rr->retries = 0;
@@ -416,13 +440,10 @@ apply(struct client *c, struct rroom *rr, const uint8_t *buf, size_t len)
 		return rc;
 	rr->r.mark = RR_VERIFIED;
 	c->e2e->dirty = 1;
-	if (rr->put_sent && e2e_roster_entry_hash(buf, len, hash) == E2E_OK &&
-	    memcmp(hash, rr->put_hash, sizeof(hash)) == 0) {
-		rr->want = RR_WANT_NONE;
-		rr->put_sent = 0;
-		rr->retries = 0;
-	}
 	migrated(c, rr, &e, was);
+	if (rr->put_sent && e2e_roster_entry_hash(buf, len, hash) == E2E_OK &&
+	    memcmp(hash, rr->put_hash, sizeof(hash)) == 0)
+		op_done(c, rr);
 	return E2E_OK;
 }
 
@@ -507,10 +528,16 @@ roster_limited(struct client *c, const char *room)
 		type = MSG_JOIN;
 	else if (rr->want == RR_WANT_PART)
 		type = MSG_PART;
+	if (type == 0) {
+		/* An /invite or /remove is over; what was asked next goes. */
+		op_done(c, rr);
+		return NULL;
+	}
+	/* What was asked after it (rr->next) still waits for it. */
 	rr->want = RR_WANT_NONE;
 	rr->put_sent = 0;
 	rr->retries = 0;
-	return type != 0 ? outbox_find_request(&c->outbox, type, room) : NULL;
+	return outbox_find_request(&c->outbox, type, room);
 }
 
 /* An ERROR about a room; 1 when it belongs to a roster op and is handled. */
@@ -548,10 +575,8 @@ roster_error(struct client *c, uint16_t code, const char *room)
 	case ERR_TOO_MANY_ROOMS:
 	case ERR_ROOM_FULL:
 		/* The op is over, and the request it stood for, if any. */
-		rr->put_sent = 0;
-		rr->want = RR_WANT_NONE;
 		rr->syncing = 0;
-		rr->retries = 0;
+		op_done(c, rr);
 		return 0;
 	default:
 		return 0;
