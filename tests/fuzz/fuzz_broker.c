@@ -106,7 +106,7 @@ db_open(void)
 	    store_inbox_append(br.store, a, b, 2, LOG_MESSAGE, 1,
 	    (const uint8_t *)"psst", 4, &seq, &dup) != 0 ||
 	    store_invite_add(br.store, "0123456789abcdef0123") != 0 ||
-	    store_commit(br.store) == -1)
+	    store_commit(br.store) == -1 || chat_init() == -1)
 		abort();
 }
 
@@ -129,10 +129,29 @@ setup(void)
 	(void)str_copy(br.registration, "open", sizeof(br.registration));
 	br.max_clients = 1024;
 	br.max_frame = FRAME_MAX_DEFAULT;
-	br.message_rate = 20;
-	br.message_burst = 40;
 	br.retention_days = 30;
 	br.ctl_uid = getuid();
+	br.ipv4_prefix = 32;
+	br.ipv6_prefix = 64;
+	/*
+	 * Rates that refill within a millisecond, with small bursts: an
+	 * input that asks too much in one turn meets the limit, the next
+	 * input finds the bucket full again.  Caps and quotas that a few
+	 * inputs on one database reach.
+	 */
+	br.message_rate = 1000000;
+	br.message_burst = 16;
+	br.request_rate = 1000000;
+	br.request_burst = 32;
+	br.storage_mib_per_day = 4000000;
+	br.storage_burst_mib = 1;
+	br.inbox_max_messages = 16;
+	br.inbox_max_mib = 1;
+	br.registrations_per_hour = 360000;
+	br.room_creates_per_hour = 360000;
+	br.max_rooms_per_user = 8;
+	br.max_members_per_room = 2;
+	br.max_rooms = 16;
 	/*
 	 * The broker writes to the master on a fixed descriptor (a reload):
 	 * ours, drained, if it is free; else those writes fail, as they
@@ -149,6 +168,8 @@ setup(void)
 		abort();
 	logsum_init(br.base);
 	db_open();
+	rate_init();
+	roster_init();
 	ctl_listen();
 }
 
@@ -385,6 +406,19 @@ master(struct fuzz_in *in)
 	br.message_burst = saved.message_burst;
 	br.retention_days = saved.retention_days;
 	br.ctl_uid = saved.ctl_uid;
+	br.ipv4_prefix = saved.ipv4_prefix;
+	br.ipv6_prefix = saved.ipv6_prefix;
+	br.request_rate = saved.request_rate;
+	br.request_burst = saved.request_burst;
+	br.storage_mib_per_day = saved.storage_mib_per_day;
+	br.storage_burst_mib = saved.storage_burst_mib;
+	br.inbox_max_messages = saved.inbox_max_messages;
+	br.inbox_max_mib = saved.inbox_max_mib;
+	br.registrations_per_hour = saved.registrations_per_hour;
+	br.room_creates_per_hour = saved.room_creates_per_hour;
+	br.max_rooms_per_user = saved.max_rooms_per_user;
+	br.max_members_per_room = saved.max_members_per_room;
+	br.max_rooms = saved.max_rooms;
 	log_setlevel(level);
 	/* Links it attached, then what a fatalx left open. */
 	while ((l = TAILQ_LAST(&br.links, linklist)) != NULL && l != last)
@@ -467,14 +501,22 @@ alice_free(void)
 	alice_peer = -1;
 }
 
-/* A fresh database: alice, bob and #fuzz as db_open makes them. */
+/*
+ * A fresh database: alice, bob and #fuzz as db_open makes them, and what
+ * the broker keeps of the old one gone, as a restart would leave it (room
+ * and user ids come again, for others).
+ */
 static void
 db_reset(void)
 {
 	alice_free();
 	chat_free();
+	roster_free();
+	rate_free();
 	store_close(br.store);
 	db_open();
+	rate_init();
+	roster_init();
 }
 
 static uint64_t
