@@ -137,10 +137,11 @@ setup(void)
 	 * Rates that refill within a millisecond, with small bursts: an
 	 * input that asks too much in one turn meets the limit, the next
 	 * input finds the bucket full again.  Caps and quotas that a few
-	 * inputs on one database reach.
+	 * inputs on one database reach: a room with one member is full, so
+	 * alice, back in #fuzz (bob's), is refused.
 	 */
 	br.message_rate = 1000000;
-	br.message_burst = 16;
+	br.message_burst = 32;
 	br.request_rate = 1000000;
 	br.request_burst = 32;
 	br.storage_mib_per_day = 4000000;
@@ -150,7 +151,7 @@ setup(void)
 	br.registrations_per_hour = 360000;
 	br.room_creates_per_hour = 360000;
 	br.max_rooms_per_user = 8;
-	br.max_members_per_room = 2;
+	br.max_members_per_room = 1;
 	br.max_rooms = 16;
 	/*
 	 * The broker writes to the master on a fixed descriptor (a reload):

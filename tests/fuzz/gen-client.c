@@ -148,15 +148,24 @@ error(struct gen_buf *g, uint16_t code, uint32_t retry, uint64_t id)
 	gen_frame_cat(g, b);
 }
 
+/* A list page; next, if not NULL, says another follows after it. */
 static void
-list(struct gen_buf *g, uint16_t type, const char *text)
+page(struct gen_buf *g, uint16_t type, const char *text, const char *next)
 {
 	struct frame_buf	*b = gen_fb(type);
 
 	if (type == MSG_WHO_LIST)
 		frame_put_str(b, F_ROOM, FUZZ_ROOM);
 	frame_put_bytes(b, F_LIST, text, strlen(text));
+	if (next != NULL)
+		frame_put_str(b, F_NEXT, next);
 	gen_frame_cat(g, b);
+}
+
+static void
+list(struct gen_buf *g, uint16_t type, const char *text)
+{
+	page(g, type, text, NULL);
 }
 
 /* Everything a server says to a logged-in client, once. */
@@ -183,6 +192,11 @@ ready_events(struct gen_buf *g, const struct bodies *o)
 	gen_frame_cat(g, b);
 	list(g, MSG_ROOM_LIST, "#fuzz 2\n#other 10\n");
 	list(g, MSG_WHO_LIST, "alice online\nfuzz online\nbob offline\n");
+	/* Lists in pages (PROTOCOL.md 4.8): F_NEXT, then the last page. */
+	page(g, MSG_ROOM_LIST, "#a 1\n#fuzz 2\n", "#fuzz");
+	list(g, MSG_ROOM_LIST, "#other 10\n");
+	page(g, MSG_WHO_LIST, "alice online\n", "alice");
+	list(g, MSG_WHO_LIST, "bob offline\nfuzz online\n");
 	b = gen_fb(MSG_INFO_REPLY);
 	frame_put_str(b, F_SOFTWARE, "securechatd 0.1.0");
 	frame_put_u64(b, F_UPTIME, 3600);
@@ -200,6 +214,11 @@ ready_events(struct gen_buf *g, const struct bodies *o)
 	gen_frame_cat(g, b);
 	error(g, ERR_NOT_MEMBER, 0, 9);
 	error(g, ERR_RATE_LIMITED, 250, 10);
+	/* The broker's caps and quotas. */
+	error(g, ERR_INBOX_FULL, 0, 11);
+	error(g, ERR_TOO_MANY_ROOMS, 0, 0);
+	error(g, ERR_ROOM_FULL, 0, 0);
+	error(g, ERR_STORAGE, 0, 12);
 	error(g, ERR_RESTARTING, 0, 0);
 }
 

@@ -68,6 +68,19 @@ send_msg(struct gen_buf *g, const char *room, const char *to, uint64_t id,
 	gen_frame_cat(g, b);
 }
 
+/* A list's page after item (PROTOCOL.md 4.8): ROOMS, or WHO of room. */
+static void
+list_page(struct gen_buf *g, uint16_t type, const char *room,
+    const char *after)
+{
+	struct frame_buf	*b = gen_fb(type);
+
+	if (room != NULL)
+		frame_put_str(b, F_ROOM, room);
+	frame_put_str(b, F_AFTER, after);
+	gen_frame_cat(g, b);
+}
+
 /* What a logged-in client says, each kind at least once. */
 static void
 chat(struct gen_buf *g)
@@ -215,6 +228,7 @@ broker_seeds(void)
 	gen_frame_cat(&g, b);
 	gen_done(&g, "broker", "register");
 
+
 	gen_u8(&g, BROKER_NEW);
 	session(&g);
 	room_msg(&g, MSG_JOIN, FUZZ_ROOM);
@@ -232,6 +246,41 @@ broker_seeds(void)
 	gen_u8(&g, BROKER_AUTHED);
 	session(&g);
 	gen_done(&g, "broker", "session-again");
+
+	/* Lists in pages (PROTOCOL.md 4.8), past the end and from nowhere. */
+	gen_u8(&g, BROKER_AUTHED);
+	for (i = 0; i < 3; i++) {
+		b = gen_fb(MSG_JOIN);
+		frame_put_str(b, F_ROOM, i == 0 ? "#a" : i == 1 ? "#b" : "#z");
+		gen_frame_cat(&g, b);
+	}
+	list_page(&g, MSG_ROOMS, NULL, "#b");
+	list_page(&g, MSG_ROOMS, NULL, "#gone");
+	list_page(&g, MSG_ROOMS, NULL, "");
+	list_page(&g, MSG_WHO, FUZZ_ROOM, FUZZ_PEER);
+	list_page(&g, MSG_WHO, FUZZ_ROOM, "zzz");
+	gen_done(&g, "broker", "lists-after");
+
+	/* More rooms than fuzz_broker lets one user be in. */
+	gen_u8(&g, BROKER_AUTHED);
+	for (i = 0; i < 10; i++) {
+		(void)snprintf((char *)entry, sizeof(entry), "#cap%d", i);
+		room_msg(&g, MSG_JOIN, (const char *)entry);
+	}
+	gen_done(&g, "broker", "too-many-rooms");
+
+	/* alice leaves #fuzz and comes back to find it full (bob is in). */
+	gen_u8(&g, BROKER_AUTHED);
+	room_msg(&g, MSG_PART, FUZZ_ROOM);
+	room_msg(&g, MSG_JOIN, FUZZ_ROOM);
+	gen_done(&g, "broker", "room-full");
+
+	/* More for offline bob than fuzz_broker's inbox quota holds. */
+	gen_u8(&g, BROKER_AUTHED);
+	for (i = 0; i < 20; i++)
+		send_msg(&g, NULL, FUZZ_PEER2, 200 + (uint64_t)i,
+		    "\x01\x01sealed");
+	gen_done(&g, "broker", "inbox-full");
 
 	/* A signed roster: alice makes #made's, then it and #fuzz's read. */
 	gen_u8(&g, BROKER_AUTHED);
@@ -267,6 +316,19 @@ broker_seeds(void)
 	frame_put_u32(b, F_MESSAGE_BURST, 40);
 	frame_put_u32(b, F_RETENTION, 30);
 	frame_put_u32(b, F_CTL_UID, 0);
+	frame_put_u32(b, F_IPV4_PREFIX, 24);
+	frame_put_u32(b, F_IPV6_PREFIX, 48);
+	frame_put_u32(b, F_REQUEST_RATE, 20);
+	frame_put_u32(b, F_REQUEST_BURST, 200);
+	frame_put_u32(b, F_STORAGE_PER_DAY, 256);
+	frame_put_u32(b, F_STORAGE_BURST, 16);
+	frame_put_u32(b, F_INBOX_MAX_MESSAGES, 10000);
+	frame_put_u32(b, F_INBOX_MAX_MIB, 64);
+	frame_put_u32(b, F_REGISTRATIONS_PER_HOUR, 10);
+	frame_put_u32(b, F_ROOM_CREATES_PER_HOUR, 60);
+	frame_put_u32(b, F_MAX_ROOMS_PER_USER, 1000);
+	frame_put_u32(b, F_MAX_MEMBERS_PER_ROOM, 5000);
+	frame_put_u32(b, F_MAX_ROOMS, 100000);
 	master_packet(&g, 0, b);
 	b = gen_fb(IMSG_ATTACH);
 	frame_put_u32(b, F_PID, 4243);
