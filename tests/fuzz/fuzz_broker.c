@@ -589,6 +589,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (event_base_loop(br.base, EVLOOP_NONBLOCK) == -1)
 		abort();
 	commit();
+	/*
+	 * A link paused by its request rate reads the frames it held when
+	 * its timer fires, in this loop: one of them may have ended it.
+	 */
+	if (alice_id != 0 && ((l = link_by_session(alice_id)) == NULL ||
+	    l->state != LINK_AUTHED))
+		alice_free();
 	if (alice_peer != -1)
 		peer_drain(alice_peer);
 	if (master_peer != -1)

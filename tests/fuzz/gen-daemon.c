@@ -247,6 +247,20 @@ broker_seeds(void)
 	session(&g);
 	gen_done(&g, "broker", "session-again");
 
+	/*
+	 * Past the request burst: the link is paused with the rest unread,
+	 * and reads it when the pause ends, in the event loop, where a
+	 * malformed frame ends it (the harness must see alice gone).
+	 */
+	gen_u8(&g, BROKER_AUTHED);
+	for (i = 0; i < 100; i++)
+		room_msg(&g, MSG_WHO, FUZZ_ROOM);
+	gen_u32(&g, 3);
+	gen_u16(&g, MSG_WHO);
+	gen_u16(&g, 0);
+	gen_cat(&g, "\0\1\0", 3);
+	gen_done(&g, "broker", "paused-then-malformed");
+
 	/* Lists in pages (PROTOCOL.md 4.8), past the end and from nowhere. */
 	gen_u8(&g, BROKER_AUTHED);
 	for (i = 0; i < 3; i++) {
