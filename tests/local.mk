@@ -174,6 +174,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
+	%D%/integration/t-catchup.sh \
 	%D%/integration/t-interactive.sh \
 	%D%/integration/t-bench.sh \
 	%D%/integration/t-hostile-trust.sh \
