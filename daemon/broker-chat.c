@@ -575,6 +575,13 @@ chat_fanout(struct after *a)
 		a->frame = NULL;	/* the ring's now */
 }
 
+/* Is there more for the link to be sent once its output has room? */
+int
+chat_wants_pump(const struct link *l)
+{
+	return l->state == LINK_AUTHED && l->delivering &&
+	    (!l->caught_up || !caught_up(l));
+}
 
 struct bind_ctx {
 	struct link	*link;

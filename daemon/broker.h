@@ -67,6 +67,9 @@ TAILQ_HEAD(link_roomlist, link_room);
 
 struct link {
 	TAILQ_ENTRY(link)	 entry;
+	TAILQ_ENTRY(link)	 flush_entry;	/* br.flush or br.drained */
+	int			 flush_on;	/* on one of them */
+	int			 writing;	/* output left: libevent writes it */
 	TAILQ_ENTRY(link)	 user_entry;	/* links of the same user */
 	struct hnode		 node;		/* br.links_by_session */
 	struct bufferevent	*bev;
@@ -220,6 +223,9 @@ struct broker {
 	struct store		*store;
 	struct event		*prune_ev;
 	struct linklist		 links;
+	struct linklist		 flush;		/* output to write this pass */
+	struct linklist		 drained;	/* written out: pump, resume */
+	struct event		*drain_ev;
 	struct htab		 links_by_session;
 	unsigned int		 nlinks;
 	struct userlist		 users;
@@ -387,6 +393,7 @@ int	 chat_bind(struct link *l, const struct store_user *u);
 void	 chat_start(struct link *l);
 void	 chat_frame(struct link *l, const struct frame *f);
 void	 chat_fanout(struct after *a);
+int	 chat_wants_pump(const struct link *l);
 void	 chat_pump(struct link *l);
 void	 chat_link_gone(struct link *l);
 void	 chat_prune(void);
