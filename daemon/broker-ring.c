@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "broker.h"
-#include "log.h"
 #include "xmalloc.h"
 
 #define RING_FIRST_SLOTS	16
