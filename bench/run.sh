@@ -3,10 +3,13 @@
 # temporary configuration, drive it with scload, measure the daemon's
 # memory (PSS) while the N clients are connected, stop it; one line per N.
 #
-# usage: bench/run.sh [-B builddir] [-k] [-- scload options] [N ...]
+# usage: bench/run.sh [-B builddir] [-bk] [-- scload options] [N ...]
 #   -B  the build tree holding daemon/securechatd and bench/scload
 #       (default: the current directory if it has them, else the tree
 #       this script is in)
+#   -b  count the broker's CPU and system calls with perf stat over the
+#       whole run (connect, join, traffic): broker_cpu_s, broker_writev,
+#       broker_epoll_ctl, broker_epoll_wait on the result line
 #   -k  keep each run's temporary directory (config, daemon log, output)
 #   scload options after N values are passed on, e.g. -R 500 -d 20.
 # Needs root (the daemon drops to the user _securechat, created if missing).
@@ -20,11 +23,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 build=$(bench_build_default "$here")
 keep=0
-while getopts B:k opt; do
+bstat=0
+while getopts B:bk opt; do
 	case $opt in
 	B) build=$(cd "$OPTARG" && pwd) ;;
+	b) bstat=1 ;;
 	k) keep=1 ;;
-	*) echo "usage: $0 [-B builddir] [-k] [N ...] [-- scload options]" >&2
+	*) echo "usage: $0 [-B builddir] [-bk] [N ...] [-- scload options]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -57,6 +62,42 @@ done
 TMP=
 DPID=
 SPID=
+PSPID=
+BSTAT_EVENTS=task-clock,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_ctl
+BSTAT_EVENTS=$BSTAT_EVENTS,syscalls:sys_enter_epoll_wait
+
+# broker_stat_start: perf stat on the daemon's broker, into $TMP/broker.stat.
+broker_stat_start() {
+	local p bpid=
+	for p in $(bench_tree "$DPID"); do
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+		    grep -q -- '-x broker'; then
+			bpid=$p
+		fi
+	done
+	if [ -z "$bpid" ]; then
+		echo "run.sh: no broker process to count" >&2
+		return 0
+	fi
+	perf stat -x, -e "$BSTAT_EVENTS" -p "$bpid" -o "$TMP/broker.stat" \
+	    >/dev/null 2>&1 &
+	PSPID=$!
+}
+
+# broker_stat_stop: the counts, as fields of the result line.
+broker_stat_stop() {
+	[ -n "$PSPID" ] || return 0
+	kill -INT "$PSPID" 2>/dev/null || true
+	bench_wait_exit "$PSPID" 30 || kill -KILL "$PSPID" 2>/dev/null || true
+	wait "$PSPID" 2>/dev/null || true
+	PSPID=
+	awk -F, '
+	    $3 == "task-clock" { printf " broker_cpu_s=%.3f", $1 / 1000 }
+	    $3 ~ /writev$/ { printf " broker_writev=%s", $1 }
+	    $3 ~ /epoll_ctl$/ { printf " broker_epoll_ctl=%s", $1 }
+	    $3 ~ /epoll_wait$/ { printf " broker_epoll_wait=%s", $1 }
+	' "$TMP/broker.stat" 2>/dev/null || true
+}
 
 # Sum of Pss (KiB) and the process count over the daemon's tree.
 daemon_pss() {
@@ -79,6 +120,11 @@ cleanup() {
 		wait "$SPID" 2>/dev/null || true
 		SPID=
 	fi
+	if [ -n "$PSPID" ]; then
+		kill -INT "$PSPID" 2>/dev/null || true
+		wait "$PSPID" 2>/dev/null || true
+		PSPID=
+	fi
 	stop_daemon
 	if [ -n "$TMP" ] && [ "$keep" -eq 0 ]; then
 		rm -rf "$TMP"
@@ -90,7 +136,7 @@ trap 'exit 130' INT TERM
 
 # run_one N: one private daemon, one scload run; prints the result line.
 run_one() {
-	local n=$1 i base pss procs rc=0
+	local n=$1 i base pss procs bline= rc=0
 	TMP=$(mktemp -d /tmp/sc-bench.XXXXXX)
 	chmod 755 "$TMP"
 	PORT=$(bench_free_port)
@@ -104,6 +150,7 @@ run_one() {
 	fi
 	sleep 1		# let it settle before the idle measurement
 	read -r base _ < <(daemon_pss)
+	[ "$bstat" -eq 0 ] || broker_stat_start
 
 	"$SCLOAD" -j -p "$PORT" -n "$n" -M "$TMP/hold" "${EXTRA[@]}" \
 	    >"$TMP/scload.json" 2>"$TMP/scload.err" &
@@ -115,6 +162,7 @@ run_one() {
 	procs=0
 	for i in $(seq 1 $(((DURATION + 300 + n / 20) * 10))); do
 		if [ -e "$TMP/hold" ]; then
+			bline=$(broker_stat_stop)
 			read -r pss procs < <(daemon_pss)
 			rm -f "$TMP/hold"
 			break
@@ -138,7 +186,8 @@ run_one() {
 		fi
 	fi
 	if [ -s "$TMP/scload.json" ]; then
-		jq -r --arg pss "$pss" --arg procs "$procs" --arg base "$base" '
+		jq -r --arg pss "$pss" --arg procs "$procs" --arg base "$base" \
+		    --arg bline "$bline" '
 		    "N=\(.clients) connects/s=\(.connects_per_s) " +
 		    "p50_ms=\(.latency_p50_ms) p99_ms=\(.latency_p99_ms) " +
 		    "delivered/s=\(.delivered_per_s) " +
@@ -148,10 +197,10 @@ run_one() {
 			(($pss|tonumber) / (if (.alive // 0) > 0 then .alive
 			else .clients end) | floor) else "n/a" end) " +
 		    "pss_total_kib=\($pss) procs=\($procs) " +
-		    "pss_idle_kib=\($base) " +
+		    "pss_idle_kib=\($base) join_s=\(.join_s) " +
 		    "errors=\(.errors | to_entries | map("\(.key):\(.value)") |
 			join(",") | if . == "" then "none" else . end) " +
-		    "ok=\(.ok)"' "$TMP/scload.json"
+		    "ok=\(.ok)\($bline)"' "$TMP/scload.json"
 		cp "$TMP/scload.json" "${RESULTS_DIR:-/tmp}/scload-$n.json" \
 		    2>/dev/null || true
 		# Master, broker and a worker per connected client.

@@ -17,7 +17,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/broker.c %D%/broker.h \
 	%D%/broker-auth.c \
 	%D%/broker-tx.c \
-	%D%/broker-chat.c \
+	%D%/broker-chat.c %D%/broker-ring.c \
 	%D%/broker-rate.c \
 	%D%/broker-ctl.c \
 	%D%/broker-admin.c \

@@ -91,6 +91,12 @@ check_PROGRAMS += %D%/unit/test_hash
 %C%_unit_test_hash_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_hash
 
+check_PROGRAMS += %D%/unit/test_ring
+%C%_unit_test_ring_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_ring_SOURCES = %D%/unit/test_ring.c daemon/broker-ring.c
+%C%_unit_test_ring_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_ring
+
 # The bench's process-tree reader (PSS and CPU over a server's tree).
 check_PROGRAMS += %D%/unit/test_ptree
 %C%_unit_test_ptree_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/bench
@@ -174,6 +180,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
+	%D%/integration/t-catchup.sh \
 	%D%/integration/t-interactive.sh \
 	%D%/integration/t-bench.sh \
 	%D%/integration/t-hostile-trust.sh \
