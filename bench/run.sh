@@ -9,6 +9,10 @@
 #       this script is in)
 #   -k  keep each run's temporary directory (config, daemon log, output)
 #   scload options after N values are passed on, e.g. -R 500 -d 20.
+# Besides scload's figures it prints server_cpu_ms, the CPU time of the
+# daemon's whole process tree from the start of scload to the marker
+# (a cpuacct cgroup), and the load average.  PERF_OUT=file records a perf
+# profile of the daemon's tree over the same span (PERF_FREQ, default 999).
 # Needs root (the daemon drops to the user _securechat, created if missing).
 # Every loop and every wait is bounded.
 
@@ -131,6 +135,37 @@ daemon_pss() {
 	echo "$total $n"
 }
 
+# The daemon's whole process tree in a cpuacct cgroup (v1 or v2), so its
+# CPU time is counted whoever reaps whom.  Empty when there is none.
+CG=
+cg_make() {
+	local d
+	for d in /sys/fs/cgroup/cpuacct /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ -w "$d" ] || continue
+		if [ -e "$d/cpuacct.usage" ] || [ -e "$d/cgroup.controllers" ]; then
+			CG=$d/sc-bench.$$
+			mkdir -p "$CG" 2>/dev/null && return 0
+		fi
+	done
+	CG=
+}
+
+# CPU time in microseconds the cgroup has used so far, or 0.
+cg_usec() {
+	if [ -n "$CG" ] && [ -r "$CG/cpuacct.usage" ]; then
+		echo $(($(cat "$CG/cpuacct.usage") / 1000))
+	elif [ -n "$CG" ] && [ -r "$CG/cpu.stat" ]; then
+		awk '/^usage_usec/ { print $2 }' "$CG/cpu.stat"
+	else
+		echo 0
+	fi
+}
+
+cg_remove() {
+	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null || true
+	CG=
+}
+
 stop_daemon() {
 	local i
 	[ -n "$DPID" ] || return 0
@@ -155,6 +190,7 @@ cleanup() {
 		SPID=
 	fi
 	stop_daemon
+	cg_remove
 	if [ -n "$TMP" ] && [ "$keep" -eq 0 ]; then
 		rm -rf "$TMP"
 	fi
@@ -165,7 +201,7 @@ trap 'exit 130' INT TERM
 
 # run_one N: one private daemon, one scload run; prints the result line.
 run_one() {
-	local n=$1 i base pss procs rc=0
+	local n=$1 i base pss procs rc=0 cpu0 cpu=0
 	TMP=$(mktemp -d /tmp/sc-bench.XXXXXX)
 	chmod 755 "$TMP"
 	mkdir -p "$TMP/tls"
@@ -189,7 +225,12 @@ limits = {
   message_burst = 1000000;
 };
 EOF
-	"$SCD" -d -f "$TMP/sc.conf" >>"$TMP/daemon.log" 2>&1 &
+	cg_make
+	# The subshell joins the cgroup first: the daemon and all it forks count.
+	(
+		[ -z "$CG" ] || echo "$BASHPID" >"$CG/cgroup.procs"
+		exec "$SCD" -d -f "$TMP/sc.conf"
+	) >>"$TMP/daemon.log" 2>&1 &
 	DPID=$!
 	if ! wait_for 15 port_open; then
 		tail -n 20 "$TMP/daemon.log" >&2
@@ -198,6 +239,16 @@ EOF
 	fi
 	sleep 1		# let it settle before the idle measurement
 	read -r base _ < <(daemon_pss)
+	cpu0=$(cg_usec)
+	# PERF_OUT=file: sample the daemon's tree (children inherit) until the
+	# marker, for perf report -i file.
+	PPID_PERF=
+	if [ -n "${PERF_OUT:-}" ]; then
+		perf record -q -g -F "${PERF_FREQ:-999}" -p "$DPID" \
+		    -o "$PERF_OUT" >/dev/null 2>&1 &
+		PPID_PERF=$!
+		sleep 0.5
+	fi
 
 	"$SCLOAD" -j -p "$PORT" -n "$n" -M "$TMP/hold" "${EXTRA[@]}" \
 	    >"$TMP/scload.json" 2>"$TMP/scload.err" &
@@ -208,6 +259,12 @@ EOF
 	procs=0
 	for i in $(seq 1 $(((DURATION + 300) * 10))); do
 		if [ -e "$TMP/hold" ]; then
+			cpu=$(($(cg_usec) - cpu0))
+			if [ -n "$PPID_PERF" ]; then
+				kill -INT "$PPID_PERF" 2>/dev/null || true
+				wait "$PPID_PERF" 2>/dev/null || true
+				PPID_PERF=
+			fi
 			read -r pss procs < <(daemon_pss)
 			rm -f "$TMP/hold"
 			break
@@ -226,6 +283,7 @@ EOF
 	wait "$SPID" || rc=$?
 	SPID=
 	stop_daemon
+	cg_remove
 	if [ "$rc" -ne 0 ] || [ ! -s "$TMP/scload.json" ]; then
 		echo "run.sh: N=$n: scload exited $rc:" >&2
 		cat "$TMP/scload.err" >&2
@@ -235,7 +293,8 @@ EOF
 		fi
 	fi
 	if [ -s "$TMP/scload.json" ]; then
-		jq -r --arg pss "$pss" --arg procs "$procs" --arg base "$base" '
+		jq -r --arg pss "$pss" --arg procs "$procs" --arg base "$base" \
+		    --arg cpu "$cpu" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '
 		    "N=\(.clients) connects/s=\(.connects_per_s) " +
 		    "p50_ms=\(.latency_p50_ms) p99_ms=\(.latency_p99_ms) " +
 		    "delivered/s=\(.delivered_per_s) " +
@@ -245,6 +304,8 @@ EOF
 			(($pss|tonumber) / .clients | floor) else "n/a" end) " +
 		    "pss_total_kib=\($pss) procs=\($procs) " +
 		    "pss_idle_kib=\($base) " +
+		    "server_cpu_ms=\(($cpu|tonumber) / 1000 | floor) " +
+		    "load=\($load|gsub(" "; ",")) " +
 		    "errors=\(.errors | to_entries | map("\(.key):\(.value)") |
 			join(",") | if . == "" then "none" else . end) " +
 		    "ok=\(.ok)"' "$TMP/scload.json"

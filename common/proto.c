@@ -162,6 +162,15 @@ static const struct field_spec session_fields[] = {
 	{ F_EXPORTER,		FK_BYTES,	REQ,	EXPORTER_LEN },
 };
 
+static const struct field_spec sign_fields[] = {
+	{ F_MD_NAME,		FK_STR,		REQ,	32 },
+	{ F_TBS,		FK_BYTES,	REQ,	TBS_MAX },
+};
+
+static const struct field_spec signature_fields[] = {
+	{ F_TLS_SIG,		FK_BYTES,	REQ,	TLS_SIG_MAX },
+};
+
 #define MSG(t, n, fl)	{ (t), (n), (fl), nitems(fl) }
 #define MSG0(t, n)	{ (t), (n), NULL, 0 }
 
@@ -226,6 +235,14 @@ static const struct msg_spec broker_msgs[] = {
 	MSG(IMSG_CHALLENGE,	"CHALLENGE",	challenge_fields),
 };
 
+static const struct msg_spec keylink_msgs[] = {
+	MSG(IMSG_SIGN,		"SIGN",		sign_fields),
+};
+
+static const struct msg_spec keyproc_msgs[] = {
+	MSG(IMSG_SIGNATURE,	"SIGNATURE",	signature_fields),
+};
+
 static const struct msg_spec *
 lookup(const struct msg_spec *tab, size_t n, uint16_t type)
 {
@@ -276,6 +293,18 @@ proto_broker_spec(uint16_t type)
 }
 
 const struct msg_spec *
+proto_keylink_spec(uint16_t type)
+{
+	return lookup(keylink_msgs, nitems(keylink_msgs), type);
+}
+
+const struct msg_spec *
+proto_keyproc_spec(uint16_t type)
+{
+	return lookup(keyproc_msgs, nitems(keyproc_msgs), type);
+}
+
+const struct msg_spec *
 proto_server_spec(uint16_t type)
 {
 	return lookup(server_msgs, nitems(server_msgs), type);
@@ -319,8 +348,12 @@ static const struct code_name msg_names[] = {
 	{ IMSG_WORKER_INIT,	"WORKER_INIT" },
 	{ IMSG_BROKER_INIT,	"BROKER_INIT" },
 	{ IMSG_ATTACH,		"ATTACH" },
+	{ IMSG_KEY_INIT,	"KEY_INIT" },
+	{ IMSG_KEY_ATTACH,	"KEY_ATTACH" },
 	{ CTL_REQUEST,		"CTL_REQUEST" },
 	{ CTL_REPLY,		"CTL_REPLY" },
+	{ IMSG_SIGN,		"SIGN" },
+	{ IMSG_SIGNATURE,	"SIGNATURE" },
 };
 
 /* The names proto.h gives the tags, for logs and the docs check. */
@@ -381,6 +414,9 @@ static const struct code_name field_names[] = {
 	{ F_MESSAGE_BURST,	"F_MESSAGE_BURST" },
 	{ F_RETENTION,		"F_RETENTION" },
 	{ F_CTL_UID,		"F_CTL_UID" },
+	{ F_TBS,		"F_TBS" },
+	{ F_MD_NAME,		"F_MD_NAME" },
+	{ F_TLS_SIG,		"F_TLS_SIG" },
 };
 
 /* Stable names: scripts and the client's --json output use them. */

@@ -27,7 +27,7 @@
 /*
  * Message types.  0x00xx travel between client and worker; 0x01xx between
  * worker and broker; 0x02xx between master and its children; 0x03xx on
- * the control socket.
+ * the control socket; 0x04xx between a worker and the key process.
  */
 enum msg_type {
 	MSG_HELLO		= 0x0001,	/* client: version, software */
@@ -69,10 +69,16 @@ enum msg_type {
 	IMSG_WORKER_INIT	= 0x0201,	/* master->worker: settings, TLS */
 	IMSG_BROKER_INIT	= 0x0202,	/* master->broker: settings */
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
+	IMSG_KEY_INIT		= 0x0210,	/* master->key process: key, settings */
+	IMSG_KEY_ATTACH		= 0x0211,	/* master->key process: worker link fd */
 
 	/* securechatctl <-> broker, over the control socket. */
 	CTL_REQUEST		= 0x0301,	/* text: a command line */
 	CTL_REPLY		= 0x0302,	/* code (0 ok), output lines */
+
+	/* A worker and the key process, over the worker's key link. */
+	IMSG_SIGN		= 0x0401,	/* worker: digest, message to sign */
+	IMSG_SIGNATURE		= 0x0402,	/* key process: the signature */
 };
 
 /* Field tags.  One namespace for every message type. */
@@ -135,6 +141,9 @@ enum field_tag {
 	F_MESSAGE_BURST		= 0x0114,	/* u32 */
 	F_RETENTION		= 0x0115,	/* u32 days */
 	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
+	F_TBS			= 0x0120,	/* bytes: a message to sign */
+	F_MD_NAME		= 0x0121,	/* str: digest name, "" for EdDSA */
+	F_TLS_SIG		= 0x0122,	/* bytes: a TLS CertificateVerify signature */
 };
 
 /* Error codes carried in MSG_ERROR.  Stable: scripts see them. */
@@ -183,6 +192,8 @@ enum err_code {
 #define NONCE_LEN		32
 #define EXPORTER_LEN		32
 #define EXPORTER_LABEL		"EXPORTER-Channel-Binding"
+#define TLS_SIG_MAX		1024	/* RSA up to 8192 bits */
+#define TBS_MAX			256	/* a TLS 1.3 CertificateVerify input */
 #define LOGIN_CONTEXT		"securechat login v1"
 #define BINDING_CONTEXT		"securechat/v1/identity-binding"
 
@@ -234,6 +245,10 @@ const struct msg_spec	*proto_worker_spec(uint16_t type);
 const struct msg_spec	*proto_broker_spec(uint16_t type);
 /* The messages securechatctl and the broker exchange. */
 const struct msg_spec	*proto_ctl_spec(uint16_t type);
+/* The messages a worker may send the key process. */
+const struct msg_spec	*proto_keylink_spec(uint16_t type);
+/* The messages the key process may send a worker. */
+const struct msg_spec	*proto_keyproc_spec(uint16_t type);
 /* The messages a server may send to a client. */
 const struct msg_spec	*proto_server_spec(uint16_t type);
 const char		*proto_msg_name(uint16_t type);

@@ -7,7 +7,10 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/sandbox.c %D%/sandbox.h \
 	%D%/privdrop.c \
 	%D%/certgen.c \
-	%D%/master.c \
+	%D%/master.c %D%/master.h \
+	%D%/master-keyproc.c \
+	%D%/keyproc.c %D%/keyproc.h \
+	%D%/keysign.c %D%/keysign.h \
 	%D%/worker.c \
 	%D%/broker.c %D%/broker.h \
 	%D%/broker-auth.c \

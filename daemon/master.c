@@ -34,6 +34,7 @@
 #include "frame.h"
 #include "ipc.h"
 #include "log.h"
+#include "master.h"
 #include "sandbox.h"
 #include "securechatd.h"
 #include "tls.h"
@@ -50,19 +51,6 @@
 #define SHUTDOWN_BROKER_MS	3000
 #define PEM_MAX			(64 * 1024)
 
-enum child_kind {
-	CHILD_WORKER,
-	CHILD_BROKER,
-};
-
-struct child {
-	TAILQ_ENTRY(child)	 entry;
-	pid_t			 pid;
-	enum child_kind		 kind;
-	uint64_t		 session_id;
-	uint64_t		 started_ms;
-	char			 addr[INET6_ADDRSTRLEN];
-};
 TAILQ_HEAD(childlist, child);
 
 struct listener {
@@ -83,7 +71,7 @@ static struct {
 	unsigned int		 nworkers;
 	uint64_t		 next_session;
 
-	/* TLS identity sent to each new worker. */
+	/* TLS identity: the certificate for workers, the key for the key process. */
 	uint8_t			*cert_pem;
 	size_t			 cert_len;
 	uint8_t			*key_pem;
@@ -364,12 +352,61 @@ workers_from(const char *addr)
 	return n;
 }
 
+struct event_base *
+master_base(void)
+{
+	return m.base;
+}
+
+const struct conf *
+master_conf(void)
+{
+	return m.conf;
+}
+
+int
+master_shutting_down(void)
+{
+	return m.shutting_down;
+}
+
+void
+master_key_pem(const uint8_t **pem, size_t *len)
+{
+	*pem = m.key_pem;
+	*len = m.key_len;
+}
+
+struct child *
+master_child_add(pid_t pid, enum child_kind kind)
+{
+	struct child	*ch;
+
+	ch = xcalloc(1, sizeof(*ch));
+	ch->pid = pid;
+	ch->kind = kind;
+	ch->started_ms = now_ms();
+	TAILQ_INSERT_TAIL(&m.children, ch, entry);
+	return ch;
+}
+
+unsigned int
+master_backoff(unsigned int *backoff_ms, uint64_t lived_ms)
+{
+	if (lived_ms >= RESPAWN_STABLE_MS)
+		*backoff_ms = 0;
+	*backoff_ms = *backoff_ms == 0 ? RESPAWN_MIN_MS : *backoff_ms * 2;
+	if (*backoff_ms > RESPAWN_MAX_MS)
+		*backoff_ms = RESPAWN_MAX_MS;
+	return *backoff_ms;
+}
+
 /*
  * Fork and re-execute ourselves in a role, with fds placed on fixed numbers
  * (fds[i] becomes i + 3).  The child inherits nothing else.
  */
-static pid_t
-spawn(const char *role, const int *fds, int nfds)
+pid_t
+master_spawn(const char *role, const int *fds, int nfds)
 {
 	char		*argv[6];
 	sigset_t	 all, old;
@@ -492,7 +529,7 @@ broker_spawn(void)
 	}
 	fds[0] = sp[1];
 	fds[1] = m.control_fd;
-	if ((pid = spawn("broker", fds, 2)) == -1) {
+	if ((pid = master_spawn("broker", fds, 2)) == -1) {
 		(void)close(sp[0]);
 		(void)close(sp[1]);
 		struct timeval	 tv = { 1, 0 };
@@ -514,8 +551,7 @@ broker_spawn(void)
 	    broker_readable, NULL)) == NULL || event_add(m.broker_ev, NULL) == -1)
 		fatalx("broker event");
 	log_info("broker started (pid %ld)", (long)pid);
-	if (!m.shutting_down && !m.throttled)
-		listeners_enable(1);
+	master_listeners_update();
 }
 
 static int
@@ -525,9 +561,8 @@ worker_send_init(int fd, const char *addr, uint64_t session_id)
 	const struct conf	*c = m.conf;
 	int			 rv;
 
-	frame_begin(&b, IMSG_WORKER_INIT, 2 * PEM_MAX + 4096);
+	frame_begin(&b, IMSG_WORKER_INIT, PEM_MAX + 4096);
 	frame_put_bytes(&b, F_CERT_PEM, m.cert_pem, m.cert_len);
-	frame_put_bytes(&b, F_KEY_PEM, m.key_pem, m.key_len);
 	frame_put_str(&b, F_USER_NAME, c->user);
 	frame_put_str(&b, F_CHROOT, c->empty_dir);
 	frame_put_str(&b, F_ADDR, addr);
@@ -544,7 +579,7 @@ worker_send_init(int fd, const char *addr, uint64_t session_id)
 		return -1;
 	}
 	rv = ipc_send(fd, &b, -1);
-	frame_buf_free(&b);	/* wipes the key */
+	frame_buf_free(&b);
 	return rv;
 }
 
@@ -553,13 +588,20 @@ worker_spawn(int client, const char *addr)
 {
 	struct frame_buf	 b;
 	struct child		*ch;
-	int			 mw[2] = { -1, -1 }, wb[2] = { -1, -1 }, fds[3];
+	int			 mw[2] = { -1, -1 }, wb[2] = { -1, -1 };
+	int			 wk[2] = { -1, -1 }, fds[4];
 	uint64_t		 sid = ++m.next_session;
 	pid_t			 pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mw) == -1 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wb) == -1) {
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wb) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, wk) == -1) {
 		log_warn("socketpair");
+		goto out;
+	}
+	/* The key process signs this worker's handshake, and only that. */
+	if (mkeyproc_attach(sid, addr, wk[0]) == -1) {
+		log_warn("cannot attach a key link for %s", addr);
 		goto out;
 	}
 	/* Settings wait in the socket buffer until the worker reads them. */
@@ -568,7 +610,8 @@ worker_spawn(int client, const char *addr)
 	fds[0] = client;
 	fds[1] = mw[1];
 	fds[2] = wb[1];
-	if ((pid = spawn("worker", fds, 3)) == -1)
+	fds[3] = wk[1];
+	if ((pid = master_spawn("worker", fds, 4)) == -1)
 		goto out;
 
 	ch = xcalloc(1, sizeof(*ch));
@@ -600,6 +643,10 @@ out:
 	if (wb[0] != -1) {
 		(void)close(wb[0]);
 		(void)close(wb[1]);
+	}
+	if (wk[0] != -1) {
+		(void)close(wk[0]);
+		(void)close(wk[1]);
 	}
 }
 
@@ -654,6 +701,13 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 	worker_spawn(fd, addr);
 }
 
+void
+master_listeners_update(void)
+{
+	listeners_enable(!m.shutting_down && !m.throttled &&
+	    m.broker_fd != -1 && mkeyproc_up());
+}
+
 static void
 listeners_enable(int on)
 {
@@ -675,8 +729,7 @@ throttle_end(evutil_socket_t fd, short ev, void *arg)
 {
 	log_info("resuming accepting clients after throttling");
 	m.throttled = 0;
-	if (!m.shutting_down && m.broker_fd != -1)
-		listeners_enable(1);
+	master_listeners_update();
 }
 
 /* Stop accepting for ms milliseconds. */
@@ -709,7 +762,8 @@ worker_startup_failed(void)
 static void
 child_ended(struct child *ch, int status)
 {
-	const char	*what = ch->kind == CHILD_BROKER ? "broker" : "worker";
+	const char	*what = ch->kind == CHILD_BROKER ? "broker" :
+	    ch->kind == CHILD_KEYPROC ? "key process" : "worker";
 	uint64_t	 lived = now_ms() - ch->started_ms;
 	struct timeval	 tv;
 
@@ -721,7 +775,7 @@ child_ended(struct child *ch, int status)
 		log_warnx("%s pid %ld (%s) killed by signal %d after %llu ms",
 		    what, (long)ch->pid, ch->addr[0] ? ch->addr : "-",
 		    WTERMSIG(status), (unsigned long long)lived);
-	else if (ch->kind == CHILD_BROKER || WEXITSTATUS(status) != 0)
+	else if (ch->kind != CHILD_WORKER || WEXITSTATUS(status) != 0)
 		log_info("%s pid %ld (%s) exited with status %d after %llu ms",
 		    what, (long)ch->pid, ch->addr[0] ? ch->addr : "-",
 		    WEXITSTATUS(status), (unsigned long long)lived);
@@ -729,7 +783,9 @@ child_ended(struct child *ch, int status)
 		log_debug("worker pid %ld (%s) exited with status 0 after "
 		    "%llu ms", (long)ch->pid, ch->addr, (unsigned long long)lived);
 
-	if (ch->kind == CHILD_WORKER) {
+	if (ch->kind == CHILD_KEYPROC)
+		mkeyproc_ended(ch, lived);
+	else if (ch->kind == CHILD_WORKER) {
 		m.nworkers--;
 		if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_STARTUP ||
 		    WEXITSTATUS(status) == 127))
@@ -818,6 +874,10 @@ shutdown_tick(evutil_socket_t fd, short ev, void *arg)
 		else
 			signal_children(CHILD_BROKER, SIGTERM);
 	}
+	/* Nothing more to sign once the workers are gone. */
+	if (!workers_left())
+		signal_children(CHILD_KEYPROC, elapsed >= SHUTDOWN_WORKERS_MS +
+		    SHUTDOWN_BROKER_MS ? SIGKILL : SIGTERM);
 	if (TAILQ_EMPTY(&m.children))
 		event_base_loopexit(m.base, NULL);
 }
@@ -873,6 +933,8 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 	if (tls_identity_load(m.conf, err, sizeof(err)) == -1)
 		log_warnx("reload: TLS identity: %s: keeping the previous one",
 		    err);
+	else
+		mkeyproc_reload();
 	if (m.broker_fd != -1)
 		broker_send_settings();
 	if (m.conf->max_clients > m.broker_max_clients)
@@ -945,8 +1007,9 @@ master_main(struct conf *c, int foreground, int verbose)
 		if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) == -1)
 			fatalx("signal events");
 
-	/* The broker comes first: no client is accepted without it. */
+	/* The broker and the key process first: no client is accepted without. */
 	broker_spawn();
+	mkeyproc_spawn();
 	for (i = 0; i < m.nlisteners; i++)
 		log_info("listening on %s", m.listeners[i].name);
 	log_info("%s started (pid %ld)", SC_VERSION_STRING, (long)getpid());
@@ -965,6 +1028,7 @@ master_main(struct conf *c, int foreground, int verbose)
 		event_free(m.shutdown_ev);
 	event_free(m.respawn_ev);
 	event_free(m.throttle_ev);
+	mkeyproc_cancel();
 	if (m.broker_fd != -1)
 		(void)close(m.broker_fd);
 	(void)close(m.control_fd);

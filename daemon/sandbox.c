@@ -275,7 +275,8 @@ sandbox_filter(enum sandbox_role role, int debug, char *err, size_t errsz)
 	scmp_filter_ctx	 ctx;
 	int		 rc;
 
-	if (role != SANDBOX_WORKER && role != SANDBOX_BROKER) {
+	if (role != SANDBOX_WORKER && role != SANDBOX_BROKER &&
+	    role != SANDBOX_KEYPROC) {
 		(void)snprintf(err, errsz, "seccomp: unknown role %d",
 		    (int)role);
 		return NULL;
@@ -305,7 +306,7 @@ sandbox_filter(enum sandbox_role role, int debug, char *err, size_t errsz)
 	if (add_rules(ctx, common_rules, nitems(common_rules), err,
 	    errsz) == -1)
 		goto fail;
-	if (role == SANDBOX_WORKER) {
+	if (role == SANDBOX_WORKER || role == SANDBOX_KEYPROC) {
 		if (add_rules(ctx, worker_rules, nitems(worker_rules), err,
 		    errsz) == -1)
 			goto fail;
@@ -466,7 +467,7 @@ sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz)
 	 * A worker writes no files, but one whose stderr was redirected to a
 	 * log file would die of SIGXFSZ at its first log line.
 	 */
-	if (role == SANDBOX_WORKER) {
+	if (role == SANDBOX_WORKER || role == SANDBOX_KEYPROC) {
 		if (fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode))
 			log_debug("sandbox: stderr is a file, "
 			    "RLIMIT_FSIZE left alone");
@@ -485,4 +486,21 @@ sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz)
 		return -1;
 	}
 	return 0;
+}
+
+int
+sandbox_nofile(unsigned int want)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return (int)want;
+	}
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+		log_warnx("%u descriptors wanted, the hard limit is %llu: "
+		    "using it", want, (unsigned long long)rl.rlim_max);
+		return (int)rl.rlim_max;
+	}
+	return (int)want;
 }

@@ -13,6 +13,7 @@
 enum sandbox_role {
 	SANDBOX_WORKER,
 	SANDBOX_BROKER,
+	SANDBOX_KEYPROC,	/* the worker's filter: it has no files either */
 };
 
 /* Result of privdrop(). */
@@ -33,6 +34,8 @@ int	 privdrop(const char *user, const char *dir, char *err, size_t errsz);
  * PR_SET_DUMPABLE 0.
  */
 int	 sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz);
+/* want, or the hard RLIMIT_NOFILE when that is lower (with a warning). */
+int	 sandbox_nofile(unsigned int want);
 /*
  * The role's seccomp filter, built but not loaded (a scmp_filter_ctx: free
  * it with seccomp_release).  debug makes a denied call trap instead of

@@ -62,6 +62,8 @@ main(int argc, char *argv[])
 			return worker_main(foreground);
 		if (strcmp(role, "broker") == 0)
 			return broker_main(foreground);
+		if (strcmp(role, "keyproc") == 0)
+			return keyproc_main(foreground);
 		fprintf(stderr, "securechatd: unknown role '%s'\n", role);
 		return 2;
 	}

@@ -13,6 +13,7 @@
 #define WORKER_FD_CLIENT	3
 #define WORKER_FD_MASTER	4
 #define WORKER_FD_BROKER	5
+#define WORKER_FD_KEY		6	/* the key link: signatures */
 /* The broker starts with its channel to the master and the control socket. */
 #define BROKER_FD_MASTER	3
 #define BROKER_FD_CONTROL	4
@@ -25,6 +26,7 @@
 int	master_main(struct conf *c, int foreground, int verbose);
 int	worker_main(int foreground);
 int	broker_main(int foreground);
+int	keyproc_main(int foreground);
 
 /* certgen.c: make a self-signed key and certificate when missing. */
 int	certgen_ensure(const char *cert_path, const char *key_path, int generate,

@@ -27,6 +27,7 @@
 
 #include "frame.h"
 #include "ipc.h"
+#include "keysign.h"
 #include "log.h"
 #include "sandbox.h"
 #include "securechatd.h"
@@ -502,6 +503,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		w.handshake_done = 1;
 		evtimer_del(w.handshake_ev);
+		/* Its one signature is made: the key link has done its work. */
+		keysign_close();
 		log_info("client %s: %s %s %s", w.addr, SSL_get_version(w.ssl),
 		    SSL_get_cipher_name(w.ssl), tls_group_name(w.ssl));
 		session_to_broker();
@@ -631,8 +634,8 @@ read_init(void)
 {
 	struct frame	 f;
 	uint8_t		*buf;
-	const uint8_t	*cert, *key;
-	size_t		 cert_len, key_len;
+	const uint8_t	*cert;
+	size_t		 cert_len;
 	uint8_t		 level;
 	char		 err[256];
 	int		 fd;
@@ -642,7 +645,6 @@ read_init(void)
 	    f.type != IMSG_WORKER_INIT || fd != -1)
 		fatalx("worker: no settings from the master");
 	if (frame_get_bytes(&f, F_CERT_PEM, &cert, &cert_len) == -1 ||
-	    frame_get_bytes(&f, F_KEY_PEM, &key, &key_len) == -1 ||
 	    frame_get_str(&f, F_USER_NAME, w.user, sizeof(w.user)) == -1 ||
 	    frame_get_str(&f, F_CHROOT, w.chroot, sizeof(w.chroot)) == -1 ||
 	    frame_get_str(&f, F_ADDR, w.addr, sizeof(w.addr)) == -1 ||
@@ -655,7 +657,9 @@ read_init(void)
 	    frame_get_u8(&f, F_LOG_LEVEL, &level) == -1)
 		fatalx("worker: incomplete settings from the master");
 	log_setlevel(level);
-	w.ctx = tls_ctx_server(cert, cert_len, key, key_len, err, sizeof(err));
+	/* No key here: the key process signs for us (keysign.c). */
+	w.ctx = keysign_ctx(cert, cert_len, err, sizeof(err));
+	keysign_set_fd(WORKER_FD_KEY);
 	OPENSSL_cleanse(buf, INIT_MAX);
 	free(buf);
 	if (w.ctx == NULL)
@@ -672,9 +676,10 @@ close_descriptors(void)
 
 	if (fcntl(WORKER_FD_CLIENT, F_GETFD) == -1 ||
 	    fcntl(WORKER_FD_MASTER, F_GETFD) == -1 ||
-	    fcntl(WORKER_FD_BROKER, F_GETFD) == -1)
+	    fcntl(WORKER_FD_BROKER, F_GETFD) == -1 ||
+	    fcntl(WORKER_FD_KEY, F_GETFD) == -1)
 		fatalx("worker: started without its descriptors");
-	closefrom(WORKER_FD_BROKER + 1);
+	closefrom(WORKER_FD_KEY + 1);
 	if ((fd = open("/dev/null", O_RDWR)) == -1)
 		fatal("/dev/null");
 	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1)

@@ -111,6 +111,8 @@ my %dir_text = (
 	client => qr/^client$/, server => qr/^server$/,
 	either => qr/^either$/, worker => qr/worker → broker/,
 	broker => qr/broker → worker/, ctl => qr/securechatctl/,
+	keylink => qr/worker → key process/,
+	keyproc => qr/key process → worker/,
 	internal => qr/^master → /,
 );
 for my $n (sort keys %msg) {

@@ -171,21 +171,25 @@ daemon_children() {
 }
 
 worker_pids() {
+	role_pids worker
+}
+
+# role_pids ROLE: the children started as "securechatd -x ROLE".
+role_pids() {
 	local p
 	for p in $(daemon_children); do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '-x worker'; then
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "-x $1"; then
 			echo "$p"
 		fi
 	done
 }
 
 broker_pid() {
-	local p
-	for p in $(daemon_children); do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '-x broker'; then
-			echo "$p"
-		fi
-	done
+	role_pids broker
+}
+
+keyproc_pid() {
+	role_pids keyproc
 }
 
 count_workers() {

@@ -38,6 +38,8 @@ for w in $(worker_pids); do
 	[ "$nfd" -le 10 ] || fail "worker $w has $nfd descriptors open"
 done
 check_proc "$(broker_pid)" "$TMP/state" broker
+# The key process, which alone holds the TLS key, is locked in like a worker.
+check_proc "$(keyproc_pid)" "$TMP/empty" "key process"
 
 # The master itself stays root (it must accept and fork) but never chroots.
 [ "$(readlink "/proc/$DPID/root")" = "/" ] || fail "master root changed"

@@ -1,0 +1,62 @@
+/*
+ * master.h: what the master's parts share.  master.c listens, accepts,
+ * spawns and reaps; master-keyproc.c looks after the key process.
+ */
+#ifndef SC_MASTER_H
+#define SC_MASTER_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <stdint.h>
+
+struct event_base;
+struct conf;
+
+enum child_kind {
+	CHILD_WORKER,
+	CHILD_BROKER,
+	CHILD_KEYPROC,
+};
+
+struct child {
+	TAILQ_ENTRY(child)	 entry;
+	pid_t			 pid;
+	enum child_kind		 kind;
+	uint64_t		 session_id;
+	uint64_t		 started_ms;
+	char			 addr[INET6_ADDRSTRLEN];
+};
+
+/* Respawn backoff of the master's long-lived children. */
+#define RESPAWN_MIN_MS		250
+#define RESPAWN_MAX_MS		30000
+#define RESPAWN_STABLE_MS	60000	/* up this long: reset the backoff */
+
+/* master.c */
+struct event_base *master_base(void);
+const struct conf *master_conf(void);
+int		 master_shutting_down(void);
+/* The TLS key the master read, as PEM. */
+void		 master_key_pem(const uint8_t **pem, size_t *len);
+/* Fork and re-execute in a role, fds[i] on descriptor 3 + i. */
+pid_t		 master_spawn(const char *role, const int *fds, int nfds);
+struct child	*master_child_add(pid_t pid, enum child_kind kind);
+/* Accept when every child a client needs is there, else stop. */
+void		 master_listeners_update(void);
+/* The next respawn delay after a child that lived lived_ms. */
+unsigned int	 master_backoff(unsigned int *backoff_ms, uint64_t lived_ms);
+
+/* master-keyproc.c */
+void		 mkeyproc_spawn(void);
+int		 mkeyproc_up(void);
+/* Hand the key process its end of a worker's key link (fd stays ours). */
+int		 mkeyproc_attach(uint64_t session_id, const char *addr, int fd);
+/* A new key after a reload. */
+void		 mkeyproc_reload(void);
+void		 mkeyproc_ended(struct child *ch, uint64_t lived_ms);
+void		 mkeyproc_cancel(void);
+
+#endif
