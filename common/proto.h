@@ -66,11 +66,15 @@ enum msg_type {
 	IMSG_SESSION		= 0x0101,	/* worker->broker: TLS facts, exporter */
 	IMSG_CHALLENGE		= 0x0102,	/* broker->worker: login nonce */
 
-	IMSG_WORKER_INIT	= 0x0201,	/* master->worker: settings, TLS */
+	IMSG_WORKER_INIT	= 0x0201,	/* master->template: settings, cert */
 	IMSG_BROKER_INIT	= 0x0202,	/* master->broker: settings */
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
 	IMSG_KEY_INIT		= 0x0210,	/* master->key process: key, settings */
 	IMSG_KEY_ATTACH		= 0x0211,	/* master->key process: worker link fd */
+	IMSG_TEMPLATE_READY	= 0x0213,	/* template->master: sandboxed */
+	IMSG_SPAWN		= 0x0214,	/* master->template: client, links */
+	IMSG_SPAWNED		= 0x0215,	/* template->master: session, pid */
+	IMSG_REAPED		= 0x0216,	/* template->master: pid, status */
 
 	/* securechatctl <-> broker, over the control socket. */
 	CTL_REQUEST		= 0x0301,	/* text: a command line */

@@ -9,6 +9,8 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/certgen.c \
 	%D%/master.c %D%/master.h \
 	%D%/master-keyproc.c \
+	%D%/master-template.c \
+	%D%/template.c \
 	%D%/keyproc.c %D%/keyproc.h \
 	%D%/keysign.c %D%/keysign.h \
 	%D%/worker.c \

@@ -1,10 +1,12 @@
 /*
  * master.c: the privileged parent.  It listens, enforces connection limits,
- * and forks one re-executed worker per client plus the broker.  It never
- * reads a byte a client sends: descriptors are handed on unread.
+ * starts the broker, the key process and the worker template, and has the
+ * template fork one worker per client.  It never reads a byte a client
+ * sends: descriptors are handed on unread.
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -316,15 +318,26 @@ listen_one(const struct conf_listen *l, struct listener *out)
 	return 0;
 }
 
+/*
+ * What waitpid returned: our own child, or a worker adopted from a
+ * template that is gone (the template reaps and reports the others).
+ */
 static struct child *
 child_find(pid_t pid)
 {
 	struct child	*ch;
 
 	TAILQ_FOREACH(ch, &m.children, entry)
-		if (ch->pid == pid)
+		if (ch->pid == pid && (ch->kind != CHILD_WORKER ||
+		    mtemplate_gone(ch->tpl)))
 			return ch;
 	return NULL;
+}
+
+struct child *
+master_child_next(struct child *ch)
+{
+	return ch == NULL ? TAILQ_FIRST(&m.children) : TAILQ_NEXT(ch, entry);
 }
 
 /*
@@ -386,6 +399,7 @@ master_child_add(pid_t pid, enum child_kind kind)
 	ch->pid = pid;
 	ch->kind = kind;
 	ch->started_ms = now_ms();
+	ch->broker_end = -1;
 	TAILQ_INSERT_TAIL(&m.children, ch, entry);
 	return ch;
 }
@@ -554,47 +568,47 @@ broker_spawn(void)
 	master_listeners_update();
 }
 
-static int
-worker_send_init(int fd, const char *addr, uint64_t session_id)
+/* The settings and certificate every worker of a template shares. */
+void
+master_worker_send_init(int fd)
 {
 	struct frame_buf	 b;
 	const struct conf	*c = m.conf;
-	int			 rv;
 
 	frame_begin(&b, IMSG_WORKER_INIT, PEM_MAX + 4096);
 	frame_put_bytes(&b, F_CERT_PEM, m.cert_pem, m.cert_len);
 	frame_put_str(&b, F_USER_NAME, c->user);
 	frame_put_str(&b, F_CHROOT, c->empty_dir);
-	frame_put_str(&b, F_ADDR, addr);
-	frame_put_u64(&b, F_SESSION_ID, session_id);
 	frame_put_u32(&b, F_HANDSHAKE_TIMEOUT, c->handshake_timeout);
 	frame_put_u32(&b, F_IDLE_TIMEOUT, c->idle_timeout);
 	frame_put_u32(&b, F_REKEY_MIN, c->rekey_min);
 	frame_put_u32(&b, F_REKEY_MAX, c->rekey_max);
 	frame_put_u32(&b, F_MAX_FRAME, c->max_frame_bytes);
 	frame_put_u8(&b, F_LOG_LEVEL, (uint8_t)c->log_level);
-	if (frame_finish(&b) == -1) {
-		frame_buf_free(&b);
-		log_warnx("worker settings do not fit a frame");
-		return -1;
-	}
-	rv = ipc_send(fd, &b, -1);
+	if (frame_finish(&b) == -1)
+		fatalx("worker settings do not fit a frame");
+	if (ipc_send(fd, &b, -1) == -1)
+		log_warn("send settings to the worker template");
 	frame_buf_free(&b);
-	return rv;
+}
+
+static void
+child_free(struct child *ch)
+{
+	if (ch->kind == CHILD_WORKER && ch->broker_end != -1)
+		(void)close(ch->broker_end);
+	TAILQ_REMOVE(&m.children, ch, entry);
+	free(ch);
 }
 
 static void
 worker_spawn(int client, const char *addr)
 {
-	struct frame_buf	 b;
-	struct child		*ch;
-	int			 mw[2] = { -1, -1 }, wb[2] = { -1, -1 };
-	int			 wk[2] = { -1, -1 }, fds[4];
-	uint64_t		 sid = ++m.next_session;
-	pid_t			 pid;
+	struct child	*ch;
+	int		 wb[2] = { -1, -1 }, wk[2] = { -1, -1 };
+	uint64_t	 sid = ++m.next_session;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mw) == -1 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wb) == -1 ||
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wb) == -1 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, wk) == -1) {
 		log_warn("socketpair");
 		goto out;
@@ -604,50 +618,60 @@ worker_spawn(int client, const char *addr)
 		log_warn("cannot attach a key link for %s", addr);
 		goto out;
 	}
-	/* Settings wait in the socket buffer until the worker reads them. */
-	if (worker_send_init(mw[0], addr, sid) == -1)
-		goto out;
-	fds[0] = client;
-	fds[1] = mw[1];
-	fds[2] = wb[1];
-	fds[3] = wk[1];
-	if ((pid = master_spawn("worker", fds, 4)) == -1)
-		goto out;
-
-	ch = xcalloc(1, sizeof(*ch));
-	ch->pid = pid;
-	ch->kind = CHILD_WORKER;
+	ch = master_child_add(0, CHILD_WORKER);
 	ch->session_id = sid;
-	ch->started_ms = now_ms();
 	(void)str_copy(ch->addr, addr, sizeof(ch->addr));
-	TAILQ_INSERT_TAIL(&m.children, ch, entry);
+	if (mtemplate_fork(ch, client, wb[1], wk[1]) == -1) {
+		child_free(ch);
+		goto out;
+	}
+	/* The broker gets its end once the template says which pid it is. */
+	ch->broker_end = wb[0];
+	wb[0] = -1;
 	m.nworkers++;
-	log_debug("client %s: worker pid %ld, session %llu", addr, (long)pid,
-	    (unsigned long long)sid);
-
-	/* The broker gets its end of the worker's link, and who it is. */
-	frame_begin(&b, IMSG_ATTACH, FRAME_MAX_DEFAULT);
-	frame_put_u32(&b, F_PID, (uint32_t)pid);
-	frame_put_u64(&b, F_SESSION_ID, sid);
-	frame_put_str(&b, F_ADDR, addr);
-	if (frame_finish(&b) == -1 || m.broker_fd == -1 ||
-	    ipc_send(m.broker_fd, &b, wb[0]) == -1)
-		log_warnx("cannot attach worker %ld to the broker", (long)pid);
-	frame_buf_free(&b);
 out:
 	(void)close(client);
-	if (mw[0] != -1) {
-		(void)close(mw[0]);
-		(void)close(mw[1]);
-	}
-	if (wb[0] != -1) {
+	if (wb[0] != -1)
 		(void)close(wb[0]);
+	if (wb[1] != -1)
 		(void)close(wb[1]);
-	}
 	if (wk[0] != -1) {
 		(void)close(wk[0]);
 		(void)close(wk[1]);
 	}
+}
+
+static void	 worker_startup_failed(void);
+
+void
+master_worker_spawned(struct child *ch, pid_t pid)
+{
+	struct frame_buf	 b;
+
+	if (pid == 0) {
+		log_warnx("client %s: the worker template could not fork",
+		    ch->addr);
+		m.nworkers--;
+		mtemplate_worker_ended(ch, 0);
+		child_free(ch);
+		worker_startup_failed();
+		return;
+	}
+	ch->pid = pid;
+	log_debug("client %s: worker pid %ld, session %llu", ch->addr,
+	    (long)pid, (unsigned long long)ch->session_id);
+
+	/* The broker gets its end of the worker's link, and who it is. */
+	frame_begin(&b, IMSG_ATTACH, FRAME_MAX_DEFAULT);
+	frame_put_u32(&b, F_PID, (uint32_t)pid);
+	frame_put_u64(&b, F_SESSION_ID, ch->session_id);
+	frame_put_str(&b, F_ADDR, ch->addr);
+	if (frame_finish(&b) == -1 || m.broker_fd == -1 ||
+	    ipc_send(m.broker_fd, &b, ch->broker_end) == -1)
+		log_warnx("cannot attach worker %ld to the broker", (long)pid);
+	frame_buf_free(&b);
+	(void)close(ch->broker_end);
+	ch->broker_end = -1;
 }
 
 static void
@@ -705,7 +729,7 @@ void
 master_listeners_update(void)
 {
 	listeners_enable(!m.shutting_down && !m.throttled &&
-	    m.broker_fd != -1 && mkeyproc_up());
+	    m.broker_fd != -1 && mkeyproc_up() && mtemplate_ready());
 }
 
 static void
@@ -763,7 +787,8 @@ static void
 child_ended(struct child *ch, int status)
 {
 	const char	*what = ch->kind == CHILD_BROKER ? "broker" :
-	    ch->kind == CHILD_KEYPROC ? "key process" : "worker";
+	    ch->kind == CHILD_KEYPROC ? "key process" :
+	    ch->kind == CHILD_TEMPLATE ? "worker template" : "worker";
 	uint64_t	 lived = now_ms() - ch->started_ms;
 	struct timeval	 tv;
 
@@ -785,8 +810,11 @@ child_ended(struct child *ch, int status)
 
 	if (ch->kind == CHILD_KEYPROC)
 		mkeyproc_ended(ch, lived);
+	else if (ch->kind == CHILD_TEMPLATE)
+		mtemplate_ended(ch, lived);
 	else if (ch->kind == CHILD_WORKER) {
 		m.nworkers--;
+		mtemplate_worker_ended(ch, status);
 		if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_STARTUP ||
 		    WEXITSTATUS(status) == 127))
 			worker_startup_failed();
@@ -817,8 +845,15 @@ child_ended(struct child *ch, int status)
 			evtimer_add(m.respawn_ev, &tv);
 		}
 	}
-	TAILQ_REMOVE(&m.children, ch, entry);
-	free(ch);
+	child_free(ch);
+}
+
+void
+master_child_ended(struct child *ch, int status)
+{
+	child_ended(ch, status);
+	if (m.shutting_down && TAILQ_EMPTY(&m.children))
+		event_base_loopexit(m.base, NULL);
 }
 
 static void
@@ -828,6 +863,8 @@ sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 	pid_t		 pid;
 	int		 status;
 
+	/* Reports first: an adopted worker must be known before it is reaped. */
+	mtemplate_drain();
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((ch = child_find(pid)) == NULL) {
 			log_warnx("reaped unknown child pid %ld", (long)pid);
@@ -866,7 +903,7 @@ shutdown_tick(evutil_socket_t fd, short ev, void *arg)
 		if (elapsed >= SHUTDOWN_WORKERS_MS) {
 			log_warnx("workers still running after %d ms: killing",
 			    SHUTDOWN_WORKERS_MS);
-			signal_children(CHILD_WORKER, SIGKILL);
+			mtemplate_signal(SIGKILL);
 		}
 	} else if (m.broker != NULL) {
 		if (elapsed >= SHUTDOWN_WORKERS_MS + SHUTDOWN_BROKER_MS)
@@ -874,10 +911,14 @@ shutdown_tick(evutil_socket_t fd, short ev, void *arg)
 		else
 			signal_children(CHILD_BROKER, SIGTERM);
 	}
-	/* Nothing more to sign once the workers are gone. */
-	if (!workers_left())
+	/* Nothing more to sign or fork once the workers are gone. */
+	if (!workers_left()) {
 		signal_children(CHILD_KEYPROC, elapsed >= SHUTDOWN_WORKERS_MS +
 		    SHUTDOWN_BROKER_MS ? SIGKILL : SIGTERM);
+		mtemplate_retire_all();
+		if (elapsed >= SHUTDOWN_WORKERS_MS + SHUTDOWN_BROKER_MS)
+			signal_children(CHILD_TEMPLATE, SIGKILL);
+	}
 	if (TAILQ_EMPTY(&m.children))
 		event_base_loopexit(m.base, NULL);
 }
@@ -894,7 +935,7 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 	m.shutdown_started = now_ms();
 	listeners_enable(0);
 	evtimer_del(m.respawn_ev);
-	signal_children(CHILD_WORKER, SIGTERM);
+	mtemplate_signal(SIGTERM);
 	if ((m.shutdown_ev = event_new(m.base, -1, EV_PERSIST, shutdown_tick,
 	    NULL)) == NULL || event_add(m.shutdown_ev, &tick) == -1)
 		fatalx("shutdown timer");
@@ -930,11 +971,13 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 	if (m.conf->log_level > LOG_LEVEL_DEBUG)
 		m.conf->log_level = LOG_LEVEL_DEBUG;
 	log_setlevel(m.conf->log_level);
-	if (tls_identity_load(m.conf, err, sizeof(err)) == -1)
+	/* New settings and certificate reach workers through a new template. */
+	if (tls_identity_load(m.conf, err, sizeof(err)) == -1) {
 		log_warnx("reload: TLS identity: %s: keeping the previous one",
 		    err);
-	else
-		mkeyproc_reload();
+		mtemplate_reload(0);
+	} else
+		mtemplate_reload(1);
 	if (m.broker_fd != -1)
 		broker_send_settings();
 	if (m.conf->max_clients > m.broker_max_clients)
@@ -1007,9 +1050,16 @@ master_main(struct conf *c, int foreground, int verbose)
 		if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) == -1)
 			fatalx("signal events");
 
-	/* The broker and the key process first: no client is accepted without. */
+	/*
+	 * Workers are forked by a template: when one ends, or the template,
+	 * what is left is reparented to us, and we reap it.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
+		fatal("PR_SET_CHILD_SUBREAPER");
+	/* The broker, the key process, a template: no client is accepted without. */
 	broker_spawn();
 	mkeyproc_spawn();
+	mtemplate_spawn();
 	for (i = 0; i < m.nlisteners; i++)
 		log_info("listening on %s", m.listeners[i].name);
 	log_info("%s started (pid %ld)", SC_VERSION_STRING, (long)getpid());
@@ -1029,6 +1079,7 @@ master_main(struct conf *c, int foreground, int verbose)
 	event_free(m.respawn_ev);
 	event_free(m.throttle_ev);
 	mkeyproc_cancel();
+	mtemplate_cancel();
 	if (m.broker_fd != -1)
 		(void)close(m.broker_fd);
 	(void)close(m.control_fd);

@@ -1,7 +1,8 @@
 /*
- * worker.c: one process per client.  It takes its settings from the master,
- * locks itself into the sandbox, and only then reads the network: TLS 1.3,
- * frames, deadlines and key updates.  Anything impossible ends this worker.
+ * worker.c: one process per client, forked by the template (template.c)
+ * with the settings and TLS context the template took from the master.  It
+ * finishes its sandbox, and only then reads the network: TLS 1.3, frames,
+ * deadlines and key updates.  Anything impossible ends this worker.
  */
 #include "config.h"
 
@@ -35,7 +36,6 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define INIT_MAX		(160 * 1024)
 #define WORKER_MAX_FDS		16
 #define CLOSE_GRACE_MS		2000	/* bound on flushing a last frame */
 #define PING_TOKEN_LEN		8
@@ -86,7 +86,6 @@ worker_exit(int code)
 	 */
 	if (w.ssl != NULL)
 		SSL_free(w.ssl);
-	SSL_CTX_free(w.ctx);
 	_exit(code);
 }
 
@@ -628,109 +627,84 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 	close_after_flush();
 }
 
-/* Settings and the TLS identity, from the master, before any network byte. */
-static void
-read_init(void)
+/*
+ * Settings and the TLS certificate, from the master, read by the template
+ * before any worker exists; every worker it forks inherits them.
+ */
+void
+worker_configure(const struct frame *f)
 {
-	struct frame	 f;
-	uint8_t		*buf;
 	const uint8_t	*cert;
 	size_t		 cert_len;
 	uint8_t		 level;
 	char		 err[256];
-	int		 fd;
 
-	buf = xmalloc(INIT_MAX);
-	if (ipc_recv(WORKER_FD_MASTER, buf, INIT_MAX, &f, &fd) <= 0 ||
-	    f.type != IMSG_WORKER_INIT || fd != -1)
-		fatalx("worker: no settings from the master");
-	if (frame_get_bytes(&f, F_CERT_PEM, &cert, &cert_len) == -1 ||
-	    frame_get_str(&f, F_USER_NAME, w.user, sizeof(w.user)) == -1 ||
-	    frame_get_str(&f, F_CHROOT, w.chroot, sizeof(w.chroot)) == -1 ||
-	    frame_get_str(&f, F_ADDR, w.addr, sizeof(w.addr)) == -1 ||
-	    frame_get_u64(&f, F_SESSION_ID, &w.session_id) == -1 ||
-	    frame_get_u32(&f, F_HANDSHAKE_TIMEOUT, &w.handshake_timeout) == -1 ||
-	    frame_get_u32(&f, F_IDLE_TIMEOUT, &w.idle_timeout) == -1 ||
-	    frame_get_u32(&f, F_REKEY_MIN, &w.rekey_min) == -1 ||
-	    frame_get_u32(&f, F_REKEY_MAX, &w.rekey_max) == -1 ||
-	    frame_get_u32(&f, F_MAX_FRAME, &w.max_frame) == -1 ||
-	    frame_get_u8(&f, F_LOG_LEVEL, &level) == -1)
+	if (frame_get_bytes(f, F_CERT_PEM, &cert, &cert_len) == -1 ||
+	    frame_get_str(f, F_USER_NAME, w.user, sizeof(w.user)) == -1 ||
+	    frame_get_str(f, F_CHROOT, w.chroot, sizeof(w.chroot)) == -1 ||
+	    frame_get_u32(f, F_HANDSHAKE_TIMEOUT, &w.handshake_timeout) == -1 ||
+	    frame_get_u32(f, F_IDLE_TIMEOUT, &w.idle_timeout) == -1 ||
+	    frame_get_u32(f, F_REKEY_MIN, &w.rekey_min) == -1 ||
+	    frame_get_u32(f, F_REKEY_MAX, &w.rekey_max) == -1 ||
+	    frame_get_u32(f, F_MAX_FRAME, &w.max_frame) == -1 ||
+	    frame_get_u8(f, F_LOG_LEVEL, &level) == -1)
 		fatalx("worker: incomplete settings from the master");
 	log_setlevel(level);
 	/* No key here: the key process signs for us (keysign.c). */
-	w.ctx = keysign_ctx(cert, cert_len, err, sizeof(err));
-	keysign_set_fd(WORKER_FD_KEY);
-	OPENSSL_cleanse(buf, INIT_MAX);
-	free(buf);
-	if (w.ctx == NULL)
+	if ((w.ctx = keysign_ctx(cert, cert_len, err, sizeof(err))) == NULL)
 		fatalx("worker: TLS context: %s", err);
-	if (close(WORKER_FD_MASTER) == -1)
-		fatal("close master channel");
 }
 
-/* Only the client, the broker link and stderr survive; stdin/out are null. */
-static void
-close_descriptors(void)
+const char *
+worker_user(void)
 {
-	int	 fd;
-
-	if (fcntl(WORKER_FD_CLIENT, F_GETFD) == -1 ||
-	    fcntl(WORKER_FD_MASTER, F_GETFD) == -1 ||
-	    fcntl(WORKER_FD_BROKER, F_GETFD) == -1 ||
-	    fcntl(WORKER_FD_KEY, F_GETFD) == -1)
-		fatalx("worker: started without its descriptors");
-	closefrom(WORKER_FD_KEY + 1);
-	if ((fd = open("/dev/null", O_RDWR)) == -1)
-		fatal("/dev/null");
-	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1)
-		fatal("dup2");
-	if (fd > STDERR_FILENO)
-		(void)close(fd);
+	return w.user;
 }
 
-static void
-enter_sandbox(void)
+const char *
+worker_chroot(void)
 {
-	char	 err[512];
-	int	 rv;
-
-	rv = privdrop(w.user, w.chroot, err, sizeof(err));
-	if (rv == PRIVDROP_FAILED)
-		fatalx("worker: %s", err);
-	if (rv == PRIVDROP_NOT_ROOT)
-		log_warnx("WARNING: worker for %s runs as uid %ld without "
-		    "chroot: the daemon was not started as root", w.addr,
-		    (long)getuid());
-	if (sandbox_limits(SANDBOX_WORKER, WORKER_MAX_FDS, err,
-	    sizeof(err)) == -1)
-		fatalx("worker: %s", err);
-	if (sandbox_seccomp(SANDBOX_WORKER, err, sizeof(err)) == -1)
-		fatalx("worker: %s", err);
+	return w.chroot;
 }
 
-int
-worker_main(int foreground)
+/*
+ * The environment is the template's, not for libevent to act on; it still
+ * asks whether it runs setuid for one getenv (the template's filter
+ * allows the get*id calls for that).
+ */
+static struct event_base *
+worker_event_base(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base = NULL;
+
+	if ((cfg = event_config_new()) != NULL &&
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV) == 0)
+		base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
+/*
+ * In a child the template just forked, chrooted and unprivileged already:
+ * its own objects, then its own limits and filter, then the network.
+ */
+void
+worker_run(int client, int broker, int key, const char *addr,
+    uint64_t session_id, const struct sandbox_prog *filter)
 {
 	struct timeval	 tv;
-	uint8_t		 warm[16];
-	int		 ok;
+	char		 err[512];
 
 	log_procname("worker");
-	log_child();
 	/* Until the sandbox is whole, a failure is the master's to throttle. */
 	log_fatal_status(EXIT_STARTUP);
-	/* Close first: the syslog socket opened next must survive. */
-	close_descriptors();
-	log_init(foreground, LOG_LEVEL_INFO);
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal");
-	read_init();
+	(void)str_copy(w.addr, addr, sizeof(w.addr));
+	w.session_id = session_id;
+	keysign_set_fd(key);
 
-	/* Everything that opens files or makes kernel objects happens now. */
-	ok = RAND_bytes(warm, sizeof(warm)) == 1;
-	OPENSSL_cleanse(warm, sizeof(warm));
-	if (!ok || (w.ssl = SSL_new(w.ctx)) == NULL ||
-	    (w.base = event_base_new()) == NULL ||
+	if ((w.ssl = SSL_new(w.ctx)) == NULL ||
+	    (w.base = worker_event_base()) == NULL ||
 	    (w.handshake_ev = evtimer_new(w.base, handshake_timeout_cb,
 	    NULL)) == NULL ||
 	    (w.rekey_ev = evtimer_new(w.base, rekey_cb, NULL)) == NULL ||
@@ -738,17 +712,18 @@ worker_main(int foreground)
 	    (w.sigterm_ev = evsignal_new(w.base, SIGTERM, sigterm_cb,
 	    NULL)) == NULL || event_add(w.sigterm_ev, NULL) == -1)
 		fatalx("worker: setup failed");
-	if (fd_set_nonblock(WORKER_FD_CLIENT) == -1 ||
-	    fd_set_nonblock(WORKER_FD_BROKER) == -1)
+	if (fd_set_nonblock(client) == -1 || fd_set_nonblock(broker) == -1)
 		fatal("worker: nonblock");
 
-	enter_sandbox();
+	if (sandbox_fork_limits(WORKER_MAX_FDS, err, sizeof(err)) == -1 ||
+	    sandbox_apply(filter, err, sizeof(err)) == -1)
+		fatalx("worker: %s", err);
 	log_fatal_status(1);
 
 	/* From here on the network is read, inside the sandbox. */
-	if ((w.broker = bufferevent_socket_new(w.base, WORKER_FD_BROKER,
+	if ((w.broker = bufferevent_socket_new(w.base, broker,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
-	    (w.client = bufferevent_openssl_socket_new(w.base, WORKER_FD_CLIENT,
+	    (w.client = bufferevent_openssl_socket_new(w.base, client,
 	    w.ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("worker: bufferevent");
 	bufferevent_setcb(w.broker, broker_read_cb, written_cb,

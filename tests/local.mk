@@ -106,6 +106,7 @@ endif
 INTEGRATION_TESTS = \
 	%D%/integration/t-sandbox.sh \
 	%D%/integration/t-keyproc.sh \
+	%D%/integration/t-template.sh \
 	%D%/integration/t-e2e.sh \
 	%D%/integration/t-chain-rekey.sh \
 	%D%/integration/t-tls.sh \

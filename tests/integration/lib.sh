@@ -165,9 +165,22 @@ start_daemon() {
 	wait_for 5 log_has "started (pid" || fail "daemon did not log its start"
 }
 
-# Every process below the master, with its command line.
+# Every process below the master: its children, and the workers the
+# worker template forked (the template's children, or the master's once
+# their template is gone).
 daemon_children() {
-	pgrep -P "$DPID" 2>/dev/null || true
+	[ -n "$DPID" ] || return 0
+	ps -e -o pid=,ppid= | awk -v root="$DPID" '
+	    { parent[$1] = $2; pids[NR] = $1 }
+	    END {
+		for (i = 1; i <= NR; i++) {
+			p = parent[pids[i]]
+			for (d = 0; d < 8 && p != "" && p > 1; d++) {
+				if (p == root) { print pids[i]; break }
+				p = parent[p]
+			}
+		}
+	    }'
 }
 
 worker_pids() {
@@ -190,6 +203,10 @@ broker_pid() {
 
 keyproc_pid() {
 	role_pids keyproc
+}
+
+template_pid() {
+	role_pids template
 }
 
 count_workers() {

@@ -40,6 +40,8 @@ done
 check_proc "$(broker_pid)" "$TMP/state" broker
 # The key process, which alone holds the TLS key, is locked in like a worker.
 check_proc "$(keyproc_pid)" "$TMP/empty" "key process"
+# So is the template the workers are forked from.
+check_proc "$(template_pid)" "$TMP/empty" "worker template"
 
 # The master itself stays root (it must accept and fork) but never chroots.
 [ "$(readlink "/proc/$DPID/root")" = "/" ] || fail "master root changed"
