@@ -298,6 +298,7 @@ void	 out_connected(struct client *);
 void	 out_pinned(struct client *);
 void	 out_welcome(struct client *);
 void	 out_server_notice(struct client *, const char *);
+void	 out_operator_notice(struct client *, const char *, const char *);
 void	 out_server_error(struct client *, uint16_t, const char *, int,
 	    uint32_t);
 void	 out_status(struct client *, double);

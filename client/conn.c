@@ -509,6 +509,15 @@ handle_frame(struct client *c, const struct frame *f)
 			protocol_error(c, "NOTICE without text");
 			return;
 		}
+		if (frame_get(f, F_OPERATOR) != NULL) {
+			char	 room[ROOM_MAX_LEN + 1];
+			int	 has_room;
+
+			has_room = frame_get_str(f, F_ROOM, room,
+			    sizeof(room)) == 0;
+			out_operator_notice(c, has_room ? room : NULL, text);
+			break;
+		}
 		out_server_notice(c, text);
 		if (c->state == CS_READY)
 			chat_notice(c, text);

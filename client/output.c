@@ -373,6 +373,32 @@ out_server_notice(struct client *c, const char *text)
 	jb_emit(&jb);
 }
 
+/*
+ * The operator's announcement (securechatctl notice): plaintext from the
+ * server itself, never from a user, and said so.
+ */
+void
+out_operator_notice(struct client *c, const char *room, const char *text)
+{
+	struct jbuf	 jb;
+	char		*s;
+
+	if (!out_json) {
+		s = sanitize(text);
+		human(stdout, "*** notice from the server operator%s%s: %s",
+		    room ? " to " : "", room ? room : "", s);
+		free(s);
+		return;
+	}
+	jb_begin(&jb, "notice");
+	jb_str(&jb, "from", "server");
+	jb_bool(&jb, "operator", 1);
+	if (room != NULL)
+		jb_str(&jb, "room", room);
+	jb_str(&jb, "text", text);
+	jb_emit(&jb);
+}
+
 void
 out_server_error(struct client *c, uint16_t code, const char *text,
     int has_retry, uint32_t retry_ms)

@@ -1,6 +1,6 @@
 noinst_LIBRARIES += %D%/libcommon.a
 %C%_libcommon_a_SOURCES = \
-	%D%/log.c %D%/log.h \
+	%D%/log.c %D%/log.h %D%/logsum.c %D%/logsum.h \
 	%D%/xmalloc.c %D%/xmalloc.h \
 	%D%/util.c %D%/util.h \
 	%D%/frame.c %D%/frame.h %D%/frame-evbuffer.c \

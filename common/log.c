@@ -1,7 +1,9 @@
 /*
  * log.c: one logging interface for every process.  In the foreground lines
- * go to stderr as "securechatd[pid]: role: text"; otherwise to syslog, opened
- * with LOG_NDELAY so the socket exists before a chroot.
+ * go to stderr as "securechatd[pid]: role: text".  Otherwise the master
+ * hands each line to a sink (the journal or syslog, daemon/master-log.c),
+ * and a sandboxed child, which could never reopen a log socket, sends it
+ * as a datagram on its stderr to the master, which relays it.
  */
 #include "config.h"
 
@@ -13,21 +15,103 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include "log.h"
 
-static int		 log_foreground = 1;
+enum log_dest {
+	DEST_STDERR,
+	DEST_SYSLOG,
+	DEST_RELAY,		/* datagrams on stderr, to the master */
+	DEST_SINK,
+};
+
+static enum log_dest	 log_dest = DEST_STDERR;
+static log_sink_fn	 log_sink;
 static int		 log_level = LOG_LEVEL_INFO;
 static const char	*log_proc = "main";
 static int		 log_exit_status = 1;
 static int		 log_quick_exit;
+static unsigned long	 log_dropped;	/* relay lines the master missed */
 
 void
 log_init(int foreground, int level)
 {
-	log_foreground = foreground;
 	log_level = level;
+	log_dest = foreground ? DEST_STDERR : DEST_SYSLOG;
 	if (!foreground)
 		openlog("securechatd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_init_relay(int level)
+{
+	log_level = level;
+	log_dest = DEST_RELAY;
+}
+
+void
+log_set_sink(log_sink_fn sink)
+{
+	log_sink = sink;
+	log_dest = sink != NULL ? DEST_SINK : DEST_STDERR;
+}
+
+/*
+ * A relayed record is "<PRI>F" (F: 'S' for a security event, '-' else),
+ * the role, ": " and the text.  Never blocks: a master too busy to read
+ * loses lines, and the next one that gets through says how many.
+ */
+static void
+log_relay(int pri, int security, const char *line)
+{
+	char	 rec[LOG_RELAY_MAX];
+	int	 n;
+
+	if (log_dropped > 0)
+		n = snprintf(rec, sizeof(rec), "<%d>%c%s: %s (%lu earlier "
+		    "lines lost: the master was busy)", pri,
+		    security ? 'S' : '-', log_proc, line, log_dropped);
+	else
+		n = snprintf(rec, sizeof(rec), "<%d>%c%s: %s", pri,
+		    security ? 'S' : '-', log_proc, line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(rec))
+		n = sizeof(rec) - 1;
+	if (send(STDERR_FILENO, rec, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    -1) {
+		log_dropped++;
+		return;
+	}
+	log_dropped = 0;
+}
+
+int
+log_relay_parse(char *rec, size_t len, int *pri, int *security,
+    const char **proc, const char **text)
+{
+	char	*p, *end, *colon;
+	long	 v;
+
+	if (len == 0 || len >= LOG_RELAY_MAX || rec[0] != '<')
+		return -1;
+	rec[len] = '\0';
+	v = strtol(rec + 1, &end, 10);
+	if (end == rec + 1 || *end != '>' || v < 0 || v > LOG_DEBUG)
+		return -1;
+	p = end + 1;
+	if (*p != 'S' && *p != '-')
+		return -1;
+	*security = *p == 'S';
+	*pri = (int)v;
+	p++;
+	if ((colon = strstr(p, ": ")) == NULL)
+		return -1;
+	*colon = '\0';
+	*proc = p;
+	*text = colon + 2;
+	return 0;
 }
 
 void
@@ -90,19 +174,30 @@ static void
 vlog(int level, int pri, const char *tag, const char *fmt, va_list ap,
     const char *suffix)
 {
-	char	 msg[1024];
+	char	 msg[1024], line[1200];
 	int	 saved = errno;
+	int	 security = strncmp(tag, "security", 8) == 0;
 
 	if (level > log_level)
 		return;
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_foreground)
-		(void)dprintf(STDERR_FILENO, "securechatd[%ld]: %s: %s%s%s%s\n",
-		    (long)getpid(), log_proc, tag, msg, suffix ? ": " : "",
-		    suffix ? suffix : "");
-	else
-		syslog(pri, "%s: %s%s%s%s", log_proc, tag, msg,
-		    suffix ? ": " : "", suffix ? suffix : "");
+	(void)snprintf(line, sizeof(line), "%s%s%s%s", tag, msg,
+	    suffix ? ": " : "", suffix ? suffix : "");
+	switch (log_dest) {
+	case DEST_STDERR:
+		(void)dprintf(STDERR_FILENO, "securechatd[%ld]: %s: %s\n",
+		    (long)getpid(), log_proc, line);
+		break;
+	case DEST_SYSLOG:
+		syslog(pri, "%s: %s", log_proc, line);
+		break;
+	case DEST_RELAY:
+		log_relay(pri, security, line);
+		break;
+	case DEST_SINK:
+		log_sink(pri, security, (long)getpid(), log_proc, line);
+		break;
+	}
 	errno = saved;
 }
 

@@ -153,6 +153,8 @@ static const struct field_spec error_fields[] = {
 
 static const struct field_spec notice_fields[] = {
 	{ F_TEXT,		FK_STR,		REQ,	1024 },
+	{ F_ROOM,		FK_STR,		OPT,	ROOM_MAX_LEN },
+	{ F_OPERATOR,		FK_U8,		OPT,	0 },
 };
 
 static const struct field_spec session_fields[] = {
@@ -215,10 +217,13 @@ static const struct msg_spec server_msgs[] = {
 
 static const struct msg_spec worker_msgs[] = {
 	MSG(IMSG_SESSION,	"SESSION",	session_fields),
+	MSG0(IMSG_KEY_UPDATE,	"KEY_UPDATE"),
 };
 
+/* The command's arguments, each ended by a NUL. */
 static const struct field_spec ctl_request_fields[] = {
-	{ F_TEXT,		FK_STR,		REQ,	512 },
+	{ F_LIST,		FK_BYTES,	REQ,	CTL_ARGS_MAX },
+	{ F_JSON,		FK_U8,		OPT,	0 },
 };
 
 static const struct field_spec ctl_reply_fields[] = {
@@ -348,6 +353,9 @@ static const struct code_name msg_names[] = {
 	{ IMSG_WORKER_INIT,	"WORKER_INIT" },
 	{ IMSG_BROKER_INIT,	"BROKER_INIT" },
 	{ IMSG_ATTACH,		"ATTACH" },
+	{ IMSG_KEY_UPDATE,	"KEY_UPDATE" },
+	{ IMSG_RELOAD,		"RELOAD" },
+	{ IMSG_RELOAD_DONE,	"RELOAD_DONE" },
 	{ IMSG_KEY_INIT,	"KEY_INIT" },
 	{ IMSG_KEY_ATTACH,	"KEY_ATTACH" },
 	{ IMSG_TEMPLATE_READY,	"TEMPLATE_READY" },
@@ -396,6 +404,7 @@ static const struct code_name field_names[] = {
 	{ F_SPK_PUB,		"F_SPK_PUB" },
 	{ F_SPK_CREATED,	"F_SPK_CREATED" },
 	{ F_SPK_SIG,		"F_SPK_SIG" },
+	{ F_OPERATOR,		"F_OPERATOR" },
 	{ F_PID,		"F_PID" },
 	{ F_ADDR,		"F_ADDR" },
 	{ F_TLS_VERSION,	"F_TLS_VERSION" },
@@ -418,6 +427,7 @@ static const struct code_name field_names[] = {
 	{ F_MESSAGE_BURST,	"F_MESSAGE_BURST" },
 	{ F_RETENTION,		"F_RETENTION" },
 	{ F_CTL_UID,		"F_CTL_UID" },
+	{ F_JSON,		"F_JSON" },
 	{ F_TBS,		"F_TBS" },
 	{ F_MD_NAME,		"F_MD_NAME" },
 	{ F_TLS_SIG,		"F_TLS_SIG" },
@@ -451,6 +461,7 @@ static const struct code_name err_names[] = {
 	{ ERR_NO_SUCH_ROOM,	"NO_SUCH_ROOM" },
 	{ ERR_DISABLED,		"DISABLED" },
 	{ ERR_KEY_RESET,	"KEY_RESET" },
+	{ ERR_KICKED,		"KICKED" },
 };
 
 static const char *

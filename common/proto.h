@@ -65,10 +65,13 @@ enum msg_type {
 
 	IMSG_SESSION		= 0x0101,	/* worker->broker: TLS facts, exporter */
 	IMSG_CHALLENGE		= 0x0102,	/* broker->worker: login nonce */
+	IMSG_KEY_UPDATE		= 0x0103,	/* worker->broker: a TLS key update */
 
 	IMSG_WORKER_INIT	= 0x0201,	/* master->template: settings, cert */
 	IMSG_BROKER_INIT	= 0x0202,	/* master->broker: settings */
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
+	IMSG_RELOAD		= 0x0204,	/* broker->master: securechatctl reload */
+	IMSG_RELOAD_DONE	= 0x0205,	/* master->broker: code, text */
 	IMSG_KEY_INIT		= 0x0210,	/* master->key process: key, settings */
 	IMSG_KEY_ATTACH		= 0x0211,	/* master->key process: worker link fd */
 	IMSG_TEMPLATE_READY	= 0x0213,	/* template->master: sandboxed */
@@ -77,7 +80,7 @@ enum msg_type {
 	IMSG_REAPED		= 0x0216,	/* template->master: pid, status */
 
 	/* securechatctl <-> broker, over the control socket. */
-	CTL_REQUEST		= 0x0301,	/* text: a command line */
+	CTL_REQUEST		= 0x0301,	/* list: the arguments, json? */
 	CTL_REPLY		= 0x0302,	/* code (0 ok), output lines */
 
 	/* A worker and the key process, over the worker's key link. */
@@ -121,6 +124,7 @@ enum field_tag {
 	F_SPK_PUB		= 0x0020,	/* bytes[32]: X25519 prekey */
 	F_SPK_CREATED		= 0x0021,	/* u64: seconds since the epoch */
 	F_SPK_SIG		= 0x0022,	/* bytes[64]: identity over prekey */
+	F_OPERATOR		= 0x0023,	/* u8: 1, NOTICE from the operator */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */
@@ -145,6 +149,7 @@ enum field_tag {
 	F_MESSAGE_BURST		= 0x0114,	/* u32 */
 	F_RETENTION		= 0x0115,	/* u32 days */
 	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
+	F_JSON			= 0x0117,	/* u8: 1, answer in JSON */
 	F_TBS			= 0x0120,	/* bytes: a message to sign */
 	F_MD_NAME		= 0x0121,	/* str: digest name, "" for EdDSA */
 	F_TLS_SIG		= 0x0122,	/* bytes: a TLS CertificateVerify signature */
@@ -178,12 +183,17 @@ enum err_code {
 	ERR_NO_SUCH_ROOM	= 24,
 	ERR_DISABLED		= 25,	/* account disabled by the operator */
 	ERR_KEY_RESET		= 26,	/* the operator reset this user's key */
+	ERR_KICKED		= 27,	/* the operator ended the sessions */
 };
 
 /* F_KIND of a ROOM_EVENT. */
 #define EVENT_MESSAGE		0
 #define EVENT_JOIN		1
 #define EVENT_PART		2
+
+/* A securechatctl command: at most this many bytes of arguments. */
+#define CTL_ARGS_MAX		2048
+#define CTL_ARGS_COUNT		16
 
 /* Bytes a SEND frame leaves for the broker to address and stamp it. */
 #define SEND_OVERHEAD		256

@@ -176,8 +176,15 @@ logged_in(struct link *l, const struct store_user *u, int registered)
 	frame_put_u8(&b, F_REGISTERED, (uint8_t)registered);
 	after_frame(l, &b);
 	l->state = LINK_AUTHED;
-	log_info("%s %s from %s (worker %ld)", u->name,
-	    registered ? "registered" : "logged in", l->addr, (long)l->pid);
+	l->authed_ms = now_ms();
+	br.logins++;
+	if (registered)
+		br.registrations++;
+	if (store_user_login(br.store, u->id, wall_ms()) == -1)
+		fatalx("store_user_login");
+	log_info("login: %s from %s%s (session %llu, worker %ld)", u->name,
+	    l->addr, registered ? ", registered" : "",
+	    (unsigned long long)l->session_id, (long)l->pid);
 	chat_bind(l, u);
 }
 
@@ -358,6 +365,9 @@ auth_register(struct link *l, const struct frame *f)
 		if (rv == STORE_USED)
 			link_error(l, ERR_INVITE_USED, "this invite code has "
 			    "already been used");
+		else if (rv == STORE_EXPIRED)
+			link_error(l, ERR_INVITE_INVALID, "this invite code "
+			    "has expired");
 		else
 			link_error(l, ERR_INVITE_INVALID, "no such invite code");
 		return;

@@ -15,6 +15,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "logsum.h"
 #include "securechatd.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -643,6 +644,7 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 	room_event_frame(&b, r->name, &row);
 	(void)after_fanout(AFTER_ROOM, r->id, row.seq, &b);
 	br.messages++;
+	br.message_bytes += len;
 }
 
 static void
@@ -682,6 +684,7 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 	direct_frame(&b, &row);
 	(void)after_fanout(AFTER_INBOX, su.id, row.seq, &b);
 	br.messages++;
+	br.message_bytes += len;
 }
 
 static void
@@ -721,8 +724,10 @@ chat_send(struct link *l, const struct frame *f)
 		if (l->limited_id == 0)
 			l->limited_id = id;
 		br.rate_limited++;
-		log_security("rate limit: %s from %s, retry in %u ms",
-		    l->user->name, l->addr, wait);
+		/* A paste is one line and a summary, not a line a message. */
+		if (logsum_event("rate limit", l->user->name))
+			log_security("rate limit: %s from %s, retry in %u ms",
+			    l->user->name, l->addr, wait);
 		frame_begin(&b, MSG_ERROR, br.max_frame);
 		frame_put_u16(&b, F_CODE, ERR_RATE_LIMITED);
 		frame_put_str(&b, F_TEXT, "too many messages: slow down");
@@ -963,4 +968,71 @@ chat_free(void)
 		free(r->members);
 		free(r);
 	}
+}
+
+/*
+ * The operator takes su out of a room (securechatctl room remove-member,
+ * user delete): as if it had parted, so the members' clients see it go
+ * and start a new sender-key chain.  STORE_NOT_FOUND if it was not in.
+ */
+int
+chat_remove_member(const char *name, const struct store_user *su)
+{
+	struct user	*u, tmp;
+	struct room	*r;
+
+	if ((r = room_get(name, 0)) == NULL || !room_has_member(r, su->id))
+		return STORE_NOT_FOUND;
+	if ((u = user_find(su->id)) == NULL) {
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.id = su->id;
+		(void)str_copy(tmp.name, su->name, sizeof(tmp.name));
+		memcpy(tmp.sign_pub, su->sign_pub, KEY_LEN);
+		u = &tmp;
+	}
+	tx_begin();
+	(void)room_announce(r, u, LOG_PART);
+	if (store_member_remove(br.store, r->id, su->id) != 0)
+		fatalx("store_member_remove");
+	room_remove_member(r, su->id);
+	return 0;
+}
+
+/*
+ * The operator deleted a room: forget it, and what this turn would still
+ * have fanned out to it, and tell its members who are online.
+ */
+void
+chat_room_forget(const char *name, const uint8_t *notice, size_t len)
+{
+	struct room	*r;
+	struct user	*u;
+	struct link	*l;
+	struct after	*a, *next;
+	size_t		 i;
+
+	TAILQ_FOREACH(r, &br.rooms, entry)
+		if (strcmp(r->name, name) == 0)
+			break;
+	if (r == NULL)
+		return;
+	for (a = TAILQ_FIRST(&br.after); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, entry);
+		if (a->kind == AFTER_ROOM && a->target == r->id) {
+			TAILQ_REMOVE(&br.after, a, entry);
+			free(a->frame);
+			free(a);
+		}
+	}
+	for (i = 0; i < r->nmembers; i++) {
+		if ((u = user_find(r->members[i])) == NULL)
+			continue;
+		TAILQ_FOREACH(l, &u->links, user_entry) {
+			link_room_remove(l, r->id);
+			link_send(l, notice, len);
+		}
+	}
+	TAILQ_REMOVE(&br.rooms, r, entry);
+	free(r->members);
+	free(r);
 }

@@ -1,7 +1,8 @@
 /*
- * broker-ctl.c: the operator's requests, from securechatctl over the
+ * broker-ctl.c: the operator's connections, from securechatctl over the
  * control socket.  Only the daemon's own starting uid (root) is heard; one
- * request per connection, bounded in size, time and number.
+ * request per connection, bounded in size, time and number.  What each
+ * command does is broker-admin.c's.
  */
 #include "config.h"
 
@@ -18,10 +19,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include <openssl/crypto.h>
-
 #include "broker.h"
-#include "crypto.h"
 #include "log.h"
 #include "securechatd.h"
 #include "util.h"
@@ -30,14 +28,13 @@
 #define CTL_MAX_CONNS		8
 #define CTL_TIMEOUT_S		5
 #define CTL_MSG_MAX		4096
-#define INVITE_BYTES		10	/* 80 bits: invites and reset codes */
-#define CODE_HEX_LEN		(2 * INVITE_BYTES)
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	uint64_t		 id;
 	struct bufferevent	*bev;
 	int			 answered;
+	int			 pending;	/* waits for the master */
 };
 TAILQ_HEAD(ctllist, ctl_conn);
 
@@ -96,128 +93,37 @@ reply_build(struct frame_buf *b, uint16_t code, struct evbuffer *text)
 		fatalx("control reply too large");
 }
 
-static void
-rooms_cb(const char *name, uint64_t members, void *arg)
+/* The reply of the request id, once it is known (a reload). */
+void
+ctl_reply_later(uint64_t id, uint16_t code, struct evbuffer *text)
 {
-	(void)evbuffer_add_printf(arg, "%s %llu\n", name,
-	    (unsigned long long)members);
+	struct frame_buf	 b;
+
+	reply_build(&b, code, text);
+	ctl_reply_after(id, b.data, b.len);
+	frame_buf_free(&b);
 }
 
-/* A fresh one-time code, as the operator hands it out: hex digits. */
-static void
-new_code(char hex[CODE_HEX_LEN + 1])
-{
-	uint8_t	 raw[INVITE_BYTES];
-
-	if (crypto_random(raw, sizeof(raw)) == -1)
-		fatalx("crypto_random");
-	hex_encode(raw, sizeof(raw), hex);
-	OPENSSL_cleanse(raw, sizeof(raw));
-}
-
-/* The sessions of a reset key end: it is no longer the account's. */
-static void
-end_sessions(const char *name)
-{
-	struct user	*u;
-	struct link	*l;
-	char		 text[128];
-
-	TAILQ_FOREACH(u, &br.users, entry)
-		if (strcmp(u->name, name) == 0)
-			break;
-	if (u == NULL)
-		return;
-	snprintf(text, sizeof(text), "the identity key of %s was reset by "
-	    "the operator", name);
-	TAILQ_FOREACH(l, &u->links, user_entry)
-		link_error(l, ERR_KEY_RESET, text);
-}
-
-/*
- * A user who lost the identity key may register a new one under the same
- * name, keeping rooms and inbox, with the one-time code printed here: a
- * thief of the old key cannot.  Others' clients see the key change and
- * refuse it until each of them accepts it (/trust).
- */
+/* NUL-ended arguments into argv; -1 if they are not that. */
 static int
-reset_key(const char *arg, struct evbuffer *out, uint16_t *code)
+split_args(const uint8_t *p, size_t len, char *buf, size_t bufsz,
+    char **argv, int max)
 {
-	uint8_t	 hash[CRYPTO_HASH_LEN];
-	char	 name[NAME_MAX_LEN + 1], hex[CODE_HEX_LEN + 1];
-	int	 rv;
+	size_t	 i;
+	int	 argc = 0;
 
-	if (str_copy(name, arg, sizeof(name)) == -1 ||
-	    proto_fold_user(name) == -1) {
-		*code = 1;
-		(void)evbuffer_add_printf(out, "not a user name: '%s'\n", arg);
-		return 0;
+	if (len == 0 || len >= bufsz || p[len - 1] != '\0')
+		return -1;
+	memcpy(buf, p, len);
+	argv[argc++] = buf;
+	for (i = 0; i < len - 1; i++) {
+		if (buf[i] != '\0')
+			continue;
+		if (argc == max)
+			return -1;
+		argv[argc++] = buf + i + 1;
 	}
-	new_code(hex);
-	if (crypto_sha256(hex, strlen(hex), hash) == -1)
-		fatalx("crypto_sha256");
-	tx_begin();
-	if ((rv = store_key_reset(br.store, name, hash)) == -1)
-		fatalx("store_key_reset");
-	if (rv == STORE_NOT_FOUND) {
-		*code = 1;
-		(void)evbuffer_add_printf(out, "no user '%s'\n", name);
-		return 1;
-	}
-	/* A crash before the commit ends the sessions anyway. */
-	end_sessions(name);
-	log_security("control: identity key of %s reset: a registration of "
-	    "that name with the code given replaces it", name);
-	(void)evbuffer_add_printf(out, "%s\n", hex);
-	OPENSSL_cleanse(hex, sizeof(hex));
-	return 1;
-}
-
-/* Returns 1 when the reply must wait for the commit. */
-static int
-run(const char *line, struct evbuffer *out, uint16_t *code)
-{
-	struct user	*u;
-	char		 hex[CODE_HEX_LEN + 1];
-
-	*code = 0;
-	if (strcmp(line, "invite") == 0) {
-		new_code(hex);
-		tx_begin();
-		if (store_invite_add(br.store, hex) != 0)
-			fatalx("store_invite_add");
-		log_info("control: invite created");
-		(void)evbuffer_add_printf(out, "%s\n", hex);
-		return 1;
-	}
-	if (strcmp(line, "stats") == 0) {
-		(void)evbuffer_add_printf(out,
-		    "connections %u\nusers_online %u\nmessages %llu\n"
-		    "failed_logins %llu\nrate_limited %llu\nuptime %llu\n",
-		    br.nlinks, br.nusers_online,
-		    (unsigned long long)br.messages,
-		    (unsigned long long)br.failed_logins,
-		    (unsigned long long)br.rate_limited,
-		    (unsigned long long)((now_ms() - br.started_ms) / 1000));
-		return 0;
-	}
-	if (strcmp(line, "who") == 0) {
-		TAILQ_FOREACH(u, &br.users, entry)
-			(void)evbuffer_add_printf(out, "%s %u\n", u->name,
-			    u->nlinks);
-		return 0;
-	}
-	if (strcmp(line, "rooms") == 0) {
-		if (store_rooms(br.store, rooms_cb, out) == -1)
-			fatalx("store_rooms");
-		return 0;
-	}
-	if (strncmp(line, "reset-key ", 10) == 0)
-		return reset_key(line + 10, out, code);
-	*code = 1;
-	(void)evbuffer_add_printf(out, "unknown command '%s': try invite, "
-	    "reset-key USER, stats, who or rooms\n", line);
-	return 0;
+	return argc;
 }
 
 static void
@@ -227,26 +133,39 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer		*in = bufferevent_get_input(bev), *out;
 	struct frame_buf	 b;
 	struct frame		 f;
+	const uint8_t		*args;
 	uint8_t			*p;
-	size_t			 flen;
+	size_t			 flen, alen;
+	uint8_t			 json = 0;
+	char			 buf[CTL_ARGS_MAX + 1], *argv[CTL_ARGS_COUNT];
+	int			 rv, argc, later;
 	uint16_t		 code;
-	char			 line[513];
-	int			 rv, later;
 
-	if (c->answered)
+	if (c->answered || c->pending)
 		return;
 	rv = frame_evbuffer_next(in, CTL_MSG_MAX, proto_ctl_spec, &f, &p, &flen);
 	if (rv == FRAME_NEED_MORE)
 		return;
 	if (rv != FRAME_OK || f.type != CTL_REQUEST ||
-	    frame_get_str(&f, F_TEXT, line, sizeof(line)) == -1)
+	    frame_get_bytes(&f, F_LIST, &args, &alen) == -1 ||
+	    (argc = split_args(args, alen, buf, sizeof(buf), argv,
+	    CTL_ARGS_COUNT)) == -1)
+		goto bad;
+	if (frame_get(&f, F_JSON) != NULL && frame_get_u8(&f, F_JSON,
+	    &json) == -1)
 		goto bad;
 	if ((out = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
-	later = run(line, out, &code);
+	later = admin_run(c->id, argc, argv, json, out, &code);
+	if (later == ADMIN_PENDING) {
+		/* The answer comes with the master's (ctl_reply_later). */
+		c->pending = 1;
+		evbuffer_free(out);
+		return;
+	}
 	reply_build(&b, code, out);
 	evbuffer_free(out);
-	if (later) {
+	if (later == ADMIN_AFTER_COMMIT) {
 		struct after	*a;
 
 		a = after_fanout(AFTER_CTL, 0, 0, &b);

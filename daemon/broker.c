@@ -27,6 +27,7 @@
 #include "frame.h"
 #include "ipc.h"
 #include "log.h"
+#include "logsum.h"
 #include "sandbox.h"
 #include "securechatd.h"
 #include "store.h"
@@ -53,9 +54,36 @@ link_by_session(uint64_t session_id)
 	return NULL;
 }
 
+/* "1h 2m 3s" */
+static void
+duration(uint64_t ms, char *buf, size_t bufsz)
+{
+	uint64_t	 s = ms / 1000;
+
+	if (s >= 3600)
+		(void)snprintf(buf, bufsz, "%lluh %llum %llus",
+		    (unsigned long long)(s / 3600),
+		    (unsigned long long)(s / 60 % 60),
+		    (unsigned long long)(s % 60));
+	else if (s >= 60)
+		(void)snprintf(buf, bufsz, "%llum %llus",
+		    (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+	else
+		(void)snprintf(buf, bufsz, "%llu.%03llus",
+		    (unsigned long long)s, (unsigned long long)(ms % 1000));
+}
+
 static void
 link_free(struct link *l, const char *why)
 {
+	char	 took[64];
+
+	if (l->user != NULL) {
+		duration(now_ms() - l->authed_ms, took, sizeof(took));
+		log_info("logout: %s from %s after %s (session %llu, %s)",
+		    l->user->name, l->addr, took,
+		    (unsigned long long)l->session_id, why);
+	}
 	log_debug("worker %ld (%s) detached: %s", (long)l->pid, l->addr, why);
 	auth_link_gone(l);
 	chat_link_gone(l);
@@ -237,6 +265,10 @@ link_frame(struct link *l, const struct frame *f)
 			goto violation;
 		auth_register(l, f);
 		return;
+	case IMSG_KEY_UPDATE:
+		/* The worker's own note, in any phase: a counter. */
+		br.key_updates++;
+		return;
 	default:
 		/* Nothing but the account messages before the broker says so. */
 		if (l->state != LINK_AUTHED)
@@ -322,6 +354,7 @@ attach(const struct frame *f, int fd)
 		fatalx("bufferevent_enable");
 	TAILQ_INSERT_TAIL(&br.links, l, entry);
 	br.nlinks++;
+	br.connections++;
 	log_debug("worker %ld (%s) attached, %u live", (long)l->pid, l->addr,
 	    br.nlinks);
 }
@@ -380,6 +413,11 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 			fatalx("settings with a descriptor");
 		settings(&f);
 		log_info("settings updated");
+		break;
+	case IMSG_RELOAD_DONE:
+		if (passed != -1)
+			fatalx("reload answer with a descriptor");
+		admin_reload_done(&f);
 		break;
 	default:
 		fatalx("unexpected message 0x%04x from the master", f.type);
@@ -464,9 +502,12 @@ broker_main(int foreground)
 	if (fcntl(BROKER_FD_MASTER, F_GETFD) == -1 ||
 	    fcntl(BROKER_FD_CONTROL, F_GETFD) == -1)
 		fatalx("broker: started without its descriptors");
-	/* Close first: the syslog socket opened next must survive. */
 	closefrom(BROKER_FD_CONTROL + 1);
-	log_init(foreground, LOG_LEVEL_INFO);
+	/* Without -d, stderr is the master's log relay (master-log.c). */
+	if (foreground)
+		log_init(1, LOG_LEVEL_INFO);
+	else
+		log_init_relay(LOG_LEVEL_INFO);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	read_settings();
@@ -490,6 +531,7 @@ broker_main(int foreground)
 	if (fd_set_nonblock(BROKER_FD_MASTER) == -1)
 		fatal("nonblock");
 	ctl_init();
+	logsum_init(br.base);
 
 	if (sandbox_limits(SANDBOX_BROKER, broker_max_fds(), err,
 	    sizeof(err)) == -1 ||
@@ -510,6 +552,7 @@ broker_main(int foreground)
 		link_free(l, "broker stopping");
 	chat_free();
 	ctl_free();
+	logsum_free();
 	event_free(master_ev);
 	event_free(sigterm_ev);
 	event_free(br.prune_ev);

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
@@ -52,6 +53,7 @@ struct link {
 	uint8_t			 nonce[NONCE_LEN];
 	uint8_t			 exporter[EXPORTER_LEN];
 	struct event		*penalty_ev;
+	uint64_t		 authed_ms;	/* logged in at, for the logout line */
 	uint16_t		 penalty_code;
 	char			 penalty_text[160];
 
@@ -151,10 +153,15 @@ struct broker {
 	uint32_t		 retention_days;
 	uint32_t		 ctl_uid;
 
-	/* counters */
+	/* counters, since the broker started (securechatctl stats) */
+	uint64_t		 connections;	/* worker links attached */
+	uint64_t		 logins;	/* including registrations */
+	uint64_t		 registrations;
 	uint64_t		 messages;
+	uint64_t		 message_bytes;	/* ciphertext bodies stored */
 	uint64_t		 failed_logins;
 	uint64_t		 rate_limited;
+	uint64_t		 key_updates;	/* TLS key updates by workers */
 };
 
 extern struct broker	 br;
@@ -177,6 +184,7 @@ void		 after_pump(struct link *l);
 void	 ctl_init(void);
 void	 ctl_free(void);
 void	 ctl_reply_after(uint64_t id, const uint8_t *frame, size_t len);
+void	 ctl_reply_later(uint64_t id, uint16_t code, struct evbuffer *text);
 
 /* broker-auth.c */
 void	 auth_session(struct link *l, const struct frame *f);
@@ -199,5 +207,15 @@ void	 chat_pump(struct link *l);
 void	 chat_link_gone(struct link *l);
 void	 chat_prune(void);
 void	 chat_free(void);
+int	 chat_remove_member(const char *room, const struct store_user *su);
+void	 chat_room_forget(const char *room, const uint8_t *notice, size_t len);
+
+/* broker-admin.c: securechatctl's commands. */
+#define ADMIN_NOW		0	/* answer at once */
+#define ADMIN_AFTER_COMMIT	1	/* answer once this turn is on disk */
+#define ADMIN_PENDING		2	/* the master answers (reload) */
+int	 admin_run(uint64_t id, int argc, char **argv, int json,
+	    struct evbuffer *out, uint16_t *code);
+void	 admin_reload_done(const struct frame *f);
 
 #endif

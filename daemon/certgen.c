@@ -1,7 +1,9 @@
 /*
  * certgen.c: the server's TLS identity.  Like sshd's host keys, a missing
  * key and certificate are generated at first start (Ed25519, self-signed);
- * clients pin the key's SHA-256 fingerprint.
+ * clients pin the key's SHA-256 fingerprint.  Only when both files are
+ * missing and their directories exist: a mistyped path fails the start
+ * instead of silently making a key no client has pinned.
  */
 #include "config.h"
 
@@ -21,24 +23,6 @@
 #include "log.h"
 #include "securechatd.h"
 #include "util.h"
-
-static int
-mkparent(const char *path, char *err, size_t errsz)
-{
-	char	 tmp[PATH_MAX];
-	char	*dir;
-
-	if (str_copy(tmp, path, sizeof(tmp)) == -1) {
-		snprintf(err, errsz, "%s: path too long", path);
-		return -1;
-	}
-	dir = dirname(tmp);
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		snprintf(err, errsz, "cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 /* Write through a new file opened with mode, never following a link. */
 static int
@@ -82,9 +66,6 @@ generate(const char *cert_path, const char *key_path, char *err, size_t errsz)
 	X509_NAME	*name;
 	int		 rv = -1;
 
-	if (mkparent(cert_path, err, errsz) == -1 ||
-	    mkparent(key_path, err, errsz) == -1)
-		return -1;
 	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
 	    (x = X509_new()) == NULL) {
 		snprintf(err, errsz, "key generation failed");
@@ -116,20 +97,59 @@ out:
 	return rv;
 }
 
+/* The directory path is in exists: a typo must not make a new key. */
+static int
+dir_of_exists(const char *path, const char *what, char *err, size_t errsz)
+{
+	char		 tmp[PATH_MAX], *dir;
+	struct stat	 st;
+
+	if (str_copy(tmp, path, sizeof(tmp)) == -1) {
+		snprintf(err, errsz, "%s: path too long", path);
+		return -1;
+	}
+	dir = dirname(tmp);
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s %s is missing and its directory %s "
+		    "does not exist: not generating a key (a typo in the "
+		    "path?)", what, path, dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Does the file exist?  -1 (err set) when it cannot be told. */
+static int
+file_exists(const char *path, char *err, size_t errsz)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) == 0)
+		return 1;
+	if (errno == ENOENT && lstat(path, &st) == -1)
+		return 0;
+	/* A dangling link, a loop, a directory we may not search. */
+	snprintf(err, errsz, "%s: %s", path, errno == ENOENT ?
+	    "a symbolic link to a file that does not exist" : strerror(errno));
+	return -1;
+}
+
 int
-certgen_ensure(const char *cert_path, const char *key_path, int gen, char *err,
+certgen_plan(const char *cert_path, const char *key_path, int gen, char *err,
     size_t errsz)
 {
 	int	 have_cert, have_key;
 
-	have_cert = access(cert_path, F_OK) == 0;
-	have_key = access(key_path, F_OK) == 0;
+	if ((have_cert = file_exists(cert_path, err, errsz)) == -1 ||
+	    (have_key = file_exists(key_path, err, errsz)) == -1)
+		return -1;
 	if (have_cert && have_key)
-		return 0;
+		return CERTGEN_PRESENT;
 	if (have_cert != have_key) {
 		/* Never overwrite half of an identity the operator made. */
-		snprintf(err, errsz, "%s exists but %s does not: supply both or neither",
-		    have_cert ? cert_path : key_path, have_cert ? key_path : cert_path);
+		snprintf(err, errsz, "%s exists but %s does not: supply both "
+		    "or neither", have_cert ? cert_path : key_path,
+		    have_cert ? key_path : cert_path);
 		return -1;
 	}
 	if (!gen) {
@@ -137,6 +157,22 @@ certgen_ensure(const char *cert_path, const char *key_path, int gen, char *err,
 		    cert_path);
 		return -1;
 	}
+	if (dir_of_exists(cert_path, "tls.certificate", err, errsz) == -1 ||
+	    dir_of_exists(key_path, "tls.private_key", err, errsz) == -1)
+		return -1;
+	return CERTGEN_GENERATE;
+}
+
+int
+certgen_ensure(const char *cert_path, const char *key_path, int gen, char *err,
+    size_t errsz)
+{
+	int	 plan;
+
+	if ((plan = certgen_plan(cert_path, key_path, gen, err, errsz)) == -1)
+		return -1;
+	if (plan == CERTGEN_PRESENT)
+		return 0;
 	if (generate(cert_path, key_path, err, errsz) == -1)
 		return -1;
 	log_info("generated a new TLS key %s and certificate %s", key_path,

@@ -714,6 +714,96 @@ conf_load(struct conf *c, const char *path, int must_exist, char *err,
 	return rv;
 }
 
+/* The value of option o in base, as the file would spell it. */
+static void
+opt_format(const struct opt *o, const void *base, char *out, size_t outsz)
+{
+	const struct conf	*c = base;
+	const char		*p = (const char *)base + o->off;
+	unsigned int		 u;
+	size_t			 i, len = 0;
+	int			 v, n;
+
+	out[0] = '\0';
+	switch (o->kind) {
+	case OPT_INT:
+		memcpy(&u, p, sizeof(u));
+		(void)snprintf(out, outsz, "%u", u);
+		break;
+	case OPT_BOOL:
+		memcpy(&v, p, sizeof(v));
+		(void)snprintf(out, outsz, "%s", v ? "true" : "false");
+		break;
+	case OPT_PATH:
+	case OPT_USER:
+	case OPT_ADDRESS:
+		(void)snprintf(out, outsz, "\"%s\"", p);
+		break;
+	case OPT_ENUM:
+		memcpy(&v, p, sizeof(v));
+		(void)snprintf(out, outsz, "\"%s\"", o->names[v]);
+		break;
+	case OPT_LISTEN:
+		for (i = 0; i < c->nlisten && len < outsz; i++) {
+			n = snprintf(out + len, outsz - len, "%s%s:%u",
+			    i ? ", " : "", c->listen[i].address,
+			    c->listen[i].port);
+			if (n < 0)
+				break;
+			len += (size_t)n;
+		}
+		break;
+	case OPT_GROUP:
+		break;
+	}
+}
+
+void
+conf_diff(const struct conf *old, const struct conf *new,
+    void (*cb)(const char *, const char *, const char *, void *), void *arg)
+{
+	char	 a[PATH_MAX + 64], b[PATH_MAX + 64];
+	size_t	 i;
+
+	for (i = 0; i < nitems(conf_opts); i++) {
+		if (conf_opts[i].kind == OPT_GROUP)
+			continue;
+		opt_format(&conf_opts[i], old, a, sizeof(a));
+		opt_format(&conf_opts[i], new, b, sizeof(b));
+		if (strcmp(a, b) != 0)
+			cb(conf_opts[i].name, a, b, arg);
+	}
+}
+
+/*
+ * The sockets are bound and the privileges dropped with these before the
+ * first reload; changing them needs a restart.
+ */
+static const char *const fixed_options[] = {
+	"listen", "user", "state_dir", "runtime_dir", "empty_dir",
+};
+
+int
+conf_option_fixed(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(fixed_options); i++)
+		if (strcmp(fixed_options[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+void
+conf_option_names(void (*cb)(const char *name, void *arg), void *arg)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(conf_opts); i++)
+		if (conf_opts[i].kind != OPT_GROUP)
+			cb(conf_opts[i].name, arg);
+}
+
 static int
 listen_equal(const struct conf *a, const struct conf *b)
 {

@@ -68,6 +68,15 @@ int	 conf_load(struct conf *c, const char *path, int must_exist, char *err,
  */
 int	 conf_reload(struct conf *live, const struct conf *fresh,
 	    void (*report)(const char *option));
+/* For each option whose value differs: cb(name, old, new, arg). */
+void	 conf_diff(const struct conf *old, const struct conf *new,
+	    void (*cb)(const char *, const char *, const char *, void *),
+	    void *arg);
+/* Is this an option a reload cannot change? */
+int	 conf_option_fixed(const char *name);
+/* Every option's dotted name, in the table's order. */
+void	 conf_option_names(void (*cb)(const char *name, void *arg),
+	    void *arg);
 const char *conf_registration_name(enum registration r);
 const char *conf_log_level_name(int level);
 

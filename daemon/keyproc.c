@@ -410,11 +410,14 @@ keyproc_main(int foreground)
 	log_fatal_status(EXIT_STARTUP);
 	if (fcntl(KEYPROC_FD_MASTER, F_GETFD) == -1)
 		fatalx("started without its master channel");
-	/* Close first: the syslog socket opened next must survive. */
 	closefrom(KEYPROC_FD_MASTER + 1);
 	if (fd_stdio_null() == -1)
 		fatal("/dev/null");
-	log_init(foreground, LOG_LEVEL_INFO);
+	/* Without -d, stderr is the master's log relay (master-log.c). */
+	if (foreground)
+		log_init(1, LOG_LEVEL_INFO);
+	else
+		log_init_relay(LOG_LEVEL_INFO);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	TAILQ_INIT(&kp.links);

@@ -1,6 +1,7 @@
 # Everything but main() lives in a library so the unit tests link it.
 noinst_LIBRARIES += %D%/libdaemon.a
-%C%_libdaemon_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS)
+%C%_libdaemon_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS) \
+	$(LIBSYSTEMD_CFLAGS)
 %C%_libdaemon_a_SOURCES = \
 	%D%/securechatd.h \
 	%D%/conf.c %D%/conf.h \
@@ -10,6 +11,10 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/master.c %D%/master.h \
 	%D%/master-keyproc.c \
 	%D%/master-template.c \
+	%D%/master-log.c \
+	%D%/notify.c \
+	%D%/setup.c \
+	%D%/ops.h \
 	%D%/template.c \
 	%D%/keyproc.c %D%/keyproc.h \
 	%D%/keysign.c %D%/keysign.h \
@@ -18,16 +23,20 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/broker-auth.c \
 	%D%/broker-chat.c \
 	%D%/broker-ctl.c \
+	%D%/broker-admin.c \
+	%D%/ctl-out.c %D%/ctl-out.h \
 	%D%/broker-keys.c \
-	%D%/store.c %D%/store.h
+	%D%/store.c %D%/store-admin.c %D%/store.h
 
 DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \
-	$(LIBCONFIG_LIBS) $(SQLITE_LIBS) $(SECCOMP_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
+	$(LIBCONFIG_LIBS) $(SQLITE_LIBS) $(SECCOMP_LIBS) $(LIBSYSTEMD_LIBS) $(LIBEVENT_LIBS) \
+	$(OPENSSL_LIBS)
 
 sbin_PROGRAMS += %D%/securechatd
 %C%_securechatd_SOURCES = %D%/securechatd.c
 %C%_securechatd_LDADD = $(DAEMON_LIBS)
 
 sbin_PROGRAMS += %D%/securechatctl
-%C%_securechatctl_SOURCES = %D%/securechatctl.c
-%C%_securechatctl_LDADD = common/libcommon.a $(OPENSSL_LIBS)
+%C%_securechatctl_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS)
+%C%_securechatctl_SOURCES = %D%/securechatctl.c %D%/conf.c
+%C%_securechatctl_LDADD = common/libcommon.a $(LIBCONFIG_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)

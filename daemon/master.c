@@ -37,6 +37,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "master.h"
+#include "ops.h"
 #include "sandbox.h"
 #include "securechatd.h"
 #include "tls.h"
@@ -52,6 +53,7 @@
 #define SHUTDOWN_WORKERS_MS	5000	/* bound on the clean close */
 #define SHUTDOWN_BROKER_MS	3000
 #define PEM_MAX			(64 * 1024)
+#define RELOAD_SUMMARY_MAX	3072	/* what a reload tells securechatctl */
 
 TAILQ_HEAD(childlist, child);
 
@@ -96,6 +98,7 @@ static struct {
 	struct event		*throttle_ev;
 	int			 throttled;
 	int			 verbose;
+	int			 socket_activated;	/* listeners from systemd */
 
 	int			 shutting_down;
 	uint64_t		 shutdown_started;
@@ -105,47 +108,7 @@ static struct {
 static void	 listeners_enable(int);
 static void	 throttle(unsigned int);
 static void	 broker_spawn(void);
-
-static int
-read_file(const char *path, uint8_t **out, size_t *outlen, char *err,
-    size_t errsz)
-{
-	struct stat	 st;
-	uint8_t		*buf;
-	ssize_t		 n;
-	size_t		 off = 0;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > PEM_MAX) {
-		snprintf(err, errsz, "%s: not a regular file of 1..%d bytes",
-		    path, PEM_MAX);
-		(void)close(fd);
-		return -1;
-	}
-	buf = xmalloc((size_t)st.st_size);
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errsz, "%s: short read", path);
-			OPENSSL_cleanse(buf, (size_t)st.st_size);
-			free(buf);
-			(void)close(fd);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	(void)close(fd);
-	*out = buf;
-	*outlen = off;
-	return 0;
-}
+static int	 master_reload(char *, size_t);
 
 static void
 tls_identity_free(void)
@@ -171,20 +134,10 @@ tls_identity_load(const struct conf *c, char *err, size_t errsz)
 	if (certgen_ensure(c->tls_certificate, c->tls_private_key,
 	    c->tls_generate, err, errsz) == -1)
 		return -1;
-	if (read_file(c->tls_certificate, &cert, &cert_len, err, errsz) == -1)
+	/* Built once here so a bad pair fails at start, not per client. */
+	if ((ctx = setup_tls_load(c, &cert, &cert_len, &key, &key_len, err,
+	    errsz)) == NULL)
 		return -1;
-	if (read_file(c->tls_private_key, &key, &key_len, err, errsz) == -1) {
-		free(cert);
-		return -1;
-	}
-	/* Build a context once here so a bad pair fails at start, not per client. */
-	if ((ctx = tls_ctx_server(cert, cert_len, key, key_len, err,
-	    errsz)) == NULL) {
-		OPENSSL_cleanse(key, key_len);
-		free(key);
-		free(cert);
-		return -1;
-	}
 	if (tls_spki_fingerprint(SSL_CTX_get0_privatekey(ctx), fp) == 0) {
 		hex_encode(fp, sizeof(fp), hex);
 		log_info("TLS key fingerprint SHA256:%s", hex);
@@ -196,57 +149,6 @@ tls_identity_load(const struct conf *c, char *err, size_t errsz)
 	m.key_pem = key;
 	m.key_len = key_len;
 	return 0;
-}
-
-/* Create a directory if missing and give it the owner and mode we expect. */
-static void
-prepare_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, int chown_it)
-{
-	struct stat	 st;
-
-	if (mkdir(path, mode) == -1 && errno != EEXIST)
-		fatal("mkdir %s", path);
-	if (lstat(path, &st) == -1)
-		fatal("stat %s", path);
-	if (!S_ISDIR(st.st_mode))
-		fatalx("%s is not a directory", path);
-	if (chown_it && (st.st_uid != uid || st.st_gid != gid) &&
-	    chown(path, uid, gid) == -1)
-		fatal("chown %s", path);
-	if ((st.st_mode & 07777) != mode && chmod(path, mode) == -1)
-		fatal("chmod %s", path);
-}
-
-/* The workers' chroot: owned by root, writable by nobody else, empty. */
-static void
-prepare_empty_dir(const char *path)
-{
-	struct stat	 st;
-
-	prepare_dir(path, 0755, 0, 0, geteuid() == 0);
-	if (stat(path, &st) == -1)
-		fatal("stat %s", path);
-	if (geteuid() == 0 && st.st_uid != 0)
-		fatalx("empty_dir %s must be owned by root", path);
-	if (st.st_mode & 022)
-		fatalx("empty_dir %s must not be writable by group or others",
-		    path);
-}
-
-static void
-prepare_dirs(const struct conf *c)
-{
-	uid_t	 uid = geteuid();
-	gid_t	 gid = getegid();
-	char	 err[256];
-	int	 root = geteuid() == 0;
-
-	if (root && privdrop_lookup(c->user, &uid, &gid, err,
-	    sizeof(err)) == -1)
-		fatalx("%s", err);
-	prepare_dir(c->state_dir, 0700, uid, gid, root);
-	prepare_dir(c->runtime_dir, 0755, 0, 0, root);
-	prepare_empty_dir(c->empty_dir);
 }
 
 /*
@@ -453,6 +355,10 @@ master_spawn(const char *role, const int *fds, int nfds)
 		for (sig = 1; sig < NSIG; sig++)
 			if (sig != SIGPIPE)
 				(void)sigaction(sig, &sa, NULL);
+		/* Below 3: no source is moved onto it. */
+		if (mlog_child_fd() != STDERR_FILENO &&
+		    dup2(mlog_child_fd(), STDERR_FILENO) == -1)
+			_exit(127);
 		/* Move sources above the targets first so dup2 never clobbers. */
 		for (i = 0; i < nfds; i++)
 			if ((moved[i] = fcntl(fds[i], F_DUPFD, 3 + nfds)) == -1)
@@ -495,18 +401,48 @@ broker_send_settings(void)
 	frame_buf_free(&b);
 }
 
-/* The broker's channel is only for its EOF today: it says the broker died. */
+/* securechatctl reload, by way of the broker: reload, then say how it went. */
+static void
+broker_reload_request(void)
+{
+	struct frame_buf	 b;
+	char			 summary[RELOAD_SUMMARY_MAX];
+	int			 rv;
+
+	rv = master_reload(summary, sizeof(summary));
+	if (m.broker_fd == -1)
+		return;
+	frame_begin(&b, IMSG_RELOAD_DONE, FRAME_MAX_DEFAULT);
+	frame_put_u16(&b, F_CODE, rv == 0 ? 0 : 1);
+	frame_put_str(&b, F_TEXT, summary);
+	if (frame_finish(&b) == -1 || ipc_send(m.broker_fd, &b, -1) == -1)
+		log_warnx("cannot tell the broker how the reload went");
+	frame_buf_free(&b);
+}
+
+/*
+ * The broker's channel carries its requests for the master (a reload, for
+ * securechatctl), and its EOF says the broker died.  The broker is
+ * sandboxed but not trusted: one exact message, nothing else.
+ */
 static void
 broker_readable(evutil_socket_t fd, short ev, void *arg)
 {
 	uint8_t		 buf[256];
+	struct frame	 f;
 	ssize_t		 n;
+	int		 passed;
 
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	n = ipc_recv(fd, buf, sizeof(buf), &f, &passed);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n > 0) {
-		log_warnx("unexpected message from the broker");
+	if (n > 0 || (n == -1 && errno == EBADMSG)) {
+		if (passed != -1)
+			(void)close(passed);
+		if (n > 0 && f.type == IMSG_RELOAD && f.nfields == 0)
+			broker_reload_request();
+		else
+			log_warnx("unexpected message from the broker");
 		return;
 	}
 	event_free(m.broker_ev);
@@ -629,6 +565,7 @@ worker_spawn(int client, const char *addr)
 	ch->broker_end = wb[0];
 	wb[0] = -1;
 	m.nworkers++;
+	notify_status(m.nworkers);
 out:
 	(void)close(client);
 	if (wb[0] != -1)
@@ -652,6 +589,7 @@ master_worker_spawned(struct child *ch, pid_t pid)
 		log_warnx("client %s: the worker template could not fork",
 		    ch->addr);
 		m.nworkers--;
+		notify_status(m.nworkers);
 		mtemplate_worker_ended(ch, 0);
 		child_free(ch);
 		worker_startup_failed();
@@ -814,6 +752,7 @@ child_ended(struct child *ch, int status)
 		mtemplate_ended(ch, lived);
 	else if (ch->kind == CHILD_WORKER) {
 		m.nworkers--;
+		notify_status(m.nworkers);
 		mtemplate_worker_ended(ch, status);
 		if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_STARTUP ||
 		    WEXITSTATUS(status) == 127))
@@ -865,6 +804,8 @@ sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 
 	/* Reports first: an adopted worker must be known before it is reaped. */
 	mtemplate_drain();
+	/* Their last lines first, while the master still knows who they were. */
+	mlog_drain();
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((ch = child_find(pid)) == NULL) {
 			log_warnx("reaped unknown child pid %ld", (long)pid);
@@ -931,6 +872,7 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 	if (m.shutting_down)
 		return;
 	log_info("shutting down on signal %d", (int)sig);
+	notify_stopping();
 	m.shutting_down = 1;
 	m.shutdown_started = now_ms();
 	listeners_enable(0);
@@ -942,21 +884,60 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 	shutdown_tick(-1, 0, NULL);
 }
 
+struct reload_ctx {
+	char	*summary;
+	size_t	 len;
+	size_t	 size;
+	int	 changed;
+};
+
 static void
-report_kept(const char *option)
+reload_say(struct reload_ctx *rc, const char *line)
 {
-	log_warnx("reload: %s cannot change while running: keeping the "
-	    "running value (restart to apply)", option);
+	int	 n;
+
+	if (rc->len >= rc->size)
+		return;
+	n = snprintf(rc->summary + rc->len, rc->size - rc->len, "%s\n", line);
+	if (n > 0)
+		rc->len += (size_t)n < rc->size - rc->len ? (size_t)n :
+		    rc->size - rc->len - 1;
 }
 
+/* Each value that differs, old and new, in the log and for securechatctl. */
 static void
-sighup_cb(evutil_socket_t sig, short ev, void *arg)
+reload_changed(const char *name, const char *old, const char *new, void *arg)
 {
-	struct conf	 fresh;
-	char		 err[PATH_MAX + 256];
+	struct reload_ctx	*rc = arg;
+	char			 line[PATH_MAX * 2 + 128];
 
-	if (m.shutting_down)
-		return;
+	rc->changed++;
+	if (conf_option_fixed(name)) {
+		snprintf(line, sizeof(line), "%s: %s -> %s: cannot change while "
+		    "running, keeping %s (restart to apply)", name, old, new,
+		    old);
+		log_warnx("reload: %s", line);
+	} else {
+		snprintf(line, sizeof(line), "%s: %s -> %s", name, old, new);
+		log_info("reload: %s", line);
+	}
+	reload_say(rc, line);
+}
+
+/* SIGHUP, systemctl reload or securechatctl reload.  0, or -1: kept all. */
+static int
+master_reload(char *summary, size_t size)
+{
+	struct reload_ctx	 rc = { summary, 0, size, 0 };
+	struct conf		 fresh;
+	char			 err[PATH_MAX + 256], line[PATH_MAX + 320];
+
+	summary[0] = '\0';
+	if (m.shutting_down) {
+		reload_say(&rc, "shutting down: not reloading");
+		return -1;
+	}
+	notify_reloading();
 	log_info("reloading %s", m.conf->path[0] ? m.conf->path :
 	    "(built-in defaults)");
 	conf_defaults(&fresh);
@@ -964,9 +945,18 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 	    conf_load(&fresh, m.conf->path, 1, err, sizeof(err)) == -1) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
-		return;
+		snprintf(line, sizeof(line), "reload failed, keeping the running "
+		    "configuration: %s", err);
+		reload_say(&rc, line);
+		notify_ready(m.nworkers);
+		return -1;
 	}
-	(void)conf_reload(m.conf, &fresh, report_kept);
+	/* What the file said last time: -v raised the level, not the file. */
+	m.conf->log_level -= m.verbose;
+	if (m.conf->log_level < LOG_LEVEL_ERROR)
+		m.conf->log_level = LOG_LEVEL_ERROR;
+	conf_diff(m.conf, &fresh, reload_changed, &rc);
+	(void)conf_reload(m.conf, &fresh, NULL);
 	m.conf->log_level += m.verbose;
 	if (m.conf->log_level > LOG_LEVEL_DEBUG)
 		m.conf->log_level = LOG_LEVEL_DEBUG;
@@ -975,17 +965,89 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 	if (tls_identity_load(m.conf, err, sizeof(err)) == -1) {
 		log_warnx("reload: TLS identity: %s: keeping the previous one",
 		    err);
+		snprintf(line, sizeof(line), "TLS identity: %s: keeping the "
+		    "previous one", err);
+		reload_say(&rc, line);
 		mtemplate_reload(0);
 	} else
 		mtemplate_reload(1);
 	if (m.broker_fd != -1)
 		broker_send_settings();
-	if (m.conf->max_clients > m.broker_max_clients)
+	if (m.conf->max_clients > m.broker_max_clients) {
 		log_warnx("reload: limits.max_clients %u is above the %u the "
 		    "broker's descriptor limit was set for: %u until the "
 		    "broker restarts", m.conf->max_clients,
 		    m.broker_max_clients, m.broker_max_clients);
-	log_info("configuration reloaded");
+		snprintf(line, sizeof(line), "limits.max_clients %u: %u until "
+		    "the broker restarts", m.conf->max_clients,
+		    m.broker_max_clients);
+		reload_say(&rc, line);
+	}
+	log_info("configuration reloaded: %d value%s changed", rc.changed,
+	    rc.changed == 1 ? "" : "s");
+	snprintf(line, sizeof(line), "configuration reloaded: %d value%s "
+	    "changed", rc.changed, rc.changed == 1 ? "" : "s");
+	reload_say(&rc, line);
+	notify_ready(m.nworkers);
+	return 0;
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	char	 summary[RELOAD_SUMMARY_MAX];
+
+	(void)master_reload(summary, sizeof(summary));
+}
+
+/* For the log relay: a child is what the master started it as. */
+static const char *
+child_role(pid_t pid)
+{
+	struct child	*ch;
+
+	TAILQ_FOREACH(ch, &m.children, entry)
+		if (ch->pid == pid)
+			break;
+	if (ch == NULL)
+		return NULL;
+	switch (ch->kind) {
+	case CHILD_BROKER:
+		return "broker";
+	case CHILD_KEYPROC:
+		return "keyproc";
+	case CHILD_TEMPLATE:
+		return "template";
+	case CHILD_WORKER:
+		return "worker";
+	}
+	return NULL;
+}
+
+/* Sockets systemd bound (securechat.socket), or our own. */
+static void
+listeners_open(const struct conf *c)
+{
+	int	 fds[CONF_MAX_LISTEN];
+	char	 names[CONF_MAX_LISTEN][80], err[1024];
+	int	 i, n;
+
+	if ((n = notify_listen_fds()) <= 0) {
+		for (i = 0; i < (int)c->nlisten; i++)
+			listen_one(&c->listen[i], &m.listeners[i]);
+		m.nlisteners = c->nlisten;
+		return;
+	}
+	if (notify_take_listeners(c, n, fds, names, CONF_MAX_LISTEN, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	for (i = 0; i < n; i++) {
+		m.listeners[i].fd = fds[i];
+		(void)str_copy(m.listeners[i].name, names[i],
+		    sizeof(m.listeners[i].name));
+	}
+	m.nlisteners = n;
+	m.socket_activated = 1;
 }
 
 int
@@ -1008,8 +1070,15 @@ master_main(struct conf *c, int foreground, int verbose)
 		fatal("readlink /proc/self/exe");
 	m.exe[n] = '\0';
 
-	/* Until daemon(), failures reach the terminal that started us. */
-	log_init(1, c->log_level);
+	/*
+	 * Type=notify: no fork, and every line, the first ones too, goes to
+	 * the journal with its priority.  Otherwise, until daemon(), failures
+	 * reach the terminal that started us.
+	 */
+	if (!foreground && getenv("NOTIFY_SOCKET") != NULL)
+		mlog_start(0, c->log_level);
+	else
+		log_init(1, c->log_level);
 	log_procname("master");
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
@@ -1018,22 +1087,23 @@ master_main(struct conf *c, int foreground, int verbose)
 		log_warnx("WARNING: not started as root: workers and the broker "
 		    "cannot chroot or change user; they run as uid %ld with "
 		    "seccomp and no_new_privs only", (long)geteuid());
-	prepare_dirs(c);
+	if (setup_check(c, 1, NULL, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if (tls_identity_load(c, err, sizeof(err)) == -1)
 		fatalx("TLS: %s", err);
 
-	for (i = 0; i < c->nlisten; i++)
-		listen_one(&c->listen[i], &m.listeners[i]);
-	m.nlisteners = c->nlisten;
+	listeners_open(c);
 	control_listen(c);
-	if (!foreground) {
+	if (!foreground && getenv("NOTIFY_SOCKET") == NULL) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
-		log_init(0, c->log_level);
+		mlog_start(0, c->log_level);
 	}
 
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	mlog_event_init(m.base, child_role);
+	notify_init(m.base);
 	for (i = 0; i < m.nlisteners; i++)
 		if ((m.listeners[i].ev = event_new(m.base, m.listeners[i].fd,
 		    EV_READ | EV_PERSIST, accept_cb, NULL)) == NULL)
@@ -1061,8 +1131,11 @@ master_main(struct conf *c, int foreground, int verbose)
 	mkeyproc_spawn();
 	mtemplate_spawn();
 	for (i = 0; i < m.nlisteners; i++)
-		log_info("listening on %s", m.listeners[i].name);
-	log_info("%s started (pid %ld)", SC_VERSION_STRING, (long)getpid());
+		log_info("listening on %s%s", m.listeners[i].name,
+		    m.socket_activated ? " (socket from systemd)" : "");
+	log_info("%s started (pid %ld), logging to %s", SC_VERSION_STRING,
+	    (long)getpid(), mlog_target());
+	notify_ready(m.nworkers);
 
 	if (event_base_dispatch(m.base) == -1)
 		fatalx("event loop failed");
@@ -1084,6 +1157,8 @@ master_main(struct conf *c, int foreground, int verbose)
 		(void)close(m.broker_fd);
 	(void)close(m.control_fd);
 	(void)unlink(m.control_path);
+	notify_free();
+	mlog_free();
 	event_base_free(m.base);
 	tls_identity_free();
 	return 0;

@@ -42,6 +42,11 @@ void	worker_run(int client, int broker, int key, const char *addr,
 	    __attribute__((noreturn));
 
 /* certgen.c: make a self-signed key and certificate when missing. */
+#define CERTGEN_PRESENT		0	/* both files exist */
+#define CERTGEN_GENERATE	1	/* both missing: a start makes them */
+/* What a start would do, or -1 with the reason in err. */
+int	certgen_plan(const char *cert_path, const char *key_path, int generate,
+	    char *err, size_t errsz);
 int	certgen_ensure(const char *cert_path, const char *key_path, int generate,
 	    char *err, size_t errsz);
 

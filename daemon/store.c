@@ -4,7 +4,8 @@
  * the schema version lives in PRAGMA user_version and migrates forward.
  *
  * Every statement is prepared once, at open, because the broker appends
- * thousands of rows a second and preparing costs more than stepping.
+ * thousands of rows a second and preparing costs more than stepping.  The
+ * operator's rare statements are in store-admin.c.
  * Callbacks run while their statement is being stepped: a callback may
  * call any other store function, but not the one it is being called from.
  */
@@ -108,11 +109,15 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_INVITE_ADD] = { "invite add",
 	    "INSERT INTO invites (code, created) VALUES (?1, " NOW_MS ")"
 	    " ON CONFLICT (code) DO NOTHING" },
+	/* 0 usable, 1 used up, 2 expired. */
 	[ST_INVITE_CHECK] = { "invite check",
-	    "SELECT used_at IS NOT NULL FROM invites WHERE code = ?1" },
+	    "SELECT CASE WHEN uses_left <= 0 THEN 1"
+	    " WHEN expires IS NOT NULL AND expires <= " NOW_MS " THEN 2"
+	    " ELSE 0 END FROM invites WHERE code = ?1" },
 	[ST_INVITE_USE] = { "invite use",
-	    "UPDATE invites SET used_by = ?2, used_at = " NOW_MS
-	    " WHERE code = ?1 AND used_at IS NULL" },
+	    "UPDATE invites SET uses_left = uses_left - 1, used_by = ?2,"
+	    " used_at = " NOW_MS " WHERE code = ?1 AND uses_left > 0"
+	    " AND (expires IS NULL OR expires > " NOW_MS ")" },
 	[ST_ROOM_GET] = { "room get",
 	    "SELECT id, last_seq FROM rooms WHERE name = ?1" },
 	[ST_ROOM_CREATE] = { "room create",
@@ -340,6 +345,17 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE users ADD COLUMN reset_code BLOB"
 	"  CHECK (reset_code IS NULL OR length(reset_code) = 32);",
+
+	/*
+	 * 4 -> 5: the operator's tools.  When each user last logged in (for
+	 * the daily and weekly active users), and invites that may be used
+	 * more than once and may expire.
+	 */
+	"ALTER TABLE users ADD COLUMN last_login INTEGER;"
+	"ALTER TABLE invites ADD COLUMN uses_left INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE invites ADD COLUMN expires INTEGER;"
+	"UPDATE invites SET uses_left = 0 WHERE used_at IS NOT NULL;"
+	"CREATE INDEX users_last_login ON users (last_login);",
 };
 
 static int
@@ -466,6 +482,12 @@ store_open(const char *path, char *err, size_t errsz)
 fail:
 	store_close(s);
 	return NULL;
+}
+
+sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
 }
 
 void
@@ -873,7 +895,7 @@ store_invite_check(struct store *s, const char *code)
 		return -1;
 	if ((rv = query_u64(s, ST_INVITE_CHECK, &used)) != 0)
 		return rv;
-	return used ? STORE_USED : 0;
+	return used == 1 ? STORE_USED : used == 2 ? STORE_EXPIRED : 0;
 }
 
 int

@@ -1,6 +1,7 @@
 /*
- * store.h: the broker's database.  All SQL lives in store.c, behind this
- * narrow interface, so that another engine can replace it.  Message bodies
+ * store.h: the broker's database.  All SQL lives in store.c and, for the
+ * operator's commands, store-admin.c, behind this narrow interface, so
+ * that another engine can replace it.  Message bodies
  * are opaque bytes here: the store never looks inside them.
  */
 #ifndef SC_STORE_H
@@ -9,12 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 /* Results besides 0 (done) and -1 (database error, logged). */
 #define STORE_NOT_FOUND		1
 #define STORE_EXISTS		2
 #define STORE_USED		3
+#define STORE_EXPIRED		4
 
 #define STORE_NAME_MAX		64	/* user names <= 32, room names <= 65 */
 #define STORE_KEY_LEN		32
@@ -102,7 +104,7 @@ int	 store_key_replace(struct store *s, int64_t user_id,
 	    const uint8_t sign_pub[STORE_KEY_LEN],
 	    const uint8_t dh_pub[STORE_KEY_LEN]);
 
-/* Invites: one-time codes.  STORE_NOT_FOUND, STORE_USED. */
+/* Invites: one-time codes.  STORE_NOT_FOUND, STORE_USED, STORE_EXPIRED. */
 int	 store_invite_add(struct store *s, const char *code);
 int	 store_invite_use(struct store *s, const char *code, int64_t user_id);
 /* 0 if the code exists and is unused, without using it. */
@@ -157,5 +159,45 @@ int	 store_inbox_ack(struct store *s, int64_t user_id, uint64_t seq);
  */
 int	 store_prune(struct store *s, uint64_t before_ms,
 	    uint64_t sent_before_ms, uint64_t *deleted);
+
+/*
+ * store-admin.c: the operator's commands (securechatctl).  Rare, so
+ * prepared at each call.
+ */
+struct store_user_info {
+	const char	*name;
+	uint64_t	 created_ms;
+	uint64_t	 last_login_ms;	/* 0: never */
+	int		 disabled;
+};
+struct store_invite_info {
+	const char	*code;
+	uint64_t	 created_ms;
+	uint64_t	 expires_ms;	/* 0: never */
+	int64_t		 uses_left;
+	uint64_t	 used_at_ms;	/* last use, 0: never */
+};
+int	 store_users_list(struct store *s,
+	    void (*cb)(const struct store_user_info *, void *), void *arg);
+/* STORE_NOT_FOUND */
+int	 store_user_set_disabled(struct store *s, const char *name, int on);
+/* The account and everything it owns or sent.  STORE_NOT_FOUND. */
+int	 store_user_delete(struct store *s, int64_t user_id);
+int	 store_user_login(struct store *s, int64_t user_id, uint64_t now_ms);
+/* Users who logged in at or after since_ms. */
+int	 store_active_users(struct store *s, uint64_t since_ms, uint64_t *n);
+/* The room, its members and its log.  STORE_NOT_FOUND. */
+int	 store_room_delete(struct store *s, int64_t room_id);
+/* uses >= 1; expires_ms 0 for never.  STORE_EXISTS. */
+int	 store_invite_create(struct store *s, const char *code, unsigned int uses,
+	    uint64_t expires_ms);
+int	 store_invites_list(struct store *s,
+	    void (*cb)(const struct store_invite_info *, void *), void *arg);
+/* STORE_NOT_FOUND */
+int	 store_invite_revoke(struct store *s, const char *code);
+
+/* For store-admin.c only: the connection. */
+struct sqlite3;
+struct sqlite3	*store_db(struct store *s);
 
 #endif

@@ -244,11 +244,14 @@ template_main(int foreground, char **argv)
 	log_fatal_status(EXIT_STARTUP);
 	if (fcntl(TEMPLATE_FD_MASTER, F_GETFD) == -1)
 		fatalx("started without its master channel");
-	/* Close first: the syslog socket opened next must survive. */
 	closefrom(TEMPLATE_FD_MASTER + 1);
 	if (fd_stdio_null() == -1)
 		fatal("/dev/null");
-	log_init(foreground, LOG_LEVEL_INFO);
+	/* Without -d, stderr is the master's log relay (master-log.c). */
+	if (foreground)
+		log_init(1, LOG_LEVEL_INFO);
+	else
+		log_init_relay(LOG_LEVEL_INFO);
 	t.title = argv[2];
 	t.title_len = strlen(argv[2]);
 	/*

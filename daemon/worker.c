@@ -255,6 +255,21 @@ rekey_arm(void)
  * Time-based random rekeying.  SSL_key_update only queues the KeyUpdate;
  * SSL_do_handshake sends it now rather than with the next write.
  */
+/* For the operator's counters (securechatctl stats): the broker counts. */
+static void
+key_update_note(void)
+{
+	struct frame_buf	 b;
+
+	if (w.broker == NULL)
+		return;
+	frame_begin(&b, IMSG_KEY_UPDATE, w.max_frame);
+	if (frame_finish(&b) == -1 ||
+	    bufferevent_write(w.broker, b.data, b.len) == -1)
+		fatalx("key update note");
+	frame_buf_free(&b);
+}
+
 static void
 rekey_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -273,6 +288,7 @@ rekey_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	w.key_updates++;
 	log_debug("client %s: TLS key update %u", w.addr, w.key_updates);
+	key_update_note();
 	rekey_arm();
 }
 

@@ -9,7 +9,8 @@ BUILD=${1:-$SRC/_build}
 shift || true
 
 PACKAGES="build-essential autoconf automake pkg-config libssl-dev libevent-dev
-libconfig-dev libsqlite3-dev libseccomp-dev libcmocka-dev libedit-dev openssl
+libconfig-dev libsqlite3-dev libseccomp-dev libcmocka-dev libedit-dev libsystemd-dev
+systemd openssl
 mandoc jq procps util-linux passwd sqlite3 gdb tmux faketime"
 
 missing=

@@ -73,8 +73,12 @@ TESTS += %D%/unit/test_keyproc
 check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_util_SOURCES = %D%/unit/test_util.c
-%C%_unit_test_util_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+%C%_unit_test_util_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
+
+# What systemd does for the unit (sockets, notify, journal), for t-systemd.
+check_PROGRAMS += %D%/integration/scsystemd
+%C%_integration_scsystemd_SOURCES = %D%/integration/scsystemd.c
 
 # The documents against the code: protodump prints the protocol tables,
 # check-docs.pl compares them and the documented constants with docs/.
@@ -122,7 +126,9 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
-	%D%/integration/t-interactive.sh
+	%D%/integration/t-interactive.sh \
+	%D%/integration/t-systemd.sh \
+	%D%/integration/t-docs.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \

@@ -11,7 +11,9 @@ start_daemon
 sed -i 's/level = "debug"/level = "info"/; s/address = "127.0.0.1"/address = "127.0.0.3"/' "$TMP/sc.conf"
 kill -HUP "$DPID"
 wait_for 5 log_has "configuration reloaded" || fail "no reload"
-log_has "reload: listen cannot change while running" || fail "listen change not reported"
+log_has "reload: listen: 127.0.0.1:$PORT -> 127.0.0.3:$PORT: cannot change while running, keeping 127.0.0.1:$PORT" ||
+    fail "listen change not reported with its old and new value"
+log_has 'reload: log.level: "debug" -> "info"' || fail "a changed value not logged old and new"
 port_open || fail "the running listener was not kept"
 client_start a
 client_wait a '"event":"connected"'
@@ -65,4 +67,19 @@ log_has "refused 127.0.0.1: limits.max_clients (2) reached" ||
 client_end c1 || fail "c1 exit"
 client_end c2 || fail "c2 exit"
 pass "max_clients raised on reload waits for the broker's restart, and says so"
+stop_daemon
+
+# A relative -f: the daemon detaches (and leaves its directory), and a
+# reload still reads the same file.
+write_config
+(cd "$TMP" && exec "$SCD" -f sc.conf) || fail "the daemon did not start detached"
+DPID=$(pgrep -f -x "$SCD -f sc.conf") || fail "no detached master"
+wait_for 15 port_open || fail "the detached daemon does not listen"
+[ "$(readlink "/proc/$DPID/cwd")" = / ] || fail "the detached daemon did not leave its directory"
+echo 'registration = "closed";' >>"$TMP/sc.conf"
+out=$("$top_builddir/daemon/securechatctl" -f "$TMP/sc.conf" reload) ||
+    fail "reload with a relative -f: $out"
+echo "$out" | grep -q 'registration: "open" -> "closed"' ||
+    fail "reload with a relative -f did not read the file: $out"
+pass "a relative -f: a reload after detaching reads the same file, and says what changed"
 stop_daemon

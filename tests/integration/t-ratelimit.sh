@@ -30,6 +30,15 @@ log_has "security: rate limit: fast" || fail "rate limiting not logged"
 client_end fast || fail "a rate-limited client must still exit 0 once all is sent"
 pass "all 30 delivered in order after waiting"
 
+# Not a line per refusal: the first in full, then one summary per window.
+refused=$(jq -r 'select(.type=="error" and .code=="RATE_LIMITED") | .code' "$TMP/fast.out" | wc -l)
+wait_for 15 log_has "security: rate limit: [0-9]* times in [0-9]* s for fast" ||
+    fail "no summary of the rate-limit events"
+lines=$(grep -c "security: rate limit: fast from" "$TMP/daemon.log")
+[ "$refused" -gt 3 ] && [ "$lines" -le 3 ] ||
+    fail "$refused refusals gave $lines full rate-limit lines"
+pass "$refused refusals: $lines full line(s) and a summary ($(grep -o 'rate limit: [0-9]* times in [0-9]* s' "$TMP/daemon.log" | head -1))"
+
 # Reconnecting does not refill the bucket.  At 1 message a second (a
 # reload) it holds a few tokens when fast is back; with a refill it would
 # hold 10, enough for the room key and 8 messages without a wait.

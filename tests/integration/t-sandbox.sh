@@ -46,8 +46,9 @@ check_proc "$(template_pid)" "$TMP/empty" "worker template"
 # The master itself stays root (it must accept and fork) but never chroots.
 [ "$(readlink "/proc/$DPID/root")" = "/" ] || fail "master root changed"
 
-# The state directory belongs to the unprivileged user; the chroot to root.
-[ "$(stat -c %U:%a "$TMP/state")" = "$SC_USER:700" ] || fail "state_dir owner/mode"
+# The state directory belongs to the unprivileged user, and the group root
+# may only enter it (to chroot the broker); the chroot belongs to root.
+[ "$(stat -c %U:%G:%a "$TMP/state")" = "$SC_USER:root:710" ] || fail "state_dir owner/mode"
 [ "$(stat -c %U:%a "$TMP/empty")" = "root:755" ] || fail "empty_dir owner/mode"
 [ -z "$(ls -A "$TMP/empty")" ] || fail "empty_dir is not empty"
 [ "$(stat -c %a "$TMP/tls/server.key")" = 600 ] || fail "generated key is not 0600"

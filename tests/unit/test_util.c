@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "logsum.h"
 #include "util.h"
 
 /* Run fn in a child with stderr on a pipe; its output and status. */
@@ -182,6 +183,62 @@ addr_prefix_masks(void **state)
 	assert_int_equal(addr_prefix("192.0.2.1", 32, 64, out, 8), -1);
 }
 
+/* A relayed record splits into priority, flag, role and text, or not. */
+static void
+log_relay_records(void **state)
+{
+	char		 rec[LOG_RELAY_MAX];
+	const char	*proc, *text;
+	int		 pri, sec;
+
+	strcpy(rec, "<5>Sworker: security: client 192.0.2.1: TOO_LARGE");
+	assert_int_equal(log_relay_parse(rec, strlen(rec), &pri, &sec, &proc,
+	    &text), 0);
+	assert_int_equal(pri, 5);
+	assert_int_equal(sec, 1);
+	assert_string_equal(proc, "worker");
+	assert_string_equal(text, "security: client 192.0.2.1: TOO_LARGE");
+	strcpy(rec, "<9>-broker: x");
+	assert_int_equal(log_relay_parse(rec, strlen(rec), &pri, &sec, &proc,
+	    &text), -1);
+	strcpy(rec, "<6>?broker: x");
+	assert_int_equal(log_relay_parse(rec, strlen(rec), &pri, &sec, &proc,
+	    &text), -1);
+	strcpy(rec, "<6>-no colon");
+	assert_int_equal(log_relay_parse(rec, strlen(rec), &pri, &sec, &proc,
+	    &text), -1);
+	strcpy(rec, "6>-broker: x");
+	assert_int_equal(log_relay_parse(rec, strlen(rec), &pri, &sec, &proc,
+	    &text), -1);
+}
+
+static void
+burst(void)
+{
+	int	 i, full = 0;
+
+	log_init(1, LOG_LEVEL_INFO);
+	log_procname("broker");
+	for (i = 0; i < 104; i++)
+		full += logsum_event("rate limit", "alice");
+	if (full != 1)
+		_exit(3);
+	logsum_flush(1);
+}
+
+/* 104 events: one to log in full, then one summary line with the count. */
+static void
+logsum_summarises(void **state)
+{
+	char	 out[512];
+	int	 status;
+
+	status = capture_child(burst, out, sizeof(out));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(strstr(out, "broker: security: rate limit: 104 times "
+	    "in 1 s for alice\n"));
+}
+
 int
 main(void)
 {
@@ -191,6 +248,8 @@ main(void)
 		cmocka_unit_test(fatal_in_child_skips_atexit),
 		cmocka_unit_test(log_strerror_any_errno),
 		cmocka_unit_test(addr_prefix_masks),
+		cmocka_unit_test(log_relay_records),
+		cmocka_unit_test(logsum_summarises),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
