@@ -240,11 +240,12 @@ EOF
 	sleep 1		# let it settle before the idle measurement
 	read -r base _ < <(daemon_pss)
 	cpu0=$(cg_usec)
-	# PERF_OUT=file: sample the daemon's tree (children inherit) until the
-	# marker, for perf report -i file.
+	# PERF_OUT=file: sample the daemon's tree (every process now, and
+	# what they fork later) until the marker, for perf report -i file.
 	PPID_PERF=
 	if [ -n "${PERF_OUT:-}" ]; then
-		perf record -q -g -F "${PERF_FREQ:-999}" -p "$DPID" \
+		perf record -q -g -F "${PERF_FREQ:-999}" \
+		    -p "$(daemon_tree | paste -s -d, -)" \
 		    -o "$PERF_OUT" >/dev/null 2>&1 &
 		PPID_PERF=$!
 		sleep 0.5

@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include "frame.h"
@@ -198,6 +200,39 @@ loop(void)
 	}
 }
 
+/*
+ * What every handshake fetches, fetched once here: the children find it
+ * in OpenSSL's caches instead of each building its own copy.
+ */
+static void
+warm_up(void)
+{
+	EVP_PKEY	*a, *b;
+	EVP_PKEY_CTX	*pctx = NULL;
+	EVP_KDF		*kdf;
+	uint8_t		 secret[32];
+	size_t		 len = sizeof(secret);
+	const char	*kdfs[] = { "HKDF", "TLS13-KDF" };
+	size_t		 i;
+
+	if ((a = EVP_PKEY_Q_keygen(NULL, NULL, "X25519")) == NULL ||
+	    (b = EVP_PKEY_Q_keygen(NULL, NULL, "X25519")) == NULL ||
+	    (pctx = EVP_PKEY_CTX_new_from_pkey(NULL, a, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(pctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(pctx, b) != 1 ||
+	    EVP_PKEY_derive(pctx, secret, &len) != 1)
+		fatalx("X25519 warm-up failed");
+	OPENSSL_cleanse(secret, sizeof(secret));
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	for (i = 0; i < sizeof(kdfs) / sizeof(kdfs[0]); i++) {
+		if ((kdf = EVP_KDF_fetch(NULL, kdfs[i], NULL)) == NULL)
+			fatalx("%s warm-up failed", kdfs[i]);
+		EVP_KDF_free(kdf);
+	}
+}
+
 static void
 read_init(void)
 {
@@ -272,6 +307,7 @@ template_main(int foreground, char **argv)
 	OPENSSL_cleanse(warm, sizeof(warm));
 	if (!ok)
 		fatalx("RAND_bytes");
+	warm_up();
 	if ((t.filter = sandbox_prepare(SANDBOX_WORKER, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);

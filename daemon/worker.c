@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +521,11 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		evtimer_del(w.handshake_ev);
 		/* Its one signature is made: the key link has done its work. */
 		keysign_close();
+		/*
+		 * The handshake's memory is free now; give whole free pages
+		 * back (madvise), so that an idle worker costs what it holds.
+		 */
+		(void)malloc_trim(0);
 		log_info("client %s: %s %s %s", w.addr, SSL_get_version(w.ssl),
 		    SSL_get_cipher_name(w.ssl), tls_group_name(w.ssl));
 		session_to_broker();
@@ -669,6 +675,8 @@ worker_configure(const struct frame *f)
 	/* No key here: the key process signs for us (keysign.c). */
 	if ((w.ctx = keysign_ctx(cert, cert_len, err, sizeof(err))) == NULL)
 		fatalx("worker: TLS context: %s", err);
+	/* An idle worker keeps no record buffers (about 20 KiB each). */
+	SSL_CTX_set_mode(w.ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
 const char *
