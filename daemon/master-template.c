@@ -14,7 +14,9 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "master.h"
+#include "ops.h"
 #include "securechatd.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -197,6 +200,8 @@ report(struct template *t, const struct frame *f)
 		if (frame_get_u32(f, F_PID, &pid) == -1 || pid == 0 ||
 		    frame_get_u32(f, F_STATUS, &status) == -1)
 			fatalx("incomplete REAPED");
+		/* Its last lines first, while its record says what it was. */
+		mlog_drain();
 		if ((ch = find_worker(t, 0, (pid_t)pid)) == NULL)
 			log_warnx("template reaped unknown pid %ld",
 			    (long)pid);
@@ -437,6 +442,40 @@ mtemplate_fork(struct child *ch, int client, int broker, int key)
 	t->workers++;
 	if (++t->forks >= TEMPLATE_MAX_FORKS)
 		replace(0, "its forks");
+	return 0;
+}
+
+/*
+ * A process whose SPAWNED report is still on its way: is its parent one
+ * of our templates?  (It is alive or not reaped yet: the template reports
+ * a reaped one only after the master has drained its lines.)
+ */
+int
+mtemplate_forked(pid_t pid)
+{
+	struct template	*t;
+	char		 path[64], buf[512], *p;
+	ssize_t		 n;
+	long		 ppid;
+	int		 fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything but ")". */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		return 0;
+	if (!mt.initialised)
+		return 0;
+	TAILQ_FOREACH(t, &mt.all, entry)
+		if (t->child != NULL && t->pid == (pid_t)ppid)
+			return 1;
 	return 0;
 }
 

@@ -1009,8 +1009,9 @@ child_role(pid_t pid)
 	TAILQ_FOREACH(ch, &m.children, entry)
 		if (ch->pid == pid)
 			break;
+	/* A worker may speak before its template's report is read. */
 	if (ch == NULL)
-		return NULL;
+		return mtemplate_forked(pid) ? "worker" : NULL;
 	switch (ch->kind) {
 	case CHILD_BROKER:
 		return "broker";

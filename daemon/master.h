@@ -80,6 +80,8 @@ int		 mtemplate_fork(struct child *ch, int client, int broker,
 		    int key);
 /* Read every template's reports now (before reaping adopted workers). */
 void		 mtemplate_drain(void);
+/* Was pid forked by one of our templates (not reported yet, perhaps)? */
+int		 mtemplate_forked(pid_t pid);
 /* Is this template's process gone, so its workers are ours to reap? */
 int		 mtemplate_gone(const struct template *tpl);
 void		 mtemplate_worker_ended(struct child *ch, int status);
