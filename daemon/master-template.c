@@ -159,6 +159,9 @@ ready(struct template *t)
 {
 	struct timeval	 tv = { TEMPLATE_MAX_AGE_S, 0 };
 
+	/* One retired while it started (a reload, the shutdown) says so too. */
+	if (t->retired)
+		return;
 	if (t != mt.next || t->ready)
 		fatalx("unexpected TEMPLATE_READY from pid %ld", (long)t->pid);
 	t->ready = 1;
@@ -332,7 +335,7 @@ mtemplate_spawn(void)
 static void
 replace(int now, const char *why)
 {
-	if (master_shutting_down())
+	if (master_shutting_down() || (!now && mt.next != NULL))
 		return;
 	if (mt.cur != NULL)
 		log_info("replacing worker template pid %ld after %u forks: "
@@ -527,6 +530,11 @@ mtemplate_reload(int key_changed)
 {
 	if (key_changed)
 		mt.key_pending = 1;
+	/* One still starting has the old settings: it never takes a client. */
+	if (mt.next != NULL) {
+		retire(mt.next);
+		mt.next = NULL;
+	}
 	replace(0, "reload");
 }
 

@@ -100,8 +100,10 @@ child_reset(void)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	/* ps and the tests tell workers by "-x worker". */
-	memset(t.title, 0, t.title_len);
-	memcpy(t.title, "worker", t.title_len < 6 ? t.title_len : 6);
+	if (t.title != NULL) {
+		memset(t.title, 0, t.title_len);
+		memcpy(t.title, "worker", t.title_len < 6 ? t.title_len : 6);
+	}
 }
 
 static void
@@ -287,8 +289,12 @@ template_main(int foreground, char **argv)
 		log_init(1, LOG_LEVEL_INFO);
 	else
 		log_init_relay(LOG_LEVEL_INFO);
-	t.title = argv[2];
-	t.title_len = strlen(argv[2]);
+	/* The master starts us as "securechatd -x template". */
+	if (argv[1] != NULL && argv[2] != NULL &&
+	    strcmp(argv[2], "template") == 0) {
+		t.title = argv[2];
+		t.title_len = strlen(argv[2]);
+	}
 	/*
 	 * Its own process group, which its workers share: the master
 	 * signals them all at once, whoever has reaped whom.
