@@ -201,7 +201,9 @@ trap 'exit 130' INT TERM
 
 # run_one N: one private daemon, one scload run; prints the result line.
 run_one() {
-	local n=$1 i base pss procs rc=0 cpu0 cpu=0
+	local n=$1 i base pss procs rc=0 cpu0 cpu=0 maxc
+	# Room for every client, and at least the 2000 of smaller runs.
+	maxc=$((n + 100 > 2000 ? n + 100 : 2000))
 	TMP=$(mktemp -d /tmp/sc-bench.XXXXXX)
 	chmod 755 "$TMP"
 	mkdir -p "$TMP/tls"
@@ -218,8 +220,8 @@ tls = {
 };
 log = { level = "info"; };
 limits = {
-  max_clients = 2000;
-  max_clients_per_ip = 2000;
+  max_clients = $maxc;
+  max_clients_per_ip = $maxc;
   handshake_timeout = 30;
   message_rate = 100000;
   message_burst = 1000000;

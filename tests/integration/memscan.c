@@ -22,6 +22,8 @@
 #define MAX_PATTERNS	32
 #define MAX_PATTERN	1024
 #define CHUNK		(1024 * 1024)
+/* Larger regions are reserved, not used (ASan's shadow): not read. */
+#define REGION_MAX	(1024UL * 1024 * 1024)
 
 struct pattern {
 	const char	*hex;
@@ -112,6 +114,12 @@ main(int argc, char *argv[])
 		if (perms[0] != 'r' || strstr(line, "[vsyscall]") != NULL ||
 		    strstr(line, "[vvar") != NULL)
 			continue;
+		if (end - start > REGION_MAX) {
+			fprintf(stderr, "memscan: too large, not read: %s",
+			    line);
+			skipped++;
+			continue;
+		}
 		if (scan_region(mem, start, end, longest - 1) == -1) {
 			fprintf(stderr, "memscan: cannot read %s", line);
 			skipped++;
