@@ -1,7 +1,12 @@
-# bench/local.mk: the load tool (not installed) and the script that runs
-# it against a private daemon.  See bench/README.md and
-# docs/PERFORMANCE.md.
-noinst_PROGRAMS += %D%/scload
-%C%_scload_SOURCES = %D%/scload.c
+# bench/local.mk: the load tool and the process-tree reader (not
+# installed), and the scripts that run them against a private daemon or
+# IRC servers.  See bench/README.md and docs/PERFORMANCE.md.
+noinst_PROGRAMS += %D%/scload %D%/treestat
+%C%_scload_SOURCES = %D%/scload.c %D%/scload.h %D%/scload-sc.c \
+	%D%/scload-irc.c %D%/ptree.c %D%/ptree.h
 %C%_scload_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
-EXTRA_DIST += %D%/run.sh %D%/README.md
+%C%_treestat_SOURCES = %D%/treestat.c %D%/ptree.c %D%/ptree.h
+%C%_treestat_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
+EXTRA_DIST += %D%/run.sh %D%/compare.sh %D%/compare-report.sh %D%/profile.sh \
+	%D%/lib.sh \
+	%D%/README.md

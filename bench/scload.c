@@ -1,7 +1,9 @@
 /*
- * scload.c: a load generator for securechatd.  N TLS clients log in and
- * join rooms, S of them send at a set rate; reports connects per second,
- * end-to-end fan-out latency and delivered messages per second.
+ * scload.c: a load generator for securechatd, and for IRC servers to
+ * compare it with.  N TLS clients log in and join rooms, S of them send at
+ * a set rate (paced) or as fast as a window allows (flood); reports
+ * connects per second, end-to-end fan-out latency, delivered messages per
+ * second and, with -S, the server's CPU and memory over its process tree.
  */
 #include "config.h"
 
@@ -10,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -33,104 +36,46 @@
 #include <openssl/ssl.h>
 
 #include "crypto.h"
-#include "frame.h"
-#include "proto.h"
+#include "ptree.h"
+#include "scload.h"
 #include "tls.h"
 #include "util.h"
 #include "xmalloc.h"
 
-#define MAX_CLIENTS	20000
-#define MAX_INFLIGHT	50		/* connects+logins under way at once */
-#define ACK_EVERY	64		/* DELIVERED after this many events */
+#define INFLIGHT_DEFAULT 50		/* connects+logins under way at once */
+#define WINDOW_DEFAULT	16		/* flood: incomplete messages a sender */
+#define WINDOW_MAX	4096
 #define TICK_US		1000		/* sender clock */
 #define DRAIN_SECS	30		/* wait for the last deliveries */
 #define HOLD_SECS	120		/* wait for the memory measurement */
-#define SLACK_SECS	120		/* hard timeout: duration + this */
-#define MAX_ERR_CODE	64
+#define SLACK_SECS	120		/* hard timeout: duration + this ... */
+#define SLACK_PER_CLIENT_MS 50		/* ... + this per client */
 #define MAX_LATENCIES	(64u * 1024 * 1024)
-#define NS		1000000000ull
 
-enum cstate {
-	CS_IDLE, CS_TLS, CS_HELLO, CS_LOGIN, CS_REGISTER, CS_LOGGED_IN,
-	CS_CLOSED
-};
-
-enum phase {
-	PH_CONNECT, PH_JOIN, PH_SEND, PH_DRAIN, PH_HOLD, PH_DONE
-};
+enum { CPU_START, CPU_CONNECTED, CPU_JOINED, CPU_DRAINED };
 
 static const char *phase_names[] = {
 	"connect", "join", "send", "drain", "hold", "done"
 };
 
-struct client {
-	int			 idx;
-	enum cstate		 state;
-	char			 name[NAME_MAX_LEN + 1];
-	char			 room[ROOM_MAX_LEN + 1];
-	int			 roomno;
-	int			 joined;
-	int			 sender;
-	struct bufferevent	*bev;
-	size_t			 max_frame;
-	uint8_t			 sign_priv[KEY_LEN];
-	uint8_t			 sign_pub[KEY_LEN];
-	uint8_t			 dh_priv[KEY_LEN];
-	uint8_t			 dh_pub[KEY_LEN];
-	uint8_t			 nonce[NONCE_LEN];
-	uint8_t			 exporter[EXPORTER_LEN];
-	uint8_t			 login_sig[SIG_LEN];
-	uint64_t		 t_start;	/* connect started */
-	uint64_t		 t_login;	/* LOGGED_IN seen */
-	uint64_t		 last_seq;	/* of its room's events */
-	unsigned int		 unacked;	/* events since DELIVERED */
-	uint64_t		 backlog;	/* messages due, not yet sent */
-	uint64_t		 blocked_until;	/* RATE_LIMITED: not before */
-};
-
-static struct {
-	/* Options. */
-	uint16_t		 port;
-	int			 n, rooms, senders, json;
-	uint32_t		 rate, duration, body;
-	const char		*marker;
-
-	struct event_base	*base;
-	SSL_CTX			*ctx;
-	struct sockaddr_in	 sin;
-	struct client		*cl;
-	int			*room_members;	/* joined and connected */
-	struct event		*tick, *hard, *sigint;
-	enum phase		 phase;
-	int			 status;	/* exit status */
-	char			 why[256];	/* first reason for failure */
-
-	int			 launched, inflight, logged_in, failed;
-	int			 alive, joined, disconnects;
-	uint64_t		 t_first, t_connected, t_join, t_joined;
-	uint64_t		 t_send, t_sent, t_last_rx, t_drain;
-	uint64_t		 total, scheduled, sent, acked, rejected;
-	uint64_t		 delivered, expected, joins_seen, pings;
-	uint64_t		 registrations;
-	uint64_t		*lat;
-	size_t			 nlat, latcap;
-	uint64_t		 errors[MAX_ERR_CODE];
-	uint64_t		 errors_other, bad_frames;
-} g;
+struct load load;
 
 static void	launch_more(void);
-static void	read_cb(struct bufferevent *, void *);
-static void	event_cb(struct bufferevent *, short, void *);
 static void	advance(void);
 static void	finish(void);
 static void	hold_start(void);
+static void	flood_send(int);
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: scload [-j] -p port [-n clients] [-r rooms] [-s senders]\n"
-	    "              [-R rate] [-d seconds] [-b body] [-M marker]\n");
+	    "usage: scload [-FjN] -p port [-b body] [-c inflight] [-d seconds]\n"
+	    "              [-H seconds] [-M marker] [-n clients] "
+	    "[-P securechat|irc]\n"
+	    "              [-R rate] [-r rooms] [-S pid] [-s senders] "
+	    "[-t seconds]\n"
+	    "              [-W window]\n");
 	exit(2);
 }
 
@@ -151,8 +96,8 @@ number(const char *s, long long lo, long long hi, const char *what)
 }
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of every timestamp here. */
-static uint64_t
-mono_ns(void)
+uint64_t
+load_now(void)
 {
 	struct timespec	 ts;
 
@@ -174,39 +119,119 @@ msecs(uint64_t ns)
 }
 
 /* Remember the first reason the run went wrong. */
-static void
-trouble(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-trouble(const char *fmt, ...)
+void
+load_trouble(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	g.status = 1;
-	if (g.why[0] != '\0')
+	load.status = 1;
+	if (load.why[0] != '\0')
 		return;
 	va_start(ap, fmt);
-	(void)vsnprintf(g.why, sizeof(g.why), fmt, ap);
+	(void)vsnprintf(load.why, sizeof(load.why), fmt, ap);
 	va_end(ap);
 }
 
-static void
-send_frame(struct client *c, struct frame_buf *b)
+void
+load_write(struct client *c, const void *p, size_t len)
 {
-	if (frame_finish(b) == -1) {
-		trouble("%s: cannot build a frame", c->name);
-		frame_buf_free(b);
-		return;
-	}
-	if (c->bev != NULL && bufferevent_write(c->bev, b->data, b->len) == -1)
-		trouble("%s: cannot queue a frame", c->name);
-	frame_buf_free(b);
+	if (c->bev != NULL && bufferevent_write(c->bev, p, len) == -1)
+		load_trouble("%s: cannot queue %zu bytes", c->name, len);
 }
 
+/* Counted by name, in the order first seen. */
+void
+load_error(const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < MAX_ERR_NAMES && load.errors[i].name[0] != '\0'; i++)
+		if (strcmp(load.errors[i].name, name) == 0) {
+			load.errors[i].n++;
+			return;
+		}
+	if (i == MAX_ERR_NAMES ||
+	    str_copy(load.errors[i].name, name, sizeof(load.errors[i].name)) ==
+	    -1) {
+		load.errors_other++;
+		return;
+	}
+	load.errors[i].n = 1;
+}
+
+/* Deliveries a message of c's is due: the members connected now. */
+static uint32_t
+due_per_message(const struct client *c)
+{
+	int	 m = load.room_members[c->roomno];
+
+	if (!load.proto->self_delivery && c->joined)
+		m--;
+	return m > 0 ? (uint32_t)m : 0;
+}
+
+/* The sender's oldest messages that are complete leave its window. */
+static void
+window_advance(int s)
+{
+	struct sender	*sd = &load.snd[s];
+
+	while (sd->done_seq < sd->next_seq &&
+	    sd->remaining[sd->done_seq % load.window] == 0)
+		sd->done_seq++;
+}
+
+/* Message seq (its low 32 bits) of sender s reached one more member. */
+static void
+window_delivered(int s, uint32_t seq32)
+{
+	struct sender	*sd = &load.snd[s];
+	uint64_t	 seq;
+	uint32_t	*slot;
+
+	seq = sd->done_seq + (uint32_t)(seq32 - (uint32_t)sd->done_seq);
+	if (seq >= sd->next_seq)
+		return;			/* not in the window: complete */
+	slot = &sd->remaining[seq % load.window];
+	if (*slot > 0)
+		(*slot)--;
+	window_advance(s);
+	flood_send(s);
+}
+
+/*
+ * A member of room r left while messages were under way: each incomplete
+ * one now waits for one member fewer.  (For one it already had, that
+ * frees the slot early; the run has failed anyway, this only keeps the
+ * window from stalling until the end.)
+ */
+static void
+window_relax(int r)
+{
+	struct sender	*sd;
+	uint64_t	 q;
+	uint32_t	*slot;
+	int		 s;
+
+	if (load.mode != MODE_FLOOD)
+		return;
+	for (s = 0; s < load.senders; s++) {
+		if (load.cl[s].roomno != r)
+			continue;
+		sd = &load.snd[s];
+		for (q = sd->done_seq; q < sd->next_seq; q++) {
+			slot = &sd->remaining[q % load.window];
+			if (*slot > 0)
+				(*slot)--;
+		}
+		window_advance(s);
+		flood_send(s);
+	}
+}
 
 /* One client is gone: its slot stays, its counters move. */
-static void
-client_close(struct client *c, const char *why)
+void
+load_close(struct client *c, const char *why)
 {
 	if (c->state == CS_CLOSED)
 		return;
@@ -215,323 +240,148 @@ client_close(struct client *c, const char *why)
 		c->bev = NULL;
 	}
 	if (c->state < CS_LOGGED_IN) {
-		g.inflight--;
-		g.failed++;
-		trouble("%s: %s before login", c->name, why);
+		load.inflight--;
+		load.failed++;
+		load_trouble("%s: %s before login", c->name, why);
 	} else {
-		g.alive--;
-		g.disconnects++;
-		if (c->joined) {
-			g.joined--;
-			g.room_members[c->roomno]--;
-		}
-		if (g.phase < PH_HOLD)
-			trouble("%s: %s in phase %s", c->name, why,
-			    phase_names[g.phase]);
+		load.alive--;
+		load.disconnects++;
+		if (load.phase < PH_HOLD ||
+		    (load.phase == PH_HOLD && load.hold_secs > 0))
+			load_trouble("%s: %s in phase %s", c->name, why,
+			    phase_names[load.phase]);
 	}
 	c->state = CS_CLOSED;
-	if (g.phase == PH_CONNECT)
+	if (c->joined) {
+		c->joined = 0;
+		load.joined--;
+		load.room_members[c->roomno]--;
+		if (load.phase == PH_SEND || load.phase == PH_DRAIN)
+			window_relax(c->roomno);
+	}
+	if (load.phase == PH_CONNECT)
 		launch_more();
 	advance();
 }
 
-static void
-send_hello(struct client *c)
+void
+load_logged_in(struct client *c)
 {
-	struct frame_buf	 b;
-
-	frame_begin(&b, MSG_HELLO, c->max_frame);
-	frame_put_u16(&b, F_VERSION, PROTO_VERSION);
-	frame_put_str(&b, F_SOFTWARE, "scload");
-	send_frame(c, &b);
-	c->state = CS_HELLO;
-}
-
-static void
-on_welcome(struct client *c, const struct frame *f)
-{
-	struct crypto_part	 parts[4];
-	struct frame_buf	 b;
-	const uint8_t		*nonce;
-	size_t			 len;
-	uint32_t		 mf;
-	SSL			*ssl;
-
-	if (c->state != CS_HELLO ||
-	    frame_get_bytes(f, F_NONCE, &nonce, &len) == -1 ||
-	    len != NONCE_LEN || frame_get_u32(f, F_MAX_FRAME, &mf) == -1 ||
-	    mf < FRAME_MIN_MAX || mf > FRAME_MAX_CEILING) {
-		client_close(c, "unexpected or bad WELCOME");
-		return;
-	}
-	c->max_frame = mf;
-	memcpy(c->nonce, nonce, NONCE_LEN);
-	ssl = bufferevent_openssl_get_ssl(c->bev);
-	if (ssl == NULL || SSL_export_keying_material(ssl, c->exporter,
-	    EXPORTER_LEN, EXPORTER_LABEL, strlen(EXPORTER_LABEL), NULL, 0,
-	    0) != 1) {
-		client_close(c, "no TLS exporter");
-		return;
-	}
-	parts[0].p = LOGIN_CONTEXT;
-	parts[0].len = strlen(LOGIN_CONTEXT);
-	parts[1].p = c->nonce;
-	parts[1].len = NONCE_LEN;
-	parts[2].p = c->exporter;
-	parts[2].len = EXPORTER_LEN;
-	parts[3].p = c->name;
-	parts[3].len = strlen(c->name);
-	if (crypto_ed25519_sign_parts(c->sign_priv, parts, 4,
-	    c->login_sig) == -1) {
-		client_close(c, "cannot sign");
-		return;
-	}
-	frame_begin(&b, MSG_LOGIN, c->max_frame);
-	frame_put_str(&b, F_NAME, c->name);
-	frame_put_bytes(&b, F_SIGNATURE, c->login_sig, SIG_LEN);
-	send_frame(c, &b);
-	c->state = CS_LOGIN;
-}
-
-/* LOGIN said UNKNOWN_USER: register, signing with the same nonce. */
-static void
-send_register(struct client *c)
-{
-	struct crypto_part	 parts[2];
-	struct frame_buf	 b;
-	uint8_t			 bsig[SIG_LEN];
-
-	parts[0].p = BINDING_CONTEXT;
-	parts[0].len = strlen(BINDING_CONTEXT);
-	parts[1].p = c->dh_pub;
-	parts[1].len = KEY_LEN;
-	if (crypto_ed25519_sign_parts(c->sign_priv, parts, 2, bsig) == -1) {
-		client_close(c, "cannot sign");
-		return;
-	}
-	frame_begin(&b, MSG_REGISTER, c->max_frame);
-	frame_put_str(&b, F_NAME, c->name);
-	frame_put_bytes(&b, F_SIGN_PUB, c->sign_pub, KEY_LEN);
-	frame_put_bytes(&b, F_DH_PUB, c->dh_pub, KEY_LEN);
-	frame_put_bytes(&b, F_BINDING_SIG, bsig, SIG_LEN);
-	frame_put_bytes(&b, F_SIGNATURE, c->login_sig, SIG_LEN);
-	send_frame(c, &b);
-	c->state = CS_REGISTER;
-}
-
-static void
-on_logged_in(struct client *c)
-{
-	if (c->state != CS_LOGIN && c->state != CS_REGISTER) {
-		client_close(c, "unexpected LOGGED_IN");
-		return;
-	}
 	c->state = CS_LOGGED_IN;
-	c->t_login = mono_ns();
-	g.inflight--;
-	g.logged_in++;
-	g.alive++;
-	if (c->t_login > g.t_connected)
-		g.t_connected = c->t_login;
+	c->t_login = load_now();
+	load.inflight--;
+	load.logged_in++;
+	load.alive++;
+	if (c->t_login > load.t_connected)
+		load.t_connected = c->t_login;
 	launch_more();
 	advance();
 }
 
-static void
-on_error(struct client *c, const struct frame *f)
+/* A join was announced to c; own: it is c's own. */
+void
+load_join_seen(struct client *c, int own)
 {
-	uint32_t	 retry = 0;
-	uint16_t	 code = 0;
-	char		 text[160];
-
-	(void)frame_get_u16(f, F_CODE, &code);
-	if (code == ERR_UNKNOWN_USER && c->state == CS_LOGIN) {
-		/* The expected way in for a new user: not an error. */
-		g.registrations++;
-		send_register(c);
+	load.joins_seen++;
+	if (!own || c->joined)
 		return;
-	}
-	if (code < MAX_ERR_CODE)
-		g.errors[code]++;
-	else
-		g.errors_other++;
-	if (code == ERR_RATE_LIMITED) {
-		/* The message was refused, not stored: send it again later. */
-		(void)frame_get_u32(f, F_RETRY_AFTER_MS, &retry);
-		if (retry == 0)
-			retry = 1;
-		c->blocked_until = mono_ns() + (uint64_t)retry * 1000000;
-		c->backlog++;
-		g.rejected++;
-		return;
-	}
-	if (frame_get_str(f, F_TEXT, text, sizeof(text)) == -1)
-		(void)str_copy(text, "?", sizeof(text));
-	if (proto_err_is_fatal(code)) {
-		fprintf(stderr, "scload: %s: ERROR %s: %s\n", c->name,
-		    proto_err_name(code), text);
-		client_close(c, proto_err_name(code));
-	} else
-		trouble("%s: ERROR %s: %s", c->name, proto_err_name(code),
-		    text);
-}
-
-static void
-on_ping(struct client *c, const struct frame *f)
-{
-	struct frame_buf	 b;
-	const uint8_t		*tok;
-	size_t			 len;
-
-	if (frame_get_bytes(f, F_TOKEN, &tok, &len) == -1)
-		return;
-	g.pings++;
-	frame_begin(&b, MSG_PONG, c->max_frame);
-	frame_put_bytes(&b, F_TOKEN, tok, len);
-	send_frame(c, &b);
+	c->joined = 1;
+	load.joined++;
+	load.room_members[c->roomno]++;
+	advance();
 }
 
 static void
 latency_add(uint64_t ns)
 {
-	if (g.nlat == g.latcap) {
-		if (g.latcap >= MAX_LATENCIES)
+	if (load.nlat == load.latcap) {
+		if (load.latcap >= MAX_LATENCIES)
 			return;
-		g.latcap = g.latcap == 0 ? 65536 : g.latcap * 2;
-		g.lat = xreallocarray(g.lat, g.latcap, sizeof(*g.lat));
+		load.latcap = load.latcap == 0 ? 65536 : load.latcap * 2;
+		load.lat = xreallocarray(load.lat, load.latcap,
+		    sizeof(*load.lat));
 	}
-	g.lat[g.nlat++] = ns;
-}
-
-static void
-send_delivered(struct client *c)
-{
-	struct frame_buf	 b;
-
-	frame_begin(&b, MSG_DELIVERED, c->max_frame);
-	frame_put_str(&b, F_ROOM, c->room);
-	frame_put_u64(&b, F_SEQ, c->last_seq);
-	send_frame(c, &b);
-	c->unacked = 0;
-}
-
-static void
-on_room_event(struct client *c, const struct frame *f)
-{
-	const uint8_t	*body;
-	size_t		 len;
-	uint64_t	 seq, now, ts;
-	uint8_t		 kind;
-	char		 from[NAME_MAX_LEN + 1];
-
-	if (frame_get_u8(f, F_KIND, &kind) == -1 ||
-	    frame_get_u64(f, F_SEQ, &seq) == -1 ||
-	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1) {
-		g.bad_frames++;
-		return;
-	}
-	now = mono_ns();
-	if (kind == EVENT_JOIN) {
-		g.joins_seen++;
-		if (!c->joined && strcmp(from, c->name) == 0) {
-			c->joined = 1;
-			g.joined++;
-			g.room_members[c->roomno]++;
-		}
-	} else if (kind == EVENT_MESSAGE) {
-		g.delivered++;
-		g.t_last_rx = now;
-		if (frame_get_bytes(f, F_BODY, &body, &len) == 0 &&
-		    len >= 8 && (ts = be64_get(body)) <= now &&
-		    ts >= g.t_send)
-			latency_add(now - ts);
-	}
-	if (seq > c->last_seq)
-		c->last_seq = seq;
-	if (++c->unacked >= ACK_EVERY)
-		send_delivered(c);
-	if (kind == EVENT_JOIN)
-		advance();
-}
-
-static void
-on_ack(struct client *c, const struct frame *f)
-{
-	(void)f;
-	g.acked++;
-	/* Every connected member of the room, the sender included. */
-	g.expected += (uint64_t)g.room_members[c->roomno];
-}
-
-static void
-dispatch(struct client *c, const struct frame *f)
-{
-	switch (f->type) {
-	case MSG_WELCOME:
-		on_welcome(c, f);
-		break;
-	case MSG_ERROR:
-		on_error(c, f);
-		break;
-	case MSG_LOGGED_IN:
-		on_logged_in(c);
-		break;
-	case MSG_PING:
-		on_ping(c, f);
-		break;
-	case MSG_ROOM_EVENT:
-		on_room_event(c, f);
-		break;
-	case MSG_ACK:
-		on_ack(c, f);
-		break;
-	default:
-		break;		/* NOTICE, PONG, DIRECT: nothing to count */
-	}
+	load.lat[load.nlat++] = ns;
 }
 
 /*
- * Every whole frame in the input.  Each turn drains at least a header, so
- * the loop ends with the buffer; it also ends when a handler closes c.
+ * A chat message reached c.  ts: its send time (0 if the body was not
+ * ours); sender and seq32 name it for the flood window (sender -1: not).
  */
+void
+load_delivered(struct client *c, uint64_t ts, int sender, uint32_t seq32)
+{
+	uint64_t	 now = load_now();
+
+	(void)c;
+	load.delivered++;
+	load.t_last_rx = now;
+	if (ts != 0 && ts <= now && ts >= load.t_send)
+		latency_add(now - ts);
+	if (load.mode == MODE_FLOOD && sender >= 0 && sender < load.senders)
+		window_delivered(sender, seq32);
+}
+
+/* The server took c's oldest unanswered message (securechat's ACK). */
+void
+load_accepted(struct client *c)
+{
+	load.acked++;
+	/* Every connected member of the room, the sender too if it gets it. */
+	load.expected += due_per_message(c);
+	if (c->idx < load.senders)
+		load.snd[c->idx].resp_seq++;
+}
+
+/* The server refused c's oldest unanswered message: send it again later. */
+void
+load_refused(struct client *c, uint32_t retry_ms)
+{
+	struct sender	*sd;
+
+	if (retry_ms == 0)
+		retry_ms = 1;
+	c->blocked_until = load_now() + (uint64_t)retry_ms * 1000000;
+	load.rejected++;
+	if (c->idx >= load.senders)
+		return;
+	sd = &load.snd[c->idx];
+	if (load.mode == MODE_PACED) {
+		c->backlog++;
+	} else if (sd->resp_seq >= sd->done_seq &&
+	    sd->resp_seq < sd->next_seq) {
+		/* It will never arrive: its slot is free. */
+		sd->remaining[sd->resp_seq % load.window] = 0;
+	}
+	sd->resp_seq++;
+	if (load.mode == MODE_FLOOD)
+		window_advance(c->idx);	/* sends again after retry_ms */
+}
+
+/* Send one message of c's now; without ACKs, it is expected now too. */
+static void
+send_one(struct client *c)
+{
+	struct sender	*sd = &load.snd[c->idx];
+	uint64_t	 seq = sd->next_seq++;
+	uint32_t	 due = due_per_message(c);
+
+	if (load.mode == MODE_FLOOD)
+		sd->remaining[seq % load.window] = due;
+	if (!load.proto->has_ack)
+		load.expected += due;
+	load.sent++;
+	load.proto->message(c, load_now(), c->idx, seq);
+}
+
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	struct frame	 f;
-	uint8_t		*p;
-	size_t		 avail, flen;
-	int		 r;
 
-	while (c->bev != NULL && (avail = evbuffer_get_length(in)) >=
-	    FRAME_HDR_LEN) {
-		if ((p = evbuffer_pullup(in, FRAME_HDR_LEN)) == NULL)
-			break;
-		flen = FRAME_HDR_LEN + (size_t)be32_get(p);
-		if (flen > c->max_frame) {
-			g.bad_frames++;
-			client_close(c, "frame above max_frame");
-			return;
-		}
-		if (avail < flen)
-			break;
-		if ((p = evbuffer_pullup(in, (ssize_t)flen)) == NULL)
-			break;
-		if ((r = frame_decode(p, flen, &f)) != FRAME_OK ||
-		    (r = frame_validate(&f, proto_server_spec(f.type))) !=
-		    FRAME_OK) {
-			g.bad_frames++;
-			fprintf(stderr, "scload: %s: bad frame from the "
-			    "server: %s\n", c->name, frame_strerror(r));
-			client_close(c, "bad frame");
-			return;
-		}
-		dispatch(c, &f);
-		if (c->bev == NULL)
-			return;
-		(void)evbuffer_drain(in, flen);
-	}
+	(void)bev;
+	if (c->bev != NULL)
+		load.proto->input(c);
 }
 
 static void
@@ -542,7 +392,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	char		 buf[256], why[300];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		send_hello(c);
+		load.proto->start(c);
 		return;
 	}
 	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == 0)
@@ -563,7 +413,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	    c->state == CS_TLS ? "connect or TLS handshake failed" :
 	    (what & BEV_EVENT_EOF) ? "closed by the server" : "error",
 	    buf[0] != '\0' ? ": " : "", buf);
-	client_close(c, why);
+	load_close(c, why);
 }
 
 static void
@@ -571,93 +421,61 @@ launch_more(void)
 {
 	struct client	*c;
 	SSL		*ssl;
-	uint64_t	 now;
+	int		 one = 1;
 
-	while (g.phase == PH_CONNECT && g.launched < g.n &&
-	    g.inflight < MAX_INFLIGHT) {
-		c = &g.cl[g.launched++];
-		now = mono_ns();
-		if (g.t_first == 0)
-			g.t_first = now;
-		c->t_start = now;
+	while (load.phase == PH_CONNECT && load.launched < load.n &&
+	    load.inflight < load.inflight_max) {
+		c = &load.cl[load.launched++];
+		c->t_start = load_now();
+		if (load.t_first == 0)
+			load.t_first = c->t_start;
 		c->state = CS_TLS;
-		c->max_frame = FRAME_MAX_DEFAULT;
-		g.inflight++;
-		if ((ssl = SSL_new(g.ctx)) == NULL) {
-			client_close(c, "SSL_new failed");
+		load.inflight++;
+		if ((ssl = SSL_new(load.ctx)) == NULL) {
+			load_close(c, "SSL_new failed");
 			continue;
 		}
-		c->bev = bufferevent_openssl_socket_new(g.base, -1, ssl,
+		c->bev = bufferevent_openssl_socket_new(load.base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 		if (c->bev == NULL) {
-			client_close(c, "cannot create a bufferevent");
+			load_close(c, "cannot create a bufferevent");
 			continue;
 		}
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 		bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
 		if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1 ||
 		    bufferevent_socket_connect(c->bev,
-		    (struct sockaddr *)&g.sin, sizeof(g.sin)) == -1) {
-			client_close(c, strerror(errno));
+		    (struct sockaddr *)&load.sin, sizeof(load.sin)) == -1) {
+			load_close(c, strerror(errno));
+			continue;
+		}
+		/* Before the first byte: the ClientHello goes out unbatched. */
+		if (load.nodelay && setsockopt(bufferevent_getfd(c->bev),
+		    IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
+			load_close(c, "cannot set TCP_NODELAY");
 			continue;
 		}
 	}
 }
 
+/* Paced: hand out what is due, then let each unblocked sender send. */
 static void
-send_join(struct client *c)
-{
-	struct frame_buf	 b;
-
-	frame_begin(&b, MSG_JOIN, c->max_frame);
-	frame_put_str(&b, F_ROOM, c->room);
-	send_frame(c, &b);
-}
-
-/* One chat message: 8-byte send time, then padding up to the body size. */
-static void
-send_message(struct client *c)
-{
-	struct frame_buf	 b;
-	uint8_t			*body;
-	uint64_t		 id;
-
-	body = xcalloc(1, g.body);
-	memset(body + 8, 'x', g.body - 8);
-	do {
-		if (crypto_random(&id, sizeof(id)) == -1) {
-			fprintf(stderr, "scload: crypto_random failed\n");
-			exit(1);
-		}
-	} while (id == 0);
-	be64_put(body, mono_ns());
-	frame_begin(&b, MSG_SEND, c->max_frame);
-	frame_put_str(&b, F_ROOM, c->room);
-	frame_put_u64(&b, F_CLIENT_MSG_ID, id);
-	frame_put_bytes(&b, F_BODY, body, g.body);
-	send_frame(c, &b);
-	free(body);
-	g.sent++;
-}
-
-/* Senders: hand out what is due, then let each unblocked one send. */
-static void
-senders_run(uint64_t now)
+paced_run(uint64_t now)
 {
 	struct client	*c;
 	uint64_t	 due, k;
 	int		 i;
 
-	if (g.phase == PH_SEND) {
-		due = (uint64_t)((double)(now - g.t_send) * g.rate / 1e9);
-		if (due > g.total)
-			due = g.total;
-		for (k = g.scheduled; k < due; k++)
-			g.cl[k % (uint64_t)g.senders].backlog++;
-		g.scheduled = due;
+	if (load.phase == PH_SEND) {
+		due = (uint64_t)((double)(now - load.t_send) * load.rate / 1e9);
+		if (due > load.total)
+			due = load.total;
+		for (k = load.scheduled; k < due; k++)
+			load.cl[k % (uint64_t)load.senders].backlog++;
+		load.scheduled = due;
 	}
-	for (i = 0; i < g.senders; i++) {
-		c = &g.cl[i];
+	for (i = 0; i < load.senders; i++) {
+		c = &load.cl[i];
 		if (c->state != CS_LOGGED_IN) {
 			c->backlog = 0;		/* its loss is reported */
 			continue;
@@ -665,8 +483,31 @@ senders_run(uint64_t now)
 		if (now < c->blocked_until)
 			continue;
 		for (; c->backlog > 0; c->backlog--)
-			send_message(c);
+			send_one(c);
 	}
+}
+
+/*
+ * Flood: sender s fills its window while the sending time lasts.  At most
+ * one window per call: messages no one else is due (a room of one) are
+ * complete at once, and the next tick sends the next window.
+ */
+static void
+flood_send(int s)
+{
+	struct client	*c = &load.cl[s];
+	struct sender	*sd = &load.snd[s];
+	uint64_t	 now;
+
+	if (load.mode != MODE_FLOOD || load.phase != PH_SEND)
+		return;
+	now = load_now();
+	if (c->state != CS_LOGGED_IN || now < c->blocked_until ||
+	    now >= load.t_send + (uint64_t)load.duration * NS)
+		return;
+	while (sd->next_seq - sd->done_seq < load.window)
+		send_one(c);
+	window_advance(s);
 }
 
 static uint64_t
@@ -675,44 +516,62 @@ backlog_total(void)
 	uint64_t	 t = 0;
 	int		 i;
 
-	for (i = 0; i < g.senders; i++)
-		t += g.cl[i].backlog;
+	for (i = 0; i < load.senders; i++)
+		t += load.cl[i].backlog;
 	return t;
+}
+
+/* Sending is over: all of the paced schedule out, or the flood's time. */
+static int
+sending_done(uint64_t now)
+{
+	if (load.mode == MODE_FLOOD)
+		return now >= load.t_send + (uint64_t)load.duration * NS;
+	return load.scheduled >= load.total && backlog_total() == 0;
 }
 
 static void
 tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	uint64_t	 now = mono_ns();
+	uint64_t	 now = load_now();
+	int		 s;
 
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	switch (g.phase) {
+	switch (load.phase) {
 	case PH_SEND:
 	case PH_DRAIN:
-		senders_run(now);
-		if (g.phase == PH_DRAIN && now > g.t_sent + DRAIN_SECS * NS) {
-			trouble("drain: %" PRIu64 " of %" PRIu64 " messages "
-			    "acknowledged, %" PRIu64 " of %" PRIu64
-			    " deliveries after %d s", g.acked, g.sent,
-			    g.delivered, g.expected, DRAIN_SECS);
-			g.t_drain = now;
-			g.phase = PH_HOLD;
+		if (load.mode == MODE_PACED)
+			paced_run(now);
+		else
+			for (s = 0; s < load.senders; s++)
+				flood_send(s);	/* after a refusal's wait */
+		if (load.phase == PH_DRAIN &&
+		    now > load.t_sent + (uint64_t)load.drain_secs * NS) {
+			load_trouble("drain: %" PRIu64 " of %" PRIu64
+			    " messages acknowledged, %" PRIu64 " of %" PRIu64
+			    " deliveries after %u s", load.acked, load.sent,
+			    load.delivered, load.expected, load.drain_secs);
+			load.t_drain = now;
+			load.phase = PH_HOLD;
 			hold_start();
 			break;
 		}
 		advance();
 		break;
 	case PH_HOLD:
-		if (g.marker == NULL || access(g.marker, F_OK) == -1 ||
-		    now > g.t_drain + HOLD_SECS * NS) {
-			if (g.marker != NULL && access(g.marker, F_OK) == 0) {
-				trouble("nobody removed %s", g.marker);
-				(void)unlink(g.marker);
+		if (load.marker != NULL) {
+			if (access(load.marker, F_OK) == -1)
+				finish();
+			else if (now > load.t_drain + HOLD_SECS * NS) {
+				load_trouble("nobody removed %s", load.marker);
+				(void)unlink(load.marker);
+				finish();
 			}
+		} else if (now >= load.t_drain + (uint64_t)load.hold_secs *
+		    NS)
 			finish();
-		}
 		break;
 	default:
 		break;
@@ -724,12 +583,41 @@ tick_start(void)
 {
 	struct timeval	 tv = { 0, TICK_US };
 
-	if (g.tick != NULL)
+	if (load.tick != NULL)
 		return;
-	if ((g.tick = event_new(g.base, -1, EV_PERSIST, tick_cb, NULL)) ==
-	    NULL || event_add(g.tick, &tv) == -1) {
+	if ((load.tick = event_new(load.base, -1, EV_PERSIST, tick_cb,
+	    NULL)) == NULL || event_add(load.tick, &tv) == -1) {
 		fprintf(stderr, "scload: cannot start the timer\n");
 		exit(1);
+	}
+}
+
+/*
+ * The server's tree (-S): its CPU at phase boundaries; at the hold, its
+ * memory too.  Reading /proc takes a moment; it happens between phases.
+ */
+static void
+server_sample(int at)
+{
+	struct ptree_sample	 s;
+	char			 err[256];
+
+	if (load.server == 0)
+		return;
+	if (ptree_sample(load.server, at == CPU_DRAINED ? PTREE_PSS : 0, &s,
+	    err, sizeof(err)) == -1) {
+		load_trouble("server: %s", err);
+		return;
+	}
+	load.cpu_at[at] = s.cpu_s;
+	if (at == CPU_DRAINED) {
+		load.measured = 1;
+		load.srv_procs = s.procs;
+		load.srv_pss_kib = s.pss_kib;
+		load.srv_unreadable = s.unreadable;
+		if (s.unreadable != 0)
+			load_trouble("server: %d of %d processes' "
+			    "smaps_rollup unreadable", s.unreadable, s.procs);
 	}
 }
 
@@ -738,19 +626,30 @@ hold_start(void)
 {
 	FILE	*fp;
 
-	if (g.marker == NULL) {
-		finish();
+	server_sample(CPU_DRAINED);
+	if (load.marker == NULL) {
+		if (load.hold_secs == 0)
+			finish();
+		else {
+			fprintf(stderr, "scload: %d clients connected; holding "
+			    "%u s\n", load.alive, load.hold_secs);
+			tick_start();
+		}
 		return;
 	}
-	if ((fp = fopen(g.marker, "w")) == NULL) {
-		trouble("%s: %s", g.marker, strerror(errno));
+	if ((fp = fopen(load.marker, "w")) == NULL) {
+		load_trouble("%s: %s", load.marker, strerror(errno));
 		finish();
 		return;
 	}
 	fprintf(fp, "%ld\n", (long)getpid());
-	(void)fclose(fp);
+	if (fclose(fp) == EOF) {
+		load_trouble("%s: %s", load.marker, strerror(errno));
+		finish();
+		return;
+	}
 	fprintf(stderr, "scload: %d clients connected; holding until %s "
-	    "is removed\n", g.alive, g.marker);
+	    "is removed\n", load.alive, load.marker);
 	tick_start();
 }
 
@@ -761,45 +660,51 @@ advance(void)
 	uint64_t	 now;
 	int		 i;
 
-	switch (g.phase) {
+	switch (load.phase) {
 	case PH_CONNECT:
-		if (g.logged_in + g.failed < g.n)
+		if (load.logged_in + load.failed < load.n)
 			return;
-		if (g.alive == 0) {
-			trouble("no client logged in");
+		if (load.alive == 0) {
+			load_trouble("no client logged in");
 			finish();
 			return;
 		}
-		g.phase = PH_JOIN;
-		g.t_join = mono_ns();
-		for (i = 0; i < g.n; i++)
-			if (g.cl[i].state == CS_LOGGED_IN)
-				send_join(&g.cl[i]);
+		server_sample(CPU_CONNECTED);
+		load.phase = PH_JOIN;
+		load.t_join = load_now();
+		for (i = 0; i < load.n; i++)
+			if (load.cl[i].state == CS_LOGGED_IN)
+				load.proto->join(&load.cl[i]);
 		break;
 	case PH_JOIN:
-		if (g.joined < g.alive)
+		if (load.joined < load.alive)
 			return;
-		g.phase = PH_SEND;
-		g.t_joined = g.t_send = mono_ns();
+		server_sample(CPU_JOINED);
+		load.phase = PH_SEND;
+		load.t_joined = load.t_send = load_now();
 		tick_start();
+		if (load.mode == MODE_FLOOD)
+			for (i = 0; i < load.senders; i++)
+				flood_send(i);
 		break;
 	case PH_SEND:
-		if (g.scheduled < g.total || backlog_total() > 0)
+		if (!sending_done(load_now()))
 			return;
-		g.phase = PH_DRAIN;
-		g.t_sent = mono_ns();
+		load.phase = PH_DRAIN;
+		load.t_sent = load_now();
 		/* FALLTHROUGH */
 	case PH_DRAIN:
-		if (backlog_total() > 0 || g.acked + g.rejected < g.sent ||
-		    g.delivered < g.expected)
+		if (backlog_total() > 0 || (load.proto->has_ack &&
+		    load.acked + load.rejected < load.sent) ||
+		    load.delivered < load.expected)
 			return;
-		now = mono_ns();
-		g.t_drain = now;
-		g.phase = PH_HOLD;
+		now = load_now();
+		load.t_drain = now;
+		load.phase = PH_HOLD;
 		hold_start();
 		break;
 	case PH_HOLD:
-		if (g.alive == 0)
+		if (load.alive == 0)
 			finish();
 		break;
 	default:
@@ -810,10 +715,11 @@ advance(void)
 static void
 finish(void)
 {
-	if (g.phase == PH_DONE)
+	if (load.phase == PH_DONE)
 		return;
-	g.phase = PH_DONE;
-	(void)event_base_loopexit(g.base, NULL);
+	load.phase = PH_DONE;
+	load.t_end = load_now();
+	(void)event_base_loopexit(load.base, NULL);
 }
 
 static void
@@ -822,7 +728,7 @@ hard_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	trouble("hard timeout in phase %s", phase_names[g.phase]);
+	load_trouble("hard timeout in phase %s", phase_names[load.phase]);
 	finish();
 }
 
@@ -832,7 +738,7 @@ sigint_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	trouble("interrupted in phase %s", phase_names[g.phase]);
+	load_trouble("interrupted in phase %s", phase_names[load.phase]);
 	finish();
 }
 
@@ -860,93 +766,180 @@ percentile(const uint64_t *v, size_t n, double p)
 	return v[i - 1];
 }
 
+/* scload's own CPU seconds and peak resident memory (KiB). */
+static double
+client_usage(long *maxrss_kib)
+{
+	struct rusage	 ru;
+
+	*maxrss_kib = 0;
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0;
+	*maxrss_kib = ru.ru_maxrss;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+struct summary {
+	uint64_t	 connect_ns, c50, c99, lat50, lat99, latmax;
+	double		 cps, dps, join_s;
+};
+
+static void
+summarise(struct summary *s)
+{
+	uint64_t	*conn, send_ns;
+	size_t		 nconn = 0;
+	int		 i;
+
+	conn = xcalloc((size_t)load.n + 1, sizeof(*conn));
+	for (i = 0; i < load.n; i++)
+		if (load.cl[i].t_login != 0)
+			conn[nconn++] = load.cl[i].t_login - load.cl[i].t_start;
+	qsort(conn, nconn, sizeof(*conn), cmp_u64);
+	s->c50 = percentile(conn, nconn, 50);
+	s->c99 = percentile(conn, nconn, 99);
+	free(conn);
+	qsort(load.lat, load.nlat, sizeof(*load.lat), cmp_u64);
+	s->lat50 = percentile(load.lat, load.nlat, 50);
+	s->lat99 = percentile(load.lat, load.nlat, 99);
+	s->latmax = load.nlat > 0 ? load.lat[load.nlat - 1] : 0;
+	s->connect_ns = load.t_connected > load.t_first ?
+	    load.t_connected - load.t_first : 0;
+	s->cps = s->connect_ns > 0 ?
+	    (double)load.logged_in / secs(s->connect_ns) : 0;
+	send_ns = load.t_last_rx > load.t_send ?
+	    load.t_last_rx - load.t_send : 0;
+	s->dps = send_ns > 0 ? (double)load.delivered / secs(send_ns) : 0;
+	s->join_s = load.t_joined > load.t_join ?
+	    secs(load.t_joined - load.t_join) : 0.0;
+}
+
+static double
+cpu_between(int from, int to)
+{
+	double	 d = load.cpu_at[to] - load.cpu_at[from];
+
+	return d > 0 ? d : 0;
+}
+
+static void
+report_json(const struct summary *s)
+{
+	double	 cpu;
+	long	 rss;
+	int	 i;
+
+	printf("{\"clients\":%d,\"logged_in\":%d,\"failed\":%d,"
+	    "\"registered\":%" PRIu64 ",\"rooms\":%d,\"senders\":%d,"
+	    "\"rate\":%u,\"duration\":%u,"
+	    "\"body\":%u,\"connect_s\":%.3f,\"connects_per_s\":%.1f,"
+	    "\"login_p50_ms\":%.3f,\"login_p99_ms\":%.3f,"
+	    "\"join_s\":%.3f,\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
+	    ",\"rate_limited\":%" PRIu64 ",\"delivered\":%" PRIu64
+	    ",\"expected\":%" PRIu64 ",\"delivered_per_s\":%.1f,"
+	    "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
+	    "\"latency_max_ms\":%.3f,\"disconnects\":%d,"
+	    "\"bad_frames\":%" PRIu64 ",",
+	    load.n, load.logged_in, load.failed, load.registrations,
+	    load.rooms, load.senders, load.rate, load.duration, load.body,
+	    secs(s->connect_ns), s->cps, msecs(s->c50), msecs(s->c99),
+	    s->join_s, load.sent, load.acked, load.rejected, load.delivered,
+	    load.expected, s->dps, msecs(s->lat50), msecs(s->lat99),
+	    msecs(s->latmax), load.disconnects, load.bad_frames);
+	cpu = client_usage(&rss);
+	printf("\"proto\":\"%s\",\"mode\":\"%s\",\"window\":%u,"
+	    "\"inflight\":%d,\"nodelay\":%s,\"alive\":%d,"
+	    "\"client_cpu_s\":%.2f,\"client_maxrss_kib\":%ld,",
+	    load.proto->name, load.mode == MODE_FLOOD ? "flood" : "paced",
+	    load.mode == MODE_FLOOD ? load.window : 0, load.inflight_max,
+	    load.nodelay ? "true" : "false", load.alive, cpu, rss);
+	/* Phase boundaries on CLOCK_MONOTONIC, for perf report --time. */
+	printf("\"mono_connect_s\":%.6f,\"mono_connected_s\":%.6f,"
+	    "\"mono_send_s\":%.6f,\"mono_drained_s\":%.6f,",
+	    secs(load.t_first), secs(load.t_connected), secs(load.t_send),
+	    secs(load.t_drain));
+	if (load.server != 0)
+		printf("\"server_measured\":%s,\"server_procs\":%d,"
+		    "\"server_pss_kib\":%" PRIu64 ",\"server_unreadable\":%d,"
+		    "\"server_cpu_connect_s\":%.2f,\"server_cpu_join_s\":%.2f,"
+		    "\"server_cpu_traffic_s\":%.2f,",
+		    load.measured ? "true" : "false", load.srv_procs,
+		    load.srv_pss_kib, load.srv_unreadable,
+		    cpu_between(CPU_START, CPU_CONNECTED),
+		    cpu_between(CPU_CONNECTED, CPU_JOINED),
+		    cpu_between(CPU_JOINED, CPU_DRAINED));
+	printf("\"errors\":{");
+	for (i = 0; i < MAX_ERR_NAMES && load.errors[i].name[0] != '\0'; i++)
+		printf("%s\"%s\":%" PRIu64, i == 0 ? "" : ",",
+		    load.errors[i].name, load.errors[i].n);
+	if (load.errors_other != 0)
+		printf("%s\"OTHER\":%" PRIu64, i == 0 ? "" : ",",
+		    load.errors_other);
+	printf("},\"ok\":%s}\n", load.status == 0 ? "true" : "false");
+}
+
+static void
+report_text(const struct summary *s)
+{
+	double	 traffic;
+	int	 i;
+
+	printf("clients %d: logged in %d (registered %" PRIu64 "), "
+	    "failed %d; rooms %d, senders %d, ", load.n, load.logged_in,
+	    load.registrations, load.failed, load.rooms, load.senders);
+	if (load.mode == MODE_FLOOD)
+		printf("flood (window %u) for %u s", load.window,
+		    load.duration);
+	else
+		printf("rate %u/s for %u s", load.rate, load.duration);
+	printf(", body %u bytes%s\n", load.body,
+	    load.proto == &load_proto_irc ? ", IRC" : "");
+	printf("connect: %.3f s, %.1f connects/s (connect+login per "
+	    "client: p50 %.3f ms, p99 %.3f ms)\n", secs(s->connect_ns),
+	    s->cps, msecs(s->c50), msecs(s->c99));
+	printf("join: %.3f s\n", s->join_s);
+	printf("messages: sent %" PRIu64 ", acked %" PRIu64
+	    ", rate-limited %" PRIu64 ", delivered %" PRIu64 " of %"
+	    PRIu64 " expected, %.1f delivered/s\n", load.sent, load.acked,
+	    load.rejected, load.delivered, load.expected, s->dps);
+	printf("latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu "
+	    "samples)\n", msecs(s->lat50), msecs(s->lat99), msecs(s->latmax),
+	    load.nlat);
+	if (load.server != 0) {
+		traffic = cpu_between(CPU_JOINED, CPU_DRAINED);
+		printf("server: %d processes, PSS %" PRIu64 " KiB, CPU: "
+		    "connect %.2f s, join %.2f s, traffic %.2f s (%.2f s per "
+		    "million deliveries)\n", load.srv_procs, load.srv_pss_kib,
+		    cpu_between(CPU_START, CPU_CONNECTED),
+		    cpu_between(CPU_CONNECTED, CPU_JOINED), traffic,
+		    load.delivered > 0 ? traffic * 1e6 /
+		    (double)load.delivered : 0.0);
+	}
+	printf("errors:");
+	for (i = 0; i < MAX_ERR_NAMES && load.errors[i].name[0] != '\0'; i++)
+		printf(" %s=%" PRIu64, load.errors[i].name, load.errors[i].n);
+	if (load.errors_other != 0)
+		printf(" OTHER=%" PRIu64, load.errors_other);
+	printf("%s; disconnects %d, bad frames %" PRIu64 "\n",
+	    i == 0 && load.errors_other == 0 ? " none" : "",
+	    load.disconnects, load.bad_frames);
+}
+
 static void
 report(void)
 {
-	uint64_t	*conn, connect_ns, send_ns, lat50, lat99, latmax;
-	uint64_t	 c50, c99;
-	double		 cps, dps;
-	size_t		 nconn = 0;
-	int		 i, first;
+	struct summary	 s;
 
-	conn = xcalloc((size_t)g.n + 1, sizeof(*conn));
-	for (i = 0; i < g.n; i++)
-		if (g.cl[i].t_login != 0)
-			conn[nconn++] = g.cl[i].t_login - g.cl[i].t_start;
-	qsort(conn, nconn, sizeof(*conn), cmp_u64);
-	c50 = percentile(conn, nconn, 50);
-	c99 = percentile(conn, nconn, 99);
-	free(conn);
-	qsort(g.lat, g.nlat, sizeof(*g.lat), cmp_u64);
-	lat50 = percentile(g.lat, g.nlat, 50);
-	lat99 = percentile(g.lat, g.nlat, 99);
-	latmax = g.nlat > 0 ? g.lat[g.nlat - 1] : 0;
-	connect_ns = g.t_connected > g.t_first ? g.t_connected - g.t_first : 0;
-	cps = connect_ns > 0 ? (double)g.logged_in / secs(connect_ns) : 0;
-	send_ns = g.t_last_rx > g.t_send ? g.t_last_rx - g.t_send : 0;
-	dps = send_ns > 0 ? (double)g.delivered / secs(send_ns) : 0;
-
-	if (g.json) {
-		printf("{\"clients\":%d,\"logged_in\":%d,\"failed\":%d,"
-		    "\"registered\":%" PRIu64 ",\"rooms\":%d,\"senders\":%d,\"rate\":%u,\"duration\":%u,"
-		    "\"body\":%u,\"connect_s\":%.3f,\"connects_per_s\":%.1f,"
-		    "\"login_p50_ms\":%.3f,\"login_p99_ms\":%.3f,"
-		    "\"join_s\":%.3f,\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
-		    ",\"rate_limited\":%" PRIu64 ",\"delivered\":%" PRIu64
-		    ",\"expected\":%" PRIu64 ",\"delivered_per_s\":%.1f,"
-		    "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
-		    "\"latency_max_ms\":%.3f,\"disconnects\":%d,"
-		    "\"bad_frames\":%" PRIu64 ",\"errors\":{",
-		    g.n, g.logged_in, g.failed, g.registrations, g.rooms,
-		    g.senders, g.rate, g.duration, g.body, secs(connect_ns), cps, msecs(c50),
-		    msecs(c99), g.t_joined > g.t_join ?
-		    secs(g.t_joined - g.t_join) : 0.0, g.sent, g.acked,
-		    g.rejected, g.delivered, g.expected, dps, msecs(lat50),
-		    msecs(lat99), msecs(latmax), g.disconnects, g.bad_frames);
-		for (first = 1, i = 0; i < MAX_ERR_CODE; i++)
-			if (g.errors[i] != 0) {
-				printf("%s\"%s\":%" PRIu64, first ? "" : ",",
-				    proto_err_name((uint16_t)i), g.errors[i]);
-				first = 0;
-			}
-		if (g.errors_other != 0)
-			printf("%s\"OTHER\":%" PRIu64, first ? "" : ",",
-			    g.errors_other);
-		printf("},\"ok\":%s}\n", g.status == 0 ? "true" : "false");
-	} else {
-		printf("clients %d: logged in %d (registered %" PRIu64 "), "
-		    "failed %d; rooms %d, senders %d, rate %u/s for %u s, body "
-		    "%u bytes\n", g.n, g.logged_in, g.registrations, g.failed,
-		    g.rooms, g.senders, g.rate,
-		    g.duration, g.body);
-		printf("connect: %.3f s, %.1f connects/s (connect+login per "
-		    "client: p50 %.3f ms, p99 %.3f ms)\n", secs(connect_ns),
-		    cps, msecs(c50), msecs(c99));
-		printf("join: %.3f s\n", g.t_joined > g.t_join ?
-		    secs(g.t_joined - g.t_join) : 0.0);
-		printf("messages: sent %" PRIu64 ", acked %" PRIu64
-		    ", rate-limited %" PRIu64 ", delivered %" PRIu64 " of %"
-		    PRIu64 " expected, %.1f delivered/s\n", g.sent, g.acked,
-		    g.rejected, g.delivered, g.expected, dps);
-		printf("latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu "
-		    "samples)\n", msecs(lat50), msecs(lat99), msecs(latmax),
-		    g.nlat);
-		printf("errors:");
-		for (first = 1, i = 0; i < MAX_ERR_CODE; i++)
-			if (g.errors[i] != 0) {
-				printf(" %s=%" PRIu64, proto_err_name((uint16_t)i),
-				    g.errors[i]);
-				first = 0;
-			}
-		if (g.errors_other != 0) {
-			printf(" OTHER=%" PRIu64, g.errors_other);
-			first = 0;
-		}
-		printf("%s; disconnects %d, bad frames %" PRIu64 "\n",
-		    first ? " none" : "", g.disconnects, g.bad_frames);
-	}
-	if (g.why[0] != '\0')
-		fprintf(stderr, "scload: %s\n", g.why);
+	summarise(&s);
+	if (load.json)
+		report_json(&s);
+	else
+		report_text(&s);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		load_trouble("stdout: %s", strerror(errno));
+	if (load.why[0] != '\0')
+		fprintf(stderr, "scload: %s\n", load.why);
 }
 
 /* Room for n connections and some: raise the soft descriptor limit. */
@@ -978,67 +971,115 @@ clients_init(void)
 	struct client	*c;
 	int		 i;
 
-	g.cl = xcalloc((size_t)g.n, sizeof(*g.cl));
-	g.room_members = xcalloc((size_t)g.rooms, sizeof(*g.room_members));
-	for (i = 0; i < g.n; i++) {
-		c = &g.cl[i];
+	load.cl = xcalloc((size_t)load.n, sizeof(*load.cl));
+	load.room_members = xcalloc((size_t)load.rooms,
+	    sizeof(*load.room_members));
+	load.snd = xcalloc((size_t)load.senders, sizeof(*load.snd));
+	for (i = 0; i < load.senders && load.mode == MODE_FLOOD; i++)
+		load.snd[i].remaining = xcalloc(load.window,
+		    sizeof(*load.snd[i].remaining));
+	for (i = 0; i < load.n; i++) {
+		c = &load.cl[i];
 		c->idx = i;
-		c->roomno = i % g.rooms;
-		c->sender = i < g.senders;
+		c->roomno = i % load.rooms;
 		(void)snprintf(c->name, sizeof(c->name), "bench-%04d", i + 1);
 		(void)snprintf(c->room, sizeof(c->room), "#bench-%03d",
 		    c->roomno + 1);
-		if (crypto_ed25519_keygen(c->sign_priv, c->sign_pub) == -1 ||
-		    crypto_x25519_keygen(c->dh_priv, c->dh_pub) == -1) {
+		if (load.proto != &load_proto_sc)
+			continue;
+		if (crypto_ed25519_keygen(c->sc.sign_priv, c->sc.sign_pub) ==
+		    -1 || crypto_x25519_keygen(c->sc.dh_priv, c->sc.dh_pub) ==
+		    -1) {
 			fprintf(stderr, "scload: key generation failed\n");
 			exit(1);
 		}
 	}
 }
 
-int
-main(int argc, char *argv[])
+static void
+options(int argc, char *argv[])
 {
-	struct timeval	 tv;
-	char		 err[256];
-	int		 ch, port = 0;
+	int	 ch, port = 0;
 
-	g.n = 10;
-	g.rooms = -1;
-	g.senders = -1;
-	g.rate = 100;
-	g.duration = 10;
-	g.body = 64;
-	while ((ch = getopt(argc, argv, "b:d:jM:n:p:r:R:s:")) != -1) {
+	load.proto = &load_proto_sc;
+	load.mode = MODE_PACED;
+	load.n = 10;
+	load.rooms = -1;
+	load.senders = -1;
+	load.rate = 100;
+	load.duration = 10;
+	load.body = 64;
+	load.window = WINDOW_DEFAULT;
+	load.inflight_max = INFLIGHT_DEFAULT;
+	load.drain_secs = DRAIN_SECS;
+	while ((ch = getopt(argc, argv, "b:c:d:FH:jM:Nn:P:p:r:R:S:s:t:W:")) !=
+	    -1) {
 		switch (ch) {
 		case 'b':
-			g.body = (uint32_t)number(optarg, 8, 60000, "body size");
+			load.body = (uint32_t)number(optarg, 8, 60000,
+			    "body size");
+			break;
+		case 'c':
+			load.inflight_max = (int)number(optarg, 1, MAX_CLIENTS,
+			    "connects in flight");
 			break;
 		case 'd':
-			g.duration = (uint32_t)number(optarg, 1, 3600,
+			load.duration = (uint32_t)number(optarg, 1, 3600,
 			    "duration");
 			break;
+		case 'F':
+			load.mode = MODE_FLOOD;
+			break;
+		case 'H':
+			load.hold_secs = (uint32_t)number(optarg, 0, 3600,
+			    "hold");
+			break;
 		case 'j':
-			g.json = 1;
+			load.json = 1;
 			break;
 		case 'M':
-			g.marker = optarg;
+			load.marker = optarg;
+			break;
+		case 'N':
+			load.nodelay = 1;
 			break;
 		case 'n':
-			g.n = (int)number(optarg, 1, MAX_CLIENTS, "clients");
+			load.n = (int)number(optarg, 1, MAX_CLIENTS, "clients");
+			break;
+		case 'P':
+			if (strcmp(optarg, "securechat") == 0 ||
+			    strcmp(optarg, "sc") == 0)
+				load.proto = &load_proto_sc;
+			else if (strcmp(optarg, "irc") == 0)
+				load.proto = &load_proto_irc;
+			else
+				usage();
 			break;
 		case 'p':
 			port = (int)number(optarg, 1, 65535, "port");
 			break;
 		case 'r':
-			g.rooms = (int)number(optarg, 1, MAX_CLIENTS, "rooms");
+			load.rooms = (int)number(optarg, 1, MAX_CLIENTS,
+			    "rooms");
 			break;
 		case 'R':
-			g.rate = (uint32_t)number(optarg, 1, 100000, "rate");
+			load.rate = (uint32_t)number(optarg, 1, 100000, "rate");
+			break;
+		case 'S':
+			load.server = (pid_t)number(optarg, 2, INT_MAX,
+			    "server pid");
 			break;
 		case 's':
-			g.senders = (int)number(optarg, 1, MAX_CLIENTS,
+			load.senders = (int)number(optarg, 1, MAX_CLIENTS,
 			    "senders");
+			break;
+		case 't':
+			load.drain_secs = (uint32_t)number(optarg, 1, 3600,
+			    "drain time");
+			break;
+		case 'W':
+			load.window = (uint32_t)number(optarg, 1, WINDOW_MAX,
+			    "window");
 			break;
 		default:
 			usage();
@@ -1046,61 +1087,86 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || port == 0)
 		usage();
-	if (g.rooms == -1)
-		g.rooms = g.n / 50 > 1 ? g.n / 50 : 1;
-	if (g.senders == -1)
-		g.senders = g.n < 10 ? g.n : 10;
-	if (g.rooms > g.n || g.senders > g.n) {
+	if (load.rooms == -1)
+		load.rooms = load.n / 50 > 1 ? load.n / 50 : 1;
+	if (load.senders == -1)
+		load.senders = load.n < 10 ? load.n : 10;
+	if (load.rooms > load.n || load.senders > load.n) {
 		fprintf(stderr, "scload: rooms and senders are at most the "
 		    "number of clients\n");
 		exit(2);
 	}
-	g.port = (uint16_t)port;
-	g.total = (uint64_t)g.rate * g.duration;
+	if (load.body < (load.mode == MODE_FLOOD ? load.proto->ids_body :
+	    load.proto->min_body) || load.body > load.proto->max_body) {
+		fprintf(stderr, "scload: %s %s needs a body of %u..%u bytes\n",
+		    load.proto->name, load.mode == MODE_FLOOD ? "flood" :
+		    "paced", load.mode == MODE_FLOOD ? load.proto->ids_body :
+		    load.proto->min_body, load.proto->max_body);
+		exit(2);
+	}
+	if (load.marker != NULL && load.hold_secs != 0) {
+		fprintf(stderr, "scload: -M and -H exclude each other\n");
+		exit(2);
+	}
+	load.port = (uint16_t)port;
+	load.total = (uint64_t)load.rate * load.duration;
+}
 
-	raise_nofile(g.n);
+int
+main(int argc, char *argv[])
+{
+	struct timeval	 tv;
+	char		 err[256];
+
+	options(argc, argv);
+	raise_nofile(load.n);
 	(void)signal(SIGPIPE, SIG_IGN);
-	memset(&g.sin, 0, sizeof(g.sin));
-	g.sin.sin_family = AF_INET;
-	g.sin.sin_port = htons(g.port);
-	g.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(&load.sin, 0, sizeof(load.sin));
+	load.sin.sin_family = AF_INET;
+	load.sin.sin_port = htons(load.port);
+	load.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
 	/*
-	 * No certificate check: this is a load tool for a daemon of our own
+	 * No certificate check: this is a load tool for a server of our own
 	 * on loopback, and the handshake cost is the same either way.
 	 * Full handshakes only, so every connect costs what a new one does.
 	 */
-	if ((g.ctx = tls_ctx_client(NULL, err, sizeof(err))) == NULL) {
+	if ((load.ctx = tls_ctx_client(NULL, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scload: TLS: %s\n", err);
 		exit(1);
 	}
-	SSL_CTX_set_options(g.ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_session_cache_mode(g.ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(load.ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_session_cache_mode(load.ctx, SSL_SESS_CACHE_OFF);
 
 	clients_init();
-	if ((g.base = event_base_new()) == NULL) {
+	if ((load.base = event_base_new()) == NULL) {
 		fprintf(stderr, "scload: event_base_new failed\n");
 		exit(1);
 	}
-	tv.tv_sec = (time_t)g.duration + SLACK_SECS;
+	/* Long enough for N connects at 20/s on top of the traffic. */
+	tv.tv_sec = (time_t)load.duration + load.drain_secs + SLACK_SECS +
+	    (time_t)load.n * SLACK_PER_CLIENT_MS / 1000;
 	tv.tv_usec = 0;
-	if ((g.hard = evtimer_new(g.base, hard_cb, NULL)) == NULL ||
-	    evtimer_add(g.hard, &tv) == -1 ||
-	    (g.sigint = evsignal_new(g.base, SIGINT, sigint_cb, NULL)) ==
-	    NULL || evsignal_add(g.sigint, NULL) == -1) {
+	if ((load.hard = evtimer_new(load.base, hard_cb, NULL)) == NULL ||
+	    evtimer_add(load.hard, &tv) == -1 ||
+	    (load.sigint = evsignal_new(load.base, SIGINT, sigint_cb, NULL)) ==
+	    NULL || evsignal_add(load.sigint, NULL) == -1) {
 		fprintf(stderr, "scload: cannot set up events\n");
 		exit(1);
 	}
-	g.phase = PH_CONNECT;
+	load.phase = PH_CONNECT;
+	server_sample(CPU_START);
 	launch_more();
 	advance();
-	if (g.phase != PH_DONE && event_base_dispatch(g.base) == -1)
-		trouble("event loop failed");
-	if (g.delivered < g.expected || g.acked + g.rejected < g.sent)
-		trouble("%" PRIu64 " deliveries missing",
-		    g.expected > g.delivered ? g.expected - g.delivered : 0);
+	if (load.phase != PH_DONE && event_base_dispatch(load.base) == -1)
+		load_trouble("event loop failed");
+	if (load.delivered < load.expected || (load.proto->has_ack &&
+	    load.acked + load.rejected < load.sent))
+		load_trouble("%" PRIu64 " deliveries missing",
+		    load.expected > load.delivered ?
+		    load.expected - load.delivered : 0);
 	report();
-	if (g.marker != NULL)
-		(void)unlink(g.marker);
-	return g.status;
+	if (load.marker != NULL)
+		(void)unlink(load.marker);
+	return load.status;
 }

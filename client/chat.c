@@ -205,6 +205,28 @@ chat_delivered(struct client *c, int now)
 }
 
 /*
+ * WELCOME named the server's database.  Marks of another one (made anew,
+ * or restored) would hide its messages: they start afresh, and the file
+ * says which database they count in from now on.
+ */
+void
+chat_epoch(struct client *c, const uint8_t *epoch)
+{
+	char	 err[512];
+	int	 rv;
+
+	if ((rv = seen_epoch(&c->seen, epoch)) == SEEN_EPOCH_SAME)
+		return;
+	if (rv == SEEN_EPOCH_RESET)
+		out_notice(c, "database_changed", "the server's database is "
+		    "not the one this client saw before: what was shown is "
+		    "counted afresh");
+	if (c->seen_file != NULL &&
+	    seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1)
+		out_error(c, "SEEN", "%s", err);
+}
+
+/*
  * Exactly once: an event at or below the last seq shown there was shown
  * before (by this run or an earlier one) and is only acknowledged again.
  */
@@ -453,9 +475,10 @@ chat_notice(struct client *c, const char *text)
 }
 
 /*
- * A non-fatal ERROR about one message or room.  RATE_LIMITED holds the
- * outbox from that message on until the server allows more; the others
- * mean the message or request can never succeed: it is dropped, and said.
+ * A non-fatal ERROR about one message or room.  RATE_LIMITED, and STORAGE
+ * for a message (the server could not store it now), hold the outbox from
+ * that message on until the server allows more; the others mean the
+ * message or request can never succeed: it is dropped, and said.
  */
 void
 chat_error(struct client *c, const struct frame *f, uint16_t code,
@@ -477,7 +500,8 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 	if (m != NULL && room == NULL && m->room[0] != '\0')
 		room = m->room;
 
-	if (code == ERR_RATE_LIMITED) {
+	if (code == ERR_RATE_LIMITED || (code == ERR_STORAGE && m != NULL &&
+	    m->type == MSG_SEND)) {
 		if (!has_retry || retry == 0)
 			retry = 1000;
 		if (m != NULL)

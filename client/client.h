@@ -98,6 +98,9 @@ struct seen {
 	struct seen_entry	*v;
 	size_t			 n;
 	size_t			 cap;
+	/* The server database the marks count in (WELCOME's F_EPOCH). */
+	int			 has_epoch;
+	uint8_t			 epoch[EPOCH_LEN];
 };
 
 struct evbuffer;
@@ -238,6 +241,7 @@ void	 chat_notice(struct client *, const char *);
 void	 chat_say(struct client *, const char *, const char *, const char *);
 void	 chat_request(struct client *, uint16_t, const char *);
 void	 chat_delivered(struct client *, int);
+void	 chat_epoch(struct client *, const uint8_t *);
 int	 chat_done(struct client *);
 void	 chat_free(struct client *);
 
@@ -279,6 +283,10 @@ void	 outbox_unsend_from(struct outbox *, struct outmsg *);
 struct seen_entry *seen_get(struct seen *, const char *, int);
 int	 seen_load(struct seen *, const char *, char *, size_t);
 int	 seen_save(const struct seen *, const char *, char *, size_t);
+#define SEEN_EPOCH_SAME		0
+#define SEEN_EPOCH_NEW		1
+#define SEEN_EPOCH_RESET	2
+int	 seen_epoch(struct seen *, const uint8_t *);
 void	 seen_free(struct seen *);
 
 /* complete.c */

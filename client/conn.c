@@ -372,8 +372,8 @@ handle_welcome(struct client *c, const struct frame *f)
 {
 	uint32_t	 max, idle = 0;
 	uint16_t	 version;
-	const uint8_t	*nonce;
-	size_t		 noncelen;
+	const uint8_t	*nonce, *epoch;
+	size_t		 noncelen, epochlen;
 
 	if (c->state != CS_HELLO) {
 		protocol_error(c, "unexpected WELCOME");
@@ -411,6 +411,10 @@ handle_welcome(struct client *c, const struct frame *f)
 	c->proto_version = version;
 	if (!c->logged_in_once || c->json)
 		out_welcome(c);
+	/* Before any event: seqs count in this database. */
+	if (frame_get_bytes(f, F_EPOCH, &epoch, &epochlen) == 0 &&
+	    epochlen == EPOCH_LEN)
+		chat_epoch(c, epoch);
 	/* The deadline keeps running: it now bounds the login too. */
 	session_welcome(c, nonce);
 }

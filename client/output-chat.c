@@ -148,8 +148,9 @@ out_ack(struct client *c, const struct outmsg *m, uint64_t seq)
 }
 
 /*
- * An error that concerns one message or room.  RATE_LIMITED is a delay,
- * not a failure: it does not change the exit status.
+ * An error that concerns one message or room.  RATE_LIMITED, and STORAGE
+ * for a message (id), are a delay, not a failure: the message is sent
+ * again, and the exit status does not change.
  */
 void
 out_chat_error(struct client *c, uint16_t code, const char *text,
@@ -159,7 +160,8 @@ out_chat_error(struct client *c, uint16_t code, const char *text,
 	const char	*name = proto_err_name(code);
 	char		 idhex[17], *s;
 
-	if (code != ERR_RATE_LIMITED && c->exit_status == EXIT_OK)
+	if (code != ERR_RATE_LIMITED && !(code == ERR_STORAGE && id != 0) &&
+	    c->exit_status == EXIT_OK)
 		c->exit_status = EXIT_ERROR;
 	(void)snprintf(idhex, sizeof(idhex), "%016" PRIx64, id);
 	s = out_sanitize_n(text, strlen(text));

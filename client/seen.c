@@ -1,7 +1,10 @@
 /*
  * seen.c: the last sequence number shown per room and for the inbox, and
  * the NAME@HOST_PORT.seen file that keeps them across runs of the client,
- * so that nothing is shown twice, even by a client started again.
+ * so that nothing is shown twice, even by a client started again.  The
+ * marks count in one server database: when its identity (the epoch in
+ * WELCOME) changes, they start again from nothing, so that nothing is
+ * hidden either.
  */
 #include "config.h"
 
@@ -20,6 +23,7 @@
 #include "xmalloc.h"
 
 #define SEEN_MAX_ENTRIES	100000	/* a bigger file is not ours */
+#define SEEN_EPOCH_KEY		"epoch"
 
 void
 seen_free(struct seen *s)
@@ -80,6 +84,19 @@ seen_load(struct seen *s, const char *file, char *err, size_t errsz)
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '\0')
 			continue;
+		if (strncmp(line, SEEN_EPOCH_KEY " ",
+		    strlen(SEEN_EPOCH_KEY) + 1) == 0) {
+			end = line + strlen(SEEN_EPOCH_KEY) + 1;
+			if (hex_decode(end, strlen(end), s->epoch,
+			    sizeof(s->epoch)) == -1) {
+				(void)snprintf(err, errsz, "%s: line %zu: not "
+				    "an epoch", file, lineno);
+				(void)fclose(fp);
+				return -1;
+			}
+			s->has_epoch = 1;
+			continue;
+		}
 		n = -1;
 		end = strchr(line, ' ');
 		if (end != NULL && (size_t)(end - line) < sizeof(key)) {
@@ -116,7 +133,7 @@ seen_load(struct seen *s, const char *file, char *err, size_t errsz)
 int
 seen_save(const struct seen *s, const char *file, char *err, size_t errsz)
 {
-	char	*tmp = NULL;
+	char	*tmp = NULL, hex[2 * EPOCH_LEN + 1];
 	FILE	*fp;
 	size_t	 i;
 	int	 fd, bad;
@@ -135,6 +152,10 @@ seen_save(const struct seen *s, const char *file, char *err, size_t errsz)
 		free(tmp);
 		return -1;
 	}
+	if (s->has_epoch) {
+		hex_encode(s->epoch, sizeof(s->epoch), hex);
+		(void)fprintf(fp, "%s %s\n", SEEN_EPOCH_KEY, hex);
+	}
 	for (i = 0; i < s->n; i++)
 		if (s->v[i].shown > 0)
 			(void)fprintf(fp, "%s %" PRIu64 "\n", s->v[i].key,
@@ -150,4 +171,28 @@ seen_save(const struct seen *s, const char *file, char *err, size_t errsz)
 	}
 	free(tmp);
 	return 0;
+}
+
+/*
+ * The server's database identity, from WELCOME.  Marks made in another
+ * database (or before the server said which) would hide its messages,
+ * whose seqs start again from 1: they are all reset.  Returns
+ * SEEN_EPOCH_SAME, SEEN_EPOCH_NEW (no mark to reset) or SEEN_EPOCH_RESET.
+ */
+int
+seen_epoch(struct seen *s, const uint8_t *epoch)
+{
+	size_t	 i;
+	int	 rv = SEEN_EPOCH_NEW;
+
+	if (s->has_epoch && memcmp(s->epoch, epoch, sizeof(s->epoch)) == 0)
+		return SEEN_EPOCH_SAME;
+	for (i = 0; i < s->n; i++) {
+		if (s->v[i].shown > 0 || s->v[i].told > 0)
+			rv = SEEN_EPOCH_RESET;
+		s->v[i].shown = s->v[i].told = 0;
+	}
+	memcpy(s->epoch, epoch, sizeof(s->epoch));
+	s->has_epoch = 1;
+	return rv;
 }

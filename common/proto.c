@@ -31,6 +31,7 @@ static const struct field_spec welcome_fields[] = {
 	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
 	{ F_REKEY_MIN,		FK_U32,		OPT,	0 },
 	{ F_REKEY_MAX,		FK_U32,		OPT,	0 },
+	{ F_EPOCH,		FK_BYTES,	OPT,	EPOCH_LEN },
 };
 
 static const struct field_spec login_fields[] = {
@@ -136,6 +137,7 @@ static const struct field_spec keys_fields[] = {
 
 static const struct field_spec challenge_fields[] = {
 	{ F_NONCE,		FK_BYTES,	REQ,	NONCE_LEN },
+	{ F_EPOCH,		FK_BYTES,	REQ,	EPOCH_LEN },
 };
 
 static const struct field_spec ping_fields[] = {
@@ -356,6 +358,10 @@ static const struct code_name msg_names[] = {
 	{ IMSG_KEY_UPDATE,	"KEY_UPDATE" },
 	{ IMSG_RELOAD,		"RELOAD" },
 	{ IMSG_RELOAD_DONE,	"RELOAD_DONE" },
+	{ IMSG_BROKER_READY,	"BROKER_READY" },
+	{ IMSG_BROKER_FAILED,	"BROKER_FAILED" },
+	{ IMSG_BROKER_PING,	"BROKER_PING" },
+	{ IMSG_BROKER_PONG,	"BROKER_PONG" },
 	{ IMSG_KEY_INIT,	"KEY_INIT" },
 	{ IMSG_KEY_ATTACH,	"KEY_ATTACH" },
 	{ IMSG_TEMPLATE_READY,	"TEMPLATE_READY" },
@@ -405,6 +411,7 @@ static const struct code_name field_names[] = {
 	{ F_SPK_CREATED,	"F_SPK_CREATED" },
 	{ F_SPK_SIG,		"F_SPK_SIG" },
 	{ F_OPERATOR,		"F_OPERATOR" },
+	{ F_EPOCH,		"F_EPOCH" },
 	{ F_PID,		"F_PID" },
 	{ F_ADDR,		"F_ADDR" },
 	{ F_TLS_VERSION,	"F_TLS_VERSION" },
@@ -428,6 +435,7 @@ static const struct code_name field_names[] = {
 	{ F_RETENTION,		"F_RETENTION" },
 	{ F_CTL_UID,		"F_CTL_UID" },
 	{ F_JSON,		"F_JSON" },
+	{ F_LOGIN_TIMEOUT,	"F_LOGIN_TIMEOUT" },
 	{ F_TBS,		"F_TBS" },
 	{ F_MD_NAME,		"F_MD_NAME" },
 	{ F_TLS_SIG,		"F_TLS_SIG" },
@@ -462,6 +470,7 @@ static const struct code_name err_names[] = {
 	{ ERR_DISABLED,		"DISABLED" },
 	{ ERR_KEY_RESET,	"KEY_RESET" },
 	{ ERR_KICKED,		"KICKED" },
+	{ ERR_STORAGE,		"STORAGE" },
 };
 
 static const char *
@@ -507,6 +516,7 @@ proto_err_is_fatal(uint16_t code)
 	case ERR_BAD_ROOM:
 	case ERR_NO_SUCH_USER:
 	case ERR_NO_SUCH_ROOM:
+	case ERR_STORAGE:
 		return 0;
 	default:
 		return 1;

@@ -72,6 +72,10 @@ enum msg_type {
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
 	IMSG_RELOAD		= 0x0204,	/* broker->master: securechatctl reload */
 	IMSG_RELOAD_DONE	= 0x0205,	/* master->broker: code, text */
+	IMSG_BROKER_READY	= 0x0206,	/* broker->master: serving */
+	IMSG_BROKER_FAILED	= 0x0207,	/* broker->master: why it cannot start */
+	IMSG_BROKER_PING	= 0x0208,	/* master->broker: seq */
+	IMSG_BROKER_PONG	= 0x0209,	/* broker->master: same seq */
 	IMSG_KEY_INIT		= 0x0210,	/* master->key process: key, settings */
 	IMSG_KEY_ATTACH		= 0x0211,	/* master->key process: worker link fd */
 	IMSG_TEMPLATE_READY	= 0x0213,	/* template->master: sandboxed */
@@ -125,6 +129,7 @@ enum field_tag {
 	F_SPK_CREATED		= 0x0021,	/* u64: seconds since the epoch */
 	F_SPK_SIG		= 0x0022,	/* bytes[64]: identity over prekey */
 	F_OPERATOR		= 0x0023,	/* u8: 1, NOTICE from the operator */
+	F_EPOCH			= 0x0024,	/* bytes[16]: the database's identity */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */
@@ -150,6 +155,7 @@ enum field_tag {
 	F_RETENTION		= 0x0115,	/* u32 days */
 	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
 	F_JSON			= 0x0117,	/* u8: 1, answer in JSON */
+	F_LOGIN_TIMEOUT		= 0x0118,	/* u32 seconds */
 	F_TBS			= 0x0120,	/* bytes: a message to sign */
 	F_MD_NAME		= 0x0121,	/* str: digest name, "" for EdDSA */
 	F_TLS_SIG		= 0x0122,	/* bytes: a TLS CertificateVerify signature */
@@ -184,6 +190,7 @@ enum err_code {
 	ERR_DISABLED		= 25,	/* account disabled by the operator */
 	ERR_KEY_RESET		= 26,	/* the operator reset this user's key */
 	ERR_KICKED		= 27,	/* the operator ended the sessions */
+	ERR_STORAGE		= 28,	/* not stored: the server's storage failed */
 };
 
 /* F_KIND of a ROOM_EVENT. */
@@ -204,6 +211,7 @@ enum err_code {
 #define KEY_LEN			32
 #define SIG_LEN			64
 #define NONCE_LEN		32
+#define EPOCH_LEN		16
 #define EXPORTER_LEN		32
 #define EXPORTER_LABEL		"EXPORTER-Channel-Binding"
 #define TLS_SIG_MAX		1024	/* RSA up to 8192 bits */

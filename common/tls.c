@@ -78,6 +78,14 @@ tls_ctx_server_pkey(const uint8_t *cert_pem, size_t cert_len, EVP_PKEY *pkey,
 	}
 	if (ctx_limits(ctx, err, errsz) == -1)
 		goto fail;
+	/*
+	 * SSL_OP_NO_TICKET alone does not stop TLS 1.3 tickets: OpenSSL still
+	 * sends stateful ones after each handshake.  None at all.
+	 */
+	if (SSL_CTX_set_num_tickets(ctx, 0) != 1) {
+		set_err(err, errsz, "cannot turn session tickets off");
+		goto fail;
+	}
 
 	/* The first certificate is ours; any that follow form the chain. */
 	if ((bio = BIO_new_mem_buf(cert_pem, (int)cert_len)) == NULL) {

@@ -116,6 +116,17 @@ arg_room(struct admin_req *r, const char *arg, char room[ROOM_MAX_LEN + 1])
 	return 0;
 }
 
+/*
+ * The store failed (a full disk, a damaged page): the request is undone
+ * and the operator told (broker-ctl.c), the broker goes on.
+ */
+static int
+store_failed(const char *what)
+{
+	req_fail_quiet(what);
+	return ADMIN_NOW;
+}
+
 /* The stored user, or -1 with the answer written. */
 static int
 find_user(struct admin_req *r, const char *arg, struct store_user *su)
@@ -125,8 +136,10 @@ find_user(struct admin_req *r, const char *arg, struct store_user *su)
 
 	if (arg_user(r, arg, name) == -1)
 		return -1;
-	if ((rv = store_user_get(br.store, name, su)) == -1)
-		fatalx("store_user_get");
+	if ((rv = store_user_get(br.store, name, su)) == -1) {
+		(void)store_failed("store_user_get");
+		return -1;
+	}
 	if (rv == STORE_NOT_FOUND) {
 		out_error(r->o, "no user '%s'", name);
 		return -1;
@@ -154,7 +167,7 @@ cmd_user_list(struct admin_req *r, int argc, char **argv)
 {
 	out_list_begin(r->o, "users");
 	if (store_users_list(br.store, user_cb, r->o) == -1)
-		fatalx("store_users_list");
+		return store_failed("store_users_list");
 	out_list_end(r->o);
 	return ADMIN_NOW;
 }
@@ -168,9 +181,9 @@ user_disabled(struct admin_req *r, const char *arg, int on)
 
 	if (find_user(r, arg, &su) == -1)
 		return ADMIN_NOW;
-	tx_begin();
-	if (store_user_set_disabled(br.store, su.name, on) != 0)
-		fatalx("store_user_set_disabled");
+	if (tx_begin() == -1 ||
+	    store_user_set_disabled(br.store, su.name, on) != 0)
+		return store_failed("store_user_set_disabled");
 	if (on) {
 		/* A crash before the commit ends the sessions anyway. */
 		snprintf(text, sizeof(text), "the account '%s' was disabled by "
@@ -232,19 +245,21 @@ cmd_user_delete(struct admin_req *r, int argc, char **argv)
 
 	if (find_user(r, argv[0], &su) == -1)
 		return ADMIN_NOW;
-	tx_begin();
+	if (tx_begin() == -1)
+		return store_failed("begin");
 	do {
 		memset(&ro, 0, sizeof(ro));
 		if (store_user_rooms(br.store, su.id, rooms_of_cb, &ro) == -1)
-			fatalx("store_user_rooms");
+			return store_failed("store_user_rooms");
 		for (i = 0; i < ro.n; i++)
-			(void)chat_remove_member(ro.names[i], &su);
+			if (chat_remove_member(ro.names[i], &su) == -1)
+				return ADMIN_NOW;
 	} while (ro.more);
 	snprintf(text, sizeof(text), "the account '%s' was deleted by the "
 	    "operator", su.name);
 	n = end_sessions(su.name, ERR_DISABLED, text);
 	if (store_user_delete(br.store, su.id) != 0)
-		fatalx("store_user_delete");
+		return store_failed("store_user_delete");
 	log_security("control: user %s deleted (%u sessions ended)", su.name,
 	    n);
 	out_str(r->o, "deleted", su.name);
@@ -288,7 +303,7 @@ cmd_room_list(struct admin_req *r, int argc, char **argv)
 {
 	out_list_begin(r->o, "rooms");
 	if (store_rooms(br.store, room_cb, r->o) == -1)
-		fatalx("store_rooms");
+		return store_failed("store_rooms");
 	out_list_end(r->o);
 	return ADMIN_NOW;
 }
@@ -317,14 +332,13 @@ cmd_room_delete(struct admin_req *r, int argc, char **argv)
 	if (arg_room(r, argv[0], room) == -1)
 		return ADMIN_NOW;
 	if ((rv = store_room_get(br.store, room, &id, &last)) == -1)
-		fatalx("store_room_get");
+		return store_failed("store_room_get");
 	if (rv == STORE_NOT_FOUND) {
 		out_error(r->o, "no room %s", room);
 		return ADMIN_NOW;
 	}
-	tx_begin();
-	if (store_room_delete(br.store, id) != 0)
-		fatalx("store_room_delete");
+	if (tx_begin() == -1 || store_room_delete(br.store, id) != 0)
+		return store_failed("store_room_delete");
 	snprintf(text, sizeof(text), "the room %s was deleted by the "
 	    "operator", room);
 	notice_frame(&b, room, text);
@@ -434,10 +448,9 @@ cmd_invite_create(struct admin_req *r, int argc, char **argv)
 		}
 	}
 	new_code(hex);
-	tx_begin();
-	if (store_invite_create(br.store, hex, (unsigned int)uses,
-	    expires) != 0)
-		fatalx("store_invite_create");
+	if (tx_begin() == -1 || store_invite_create(br.store, hex,
+	    (unsigned int)uses, expires) != 0)
+		return store_failed("store_invite_create");
 	log_info("control: invite created (%llu uses%s)", uses,
 	    expires ? ", expires" : "");
 	if (r->o->json) {
@@ -472,7 +485,7 @@ cmd_invite_list(struct admin_req *r, int argc, char **argv)
 {
 	out_list_begin(r->o, "invites");
 	if (store_invites_list(br.store, invite_cb, r->o) == -1)
-		fatalx("store_invites_list");
+		return store_failed("store_invites_list");
 	out_list_end(r->o);
 	return ADMIN_NOW;
 }
@@ -482,9 +495,9 @@ cmd_invite_revoke(struct admin_req *r, int argc, char **argv)
 {
 	int	 rv;
 
-	tx_begin();
-	if ((rv = store_invite_revoke(br.store, argv[0])) == -1)
-		fatalx("store_invite_revoke");
+	if (tx_begin() == -1 ||
+	    (rv = store_invite_revoke(br.store, argv[0])) == -1)
+		return store_failed("store_invite_revoke");
 	if (rv == STORE_NOT_FOUND) {
 		out_error(r->o, "no invite '%s'", argv[0]);
 		return ADMIN_NOW;
@@ -512,9 +525,11 @@ cmd_reset_key(struct admin_req *r, int argc, char **argv)
 	new_code(hex);
 	if (crypto_sha256(hex, strlen(hex), hash) == -1)
 		fatalx("crypto_sha256");
-	tx_begin();
-	if ((rv = store_key_reset(br.store, name, hash)) == -1)
-		fatalx("store_key_reset");
+	if (tx_begin() == -1 ||
+	    (rv = store_key_reset(br.store, name, hash)) == -1) {
+		OPENSSL_cleanse(hex, sizeof(hex));
+		return store_failed("store_key_reset");
+	}
 	if (rv == STORE_NOT_FOUND) {
 		OPENSSL_cleanse(hex, sizeof(hex));
 		out_error(r->o, "no user '%s'", name);
@@ -599,7 +614,7 @@ cmd_notice(struct admin_req *r, int argc, char **argv)
 			return ADMIN_NOW;
 		if ((rv = store_room_get(br.store, name, &room_id,
 		    &last)) == -1)
-			fatalx("store_room_get");
+			return store_failed("store_room_get");
 		if (rv == STORE_NOT_FOUND) {
 			out_error(r->o, "no room %s", name);
 			return ADMIN_NOW;
@@ -613,8 +628,10 @@ cmd_notice(struct admin_req *r, int argc, char **argv)
 			continue;
 		if (room != NULL && (rv = store_is_member(br.store, room_id,
 		    u->id)) != 1) {
-			if (rv == -1)
-				fatalx("store_is_member");
+			if (rv == -1) {
+				frame_buf_free(&b);
+				return store_failed("store_is_member");
+			}
 			continue;
 		}
 		TAILQ_FOREACH(l, &u->links, user_entry) {
@@ -662,7 +679,7 @@ counters(struct counter *c, size_t max)
 	if (store_active_users(br.store, now - DAY_MS, &day) == -1 ||
 	    store_active_users(br.store, now - 7 * DAY_MS, &week) == -1 ||
 	    store_user_count(br.store, &users) == -1)
-		fatalx("counting users");
+		(void)store_failed("counting users");
 #define C(nm, ty, hp, v) do {						\
 	if (n < max) {							\
 		c[n].name = (nm); c[n].type = (ty); c[n].help = (hp);	\
@@ -691,6 +708,9 @@ counters(struct counter *c, size_t max)
 	    br.rate_limited);
 	C("key_updates", "counter", "TLS key updates of the sessions.",
 	    br.key_updates);
+	C("storage_errors", "counter", "Database writes and reads that "
+	    "failed (a full or failing disk, a damaged page).",
+	    br.storage_errors);
 	C("uptime", "gauge", "Seconds since the broker started.",
 	    (now_ms() - br.started_ms) / 1000);
 #undef C

@@ -135,6 +135,8 @@ auth_session(struct link *l, const struct frame *f)
 	l->state = LINK_CHALLENGED;
 	frame_begin(&b, IMSG_CHALLENGE, br.max_frame);
 	frame_put_bytes(&b, F_NONCE, l->nonce, sizeof(l->nonce));
+	/* Which database: a client resets its seen marks when it changes. */
+	frame_put_bytes(&b, F_EPOCH, store_epoch(br.store), EPOCH_LEN);
 	link_send_buf(l, &b);
 }
 
@@ -160,6 +162,33 @@ login_sig_ok(const struct link *l, const char *name, const uint8_t *sign_pub,
 	return crypto_ed25519_verify_parts(sign_pub, parts, 4, sig) == 0;
 }
 
+/*
+ * The account could not be read or written: this login fails, with an
+ * error that ends the session, and the broker goes on.
+ */
+static void
+storage_failed(struct link *l, const char *what)
+{
+	req_fail_quiet(what);
+	link_error(l, ERR_INTERNAL, "the server could not read or store "
+	    "your account (its storage failed): try again later");
+}
+
+/*
+ * A registration that was not stored after all (its commit failed): the
+ * link, bound to a user that does not exist, is unbound and ended.
+ */
+void
+auth_unbind(struct link *l)
+{
+	chat_link_gone(l);
+	free(l->rooms);
+	l->rooms = NULL;
+	l->nrooms = l->roomcap = 0;
+	if (l->state != LINK_DEAD)
+		storage_failed(l, "registration");
+}
+
 /* Bind the link to the user, for good, and tell the client after commit. */
 static void
 logged_in(struct link *l, const struct store_user *u, int registered)
@@ -169,23 +198,38 @@ logged_in(struct link *l, const struct store_user *u, int registered)
 
 	/* One use per nonce: a replayed signature finds nothing to match. */
 	OPENSSL_cleanse(l->nonce, sizeof(l->nonce));
+	l->state = LINK_AUTHED;
+	if (chat_bind(l, u) == -1) {
+		chat_link_gone(l);
+		storage_failed(l, "store_user_rooms");
+		return;
+	}
 	if ((fl = failure_find(l->addr, 0)) != NULL)
 		fl->count = 0;
 	frame_begin(&b, MSG_LOGGED_IN, br.max_frame);
 	frame_put_str(&b, F_NAME, u->name);
 	frame_put_u8(&b, F_REGISTERED, (uint8_t)registered);
-	after_frame(l, &b);
-	l->state = LINK_AUTHED;
+	/* A registration is only one once committed; a login stands. */
+	if (registered) {
+		(void)after_frame_or(l, &b, NULL);
+		undo_push(UNDO_BOUND, 0, u->id, l->session_id);
+	} else
+		after_frame(l, &b);
+	after_pump(l);
 	l->authed_ms = now_ms();
 	br.logins++;
 	if (registered)
 		br.registrations++;
-	if (store_user_login(br.store, u->id, wall_ms()) == -1)
-		fatalx("store_user_login");
+	/*
+	 * Statistics: a login does not fail for them (quiet), but if they
+	 * cannot be written a registration in the same request is undone.
+	 */
+	if (tx_begin() == -1 ||
+	    store_user_login(br.store, u->id, wall_ms()) == -1)
+		req_fail_quiet("store_user_login");
 	log_info("login: %s from %s%s (session %llu, worker %ld)", u->name,
 	    l->addr, registered ? ", registered" : "",
 	    (unsigned long long)l->session_id, (long)l->pid);
-	chat_bind(l, u);
 }
 
 /* F_NAME, folded; -1 (and the fatal BAD_NAME sent) if it is not valid. */
@@ -211,9 +255,10 @@ auth_login(struct link *l, const struct frame *f)
 
 	if (auth_get_name(l, f, name) == -1)
 		return;
-	tx_begin();
-	if ((rv = store_user_get(br.store, name, &u)) == -1)
-		fatalx("store_user_get");
+	if ((rv = store_user_get(br.store, name, &u)) == -1) {
+		storage_failed(l, "store_user_get");
+		return;
+	}
 	if (rv == STORE_NOT_FOUND || u.key_reset) {
 		/*
 		 * Not a failure: the client registers next, same nonce.  A
@@ -329,9 +374,14 @@ auth_register(struct link *l, const struct frame *f)
 		    "signatures do not verify");
 		return;
 	}
-	tx_begin();
-	if ((rv = store_user_get(br.store, name, &u)) == -1)
-		fatalx("store_user_get");
+	if (tx_begin() == -1) {
+		storage_failed(l, "begin");
+		return;
+	}
+	if ((rv = store_user_get(br.store, name, &u)) == -1) {
+		storage_failed(l, "store_user_get");
+		return;
+	}
 	if (rv == 0 && u.key_reset && u.disabled) {
 		snprintf(text, sizeof(text), "the account '%s' is disabled",
 		    name);
@@ -342,8 +392,10 @@ auth_register(struct link *l, const struct frame *f)
 		/* The operator reset a lost key: this one takes its place. */
 		if (!reset_code_ok(l, name, &u, f))
 			return;
-		if (store_key_replace(br.store, u.id, sign_pub, dh_pub) != 0)
-			fatalx("store_key_replace");
+		if (store_key_replace(br.store, u.id, sign_pub, dh_pub) != 0) {
+			storage_failed(l, "store_key_replace");
+			return;
+		}
 		memcpy(u.sign_pub, sign_pub, KEY_LEN);
 		memcpy(u.dh_pub, dh_pub, KEY_LEN);
 		log_security("user %s registered a new identity key after a "
@@ -360,8 +412,10 @@ auth_register(struct link *l, const struct frame *f)
 		return;
 	/* Check before writing: other links' writes share this transaction. */
 	if (code[0] != '\0' && (rv = store_invite_check(br.store, code)) != 0) {
-		if (rv == -1)
-			fatalx("store_invite_check");
+		if (rv == -1) {
+			storage_failed(l, "store_invite_check");
+			return;
+		}
 		if (rv == STORE_USED)
 			link_error(l, ERR_INVITE_USED, "this invite code has "
 			    "already been used");
@@ -373,10 +427,11 @@ auth_register(struct link *l, const struct frame *f)
 		return;
 	}
 	memset(&u, 0, sizeof(u));
-	if (store_user_add(br.store, name, sign_pub, dh_pub, &u.id) != 0)
-		fatalx("store_user_add");
-	if (code[0] != '\0' && store_invite_use(br.store, code, u.id) != 0)
-		fatalx("store_invite_use");
+	if (store_user_add(br.store, name, sign_pub, dh_pub, &u.id) != 0 ||
+	    (code[0] != '\0' && store_invite_use(br.store, code, u.id) != 0)) {
+		storage_failed(l, "store_user_add");
+		return;
+	}
 	(void)str_copy(u.name, name, sizeof(u.name));
 	memcpy(u.sign_pub, sign_pub, KEY_LEN);
 	memcpy(u.dh_pub, dh_pub, KEY_LEN);

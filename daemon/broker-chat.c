@@ -84,38 +84,52 @@ member_cb(int64_t user_id, const char *name, void *arg)
 	room_add_member(arg, user_id);
 }
 
-/* The room, from the cache or the store; create only if asked. */
+/*
+ * The room, from the cache or the store; create only if asked.  NULL when
+ * it does not exist, or when the store failed (req_failed()).
+ */
 static struct room *
 room_get(const char *name, int create)
 {
 	struct room	*r;
 	int64_t		 id;
 	uint64_t	 last;
-	int		 rv;
+	int		 rv, created = 0;
 
 	TAILQ_FOREACH(r, &br.rooms, entry)
 		if (strcmp(r->name, name) == 0)
 			return r;
 	rv = store_room_get(br.store, name, &id, &last);
-	if (rv == -1)
-		fatalx("store_room_get");
+	if (rv == -1) {
+		req_fail("store_room_get", 0, name);
+		return NULL;
+	}
 	if (rv == STORE_NOT_FOUND) {
-		if (!create)
+		if (!create || tx_begin() == -1)
 			return NULL;
-		tx_begin();
-		if (store_room_create(br.store, name, &id) != 0)
-			fatalx("store_room_create");
+		if (store_room_create(br.store, name, &id) != 0) {
+			req_fail("store_room_create", 0, name);
+			return NULL;
+		}
 		last = 0;
-		log_info("room %s created", name);
+		created = 1;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->id = id;
 	(void)str_copy(r->name, name, sizeof(r->name));
 	/* Nothing of this room was appended through us yet: all committed. */
 	r->last_seq = r->durable_seq = last;
-	if (store_room_members(br.store, id, member_cb, r) == -1)
-		fatalx("store_room_members");
+	if (store_room_members(br.store, id, member_cb, r) == -1) {
+		req_fail("store_room_members", 0, name);
+		free(r->members);
+		free(r);
+		return NULL;
+	}
 	TAILQ_INSERT_TAIL(&br.rooms, r, entry);
+	if (created) {
+		undo_push(UNDO_ROOM_CREATED, r->id, 0, 0);
+		log_info("room %s created", name);
+	}
 	return r;
 }
 
@@ -226,6 +240,24 @@ pump_row_cb(const struct store_row *row, void *arg)
 	return link_queued(pc->link) >= LINK_HIGH;
 }
 
+/*
+ * A log this link must be fed from cannot be read (a damaged page): it
+ * would miss messages without knowing, so its session ends; the broker,
+ * and everyone else, goes on.
+ */
+static void
+pump_failed(struct link *l, const char *what)
+{
+	char	 text[160];
+
+	log_warnx("storage: cannot read %s for %s (%s): ending that session",
+	    what, l->user->name, l->addr);
+	br.storage_errors++;
+	snprintf(text, sizeof(text), "the server cannot read %s (its storage "
+	    "failed): try again later", what);
+	link_error(l, ERR_INTERNAL, text);
+}
+
 /* Has the link been sent everything durable, in every room and its inbox? */
 static int
 caught_up(const struct link *l)
@@ -254,6 +286,8 @@ chat_pump(struct link *l)
 	uint64_t		 before;
 	size_t			 i;
 
+	if (l->state != LINK_AUTHED)
+		return;
 	pc.link = l;
 	for (i = 0; i < l->nrooms && link_queued(l) < LINK_HIGH; i++) {
 		if ((r = room_find_id(l->rooms[i].room_id)) == NULL)
@@ -264,8 +298,10 @@ chat_pump(struct link *l)
 		while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
 			before = *pc.sent;
 			if (store_room_read(br.store, r->id, *pc.sent,
-			    CATCHUP_BATCH, pump_row_cb, &pc) == -1)
-				fatalx("store_room_read");
+			    CATCHUP_BATCH, pump_row_cb, &pc) == -1) {
+				pump_failed(l, r->name);
+				return;
+			}
 			if (*pc.sent == before) {
 				/* Pruned by retention: skip the gap. */
 				*pc.sent = pc.durable;
@@ -278,8 +314,10 @@ chat_pump(struct link *l)
 	while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
 		before = *pc.sent;
 		if (store_inbox_read(br.store, l->user->id, *pc.sent,
-		    CATCHUP_BATCH, pump_row_cb, &pc) == -1)
-			fatalx("store_inbox_read");
+		    CATCHUP_BATCH, pump_row_cb, &pc) == -1) {
+			pump_failed(l, "your direct messages");
+			return;
+		}
 		if (*pc.sent == before)
 			*pc.sent = pc.durable;
 	}
@@ -351,6 +389,7 @@ chat_fanout(const struct after *a)
 
 struct bind_ctx {
 	struct link	*link;
+	int		 failed;
 };
 
 static void
@@ -359,8 +398,10 @@ bind_room_cb(int64_t room_id, const char *name, uint64_t cursor,
 {
 	struct bind_ctx	*bc = arg;
 
-	if (room_get(name, 0) == NULL)
-		fatalx("room %s vanished", name);
+	if (bc->failed || room_get(name, 0) == NULL) {
+		bc->failed = 1;
+		return;
+	}
 	link_room_add(bc->link, room_id, cursor);
 }
 
@@ -424,8 +465,11 @@ rate_recall(struct user *u)
 		}
 }
 
-/* A link is now this user's: load where it stands and catch it up. */
-void
+/*
+ * A link is now this user's: load where it stands (the caller schedules
+ * its catch-up).  -1 when its rooms cannot be read; the caller unbinds it.
+ */
+int
 chat_bind(struct link *l, const struct store_user *su)
 {
 	struct bind_ctx	 bc;
@@ -447,9 +491,14 @@ chat_bind(struct link *l, const struct store_user *su)
 	l->user = u;
 	l->inbox_sent = su->inbox_cursor;
 	bc.link = l;
-	if (store_user_rooms(br.store, u->id, bind_room_cb, &bc) == -1)
-		fatalx("store_user_rooms");
-	after_pump(l);
+	bc.failed = 0;
+	if (store_user_rooms(br.store, u->id, bind_room_cb, &bc) == -1 ||
+	    bc.failed) {
+		if (!req_failed())
+			req_fail_quiet("store_user_rooms");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -473,6 +522,7 @@ chat_link_gone(struct link *l)
 		return;
 	if (l->delivering)
 		TAILQ_REMOVE(&u->links, l, user_entry);
+	l->delivering = 0;
 	l->user = NULL;
 	if (--u->nlinks == 0) {
 		rate_remember(u);
@@ -511,7 +561,7 @@ get_room_name(struct link *l, const struct frame *f, char *room, size_t roomsz,
 	return 0;
 }
 
-/* Append a join or part row and schedule its fan-out. */
+/* Append a join or part row and schedule its fan-out; 0 if it failed. */
 static uint64_t
 room_announce(struct room *r, struct user *u, uint8_t kind)
 {
@@ -524,8 +574,11 @@ room_announce(struct room *r, struct user *u, uint8_t kind)
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
 	if (store_room_append(br.store, r->id, u->id, 0, kind, row.ts_ms,
-	    (const uint8_t *)u->name, strlen(u->name), &seq, &dup) != 0)
-		fatalx("store_room_append");
+	    (const uint8_t *)u->name, strlen(u->name), &seq, &dup) != 0) {
+		req_fail("store_room_append", 0, r->name);
+		return 0;
+	}
+	undo_push(UNDO_ROOM_SEQ, r->id, 0, r->last_seq);
 	r->last_seq = seq;
 	row.seq = seq;
 	row.sender = u->name;
@@ -549,8 +602,8 @@ chat_join(struct link *l, const struct frame *f)
 
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	tx_begin();
-	r = room_get(name, 1);
+	if (tx_begin() == -1 || (r = room_get(name, 1)) == NULL)
+		return;
 	if (room_has_member(r, l->user->id)) {
 		snprintf(text, sizeof(text), "already in %s", r->name);
 		frame_begin(&b, MSG_NOTICE, br.max_frame);
@@ -558,11 +611,15 @@ chat_join(struct link *l, const struct frame *f)
 		link_reply(l, &b);
 		return;
 	}
-	seq = room_announce(r, l->user, LOG_JOIN);
+	if ((seq = room_announce(r, l->user, LOG_JOIN)) == 0)
+		return;
 	/* A new member starts at its own join: no history before it. */
-	if (store_member_add(br.store, r->id, l->user->id, seq - 1) != 0)
-		fatalx("store_member_add");
+	if (store_member_add(br.store, r->id, l->user->id, seq - 1) != 0) {
+		req_fail("store_member_add", 0, r->name);
+		return;
+	}
 	room_add_member(r, l->user->id);
+	undo_push(UNDO_MEMBER_ADDED, r->id, l->user->id, 0);
 	TAILQ_FOREACH(ul, &l->user->links, user_entry)
 		link_room_add(ul, r->id, seq - 1);
 }
@@ -577,26 +634,32 @@ chat_part(struct link *l, const struct frame *f)
 		return;
 	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
 	    l->user->id)) {
+		if (req_failed())
+			return;
 		snprintf(text, sizeof(text), "not a member of %s", name);
 		link_error_about(l, ERR_NOT_MEMBER, text, 0, name);
 		return;
 	}
-	tx_begin();
-	(void)room_announce(r, l->user, LOG_PART);
-	if (store_member_remove(br.store, r->id, l->user->id) != 0)
-		fatalx("store_member_remove");
+	if (tx_begin() == -1 || room_announce(r, l->user, LOG_PART) == 0)
+		return;
+	if (store_member_remove(br.store, r->id, l->user->id) != 0) {
+		req_fail("store_member_remove", 0, r->name);
+		return;
+	}
 	/*
 	 * Out of the members now, as in the store: a JOIN, SEND or WHO
 	 * later in this pass must see the room as it will be committed.
 	 */
 	room_remove_member(r, l->user->id);
+	undo_push(UNDO_MEMBER_REMOVED, r->id, l->user->id, 0);
 }
 
+/* After the commit; if it fails, ERROR STORAGE instead, and no ACK. */
 static void
 ack(struct link *l, uint64_t id, uint64_t seq, const char *room,
     const char *to)
 {
-	struct frame_buf	 b;
+	struct frame_buf	 b, fail;
 
 	frame_begin(&b, MSG_ACK, br.max_frame);
 	frame_put_u64(&b, F_CLIENT_MSG_ID, id);
@@ -605,7 +668,8 @@ ack(struct link *l, uint64_t id, uint64_t seq, const char *room,
 		frame_put_str(&b, F_ROOM, room);
 	if (to != NULL)
 		frame_put_str(&b, F_TO, to);
-	after_frame(l, &b);
+	storage_error_frame(&fail, id, room);
+	after_frame_or(l, &b, &fail)->hold_id = id;
 }
 
 static void
@@ -620,20 +684,30 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 
 	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
 	    l->user->id)) {
+		if (req_failed()) {
+			req_fail("store_room_get", id, name);
+			return;
+		}
 		snprintf(text, sizeof(text), "not a member of %s: /join it "
 		    "first", name);
 		link_error_about(l, ERR_NOT_MEMBER, text, id, name);
 		return;
 	}
-	tx_begin();
+	if (tx_begin() == -1) {
+		req_fail("begin", id, r->name);
+		return;
+	}
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
 	if (store_room_append(br.store, r->id, l->user->id, id, LOG_MESSAGE,
-	    row.ts_ms, body, len, &row.seq, &dup) != 0)
-		fatalx("store_room_append");
+	    row.ts_ms, body, len, &row.seq, &dup) != 0) {
+		req_fail("store_room_append", id, r->name);
+		return;
+	}
 	ack(l, id, row.seq, r->name, NULL);
 	if (dup)
 		return;		/* stored once already: acknowledge only */
+	undo_push(UNDO_ROOM_SEQ, r->id, 0, r->last_seq);
 	r->last_seq = row.seq;
 	row.sender = l->user->name;
 	row.sender_sign_pub = l->user->sign_pub;
@@ -659,19 +733,26 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 
 	rv = proto_fold_user(to) == -1 ? STORE_NOT_FOUND :
 	    store_user_get(br.store, to, &su);
-	if (rv == -1)
-		fatalx("store_user_get");
+	if (rv == -1) {
+		req_fail("store_user_get", id, NULL);
+		return;
+	}
 	if (rv == STORE_NOT_FOUND) {
 		snprintf(text, sizeof(text), "no user '%s' here", to);
 		link_error_about(l, ERR_NO_SUCH_USER, text, id, NULL);
 		return;
 	}
-	tx_begin();
+	if (tx_begin() == -1) {
+		req_fail("begin", id, NULL);
+		return;
+	}
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
 	if (store_inbox_append(br.store, su.id, l->user->id, id, LOG_MESSAGE,
-	    row.ts_ms, body, len, &row.seq, &dup) != 0)
-		fatalx("store_inbox_append");
+	    row.ts_ms, body, len, &row.seq, &dup) != 0) {
+		req_fail("store_inbox_append", id, NULL);
+		return;
+	}
 	ack(l, id, row.seq, NULL, su.name);
 	if (dup)
 		return;
@@ -716,13 +797,22 @@ chat_send(struct link *l, const struct frame *f)
 	 * until that one comes back: a token that refills meanwhile must
 	 * not let a later message in ahead of it (order per sender).
 	 */
+	if (l->limited_id != 0 && id != l->limited_id &&
+	    l->limited_code == ERR_STORAGE) {
+		/* An earlier one was not stored: nothing may pass it. */
+		storage_error_frame(&b, id, NULL);
+		link_reply(l, &b);
+		return;
+	}
 	if (l->limited_id != 0 && id != l->limited_id)
 		wait = 1;
 	else if ((wait = rate_check(l->user)) == 0)
 		l->limited_id = 0;
 	if (wait != 0) {
-		if (l->limited_id == 0)
+		if (l->limited_id == 0) {
 			l->limited_id = id;
+			l->limited_code = ERR_RATE_LIMITED;
+		}
 		br.rate_limited++;
 		/* A paste is one line and a summary, not a line a message. */
 		if (logsum_event("rate limit", l->user->name))
@@ -759,10 +849,11 @@ chat_delivered(struct link *l, const struct frame *f)
 
 	if (frame_get_u64(f, F_SEQ, &seq) == -1)
 		return;
+	/* No answer is expected: a failure only leaves the cursor behind. */
 	if (frame_get(f, F_ROOM) == NULL) {
-		tx_begin();
-		if (store_inbox_ack(br.store, l->user->id, seq) == -1)
-			fatalx("store_inbox_ack");
+		if (tx_begin() == 0 &&
+		    store_inbox_ack(br.store, l->user->id, seq) == -1)
+			req_fail_quiet("store_inbox_ack");
 		return;
 	}
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
@@ -770,9 +861,9 @@ chat_delivered(struct link *l, const struct frame *f)
 	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
 	    l->user->id))
 		return;		/* parted meanwhile: nothing to advance */
-	tx_begin();
-	if (store_room_ack(br.store, r->id, l->user->id, seq) == -1)
-		fatalx("store_room_ack");
+	if (tx_begin() == 0 &&
+	    store_room_ack(br.store, r->id, l->user->id, seq) == -1)
+		req_fail_quiet("store_room_ack");
 }
 
 struct list_ctx {
@@ -846,8 +937,11 @@ chat_rooms(struct link *l)
 	struct list_ctx	 lc;
 
 	list_init(&lc);
-	if (store_rooms(br.store, rooms_cb, &lc) == -1)
-		fatalx("store_rooms");
+	if (store_rooms(br.store, rooms_cb, &lc) == -1) {
+		req_fail("store_rooms", 0, NULL);
+		evbuffer_free(lc.buf);
+		return;
+	}
 	list_reply(l, MSG_ROOM_LIST, NULL, &lc);
 }
 
@@ -861,13 +955,18 @@ chat_who(struct link *l, const struct frame *f)
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
 	if ((r = room_get(name, 0)) == NULL) {
+		if (req_failed())
+			return;
 		snprintf(text, sizeof(text), "no room %s", name);
 		link_error_about(l, ERR_NO_SUCH_ROOM, text, 0, name);
 		return;
 	}
 	list_init(&lc);
-	if (store_room_members(br.store, r->id, who_cb, &lc) == -1)
-		fatalx("store_room_members");
+	if (store_room_members(br.store, r->id, who_cb, &lc) == -1) {
+		req_fail("store_room_members", 0, r->name);
+		evbuffer_free(lc.buf);
+		return;
+	}
 	list_reply(l, MSG_WHO_LIST, r->name, &lc);
 }
 
@@ -884,8 +983,10 @@ chat_info(struct link *l)
 	uint64_t		 users = 0, rooms = 0;
 
 	if (store_user_count(br.store, &users) == -1 ||
-	    store_rooms(br.store, count_rooms_cb, &rooms) == -1)
-		fatalx("info counts");
+	    store_rooms(br.store, count_rooms_cb, &rooms) == -1) {
+		req_fail("info counts", 0, NULL);
+		return;
+	}
 	frame_begin(&b, MSG_INFO_REPLY, br.max_frame);
 	frame_put_str(&b, F_SOFTWARE, SC_VERSION_STRING);
 	frame_put_u64(&b, F_UPTIME, (now_ms() - br.started_ms) / 1000);
@@ -951,9 +1052,12 @@ chat_prune(void)
 		before = wall_ms() - (uint64_t)br.retention_days * 86400000ULL;
 	sent_before = before > 0 ? before :
 	    wall_ms() - (uint64_t)DEDUP_KEEP_DAYS * 86400000ULL;
-	tx_begin();
-	if (store_prune(br.store, before, sent_before, &deleted) == -1)
-		fatalx("store_prune");
+	if (tx_begin() == -1)
+		return;
+	if (store_prune(br.store, before, sent_before, &deleted) == -1) {
+		req_fail_quiet("store_prune");
+		return;
+	}
 	if (deleted > 0)
 		log_debug("pruned %llu rows", (unsigned long long)deleted);
 }
@@ -970,10 +1074,45 @@ chat_free(void)
 	}
 }
 
+/* A write of this turn was undone: so is what the cache made of it. */
+void
+chat_undo(const struct undo *u)
+{
+	struct room	*r;
+	struct user	*usr;
+	struct link	*l;
+
+	if ((r = room_find_id(u->room_id)) == NULL)
+		return;
+	switch (u->kind) {
+	case UNDO_ROOM_CREATED:
+		/* Its members' undos came first: nothing refers to it. */
+		TAILQ_REMOVE(&br.rooms, r, entry);
+		free(r->members);
+		free(r);
+		break;
+	case UNDO_ROOM_SEQ:
+		r->last_seq = u->value;
+		break;
+	case UNDO_MEMBER_ADDED:
+		room_remove_member(r, u->user_id);
+		if ((usr = user_find(u->user_id)) != NULL)
+			TAILQ_FOREACH(l, &usr->links, user_entry)
+				link_room_remove(l, r->id);
+		break;
+	case UNDO_MEMBER_REMOVED:
+		room_add_member(r, u->user_id);
+		break;
+	case UNDO_BOUND:
+		fatalx("unexpected undo %d", u->kind);
+	}
+}
+
 /*
  * The operator takes su out of a room (securechatctl room remove-member,
  * user delete): as if it had parted, so the members' clients see it go
- * and start a new sender-key chain.  STORE_NOT_FOUND if it was not in.
+ * and start a new sender-key chain.  STORE_NOT_FOUND if it was not in, -1
+ * if the store failed (req_failed()).
  */
 int
 chat_remove_member(const char *name, const struct store_user *su)
@@ -982,7 +1121,7 @@ chat_remove_member(const char *name, const struct store_user *su)
 	struct room	*r;
 
 	if ((r = room_get(name, 0)) == NULL || !room_has_member(r, su->id))
-		return STORE_NOT_FOUND;
+		return req_failed() ? -1 : STORE_NOT_FOUND;
 	if ((u = user_find(su->id)) == NULL) {
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.id = su->id;
@@ -990,11 +1129,14 @@ chat_remove_member(const char *name, const struct store_user *su)
 		memcpy(tmp.sign_pub, su->sign_pub, KEY_LEN);
 		u = &tmp;
 	}
-	tx_begin();
-	(void)room_announce(r, u, LOG_PART);
-	if (store_member_remove(br.store, r->id, su->id) != 0)
-		fatalx("store_member_remove");
+	if (tx_begin() == -1 || room_announce(r, u, LOG_PART) == 0)
+		return -1;
+	if (store_member_remove(br.store, r->id, su->id) != 0) {
+		req_fail_quiet("store_member_remove");
+		return -1;
+	}
 	room_remove_member(r, su->id);
+	undo_push(UNDO_MEMBER_REMOVED, r->id, su->id, 0);
 	return 0;
 }
 

@@ -28,6 +28,8 @@
 #define CTL_MAX_CONNS		8
 #define CTL_TIMEOUT_S		5
 #define CTL_MSG_MAX		4096
+#define STORAGE_FAILED		"the server's storage failed: nothing was " \
+				"changed; try again later\n"
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -156,7 +158,16 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		goto bad;
 	if ((out = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
+	/* One request: its writes stand or fall together (broker-tx.c). */
+	req_begin(NULL);
 	later = admin_run(c->id, argc, argv, json, out, &code);
+	if (req_failed()) {
+		code = 1;
+		(void)evbuffer_drain(out, evbuffer_get_length(out));
+		(void)evbuffer_add_printf(out, STORAGE_FAILED);
+		later = ADMIN_NOW;
+	}
+	req_end();
 	if (later == ADMIN_PENDING) {
 		/* The answer comes with the master's (ctl_reply_later). */
 		c->pending = 1;
@@ -170,6 +181,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 		a = after_fanout(AFTER_CTL, 0, 0, &b);
 		a->session_id = c->id;
+		/* Should the commit fail, the operator is told so. */
+		if ((out = evbuffer_new()) == NULL)
+			fatalx("evbuffer_new");
+		(void)evbuffer_add_printf(out, STORAGE_FAILED);
+		reply_build(&b, 1, out);
+		evbuffer_free(out);
+		after_set_fail(a, &b);
 	} else {
 		conn_send(c, b.data, b.len);
 		frame_buf_free(&b);

@@ -19,15 +19,21 @@
 /* Clocks differ: a prekey from up to a day ahead is still believed. */
 #define PREKEY_FUTURE_S		86400
 
+/*
+ * KEYS for su; after a write (wrote), only once it is committed, and
+ * ERROR STORAGE if that fails.
+ */
 static void
-keys_reply(struct link *l, const struct store_user *su)
+keys_reply(struct link *l, const struct store_user *su, int wrote)
 {
 	struct store_prekey	 pk;
-	struct frame_buf	 b;
+	struct frame_buf	 b, fail;
 	int			 rv;
 
-	if ((rv = store_prekey_get(br.store, su->id, &pk)) == -1)
-		fatalx("store_prekey_get");
+	if ((rv = store_prekey_get(br.store, su->id, &pk)) == -1) {
+		req_fail("store_prekey_get", 0, NULL);
+		return;
+	}
 	frame_begin(&b, MSG_KEYS, br.max_frame);
 	frame_put_str(&b, F_NAME, su->name);
 	frame_put_bytes(&b, F_SIGN_PUB, su->sign_pub, KEY_LEN);
@@ -37,7 +43,11 @@ keys_reply(struct link *l, const struct store_user *su)
 		frame_put_u64(&b, F_SPK_CREATED, pk.created_s);
 		frame_put_bytes(&b, F_SPK_SIG, pk.sig, SIG_LEN);
 	}
-	link_reply(l, &b);
+	if (wrote) {
+		storage_error_frame(&fail, 0, NULL);
+		(void)after_frame_or(l, &b, &fail);
+	} else
+		link_reply(l, &b);
 }
 
 /* PREKEY: replace the user's published prekey, answer with its KEYS. */
@@ -69,13 +79,15 @@ keys_prekey(struct link *l, const struct frame *f)
 		    "not verify with your identity key");
 		return;
 	}
-	tx_begin();
-	if (store_prekey_set(br.store, l->user->id, &pk) != 0)
-		fatalx("store_prekey_set");
-	if (store_user_get_id(br.store, l->user->id, &su) != 0)
-		fatalx("store_user_get_id");
+	if (tx_begin() == -1)
+		return;
+	if (store_prekey_set(br.store, l->user->id, &pk) != 0 ||
+	    store_user_get_id(br.store, l->user->id, &su) != 0) {
+		req_fail("store_prekey_set", 0, NULL);
+		return;
+	}
 	log_debug("user %s published prekey %u", l->user->name, pk.id);
-	keys_reply(l, &su);
+	keys_reply(l, &su, 1);
 }
 
 /* KEYS_GET: a user's identity key and current prekey. */
@@ -88,12 +100,14 @@ keys_get(struct link *l, const struct frame *f)
 
 	if (auth_get_name(l, f, name) == -1)
 		return;
-	if ((rv = store_user_get(br.store, name, &su)) == -1)
-		fatalx("store_user_get");
+	if ((rv = store_user_get(br.store, name, &su)) == -1) {
+		req_fail("store_user_get", 0, NULL);
+		return;
+	}
 	if (rv == STORE_NOT_FOUND) {
 		snprintf(text, sizeof(text), "no user '%s' here", name);
 		link_error_about(l, ERR_NO_SUCH_USER, text, 0, NULL);
 		return;
 	}
-	keys_reply(l, &su);
+	keys_reply(l, &su, 0);
 }

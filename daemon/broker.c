@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #include "xmalloc.h"
 
 #define DB_NAME			"securechat.db"
+_Static_assert(STORE_EPOCH_LEN == EPOCH_LEN, "F_EPOCH carries the store's");
 #define BROKER_FD_HEADROOM	32	/* db, wal, shm, epoll, signals ... */
 #define MASTER_MSG_MAX		4096
 #define PRUNE_INTERVAL_S	60
@@ -142,18 +144,23 @@ link_error(struct link *l, uint16_t code, const char *text)
 }
 
 /*
- * Group commit.  The first write of an event-loop turn opens a transaction;
- * the main loop commits it when the turn ends.  Nothing that depends on a
- * write leaves the broker before the commit: acknowledgements and pushes
- * wait in br.after.
+ * Group commit.  The first write of an event-loop turn opens a transaction
+ * (tx_begin, broker-tx.c); the main loop commits it when the turn ends.
+ * Nothing that depends on a write leaves the broker before the commit:
+ * acknowledgements and pushes wait in br.after.
  */
-void
-tx_begin(void)
+static uint8_t *
+frame_copy(struct frame_buf *b, size_t *len)
 {
-	if (store_in_transaction(br.store))
-		return;
-	if (store_begin(br.store) == -1)
-		fatalx("cannot begin a transaction");
+	uint8_t	*p;
+
+	if (frame_finish(b) == -1)
+		fatalx("cannot build frame");
+	p = xmalloc(b->len);
+	memcpy(p, b->data, b->len);
+	*len = b->len;
+	frame_buf_free(b);
+	return p;
 }
 
 static struct after *
@@ -163,22 +170,41 @@ after_new(enum after_kind kind, struct frame_buf *b)
 
 	a = xcalloc(1, sizeof(*a));
 	a->kind = kind;
-	if (b != NULL) {
-		if (frame_finish(b) == -1)
-			fatalx("cannot build frame");
-		a->frame = xmalloc(b->len);
-		memcpy(a->frame, b->data, b->len);
-		a->len = b->len;
-		frame_buf_free(b);
-	}
+	if (b != NULL)
+		a->frame = frame_copy(b, &a->len);
 	TAILQ_INSERT_TAIL(&br.after, a, entry);
 	return a;
 }
 
+/* Instead of a's frame, should what it depends on be undone. */
+void
+after_set_fail(struct after *a, struct frame_buf *fail)
+{
+	a->fail = frame_copy(fail, &a->fail_len);
+}
+
+/* A frame that waits for the commit, but depends on no write. */
 void
 after_frame(struct link *l, struct frame_buf *b)
 {
-	after_new(AFTER_FRAME, b)->session_id = l->session_id;
+	struct after	*a;
+
+	a = after_new(AFTER_FRAME, b);
+	a->session_id = l->session_id;
+	a->keep = 1;
+}
+
+/* A frame that says a write is on disk; fail (or nothing) if it is not. */
+struct after *
+after_frame_or(struct link *l, struct frame_buf *b, struct frame_buf *fail)
+{
+	struct after	*a;
+
+	a = after_new(AFTER_FRAME, b);
+	a->session_id = l->session_id;
+	if (fail != NULL)
+		after_set_fail(a, fail);
+	return a;
 }
 
 /* A reply that must not overtake this turn's acknowledgements. */
@@ -206,7 +232,12 @@ after_fanout(enum after_kind kind, int64_t target, uint64_t seq,
 void
 after_pump(struct link *l)
 {
-	after_new(AFTER_PUMP, NULL)->session_id = l->session_id;
+	struct after	*a;
+
+	/* A link undone meanwhile is no longer LINK_AUTHED: see commit(). */
+	a = after_new(AFTER_PUMP, NULL);
+	a->session_id = l->session_id;
+	a->keep = 1;
 }
 
 static void
@@ -215,9 +246,11 @@ commit(void)
 	struct after	*a;
 	struct link	*l;
 
-	/* Crash-only: a failed commit acknowledged nothing; clients resend. */
-	if (store_in_transaction(br.store) && store_commit(br.store) == -1)
-		fatalx("commit failed");
+	/*
+	 * A failed commit acknowledged nothing: tx_end turns the turn's
+	 * acknowledgements into ERROR STORAGE, and clients send again.
+	 */
+	tx_end();
 	while ((a = TAILQ_FIRST(&br.after)) != NULL) {
 		TAILQ_REMOVE(&br.after, a, entry);
 		switch (a->kind) {
@@ -239,6 +272,7 @@ commit(void)
 			break;
 		}
 		free(a->frame);
+		free(a->fail);
 		free(a);
 	}
 }
@@ -304,7 +338,10 @@ link_read_cb(struct bufferevent *bev, void *arg)
 			link_free(l, "malformed frame");
 			return;
 		}
+		/* One request: its writes stand or fall together. */
+		req_begin(l);
 		link_frame(l, &f);
+		req_end();
 		if (evbuffer_drain(in, flen) == -1)
 			fatalx("evbuffer_drain");
 	}
@@ -379,6 +416,22 @@ settings(const struct frame *f)
 	log_setlevel(level);
 }
 
+/* The master's liveness check: answer with the same number. */
+static void
+pong(const struct frame *f)
+{
+	struct frame_buf	 b;
+	uint64_t		 seq;
+
+	if (frame_get_u64(f, F_SEQ, &seq) == -1)
+		fatalx("PING without a seq from the master");
+	frame_begin(&b, IMSG_BROKER_PONG, MASTER_MSG_MAX);
+	frame_put_u64(&b, F_SEQ, seq);
+	if (frame_finish(&b) == -1 || ipc_send(BROKER_FD_MASTER, &b, -1) == -1)
+		log_warn("answer the master's ping");
+	frame_buf_free(&b);
+}
+
 /* The master is trusted: anything unexpected from it is a bug. */
 static void
 master_cb(evutil_socket_t fd, short ev, void *arg)
@@ -414,6 +467,11 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 		settings(&f);
 		log_info("settings updated");
 		break;
+	case IMSG_BROKER_PING:
+		if (passed != -1)
+			fatalx("ping with a descriptor");
+		pong(&f);
+		break;
 	case IMSG_RELOAD_DONE:
 		if (passed != -1)
 			fatalx("reload answer with a descriptor");
@@ -427,7 +485,9 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 prune_cb(evutil_socket_t fd, short ev, void *arg)
 {
+	req_begin(NULL);
 	chat_prune();
+	req_end();
 }
 
 static void
@@ -435,6 +495,37 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	log_info("stopping on signal %d", (int)sig);
 	event_base_loopexit(br.base, NULL);
+}
+
+/* One message with no field or only a text, to the master. */
+static void
+tell_master(uint16_t type, const char *text)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, type, MASTER_MSG_MAX);
+	if (text != NULL)
+		frame_put_str(&b, F_TEXT, text);
+	if (frame_finish(&b) == -1 || ipc_send(BROKER_FD_MASTER, &b, -1) == -1)
+		log_warn("message to the master");
+	frame_buf_free(&b);
+}
+
+/*
+ * We cannot start: say why to the master, which stops after a few such
+ * starts in a row rather than respawn us for ever, then exit.
+ */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+startup_fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 text[512];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	tell_master(IMSG_BROKER_FAILED, text);
+	fatalx("%s", text);
 }
 
 static void
@@ -458,16 +549,17 @@ open_database(void)
 
 	rv = privdrop(br.user, br.state_dir, err, sizeof(err));
 	if (rv == PRIVDROP_FAILED)
-		fatalx("broker: %s", err);
+		startup_fatal("broker: %s", err);
 	if (rv == PRIVDROP_NOT_ROOT) {
 		log_warnx("WARNING: broker runs as uid %ld without chroot: the "
 		    "daemon was not started as root", (long)getuid());
 		if (chdir(br.state_dir) == -1)
-			fatal("chdir %s", br.state_dir);
+			startup_fatal("chdir %s: %s", br.state_dir,
+			    strerror(errno));
 	}
 	/* Relative to the state directory, inside the chroot or not. */
 	if ((br.store = store_open(DB_NAME, err, sizeof(err))) == NULL)
-		fatalx("broker: database: %s", err);
+		startup_fatal("database %s/%s: %s", br.state_dir, DB_NAME, err);
 	log_info("database %s/%s, schema version %d", br.state_dir, DB_NAME,
 	    store_schema_version(br.store));
 }
@@ -499,6 +591,8 @@ broker_main(int foreground)
 
 	log_procname("broker");
 	log_child();
+	/* Until it serves, a failure is a failed start for the master. */
+	log_fatal_status(EXIT_STARTUP);
 	if (fcntl(BROKER_FD_MASTER, F_GETFD) == -1 ||
 	    fcntl(BROKER_FD_CONTROL, F_GETFD) == -1)
 		fatalx("broker: started without its descriptors");
@@ -516,6 +610,7 @@ broker_main(int foreground)
 	TAILQ_INIT(&br.rate_memos);
 	TAILQ_INIT(&br.rooms);
 	TAILQ_INIT(&br.after);
+	TAILQ_INIT(&br.undo);
 	br.started_ms = now_ms();
 	open_database();
 
@@ -536,7 +631,9 @@ broker_main(int foreground)
 	if (sandbox_limits(SANDBOX_BROKER, broker_max_fds(), err,
 	    sizeof(err)) == -1 ||
 	    sandbox_seccomp(SANDBOX_BROKER, err, sizeof(err)) == -1)
-		fatalx("broker: %s", err);
+		startup_fatal("broker: %s", err);
+	tell_master(IMSG_BROKER_READY, NULL);
+	log_fatal_status(1);
 
 	/*
 	 * One turn: wait for events, handle every one that is ready, then

@@ -63,6 +63,7 @@ struct link {
 	size_t			 roomcap;
 	uint64_t		 inbox_sent;
 	uint64_t		 limited_id;	/* first SEND refused, until resent */
+	uint16_t		 limited_code;	/* RATE_LIMITED or STORAGE */
 };
 TAILQ_HEAD(linklist, link);
 
@@ -125,8 +126,38 @@ struct after {
 	uint8_t			 row_kind;	/* LOG_* */
 	uint8_t			*frame;
 	size_t			 len;
+	/*
+	 * When what was written is undone (broker-tx.c): a frame that does
+	 * not depend on it is kept; one that does goes, or is replaced by
+	 * fail (an ERROR STORAGE for an ACK).
+	 */
+	int			 keep;
+	uint8_t			*fail;
+	size_t			 fail_len;
+	uint64_t		 hold_id;	/* the SEND an ACK is for */
 };
 TAILQ_HEAD(afterlist, after);
+
+/*
+ * A change to the broker's memory made with a write of the open
+ * transaction, undone with it if the write is (broker-tx.c).
+ */
+enum undo_kind {
+	UNDO_ROOM_CREATED,	/* room_id: out of the cache again */
+	UNDO_ROOM_SEQ,		/* room_id, seq: last_seq back to seq */
+	UNDO_MEMBER_ADDED,	/* room_id, user_id */
+	UNDO_MEMBER_REMOVED,	/* room_id, user_id */
+	UNDO_BOUND,		/* session_id: a registration's link */
+};
+
+struct undo {
+	TAILQ_ENTRY(undo)	 entry;
+	enum undo_kind		 kind;
+	int64_t			 room_id;
+	int64_t			 user_id;
+	uint64_t		 value;		/* a seq or a session id */
+};
+TAILQ_HEAD(undolist, undo);
 
 struct broker {
 	struct event_base	*base;
@@ -140,7 +171,19 @@ struct broker {
 	unsigned int		 nrate_memos;
 	struct roomlist		 rooms;
 	struct afterlist	 after;
+	struct undolist		 undo;
 	uint64_t		 started_ms;
+
+	/* The request being handled (broker-tx.c). */
+	int			 req_active;
+	int			 req_failed;
+	int			 req_savepoint;
+	int			 req_quiet;	/* no ERROR: none is expected */
+	uint64_t		 req_session;	/* 0: not a link's */
+	uint64_t		 req_msg_id;	/* the SEND that failed */
+	char			 req_room[ROOM_MAX_LEN + 1];
+	struct after		*req_after;	/* the queue before it */
+	struct undo		*req_undo;
 
 	/* settings from the master */
 	char			 user[64];
@@ -161,6 +204,7 @@ struct broker {
 	uint64_t		 message_bytes;	/* ciphertext bodies stored */
 	uint64_t		 failed_logins;
 	uint64_t		 rate_limited;
+	uint64_t		 storage_errors;
 	uint64_t		 key_updates;	/* TLS key updates by workers */
 };
 
@@ -173,12 +217,27 @@ void		 link_send_buf(struct link *l, struct frame_buf *b);
 void		 link_error(struct link *l, uint16_t code, const char *text);
 void		 link_error_about(struct link *l, uint16_t code, const char *text,
 		    uint64_t client_msg_id, const char *room);
-void		 tx_begin(void);
 void		 after_frame(struct link *l, struct frame_buf *b);
+struct after	*after_frame_or(struct link *l, struct frame_buf *b,
+		    struct frame_buf *fail);
+void		 after_set_fail(struct after *a, struct frame_buf *fail);
 void		 link_reply(struct link *l, struct frame_buf *b);
 struct after	*after_fanout(enum after_kind kind, int64_t target,
 		    uint64_t seq, struct frame_buf *b);
 void		 after_pump(struct link *l);
+
+/* broker-tx.c */
+int	 tx_begin(void);
+void	 tx_end(void);
+void	 req_begin(struct link *l);
+void	 req_end(void);
+void	 req_fail(const char *what, uint64_t client_msg_id, const char *room);
+void	 req_fail_quiet(const char *what);
+int	 req_failed(void);
+void	 undo_push(enum undo_kind kind, int64_t room_id, int64_t user_id,
+	    uint64_t value);
+void	 storage_error_frame(struct frame_buf *b, uint64_t client_msg_id,
+	    const char *room);
 
 /* broker-ctl.c */
 void	 ctl_init(void);
@@ -191,6 +250,7 @@ void	 auth_session(struct link *l, const struct frame *f);
 void	 auth_login(struct link *l, const struct frame *f);
 void	 auth_register(struct link *l, const struct frame *f);
 void	 auth_link_gone(struct link *l);
+void	 auth_unbind(struct link *l);
 int	 auth_get_name(struct link *l, const struct frame *f,
 	    char name[NAME_MAX_LEN + 1]);
 
@@ -199,7 +259,7 @@ void	 keys_prekey(struct link *l, const struct frame *f);
 void	 keys_get(struct link *l, const struct frame *f);
 
 /* broker-chat.c */
-void	 chat_bind(struct link *l, const struct store_user *u);
+int	 chat_bind(struct link *l, const struct store_user *u);
 void	 chat_start(struct link *l);
 void	 chat_frame(struct link *l, const struct frame *f);
 void	 chat_fanout(const struct after *a);
@@ -207,6 +267,7 @@ void	 chat_pump(struct link *l);
 void	 chat_link_gone(struct link *l);
 void	 chat_prune(void);
 void	 chat_free(void);
+void	 chat_undo(const struct undo *u);
 int	 chat_remove_member(const char *room, const struct store_user *su);
 void	 chat_room_forget(const char *room, const uint8_t *notice, size_t len);
 

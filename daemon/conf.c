@@ -97,11 +97,24 @@ static const struct opt conf_opts[] = {
 	{ "limits.ipv4_prefix",		OPT_INT,	F(ipv4_prefix), 8, 32, NULL },
 	{ "limits.ipv6_prefix",		OPT_INT,	F(ipv6_prefix), 16, 128,
 	    NULL },
+	/* The upper bound is limits.max_clients, checked in conf_check(). */
+	{ "limits.max_clients_per_prefix", OPT_INT,	F(max_clients_per_prefix),
+	    1, 65535, NULL },
+	{ "limits.accept_rate",		OPT_INT,	F(accept_rate), 1, 100000,
+	    NULL },
+	{ "limits.accept_burst",	OPT_INT,	F(accept_burst), 1, 1000000,
+	    NULL },
+	{ "limits.accept_rate_per_prefix", OPT_INT,	F(accept_rate_per_prefix),
+	    1, 100000, NULL },
+	{ "limits.accept_burst_per_prefix", OPT_INT,	F(accept_burst_per_prefix),
+	    1, 1000000, NULL },
 	{ "limits.max_frame_bytes",	OPT_INT,	F(max_frame_bytes),
 	    FRAME_MIN_MAX, FRAME_MAX_CEILING, NULL },
 	{ "limits.handshake_timeout",	OPT_INT,	F(handshake_timeout), 1, 300,
 	    NULL },
 	{ "limits.idle_timeout",	OPT_INT,	F(idle_timeout), 10, 86400,
+	    NULL },
+	{ "limits.login_timeout",	OPT_INT,	F(login_timeout), 2, 3600,
 	    NULL },
 	{ "limits.message_rate",	OPT_INT,	F(message_rate), 1, 100000,
 	    NULL },
@@ -454,31 +467,44 @@ opt_line(const struct parser *p, size_t off)
 	return 0;
 }
 
+/*
+ * A limit on part of the clients may not exceed limits.max_clients.  A
+ * small server that only lowers max_clients should not have to restate
+ * the part's default as well: an unset one follows it down.
+ */
+static int
+bound_by_max_clients(struct parser *p, struct conf *c, size_t off,
+    const char *name)
+{
+	unsigned int	*v = (unsigned int *)((char *)c + off);
+	int		 line = opt_line(p, off);
+
+	if (*v <= c->max_clients)
+		return 0;
+	if (line == 0) {
+		*v = c->max_clients;
+		return 0;
+	}
+	(void)snprintf(p->err, p->errsz, "%s:%d: %s: %u is out of range "
+	    "(1..%u, limits.max_clients)", p->path, line, name, *v,
+	    c->max_clients);
+	return -1;
+}
+
 /* Options bounded by each other, checked once all of them are read. */
 static int
 conf_check(struct parser *p, struct conf *c)
 {
-	int	 lperip, lmin, lmax;
+	int	 lmin, lmax;
 
-	lperip = opt_line(p, offsetof(struct conf, max_clients_per_ip));
 	lmin = opt_line(p, offsetof(struct conf, rekey_min));
 	lmax = opt_line(p, offsetof(struct conf, rekey_max));
 
-	if (c->max_clients_per_ip > c->max_clients) {
-		/*
-		 * A small server that only lowers max_clients should not
-		 * have to restate the per-address default as well.
-		 */
-		if (lperip == 0)
-			c->max_clients_per_ip = c->max_clients;
-		else {
-			(void)snprintf(p->err, p->errsz, "%s:%d: "
-			    "limits.max_clients_per_ip: %u is out of range "
-			    "(1..%u, limits.max_clients)", p->path, lperip,
-			    c->max_clients_per_ip, c->max_clients);
-			return -1;
-		}
-	}
+	if (bound_by_max_clients(p, c, offsetof(struct conf,
+	    max_clients_per_ip), "limits.max_clients_per_ip") == -1 ||
+	    bound_by_max_clients(p, c, offsetof(struct conf,
+	    max_clients_per_prefix), "limits.max_clients_per_prefix") == -1)
+		return -1;
 	if (c->rekey_min > c->rekey_max) {
 		(void)snprintf(p->err, p->errsz, "%s:%d: rekey.min_seconds "
 		    "(%u) is greater than rekey.max_seconds (%u)", p->path,
@@ -513,9 +539,15 @@ conf_defaults(struct conf *c)
 	c->max_clients_per_ip = 32;
 	c->ipv4_prefix = 32;
 	c->ipv6_prefix = 64;
+	c->max_clients_per_prefix = 64;
+	c->accept_rate = 10;
+	c->accept_burst = 20;
+	c->accept_rate_per_prefix = 20;
+	c->accept_burst_per_prefix = 40;
 	c->max_frame_bytes = FRAME_MAX_DEFAULT;
 	c->handshake_timeout = 10;
 	c->idle_timeout = 300;
+	c->login_timeout = 30;
 	c->message_rate = 5;
 	c->message_burst = 10;
 	c->retention = 30;
@@ -862,9 +894,15 @@ conf_reload(struct conf *live, const struct conf *fresh,
 	live->max_clients_per_ip = fresh->max_clients_per_ip;
 	live->ipv4_prefix = fresh->ipv4_prefix;
 	live->ipv6_prefix = fresh->ipv6_prefix;
+	live->max_clients_per_prefix = fresh->max_clients_per_prefix;
+	live->accept_rate = fresh->accept_rate;
+	live->accept_burst = fresh->accept_burst;
+	live->accept_rate_per_prefix = fresh->accept_rate_per_prefix;
+	live->accept_burst_per_prefix = fresh->accept_burst_per_prefix;
 	live->max_frame_bytes = fresh->max_frame_bytes;
 	live->handshake_timeout = fresh->handshake_timeout;
 	live->idle_timeout = fresh->idle_timeout;
+	live->login_timeout = fresh->login_timeout;
 	live->message_rate = fresh->message_rate;
 	live->message_burst = fresh->message_burst;
 	live->retention = fresh->retention;

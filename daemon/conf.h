@@ -40,9 +40,16 @@ struct conf {
 	/* Per-prefix limits count addresses in prefixes of these lengths. */
 	unsigned int	 ipv4_prefix;
 	unsigned int	 ipv6_prefix;
+	unsigned int	 max_clients_per_prefix;
+	/* New connections per second, and at once, before any fork. */
+	unsigned int	 accept_rate;
+	unsigned int	 accept_burst;
+	unsigned int	 accept_rate_per_prefix;
+	unsigned int	 accept_burst_per_prefix;
 	unsigned int	 max_frame_bytes;
 	unsigned int	 handshake_timeout;	/* seconds */
 	unsigned int	 idle_timeout;		/* seconds */
+	unsigned int	 login_timeout;		/* seconds, from accept */
 	unsigned int	 message_rate;		/* per user, per second */
 	unsigned int	 message_burst;
 	unsigned int	 retention;		/* days; 0 = until read */

@@ -9,6 +9,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/privdrop.c \
 	%D%/certgen.c \
 	%D%/master.c %D%/master.h \
+	%D%/master-gate.c \
 	%D%/master-keyproc.c \
 	%D%/master-template.c \
 	%D%/master-log.c \
@@ -21,6 +22,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/worker.c \
 	%D%/broker.c %D%/broker.h \
 	%D%/broker-auth.c \
+	%D%/broker-tx.c \
 	%D%/broker-chat.c \
 	%D%/broker-ctl.c \
 	%D%/broker-admin.c \

@@ -47,12 +47,17 @@
 #define BROKER_BACKOFF_MIN_MS	250
 #define BROKER_BACKOFF_MAX_MS	30000
 #define BROKER_STABLE_MS	60000	/* up this long: reset the backoff */
+#define BROKER_START_TRIES	3	/* failed starts in a row: give up */
+#define BROKER_PING_MS		2000
+#define BROKER_DEADLINE_MS	15000	/* no answer this long: hung */
+#define BROKER_MSG_MAX		1024
 #define THROTTLE_AFTER		3	/* startup failures in a row */
 #define THROTTLE_MIN_MS		1000
 #define THROTTLE_MAX_MS		60000
 #define SHUTDOWN_WORKERS_MS	5000	/* bound on the clean close */
 #define SHUTDOWN_BROKER_MS	3000
 #define PEM_MAX			(64 * 1024)
+#define CHILD_ENV_MAX		8
 #define RELOAD_SUMMARY_MAX	3072	/* what a reload tells securechatctl */
 
 TAILQ_HEAD(childlist, child);
@@ -67,6 +72,7 @@ static struct {
 	struct conf		*conf;
 	struct event_base	*base;
 	char			 exe[PATH_MAX];
+	char			*child_env[CHILD_ENV_MAX];
 	int			 foreground;
 	struct listener		 listeners[CONF_MAX_LISTEN];
 	size_t			 nlisteners;
@@ -91,6 +97,14 @@ static struct {
 	unsigned int		 broker_backoff_ms;
 	/* Its descriptor limit is fixed at start, for this many clients. */
 	unsigned int		 broker_max_clients;
+	/* Ready: serving.  Before that it is starting; after, pinged. */
+	int			 broker_ready;
+	unsigned int		 broker_start_failures;
+	char			 broker_failure[256];	/* its own words */
+	struct event		*ping_ev;
+	uint64_t		 ping_seq;
+	uint64_t		 broker_answer_ms;	/* last PONG or READY */
+	int			 exit_status;
 
 	/* Throttle when workers fail before doing any work. */
 	unsigned int		 startup_failures;
@@ -108,6 +122,7 @@ static struct {
 static void	 listeners_enable(int);
 static void	 throttle(unsigned int);
 static void	 broker_spawn(void);
+static void	 shutdown_begin(void);
 static int	 master_reload(char *, size_t);
 
 static void
@@ -255,16 +270,47 @@ max_clients_now(void)
 	return m.conf->max_clients;
 }
 
-static unsigned int
-workers_from(const char *addr)
+static void
+workers_from(const char *addr, const char *prefix, struct gate_counts *n)
 {
 	struct child	*ch;
-	unsigned int	 n = 0;
 
-	TAILQ_FOREACH(ch, &m.children, entry)
-		if (ch->kind == CHILD_WORKER && strcmp(ch->addr, addr) == 0)
-			n++;
-	return n;
+	memset(n, 0, sizeof(*n));
+	n->total = m.nworkers;
+	TAILQ_FOREACH(ch, &m.children, entry) {
+		if (ch->kind != CHILD_WORKER)
+			continue;
+		if (strcmp(ch->addr, addr) == 0)
+			n->addr++;
+		if (strcmp(ch->prefix, prefix) == 0)
+			n->prefix++;
+	}
+}
+
+/*
+ * What children may inherit of our environment: nothing they do not need
+ * (a secret in the operator's shell, a LD_ or locale variable that makes
+ * libc open files in the sandbox).  The sandbox's debug switch, and the
+ * sanitizer runtimes' options in such a build.
+ */
+static void
+child_env_init(void)
+{
+	static const char *const keep[] = {
+		"SC_SANDBOX_DEBUG",
+#ifdef SC_SANITIZERS
+		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+#endif
+	};
+	const char	*v;
+	size_t		 i, n = 0;
+
+	_Static_assert(sizeof(keep) / sizeof(keep[0]) < CHILD_ENV_MAX,
+	    "child_env has room for every kept variable");
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if ((v = getenv(keep[i])) != NULL)
+			(void)xasprintf(&m.child_env[n++], "%s=%s", keep[i], v);
+	m.child_env[n] = NULL;
 }
 
 struct event_base *
@@ -319,7 +365,8 @@ master_backoff(unsigned int *backoff_ms, uint64_t lived_ms)
 
 /*
  * Fork and re-execute ourselves in a role, with fds placed on fixed numbers
- * (fds[i] becomes i + 3).  The child inherits nothing else.
+ * (fds[i] becomes i + 3).  The child inherits nothing else, environment
+ * included (child_env_init).
  */
 pid_t
 master_spawn(const char *role, const int *fds, int nfds)
@@ -369,7 +416,7 @@ master_spawn(const char *role, const int *fds, int nfds)
 		closefrom(3 + nfds);
 		sigemptyset(&all);
 		(void)sigprocmask(SIG_SETMASK, &all, NULL);
-		execv(m.exe, argv);
+		execve(m.exe, argv, m.child_env);
 		_exit(127);
 	}
 	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
@@ -420,15 +467,63 @@ broker_reload_request(void)
 	frame_buf_free(&b);
 }
 
-/*
- * The broker's channel carries its requests for the master (a reload, for
- * securechatctl), and its EOF says the broker died.  The broker is
- * sandboxed but not trusted: one exact message, nothing else.
- */
+/* A broker without its channel is useless: make sure it ends. */
+static void
+broker_channel_close(int kill_it)
+{
+	if (m.broker_ev != NULL) {
+		event_free(m.broker_ev);
+		m.broker_ev = NULL;
+		(void)close(m.broker_fd);
+		m.broker_fd = -1;
+	}
+	listeners_enable(0);
+	if (kill_it && m.broker != NULL && kill(m.broker->pid, SIGKILL) == -1 &&
+	    errno != ESRCH)
+		log_warn("kill broker");
+}
+
+static void
+broker_message(const struct frame *f)
+{
+	switch (f->type) {
+	case IMSG_BROKER_READY:
+		/* Clients wait in the backlog until the broker can serve them. */
+		log_info("broker ready (pid %ld)", (long)m.broker->pid);
+		m.broker_ready = 1;
+		m.broker_start_failures = 0;
+		m.broker_answer_ms = now_ms();
+		master_listeners_update();
+		break;
+	case IMSG_BROKER_PONG:
+		m.broker_answer_ms = now_ms();
+		break;
+	case IMSG_RELOAD:
+		/* securechatctl reload, by way of the broker. */
+		if (f->nfields == 0)
+			broker_reload_request();
+		else
+			log_warnx("malformed RELOAD from the broker");
+		break;
+	case IMSG_BROKER_FAILED:
+		if (frame_get_str(f, F_TEXT, m.broker_failure,
+		    sizeof(m.broker_failure)) == -1)
+			(void)str_copy(m.broker_failure, "(no reason given)",
+			    sizeof(m.broker_failure));
+		break;
+	default:
+		log_warnx("unexpected message 0x%04x from the broker: "
+		    "restarting it", f->type);
+		broker_channel_close(1);
+		break;
+	}
+}
+
+/* The broker says it is ready, that it cannot start, or that it lives. */
 static void
 broker_readable(evutil_socket_t fd, short ev, void *arg)
 {
-	uint8_t		 buf[256];
+	uint8_t		 buf[BROKER_MSG_MAX];
 	struct frame	 f;
 	ssize_t		 n;
 	int		 passed;
@@ -436,24 +531,53 @@ broker_readable(evutil_socket_t fd, short ev, void *arg)
 	n = ipc_recv(fd, buf, sizeof(buf), &f, &passed);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n > 0 || (n == -1 && errno == EBADMSG)) {
+	if (n == -1 && errno == EBADMSG) {
 		if (passed != -1)
 			(void)close(passed);
-		if (n > 0 && f.type == IMSG_RELOAD && f.nfields == 0)
-			broker_reload_request();
-		else
-			log_warnx("unexpected message from the broker");
+		log_warnx("malformed message from the broker");
 		return;
 	}
-	event_free(m.broker_ev);
-	m.broker_ev = NULL;
-	(void)close(m.broker_fd);
-	m.broker_fd = -1;
-	listeners_enable(0);
-	/* A broker without its channel is useless: make sure it ends. */
-	if (m.broker != NULL && kill(m.broker->pid, SIGKILL) == -1 &&
-	    errno != ESRCH)
-		log_warn("kill broker");
+	if (passed != -1)
+		(void)close(passed);
+	if (n > 0) {
+		broker_message(&f);
+		return;
+	}
+	if (n == -1)
+		log_warn("broker channel");
+	broker_channel_close(1);
+}
+
+/*
+ * Every BROKER_PING_MS a ping; a broker that has not answered for
+ * BROKER_DEADLINE_MS (stopped, or stuck in a loop) is killed, and the
+ * usual respawn follows.
+ */
+static void
+broker_ping_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct frame_buf	 b;
+	uint64_t		 quiet;
+
+	if (m.broker == NULL || !m.broker_ready || m.broker_fd == -1 ||
+	    m.shutting_down)
+		return;
+	quiet = now_ms() - m.broker_answer_ms;
+	if (quiet >= BROKER_DEADLINE_MS) {
+		log_warnx("broker pid %ld has not answered for %llu ms: "
+		    "killing it to start a new one", (long)m.broker->pid,
+		    (unsigned long long)quiet);
+		m.broker_answer_ms = now_ms();
+		broker_channel_close(1);
+		return;
+	}
+	frame_begin(&b, IMSG_BROKER_PING, BROKER_MSG_MAX);
+	frame_put_u64(&b, F_SEQ, ++m.ping_seq);
+	/* A full channel is a broker not reading: the deadline will say. */
+	if (frame_finish(&b) == -1 || (ipc_send(m.broker_fd, &b, -1) == -1 &&
+	    errno != EAGAIN))
+		log_warn("ping the broker");
+	frame_buf_free(&b);
 }
 
 static void
@@ -467,23 +591,22 @@ static void
 broker_spawn(void)
 {
 	struct child	*ch;
+	struct timeval	 tv = { 1, 0 };
 	int		 sp[2], fds[2];
 	pid_t		 pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
-		struct timeval	 tv = { 1, 0 };
-
 		log_warn("socketpair for the broker: retrying in 1 s");
 		evtimer_add(m.respawn_ev, &tv);
 		return;
 	}
 	fds[0] = sp[1];
 	fds[1] = m.control_fd;
-	if ((pid = master_spawn("broker", fds, 2)) == -1) {
+	/* Non-blocking on our side: a stopped broker must not stop us. */
+	if (fd_set_nonblock(sp[0]) == -1 ||
+	    (pid = master_spawn("broker", fds, 2)) == -1) {
 		(void)close(sp[0]);
 		(void)close(sp[1]);
-		struct timeval	 tv = { 1, 0 };
-
 		evtimer_add(m.respawn_ev, &tv);
 		return;
 	}
@@ -495,13 +618,15 @@ broker_spawn(void)
 	ch->started_ms = now_ms();
 	TAILQ_INSERT_TAIL(&m.children, ch, entry);
 	m.broker = ch;
+	m.broker_ready = 0;
+	m.broker_failure[0] = '\0';
 	m.broker_max_clients = m.conf->max_clients;
 	broker_send_settings();
 	if ((m.broker_ev = event_new(m.base, m.broker_fd, EV_READ | EV_PERSIST,
 	    broker_readable, NULL)) == NULL || event_add(m.broker_ev, NULL) == -1)
 		fatalx("broker event");
+	/* Listeners open when it says it is ready (broker_message). */
 	log_info("broker started (pid %ld)", (long)pid);
-	master_listeners_update();
 }
 
 /* The settings and certificate every worker of a template shares. */
@@ -517,6 +642,7 @@ master_worker_send_init(int fd)
 	frame_put_str(&b, F_CHROOT, c->empty_dir);
 	frame_put_u32(&b, F_HANDSHAKE_TIMEOUT, c->handshake_timeout);
 	frame_put_u32(&b, F_IDLE_TIMEOUT, c->idle_timeout);
+	frame_put_u32(&b, F_LOGIN_TIMEOUT, c->login_timeout);
 	frame_put_u32(&b, F_REKEY_MIN, c->rekey_min);
 	frame_put_u32(&b, F_REKEY_MAX, c->rekey_max);
 	frame_put_u32(&b, F_MAX_FRAME, c->max_frame_bytes);
@@ -538,7 +664,7 @@ child_free(struct child *ch)
 }
 
 static void
-worker_spawn(int client, const char *addr)
+worker_spawn(int client, const char *addr, const char *prefix)
 {
 	struct child	*ch;
 	int		 wb[2] = { -1, -1 }, wk[2] = { -1, -1 };
@@ -557,6 +683,7 @@ worker_spawn(int client, const char *addr)
 	ch = master_child_add(0, CHILD_WORKER);
 	ch->session_id = sid;
 	(void)str_copy(ch->addr, addr, sizeof(ch->addr));
+	(void)str_copy(ch->prefix, prefix, sizeof(ch->prefix));
 	if (mtemplate_fork(ch, client, wb[1], wk[1]) == -1) {
 		child_free(ch);
 		goto out;
@@ -629,8 +756,10 @@ static void
 accept_cb(evutil_socket_t lfd, short ev, void *arg)
 {
 	struct sockaddr_storage	 ss;
+	struct gate_counts	 n;
 	socklen_t		 sslen = sizeof(ss);
 	char			 addr[INET6_ADDRSTRLEN];
+	char			 prefix[INET6_ADDRSTRLEN + 4];
 	int			 fd, on = 1;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
@@ -645,29 +774,27 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 		return;
 	}
 	addr_string(&ss, addr, sizeof(addr));
+	if (addr_prefix(addr, (int)m.conf->ipv4_prefix,
+	    (int)m.conf->ipv6_prefix, prefix, sizeof(prefix)) == -1)
+		(void)str_copy(prefix, addr, sizeof(prefix));
+	/* Before any fork: a refusal costs this close and nothing else. */
+	workers_from(addr, prefix, &n);
+	if (gate_admit(m.conf, addr, prefix, &n, max_clients_now()) == -1) {
+		(void)close(fd);
+		return;
+	}
 	/* Small frames (PONG, ACK) must not wait for Nagle. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		log_warn("TCP_NODELAY");
-	if (m.nworkers >= max_clients_now()) {
-		log_security("refused %s: limits.max_clients (%u) reached", addr,
-		    max_clients_now());
-		(void)close(fd);
-		return;
-	}
-	if (workers_from(addr) >= m.conf->max_clients_per_ip) {
-		log_security("refused %s: limits.max_clients_per_ip (%u) reached",
-		    addr, m.conf->max_clients_per_ip);
-		(void)close(fd);
-		return;
-	}
-	worker_spawn(fd, addr);
+	worker_spawn(fd, addr, prefix);
 }
 
 void
 master_listeners_update(void)
 {
 	listeners_enable(!m.shutting_down && !m.throttled &&
-	    m.broker_fd != -1 && mkeyproc_up() && mtemplate_ready());
+	    m.broker_fd != -1 && m.broker_ready && mkeyproc_up() &&
+	    mtemplate_ready());
 }
 
 static void
@@ -721,6 +848,61 @@ worker_startup_failed(void)
 	throttle(m.throttle_ms);
 }
 
+/* How a child ended, in words, for a reason that names no other. */
+static void
+status_text(int status, char *buf, size_t bufsz)
+{
+	if (WIFSIGNALED(status))
+		(void)snprintf(buf, bufsz, "killed by signal %d",
+		    WTERMSIG(status));
+	else
+		(void)snprintf(buf, bufsz, "exit status %d",
+		    WEXITSTATUS(status));
+}
+
+/*
+ * The broker is gone.  One that never said it was ready failed to start:
+ * after BROKER_START_TRIES in a row there is no point in trying again
+ * with the port open and clients hanging in the backlog, so the master
+ * stops, non-zero, saying why.
+ */
+static void
+broker_ended(int status)
+{
+	uint8_t		 buf[BROKER_MSG_MAX];
+	struct frame	 f;
+	char		 why[sizeof(m.broker_failure)];
+	int		 passed;
+
+	/* Its last words may still wait in the channel. */
+	while (m.broker_fd != -1 && ipc_recv(m.broker_fd, buf, sizeof(buf),
+	    &f, &passed) > 0) {
+		if (passed != -1)
+			(void)close(passed);
+		if (f.type == IMSG_BROKER_FAILED)
+			broker_message(&f);
+	}
+	broker_channel_close(0);
+	m.broker = NULL;
+	if (m.broker_ready || m.shutting_down) {
+		m.broker_ready = 0;
+		return;
+	}
+	if (m.broker_failure[0] != '\0')
+		(void)str_copy(why, m.broker_failure, sizeof(why));
+	else
+		status_text(status, why, sizeof(why));
+	if (++m.broker_start_failures < BROKER_START_TRIES) {
+		log_warnx("the broker could not start (%u of %d tries): %s",
+		    m.broker_start_failures, BROKER_START_TRIES, why);
+		return;
+	}
+	log_warnx("stopping: the broker failed to start %u times in a row: "
+	    "%s", m.broker_start_failures, why);
+	m.exit_status = 1;
+	shutdown_begin();
+}
+
 static void
 child_ended(struct child *ch, int status)
 {
@@ -762,14 +944,7 @@ child_ended(struct child *ch, int status)
 			m.throttle_ms = 0;
 		}
 	} else {
-		m.broker = NULL;
-		if (m.broker_ev != NULL) {
-			event_free(m.broker_ev);
-			m.broker_ev = NULL;
-			(void)close(m.broker_fd);
-			m.broker_fd = -1;
-		}
-		listeners_enable(0);
+		broker_ended(status);
 		if (!m.shutting_down) {
 			if (lived >= BROKER_STABLE_MS)
 				m.broker_backoff_ms = 0;
@@ -867,11 +1042,18 @@ shutdown_tick(evutil_socket_t fd, short ev, void *arg)
 static void
 sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 {
-	struct timeval	 tick = { 0, 100000 };
-
 	if (m.shutting_down)
 		return;
 	log_info("shutting down on signal %d", (int)sig);
+	shutdown_begin();
+}
+
+/* Workers first, then the broker; the loop ends when no child is left. */
+static void
+shutdown_begin(void)
+{
+	struct timeval	 tick = { 0, 100000 };
+
 	notify_stopping();
 	m.shutting_down = 1;
 	m.shutdown_started = now_ms();
@@ -1055,6 +1237,7 @@ int
 master_main(struct conf *c, int foreground, int verbose)
 {
 	struct event	*sig_ev[5];
+	struct timeval	 ping_tv;
 	char		 err[PATH_MAX + 256];
 	ssize_t		 n;
 	size_t		 i;
@@ -1070,6 +1253,7 @@ master_main(struct conf *c, int foreground, int verbose)
 	if ((n = readlink("/proc/self/exe", m.exe, sizeof(m.exe) - 1)) == -1)
 		fatal("readlink /proc/self/exe");
 	m.exe[n] = '\0';
+	child_env_init();
 
 	/*
 	 * Type=notify: no fork, and every line, the first ones too, goes to
@@ -1109,9 +1293,16 @@ master_main(struct conf *c, int foreground, int verbose)
 		if ((m.listeners[i].ev = event_new(m.base, m.listeners[i].fd,
 		    EV_READ | EV_PERSIST, accept_cb, NULL)) == NULL)
 			fatalx("event_new");
+	gate_init(m.base);
 	if ((m.respawn_ev = evtimer_new(m.base, broker_respawn_cb, NULL)) == NULL ||
-	    (m.throttle_ev = evtimer_new(m.base, throttle_end, NULL)) == NULL)
+	    (m.throttle_ev = evtimer_new(m.base, throttle_end, NULL)) == NULL ||
+	    (m.ping_ev = event_new(m.base, -1, EV_PERSIST, broker_ping_cb,
+	    NULL)) == NULL)
 		fatalx("evtimer_new");
+	ping_tv.tv_sec = BROKER_PING_MS / 1000;
+	ping_tv.tv_usec = (BROKER_PING_MS % 1000) * 1000;
+	if (event_add(m.ping_ev, &ping_tv) == -1)
+		fatalx("event_add");
 	sig_ev[0] = evsignal_new(m.base, SIGCHLD, sigchld_cb, NULL);
 	sig_ev[1] = evsignal_new(m.base, SIGTERM, sigterm_cb, NULL);
 	sig_ev[2] = evsignal_new(m.base, SIGINT, sigterm_cb, NULL);
@@ -1154,6 +1345,8 @@ master_main(struct conf *c, int foreground, int verbose)
 	event_free(m.throttle_ev);
 	mkeyproc_cancel();
 	mtemplate_cancel();
+	event_free(m.ping_ev);
+	gate_free();
 	if (m.broker_fd != -1)
 		(void)close(m.broker_fd);
 	(void)close(m.control_fd);
@@ -1162,5 +1355,7 @@ master_main(struct conf *c, int foreground, int verbose)
 	mlog_free();
 	event_base_free(m.base);
 	tls_identity_free();
-	return 0;
+	for (i = 0; m.child_env[i] != NULL; i++)
+		free(m.child_env[i]);
+	return m.exit_status;
 }

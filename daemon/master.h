@@ -31,6 +31,7 @@ struct child {
 	uint64_t		 session_id;
 	uint64_t		 started_ms;
 	char			 addr[INET6_ADDRSTRLEN];
+	char			 prefix[INET6_ADDRSTRLEN + 4];	/* "/bits" */
 	/* A worker: its template, and the broker's end of its link. */
 	struct template		*tpl;
 	int			 broker_end;

@@ -41,6 +41,19 @@ void	worker_run(int client, int broker, int key, const char *addr,
 	    uint64_t session_id, const struct sandbox_prog *filter)
 	    __attribute__((noreturn));
 
+/* master-gate.c: the master's checks of a connection before it forks. */
+struct event_base;
+struct gate_counts {
+	unsigned int	 total;		/* workers now */
+	unsigned int	 addr;		/* of them, from the address */
+	unsigned int	 prefix;	/* of them, from its prefix */
+};
+void	gate_init(struct event_base *base);
+void	gate_free(void);
+/* 0 to admit a connection from addr in prefix; -1 refused (logged). */
+int	gate_admit(const struct conf *c, const char *addr, const char *prefix,
+	    const struct gate_counts *n, unsigned int max_total);
+
 /* certgen.c: make a self-signed key and certificate when missing. */
 #define CERTGEN_PRESENT		0	/* both files exist */
 #define CERTGEN_GENERATE	1	/* both missing: a start makes them */

@@ -11,6 +11,9 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /* Milliseconds since the epoch, computed by SQLite (3.31 has no unixepoch). */
@@ -36,6 +40,9 @@ enum stmt_id {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_REQ_SAVEPOINT,
+	ST_REQ_RELEASE,
+	ST_REQ_ROLLBACK_TO,
 	ST_USER_GET,
 	ST_USER_GET_ID,
 	ST_USER_ADD,
@@ -96,6 +103,9 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_SAVEPOINT] = { "savepoint", "SAVEPOINT store_unit" },
 	[ST_RELEASE] = { "release", "RELEASE store_unit" },
 	[ST_ROLLBACK_TO] = { "rollback to", "ROLLBACK TO store_unit" },
+	[ST_REQ_SAVEPOINT] = { "request savepoint", "SAVEPOINT store_req" },
+	[ST_REQ_RELEASE] = { "request release", "RELEASE store_req" },
+	[ST_REQ_ROLLBACK_TO] = { "request rollback", "ROLLBACK TO store_req" },
 	[ST_USER_GET] = { "user get",
 	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
 	    " inbox_last, key_reset, reset_code FROM users WHERE name = ?1" },
@@ -218,6 +228,7 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST_MAX];
+	uint8_t		 epoch[STORE_EPOCH_LEN];
 };
 
 /* What differs between appending to a room and to an inbox. */
@@ -356,7 +367,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE invites ADD COLUMN expires INTEGER;"
 	"UPDATE invites SET uses_left = 0 WHERE used_at IS NOT NULL;"
 	"CREATE INDEX users_last_login ON users (last_login);",
+
+	/*
+	 * 5 -> 6: the file says it is ours (application_id), and each
+	 * database has an identity, random at creation, that clients see
+	 * in WELCOME: a database made anew is not the one whose seqs they
+	 * remember.
+	 */
+	"PRAGMA application_id = 1935885378;"
+	"INSERT INTO server (key, value) VALUES"
+	"  ('epoch', lower(hex(randomblob(16))));",
 };
+_Static_assert(STORE_APPLICATION_ID == 1935885378,
+    "migration 5 -> 6 writes STORE_APPLICATION_ID");
 
 static int
 exec_sql(struct store *s, const char *sql, char *err, size_t errsz)
@@ -405,6 +428,110 @@ check_journal_mode(struct store *s, char *err, size_t errsz)
 	sqlite3_finalize(st);
 	if (!ok) {
 		snprintf(err, errsz, "cannot switch the database to WAL mode");
+		return -1;
+	}
+	return 0;
+}
+
+/* One text value of a query that returns one row, into out. */
+static int
+query_text(struct store *s, const char *sql, char *out, size_t outsz)
+{
+	sqlite3_stmt		*st;
+	const unsigned char	*v;
+	int			 rc, ok = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    (v = sqlite3_column_text(st, 0)) != NULL &&
+	    str_copy(out, (const char *)v, outsz) == 0)
+		ok = 0;
+	else if (rc == SQLITE_DONE && outsz > 0) {
+		out[0] = '\0';
+		ok = 0;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/*
+ * Is the existing file at hand ours?  Ours carry STORE_APPLICATION_ID;
+ * before schema 5 they did not, but had the server table that migration
+ * 0 -> 1 made.  A file with no schema at all holds nothing to lose (a
+ * first start that stopped before its first migration).  Anything else is
+ * another program's database, which we must neither migrate into nor
+ * serve.
+ */
+static int
+check_ours(struct store *s, char *err, size_t errsz)
+{
+	char	 created[64];
+	int	 appid, version, objects;
+
+	if (pragma_int(s, "PRAGMA application_id", &appid) == -1 ||
+	    pragma_int(s, "PRAGMA user_version", &version) == -1 ||
+	    pragma_int(s, "SELECT count(*) FROM sqlite_master",
+	    &objects) == -1) {
+		snprintf(err, errsz, "%s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (appid == STORE_APPLICATION_ID)
+		return 0;
+	if (appid == 0 && version == 0 && objects == 0)
+		return 0;
+	if (appid == 0 && version >= 1 && query_text(s, "SELECT value FROM "
+	    "sqlite_master m, server WHERE m.name = 'server' AND "
+	    "key = 'created'", created, sizeof(created)) == 0 &&
+	    created[0] != '\0')
+		return 0;
+	snprintf(err, errsz, "not a securechat database (application_id "
+	    "0x%08x, user_version %d, %d schema objects): refusing to use or "
+	    "change it", (unsigned int)appid, version, objects);
+	return -1;
+}
+
+/* The cheap half of PRAGMA integrity_check: every page, not every index. */
+static int
+quick_check(struct store *s, char *err, size_t errsz)
+{
+	char	 result[256];
+
+	if (query_text(s, "PRAGMA quick_check(1)", result,
+	    sizeof(result)) == -1) {
+		snprintf(err, errsz, "quick_check: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (strcmp(result, "ok") != 0) {
+		snprintf(err, errsz, "the database fails PRAGMA quick_check: "
+		    "%s; restore it from a backup", result);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The database's identity.  None (the operator deleted it after restoring
+ * a backup, whose seqs clients may have seen past) draws a new one.
+ */
+static int
+load_epoch(struct store *s, char *err, size_t errsz)
+{
+	static const char	 query[] = "SELECT value FROM server WHERE "
+	    "key = 'epoch'";
+	char			 hex[2 * STORE_EPOCH_LEN + 1];
+
+	if (query_text(s, query, hex, sizeof(hex)) == 0 && hex[0] == '\0') {
+		if (exec_sql(s, "INSERT INTO server (key, value) VALUES "
+		    "('epoch', lower(hex(randomblob(16))))", err, errsz) == -1)
+			return -1;
+		log_warnx("database: no epoch: a new one was drawn; clients "
+		    "will count what they were shown afresh");
+	}
+	if (query_text(s, query, hex, sizeof(hex)) == -1 ||
+	    hex_decode(hex, strlen(hex), s->epoch, sizeof(s->epoch)) == -1) {
+		snprintf(err, errsz, "the database's epoch is not 32 hex "
+		    "digits");
 		return -1;
 	}
 	return 0;
@@ -463,19 +590,56 @@ struct store *
 store_open(const char *path, char *err, size_t errsz)
 {
 	struct store	*s;
+	struct stat	 st;
+	char		 pragmas[256];
+	int		 flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
+	(void)snprintf(pragmas, sizeof(pragmas), "PRAGMA synchronous=FULL; "
+	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+	    "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=%d;",
+	    STORE_WAL_LIMIT);
+
+	/*
+	 * A file that exists but is empty (a failed restore, a full disk)
+	 * would become a new, empty database under the old name, and clients
+	 * would go on trusting seqs it never gave out.  Only a missing file
+	 * is created.
+	 */
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errsz, "%s: not a regular file", path);
+			return NULL;
+		}
+		if (st.st_size == 0) {
+			snprintf(err, errsz, "%s exists but is empty: refusing "
+			    "to make a new database in its place (remove it to "
+			    "start afresh, or restore it from a backup)", path);
+			return NULL;
+		}
+	} else if (errno == ENOENT)
+		flags |= SQLITE_OPEN_CREATE;
+	else {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
 	s = xcalloc(1, sizeof(*s));
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "%s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
-	if (check_journal_mode(s, err, errsz) == -1 ||
-	    exec_sql(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA temp_store=MEMORY;", err, errsz) == -1 ||
+	/*
+	 * The WAL is checkpointed every 1000 pages and cut back to
+	 * STORE_WAL_LIMIT after: whatever one big turn made it grow to is
+	 * given back to the file system, which a full disk needs.
+	 */
+	if (check_ours(s, err, errsz) == -1 ||
+	    quick_check(s, err, errsz) == -1 ||
+	    check_journal_mode(s, err, errsz) == -1 ||
+	    exec_sql(s, pragmas, err, errsz) == -1 ||
 	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    migrate(s, err, errsz) == -1 ||
+	    load_epoch(s, err, errsz) == -1 ||
 	    prepare_all(s, err, errsz) == -1)
 		goto fail;
 	return s;
@@ -515,6 +679,12 @@ store_schema_version(struct store *s)
 	return v;
 }
 
+const uint8_t *
+store_epoch(struct store *s)
+{
+	return s->epoch;
+}
+
 int
 store_synchronous(struct store *s)
 {
@@ -532,8 +702,20 @@ store_synchronous(struct store *s)
 static void
 db_error(struct store *s, enum stmt_id id)
 {
-	log_warnx("database: %s: %s", stmt_defs[id].name,
-	    sqlite3_errmsg(s->db));
+	static uint64_t		 logged_ms;
+	static unsigned long	 unlogged;
+	uint64_t		 now = now_ms();
+
+	/* A full disk fails every turn: one line a second is enough. */
+	if (logged_ms != 0 && now - logged_ms < 1000) {
+		unlogged++;
+		return;
+	}
+	log_warnx("database: %s: %s (%d)%s", stmt_defs[id].name,
+	    sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
+	    unlogged > 0 ? ", and more errors not logged" : "");
+	logged_ms = now;
+	unlogged = 0;
 }
 
 /*
@@ -704,6 +886,34 @@ int
 store_in_transaction(struct store *s)
 {
 	return !sqlite3_get_autocommit(s->db);
+}
+
+int
+store_savepoint(struct store *s)
+{
+	return run(s, ST_REQ_SAVEPOINT);
+}
+
+int
+store_release(struct store *s)
+{
+	return run(s, ST_REQ_RELEASE);
+}
+
+/* Undo the request's writes and drop its savepoint; the rest stays. */
+int
+store_rollback_to(struct store *s)
+{
+	if (run(s, ST_REQ_ROLLBACK_TO) == -1)
+		return -1;
+	return run(s, ST_REQ_RELEASE);
+}
+
+void
+store_checkpoint(struct store *s)
+{
+	(void)sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+	    NULL, NULL);
 }
 
 /* Users. */

@@ -10,7 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
+/* PRAGMA application_id of our files: "scDB". */
+#define STORE_APPLICATION_ID	0x73634442
+/* Random at creation: which database this is (F_EPOCH). */
+#define STORE_EPOCH_LEN		16
+/* The WAL file is cut back to this after each checkpoint. */
+#define STORE_WAL_LIMIT		(4 * 1024 * 1024)
 
 /* Results besides 0 (done) and -1 (database error, logged). */
 #define STORE_NOT_FOUND		1
@@ -62,10 +68,17 @@ struct store_row {
 	size_t		 body_len;
 };
 
-/* Open (creating) the database at path: WAL, synchronous=FULL, migrated. */
+/*
+ * Open the database at path: WAL, synchronous=FULL, migrated.  A missing
+ * file is created.  An existing one must be ours (not empty, not another
+ * program's SQLite file) and pass PRAGMA quick_check, or it is refused
+ * with the reason in err: nothing is created in place of lost data.
+ */
 struct store	*store_open(const char *path, char *err, size_t errsz);
 void		 store_close(struct store *s);
 int		 store_schema_version(struct store *s);
+/* The database's identity, random at its creation. */
+const uint8_t	*store_epoch(struct store *s);
 /* PRAGMA synchronous as a number (2 = FULL), for the tests. */
 int		 store_synchronous(struct store *s);
 
@@ -78,6 +91,15 @@ int		 store_begin(struct store *s);
 int		 store_commit(struct store *s);
 void		 store_rollback(struct store *s);
 int		 store_in_transaction(struct store *s);
+/*
+ * One request inside the turn's transaction: a savepoint that a failed
+ * request rolls back to, leaving the others' writes in place.
+ */
+int		 store_savepoint(struct store *s);
+int		 store_release(struct store *s);
+int		 store_rollback_to(struct store *s);
+/* Move the WAL into the database and truncate it: space back, if it can. */
+void		 store_checkpoint(struct store *s);
 
 /* Users.  Names are already validated and case-folded by the caller. */
 int	 store_user_get(struct store *s, const char *name, struct store_user *u);

@@ -43,6 +43,9 @@
 /* Relay bounds: past HIGH queued bytes one side stops reading the other. */
 #define RELAY_HIGH		(256 * 1024)
 #define RELAY_LOW		(64 * 1024)
+/* Client KeyUpdates: this many at once, then one a second, or we close. */
+#define KEYUPDATE_BURST		16
+#define KEYUPDATE_EVERY_MS	1000
 
 static struct {
 	struct event_base	*base;
@@ -51,10 +54,12 @@ static struct {
 	struct bufferevent	*client;
 	struct bufferevent	*broker;
 	struct event		*handshake_ev;
+	struct event		*login_ev;
 	struct event		*rekey_ev;
 	struct event		*idle_ev;
 	struct event		*close_ev;
 	struct event		*sigterm_ev;
+	struct event		*keyupdate_ev;
 
 	char			 addr[64];
 	char			 user[64];
@@ -62,6 +67,7 @@ static struct {
 	uint64_t		 session_id;
 	uint32_t		 handshake_timeout;
 	uint32_t		 idle_timeout;
+	uint32_t		 login_timeout;
 	uint32_t		 rekey_min;
 	uint32_t		 rekey_max;
 	uint32_t		 max_frame;
@@ -72,10 +78,13 @@ static struct {
 	int			 have_nonce;
 	int			 logged_in;
 	uint8_t			 nonce[NONCE_LEN];
+	uint8_t			 epoch[EPOCH_LEN];
 	int			 closing;
 	int			 ping_outstanding;
 	uint64_t		 last_rx_ms;
 	unsigned int		 key_updates;
+	unsigned int		 peer_updates;	/* the client's, leaky bucket */
+	uint64_t		 peer_updates_ms;
 } w;
 
 static void __attribute__((noreturn))
@@ -243,6 +252,41 @@ idle_cb(evutil_socket_t fd, short ev, void *arg)
 	idle_arm();
 }
 
+/*
+ * Each KeyUpdate costs us a key derivation, and one that asks for ours
+ * back costs a record too: a client may not send them without bound.
+ * Called inside OpenSSL, so the verdict waits for the event loop.
+ */
+static void
+peer_msg_cb(int write_p, int version, int content_type, const void *buf,
+    size_t len, SSL *ssl, void *arg)
+{
+	const uint8_t	*p = buf;
+	uint64_t	 now, drained;
+
+	if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 1 ||
+	    p[0] != SSL3_MT_KEY_UPDATE)
+		return;
+	now = now_ms();
+	drained = (now - w.peer_updates_ms) / KEYUPDATE_EVERY_MS;
+	if (drained >= w.peer_updates) {
+		w.peer_updates = 0;
+		w.peer_updates_ms = now;
+	} else {
+		w.peer_updates -= (unsigned int)drained;
+		w.peer_updates_ms += drained * KEYUPDATE_EVERY_MS;
+	}
+	if (++w.peer_updates > KEYUPDATE_BURST)
+		event_active(w.keyupdate_ev, EV_TIMEOUT, 0);
+}
+
+static void
+keyupdate_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (!w.closing)
+		reject(ERR_PROTOCOL, "too many TLS key updates");
+}
+
 static void
 rekey_arm(void)
 {
@@ -311,6 +355,7 @@ send_welcome(void)
 	/* Clients replace their room chains on the same schedule. */
 	frame_put_u32(&b, F_REKEY_MIN, w.rekey_min);
 	frame_put_u32(&b, F_REKEY_MAX, w.rekey_max);
+	frame_put_bytes(&b, F_EPOCH, w.epoch, sizeof(w.epoch));
 	send_frame(&b);
 }
 
@@ -549,6 +594,23 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/*
+ * A connection must be logged in this long after it was accepted, PING or
+ * not: until then it holds a slot of limits.max_clients for nobody.
+ */
+static void
+login_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (w.logged_in || w.closing)
+		return;
+	log_security("client %s: not logged in within %u s", w.addr,
+	    w.login_timeout);
+	if (!w.handshake_done)
+		worker_exit(EXIT_SESSION_DONE);
+	send_error(ERR_TIMEOUT, "login timeout");
+	close_after_flush();
+}
+
 static void
 handshake_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -568,11 +630,15 @@ broker_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 		if (w.have_nonce || frame_get(f, F_NONCE)->len != NONCE_LEN)
 			fatalx("bad challenge from the broker");
 		memcpy(w.nonce, frame_get(f, F_NONCE)->val, NONCE_LEN);
+		if (frame_get(f, F_EPOCH)->len != EPOCH_LEN)
+			fatalx("bad epoch from the broker");
+		memcpy(w.epoch, frame_get(f, F_EPOCH)->val, EPOCH_LEN);
 		w.have_nonce = 1;
 		send_welcome();
 		return;
 	case MSG_LOGGED_IN:
 		w.logged_in = 1;
+		evtimer_del(w.login_ev);
 		break;
 	default:
 		break;
@@ -666,6 +732,7 @@ worker_configure(const struct frame *f)
 	    frame_get_str(f, F_CHROOT, w.chroot, sizeof(w.chroot)) == -1 ||
 	    frame_get_u32(f, F_HANDSHAKE_TIMEOUT, &w.handshake_timeout) == -1 ||
 	    frame_get_u32(f, F_IDLE_TIMEOUT, &w.idle_timeout) == -1 ||
+	    frame_get_u32(f, F_LOGIN_TIMEOUT, &w.login_timeout) == -1 ||
 	    frame_get_u32(f, F_REKEY_MIN, &w.rekey_min) == -1 ||
 	    frame_get_u32(f, F_REKEY_MAX, &w.rekey_max) == -1 ||
 	    frame_get_u32(f, F_MAX_FRAME, &w.max_frame) == -1 ||
@@ -731,13 +798,18 @@ worker_run(int client, int broker, int key, const char *addr,
 	    (w.base = worker_event_base()) == NULL ||
 	    (w.handshake_ev = evtimer_new(w.base, handshake_timeout_cb,
 	    NULL)) == NULL ||
+	    (w.login_ev = evtimer_new(w.base, login_timeout_cb,
+	    NULL)) == NULL ||
 	    (w.rekey_ev = evtimer_new(w.base, rekey_cb, NULL)) == NULL ||
 	    (w.idle_ev = evtimer_new(w.base, idle_cb, NULL)) == NULL ||
+	    (w.keyupdate_ev = evtimer_new(w.base, keyupdate_cb,
+	    NULL)) == NULL ||
 	    (w.sigterm_ev = evsignal_new(w.base, SIGTERM, sigterm_cb,
 	    NULL)) == NULL || event_add(w.sigterm_ev, NULL) == -1)
 		fatalx("worker: setup failed");
 	if (fd_set_nonblock(client) == -1 || fd_set_nonblock(broker) == -1)
 		fatal("worker: nonblock");
+	SSL_set_msg_callback(w.ssl, peer_msg_cb);
 
 	if (sandbox_fork_limits(WORKER_MAX_FDS, err, sizeof(err)) == -1 ||
 	    sandbox_apply(filter, err, sizeof(err)) == -1)
@@ -764,6 +836,9 @@ worker_run(int client, int broker, int key, const char *addr,
 	tv.tv_usec = 0;
 	if (evtimer_add(w.handshake_ev, &tv) == -1)
 		fatalx("worker: handshake timer");
+	tv.tv_sec = w.login_timeout;
+	if (evtimer_add(w.login_ev, &tv) == -1)
+		fatalx("worker: login timer");
 
 	if (event_base_dispatch(w.base) == -1)
 		fatalx("worker: event loop failed");

@@ -76,6 +76,13 @@ check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
+# The bench's process-tree reader (PSS and CPU over a server's tree).
+check_PROGRAMS += %D%/unit/test_ptree
+%C%_unit_test_ptree_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/bench
+%C%_unit_test_ptree_SOURCES = %D%/unit/test_ptree.c bench/ptree.c
+%C%_unit_test_ptree_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_ptree
+
 # What systemd does for the unit (sockets, notify, journal), for t-systemd.
 check_PROGRAMS += %D%/integration/scsystemd
 %C%_integration_scsystemd_SOURCES = %D%/integration/scsystemd.c
@@ -116,7 +123,12 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-tls.sh \
 	%D%/integration/t-isolation.sh \
 	%D%/integration/t-abuse.sh \
+	%D%/integration/t-preauth.sh \
 	%D%/integration/t-lifecycle.sh \
+	%D%/integration/t-broker-health.sh \
+	%D%/integration/t-storage.sh \
+	%D%/integration/t-diskfull.sh \
+	%D%/integration/t-corrupt.sh \
 	%D%/integration/t-unprivileged.sh \
 	%D%/integration/t-config.sh \
 	%D%/integration/t-chat.sh \
@@ -127,6 +139,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
 	%D%/integration/t-interactive.sh \
+	%D%/integration/t-bench.sh \
 	%D%/integration/t-systemd.sh \
 	%D%/integration/t-docs.sh
 EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz

@@ -163,6 +163,8 @@ start_daemon() {
 	done
 	port_open || fail "daemon did not start listening on a free port"
 	wait_for 5 log_has "started (pid" || fail "daemon did not log its start"
+	# Connections wait in the backlog until the broker is ready.
+	wait_for 30 log_has "broker ready" || fail "the broker did not get ready"
 }
 
 # Every process below the master: its children, and the workers the
@@ -215,6 +217,19 @@ count_workers() {
 
 workers_are() {
 	[ "$(count_workers)" -eq "$1" ]
+}
+
+# daemon_must_stop WHAT: start the daemon, which must stop by itself
+# within 30 s (WHAT says why it should); its exit status in DAEMON_RC.
+daemon_must_stop() {
+	(close_client_fds; exec "$SCD" -d -f "$TMP/sc.conf") \
+	    >>"$TMP/daemon.log" 2>&1 &
+	DPID=$!
+	wait_for 30 sh -c "! kill -0 $DPID 2>/dev/null" ||
+	    fail "the daemon kept running: $1"
+	DAEMON_RC=0
+	wait "$DPID" || DAEMON_RC=$?
+	DPID=
 }
 
 stop_daemon() {
@@ -328,6 +343,17 @@ client_end() {
 	fi
 	wait "$pid" || rc=$?
 	return "$rc"
+}
+
+# client_still_works NAME WHAT: NAME answers a /ping with a new PONG,
+# after WHAT was done to the server.
+client_still_works() {
+	local n
+	n=$(client_count "$1" '"type":"pong"')
+	client_say "$1" /ping
+	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"pong\"' '$TMP/$1.out') -gt $n ]" ||
+	    fail "the connected client $1 stopped working after: $2"
+	pass "connected client $1 still works after: $2"
 }
 
 # One JSON field of the last line of NAME's output matching PATTERN.

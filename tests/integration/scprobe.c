@@ -34,6 +34,7 @@
 #define MAX_GARBAGE	(16 * 1024 * 1024)
 #define MAX_FLOOD	100000
 #define HEX_SHOWN	256	/* bytes of an undecodable frame we print */
+#define KEYUPDATE_WELCOME_MS 2000	/* for the WELCOME before the flood */
 
 static const char	*source_addr;
 static uint64_t		 deadline;	/* now_ms() value; ends every wait */
@@ -44,7 +45,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: scprobe [-s source] [-t timeout] host port command [args]\n"
 	    "commands: send hex ... | hello [version] | garbage n | stall |\n"
-	    "          flood n hold\n");
+	    "          flood n hold | holdping interval_ms | keyupdate n |\n"
+	    "          churn n\n");
 	exit(2);
 }
 
@@ -391,52 +393,152 @@ client_ctx(void)
 	return ctx;
 }
 
-/* Read frames until close or deadline and print them; returns "closed". */
-static int
-read_frames(SSL *ssl, int fd)
-{
+/* Frames read so far and not yet printed, across calls. */
+struct rbuf {
 	uint8_t	*buf;
-	size_t	 cap, len, framelen;
-	int	 r, w, broken = 0;
+	size_t	 cap;
+	size_t	 len;
+	int	 broken;
+};
 
-	cap = FRAME_MAX_DEFAULT;
-	buf = xmalloc(cap);
-	len = 0;
+/*
+ * Read frames and print them until the peer closes (1) or until the
+ * deadline or until_ms, whichever comes first (0).
+ */
+static int
+read_frames_until(SSL *ssl, int fd, struct rbuf *rb, uint64_t until_ms)
+{
+	uint64_t	 saved = deadline;
+	size_t		 framelen;
+	int		 r, w;
+
+	if (rb->buf == NULL) {
+		rb->cap = FRAME_MAX_DEFAULT;
+		rb->buf = xmalloc(rb->cap);
+	}
+	if (until_ms < deadline)
+		deadline = until_ms;
 	for (;;) {
-		while (!broken && (r = frame_peek(buf, len, FRAME_MAX_CEILING,
-		    &framelen)) != FRAME_NEED_MORE) {
+		while (!rb->broken && (r = frame_peek(rb->buf, rb->len,
+		    FRAME_MAX_CEILING, &framelen)) != FRAME_NEED_MORE) {
 			if (r != FRAME_OK) {
 				/* Past the ceiling: say so, then just drain. */
 				printf("{\"malformed\":\"%s\",\"hex\":",
 				    frame_strerror(r));
-				json_hex(buf, FRAME_HDR_LEN);
+				json_hex(rb->buf, FRAME_HDR_LEN);
 				printf("}\n");
-				broken = 1;
+				rb->broken = 1;
 				break;
 			}
-			print_frame(buf, framelen);
-			memmove(buf, buf + framelen, len - framelen);
-			len -= framelen;
+			print_frame(rb->buf, framelen);
+			memmove(rb->buf, rb->buf + framelen, rb->len - framelen);
+			rb->len -= framelen;
 		}
 		(void)fflush(stdout);
-		if (broken)
-			len = 0;
-		if (len == cap) {
-			buf = xreallocarray(buf, 2, cap);
-			cap *= 2;
+		if (rb->broken)
+			rb->len = 0;
+		if (rb->len == rb->cap) {
+			rb->buf = xreallocarray(rb->buf, 2, rb->cap);
+			rb->cap *= 2;
 		}
-		r = SSL_read(ssl, buf + len, (int)(cap - len > INT_MAX ?
-		    INT_MAX : cap - len));
+		r = SSL_read(ssl, rb->buf + rb->len, (int)(rb->cap - rb->len >
+		    INT_MAX ? INT_MAX : rb->cap - rb->len));
 		if (r > 0) {
-			len += r;
+			rb->len += r;
 			continue;
 		}
 		if ((w = ssl_wait(ssl, fd, r)) == 1)
 			continue;
-		free(buf);
+		ERR_clear_error();
 		/* A deadline shows as 0 with time left exhausted. */
-		return w == 0 && remaining_ms() == 0 ? 0 : 1;
+		r = w == 0 && remaining_ms() == 0 ? 0 : 1;
+		deadline = saved;
+		return r;
 	}
+}
+
+/* Read frames until close or deadline and print them; returns "closed". */
+static int
+read_frames(SSL *ssl, int fd)
+{
+	struct rbuf	 rb;
+	int		 closed;
+
+	memset(&rb, 0, sizeof(rb));
+	closed = read_frames_until(ssl, fd, &rb, deadline);
+	free(rb.buf);
+	return closed;
+}
+
+/* A TLS connection to host:port, or -1 with what happened printed. */
+static int
+tls_open(const char *host, const char *port, SSL_CTX **ctxp, SSL **sslp,
+    int *fdp)
+{
+	SSL	*ssl;
+	int	 fd, r, w;
+
+	fd = tcp_connect(host, port);
+	*ctxp = client_ctx();
+	if ((ssl = SSL_new(*ctxp)) == NULL || SSL_set_fd(ssl, fd) != 1)
+		die("SSL_new failed");
+	*sslp = ssl;
+	*fdp = fd;
+	while ((r = SSL_connect(ssl)) != 1) {
+		if ((w = ssl_wait(ssl, fd, r)) == 1)
+			continue;
+		if (w == 0 && remaining_ms() == 0)
+			printf("{\"timeout\":true,\"during\":\"handshake\"}\n");
+		else
+			printf("{\"closed\":true,\"during\":\"handshake\"}\n");
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tls_close(SSL_CTX *ctx, SSL *ssl, int fd)
+{
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	(void)close(fd);
+}
+
+/* 0 when all of it went out, -1 when the peer or the deadline stopped it. */
+static int
+tls_write(SSL *ssl, int fd, const uint8_t *data, size_t len)
+{
+	int	 r;
+
+	while (len > 0 && (r = SSL_write(ssl, data, (int)len)) <= 0) {
+		if (ssl_wait(ssl, fd, r) != 1) {
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A frame with at most one field, built and written. */
+static int
+tls_write_frame(SSL *ssl, int fd, uint16_t type, uint16_t tag,
+    const uint8_t *val, size_t len)
+{
+	struct frame_buf	 b;
+	int			 r;
+
+	frame_begin(&b, type, FRAME_MAX_DEFAULT);
+	if (type == MSG_HELLO) {
+		frame_put_u16(&b, F_VERSION, PROTO_VERSION);
+		frame_put_str(&b, F_SOFTWARE, "scprobe");
+	} else if (tag != 0)
+		frame_put_bytes(&b, tag, val, len);
+	if (frame_finish(&b) != 0)
+		die("cannot build a frame");
+	r = tls_write(ssl, fd, b.data, b.len);
+	frame_buf_free(&b);
+	return r;
 }
 
 static int
@@ -446,41 +548,116 @@ cmd_send(const char *host, const char *port, int n, char **hex)
 	SSL		*ssl;
 	uint8_t		*data;
 	size_t		 len;
-	int		 fd, i, r, w, ok, closed;
+	int		 fd, i, ok, closed;
 
-	fd = tcp_connect(host, port);
-	ctx = client_ctx();
-	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1)
-		die("SSL_new failed");
-	while ((r = SSL_connect(ssl)) != 1) {
-		if ((w = ssl_wait(ssl, fd, r)) == 1)
-			continue;
-		if (w == 0 && remaining_ms() == 0)
-			printf("{\"timeout\":true,\"during\":\"handshake\"}\n");
-		else
-			printf("{\"closed\":true,\"during\":\"handshake\"}\n");
-		ERR_clear_error();
+	if (tls_open(host, port, &ctx, &ssl, &fd) == -1)
 		goto done;
-	}
 	ok = 1;
 	for (i = 0; ok && i < n; i++) {
 		data = hex_arg(hex[i], &len);
-		while (len > 0 && (r = SSL_write(ssl, data, (int)len)) <= 0) {
-			if (ssl_wait(ssl, fd, r) != 1) {
-				/* Go on: what the server said is the point. */
-				ok = 0;
-				ERR_clear_error();
-				break;
-			}
-		}
+		/* Go on if it fails: what the server said is the point. */
+		ok = tls_write(ssl, fd, data, len) == 0;
 		free(data);
 	}
 	closed = read_frames(ssl, fd);
 	printf(closed ? "{\"closed\":true}\n" : "{\"timeout\":true}\n");
 done:
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	(void)close(fd);
+	tls_close(ctx, ssl, fd);
+	return 0;
+}
+
+/*
+ * A client that never logs in: HELLO, then a PING every interval_ms,
+ * until the server closes or the deadline.  Says how long it was held.
+ */
+static int
+cmd_holdping(const char *host, const char *port, int interval_ms)
+{
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	struct rbuf	 rb;
+	uint64_t	 start, next;
+	uint8_t		 token[8];
+	int		 fd, pings = 0, closed = 0;
+
+	memset(&rb, 0, sizeof(rb));
+	start = now_ms();
+	if (tls_open(host, port, &ctx, &ssl, &fd) == -1)
+		goto done;
+	if (tls_write_frame(ssl, fd, MSG_HELLO, 0, NULL, 0) == -1)
+		closed = 1;
+	next = now_ms() + (uint64_t)interval_ms;
+	while (!closed && remaining_ms() > 0) {
+		if ((closed = read_frames_until(ssl, fd, &rb, next)) != 0)
+			break;
+		if (remaining_ms() == 0)
+			break;
+		memset(token, 0, sizeof(token));
+		be32_put(token, (uint32_t)++pings);
+		if (tls_write_frame(ssl, fd, MSG_PING, F_TOKEN, token,
+		    sizeof(token)) == -1)
+			closed = 1;
+		next = now_ms() + (uint64_t)interval_ms;
+	}
+	printf("{\"%s\":true,\"after_ms\":%llu,\"pings\":%d}\n",
+	    closed ? "closed" : "timeout",
+	    (unsigned long long)(now_ms() - start), pings);
+done:
+	free(rb.buf);
+	tls_close(ctx, ssl, fd);
+	return 0;
+}
+
+/*
+ * HELLO and its WELCOME, then n KeyUpdates as fast as they go out, until
+ * the server says something more; prints what it said.
+ */
+/* Readable now, without waiting? */
+static int
+poll_in(int fd)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1;
+}
+
+static int
+cmd_keyupdate(const char *host, const char *port, int n)
+{
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	struct rbuf	 rb;
+	int		 fd, i, r, sent = 0, closed;
+
+	memset(&rb, 0, sizeof(rb));
+	if (tls_open(host, port, &ctx, &ssl, &fd) == -1)
+		goto done;
+	if (tls_write_frame(ssl, fd, MSG_HELLO, 0, NULL, 0) == -1 ||
+	    read_frames_until(ssl, fd, &rb, now_ms() + KEYUPDATE_WELCOME_MS))
+		n = 0;
+	for (i = 0; i < n; i++) {
+		/* Anything now is the answer: stop and read it. */
+		if (poll_in(fd) || SSL_has_pending(ssl))
+			break;
+		if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
+			break;
+		while ((r = SSL_do_handshake(ssl)) != 1)
+			if (ssl_wait(ssl, fd, r) != 1)
+				break;
+		if (r != 1)
+			break;
+		sent++;
+	}
+	ERR_clear_error();
+	printf("{\"key_updates_sent\":%d}\n", sent);
+	closed = read_frames_until(ssl, fd, &rb, deadline);
+	printf(closed ? "{\"closed\":true}\n" : "{\"timeout\":true}\n");
+done:
+	free(rb.buf);
+	tls_close(ctx, ssl, fd);
 	return 0;
 }
 
@@ -556,6 +733,36 @@ cmd_stall(const char *host, const char *port)
 	else
 		printf("{\"timeout\":true}\n");
 	(void)close(fd);
+	return 0;
+}
+
+/*
+ * Connect and close at once, n times in a row: what costs the client a
+ * SYN and a FIN must not cost the server a process each.
+ */
+static int
+cmd_churn(const char *host, const char *port, int n)
+{
+	struct addrinfo	*res;
+	uint64_t	 start = now_ms();
+	int		 i, fd, done, ok = 0, failed = 0;
+
+	res = resolve(host, port);
+	for (i = 0; i < n && remaining_ms() > 0; i++) {
+		if ((fd = start_connect(res, &done)) == -1) {
+			failed++;
+			continue;
+		}
+		if (!done && (wait_fd(fd, POLLOUT) != 1 ||
+		    connect_error(fd) != 0))
+			failed++;
+		else
+			ok++;
+		(void)close(fd);
+	}
+	freeaddrinfo(res);
+	printf("{\"connected\":%d,\"failed\":%d,\"ms\":%llu}\n", ok, failed,
+	    (unsigned long long)(now_ms() - start));
 	return 0;
 }
 
@@ -734,6 +941,15 @@ main(int argc, char *argv[])
 		    (size_t)number(argv[0], 0, MAX_GARBAGE, "byte count"));
 	else if (strcmp(cmd, "stall") == 0 && argc == 0)
 		r = cmd_stall(host, port);
+	else if (strcmp(cmd, "holdping") == 0 && argc == 1)
+		r = cmd_holdping(host, port,
+		    (int)number(argv[0], 1, 3600000, "interval ms"));
+	else if (strcmp(cmd, "keyupdate") == 0 && argc == 1)
+		r = cmd_keyupdate(host, port,
+		    (int)number(argv[0], 1, MAX_FLOOD, "key update count"));
+	else if (strcmp(cmd, "churn") == 0 && argc == 1)
+		r = cmd_churn(host, port,
+		    (int)number(argv[0], 1, MAX_FLOOD, "connection count"));
 	else if (strcmp(cmd, "flood") == 0 && argc == 2)
 		r = cmd_flood(host, port,
 		    (int)number(argv[0], 1, MAX_FLOOD, "connection count"),

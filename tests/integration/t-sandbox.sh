@@ -2,10 +2,12 @@
 # t-sandbox.sh: every client gets its own worker, and each worker runs as
 # the unprivileged user, chrooted to the empty directory, with seccomp
 # filtering and no_new_privs; the broker likewise in the state directory.
+# Neither inherits the master's environment.
 . "$(dirname "$0")/lib.sh"
 need_root
 ensure_user
-start_daemon
+# Something in the operator's environment that children must not see.
+start_daemon env SC_TEST_SECRET=hunter2 LD_DEBUG_OUTPUT=/nonexistent
 
 client_start a
 client_start b
@@ -42,6 +44,17 @@ check_proc "$(broker_pid)" "$TMP/state" broker
 check_proc "$(keyproc_pid)" "$TMP/empty" "key process"
 # So is the template the workers are forked from.
 check_proc "$(template_pid)" "$TMP/empty" "worker template"
+
+# An empty environment, but for the sandbox's debug switch and, in a
+# sanitizer build, the sanitizers' options.
+tr '\0' '\n' <"/proc/$DPID/environ" | grep -q '^SC_TEST_SECRET=hunter2$' ||
+    fail "the master did not get the test's environment"
+for p in $(worker_pids) $(broker_pid); do
+	extra=$(tr '\0' '\n' <"/proc/$p/environ" |
+	    grep -v -E '^(SC_SANDBOX_DEBUG|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)=' || true)
+	[ -z "$extra" ] || fail "process $p inherited: $extra"
+done
+pass "workers and the broker start with an empty environment"
 
 # The master itself stays root (it must accept and fork) but never chroots.
 [ "$(readlink "/proc/$DPID/root")" = "/" ] || fail "master root changed"

@@ -10,7 +10,9 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 ensure_user
-write_config 'limits = { max_clients = 1100; max_clients_per_ip = 1100; };'
+write_config 'limits = { max_clients = 1100; max_clients_per_ip = 1100;
+  max_clients_per_prefix = 1100; accept_rate = 100000; accept_burst = 100000;
+  accept_rate_per_prefix = 100000; accept_burst_per_prefix = 100000; };'
 start_daemon
 
 status_of() { # PID FIELD

@@ -1,7 +1,8 @@
 #!/bin/bash
-# t-tls.sh: TLS 1.3 only, with the agreed suites and group; time-based
-# random key updates reach the client; the client pins the server's key on
-# first use, refuses a changed one, and verifies by CA with --ca-file.
+# t-tls.sh: TLS 1.3 only, with the agreed suites and group; no session
+# tickets; time-based random key updates reach the client, and a client's
+# own beyond a small rate end its connection; the client pins the server's
+# key on first use, refuses a changed one, and verifies by CA with --ca-file.
 . "$(dirname "$0")/lib.sh"
 ensure_user
 write_config 'rekey = { min_seconds = 1; max_seconds = 2; };'
@@ -25,6 +26,31 @@ out=$(echo | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -tls1_3 \
     -groups P-256 2>&1 || true)
 echo "$out" | grep -q 'Server Temp Key: ECDH' && fail "P-256 group accepted"
 pass "other suites and groups refused"
+
+# No session tickets: a resumption secret would outlive the connection.
+# The input stays open a moment so that tickets sent after the handshake
+# would be read.
+out=$( (sleep 2) | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -tls1_3 \
+    -msg 2>&1 || true)
+echo "$out" | grep -q 'TLSv1.3, Cipher is' || fail "no TLS 1.3 handshake: $out"
+echo "$out" | grep -q 'NewSessionTicket' && fail "the server sent a session ticket"
+pass "no TLS session tickets"
+
+# A few client KeyUpdates are fine; a flood of them ends that connection.
+out=$("$PROBE" -t 4 127.0.0.1 "$PORT" keyupdate 4)
+echo "$out" | grep -q '"type":"WELCOME"' || fail "4 key updates: $out"
+echo "$out" | grep -q '"timeout":true' || fail "4 key updates closed the connection: $out"
+# The ERROR may be lost to the reset of a connection closed with the
+# flood unread; the server's log says why it closed.
+out=$("$PROBE" -t 20 127.0.0.1 "$PORT" keyupdate 500)
+echo "$out" | grep -q '"closed":true' || fail "key update flood: not closed: $out"
+if echo "$out" | grep -q '"type":"ERROR"'; then
+	echo "$out" | grep -q '"code":"PROTOCOL".*too many TLS key updates' ||
+	    fail "key update flood: $out"
+fi
+wait_for 10 log_has "security: client 127.0.0.1: PROTOCOL: too many TLS key updates" ||
+    fail "key update flood not logged as a security event"
+pass "a flood of client key updates ends that connection"
 
 # Pinned on first use; /status shows the session and counts key updates.
 client_start a

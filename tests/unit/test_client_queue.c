@@ -222,6 +222,54 @@ test_seen_refuses_garbage(void **state)
 	seen_free(&s);
 }
 
+/*
+ * The marks count in one server database.  Another one (a new epoch in
+ * WELCOME) resets them all, so that its seqs, which start again from 1,
+ * are not hidden; the same one leaves them; the epoch is saved with them.
+ */
+static void
+test_seen_epoch(void **state)
+{
+	struct seen	 s;
+	uint8_t		 one[EPOCH_LEN], two[EPOCH_LEN];
+	char		 err[256];
+
+	memset(one, 0x11, sizeof(one));
+	memset(two, 0x22, sizeof(two));
+	memset(&s, 0, sizeof(s));
+	/* A file from before epochs: its marks cannot be trusted. */
+	write_file("#a 5\n@ 2\n");
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(s.has_epoch, 0);
+	assert_int_equal(seen_epoch(&s, one), SEEN_EPOCH_RESET);
+	assert_int_equal(seen_get(&s, "#a", 0)->shown, 0);
+	assert_int_equal(seen_get(&s, SEEN_INBOX, 0)->shown, 0);
+	assert_int_equal(seen_epoch(&s, one), SEEN_EPOCH_SAME);
+	seen_get(&s, "#a", 0)->shown = 3;
+	assert_int_equal(seen_save(&s, file, err, sizeof(err)), 0);
+	seen_free(&s);
+
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(s.has_epoch, 1);
+	assert_memory_equal(s.epoch, one, sizeof(one));
+	assert_int_equal(seen_epoch(&s, one), SEEN_EPOCH_SAME);
+	assert_int_equal(seen_get(&s, "#a", 0)->shown, 3);
+	/* The database was made anew: every mark goes. */
+	assert_int_equal(seen_epoch(&s, two), SEEN_EPOCH_RESET);
+	assert_int_equal(seen_get(&s, "#a", 0)->shown, 0);
+	assert_memory_equal(s.epoch, two, sizeof(two));
+	seen_free(&s);
+
+	/* Nothing shown yet: the epoch is only adopted. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(seen_epoch(&s, two), SEEN_EPOCH_NEW);
+	seen_free(&s);
+	write_file("epoch 0011\n");
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not an epoch"));
+	seen_free(&s);
+}
+
 /* Whoever could write it could hide messages: others' access is refused. */
 static void
 test_seen_refuses_open_modes(void **state)
@@ -258,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_outbox_unsend_from),
 		cmocka_unit_test(test_outbox_requests),
 		cmocka_unit_test(test_seen_round_trip),
+		cmocka_unit_test(test_seen_epoch),
 		cmocka_unit_test(test_seen_refuses_garbage),
 		cmocka_unit_test(test_seen_refuses_open_modes),
 	};

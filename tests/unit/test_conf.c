@@ -117,9 +117,15 @@ assert_defaults(const struct conf *c)
 	assert_int_equal(c->max_clients_per_ip, 32);
 	assert_int_equal(c->ipv4_prefix, 32);
 	assert_int_equal(c->ipv6_prefix, 64);
+	assert_int_equal(c->max_clients_per_prefix, 64);
+	assert_int_equal(c->accept_rate, 10);
+	assert_int_equal(c->accept_burst, 20);
+	assert_int_equal(c->accept_rate_per_prefix, 20);
+	assert_int_equal(c->accept_burst_per_prefix, 40);
 	assert_int_equal(c->max_frame_bytes, 65536);
 	assert_int_equal(c->handshake_timeout, 10);
 	assert_int_equal(c->idle_timeout, 300);
+	assert_int_equal(c->login_timeout, 30);
 	assert_int_equal(c->message_rate, 5);
 	assert_int_equal(c->message_burst, 10);
 	assert_int_equal(c->retention, 30);
@@ -206,9 +212,15 @@ static const char full_sample[] =
     "\tmax_clients_per_ip = 65535;\n"
     "\tipv4_prefix = 24;\n"
     "\tipv6_prefix = 48;\n"
+    "\tmax_clients_per_prefix = 65535;\n"
+    "\taccept_rate = 100000;\n"
+    "\taccept_burst = 1000000;\n"
+    "\taccept_rate_per_prefix = 3;\n"
+    "\taccept_burst_per_prefix = 4;\n"
     "\tmax_frame_bytes = 16777216L;\n"
     "\thandshake_timeout = 300;\n"
     "\tidle_timeout = 10;\n"
+    "\tlogin_timeout = 3600;\n"
     "};\n"
     "rekey = { min_seconds = 1; max_seconds = 1; };\n"
     "registration = \"invite\";\n"
@@ -241,9 +253,15 @@ test_full_sample(void **state)
 	assert_int_equal(c.max_clients_per_ip, 65535);
 	assert_int_equal(c.ipv4_prefix, 24);
 	assert_int_equal(c.ipv6_prefix, 48);
+	assert_int_equal(c.max_clients_per_prefix, 65535);
+	assert_int_equal(c.accept_rate, 100000);
+	assert_int_equal(c.accept_burst, 1000000);
+	assert_int_equal(c.accept_rate_per_prefix, 3);
+	assert_int_equal(c.accept_burst_per_prefix, 4);
 	assert_int_equal(c.max_frame_bytes, 16777216);
 	assert_int_equal(c.handshake_timeout, 300);
 	assert_int_equal(c.idle_timeout, 10);
+	assert_int_equal(c.login_timeout, 3600);
 	assert_int_equal(c.rekey_min, 1);
 	assert_int_equal(c.rekey_max, 1);
 	assert_int_equal(c.registration, REG_INVITE);
@@ -367,25 +385,41 @@ static void
 test_integer_ranges(void **state)
 {
 	/* extra: the sibling that lets both ends of the range be valid. */
+#define R(g, n, lo, hi, extra, m)	{ g, n, lo, hi, extra, \
+	    offsetof(struct conf, m) }
 	static const struct {
 		const char	*group;
 		const char	*name;
 		long long	 min;
 		long long	 max;
 		const char	*extra;
+		size_t		 off;
 	} t[] = {
-		{ "limits", "max_clients", 1, 65535, "max_clients_per_ip = 1; " },
-		{ "limits", "max_clients_per_ip", 1, 65535,
-		    "max_clients = 65535; " },
-		{ "limits", "max_frame_bytes", FRAME_MIN_MAX,
-		    FRAME_MAX_CEILING, "" },
-		{ "limits", "handshake_timeout", 1, 300, "" },
-		{ "limits", "idle_timeout", 10, 86400, "" },
-		{ "limits", "message_rate", 1, 100000, "" },
-		{ "limits", "message_burst", 1, 1000000, "" },
-		{ "rekey", "min_seconds", 1, 86400, "max_seconds = 86400; " },
-		{ "rekey", "max_seconds", 1, 86400, "min_seconds = 1; " },
+		R("limits", "max_clients", 1, 65535, "max_clients_per_ip = 1; "
+		    "max_clients_per_prefix = 1; ", max_clients),
+		R("limits", "max_clients_per_ip", 1, 65535,
+		    "max_clients = 65535; ", max_clients_per_ip),
+		R("limits", "max_clients_per_prefix", 1, 65535,
+		    "max_clients = 65535; ", max_clients_per_prefix),
+		R("limits", "accept_rate", 1, 100000, "", accept_rate),
+		R("limits", "accept_burst", 1, 1000000, "", accept_burst),
+		R("limits", "accept_rate_per_prefix", 1, 100000, "",
+		    accept_rate_per_prefix),
+		R("limits", "accept_burst_per_prefix", 1, 1000000, "",
+		    accept_burst_per_prefix),
+		R("limits", "max_frame_bytes", FRAME_MIN_MAX,
+		    FRAME_MAX_CEILING, "", max_frame_bytes),
+		R("limits", "handshake_timeout", 1, 300, "", handshake_timeout),
+		R("limits", "idle_timeout", 10, 86400, "", idle_timeout),
+		R("limits", "login_timeout", 2, 3600, "", login_timeout),
+		R("limits", "message_rate", 1, 100000, "", message_rate),
+		R("limits", "message_burst", 1, 1000000, "", message_burst),
+		R("rekey", "min_seconds", 1, 86400, "max_seconds = 86400; ",
+		    rekey_min),
+		R("rekey", "max_seconds", 1, 86400, "min_seconds = 1; ",
+		    rekey_max),
 	};
+#undef R
 	struct conf	 c;
 	char		 text[256], want[256], err[512];
 	long long	 bad[3], v;
@@ -413,24 +447,7 @@ test_integer_ranges(void **state)
 			    t[i].extra, t[i].name, v);
 			if (load_text(text, &c, err, sizeof(err)) != 0)
 				fail_msg("%s: %s", text, err);
-			if (strcmp(t[i].name, "max_clients") == 0)
-				got = c.max_clients;
-			else if (strcmp(t[i].name, "max_clients_per_ip") == 0)
-				got = c.max_clients_per_ip;
-			else if (strcmp(t[i].name, "max_frame_bytes") == 0)
-				got = c.max_frame_bytes;
-			else if (strcmp(t[i].name, "handshake_timeout") == 0)
-				got = c.handshake_timeout;
-			else if (strcmp(t[i].name, "idle_timeout") == 0)
-				got = c.idle_timeout;
-			else if (strcmp(t[i].name, "message_rate") == 0)
-				got = c.message_rate;
-			else if (strcmp(t[i].name, "message_burst") == 0)
-				got = c.message_burst;
-			else if (strcmp(t[i].name, "min_seconds") == 0)
-				got = c.rekey_min;
-			else
-				got = c.rekey_max;
+			memcpy(&got, (const char *)&c + t[i].off, sizeof(got));
 			assert_int_equal(got, v);
 		}
 	}
@@ -496,6 +513,12 @@ test_cross_checks(void **state)
 	    &c, err, sizeof(err)), 0);
 	assert_int_equal(c.max_clients, 10);
 	assert_int_equal(c.max_clients_per_ip, 10);
+	assert_int_equal(c.max_clients_per_prefix, 10);
+	/* The per-prefix limit likewise. */
+	expect_error("limits = {\n\tmax_clients = 100;\n"
+	    "\tmax_clients_per_prefix = 101;\n};\n",
+	    "3: limits.max_clients_per_prefix: 101 is out of range "
+	    "(1..100, limits.max_clients)");
 
 	expect_error("rekey = {\n\tmin_seconds = 60;\n\tmax_seconds = 50;\n};\n",
 	    "3: rekey.min_seconds (60) is greater than rekey.max_seconds (50)");
@@ -715,9 +738,15 @@ test_reload(void **state)
 	assert_int_equal(live.tls_generate, 0);
 	assert_int_equal(live.max_clients, 65535);
 	assert_int_equal(live.max_clients_per_ip, 65535);
+	assert_int_equal(live.max_clients_per_prefix, 65535);
+	assert_int_equal(live.accept_rate, 100000);
+	assert_int_equal(live.accept_burst, 1000000);
+	assert_int_equal(live.accept_rate_per_prefix, 3);
+	assert_int_equal(live.accept_burst_per_prefix, 4);
 	assert_int_equal(live.max_frame_bytes, 16777216);
 	assert_int_equal(live.handshake_timeout, 300);
 	assert_int_equal(live.idle_timeout, 10);
+	assert_int_equal(live.login_timeout, 3600);
 	assert_int_equal(live.rekey_min, 1);
 	assert_int_equal(live.rekey_max, 1);
 	assert_int_equal(live.registration, REG_INVITE);

@@ -1,10 +1,14 @@
 /*
  * test_store.c: the broker's database opens in WAL mode with
- * synchronous=FULL, migrates old files forward and refuses newer ones, and
- * keeps accounts, rooms and logs with sequence, de-duplication and pruning.
+ * synchronous=FULL, migrates old files forward and refuses newer ones,
+ * empty ones, other programs' and damaged ones; has an identity; and keeps
+ * accounts, rooms and logs with sequence, de-duplication and pruning.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -69,6 +73,16 @@ raw_int(const char *sql)
 }
 
 static void
+raw_exec(const char *sql)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
 new_database_is_migrated_wal_and_full(void **state)
 {
 	struct store	*s;
@@ -102,28 +116,107 @@ reopen_keeps_data_and_version(void **state)
 	assert_non_null(s);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
-	/* Migrations did not run twice. */
-	assert_int_equal(raw_int("SELECT count(*) FROM server"), 1);
+	/* Migrations did not run twice: 'created' and 'epoch'. */
+	assert_int_equal(raw_int("SELECT count(*) FROM server"), 2);
+	assert_int_equal(raw_int("PRAGMA application_id"),
+	    STORE_APPLICATION_ID);
 }
 
+/* Each database its own identity, kept across opens. */
 static void
-version_zero_file_with_data_is_migrated(void **state)
+epoch_is_random_and_kept(void **state)
 {
 	struct store	*s;
+	uint8_t		 first[STORE_EPOCH_LEN], zero[STORE_EPOCH_LEN];
+	char		 err[256];
+
+	remove_db();
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	memcpy(first, store_epoch(s), sizeof(first));
+	memset(zero, 0, sizeof(zero));
+	assert_memory_not_equal(first, zero, sizeof(zero));
+	store_close(s);
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	assert_memory_equal(store_epoch(s), first, sizeof(first));
+	store_close(s);
+	/* Deleted (after restoring a backup): a new one is drawn. */
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	memcpy(first, store_epoch(s), sizeof(first));
+	store_close(s);
+	assert_int_equal(raw_int("SELECT count(*) FROM (SELECT 1 FROM server "
+	    "WHERE key = 'epoch')"), 1);
+	raw_exec("DELETE FROM server WHERE key = 'epoch'");
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	assert_memory_not_equal(store_epoch(s), first, sizeof(first));
+	store_close(s);
+	remove_db();
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	assert_memory_not_equal(store_epoch(s), first, sizeof(first));
+	store_close(s);
+}
+
+/* Another program's SQLite file: neither migrated into nor changed. */
+static void
+foreign_file_is_refused(void **state)
+{
 	sqlite3		*db;
 	char		 err[256];
 
 	remove_db();
-	/* A version 0 file that already holds an unrelated table. */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "CREATE TABLE keepme (x); INSERT "
 	    "INTO keepme VALUES (42);", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	s = store_open(path, err, sizeof(err));
-	assert_non_null(s);
-	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
-	store_close(s);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a securechat database"));
 	assert_int_equal(raw_int("SELECT x FROM keepme"), 42);
+	assert_int_equal(raw_int("PRAGMA user_version"), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM sqlite_master"), 1);
+}
+
+/* An empty file is refused, not made a new database under the old name. */
+static void
+empty_or_unreadable_file_is_refused(void **state)
+{
+	char	 err[256];
+	int	 fd;
+
+	remove_db();
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) != -1);
+	assert_int_equal(close(fd), 0);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "exists but is empty"));
+	assert_true((fd = open(path, O_WRONLY | O_TRUNC)) != -1);
+	assert_true(write(fd, "not a database\n", 15) == 15);
+	assert_int_equal(close(fd), 0);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a database"));
+	remove_db();
+}
+
+/* A damaged page is found at open, before anything is served from it. */
+static void
+damaged_file_fails_the_quick_check(void **state)
+{
+	struct store	*s;
+	uint8_t		 junk[512];
+	char		 err[256];
+	int		 fd;
+
+	s = NULL;
+	remove_db();
+	assert_non_null(s = store_open(path, err, sizeof(err)));
+	store_close(s);
+	/* The b-tree page of the third table, overwritten with junk. */
+	assert_true((fd = open(path, O_WRONLY)) != -1);
+	memset(junk, 0x5a, sizeof(junk));
+	assert_true(pwrite(fd, junk, sizeof(junk), 4 * 4096) ==
+	    (ssize_t)sizeof(junk));
+	assert_int_equal(close(fd), 0);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_true(strstr(err, "quick_check") != NULL ||
+	    strstr(err, "malformed") != NULL);
+	remove_db();
 }
 
 static void
@@ -134,7 +227,8 @@ newer_schema_is_refused(void **state)
 
 	remove_db();
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; "
+	    "PRAGMA user_version = %d", STORE_APPLICATION_ID,
 	    STORE_SCHEMA_VERSION + 1);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -1249,13 +1343,86 @@ ten_thousand_appends_in_one_transaction(void **state)
 	assert_int_equal(raw_int("SELECT count(*) FROM sent"), 10000);
 }
 
+/*
+ * One big turn grows the WAL; once checkpointed it is cut back to
+ * STORE_WAL_LIMIT, so that what it held returns to the file system.
+ */
+static void
+wal_is_cut_back_after_a_big_turn(void **state)
+{
+	struct store	*s;
+	struct stat	 st;
+	static uint8_t	 body[60000];
+	char		 wal[sizeof(path) + 8];
+	uint64_t	 seq;
+	int64_t		 room, user;
+	int		 i, dup;
+
+	s = fresh();
+	user = add_user(s, "alice");
+	room = add_room(s, "#big");
+	memset(body, 0x5a, sizeof(body));
+	/* About 12 MiB in one transaction, far beyond the limit. */
+	assert_int_equal(store_begin(s), 0);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(store_room_append(s, room, user, i + 1,
+		    LOG_MESSAGE, 1, body, sizeof(body), &seq, &dup), 0);
+	assert_int_equal(store_commit(s), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size > 2 * STORE_WAL_LIMIT);
+	/* Small turns after it: the checkpoints come, and the cut. */
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(store_begin(s), 0);
+		assert_int_equal(store_room_append(s, room, user, 1000 + i,
+		    LOG_MESSAGE, 1, body, 100, &seq, &dup), 0);
+		assert_int_equal(store_commit(s), 0);
+	}
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size <= STORE_WAL_LIMIT);
+	store_close(s);
+}
+
+/*
+ * A request's savepoint: a failed request's writes go, the turn's other
+ * writes stay and commit.
+ */
+static void
+request_savepoint_undoes_one_request(void **state)
+{
+	struct store	*s;
+	int64_t		 room, user;
+	uint64_t	 last;
+
+	s = fresh();
+	user = add_user(s, "alice");
+	room = add_room(s, "#r");
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_savepoint(s), 0);
+	assert_int_equal(room_append(s, room, user, 1, "kept", NULL), 1);
+	assert_int_equal(store_release(s), 0);
+	assert_int_equal(store_savepoint(s), 0);
+	assert_int_equal(room_append(s, room, user, 2, "undone", NULL), 2);
+	assert_int_equal(store_rollback_to(s), 0);
+	assert_true(store_in_transaction(s));
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_room_get(s, "#r", NULL, &last), 0);
+	assert_int_equal(last, 1);
+	store_close(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(new_database_is_migrated_wal_and_full),
 		cmocka_unit_test(reopen_keeps_data_and_version),
-		cmocka_unit_test(version_zero_file_with_data_is_migrated),
+		cmocka_unit_test(epoch_is_random_and_kept),
+		cmocka_unit_test(foreign_file_is_refused),
+		cmocka_unit_test(empty_or_unreadable_file_is_refused),
+		cmocka_unit_test(damaged_file_fails_the_quick_check),
+		cmocka_unit_test(wal_is_cut_back_after_a_big_turn),
+		cmocka_unit_test(request_savepoint_undoes_one_request),
 		cmocka_unit_test(newer_schema_is_refused),
 		cmocka_unit_test(unopenable_path_is_an_error),
 		cmocka_unit_test(version_one_file_with_data_migrates_to_current),

@@ -1,0 +1,55 @@
+#!/bin/bash
+# t-bench.sh: the bench tools against a real daemon, so that a protocol
+# change cannot break them unseen: scload's paced and flood modes get every
+# delivery they expect, and with -S scload measures the daemon's whole
+# tree (master, broker, a worker per client: every smaps_rollup read);
+# treestat agrees once the clients are gone.  No timing is asserted.
+. "$(dirname "$0")/lib.sh"
+need_root
+SCLOAD=$top_builddir/bench/scload
+TREESTAT=$top_builddir/bench/treestat
+[ -x "$SCLOAD" ] && [ -x "$TREESTAT" ] || fail "bench tools not built"
+LIMITS='limits = { message_rate = 100000; message_burst = 1000000; };'
+
+# run NAME SCLOAD-ARGS...: one scload run against the daemon, JSON kept.
+run() {
+	local name=$1
+	shift
+	if ! "$SCLOAD" -j -p "$PORT" -S "$DPID" "$@" >"$TMP/$name.json" \
+	    2>"$TMP/$name.err"; then
+		cat "$TMP/$name.err" >&2
+		fail "$name: scload failed"
+	fi
+}
+
+write_config "$LIMITS"
+start_daemon
+run paced -n 20 -r 1 -s 4 -b 128 -R 40 -d 1 -H 1
+jq -e '.ok and .proto == "securechat" and .mode == "paced" and
+    .logged_in == 20 and .alive == 20 and .sent == 40 and .acked == 40 and
+    .expected == 40 * 20 and .delivered == .expected' "$TMP/paced.json" \
+    >/dev/null || fail "paced: $(cat "$TMP/paced.json")"
+pass "paced: 40 messages, 800 of 800 deliveries"
+jq -e '.server_measured and .server_procs == 22 and
+    .server_unreadable == 0 and .server_pss_kib > 0 and
+    .server_cpu_connect_s > 0 and .server_cpu_traffic_s > 0' \
+    "$TMP/paced.json" >/dev/null || fail "paced: $(cat "$TMP/paced.json")"
+pass "paced: master, broker and 20 workers measured"
+
+# The workers leave with their clients; the idle tree is two processes.
+idle() {
+	"$TREESTAT" "$DPID" | grep -q '^procs=2 .* unreadable=0 '
+}
+wait_for 15 idle || fail "treestat: $("$TREESTAT" "$DPID")"
+pass "treestat: the idle daemon is master and broker"
+
+# Every run registers its users anew: a fresh state for the next one.
+stop_daemon
+rm -rf "$TMP/state"
+start_daemon
+run flood -F -n 10 -r 1 -s 3 -b 64 -W 4 -d 1
+jq -e '.ok and .mode == "flood" and .window == 4 and .sent > 0 and
+    .acked == .sent and .delivered == .expected and
+    .expected == .sent * 10' "$TMP/flood.json" >/dev/null ||
+    fail "flood: $(cat "$TMP/flood.json")"
+pass "flood: $(jq -r '.sent' "$TMP/flood.json") messages, all delivered"

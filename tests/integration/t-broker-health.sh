@@ -1,0 +1,47 @@
+#!/bin/bash
+# t-broker-health.sh: the master notices a broker that stopped answering
+# (SIGSTOP), says so, and starts a new one, to which clients come back;
+# a broker that cannot start makes the master stop, non-zero, with the
+# broker's reason, instead of respawning it for ever with the port open.
+. "$(dirname "$0")/lib.sh"
+ensure_user
+start_daemon
+
+client_start a
+client_wait a '"event":"logged_in"'
+client_say a "/join #health"
+client_wait_jq a '.type=="join" and .user=="a"'
+
+# A stopped broker answers nothing; the master's deadline catches it.
+old=$(broker_pid)
+[ -n "$old" ] || fail "no broker"
+kill -STOP "$old"
+wait_for 40 log_has "broker pid $old has not answered for" ||
+    fail "a stopped broker went unnoticed"
+wait_for 15 sh -c "! kill -0 $old 2>/dev/null" || fail "the stopped broker was not killed"
+ready_twice() { [ "$(grep -c 'broker ready' "$TMP/daemon.log")" -ge 2 ]; }
+wait_for 15 ready_twice || fail "no new broker"
+new=$(broker_pid)
+[ -n "$new" ] && [ "$new" != "$old" ] || fail "no new broker process ($new)"
+pass "a broker stopped with SIGSTOP was killed and replaced"
+
+# The client is told to reconnect, and works with the new broker.
+client_wait a 'server RESTARTING' 15
+client_wait_jq a '.event=="reconnected"' 30
+client_say a "after the restart"
+client_wait_jq a '.type=="ack"' 20
+client_end a || fail "client a exit status"
+pass "the client came back and its message was acknowledged"
+stop_daemon
+
+# A database the broker cannot open: a few tries, then the master stops.
+printf 'not a database, but not empty either\n' >"$TMP/state/securechat.db"
+: >"$TMP/daemon.log"
+daemon_must_stop "respawning a broker that cannot start"
+rc=$DAEMON_RC
+[ "$rc" -ne 0 ] || fail "the master exited 0 after the broker failed to start"
+log_has "stopping: the broker failed to start 3 times in a row: database" ||
+    fail "no reason given"
+log_has "file is not a database" || fail "the reason does not say what is wrong"
+port_open && fail "the port is still open"
+pass "a broker that cannot start stops the master (status $rc), with the reason"
