@@ -102,12 +102,17 @@ channel_close(struct template *t)
 	t->wev = NULL;
 	(void)close(t->fd);
 	t->fd = -1;
-	/* Workers it never reported: their links close with it. */
+	/*
+	 * Workers it never reported: their links close with it.  The extra
+	 * count keeps t while they go.
+	 */
+	t->workers++;
 	for (ch = master_child_next(NULL); ch != NULL; ch = tmp) {
 		tmp = master_child_next(ch);
 		if (ch->kind == CHILD_WORKER && ch->tpl == t && ch->pid == 0)
 			master_worker_spawned(ch, 0);
 	}
+	t->workers--;
 	if (t == mt.cur || t == mt.next) {
 		if (!t->retired)
 			log_warnx("worker template pid %ld lost its channel",
