@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "e2e-client.h"
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
@@ -26,11 +27,30 @@ get_room(const struct frame *f, char room[ROOM_MAX_LEN + 1])
 	return room;
 }
 
+/* A user name of an event, folded; NULL if absent or not a valid name. */
+static const char *
+get_user(const struct frame *f, uint16_t tag, char name[NAME_MAX_LEN + 1])
+{
+	if (frame_get_str(f, tag, name, NAME_MAX_LEN + 1) == -1 ||
+	    proto_fold_user(name) == -1)
+		return NULL;
+	return name;
+}
+
+static struct outmsg *answer_begin(struct client *, uint16_t, const char *);
+static void	 answer_end(struct client *, struct outmsg *);
+
 static void
 send_one(struct client *c, struct outmsg *m)
 {
 	struct frame_buf	 b;
 
+	/* Joins and parts go through the room's signed roster. */
+	if ((m->type == MSG_JOIN && roster_join(c, m->room, m->arg)) ||
+	    (m->type == MSG_PART && roster_part(c, m->room))) {
+		m->sent = 1;
+		return;
+	}
 	frame_begin(&b, m->type, c->max_frame);
 	switch (m->type) {
 	case MSG_SEND:
@@ -136,6 +156,7 @@ chat_logged_in(struct client *c)
 		(void)event_del(c->ev_hold);
 	outbox_unsend_all(&c->outbox);
 	e2ec_logged_in(c);
+	roster_logged_in(c);
 	chat_flush(c);
 }
 
@@ -160,12 +181,14 @@ chat_delivered(struct client *c, int now)
 	size_t			 i;
 	int			 dirty = 0;
 
-	for (i = 0; i < c->seen.n; i++)
-		if (c->seen.v[i].shown > c->seen.v[i].told)
-			dirty = 1;
-	if (!dirty || c->seen_file == NULL)
+	if (c->seen_file == NULL)
 		return;
-	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS) {
+	/* Scanning the table per event would cost a flood of rooms dearly. */
+	/*
+	 * Each save writes the whole table: with many rooms, wait for more
+	 * events, so that a flood costs in proportion to what it sends.
+	 */
+	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS + c->seen.n / 8) {
 		if (c->ev_delivered == NULL &&
 		    (c->ev_delivered = evtimer_new(c->base, delivered_cb,
 		    c)) == NULL)
@@ -178,6 +201,11 @@ chat_delivered(struct client *c, int now)
 		}
 		return;
 	}
+	for (i = 0; i < c->seen.n; i++)
+		if (c->seen.v[i].shown > c->seen.v[i].told)
+			dirty = 1;
+	if (!dirty)
+		return;
 	if (c->ev_delivered != NULL)
 		(void)event_del(c->ev_delivered);
 	c->undelivered = 0;
@@ -217,10 +245,12 @@ chat_epoch(struct client *c, const uint8_t *epoch)
 
 	if ((rv = seen_epoch(&c->seen, epoch)) == SEEN_EPOCH_SAME)
 		return;
-	if (rv == SEEN_EPOCH_RESET)
+	if (rv == SEEN_EPOCH_RESET) {
 		out_notice(c, "database_changed", "the server's database is "
 		    "not the one this client saw before: what was shown is "
 		    "counted afresh");
+		roster_reset(c);
+	}
 	if (c->seen_file != NULL &&
 	    seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1)
 		out_error(c, "SEEN", "%s", err);
@@ -235,13 +265,36 @@ first_time(struct client *c, const char *key, uint64_t seq)
 {
 	struct seen_entry	*e;
 
+	/*
+	 * Nothing the server sends may silence a room for good: a seq out
+	 * of bounds is refused (not shown, not recorded, not acknowledged).
+	 */
+	if (seq == 0 || seq > SEEN_SEQ_MAX) {
+		out_error(c, "BAD_SEQ", "the server sent an event of %s with "
+		    "seq %llu, out of bounds: ignored", key,
+		    (unsigned long long)seq);
+		return 0;
+	}
 	if ((e = seen_get(&c->seen, key, 1)) == NULL)
-		return 1;
+		return 0;
+	if (c->seen.evicted > 0 && !c->seen_full) {
+		out_error(c, "TOO_MANY_ROOMS", "the server sends events of more "
+		    "than %d rooms: the marks of those least recently used "
+		    "are forgotten", SEEN_MAX_ENTRIES);
+		c->seen_full = 1;
+	}
 	e->active = 1;
 	if (seq <= e->shown) {
 		/* Let the server's cursor catch up with what we know. */
 		if (e->shown > e->told)
 			chat_delivered(c, 0);
+		return 0;
+	}
+	if (seq - e->shown > SEEN_SEQ_JUMP) {
+		out_error(c, "BAD_SEQ", "the server sent an event of %s with "
+		    "seq %llu, more than 2^32 past the last one shown (%llu): "
+		    "ignored", key, (unsigned long long)seq,
+		    (unsigned long long)e->shown);
 		return 0;
 	}
 	e->shown = seq;
@@ -266,19 +319,22 @@ room_event(struct client *c, const struct frame *f)
 {
 	struct outmsg	*m;
 	char		 room[ROOM_MAX_LEN + 1], from[NAME_MAX_LEN + 1];
-	const uint8_t	*body = (const uint8_t *)"", *sign_pub;
+	const uint8_t	*body = (const uint8_t *)"", *sign_pub, *entry = NULL;
 	uint64_t	 seq, ts;
-	size_t		 len = 0;
+	size_t		 len = 0, elen = 0;
 	uint8_t		 kind;
+	int		 sig;
 
 	if (get_room(f, room) == NULL ||
 	    frame_get_u64(f, F_SEQ, &seq) == -1 ||
 	    frame_get_u64(f, F_TS, &ts) == -1 ||
-	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1 ||
+	    get_user(f, F_FROM, from) == NULL ||
 	    frame_get_u8(f, F_KIND, &kind) == -1)
 		return;
 	if (frame_get(f, F_BODY) != NULL)
 		(void)frame_get_bytes(f, F_BODY, &body, &len);
+	if (frame_get(f, F_ENTRY) != NULL)
+		(void)frame_get_bytes(f, F_ENTRY, &entry, &elen);
 	sign_pub = event_sign_pub(f);
 	complete_add_room(room);
 	complete_add_user(from);
@@ -286,25 +342,31 @@ room_event(struct client *c, const struct frame *f)
 		return;
 	switch (kind) {
 	case EVENT_MESSAGE:
+		roster_heard(c, room);
 		e2ec_room_message(c, room, from, sign_pub, body, len, seq, ts);
 		break;
 	case EVENT_JOIN:
 	case EVENT_PART:
-		out_membership(c, kind, room, from, seq, ts);
-		e2ec_membership(c, room, seq);
-		if (strcmp(from, c->user) != 0)
-			break;
+		sig = roster_event(c, room, from, kind, entry, elen);
 		/* Our own join or part answers our request. */
-		if ((m = outbox_find_request(&c->outbox, kind == EVENT_JOIN ?
-		    MSG_JOIN : MSG_PART, room)) != NULL) {
-			outbox_remove(&c->outbox, m);
-			client_progress(c);
-			/* It may have been the last thing a script waited for. */
-			client_check_done(c);
-		}
-		if (kind == EVENT_PART && strcmp(c->room, room) == 0) {
-			c->room[0] = '\0';
-			input_set_prompt(c);
+		m = strcmp(from, c->user) != 0 ? NULL : answer_begin(c,
+		    kind == EVENT_JOIN ? MSG_JOIN : MSG_PART, room);
+		view_membership(c, kind, room, from, seq, ts, sig);
+		e2ec_membership(c, room, seq);
+		if (strcmp(from, c->user) == 0 && kind == EVENT_JOIN)
+			view_joined(c, room);
+		else if (strcmp(from, c->user) == 0)
+			view_parted(c, room);
+		/* It may have been the last thing a script waited for. */
+		answer_end(c, m);
+		/* A /join of it sent meanwhile: we are in now. */
+		while (kind == EVENT_JOIN && strcmp(from, c->user) == 0 &&
+		    (m = outbox_find_request(&c->outbox, MSG_JOIN,
+		    room)) != NULL) {
+			outbox_set_request(m->reqid);
+			out_notice(c, "already_in_roster", "already in %s",
+			    room);
+			answer_end(c, m);
 		}
 		break;
 	default:
@@ -323,8 +385,8 @@ direct_event(struct client *c, const struct frame *f)
 
 	if (frame_get_u64(f, F_SEQ, &seq) == -1 ||
 	    frame_get_u64(f, F_TS, &ts) == -1 ||
-	    frame_get_str(f, F_FROM, from, sizeof(from)) == -1 ||
-	    frame_get_str(f, F_TO, to, sizeof(to)) == -1 ||
+	    get_user(f, F_FROM, from) == NULL ||
+	    get_user(f, F_TO, to) == NULL ||
 	    frame_get_bytes(f, F_BODY, &body, &len) == -1)
 		return;
 	sign_pub = event_sign_pub(f);
@@ -347,23 +409,39 @@ ack(struct client *c, const struct frame *f)
 	/* A second ACK for a message sent twice across a reconnect. */
 	if ((m = outbox_find_id(&c->outbox, id)) == NULL)
 		return;
+	outbox_set_request(m->reqid);
 	if (!m->quiet)
 		out_ack(c, m, seq);
+	/* A direct message does not come back: it is kept as it is acked. */
+	if (m->room[0] == '\0' && m->text != NULL)
+		view_sent_direct(c, m, seq);
+	outbox_set_request(NULL);
 	outbox_remove(&c->outbox, m);
 	client_progress(c);
 	chat_flush(c);		/* room in the window */
 	client_check_done(c);
 }
 
-/* A reply that ends a request: take it off the outbox. */
-static void
-answered(struct client *c, uint16_t type, const char *room)
+/*
+ * The request a reply answers (NULL if none is waiting): its events carry
+ * the script's request id until answer_end takes it off the outbox.
+ */
+static struct outmsg *
+answer_begin(struct client *c, uint16_t type, const char *room)
 {
 	struct outmsg	*m;
 
 	if ((m = outbox_find_request(&c->outbox, type, room)) == NULL &&
 	    room != NULL)
 		m = outbox_find_request(&c->outbox, type, NULL);
+	outbox_set_request(m != NULL ? m->reqid : NULL);
+	return m;
+}
+
+static void
+answer_end(struct client *c, struct outmsg *m)
+{
+	outbox_set_request(NULL);
 	if (m != NULL) {
 		outbox_remove(&c->outbox, m);
 		client_progress(c);
@@ -388,11 +466,17 @@ keys_answered(struct client *c, const struct frame *f)
 		    (m->type == MSG_PREKEY && strcmp(name, c->user) == 0))
 			break;
 	}
-	if (m != NULL) {
-		outbox_remove(&c->outbox, m);
-		client_progress(c);
+	/* Unasked: a server flooding keys gets nothing pinned or written. */
+	if (m == NULL) {
+		log_debug("KEYS for %s that we did not ask for: ignored", name);
+		return;
 	}
+	/* A /verify's safety number answers the script that asked. */
+	outbox_set_request(m->reqid);
+	outbox_remove(&c->outbox, m);
+	client_progress(c);
 	e2ec_keys(c, f);
+	outbox_set_request(NULL);
 	client_check_done(c);
 }
 
@@ -419,23 +503,24 @@ chat_frame(struct client *c, const struct frame *f)
 		ack(c, f);
 		return 1;
 	case MSG_ROOM_LIST:
+		m = answer_begin(c, MSG_ROOMS, NULL);
 		if (frame_get_bytes(f, F_LIST, &list, &len) == 0)
 			out_rooms(c, list, len);
-		answered(c, MSG_ROOMS, NULL);
+		answer_end(c, m);
 		return 1;
 	case MSG_WHO_LIST:
 		if (get_room(f, room) != NULL &&
 		    frame_get_bytes(f, F_LIST, &list, &len) == 0) {
 			/* Ours, for a new chain, or the user's /who. */
-			m = outbox_find_request(&c->outbox, MSG_WHO, room);
+			m = answer_begin(c, MSG_WHO, room);
 			quiet = m != NULL && m->quiet;
-			answered(c, MSG_WHO, room);
+			if (!quiet)
+				out_who(c, room, list, len);
+			answer_end(c, m);
 			if (quiet)
 				e2ec_who_list(c, room, list, len);
-			else
-				out_who(c, room, list, len);
 		} else
-			answered(c, MSG_WHO, NULL);
+			answer_end(c, answer_begin(c, MSG_WHO, NULL));
 		return 1;
 	case MSG_KEYS:
 		keys_answered(c, f);
@@ -443,21 +528,29 @@ chat_frame(struct client *c, const struct frame *f)
 	case MSG_CAUGHT_UP:
 		e2ec_caught_up(c);
 		return 1;
+	case MSG_ROSTER:
+		roster_answer(c, f);
+		client_progress(c);
+		return 1;
 	case MSG_INFO_REPLY:
+		m = answer_begin(c, MSG_INFO, NULL);
 		if (frame_get_str(f, F_SOFTWARE, sw, sizeof(sw)) == 0 &&
 		    frame_get_u64(f, F_UPTIME, &uptime) == 0 &&
 		    frame_get_u32(f, F_USERS_ONLINE, &online) == 0 &&
 		    frame_get_u32(f, F_USERS, &users) == 0 &&
 		    frame_get_u32(f, F_ROOMS, &rooms) == 0)
 			out_info(c, sw, uptime, online, users, rooms);
-		answered(c, MSG_INFO, NULL);
+		answer_end(c, m);
 		return 1;
 	default:
 		return 0;
 	}
 }
 
-/* "already in #room" is how the broker answers a JOIN of a member. */
+/*
+ * "already in #room" is how the broker answers a JOIN of a member: the
+ * notice, shown next, carries that request's id.
+ */
 void
 chat_notice(struct client *c, const char *text)
 {
@@ -466,6 +559,8 @@ chat_notice(struct client *c, const char *text)
 	TAILQ_FOREACH(m, &c->outbox.q, entry) {
 		if (m->sent && m->type == MSG_JOIN &&
 		    strstr(text, m->room) != NULL) {
+			outbox_set_request(m->reqid);
+			view_joined(c, m->room);
 			outbox_remove(&c->outbox, m);
 			client_progress(c);
 			client_check_done(c);
@@ -516,8 +611,10 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 		if (evtimer_add(c->ev_hold, &tv) == -1)
 			fatalx("evtimer_add");
 		/* One line per hold is enough for people; scripts get each. */
+		outbox_set_request(m != NULL ? m->reqid : NULL);
 		if (!was_held || c->json)
 			out_chat_error(c, code, text, id, room, 1, retry);
+		outbox_set_request(NULL);
 		return;
 	}
 	if (code == ERR_NO_SUCH_USER && id == 0) {
@@ -536,7 +633,11 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 			return;
 		}
 	}
-	out_chat_error(c, code, text, id, room, has_retry, retry);
+	/* A step of a roster op: it goes on (catching up, creating). */
+	if (id == 0 && roster_error(c, code, room)) {
+		client_progress(c);
+		return;
+	}
 	if (m == NULL && id == 0) {
 		/* A request: the first one still waiting for that room. */
 		TAILQ_FOREACH(m, &c->outbox.q, entry)
@@ -544,6 +645,9 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 			    (room == NULL || strcmp(m->room, room) == 0))
 				break;
 	}
+	outbox_set_request(m != NULL ? m->reqid : NULL);
+	out_chat_error(c, code, text, id, room, has_retry, retry);
+	outbox_set_request(NULL);
 	if (m != NULL)
 		outbox_remove(&c->outbox, m);
 	client_progress(c);

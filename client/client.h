@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "proto.h"
+#include "settings.h"
 #include "tls.h"
 
 /* Exit statuses; securechat(1) documents them, scripts rely on them. */
@@ -35,6 +36,12 @@
 #define CLIENT_PASS_MAX		1024
 #define CLIENT_WINDOW		64	/* SENDs in flight, normally */
 #define CLIENT_TOKEN_LEN	16	/* our PING tokens */
+#define CLIENT_REQID_MAX	64	/* a script's request id, "@id=..." */
+#define KEEPALIVE_MIN_S		2	/* quiet this long: PING the server */
+#define KEEPALIVE_MAX_S		30
+#define KEEPALIVE_DEADLINE_MIN_S 5	/* no answer this long: reconnect */
+#define KEEPALIVE_DEADLINE_MAX_S 15
+#define KEEPALIVE_LATE_US	1000000	/* a timer this late: we were stopped */
 
 /* "SHA256:" and 64 hex digits. */
 #define FP_STR_LEN		(7 + 2 * TLS_FP_LEN + 1)
@@ -50,6 +57,7 @@ enum conn_state {
 	CS_CLOSING,		/* flushing, then close_notify */
 	CS_DONE,
 };
+/* CS_IDLE once logged in: interactive, stopped trying (c->halted says why). */
 
 enum ping_kind {
 	PING_STATUS,		/* answer completes a /status */
@@ -61,6 +69,7 @@ struct ping {
 	uint8_t			 token[CLIENT_TOKEN_LEN];
 	uint64_t		 sent_us;
 	enum ping_kind		 kind;
+	char			 reqid[CLIENT_REQID_MAX + 1];
 };
 TAILQ_HEAD(pinglist, ping);
 
@@ -76,6 +85,8 @@ struct outmsg {
 	uint8_t			*body;
 	size_t			 len;
 	char			*text;		/* what the user typed, to show */
+	uint8_t			 arg;		/* MSG_JOIN: the roster policy */
+	char			 reqid[CLIENT_REQID_MAX + 1];	/* a script's */
 };
 TAILQ_HEAD(outlist, outmsg);
 
@@ -87,11 +98,21 @@ struct outbox {
 
 /* The last seq shown of a room ("#name") or of the inbox (SEEN_INBOX). */
 #define SEEN_INBOX		"@"
+/*
+ * What a server may send is bounded: a seq is at most 2^53 - 1 (exact in
+ * JSON, and far beyond any log), at most 2^32 past the last one shown
+ * there, and the table holds so many rooms.  Otherwise one event could
+ * silence a room for good, or a flood of rooms stop the client starting.
+ */
+#define SEEN_SEQ_MAX		((UINT64_C(1) << 53) - 1)
+#define SEEN_SEQ_JUMP		(UINT64_C(1) << 32)
+#define SEEN_MAX_ENTRIES	10000
 struct seen_entry {
 	char			 key[ROOM_MAX_LEN + 1];
 	uint64_t		 shown;		/* persisted before it is told */
 	uint64_t		 told;		/* DELIVERED on this connection */
 	int			 active;	/* heard of on this connection */
+	uint64_t		 used;		/* seen_get's clock, for eviction */
 };
 
 struct seen {
@@ -101,6 +122,10 @@ struct seen {
 	/* The server database the marks count in (WELCOME's F_EPOCH). */
 	int			 has_epoch;
 	uint8_t			 epoch[EPOCH_LEN];
+	size_t			 skipped;	/* lines seen_load ignored */
+	size_t			 evicted;	/* marks forgotten: table full */
+	uint64_t		 clock;
+	uint32_t		*index;		/* hash slots: position + 1 */
 };
 
 struct evbuffer;
@@ -114,6 +139,8 @@ struct addrinfo;
 struct e2ec;
 struct jbuf;
 struct trust_entry;
+struct history;
+struct view;
 
 struct client {
 	struct event_base	*base;
@@ -133,6 +160,9 @@ struct client {
 	char			*passphrase_file;
 	char			*invite;
 	int			 colour;	/* stdout is a terminal */
+	struct settings		 set;		/* config file, then options */
+	int			 line_mode;	/* --line: never full screen */
+	int			 tui;		/* the full-screen interface is on */
 
 	/* Connection. */
 	enum conn_state		 state;
@@ -146,6 +176,17 @@ struct client {
 	struct bufferevent	*bev;
 	size_t			 max_frame;
 	int			 server_error;	/* a fatal ERROR frame arrived */
+	int			 leaving;	/* /quit, end of input, a signal */
+	char			 halted[256];	/* interactive: why we stopped */
+	char			 last_error[256]; /* why the last connection ended */
+	uint64_t		 since_ms;	/* wall clock: logged in, or lost */
+	unsigned long		 reconnects;	/* logins after the first */
+	struct event		*ev_keepalive;
+	uint64_t		 ka_last_rx_us;	/* anything from the server */
+	uint64_t		 ka_sent_us;
+	uint64_t		 ka_due_us;	/* when the timer should fire */
+	int			 ka_outstanding;
+	uint8_t			 ka_token[CLIENT_TOKEN_LEN];
 
 	/* Session: identity, login, reconnects. */
 	struct identity		*id;
@@ -164,16 +205,19 @@ struct client {
 
 	/* Chat. */
 	char			 room[ROOM_MAX_LEN + 1];	/* current */
+	char			 query[NAME_MAX_LEN + 1]; /* or a person's window */
 	struct outbox		 outbox;
 	struct event		*ev_hold;	/* rate limited until it fires */
 	int			 held;
 	int			 careful;	/* one SEND in flight: limited */
 	struct seen		 seen;
 	char			*seen_file;
+	int			 seen_full;	/* said once: table full */
 	struct event		*ev_delivered;
 	unsigned		 undelivered;	/* events shown, not yet told */
 	struct event		*ev_progress;	/* batch watchdog */
 	char			 prompt[ROOM_MAX_LEN + 16];
+	struct view		*view;		/* rooms joined, the history store */
 
 	/* What we know about the session, for /status. */
 	uint8_t			 fp[TLS_FP_LEN];
@@ -202,6 +246,8 @@ struct client {
 
 /* securechat.c */
 void	 client_exit(struct client *, int);
+void	 client_leave(struct client *);
+void	 input_clear(struct client *);
 void	 client_check_done(struct client *);
 void	 input_start(struct client *);
 void	 input_stop(struct client *);
@@ -212,6 +258,8 @@ void	 client_progress(struct client *);
 
 /* conn.c */
 int	 conn_init(struct client *);
+void	 conn_drop(struct client *, const char *, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
 void	 conn_start(struct client *);
 int	 conn_ping(struct client *, enum ping_kind);
 void	 conn_close(struct client *);
@@ -222,8 +270,20 @@ void	 conn_send(struct client *, struct frame_buf *);
 SSL	*conn_ssl(struct client *);
 void	 conn_resend_pings(struct client *);
 
+/* keepalive.c */
+void	 keepalive_start(struct client *);
+void	 keepalive_stop(struct client *);
+void	 keepalive_seen(struct client *);
+void	 keepalive_probe(struct client *);
+int	 keepalive_pong(struct client *, const uint8_t *, size_t);
+unsigned keepalive_deadline_s(const struct client *);
+void	 keepalive_free(struct client *);
+
 /* session.c */
 int	 session_init(struct client *);
+void	 session_halt(struct client *, const char *);
+void	 session_reconnect(struct client *);
+const char *session_state(const struct client *);
 void	 session_free(struct client *);
 void	 session_welcome(struct client *, const uint8_t [NONCE_LEN]);
 void	 session_frame(struct client *, const struct frame *);
@@ -278,6 +338,8 @@ struct outmsg *outbox_find_id(struct outbox *, uint64_t);
 struct outmsg *outbox_find_request(struct outbox *, uint16_t, const char *);
 void	 outbox_unsend_all(struct outbox *);
 void	 outbox_unsend_from(struct outbox *, struct outmsg *);
+void	 outbox_set_request(const char *);
+const char *outbox_request(void);
 
 /* seen.c */
 struct seen_entry *seen_get(struct seen *, const char *, int);
@@ -289,10 +351,45 @@ int	 seen_save(const struct seen *, const char *, char *, size_t);
 int	 seen_epoch(struct seen *, const uint8_t *);
 void	 seen_free(struct seen *);
 
+/* view.c: what is shown where, and kept in the history */
+void	 view_init(struct client *);
+void	 view_free(struct client *);
+void	 view_resume(struct client *);
+void	 view_message(struct client *, const char *, const char *,
+	    const uint8_t *, size_t, uint64_t, uint64_t, int);
+void	 view_direct(struct client *, const char *, const char *,
+	    const uint8_t *, size_t, uint64_t, uint64_t, int);
+void	 view_membership(struct client *, int, const char *, const char *,
+	    uint64_t, uint64_t, int);
+void	 view_sent_direct(struct client *, const struct outmsg *, uint64_t);
+size_t	 view_count(const struct client *);
+const char *view_key(const struct client *, size_t);
+int	 view_index(const struct client *, const char *);
+int	 view_open(struct client *, const char *);
+void	 view_close(struct client *, const char *);
+void	 view_focus(struct client *, const char *);
+void	 view_joined(struct client *, const char *);
+void	 view_parted(struct client *, const char *);
+int	 view_mentions(const struct client *, const char *, size_t);
+void	 view_search(struct client *, const char *);
+void	 view_clear(struct client *);
+void	 view_status(struct client *, struct jbuf *);
+
+/* tui.c, tui-input.c: the full-screen interface */
+int	 tui_start(struct client *);
+void	 tui_stop(struct client *);
+void	 tui_resume(struct client *);
+void	 tui_redraw(struct client *);
+void	 tui_input_start(struct client *);
+void	 tui_input_stop(struct client *);
+void	 tui_input_clear(struct client *);
+int	 tui_window_cmd(struct client *, const char *);
+
 /* complete.c */
 void	 complete_init(void);
 void	 complete_add_room(const char *);
 void	 complete_add_user(const char *);
+size_t	 complete_word(const char *, int, const char ***, char *, size_t);
 void	 complete_free(void);
 
 /* commands.c */
@@ -311,7 +408,10 @@ void	 out_server_error(struct client *, uint16_t, const char *, int,
 	    uint32_t);
 void	 out_status(struct client *, double);
 void	 out_pong(struct client *, double);
-void	 out_help(struct client *, const char *, const char *);
+void	 out_help(struct client *, const char *, const char *, int);
+void	 out_event(struct client *, const char *, const char *const *,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
+
 void	 out_error(struct client *, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 out_key_changed(struct client *, const char *, const char *);
@@ -324,11 +424,15 @@ void	 out_reconnected(struct client *);
 
 /* output-chat.c */
 void	 out_message(struct client *, const char *, const char *,
-	    const uint8_t *, size_t, uint64_t, uint64_t);
+	    const uint8_t *, size_t, uint64_t, uint64_t, int);
 void	 out_direct(struct client *, const char *, const char *,
-	    const uint8_t *, size_t, uint64_t, uint64_t);
+	    const uint8_t *, size_t, uint64_t, uint64_t, int);
+void	 out_missing(struct client *, const char *, const char *, uint64_t,
+	    int, uint64_t);
+void	 out_roster_warning(struct client *, const char *, const char *,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
 void	 out_membership(struct client *, int, const char *, const char *,
-	    uint64_t, uint64_t);
+	    uint64_t, uint64_t, int);
 void	 out_ack(struct client *, const struct outmsg *, uint64_t);
 void	 out_chat_error(struct client *, uint16_t, const char *, uint64_t,
 	    const char *, int, uint32_t);
@@ -345,7 +449,10 @@ void	 out_undecryptable(struct client *, const char *, const char *,
 void	 out_user_key_changed(struct client *, const char *,
 	    const uint8_t [32]);
 void	 out_safety_number(struct client *, const char *, const char *,
-	    const struct trust_entry *);
+	    const uint8_t [32], const char *, int);
+void	 out_key_event(struct client *, const char *, const char *,
+	    const uint8_t [32], const char *, const char *, ...)
+	    __attribute__((format(printf, 6, 7)));
 
 /* known.c */
 #define KNOWN_NONE	0
@@ -354,6 +461,8 @@ int	 known_lookup(const char *, const char *, uint8_t [TLS_FP_LEN],
 	    char *, size_t);
 int	 known_add(const char *, const char *, const uint8_t [TLS_FP_LEN],
 	    char *, size_t);
+int	 known_forget(const char *, const char *, uint16_t, char *, size_t);
+int	 known_loopback(const char *);
 void	 known_fp_string(const uint8_t [TLS_FP_LEN], char [FP_STR_LEN]);
 
 #endif

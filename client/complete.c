@@ -23,6 +23,7 @@ struct names {
 
 static struct names	 rooms, users;
 static struct names	 cands;		/* of the completion under way */
+static const char	**match;	/* those that fit, complete_word */
 
 static void
 names_add(struct names *ns, const char *name)
@@ -84,16 +85,16 @@ generate(const char *text, int state)
 /*
  * What fits where: a command at the start of the line, "#room" and
  * "@user" anywhere, and a bare word is a user name (to address someone).
+ * Fills cands with every name of that kind.
  */
-static char **
-attempt(const char *text, int start, int end)
+static void
+kind_of(const char *text, int at_start)
 {
 	char	*s = NULL;
 	size_t	 i;
 
 	names_free(&cands);
-	rl_attempted_completion_over = 1;	/* never file names */
-	if (text[0] == '/' && start == (int)strspn(rl_line_buffer, " \t")) {
+	if (text[0] == '/' && at_start) {
 		for (i = 0; cmd_name(i) != NULL; i++) {
 			(void)xasprintf(&s, "/%s", cmd_name(i));
 			names_add(&cands, s);
@@ -112,7 +113,41 @@ attempt(const char *text, int start, int end)
 		for (i = 0; i < users.n; i++)
 			names_add(&cands, users.v[i]);
 	}
+}
+
+static char **
+attempt(const char *text, int start, int end)
+{
+	rl_attempted_completion_over = 1;	/* never file names */
+	kind_of(text, start == (int)strspn(rl_line_buffer, " \t"));
 	return rl_completion_matches(text, generate);
+}
+
+/*
+ * For the full-screen interface: the names that complete word, the
+ * first *n of them in v (valid until the next call), and in prefix
+ * (prefixsz bytes) the longest beginning they share.
+ */
+size_t
+complete_word(const char *word, int at_start, const char ***v,
+    char *prefix, size_t prefixsz)
+{
+	size_t			 i, n = 0, len = strlen(word), k;
+
+	kind_of(word, at_start);
+	free(match);
+	match = xcalloc(cands.n + 1, sizeof(*match));
+	for (i = 0; i < cands.n; i++)
+		if (strncmp(cands.v[i], word, len) == 0)
+			match[n++] = cands.v[i];
+	*v = match;
+	(void)snprintf(prefix, prefixsz, "%s", n > 0 ? match[0] : word);
+	for (i = 1; i < n; i++) {
+		for (k = 0; prefix[k] != '\0' && prefix[k] == match[i][k]; k++)
+			;
+		prefix[k] = '\0';
+	}
+	return n;
 }
 
 void
@@ -132,4 +167,6 @@ complete_free(void)
 	names_free(&rooms);
 	names_free(&users);
 	names_free(&cands);
+	free(match);
+	match = NULL;
 }

@@ -44,8 +44,7 @@
 static void	 connect_next(struct client *);
 static void	 conn_fail(struct client *, const char *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static void	 conn_lost(struct client *, const char *, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
+static void	 conn_lost_text(struct client *, const char *, const char *);
 
 uint64_t
 conn_now_us(void)
@@ -69,16 +68,19 @@ conn_fail(struct client *c, const char *code, const char *fmt, ...)
 		text = NULL;
 	va_end(ap);
 	out_error(c, code, "%s", text != NULL ? text : "connection failed");
+	(void)snprintf(c->last_error, sizeof(c->last_error), "%s",
+	    text != NULL ? text : code);
 	free(text);
 	client_exit(c, EXIT_ERROR);
 }
 
 /*
  * A failure that may pass: the server restarting, a worker lost, the
- * network.  Once logged in we try again; a first connection reports it.
+ * network, a keepalive without an answer.  Once logged in (or on a
+ * terminal) we try again; a script's first connection reports it.
  */
-static void
-conn_lost(struct client *c, const char *code, const char *fmt, ...)
+void
+conn_drop(struct client *c, const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*text = NULL;
@@ -87,16 +89,26 @@ conn_lost(struct client *c, const char *code, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) == -1)
 		text = NULL;
 	va_end(ap);
+	conn_lost_text(c, code, text);
+	free(text);
+}
+
+static void
+conn_lost_text(struct client *c, const char *code, const char *text)
+{
+	const char	*why;
+
+	why = c->restart_why[0] != '\0' ? c->restart_why :
+	    text != NULL ? text : code;
+	(void)snprintf(c->last_error, sizeof(c->last_error), "%s", why);
 	if (session_can_reconnect(c))
-		session_lost(c, c->restart_why[0] != '\0' ? c->restart_why :
-		    text != NULL ? text : code);
+		session_lost(c, c->last_error);
 	else {
 		out_error(c, code, "%s", text != NULL ? text :
 		    "connection failed");
 		client_exit(c, EXIT_ERROR);
 	}
 	c->restart_why[0] = '\0';
-	free(text);
 }
 
 /*
@@ -142,13 +154,13 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct client	*c = arg;
 
 	if (c->state == CS_HANDSHAKE)
-		conn_lost(c, "HANDSHAKE", "%s: no TLS handshake within %d "
+		conn_drop(c, "HANDSHAKE", "%s: no TLS handshake within %d "
 		    "seconds", c->hostport, CLIENT_HANDSHAKE_SECS);
 	else if (c->state == CS_HELLO)
-		conn_lost(c, "PROTOCOL", "%s: no answer to HELLO within %d "
+		conn_drop(c, "PROTOCOL", "%s: no answer to HELLO within %d "
 		    "seconds", c->hostport, CLIENT_HANDSHAKE_SECS);
 	else if (c->state == CS_LOGIN)
-		conn_lost(c, "PROTOCOL", "%s: no answer to LOGIN within %d "
+		conn_drop(c, "PROTOCOL", "%s: no answer to LOGIN within %d "
 		    "seconds", c->hostport, CLIENT_HANDSHAKE_SECS);
 }
 
@@ -166,7 +178,7 @@ conn_start(struct client *c)
 	(void)snprintf(port, sizeof(port), "%u", c->port);
 	c->max_frame = FRAME_MAX_DEFAULT;
 	if ((r = getaddrinfo(c->host, port, &hints, &c->ai_list)) != 0) {
-		conn_lost(c, "CONNECT", "cannot resolve %s: %s", c->host,
+		conn_drop(c, "CONNECT", "cannot resolve %s: %s", c->host,
 		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return;
 	}
@@ -186,6 +198,11 @@ conn_ssl(struct client *c)
 void
 conn_send(struct client *c, struct frame_buf *b)
 {
+	if (c->bev == NULL) {
+		/* The connection went while a reply was being built. */
+		frame_buf_free(b);
+		return;
+	}
 	if (frame_finish(b) == -1) {
 		frame_buf_free(b);
 		conn_fail(c, "INTERNAL", "cannot build a frame");
@@ -237,6 +254,7 @@ conn_ping(struct client *c, enum ping_kind kind)
 	}
 	p->kind = kind;
 	p->sent_us = conn_now_us();
+	(void)str_copy(p->reqid, outbox_request(), sizeof(p->reqid));
 	TAILQ_INSERT_TAIL(&c->pings, p, entry);
 	send_token(c, MSG_PING, p->token, sizeof(p->token));
 	return 0;
@@ -290,6 +308,7 @@ conn_close(struct client *c)
 void
 conn_reset(struct client *c)
 {
+	keepalive_stop(c);
 	if (c->ev_connect != NULL)
 		event_free(c->ev_connect);
 	c->ev_connect = NULL;
@@ -319,6 +338,7 @@ conn_free(struct client *c)
 		free(p);
 	}
 	conn_reset(c);
+	keepalive_free(c);
 	SSL_CTX_free(c->ctx);
 	c->ctx = NULL;
 	OPENSSL_cleanse(c->fp, sizeof(c->fp));
@@ -436,15 +456,17 @@ handle_pong(struct client *c, const struct frame *f)
 		    CRYPTO_memcmp(tok, p->token, len) == 0)
 			break;
 	}
-	/* A PONG we did not ask for is harmless; there is nothing to show. */
+	/* A keepalive's, or one we did not ask for: nothing to show. */
 	if (p == NULL)
 		return;
 	TAILQ_REMOVE(&c->pings, p, entry);
 	rtt = (double)(conn_now_us() - p->sent_us) / 1000.0;
+	outbox_set_request(p->reqid);
 	if (p->kind == PING_STATUS)
 		out_status(c, rtt);
 	else
 		out_pong(c, rtt);
+	outbox_set_request(NULL);
 	free(p);
 	client_check_done(c);
 }
@@ -466,6 +488,9 @@ handle_error(struct client *c, const struct frame *f)
 	has_retry = frame_get_u32(f, F_RETRY_AFTER_MS, &retry) == 0;
 	c->server_error = 1;
 	out_server_error(c, code, text, has_retry, retry);
+	(void)snprintf(c->last_error, sizeof(c->last_error), "server error "
+	    "%s: %.200s", proto_err_name(code) != NULL ?
+	    proto_err_name(code) : "UNKNOWN", text);
 	/* The server ends the session after an ERROR; so do we. */
 	c->exit_status = EXIT_ERROR;
 	c->no_reconnect = 1;
@@ -522,9 +547,11 @@ handle_frame(struct client *c, const struct frame *f)
 			out_operator_notice(c, has_room ? room : NULL, text);
 			break;
 		}
-		out_server_notice(c, text);
+		/* It may answer a request: the event says which. */
 		if (c->state == CS_READY)
 			chat_notice(c, text);
+		out_server_notice(c, text);
+		outbox_set_request(NULL);
 		break;
 	default:
 		if (c->state == CS_LOGIN) {
@@ -585,6 +612,7 @@ read_cb(struct bufferevent *bev, void *arg)
 	struct client	*c = arg;
 	SSL		*ssl;
 
+	keepalive_seen(c);
 	if (c->state == CS_HELLO || c->state == CS_LOGIN ||
 	    c->state == CS_READY)
 		process_input(c);
@@ -667,6 +695,8 @@ check_server(struct client *c)
 			known_fp_string(pinned, pinned_str);
 			c->no_reconnect = 1;
 			out_key_changed(c, pinned_str, c->fp_str);
+			(void)snprintf(c->last_error, sizeof(c->last_error),
+			    "the server's key has changed (see above)");
 			client_exit(c, EXIT_KEY_CHANGED);
 			return;
 		}
@@ -710,7 +740,7 @@ handshake_failed(struct client *c, short what)
 			tlserr = e;
 	}
 	if (tlserr == 0) {
-		conn_lost(c, "REFUSED", "%s: server refused the connection "
+		conn_drop(c, "REFUSED", "%s: server refused the connection "
 		    "(closed during the TLS handshake: connection limit "
 		    "reached?)", c->hostport);
 		return;
@@ -757,7 +787,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 			break;
 		}
 		if (what & BEV_EVENT_EOF) {
-			conn_lost(c, "CLOSED", "%s closed the connection",
+			conn_drop(c, "CLOSED", "%s closed the connection",
 			    c->hostport);
 			break;
 		}
@@ -765,7 +795,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		while ((e = bufferevent_get_openssl_error(bev)) != 0)
 			if (ERR_GET_LIB(e) != 0 && buf[0] == '\0')
 				ERR_error_string_n(e, buf, sizeof(buf));
-		conn_lost(c, "CLOSED", "connection to %s lost: %s",
+		conn_drop(c, "CLOSED", "connection to %s lost: %s",
 		    c->hostport, buf[0] != '\0' ? buf :
 		    strerror(EVUTIL_SOCKET_ERROR()));
 		break;
@@ -901,6 +931,6 @@ connect_next(struct client *c)
 			fatalx("event_add");
 		return;
 	}
-	conn_lost(c, "CONNECT", "cannot connect to %s: %s", c->hostport,
+	conn_drop(c, "CONNECT", "cannot connect to %s: %s", c->hostport,
 	    strerror(c->connect_errno != 0 ? c->connect_errno : EHOSTUNREACH));
 }

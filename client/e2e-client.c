@@ -64,21 +64,84 @@ peer_need(struct client *c, struct peer *p)
 }
 
 /*
- * What the server says is name's identity key, against known_users: the
- * first key is pinned; a different one is announced once and not trusted
- * until the user accepts it.  Returns 1 if the key is the trusted one.
+ * known_users is written at most once a second however many keys the
+ * server shows: a flood of new names must not mean a flood of rewrites.
+ */
+static void
+trust_save_cb(evutil_socket_t fd, short what, void *arg)
+{
+	e2ec_save_trust(arg);
+}
+
+static void
+trust_dirty(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	struct timeval	 tv = { E2EC_TRUST_SAVE_S, 0 };
+
+	e->trust_dirty = 1;
+	if (c->base == NULL)
+		return;
+	if (e->ev_trust == NULL &&
+	    (e->ev_trust = evtimer_new(c->base, trust_save_cb, c)) == NULL)
+		fatalx("evtimer_new");
+	if (!evtimer_pending(e->ev_trust, NULL) &&
+	    evtimer_add(e->ev_trust, &tv) == -1)
+		fatalx("evtimer_add");
+}
+
+/*
+ * May a key the server shows unasked (stamped on an event) be pinned on
+ * first sight?  A bucket: E2EC_PIN_BURST at once, then one a second.
+ * Keys we asked for (KEYS_GET) are bounded by what we ask.
  */
 static int
-check_identity(struct client *c, const char *name, const uint8_t key[32])
+pin_allowed(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	uint64_t	 now = now_ms(), add;
+
+	add = (now - e->pin_refilled_ms) / 1000;
+	if (add > 0) {
+		e->pin_tokens = e->pin_tokens + add > E2EC_PIN_BURST ?
+		    E2EC_PIN_BURST : e->pin_tokens + add;
+		e->pin_refilled_ms += add * 1000;
+	}
+	if (e->pin_tokens == 0) {
+		if (!e->pin_said)
+			out_error(c, "TOO_MANY_KEYS", "the server shows more "
+			    "than %d new users' keys at once: their messages "
+			    "are not shown until it slows down",
+			    E2EC_PIN_BURST);
+		e->pin_said = 1;
+		return 0;
+	}
+	e->pin_tokens--;
+	e->pin_said = 0;
+	return 1;
+}
+
+/*
+ * What the server says is name's identity key, against known_users: the
+ * first key is pinned; a different one is announced once and not trusted
+ * until the user accepts it.  asked: an answer to our KEYS_GET.  Returns
+ * 1 if the key is the trusted one.
+ */
+static int
+check_identity(struct client *c, const char *name, const uint8_t key[32],
+    int asked)
 {
 	struct e2ec		*e = c->e2e;
 	struct txroom		*tx;
 	struct peer		*p;
 	enum trust_result	 res;
-	char			 err[512], hex[65];
+	char			 hex[65];
 
 	if (strcmp(name, c->user) == 0)
 		return memcmp(key, c->id->sign_pub, 32) == 0;
+	if (!asked && trust_get(&e->trust, c->hostport, name) == NULL &&
+	    !pin_allowed(c))
+		return 0;
 	/* Keys fetched before are stale if the server now shows others. */
 	if ((p = peer_get(c, name, 0)) != NULL && p->state == PEER_READY &&
 	    memcmp(p->sign_pub, key, 32) != 0)
@@ -91,21 +154,28 @@ check_identity(struct client *c, const char *name, const uint8_t key[32])
 	case TRUST_SAME:
 		return 1;
 	case TRUST_NEW:
-		if (trust_save(&e->trust, err, sizeof(err)) == -1)
-			out_error(c, "KNOWN_USERS", "%s", err);
+		trust_dirty(c);
 		/* Every new key is shown: the server could invent members. */
 		hex_encode(key, 32, hex);
-		out_notice(c, "key_pinned", "first key seen for %s, pinned: "
-		    "%s (/verify @%s to check it)", name, hex, name);
+		out_key_event(c, "key_pinned", name, key, "pinned", "first key "
+		    "seen for %s, pinned: %s (/verify @%s to check it)", name,
+		    hex, name);
 		return 1;
 	case TRUST_CHANGED:
-		if (trust_save(&e->trust, err, sizeof(err)) == -1)
-			out_error(c, "KNOWN_USERS", "%s", err);
+		trust_dirty(c);
 		out_user_key_changed(c, name, key);
+		trust_set_shown(&e->trust, c->hostport, name, key);
 		/* Our chains reached the old key: the next ones must not. */
 		TAILQ_FOREACH(tx, &e->tx, entry)
 			tx->stale = 1;
 		return 0;
+	case TRUST_WITHDRAWN:
+		trust_dirty(c);
+		hex_encode(key, 32, hex);
+		out_notice(c, "key_change_withdrawn", "the server shows the "
+		    "pinned key of %s again (%s): the change announced before "
+		    "is forgotten and cannot be accepted", name, hex);
+		return 1;
 	case TRUST_STILL_CHANGED:
 	default:
 		return 0;
@@ -150,10 +220,14 @@ rx_get(struct client *c, const char *room, const char *sender, int create)
 	return x;
 }
 
-/* Learn a chain; a new identity key starts the sender's chains afresh. */
+/*
+ * Learn a chain; a new identity key starts the sender's chains afresh.
+ * order (may be NULL): what the new chain says of the one it replaces.
+ */
 static int
 rx_learn(struct client *c, const char *room, const char *sender,
-    const uint8_t id_pub[32], const uint8_t *skdm, size_t len)
+    const uint8_t id_pub[32], const uint8_t *skdm, size_t len,
+    struct e2e_order *order)
 {
 	struct rxchain	*x = rx_get(c, room, sender, 1);
 	int		 rc;
@@ -164,7 +238,7 @@ rx_learn(struct client *c, const char *room, const char *sender,
 			fatalx("e2e_group_receiver_init");
 		memcpy(x->id_pub, id_pub, 32);
 	}
-	rc = e2e_group_receiver_add_skdm(&x->r, sender, skdm, len);
+	rc = e2e_group_receiver_learn(&x->r, sender, skdm, len, order);
 	c->e2e->dirty = 1;
 	return rc;
 }
@@ -172,18 +246,78 @@ rx_learn(struct client *c, const char *room, const char *sender,
 /* Rooms: our outbound chains. */
 
 static struct txroom *
-tx_get(struct client *c, const char *room)
+tx_find(struct client *c, const char *room)
 {
 	struct txroom	*tx;
 
 	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
 		if (strcmp(tx->room, room) == 0)
 			return tx;
+	return NULL;
+}
+
+/* Made only for a room we write to: the server cannot grow the list. */
+static struct txroom *
+tx_get(struct client *c, const char *room)
+{
+	struct txroom	*tx;
+
+	if ((tx = tx_find(c, room)) != NULL)
+		return tx;
 	tx = xcalloc(1, sizeof(*tx));
 	(void)str_copy(tx->room, room, sizeof(tx->room));
 	TAILQ_INIT(&tx->pending);
 	TAILQ_INSERT_TAIL(&c->e2e->tx, tx, entry);
 	return tx;
+}
+
+/* A room's chain end from the state file: its successor names it. */
+void
+e2ec_tx_restore(struct client *c, const struct e2e_chain_end *end)
+{
+	struct txroom	*tx = tx_get(c, end->room);
+
+	tx->prev_id = end->chain_id;
+	tx->prev_count = end->count;
+}
+
+static int
+end_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct e2e_chain_end *)a)->room,
+	    ((const struct e2e_chain_end *)b)->room);
+}
+
+/*
+ * Our last chain per room, sorted, for the state file: the current one,
+ * or the one a restart found.  *v is allocated; the count is returned.
+ */
+size_t
+e2ec_tx_ends(struct client *c, struct e2e_chain_end **vp)
+{
+	struct e2e_chain_end	*v;
+	struct txroom		*tx;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
+		n++;
+	v = xcalloc(n + 1, sizeof(*v));
+	n = 0;
+	TAILQ_FOREACH(tx, &c->e2e->tx, entry) {
+		if (n == E2EC_TX_MAX)
+			break;
+		if (!tx->has_chain && tx->prev_id == 0)
+			continue;
+		(void)str_copy(v[n].room, tx->room, sizeof(v[n].room));
+		v[n].chain_id = tx->has_chain ? tx->chain.chain_id :
+		    tx->prev_id;
+		v[n].count = tx->has_chain ? tx->chain.iteration :
+		    tx->prev_count;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), end_cmp);
+	*vp = v;
+	return n;
 }
 
 static int
@@ -201,9 +335,32 @@ pending_add(struct client *c, struct pendinglist *q, const char *to,
 	if (to != NULL)
 		(void)str_copy(p->to, to, sizeof(p->to));
 	p->text = xstrdup(text);
+	(void)str_copy(p->reqid, outbox_request(), sizeof(p->reqid));
 	TAILQ_INSERT_TAIL(q, p, entry);
 	c->e2e->npending++;
 	return 0;
+}
+
+/*
+ * A line that waited for keys is sent (or refused) under the request id
+ * it was typed with; NULL puts back the one of the command running now.
+ */
+static void
+pending_request(const struct pending *p)
+{
+	static char	 saved[CLIENT_REQID_MAX + 1];
+	static int	 inside;
+
+	if (p != NULL && !inside) {
+		(void)str_copy(saved, outbox_request(), sizeof(saved));
+		inside = 1;
+	}
+	if (p != NULL)
+		outbox_set_request(p->reqid);
+	else if (inside) {
+		outbox_set_request(saved);
+		inside = 0;
+	}
 }
 
 /* Drop a line waiting for keys (sent, refused, or at exit), wiped. */
@@ -252,26 +409,34 @@ bundle_send(struct client *c, const char *room, uint8_t *bundle, size_t len,
 static void
 tx_distribute(struct client *c, struct txroom *tx)
 {
-	struct peer	*p;
-	uint8_t		 skdm[E2E_SKDM_MAX], *bundle, *env;
-	size_t		 skdmlen, i, blen = 0, envlen, envmax, bmax, count = 0;
+	const struct e2e_roster		*roster = roster_of(c, tx->room);
+	const struct e2e_roster_member	*rm;
+	struct peer			*p;
+	uint8_t				 skdm[E2E_SKDM_MAX], *bundle, *env;
+	size_t				 skdmlen, i, blen = 0, envlen, envmax;
+	size_t				 bmax, count = 0;
 
 	bmax = c->max_frame - SEND_OVERHEAD;
 	bundle = xmalloc(bmax);
-	if (tx->has_chain)
+	/* The new chain names the one it replaces: a drop at its end shows. */
+	if (tx->has_chain) {
+		tx->prev_id = tx->chain.chain_id;
+		tx->prev_count = tx->chain.iteration;
 		e2e_chain_wipe(&tx->chain);
+	}
 	if (e2e_chain_new(&tx->chain, wall_ms()) != E2E_OK ||
 	    e2e_rotation_deadline(wall_ms(), c->rekey_min_s,
 	    c->rekey_max_s, &tx->deadline_ms) != E2E_OK ||
-	    e2e_chain_skdm(&tx->chain, tx->room, tx->epoch, skdm,
-	    sizeof(skdm), &skdmlen) != E2E_OK)
+	    e2e_chain_skdm_prev(&tx->chain, tx->room, tx->epoch, tx->prev_id,
+	    tx->prev_count, skdm, sizeof(skdm), &skdmlen) != E2E_OK)
 		fatalx("cannot start a sender-key chain");
+	c->e2e->dirty = 1;
 	tx->has_chain = 1;
 	tx->stale = 0;
 	tx->rekeys++;
 	/* Our own echo of the room must open too. */
 	if (rx_learn(c, tx->room, c->user, c->id->sign_pub, skdm,
-	    skdmlen) != E2E_OK)
+	    skdmlen, NULL) != E2E_OK)
 		fatalx("cannot learn our own chain");
 
 	for (i = 0; i < tx->nmembers; i++) {
@@ -286,6 +451,13 @@ tx_distribute(struct client *c, struct txroom *tx)
 			out_notice(c, "key_withheld", "%s: not sending the "
 			    "room key to %s, whose key changed: /verify @%s, "
 			    "then /trust @%s", tx->room, name, name, name);
+			continue;
+		}
+		if (roster != NULL && ((rm = e2e_roster_member(roster,
+		    name)) == NULL || memcmp(rm->key, p->sign_pub, 32) != 0)) {
+			out_notice(c, "key_withheld", "%s: not sending the "
+			    "room key to %s: the key the server shows is not "
+			    "the one its roster entry binds", tx->room, name);
 			continue;
 		}
 		if (!p->has_spk) {
@@ -341,6 +513,28 @@ tx_keys_ready(struct client *c, struct txroom *tx)
 	return 1;
 }
 
+/* Ask who the server says is in the room: compared with the roster. */
+static void
+tx_ask_who(struct client *c, struct txroom *tx)
+{
+	struct outmsg	*m;
+
+	tx->state = TX_WHO;
+	m = outbox_add(&c->outbox, MSG_WHO, tx->room, NULL, NULL, 0);
+	m->quiet = 1;
+}
+
+void
+e2ec_roster_synced(struct client *c, const char *room)
+{
+	struct txroom	*tx;
+
+	if ((tx = tx_find(c, room)) == NULL || tx->state != TX_ROSTER)
+		return;
+	tx_ask_who(c, tx);
+	chat_flush(c);
+}
+
 static void
 tx_pump(struct client *c, struct txroom *tx)
 {
@@ -358,26 +552,79 @@ tx_pump(struct client *c, struct txroom *tx)
 		now = wall_ms();
 		if (!tx->has_chain || e2e_chain_needs_rotation(&tx->chain, now,
 		    tx->stale, 0, tx->deadline_ms)) {
-			struct outmsg	*m;
-
-			tx->state = TX_WHO;
-			m = outbox_add(&c->outbox, MSG_WHO, tx->room, NULL,
-			    NULL, 0);
-			m->quiet = 1;
+			/* Its members come from the roster: current first. */
+			if (roster_prepare(c, tx->room)) {
+				tx->state = TX_ROSTER;
+				break;
+			}
+			tx_ask_who(c, tx);
 			break;
 		}
 		outsz = e2e_group_seal_size(tx->room, c->user,
 		    strlen(p->text));
 		out = xmalloc(outsz);
-		if (e2e_group_seal(&tx->chain, tx->room, c->user, tx->epoch,
-		    p->text, strlen(p->text), now, out, outsz, &outlen) !=
-		    E2E_OK)
+		if (e2e_group_seal_head(&tx->chain, tx->room, c->user,
+		    tx->epoch, roster_head(c, tx->room), p->text,
+		    strlen(p->text), now, out, outsz, &outlen) != E2E_OK)
 			fatalx("e2e_group_seal");
+		c->e2e->dirty = 1;	/* the chain's count, for its successor */
+		pending_request(p);
 		(void)queue_send(c, tx->room, NULL, out, outlen, p->text, 0);
+		pending_request(NULL);
 		free(out);
 		e2ec_pending_pop(c->e2e, &tx->pending, p);
 	}
 	chat_flush(c);
+}
+
+static int
+dm_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct e2e_dm_peer *)a)->name,
+	    ((const struct e2e_dm_peer *)b)->name);
+}
+
+/*
+ * The counters with one user, sorted by name; made on first use.  Past
+ * E2EC_DM_MAX the least active goes (its next message from us starts a
+ * new stream; its next to us reads as a new stream too).
+ */
+struct e2e_dm_peer *
+dm_peer_get(struct client *c, const char *name)
+{
+	struct e2ec		*e = c->e2e;
+	struct e2e_dm_peer	 key, *p;
+	size_t			 i, lo = 0, hi, mid, victim = 0;
+	int			 cmp;
+
+	(void)str_copy(key.name, name, sizeof(key.name));
+	if (e->ndm > 0 && (p = bsearch(&key, e->dm, e->ndm, sizeof(*e->dm),
+	    dm_cmp)) != NULL)
+		return p;
+	if (e->ndm >= E2EC_DM_MAX) {
+		for (i = 1; i < e->ndm; i++)
+			if (e->dm[i].clock < e->dm[victim].clock)
+				victim = i;
+		memmove(&e->dm[victim], &e->dm[victim + 1],
+		    (e->ndm - victim - 1) * sizeof(*e->dm));
+		e->ndm--;
+	}
+	if (e->ndm == e->dmcap) {
+		e->dmcap = e->dmcap == 0 ? 16 : e->dmcap * 2;
+		e->dm = xreallocarray(e->dm, e->dmcap, sizeof(*e->dm));
+	}
+	for (hi = e->ndm; lo < hi; ) {
+		mid = lo + (hi - lo) / 2;
+		if ((cmp = strcmp(name, e->dm[mid].name)) < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	memmove(&e->dm[lo + 1], &e->dm[lo], (e->ndm - lo) * sizeof(*e->dm));
+	if (e2e_dm_peer_init(&e->dm[lo], name) != E2E_OK)
+		fatalx("e2e_dm_peer_init");
+	e->ndm++;
+	return &e->dm[lo];
 }
 
 /* Direct messages: one envelope each, to the recipient's prekey. */
@@ -389,11 +636,15 @@ dms_pump(struct client *c)
 	struct peer	*p;
 	uint8_t		*out;
 	size_t		 outsz, outlen;
+	uint32_t	 stream;
+	uint64_t	 counter;
+	int		 sealed = 0;
 
 	while ((d = TAILQ_FIRST(&e->dms)) != NULL) {
 		p = peer_get(c, d->to, 1);
 		if (peer_need(c, p))
 			break;
+		pending_request(d);
 		if (p->state != PEER_READY) {
 			out_error(c, "NO_SUCH_USER", "no keys for %s: message "
 			    "not sent", d->to);
@@ -407,19 +658,29 @@ dms_pump(struct client *c)
 			    "prekey yet (never connected with this version)",
 			    d->to);
 		} else {
+			if (e2e_dm_next(dm_peer_get(c, d->to), &stream,
+			    &counter) != E2E_OK)
+				fatalx("e2e_dm_next");
 			outsz = e2e_seal_size(c->user, d->to,
 			    strlen(d->text));
 			out = xmalloc(outsz);
-			if (e2e_seal(c->id->sign_priv, c->user, d->to,
-			    p->spk_id, p->spk_pub, E2E_TYPE_DM, d->text,
-			    strlen(d->text), wall_ms(), out, outsz,
+			if (e2e_seal_counted(c->id->sign_priv, c->user, d->to,
+			    p->spk_id, p->spk_pub, E2E_TYPE_DM, stream, counter,
+			    d->text, strlen(d->text), wall_ms(), out, outsz,
 			    &outlen) != E2E_OK)
 				fatalx("e2e_seal");
 			(void)queue_send(c, NULL, d->to, out, outlen, d->text,
 			    0);
 			free(out);
+			sealed = 1;
 		}
+		pending_request(NULL);
 		e2ec_pending_pop(c->e2e, &e->dms, d);
+	}
+	/* A counter is used once: on disk before the message leaves. */
+	if (sealed) {
+		e->dirty = 1;
+		(void)e2ec_save(c);
 	}
 	chat_flush(c);
 	client_check_done(c);
@@ -475,10 +736,15 @@ void
 e2ec_who_list(struct client *c, const char *room, const uint8_t *list,
     size_t len)
 {
-	struct txroom	*tx = tx_get(c, room);
-	const uint8_t	*p = list, *end = list + len;
-	char		 user[NAME_MAX_LEN + 1], state[16];
+	const struct e2e_roster	*r;
+	struct txroom		*tx;
+	const uint8_t		*p = list, *end = list + len;
+	char			 user[NAME_MAX_LEN + 1], state[16];
+	size_t			 i, j, nwho = 0;
+	char			(*who)[NAME_MAX_LEN + 1] = NULL;
 
+	if ((tx = tx_find(c, room)) == NULL)
+		return;
 	free(tx->members);
 	tx->members = NULL;
 	tx->nmembers = 0;
@@ -486,10 +752,45 @@ e2ec_who_list(struct client *c, const char *room, const uint8_t *list,
 	    sizeof(state))) {
 		if (proto_fold_user(user) == -1)
 			continue;
-		tx->members = xreallocarray(tx->members, tx->nmembers + 1,
-		    sizeof(*tx->members));
-		(void)str_copy(tx->members[tx->nmembers++], user,
-		    sizeof(*tx->members));
+		if (nwho == E2EC_MEMBERS_MAX) {
+			out_error(c, "TOO_MANY", "%s: the server lists more than "
+			    "%d members: the others get no room key", room,
+			    E2EC_MEMBERS_MAX);
+			break;
+		}
+		who = xreallocarray(who, nwho + 1, sizeof(*who));
+		(void)str_copy(who[nwho++], user, sizeof(*who));
+	}
+	if ((r = roster_of(c, room)) == NULL) {
+		/* No roster (yet): the server's word, as /status says. */
+		tx->members = who;
+		tx->nmembers = nwho;
+	} else {
+		/*
+		 * The verified roster decides; the WHO answer is only
+		 * compared with it, and its extras get nothing.
+		 */
+		for (i = 0; i < nwho; i++)
+			if (e2e_roster_member(r, who[i]) == NULL)
+				out_roster_warning(c, "roster_mismatch", room,
+				    "the server lists %s in %s, who is not in "
+				    "its signed roster: %s gets no room key",
+				    who[i], room, who[i]);
+		tx->members = xcalloc(r->nm + 1, sizeof(*tx->members));
+		for (i = 0; i < r->nm; i++) {
+			for (j = 0; j < nwho; j++)
+				if (strcmp(who[j], r->m[i].name) == 0)
+					break;
+			if (j == nwho)
+				out_roster_warning(c, "roster_mismatch", room,
+				    "the server does not list %s in %s, whom "
+				    "its signed roster lists: %s gets the room "
+				    "key all the same", r->m[i].name, room,
+				    r->m[i].name);
+			(void)str_copy(tx->members[tx->nmembers++],
+			    r->m[i].name, sizeof(*tx->members));
+		}
+		free(who);
 	}
 	tx->state = TX_KEYS;
 	tx_pump(c, tx);
@@ -499,10 +800,41 @@ e2ec_who_list(struct client *c, const char *room, const uint8_t *list,
 void
 e2ec_membership(struct client *c, const char *room, uint64_t seq)
 {
-	struct txroom	*tx = tx_get(c, room);
+	struct txroom	*tx;
 
+	/* A room we never wrote to has no chain to replace. */
+	if ((tx = tx_find(c, room)) == NULL)
+		return;
 	tx->stale = 1;
 	tx->epoch = (uint32_t)seq;
+}
+
+/*
+ * /verify: the number of the pinned key and, with a change pending, that
+ * of the new key the server shows, each labelled.  Only a key shown here
+ * (or in the warning) can be accepted by a /trust without a number.
+ */
+static void
+show_safety_numbers(struct client *c, const char *name)
+{
+	const struct trust_entry	*te;
+	char				 safety[TRUST_SAFETY_LEN];
+
+	if ((te = trust_get(&c->e2e->trust, c->hostport, name)) == NULL)
+		return;
+	if (trust_safety_number(c->user, c->id->sign_pub, name, te->sign_pub,
+	    safety) == 0)
+		out_safety_number(c, name, safety, te->sign_pub,
+		    te->verified ? "verified" : "pinned", te->changed);
+	if (!te->changed)
+		return;
+	if (trust_safety_number(c->user, c->id->sign_pub, name,
+	    te->new_sign_pub, safety) == 0) {
+		out_safety_number(c, name, safety, te->new_sign_pub, "changed",
+		    0);
+		trust_set_shown(&c->e2e->trust, c->hostport, name,
+		    te->new_sign_pub);
+	}
 }
 
 /* KEYS: an answer to our KEYS_GET, or to our PREKEY. */
@@ -511,7 +843,7 @@ e2ec_keys(struct client *c, const struct frame *f)
 {
 	struct peer	*p;
 	const uint8_t	*sign_pub, *spk_pub, *spk_sig;
-	char		 name[NAME_MAX_LEN + 1], safety[TRUST_SAFETY_LEN];
+	char		 name[NAME_MAX_LEN + 1];
 	size_t		 slen, plen, glen;
 	uint32_t	 spk_id;
 	uint64_t	 created;
@@ -543,15 +875,28 @@ e2ec_keys(struct client *c, const struct frame *f)
 	} else if (has_spk)
 		log_warnx("the prekey the server gave for %s is not signed "
 		    "by its identity key, or too old: ignored", name);
-	(void)check_identity(c, name, sign_pub);
+	(void)check_identity(c, name, sign_pub, 1);
 	if (p->want_verify) {
 		p->want_verify = 0;
-		if (trust_safety_number(c->user, c->id->sign_pub, name,
-		    sign_pub, safety) == 0)
-			out_safety_number(c, name, safety,
-			    trust_get(&c->e2e->trust, c->hostport, name));
+		show_safety_numbers(c, name);
 	}
+	roster_pump(c);
 	pump_all(c);
+}
+
+int
+e2ec_peer_key(struct client *c, const char *name, uint8_t key[32])
+{
+	struct peer	*p = peer_get(c, name, 1);
+
+	if (peer_need(c, p)) {
+		chat_flush(c);
+		return 0;
+	}
+	if (p->state != PEER_READY || !is_trusted(c, name, p->sign_pub))
+		return -1;
+	memcpy(key, p->sign_pub, 32);
+	return 1;
 }
 
 /* NO_SUCH_USER for a KEYS_GET: that name cannot be written to. */
@@ -567,6 +912,7 @@ e2ec_keys_failed(struct client *c, const char *name)
 	if (p->want_verify)
 		out_error(c, "NO_SUCH_USER", "no user '%s' here", name);
 	p->want_verify = 0;
+	roster_pump(c);
 	pump_all(c);
 }
 
@@ -590,7 +936,7 @@ undecryptable(struct client *c, const char *room, const char *from,
 static const char *
 open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
     const uint8_t *env, size_t len, uint8_t *out, size_t outsz,
-    size_t *outlen, int *rc)
+    size_t *outlen, int *rc, struct e2e_env_hdr *hp)
 {
 	struct e2e_env_hdr	 h;
 	const struct prekey	*pk;
@@ -602,11 +948,15 @@ open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
 		return "sealed by another sender than the server names";
 	if ((pk = prekeys_find(&c->e2e->prekeys, h.spk_id)) == NULL)
 		return "sealed to a prekey that is gone (older than 14 days)";
-	(void)check_identity(c, from, sign_pub);
+	(void)check_identity(c, from, sign_pub, 0);
 	*rc = e2e_open(env, len, c->user, sign_pub, pk->priv, out, outsz,
 	    outlen, &h);
+	/* Remembered as long as the prekey it was sealed to is held. */
 	if (*rc == E2E_OK)
-		*rc = e2e_seen_check_add(&c->e2e->seen, h.msg_id);
+		*rc = e2e_replay_check_add(&c->e2e->replay, h.msg_id,
+		    h.spk_id, h.ts_ms);
+	if (hp != NULL)
+		*hp = h;
 	c->e2e->dirty = 1;
 	return *rc == E2E_OK ? NULL : e2e_strerror(*rc);
 }
@@ -618,6 +968,7 @@ open_bundle(struct client *c, const char *room, const char *from,
     uint64_t ts)
 {
 	struct e2e_env_hdr	 h;
+	struct e2e_order	 order;
 	uint8_t			 skdm[E2E_SKDM_MAX + 64];
 	size_t			 off = BUNDLE_HDR_LEN, n, count, elen, skdmlen;
 	const char		*why;
@@ -646,12 +997,14 @@ open_bundle(struct client *c, const char *room, const char *from,
 		return;
 	}
 	why = open_envelope(c, from, sign_pub, body + off, elen, skdm,
-	    sizeof(skdm), &skdmlen, &rc);
+	    sizeof(skdm), &skdmlen, &rc, NULL);
 	if (why == NULL)
-		rc = rx_learn(c, room, from, sign_pub, skdm, skdmlen);
+		rc = rx_learn(c, room, from, sign_pub, skdm, skdmlen, &order);
 	OPENSSL_cleanse(skdm, sizeof(skdm));
 	if (why == NULL && rc != E2E_OK)
 		why = e2e_strerror(rc);
+	else if (why == NULL && order.missing > 0)
+		out_missing(c, room, from, order.missing, 1, ts);
 	/* A replayed bundle changes nothing: no need to say it. */
 	if (why != NULL && rc != E2E_EREPLAY)
 		undecryptable(c, room, from, NULL, seq, ts, why);
@@ -662,10 +1015,12 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
     const uint8_t *sign_pub, const uint8_t *body, size_t len, uint64_t seq,
     uint64_t ts)
 {
-	struct rxchain	*x;
-	uint8_t		*pt;
-	size_t		 ptlen;
-	int		 rc;
+	struct rxchain		*x;
+	struct e2e_order	 order;
+	struct e2e_group_hdr	 hdr;
+	uint8_t			*pt;
+	size_t			 ptlen;
+	int			 rc;
 
 	if (len < BUNDLE_HDR_LEN || body[0] != E2E_VERSION) {
 		undecryptable(c, room, from, NULL, seq, ts, "not encrypted");
@@ -682,15 +1037,23 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
 		return;
 	}
 	pt = xmalloc(len);
-	rc = e2e_group_open(&x->r, body, len, pt, len, &ptlen, NULL);
+	rc = e2e_group_open_order(&x->r, body, len, pt, len, &ptlen, &hdr,
+	    &order);
+	if (rc == E2E_OK && strcmp(from, c->user) != 0)
+		roster_check_head(c, room, from, hdr.roster_head);
 	c->e2e->dirty = 1;
+	/* Our own echoes may trail our new chain: no order is claimed. */
+	if (strcmp(from, c->user) == 0)
+		memset(&order, 0, sizeof(order));
+	if (rc == E2E_OK && order.missing > 0)
+		out_missing(c, room, from, order.missing, 0, ts);
 	if (rc != E2E_OK)
 		undecryptable(c, room, from, NULL, seq, ts, e2e_strerror(rc));
 	else if (!is_trusted(c, from, x->id_pub))
 		undecryptable(c, room, from, NULL, seq, ts, "signed by a key "
 		    "you have not accepted: /verify, then /trust the sender");
 	else
-		out_message(c, room, from, pt, ptlen, seq, ts);
+		view_message(c, room, from, pt, ptlen, seq, ts, order.late);
 	OPENSSL_cleanse(pt, len);
 	free(pt);
 }
@@ -700,10 +1063,12 @@ e2ec_direct(struct client *c, const char *from, const char *to,
     const uint8_t *sign_pub, const uint8_t *body, size_t len, uint64_t seq,
     uint64_t ts)
 {
-	uint8_t		*pt;
-	size_t		 ptlen;
-	const char	*why;
-	int		 rc;
+	struct e2e_env_hdr	 h;
+	struct e2e_order	 order;
+	uint8_t			*pt;
+	size_t			 ptlen;
+	const char		*why;
+	int			 rc;
 
 	if (len < 2 || body[1] != E2E_TYPE_DM) {
 		undecryptable(c, NULL, from, to, seq, ts, "not an encrypted "
@@ -711,14 +1076,23 @@ e2ec_direct(struct client *c, const char *from, const char *to,
 		return;
 	}
 	pt = xmalloc(len);
-	why = open_envelope(c, from, sign_pub, body, len, pt, len, &ptlen, &rc);
+	why = open_envelope(c, from, sign_pub, body, len, pt, len, &ptlen, &rc,
+	    &h);
+	memset(&order, 0, sizeof(order));
+	/* Authentic (signed by the key the server stamped): counted. */
+	if (why == NULL) {
+		(void)e2e_dm_check(dm_peer_get(c, from), h.stream, h.counter,
+		    &order);
+		if (order.missing > 0)
+			out_missing(c, NULL, from, order.missing, 0, ts);
+	}
 	if (why != NULL)
 		undecryptable(c, NULL, from, to, seq, ts, why);
 	else if (!is_trusted(c, from, sign_pub))
 		undecryptable(c, NULL, from, to, seq, ts, "signed by a key you "
 		    "have not accepted: /verify, then /trust the sender");
 	else
-		out_direct(c, from, to, pt, ptlen, seq, ts);
+		view_direct(c, from, to, pt, ptlen, seq, ts, order.late);
 	OPENSSL_cleanse(pt, len);
 	free(pt);
 }
@@ -748,16 +1122,17 @@ safety_matches(struct client *c, const char *name, const uint8_t pub[32],
 }
 
 /*
- * Accept the pending key.  With a safety number, only if it is the
- * number of that key (not of one that replaced it since it was shown),
- * and then it is verified too.
+ * Accept the pending key, the very one the user decided on: with a
+ * safety number, the key whose number it is (then verified too); without
+ * one, the key last shown to the user (in the warning or by /verify),
+ * refused if the server has shown another since.
  */
 void
 e2ec_trust(struct client *c, const char *name, const char *number)
 {
 	const struct trust_entry	*te;
 	struct txroom			*tx;
-	char				 err[512];
+	uint8_t				 key[32];
 	int				 rv;
 
 	te = trust_get(&c->e2e->trust, c->hostport, name);
@@ -766,25 +1141,34 @@ e2ec_trust(struct client *c, const char *name, const char *number)
 		    "nothing to accept", name);
 		return;
 	}
+	memcpy(key, te->new_sign_pub, sizeof(key));
 	if (number != NULL &&
-	    (rv = safety_matches(c, name, te->new_sign_pub, number)) != 1) {
+	    (rv = safety_matches(c, name, key, number)) != 1) {
 		if (rv == 0)
 			out_error(c, "MISMATCH", "the safety number of the new "
 			    "key of %s does NOT match: not accepted", name);
 		return;
 	}
-	if (trust_accept(&c->e2e->trust, c->hostport, name) == -1)
-		fatalx("trust_accept of a pending key");
+	if (number == NULL && !te->shown) {
+		out_error(c, "NOT_SHOWN", "the new key of %s was not shown to "
+		    "you in this session: /verify @%s shows it, then /trust "
+		    "@%s NUMBER", name, name, name);
+		return;
+	}
+	if (trust_accept(&c->e2e->trust, c->hostport, name, key) == -1)
+		fatalx("trust_accept of the pending key");
 	if (number != NULL &&
 	    trust_set_verified(&c->e2e->trust, c->hostport, name) == -1)
 		fatalx("trust_set_verified of an accepted key");
-	if (trust_save(&c->e2e->trust, err, sizeof(err)) == -1)
-		out_error(c, "KNOWN_USERS", "%s", err);
+	c->e2e->trust_dirty = 1;
+	e2ec_save_trust(c);
 	TAILQ_FOREACH(tx, &c->e2e->tx, entry)
 		tx->stale = 1;
-	out_notice(c, "trusted", "accepted the new key of %s", name);
+	out_key_event(c, "trusted", name, key, number != NULL ?
+	    "verified" : "pinned", "accepted the new key of %s", name);
 	if (number != NULL)
-		out_notice(c, "verified", "the key of %s is verified", name);
+		out_key_event(c, "verified", name, key, "verified",
+		    "the key of %s is verified", name);
 }
 
 void
@@ -792,7 +1176,6 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 {
 	const struct trust_entry	*te;
 	struct peer			*p;
-	char				 err[512];
 	int				 rv;
 
 	te = trust_get(&c->e2e->trust, c->hostport, name);
@@ -823,12 +1206,14 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 		    "match: do not trust this key", name);
 		return;
 	}
-	if (trust_set_verified(&c->e2e->trust, c->hostport, name) == -1 ||
-	    trust_save(&c->e2e->trust, err, sizeof(err)) == -1) {
+	if (trust_set_verified(&c->e2e->trust, c->hostport, name) == -1) {
 		out_error(c, "KNOWN_USERS", "cannot record the verification");
 		return;
 	}
-	out_notice(c, "verified", "the key of %s is verified", name);
+	c->e2e->trust_dirty = 1;
+	e2ec_save_trust(c);
+	out_key_event(c, "verified", name, te->sign_pub, "verified",
+	    "the key of %s is verified", name);
 }
 
 int

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "e2e.h"
+#include "e2e-state.h"
+#include "e2e-roster.h"
 #include "prekeys.h"
 #include "proto.h"
 #include "trust.h"
@@ -23,6 +25,16 @@
 #define E2EC_REKEY_MAX_S	120	/* server's WELCOME says otherwise */
 #define E2EC_REKEY_CAP_S	3600	/* the longest a server may ask */
 #define E2EC_PREKEY_CHECK_S	3600	/* rotate a long-running client's prekey */
+#define E2EC_PIN_BURST		100	/* keys pinned unasked at once, */
+					/* then one a second */
+#define E2EC_TRUST_SAVE_S	1	/* known_users written at most this often */
+#define E2EC_MEMBERS_MAX	10000	/* names taken from one WHO answer */
+#define E2EC_DM_MAX		E2E_STATE_DM_MAX	/* counters kept */
+#define E2EC_TX_MAX		E2E_STATE_ENDS_MAX	/* chain ends kept */
+#define E2EC_ROSTERS_MAX	1000	/* rooms whose rosters we follow */
+
+struct client;
+struct frame;
 
 /* A bundle of SKDM envelopes, travelling in a room's log. */
 #define E2E_TYPE_BUNDLE		0x11
@@ -54,11 +66,13 @@ struct pending {
 	TAILQ_ENTRY(pending)	 entry;
 	char			 to[NAME_MAX_LEN + 1];	/* DMs only */
 	char			*text;
+	char			 reqid[CLIENT_REQID_MAX + 1];	/* a script's */
 };
 TAILQ_HEAD(pendinglist, pending);
 
 enum tx_state {
 	TX_IDLE,		/* chain usable, or nothing to send */
+	TX_ROSTER,		/* new chain: fetching the room's roster */
 	TX_WHO,			/* new chain: asked who the members are */
 	TX_KEYS,		/* new chain: fetching their keys */
 };
@@ -73,12 +87,44 @@ struct txroom {
 	int			 stale;		/* members or keys changed */
 	uint32_t		 epoch;		/* seq of the last membership event */
 	unsigned		 rekeys;
-	enum tx_state		 state;
+	enum tx_state		 state;	/* TX_ROSTER: fetching its roster */
+	uint32_t		 prev_id;	/* the chain last replaced, */
+	uint32_t		 prev_count;	/* and its messages */
 	char			(*members)[NAME_MAX_LEN + 1];
 	size_t			 nmembers;
 	struct pendinglist	 pending;
 };
 TAILQ_HEAD(txlist, txroom);
+
+/* A room's roster as we verified it (roster.c); r.mark says how far. */
+#define RR_UNKNOWN	0	/* never fetched */
+#define RR_VERIFIED	1	/* a chain, verified to its head */
+#define RR_UNVERIFIED	2	/* the server has none: members are its word */
+#define RR_BROKEN	3	/* an entry did not verify: frozen as it was */
+
+#define RR_WANT_NONE	0
+#define RR_WANT_JOIN	1
+#define RR_WANT_CREATE	2
+#define RR_WANT_PART	3
+#define RR_WANT_INVITE	4
+#define RR_WANT_REMOVE	5
+
+struct rroom {
+	TAILQ_ENTRY(rroom)	 entry;
+	struct e2e_roster	 r;
+	int			 syncing;	/* ROSTER_GET in flight */
+	int			 want;		/* RR_WANT_*: our op, once synced */
+	uint8_t			 want_arg;	/* policy, or role */
+	char			 subject[NAME_MAX_LEN + 1];
+	uint8_t			 subject_key[32];
+	int			 put_sent;	/* our entry is on its way */
+	uint8_t			 put_hash[E2E_HASH_LEN];
+	int			 retries;
+	int			 migrate_tried;
+	int			 warned;	/* roster_differs said for */
+	uint8_t			 warned_head[E2E_HASH_LEN];
+};
+TAILQ_HEAD(rroomlist, rroom);
 
 /* What one sender's SKDMs in one room gave us, and who signed them. */
 struct rxchain {
@@ -93,7 +139,12 @@ struct e2ec {
 	char			*prekeys_file;
 	struct trust		 trust;
 	char			*state_file;
-	struct e2e_seen		 seen;
+	struct e2e_replay	 replay;	/* envelope ids opened */
+	struct rroomlist	 rosters;
+	size_t			 nrosters;
+	int			 rosters_full;	/* said once */
+	struct e2e_dm_peer	*dm;		/* direct-message counters, */
+	size_t			 ndm, dmcap;	/* sorted by name */
 	struct peerlist		 peers;
 	struct txlist		 tx;
 	struct rxlist		 rx;
@@ -103,9 +154,48 @@ struct e2ec {
 	int			 dirty;		/* state file behind memory */
 	int			 may_erase;	/* backlog read once: erase due keys */
 	struct event		*ev_prekey;
+	int			 trust_dirty;	/* known_users behind memory */
+	struct event		*ev_trust;
+	unsigned		 pin_tokens;	/* pin_allowed's bucket */
+	uint64_t		 pin_refilled_ms;
+	int			 pin_said;
 };
 
 void	e2ec_pending_pop(struct e2ec *, struct pendinglist *,
 	    struct pending *);
+struct e2e_dm_peer *dm_peer_get(struct client *, const char *);
+void	e2ec_tx_restore(struct client *, const struct e2e_chain_end *);
+/* 1 and the key if name's keys are in and trusted, 0 asked, -1 none. */
+int	e2ec_peer_key(struct client *, const char *, uint8_t [32]);
+/* The roster of room is as current as it gets: a waiting chain goes. */
+void	e2ec_roster_synced(struct client *, const char *);
+struct jbuf;
+
+/* roster.c */
+int	 roster_join(struct client *, const char *, uint8_t);
+int	 roster_part(struct client *, const char *);
+void	 roster_admin(struct client *, const char *, const char *, int,
+	    uint8_t);
+void	 roster_pump(struct client *);
+void	 roster_logged_in(struct client *);
+void	 roster_answer(struct client *, const struct frame *);
+int	 roster_error(struct client *, uint16_t, const char *);
+int	 roster_event(struct client *, const char *, const char *, uint8_t,
+	    const uint8_t *, size_t);
+uint8_t	 roster_mark(struct client *, const char *);
+void	 roster_heard(struct client *, const char *);
+const struct e2e_roster *roster_of(struct client *, const char *);
+int	 roster_prepare(struct client *, const char *);
+const uint8_t *roster_head(struct client *, const char *);
+void	 roster_check_head(struct client *, const char *, const char *,
+	    const uint8_t [E2E_HASH_LEN]);
+size_t	 roster_export(struct client *, struct e2e_roster **);
+void	 roster_import(struct client *, struct e2e_roster *, size_t);
+void	 roster_free_all(struct client *);
+void	 roster_reset(struct client *);
+void	 roster_status(struct client *, struct jbuf *);
+size_t	e2ec_tx_ends(struct client *, struct e2e_chain_end **);
+/* Write known_users now if it changed. */
+void	e2ec_save_trust(struct client *);
 
 #endif

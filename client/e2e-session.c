@@ -23,7 +23,20 @@
 #include "xmalloc.h"
 
 #define STATE_LABEL		"e2e-state"
-#define STATE_VERSION		1
+#define STATE_VERSION		2	/* 1: the seen ring instead of records */
+
+/* An envelope to an erased prekey cannot open: its id may go. */
+static void
+replay_retain(struct e2ec *e)
+{
+	uint32_t	 held[PREKEYS_MAX];
+	size_t		 i;
+
+	for (i = 0; i < e->prekeys.n; i++)
+		held[i] = e->prekeys.v[i].id;
+	if (e2e_replay_retain(&e->replay, held, e->prekeys.n) > 0)
+		e->dirty = 1;
+}
 
 /*
  * Rotate and erase by the calendar; publish again when it changed.  Until
@@ -44,9 +57,14 @@ prekeys_refresh(struct client *c, int *changed)
 		out_error(c, "PREKEYS", "%s", err);
 		return -1;
 	}
+	if (fresh.dropped > 0)
+		out_notice(c, "prekey_dropped", "%zu prekeys dated more than a "
+		    "day ahead (was the clock ahead?) were erased; a new one "
+		    "is published", fresh.dropped);
 	prekeys_wipe(&e->prekeys);
 	e->prekeys = fresh;
 	prekeys_wipe(&fresh);
+	replay_retain(e);
 	return 0;
 }
 
@@ -129,8 +147,90 @@ e2ec_logged_in(struct client *c)
 }
 
 /*
+ * Version 1 kept the last 4096 envelope ids in a ring: they carry over
+ * as ids of the newest prekey held, kept until it is erased, which is
+ * as long as any prekey they could have been sealed to.
+ */
+static int
+seen_carry_over(struct e2ec *e, const uint8_t *buf, size_t len,
+    size_t *used)
+{
+	struct e2e_seen		*old;
+	const struct prekey	*pk = prekeys_current(&e->prekeys);
+	size_t			 i;
+	int			 rc;
+
+	old = xmalloc(sizeof(*old));
+	if ((rc = e2e_seen_state_read(old, buf, len, used)) == E2E_OK)
+		for (i = 0; i < old->count && rc == E2E_OK; i++)
+			rc = e2e_replay_check_add(&e->replay, old->ids[i],
+			    pk != NULL ? pk->id : 0, 0);
+	free(old);
+	return rc == E2E_OK ? 0 : -1;
+}
+
+/*
+ * The records after the receivers, each at most once: the replay set,
+ * the direct-message counters, our chain ends.  -1 if damaged.
+ */
+static int
+state_records(struct client *c, const uint8_t *buf, size_t len)
+{
+	struct e2ec		*e = c->e2e;
+	struct e2e_chain_end	*ends;
+	struct e2e_dm_peer	*dm;
+	struct e2e_roster	*rosters;
+	size_t			 off = 0, used, n, i;
+	unsigned		 seen = 0;
+	int			 rc;
+
+	while (off < len) {
+		if (len - off < 2 || buf[off + 1] > 31 ||
+		    (seen & (1u << buf[off + 1])) != 0)
+			return -1;
+		seen |= 1u << buf[off + 1];
+		switch (buf[off + 1]) {
+		case E2E_STATE_REPLAY:
+			rc = e2e_replay_state_read(&e->replay, buf + off,
+			    len - off, &used);
+			break;
+		case E2E_STATE_DM:
+			if ((rc = e2e_dm_state_read(&dm, &n, buf + off,
+			    len - off, &used)) != E2E_OK)
+				break;
+			free(e->dm);
+			e->dm = dm;
+			e->ndm = e->dmcap = n;
+			break;
+		case E2E_STATE_ROSTERS:
+			if ((rc = e2e_rosters_state_read(&rosters, &n,
+			    buf + off, len - off, &used)) != E2E_OK)
+				break;
+			roster_import(c, rosters, n);
+			free(rosters);
+			break;
+		case E2E_STATE_ENDS:
+			if ((rc = e2e_ends_state_read(&ends, &n, buf + off,
+			    len - off, &used)) != E2E_OK)
+				break;
+			for (i = 0; i < n; i++)
+				e2ec_tx_restore(c, &ends[i]);
+			free(ends);
+			break;
+		default:
+			return -1;
+		}
+		if (rc != E2E_OK)
+			return -1;
+		off += used;
+	}
+	return 0;
+}
+
+/*
  * State file: u8 version, u32 count, then count times (identity key,
- * receiver record), then the replay set.  Sealed by localfile.
+ * receiver record), then the records of state_records (version 1: the
+ * seen ring alone).  Sealed by localfile.
  */
 static int
 state_load(struct client *c, char *err, size_t errsz)
@@ -146,7 +246,7 @@ state_load(struct client *c, char *err, size_t errsz)
 	if (rv != 0)
 		return rv == 1 ? 0 : -1;
 	rv = -1;
-	if (len < 5 || buf[0] != STATE_VERSION)
+	if (len < 5 || (buf[0] != STATE_VERSION && buf[0] != 1))
 		goto bad;
 	count = be32_get(buf + 1);
 	off = 5;
@@ -167,8 +267,12 @@ state_load(struct client *c, char *err, size_t errsz)
 		TAILQ_INSERT_TAIL(&e->rx, x, entry);
 		e->nrx++;
 	}
-	if (e2e_seen_state_read(&e->seen, buf + off, len - off, &used) !=
-	    E2E_OK || off + used != len)
+	if (buf[0] == 1) {
+		if (seen_carry_over(e, buf + off, len - off, &used) == -1 ||
+		    off + used != len)
+			goto bad;
+		e->dirty = 1;
+	} else if (state_records(c, buf + off, len - off) == -1)
 		goto bad;
 	rv = 0;
 bad:
@@ -181,22 +285,47 @@ bad:
 	return rv;
 }
 
+void
+e2ec_save_trust(struct client *c)
+{
+	struct e2ec	*e = c->e2e;
+	char		 err[512];
+
+	if (e == NULL || !e->trust_dirty)
+		return;
+	if (e->ev_trust != NULL)
+		(void)evtimer_del(e->ev_trust);
+	if (trust_save(&e->trust, err, sizeof(err)) == -1) {
+		out_error(c, "KNOWN_USERS", "%s", err);
+		return;
+	}
+	e->trust_dirty = 0;
+}
+
 /* Write the state file if anything changed since the last time. */
 int
 e2ec_save(struct client *c)
 {
-	struct e2ec	*e = c->e2e;
-	struct rxchain	*x;
-	uint8_t		*buf;
-	size_t		 len = 5, off, n;
-	char		 err[512];
-	int		 rv;
+	struct e2ec		*e = c->e2e;
+	struct rxchain		*x;
+	struct e2e_chain_end	*ends;
+	struct e2e_roster	*rosters;
+	uint8_t			*buf;
+	size_t			 len = 5, off, n, nends, nrosters;
+	char			 err[512];
+	int			 rv;
 
+	e2ec_save_trust(c);
 	if (e == NULL || !e->dirty)
 		return 0;
 	TAILQ_FOREACH(x, &e->rx, entry)
 		len += 32 + e2e_receiver_state_size(&x->r);
-	len += e2e_seen_state_size(&e->seen);
+	nends = e2ec_tx_ends(c, &ends);
+	nrosters = roster_export(c, &rosters);
+	len += e2e_replay_state_size(&e->replay) +
+	    e2e_dm_state_size(e->dm, e->ndm) +
+	    e2e_ends_state_size(ends, nends) +
+	    e2e_rosters_state_size(rosters, nrosters);
 	buf = xmalloc(len);
 	buf[0] = STATE_VERSION;
 	be32_put(buf + 1, (uint32_t)e->nrx);
@@ -209,10 +338,24 @@ e2ec_save(struct client *c)
 			fatalx("e2e_receiver_state_write");
 		off += n;
 	}
-	if (e2e_seen_state_write(&e->seen, buf + off, len - off, &n) !=
+	if (e2e_replay_state_write(&e->replay, buf + off, len - off, &n) !=
 	    E2E_OK)
-		fatalx("e2e_seen_state_write");
+		fatalx("e2e_replay_state_write");
 	off += n;
+	if (e2e_dm_state_write(e->dm, e->ndm, buf + off, len - off, &n) !=
+	    E2E_OK)
+		fatalx("e2e_dm_state_write");
+	off += n;
+	if (e2e_ends_state_write(ends, nends, buf + off, len - off, &n) !=
+	    E2E_OK)
+		fatalx("e2e_ends_state_write");
+	off += n;
+	free(ends);
+	if (e2e_rosters_state_write(rosters, nrosters, buf + off, len - off,
+	    &n) != E2E_OK)
+		fatalx("e2e_rosters_state_write");
+	off += n;
+	free(rosters);
 	rv = localfile_write(e->state_file, c->id->dh_priv, STATE_LABEL, buf,
 	    off, err, sizeof(err));
 	OPENSSL_cleanse(buf, len);
@@ -237,7 +380,10 @@ e2ec_init(struct client *c)
 	TAILQ_INIT(&e->tx);
 	TAILQ_INIT(&e->rx);
 	TAILQ_INIT(&e->dms);
-	e2e_seen_init(&e->seen);
+	TAILQ_INIT(&e->rosters);
+	e2e_replay_init(&e->replay);
+	e->pin_tokens = E2EC_PIN_BURST;
+	e->pin_refilled_ms = now_ms();
 	(void)xasprintf(&e->prekeys_file, "%s/%s.prekeys", c->home, c->user);
 	(void)xasprintf(&e->state_file, "%s/%s@%s_%u.e2e", c->home, c->user,
 	    c->host, c->port);
@@ -254,6 +400,7 @@ e2ec_init(struct client *c)
 		out_error(c, "E2E_STATE", "%s", err);
 		return -1;
 	}
+	replay_retain(e);
 	return 0;
 }
 
@@ -271,6 +418,8 @@ e2ec_free(struct client *c)
 	(void)e2ec_save(c);
 	if (e->ev_prekey != NULL)
 		event_free(e->ev_prekey);
+	if (e->ev_trust != NULL)
+		event_free(e->ev_trust);
 	while ((p = TAILQ_FIRST(&e->peers)) != NULL) {
 		TAILQ_REMOVE(&e->peers, p, entry);
 		free(p);
@@ -291,6 +440,9 @@ e2ec_free(struct client *c)
 	while ((d = TAILQ_FIRST(&e->dms)) != NULL)
 		e2ec_pending_pop(e, &e->dms, d);
 	prekeys_wipe(&e->prekeys);
+	e2e_replay_free(&e->replay);
+	free(e->dm);
+	roster_free_all(c);
 	trust_free(&e->trust);
 	free(e->prekeys_file);
 	free(e->state_file);
@@ -376,4 +528,5 @@ e2ec_status(struct client *c, struct jbuf *jb)
 		jb_adds(jb, "]");
 		jb->nfields = nfields + 1;
 	}
+	roster_status(c, jb);
 }

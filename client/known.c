@@ -4,10 +4,14 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -189,4 +193,128 @@ known_add(const char *file, const char *hostport,
 	free(line);
 	free(tmp);
 	return -1;
+}
+
+/* Split "host:port" or "[v6]:port" as known_servers spells them. */
+static int
+split_entry(const char *hp, char *host, size_t hostsz, uint16_t *port)
+{
+	return parse_hostport(hp, host, hostsz, port, 0) == -1 || *port == 0 ?
+	    -1 : 0;
+}
+
+/* localhost, 127.0.0.0/8 and ::1: one machine, several pins. */
+int
+known_loopback(const char *host)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	    IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* The same machine under another spelling, as far as we can tell offline. */
+static int
+same_machine(const char *a, const char *b)
+{
+	uint8_t	 na[16], nb[16];
+	int	 fa, fb;
+
+	if (known_loopback(a) && known_loopback(b))
+		return 1;
+	fa = inet_pton(AF_INET6, a, na) == 1 ? AF_INET6 :
+	    inet_pton(AF_INET, a, na) == 1 ? AF_INET : 0;
+	fb = inet_pton(AF_INET6, b, nb) == 1 ? AF_INET6 :
+	    inet_pton(AF_INET, b, nb) == 1 ? AF_INET : 0;
+	return fa != 0 && fa == fb &&
+	    memcmp(na, nb, fa == AF_INET ? 4 : 16) == 0;
+}
+
+/* Say one pin removed: its server and the fingerprint that was there. */
+static void
+forgotten(const char *entry, const char *rest)
+{
+	char		 fp[FP_STR_LEN];
+	const char	*kv[] = { "server", entry, "fingerprint", fp, NULL };
+	size_t		 n;
+
+	rest += strspn(rest, " \t");
+	n = strcspn(rest, " \t\r\n");
+	(void)snprintf(fp, sizeof(fp), "%.*s", (int)n, rest);
+	out_event(NULL, "forgotten", kv, "removed %s %s", entry, fp);
+}
+
+/*
+ * forget-server HOST[:PORT]: drop the pins of HOST (on PORT, or on every
+ * port when it is 0), like ssh-keygen -R, saying each one removed.  Pins
+ * are per name as typed: other spellings of the same machine are named,
+ * not removed.  Returns how many were removed, or -1.
+ */
+int
+known_forget(const char *file, const char *host, uint16_t port, char *err,
+    size_t errsz)
+{
+	FILE		*f;
+	char		*line = NULL, *keep = NULL, *p, ehost[CLIENT_HOST_MAX];
+	char		 entry[CLIENT_HOST_MAX + 8];
+	size_t		 linesz = 0, klen = 0, kcap = 0, n;
+	const char	*kv[] = { "server", NULL, NULL };
+	uint16_t	 eport;
+	int		 rv, removed = 0, matches;
+
+	if ((rv = localfile_fopen("known servers file", file, &f, err,
+	    errsz)) == -1)
+		return -1;
+	while (rv == 0 && getline(&line, &linesz, f) != -1) {
+		p = line + strspn(line, " \t");
+		n = strcspn(p, " \t\r\n");
+		matches = 0;
+		if (*p != '#' && n > 0 && n < sizeof(entry)) {
+			memcpy(entry, p, n);
+			entry[n] = '\0';
+			matches = split_entry(entry, ehost, sizeof(ehost),
+			    &eport) == 0 && (port == 0 || eport == port);
+			if (matches && strcasecmp(ehost, host) == 0) {
+				forgotten(entry, p + n);
+				removed++;
+				continue;
+			}
+			if (matches && same_machine(ehost, host)) {
+				kv[1] = entry;
+				out_event(NULL, "pinned_separately", kv, "kept "
+				    "%s: the same machine as %s, but pinned "
+				    "separately (forget-server %s to remove "
+				    "it too)", entry, host, entry);
+			}
+		}
+		n = strlen(line);
+		if (klen + n + 1 > kcap) {
+			kcap = (klen + n + 1) * 2;
+			keep = xreallocarray(keep, kcap, 1);
+		}
+		memcpy(keep + klen, line, n);
+		klen += n;
+	}
+	if (rv == 0 && ferror(f)) {
+		(void)snprintf(err, errsz, "%s: read error", file);
+		removed = -1;
+	}
+	if (rv == 0)
+		(void)fclose(f);
+	free(line);
+	if (removed > 0 && localfile_replace(file, keep != NULL ? keep : "",
+	    klen, err, errsz) == -1)
+		removed = -1;
+	free(keep);
+	if (removed == 0) {
+		kv[1] = host;
+		out_event(NULL, "not_found", kv, "no key pinned for %s%s in %s",
+		    host, port == 0 ? " on any port" : "", file);
+	}
+	return removed;
 }

@@ -16,6 +16,26 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/* The request a script tagged "@id=..." that is being said or answered. */
+static char	 cur_request[CLIENT_REQID_MAX + 1];
+
+/*
+ * Set while a tagged command runs (what it adds to the outbox keeps the
+ * id) and while its answer is written (every JSON event carries it).
+ */
+void
+outbox_set_request(const char *id)
+{
+	(void)str_copy(cur_request, id != NULL ? id : "",
+	    sizeof(cur_request));
+}
+
+const char *
+outbox_request(void)
+{
+	return cur_request;
+}
+
 void
 outbox_init(struct outbox *ob)
 {
@@ -47,6 +67,7 @@ outbox_add(struct outbox *ob, uint16_t type, const char *room, const char *to,
 
 	m = xcalloc(1, sizeof(*m));
 	m->type = type;
+	(void)str_copy(m->reqid, cur_request, sizeof(m->reqid));
 	if (room != NULL)
 		(void)str_copy(m->room, room, sizeof(m->room));
 	if (to != NULL)

@@ -5,13 +5,17 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
+#include "crypto.h"
+#include "log.h"
 #include "output.h"
 #include "proto.h"
+#include "text.h"
 #include "trust.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -52,9 +56,28 @@ fmt_name(char *out, size_t outsz, const char *name)
 	free(s);
 }
 
+/*
+ * A message's text; a text that is not UTF-8 also gives its exact bytes
+ * in hexadecimal, since a JSON string can only approximate it.
+ */
+static void
+jb_text(struct jbuf *jb, const uint8_t *body, size_t len)
+{
+	char	*hex;
+
+	jb_str_n(jb, "text", (const char *)body, len);
+	if (text_is_utf8((const char *)body, len))
+		return;
+	hex = xmalloc(2 * len + 1);
+	hex_encode(body, len, hex);
+	jb_str(jb, "text_hex", hex);
+	free(hex);
+}
+
+/* late: it came after messages its sender wrote later. */
 void
 out_message(struct client *c, const char *room, const char *from,
-    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts)
+    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts, int late)
 {
 	struct jbuf	 jb;
 	char		 who[NAME_MAX_LEN + 16], *text;
@@ -62,22 +85,25 @@ out_message(struct client *c, const char *room, const char *from,
 	if (!out_json) {
 		fmt_name(who, sizeof(who), from);
 		text = out_sanitize_n((const char *)body, len);
-		out_human_at(stdout, ts, "%s <%s> %s", room, who, text);
+		out_human_at(stdout, ts, "%s <%s> %s%s", room, who, text,
+		    late ? "  [shown out of order]" : "");
 		free(text);
 		return;
 	}
 	jb_begin(&jb, "message");
 	jb_str(&jb, "room", room);
 	jb_str(&jb, "from", from);
-	jb_str_n(&jb, "text", (const char *)body, len);
+	jb_text(&jb, body, len);
 	jb_num(&jb, "seq", seq);
 	jb_num(&jb, "ts", ts);
+	if (late)
+		jb_bool(&jb, "out_of_order", 1);
 	jb_emit(&jb);
 }
 
 void
 out_direct(struct client *c, const char *from, const char *to,
-    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts)
+    const uint8_t *body, size_t len, uint64_t seq, uint64_t ts, int late)
 {
 	struct jbuf	 jb;
 	char		 a[NAME_MAX_LEN + 16], b[NAME_MAX_LEN + 16], *text;
@@ -86,30 +112,76 @@ out_direct(struct client *c, const char *from, const char *to,
 		fmt_name(a, sizeof(a), from);
 		fmt_name(b, sizeof(b), to);
 		text = out_sanitize_n((const char *)body, len);
-		out_human_at(stdout, ts, "[%s -> %s] %s", a, b, text);
+		out_human_at(stdout, ts, "[%s -> %s] %s%s", a, b, text,
+		    late ? "  [shown out of order]" : "");
 		free(text);
 		return;
 	}
 	jb_begin(&jb, "direct");
 	jb_str(&jb, "from", from);
 	jb_str(&jb, "to", to);
-	jb_str_n(&jb, "text", (const char *)body, len);
+	jb_text(&jb, body, len);
 	jb_num(&jb, "seq", seq);
 	jb_num(&jb, "ts", ts);
+	if (late)
+		jb_bool(&jb, "out_of_order", 1);
 	jb_emit(&jb);
 }
 
+/*
+ * Messages the sender's counters say were sent and never came: in a
+ * room (before this one, or at the end of the chain just replaced) or
+ * directly.  Said loudly, before what follows them.
+ */
+void
+out_missing(struct client *c, const char *room, const char *from,
+    uint64_t count, int at_end, uint64_t ts)
+{
+	struct jbuf	 jb;
+	char		*text = NULL;
+
+	if (room != NULL)
+		(void)xasprintf(&text, "%llu message%s from %s in %s %s "
+		    "missing%s", (unsigned long long)count, count == 1 ? "" :
+		    "s", from, room, count == 1 ? "is" : "are", at_end ?
+		    " (at the end of its previous room key)" : "");
+	else
+		(void)xasprintf(&text, "%llu direct message%s from %s %s "
+		    "missing", (unsigned long long)count, count == 1 ? "" : "s",
+		    from, count == 1 ? "is" : "are");
+	if (!out_json) {
+		out_human_at(stdout, ts, "*** %s", text);
+		free(text);
+		return;
+	}
+	jb_begin(&jb, "missing");
+	if (room != NULL)
+		jb_str(&jb, "room", room);
+	jb_str(&jb, "from", from);
+	jb_num(&jb, "count", count);
+	if (at_end)
+		jb_bool(&jb, "at_end", 1);
+	jb_str(&jb, "text", text);
+	jb_emit(&jb);
+	free(text);
+}
+
+/*
+ * signed: 1 the join or part came with a roster entry we verified, 0
+ * without one, -1 with one we refused (roster.c said why).
+ */
 void
 out_membership(struct client *c, int kind, const char *room,
-    const char *user, uint64_t seq, uint64_t ts)
+    const char *user, uint64_t seq, uint64_t ts, int sig)
 {
 	struct jbuf	 jb;
 	char		 who[NAME_MAX_LEN + 16];
 
 	if (!out_json) {
 		fmt_name(who, sizeof(who), user);
-		out_human_at(stdout, ts, "%s: %s %s", room, who,
-		    kind == EVENT_JOIN ? "joined" : "left");
+		out_human_at(stdout, ts, "%s: %s %s%s", room, who,
+		    kind == EVENT_JOIN ? "joined" : "left", sig < 0 ?
+		    "  [its roster entry is refused]" : "");
 		return;
 	}
 	jb_begin(&jb, kind == EVENT_JOIN ? "join" : "part");
@@ -117,7 +189,35 @@ out_membership(struct client *c, int kind, const char *room,
 	jb_str(&jb, "user", user);
 	jb_num(&jb, "seq", seq);
 	jb_num(&jb, "ts", ts);
+	jb_bool(&jb, "signed", sig > 0);
 	jb_emit(&jb);
+}
+
+/*
+ * What the server shows of a room's members disagrees with its signed
+ * roster: loud, on standard error too, like a key change.
+ */
+void
+out_roster_warning(struct client *c, const char *event, const char *room,
+    const char *fmt, ...)
+{
+	struct jbuf	 jb;
+	va_list		 ap;
+	char		*text = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
+	va_end(ap);
+	out_stderr("WARNING: ", text != NULL ? text : event);
+	if (out_json) {
+		jb_begin(&jb, "roster");
+		jb_str(&jb, "event", event);
+		jb_str(&jb, "room", room);
+		jb_str(&jb, "text", text != NULL ? text : event);
+		jb_emit(&jb);
+	}
+	free(text);
 }
 
 /*
@@ -133,7 +233,7 @@ out_ack(struct client *c, const struct outmsg *m, uint64_t seq)
 	if (!out_json) {
 		if (m->room[0] == '\0' && m->text != NULL)
 			out_direct(c, c->user, m->to, (const uint8_t *)m->text,
-			    strlen(m->text), seq, 0);
+			    strlen(m->text), seq, 0, 0);
 		return;
 	}
 	(void)snprintf(id, sizeof(id), "%016" PRIx64, m->id);
@@ -165,15 +265,13 @@ out_chat_error(struct client *c, uint16_t code, const char *text,
 		c->exit_status = EXIT_ERROR;
 	(void)snprintf(idhex, sizeof(idhex), "%016" PRIx64, id);
 	s = out_sanitize_n(text, strlen(text));
-	out_hold();
 	if (has_retry)
-		(void)fprintf(stderr, "securechat: %s%s%s (%s; retrying in "
-		    "%lu ms)\n", room != NULL ? room : "", room != NULL ?
-		    ": " : "", s, name, (unsigned long)retry_ms);
+		out_err("%s%s%s (%s; retrying in %lu ms)", room != NULL ?
+		    room : "", room != NULL ? ": " : "", s, name,
+		    (unsigned long)retry_ms);
 	else
-		(void)fprintf(stderr, "securechat: %s%s%s (%s)\n",
-		    room != NULL ? room : "", room != NULL ? ": " : "", s, name);
-	out_release();
+		out_err("%s%s%s (%s)", room != NULL ? room : "",
+		    room != NULL ? ": " : "", s, name);
 	free(s);
 	if (!out_json)
 		return;
@@ -366,52 +464,105 @@ out_undecryptable(struct client *c, const char *room, const char *from,
 	jb_emit(&jb);
 }
 
+/* "SHA256:" and the hex of the key's hash, as server keys are shown. */
+static void
+key_fingerprint(const uint8_t key[32], char out[FP_STR_LEN])
+{
+	uint8_t	 h[32];
+
+	if (crypto_sha256(key, 32, h) == -1)
+		fatalx("crypto_sha256");
+	known_fp_string(h, out);
+}
+
+/*
+ * Something happened to the identity key of user: scripts get the user,
+ * the key's fingerprint and its state (pinned, verified, changed).
+ */
+void
+out_key_event(struct client *c, const char *event, const char *user,
+    const uint8_t key[32], const char *state, const char *fmt, ...)
+{
+	char		 fp[FP_STR_LEN], *text = NULL;
+	const char	*kv[] = { "user", user, "fingerprint", fp, "state",
+			    state, NULL };
+	va_list		 ap;
+
+	key_fingerprint(key, fp);
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
+	va_end(ap);
+	out_event(c, event, kv, "%s", text != NULL ? text : event);
+	free(text);
+}
+
 /* Loud: someone's identity key is not the one pinned. */
 void
 out_user_key_changed(struct client *c, const char *user,
     const uint8_t key[32])
 {
 	struct jbuf	 jb;
-	char		 hex[65];
+	char		 hex[65], fp[FP_STR_LEN];
 
 	hex_encode(key, 32, hex);
-	out_hold();
-	(void)fprintf(stderr,
-	    "securechat: WARNING: the identity key of %s has changed!\n"
+	out_err("WARNING: the identity key of %s has changed!\n"
 	    "  new key: %s\n"
 	    "Nothing is sent to %s and nothing from it is shown until you "
 	    "accept the new key. Compare safety numbers (/verify @%s) with "
 	    "%s in person or by a channel you trust, then /trust @%s "
-	    "NUMBER.\n",
-	    user, hex, user, user, user, user);
-	out_release();
+	    "NUMBER.", user, hex, user, user, user, user);
 	if (!out_json)
 		return;
+	key_fingerprint(key, fp);
 	jb_begin(&jb, "key_changed");
 	jb_str(&jb, "user", user);
 	jb_str(&jb, "key", hex);
+	jb_str(&jb, "fingerprint", fp);
+	jb_str(&jb, "state", "changed");
 	jb_emit(&jb);
 }
 
+/*
+ * One key's safety number, labelled: state is "pinned" or "verified" for
+ * the pinned key (pending: a change waits), "changed" for the new key
+ * the server shows.  The fingerprint names the key the number is of.
+ */
 void
 out_safety_number(struct client *c, const char *user, const char *number,
-    const struct trust_entry *te)
+    const uint8_t key[32], const char *state, int pending)
 {
 	struct jbuf	 jb;
-	const char	*state;
+	char		 hex[65], fp[FP_STR_LEN];
+	int		 isnew = strcmp(state, "changed") == 0;
 
-	state = te == NULL ? "unknown" : te->changed ? "changed" :
-	    te->verified ? "verified" : "pinned";
+	hex_encode(key, 32, hex);
 	if (!out_json) {
-		out_human_at(stdout, 0, "safety number with %s (%s): %s", user,
-		    state, number);
-		out_human_at(stdout, 0, "compare it with %s out of band, then "
-		    "type /verify @%s followed by the number", user, user);
+		if (isnew) {
+			out_human_at(stdout, 0, "safety number with %s, NEW key "
+			    "the server shows (not accepted) %.16s...: %s",
+			    user, hex, number);
+			out_human_at(stdout, 0, "if %s reads you this number, "
+			    "/trust @%s followed by it accepts that key", user,
+			    user);
+			return;
+		}
+		out_human_at(stdout, 0, "safety number with %s, pinned key "
+		    "(%s) %.16s...: %s", user, state, hex, number);
+		if (!pending)
+			out_human_at(stdout, 0, "compare it with %s out of band, "
+			    "then type /verify @%s followed by the number",
+			    user, user);
 		return;
 	}
 	jb_begin(&jb, "safety_number");
 	jb_str(&jb, "user", user);
 	jb_str(&jb, "number", number);
 	jb_str(&jb, "key", state);
+	jb_str(&jb, "state", state);
+	key_fingerprint(key, fp);
+	jb_str(&jb, "fingerprint", fp);
+	if (pending)
+		jb_bool(&jb, "pending", 1);
 	jb_emit(&jb);
 }

@@ -15,11 +15,14 @@
 #include "client.h"
 #include "output.h"
 #include "proto.h"
+#include "text.h"
+#include "util.h"
 #include "xmalloc.h"
 
 int		 out_json;
 int		 out_colour;		/* stdout is a terminal: colour names */
 static int	 out_rl;		/* readline owns the terminal line */
+static out_sink_fn *out_sink;		/* the full-screen interface */
 
 void
 out_init(int json, int colour)
@@ -32,6 +35,13 @@ void
 out_set_readline(int on)
 {
 	out_rl = on;
+}
+
+/* While the full-screen interface owns the terminal, it takes every line. */
+void
+out_set_sink(out_sink_fn *fn)
+{
+	out_sink = fn;
 }
 
 /* A growing line of JSON; one is built per event and written at once. */
@@ -56,49 +66,18 @@ jb_adds(struct jbuf *jb, const char *s)
 	jb_add(jb, s, strlen(s));
 }
 
-/* Length of a valid UTF-8 sequence at p, or 0. */
-size_t
-out_utf8_len(const unsigned char *p, size_t left)
-{
-	uint32_t	 c, min;
-	size_t		 n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		c = p[0] & 0x1f;
-		min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		c = p[0] & 0x0f;
-		min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		c = p[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /*
- * A JSON string.  Invalid UTF-8 becomes U+FFFD rather than an error: the
- * event still reaches the script and the output is always valid JSON.
+ * A JSON string.  Controls, C1 included, and the bidirectional controls
+ * are escaped (\uXXXX), so the text stays exact but raw output cannot
+ * move a terminal that shows it.  Invalid UTF-8 becomes U+FFFD rather
+ * than an error: the event still reaches the script and the output is
+ * always valid JSON (bodies also give their exact bytes, out_text_hex).
  */
 void
 jb_string_n(struct jbuf *jb, const char *s, size_t left)
 {
 	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 cp;
 	size_t			 n;
 	char			 esc[8];
 
@@ -109,13 +88,13 @@ jb_string_n(struct jbuf *jb, const char *s, size_t left)
 			esc[1] = (char)*p;
 			jb_add(jb, esc, 2);
 			n = 1;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p);
-			jb_adds(jb, esc);
-			n = 1;
-		} else if ((n = out_utf8_len(p, left)) == 0) {
+		} else if ((n = utf8_decode(p, left, &cp)) == 0) {
 			jb_adds(jb, "\\ufffd");
 			n = 1;
+		} else if (text_is_unsafe(cp)) {
+			(void)snprintf(esc, sizeof(esc), "\\u%04x",
+			    (unsigned int)cp);
+			jb_adds(jb, esc);
 		} else
 			jb_add(jb, (const char *)p, n);
 		p += n;
@@ -185,6 +164,8 @@ jb_begin(struct jbuf *jb, const char *type)
 {
 	memset(jb, 0, sizeof(*jb));
 	jb_str(jb, "type", type);
+	if (outbox_request()[0] != '\0')
+		jb_str(jb, "request_id", outbox_request());
 }
 
 /* Clear the line being edited so our output starts at column 0. */
@@ -219,21 +200,14 @@ jb_emit(struct jbuf *jb)
 }
 
 /*
- * Server text goes to a terminal: control characters (escape sequences
- * that could rewrite the screen) are shown as '?'.
+ * Text from others goes to a terminal: controls (escape sequences that
+ * could rewrite the screen), bidirectional controls and invalid UTF-8
+ * are shown as '?' (text.c).
  */
 char *
 out_sanitize_n(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	char			*out;
-	size_t			 i;
-
-	out = xmalloc(len + 1);
-	for (i = 0; i < len; i++)
-		out[i] = (p[i] < 0x20 || p[i] == 0x7f) ? '?' : (char)p[i];
-	out[len] = '\0';
-	return out;
+	return text_for_terminal(s, len);
 }
 
 static char *
@@ -245,10 +219,17 @@ sanitize(const char *s)
 static void
 vhuman_at(FILE *fp, uint64_t ts_ms, const char *fmt, va_list ap)
 {
-	char		 ts[16];
+	char		 ts[16], *text;
 	time_t		 t;
 	struct tm	 tm;
 
+	if (out_sink != NULL) {
+		if (vasprintf(&text, fmt, ap) == -1)
+			return;
+		out_sink(ts_ms, fp == stderr, text);
+		free(text);
+		return;
+	}
 	t = ts_ms != 0 ? (time_t)(ts_ms / 1000) : time(NULL);
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(ts, sizeof(ts), "%H:%M", &tm) == 0)
@@ -269,6 +250,35 @@ out_human_at(FILE *fp, uint64_t ts_ms, const char *fmt, ...)
 	va_start(ap, fmt);
 	vhuman_at(fp, ts_ms, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * A warning or error for people, on stderr (lines may follow, indented),
+ * or in the full-screen interface.
+ */
+void
+out_err(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*text = NULL, *line, *next;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
+	va_end(ap);
+	if (text == NULL)
+		return;
+	if (out_sink == NULL) {
+		out_hold();
+		(void)fprintf(stderr, "securechat: %s\n", text);
+		out_release();
+	} else
+		for (line = text; line != NULL; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			out_sink(0, 1, line);
+		}
+	free(text);
 }
 
 static void
@@ -307,27 +317,21 @@ out_connected(struct client *c)
 	jb_emit(&jb);
 }
 
+/*
+ * A first connection pins the key under the name as typed: say so when
+ * another spelling of this machine (localhost, 127.0.0.1, ::1) would be
+ * pinned on its own.
+ */
 void
 out_pinned(struct client *c)
 {
-	struct jbuf	 jb;
-	char		*text = NULL;
+	const char	*kv[] = { "server", c->hostport, "fingerprint",
+			    c->fp_str, "file", c->known_file, NULL };
 
-	(void)xasprintf(&text, "new server %s, key fingerprint %s, pinned "
-	    "in %s", c->hostport, c->fp_str, c->known_file);
-	if (!out_json) {
-		human(stdout, "%s", text);
-		free(text);
-		return;
-	}
-	jb_begin(&jb, "notice");
-	jb_str(&jb, "event", "pinned");
-	jb_str(&jb, "server", c->hostport);
-	jb_str(&jb, "fingerprint", c->fp_str);
-	jb_str(&jb, "file", c->known_file);
-	jb_str(&jb, "text", text);
-	jb_emit(&jb);
-	free(text);
+	out_event(c, "pinned", kv, "new server %s, key fingerprint %s, pinned "
+	    "in %s%s", c->hostport, c->fp_str, c->known_file,
+	    known_loopback(c->host) ? " (localhost, 127.0.0.1 and ::1 are "
+	    "pinned separately)" : "");
 }
 
 void
@@ -412,13 +416,11 @@ out_server_error(struct client *c, uint16_t code, const char *text,
 	if ((name = proto_err_name(code)) == NULL)
 		name = "UNKNOWN";
 	s = sanitize(text);
-	out_hold();
 	if (has_retry)
-		(void)fprintf(stderr, "securechat: error %s: %s (retry after "
-		    "%lu ms)\n", name, s, (unsigned long)retry_ms);
+		out_err("error %s: %s (retry after %lu ms)", name, s,
+		    (unsigned long)retry_ms);
 	else
-		(void)fprintf(stderr, "securechat: error %s: %s\n", name, s);
-	out_release();
+		out_err("error %s: %s", name, s);
 	free(s);
 	if (!out_json)
 		return;
@@ -431,13 +433,46 @@ out_server_error(struct client *c, uint16_t code, const char *text,
 	jb_emit(&jb);
 }
 
+/* When the state began, as people read it: "12:34" today, else a date. */
+static void
+since_text(uint64_t ms, char *out, size_t outsz)
+{
+	time_t		 t = (time_t)(ms / 1000), now = time(NULL);
+	struct tm	 tm, tn;
+
+	if (localtime_r(&t, &tm) == NULL || localtime_r(&now, &tn) == NULL ||
+	    strftime(out, outsz, tm.tm_yday == tn.tm_yday &&
+	    tm.tm_year == tn.tm_year ? "%H:%M" : "%Y-%m-%d %H:%M", &tm) == 0)
+		(void)snprintf(out, outsz, "?");
+}
+
+/*
+ * /status: the connection's state, and when connected what it is made
+ * of (rtt_ms < 0: not connected, nothing measured).
+ */
 void
 out_status(struct client *c, double rtt_ms)
 {
 	struct jbuf	 jb;
-	char		*sw;
+	const char	*state = session_state(c);
+	char		*sw, since[32], *why;
 
+	since_text(c->since_ms, since, sizeof(since));
 	if (!out_json) {
+		why = sanitize(c->halted[0] != '\0' ? c->halted :
+		    c->last_error);
+		if (rtt_ms >= 0)
+			human(stdout, "status: connected to %s as %s since %s, "
+			    "%lu reconnects", c->hostport, c->user, since,
+			    c->reconnects);
+		else
+			human(stdout, "status: %s (%s since %s, attempt %u)%s%s",
+			    state, c->hostport, since, c->attempt,
+			    why[0] != '\0' ? ": " : "", why);
+		free(why);
+		view_status(c, NULL);
+		if (rtt_ms < 0)
+			return;
 		sw = sanitize(c->software);
 		human(stdout, "status: protocol %u, %s, %s, group %s",
 		    c->proto_version, c->tls_version, c->cipher, c->group);
@@ -451,17 +486,27 @@ out_status(struct client *c, double rtt_ms)
 		return;
 	}
 	jb_begin(&jb, "status");
-	jb_num(&jb, "protocol", c->proto_version);
-	jb_str(&jb, "tls_version", c->tls_version);
-	jb_str(&jb, "cipher", c->cipher);
-	jb_str(&jb, "group", c->group);
-	jb_str(&jb, "fingerprint", c->fp_str);
-	jb_str(&jb, "server", c->software);
+	jb_str(&jb, "state", state);
 	jb_str(&jb, "address", c->hostport);
-	jb_num(&jb, "key_updates", c->key_updates_rx);
-	jb_num(&jb, "key_updates_sent", c->key_updates_tx);
-	jb_ms(&jb, "rtt_ms", rtt_ms);
-	e2ec_status(c, &jb);
+	jb_str(&jb, "user", c->user);
+	jb_num(&jb, "since", c->since_ms);
+	jb_num(&jb, "reconnects", c->reconnects);
+	if (c->halted[0] != '\0' || c->last_error[0] != '\0')
+		jb_str(&jb, "last_error", c->halted[0] != '\0' ? c->halted :
+		    c->last_error);
+	view_status(c, &jb);
+	if (rtt_ms >= 0) {
+		jb_num(&jb, "protocol", c->proto_version);
+		jb_str(&jb, "tls_version", c->tls_version);
+		jb_str(&jb, "cipher", c->cipher);
+		jb_str(&jb, "group", c->group);
+		jb_str(&jb, "fingerprint", c->fp_str);
+		jb_str(&jb, "server", c->software);
+		jb_num(&jb, "key_updates", c->key_updates_rx);
+		jb_num(&jb, "key_updates_sent", c->key_updates_tx);
+		jb_ms(&jb, "rtt_ms", rtt_ms);
+		e2ec_status(c, &jb);
+	}
 	jb_emit(&jb);
 }
 
@@ -479,15 +524,20 @@ out_pong(struct client *c, double rtt_ms)
 	jb_emit(&jb);
 }
 
+/* One line of /help; width is the longest usage, for one column. */
 void
-out_help(struct client *c, const char *usage, const char *help)
+out_help(struct client *c, const char *usage, const char *help, int width)
 {
 	struct jbuf	 jb;
 
 	if (!out_json) {
-		out_hold();
-		(void)printf("  %-10s %s\n", usage, help);
-		out_release();
+		if (out_sink != NULL)
+			human(stdout, "  %-*s  %s", width, usage, help);
+		else {
+			out_hold();
+			(void)printf("  %-*s  %s\n", width, usage, help);
+			out_release();
+		}
 		return;
 	}
 	jb_begin(&jb, "notice");
@@ -495,6 +545,18 @@ out_help(struct client *c, const char *usage, const char *help)
 	jb_str(&jb, "command", usage);
 	jb_str(&jb, "text", help);
 	jb_emit(&jb);
+}
+
+/* "securechat: PREFIX TEXT" on stderr, TEXT made safe for a terminal. */
+void
+out_stderr(const char *prefix, const char *text)
+{
+	char	*s;
+
+	/* The terminal interface shows it in its window, else stderr. */
+	s = text_for_terminal(text, strlen(text));
+	out_err("%s%s", prefix, s);
+	free(s);
 }
 
 /* Client-side errors: stderr always, and an event for scripts too. */
@@ -511,9 +573,7 @@ out_error(struct client *c, const char *code, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) == -1)
 		text = NULL;
 	va_end(ap);
-	out_hold();
-	(void)fprintf(stderr, "securechat: %s\n", text != NULL ? text : code);
-	out_release();
+	out_stderr("", text != NULL ? text : code);
 	if (out_json) {
 		jb_begin(&jb, "error");
 		jb_str(&jb, "code", code);
@@ -528,16 +588,13 @@ out_key_changed(struct client *c, const char *pinned, const char *offered)
 {
 	struct jbuf	 jb;
 
-	out_hold();
-	(void)fprintf(stderr,
-	    "securechat: WARNING: the key of server %s has changed!\n"
+	out_err("WARNING: the key of server %s has changed!\n"
 	    "  pinned:  %s\n"
 	    "  offered: %s\n"
 	    "Someone may be intercepting the connection, or the server's key "
-	    "was replaced. If you know the change is legitimate, delete the "
-	    "line for %s from %s and connect again.\n",
+	    "was replaced. If you know the change is legitimate, run "
+	    "'securechat forget-server %s' (it edits %s) and connect again.",
 	    c->hostport, pinned, offered, c->hostport, c->known_file);
-	out_release();
 	if (!out_json)
 		return;
 	jb_begin(&jb, "error");
@@ -550,27 +607,54 @@ out_key_changed(struct client *c, const char *pinned, const char *offered)
 	jb_emit(&jb);
 }
 
-/* A client event worth a line: "event" names it for scripts. */
-void
-out_notice(struct client *c, const char *event, const char *fmt, ...)
+static void
+vevent(const char *event, const char *const *kv, const char *fmt, va_list ap)
 {
 	struct jbuf	 jb;
-	va_list		 ap;
-	char		*text = NULL;
+	char		*text = NULL, *s;
 
-	va_start(ap, fmt);
 	if (vasprintf(&text, fmt, ap) == -1)
 		text = NULL;
-	va_end(ap);
-	if (!out_json)
-		human(stdout, "%s", text != NULL ? text : event);
-	else {
+	if (!out_json) {
+		s = text_for_terminal(text != NULL ? text : event,
+		    strlen(text != NULL ? text : event));
+		human(stdout, "%s", s);
+		free(s);
+	} else {
 		jb_begin(&jb, "notice");
 		jb_str(&jb, "event", event);
+		for (; kv != NULL && kv[0] != NULL; kv += 2)
+			jb_str(&jb, kv[0], kv[1]);
 		jb_str(&jb, "text", text != NULL ? text : event);
 		jb_emit(&jb);
 	}
 	free(text);
+}
+
+/*
+ * A client event worth a line, with fields for scripts: kv holds key,
+ * value pairs and ends with NULL (kv itself may be NULL).
+ */
+void
+out_event(struct client *c, const char *event, const char *const *kv,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vevent(event, kv, fmt, ap);
+	va_end(ap);
+}
+
+/* A client event worth a line: "event" names it for scripts. */
+void
+out_notice(struct client *c, const char *event, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vevent(event, NULL, fmt, ap);
+	va_end(ap);
 }
 
 void

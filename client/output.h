@@ -29,11 +29,16 @@ void	 jb_str_n(struct jbuf *, const char *, const char *, size_t);
 void	 jb_num(struct jbuf *, const char *, unsigned long long);
 void	 jb_bool(struct jbuf *, const char *, int);
 void	 jb_emit(struct jbuf *);
-size_t	 out_utf8_len(const unsigned char *, size_t);
 char	*out_sanitize_n(const char *, size_t);
+void	 out_stderr(const char *, const char *);
 void	 out_hold(void);
 void	 out_release(void);
 void	 out_human_at(FILE *, uint64_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+void	 out_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* ts (ms, 0 for now), whether it is an error, the line (no newline). */
+typedef void out_sink_fn(uint64_t, int, const char *);
+void	 out_set_sink(out_sink_fn *);
 
 #endif

@@ -64,11 +64,6 @@ check_entry(const struct prekeys *pk, const struct prekey *k,
 {
 	uint8_t	 pub[32];
 
-	if (k->created_s > now_s + FUTURE_SLACK_S) {
-		(void)snprintf(err, errsz, "%s: prekey %u was created in the "
-		    "future; is the clock right?", path, (unsigned int)k->id);
-		return -1;
-	}
 	if (k->id == 0 || prekeys_find(pk, k->id) != NULL ||
 	    (pk->n > 0 && k->created_s < pk->v[pk->n - 1].created_s) ||
 	    crypto_x25519_public(k->priv, pub) == -1 ||
@@ -105,6 +100,12 @@ decode(const uint8_t *buf, size_t len, const struct identity *id,
 		memcpy(k->sig, buf + 76, 64);
 		if (check_entry(pk, k, id, now_s, path, err, errsz) == -1)
 			return -1;
+		/* Made while the clock was ahead: nobody can use it now. */
+		if (k->created_s > now_s + FUTURE_SLACK_S) {
+			OPENSSL_cleanse(k, sizeof(*k));
+			pk->dropped++;
+			continue;
+		}
 		pk->n++;
 	}
 	return 0;
@@ -210,7 +211,7 @@ prekeys_load(const char *path, const struct identity *id, uint64_t now_s,
 		}
 		*changed = 1;
 	}
-	if (erase && erase_old(pk, now_s))
+	if ((erase && erase_old(pk, now_s)) || pk->dropped > 0)
 		*changed = 1;
 	/* Not saved, not published: a key we could lose must not be used. */
 	if (*changed && save(path, id, pk, err, errsz) == -1)

@@ -27,6 +27,7 @@ struct prekey {
 struct prekeys {
 	struct prekey	 v[PREKEYS_MAX];
 	size_t		 n;
+	size_t		 dropped;	/* prekeys_load: dated in the future */
 };
 
 /*
@@ -36,8 +37,10 @@ struct prekeys {
  * anything changed (*changed = 1: publish prekeys_current).  A client
  * back from a long absence loads with erase 0 until it has read its
  * backlog: what was sealed to a key while it was away still opens.
- * -1 with a message in err, pk wiped, on a damaged file or a creation
- * time more than a day ahead.
+ * A prekey created more than a day ahead (the clock was ahead when it was
+ * made, and the server refused it) is erased and counted in pk->dropped,
+ * so that a wrong clock once does not stop the client for good.
+ * -1 with a message in err, pk wiped, on a damaged file.
  */
 int	prekeys_load(const char *path, const struct identity *id,
 	    uint64_t now_s, int erase, struct prekeys *pk, int *changed,

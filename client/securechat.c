@@ -28,6 +28,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "settings.h"
 #include "proto.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -46,6 +47,8 @@ enum {
 	OPT_JSON,
 	OPT_PASSPHRASE_FILE,
 	OPT_INVITE,
+	OPT_CONFIG,
+	OPT_LINE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -59,6 +62,8 @@ static const struct option longopts[] = {
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "passphrase-file", required_argument,	NULL, OPT_PASSPHRASE_FILE },
 	{ "invite",	required_argument,	NULL, OPT_INVITE },
+	{ "config",	required_argument,	NULL, OPT_CONFIG },
+	{ "line",	no_argument,		NULL, OPT_LINE },
 	{ "help",	no_argument,		NULL, OPT_HELP },
 	{ "version",	no_argument,		NULL, OPT_VERSION },
 	{ NULL,		0,			NULL, 0 }
@@ -68,21 +73,40 @@ static void
 usage(FILE *fp)
 {
 	(void)fprintf(fp,
-	    "usage: securechat [--batch] [--json] [--server host[:port]] "
-	    "[--user name]\n"
-	    "                  [--home dir] [--ca-file file] "
-	    "[--passphrase-file file]\n"
-	    "                  [--invite code]\n"
+	    "usage: securechat [--batch] [--json] [--line] [--server host[:port]]\n"
+	    "                  [--user name] [--home dir] [--config file]\n"
+	    "                  [--ca-file file] [--passphrase-file file] "
+	    "[--invite code]\n"
+	    "       securechat [--home dir] [--json] forget-server "
+	    "host[:port]\n"
 	    "       securechat --help | --version\n");
 }
 
+/*
+ * The end of the program, or, on a terminal, of trying: a person
+ * leaves with /quit, Ctrl-D or a signal, never because of the network.
+ */
 void
 client_exit(struct client *c, int status)
 {
+	if (c->interactive && !c->leaving && c->state != CS_DONE) {
+		if (c->exit_status == EXIT_OK)
+			c->exit_status = status;
+		session_halt(c, c->last_error);
+		return;
+	}
 	c->exit_status = status;
 	c->state = CS_DONE;
 	if (event_base_loopbreak(c->base) == -1)
 		exit(status);
+}
+
+/* /quit, the end of the input, a signal. */
+void
+client_leave(struct client *c)
+{
+	c->leaving = 1;
+	conn_close(c);
 }
 
 /*
@@ -96,7 +120,7 @@ client_check_done(struct client *c)
 	    !chat_done(c))
 		return;
 	if (c->state == CS_READY)
-		conn_close(c);
+		client_leave(c);
 }
 
 /* Is a script still waiting for something? */
@@ -148,7 +172,7 @@ input_eof(struct client *c)
 	if (c->ev_stdin != NULL)
 		(void)event_del(c->ev_stdin);
 	if (c->interactive) {
-		conn_close(c);
+		client_leave(c);
 		return;
 	}
 	client_progress(c);
@@ -259,6 +283,10 @@ input_start(struct client *c)
 	if (c->input_on)
 		return;
 	c->input_on = 1;
+	if (c->tui) {
+		tui_input_start(c);
+		return;
+	}
 	if (c->interactive) {
 		input_set_prompt(c);
 		complete_init();
@@ -328,8 +356,24 @@ input_set_prompt(struct client *c)
 		(void)snprintf(c->prompt, sizeof(c->prompt), "%s> ", c->room);
 	else
 		(void)snprintf(c->prompt, sizeof(c->prompt), "%s", PROMPT);
-	if (c->interactive && c->input_on)
+	if (c->tui)
+		tui_redraw(c);
+	else if (c->interactive && c->input_on)
 		(void)rl_set_prompt(c->prompt);
+}
+
+/* Ctrl-C: the line being typed is dropped, and a fresh prompt shown. */
+void
+input_clear(struct client *c)
+{
+	if (c->tui) {
+		tui_input_clear(c);
+		return;
+	}
+	rl_callback_handler_remove();
+	(void)fputc('\n', stdout);
+	(void)fflush(stdout);
+	rl_callback_handler_install(c->prompt, rl_line_cb);
 }
 
 void
@@ -341,7 +385,9 @@ input_stop(struct client *c)
 	if (c->inbuf != NULL)
 		evbuffer_free(c->inbuf);
 	c->inbuf = NULL;
-	if (c->interactive && c->input_on) {
+	if (c->tui && c->input_on)
+		tui_input_stop(c);
+	else if (c->interactive && c->input_on) {
 		out_set_readline(0);
 		rl_callback_handler_remove();
 		/* Leave the shell prompt on a line of its own. */
@@ -356,12 +402,26 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct client	*c = arg;
 
+	switch (sig) {
+	case SIGINT:
+		if (c->interactive && c->input_on) {
+			/* Ctrl-C drops the line being typed, as in a shell. */
+			input_clear(c);
+			return;
+		}
+		break;
+	case SIGCONT:
+		/* Back from a stop: the connection may have died meanwhile. */
+		keepalive_probe(c);
+		if (c->tui)
+			tui_resume(c);
+		return;
+	default:
+		break;
+	}
 	if (c->exit_status == EXIT_OK)
 		c->exit_status = EXIT_ERROR;
-	if (c->state == CS_READY)
-		conn_close(c);
-	else
-		client_exit(c, c->exit_status);
+	client_leave(c);
 }
 
 /* Usernames are case-folded; the server sees one spelling of each. */
@@ -416,27 +476,6 @@ make_dirs(const char *path)
 	return 0;
 }
 
-static char *
-default_home(void)
-{
-	const char	*xdg, *home;
-	struct passwd	*pw;
-	char		*dir = NULL;
-
-	/* The XDG spec says relative values are invalid and ignored. */
-	if ((xdg = getenv("XDG_DATA_HOME")) != NULL && xdg[0] == '/') {
-		(void)xasprintf(&dir, "%s/securechat", xdg);
-		return dir;
-	}
-	if ((home = getenv("HOME")) == NULL || home[0] == '\0') {
-		if ((pw = getpwuid(getuid())) == NULL)
-			return NULL;
-		home = pw->pw_dir;
-	}
-	(void)xasprintf(&dir, "%s/.local/share/securechat", home);
-	return dir;
-}
-
 /*
  * The identity key, prekeys and chain keys live in this process: no core
  * file may hold them, and other processes of the same user may not
@@ -453,16 +492,93 @@ disable_dumps(void)
 		fatal("prctl PR_SET_DUMPABLE");
 }
 
+/*
+ * The configuration file first, then options over it.  An explicit
+ * --config must exist; the default one may not.
+ */
+static int
+load_settings(struct client *c, const char *path)
+{
+	char	*dflt = NULL, err[1024];
+	int	 r;
+
+	settings_defaults(&c->set);
+	if (path == NULL && (path = dflt = settings_default_path()) == NULL)
+		return 0;
+	r = settings_load(&c->set, path, err, sizeof(err));
+	if (r == 1 && dflt == NULL) {
+		(void)fprintf(stderr, "securechat: %s: no such file\n", path);
+		r = -1;
+	} else if (r == -1)
+		(void)fprintf(stderr, "securechat: %s\n", err);
+	free(dflt);
+	return r == -1 ? -1 : 0;
+}
+
+/* Colour only on a terminal, unless the file or NO_COLOR says no. */
+static int
+want_colour(const struct client *c)
+{
+	const char	*nc = getenv("NO_COLOR");
+
+	/* no-color.org: set and not empty, whatever its value. */
+	if (nc != NULL && nc[0] != '\0')
+		return 0;
+	return c->set.colours && isatty(STDOUT_FILENO);
+}
+
+static int
+forget_server(struct client *c, const char *arg)
+{
+	char		 host[CLIENT_HOST_MAX], err[512];
+	uint16_t	 port = 0;
+	int		 r;
+
+	if (parse_hostport(arg, host, sizeof(host), &port, 0) == -1) {
+		(void)fprintf(stderr, "securechat: bad server '%s': expected "
+		    "host[:port] or [address]:port\n", arg);
+		return EXIT_USAGE;
+	}
+	r = known_forget(c->known_file, host, port, err, sizeof(err));
+	if (r == -1) {
+		out_error(c, "KNOWN_SERVERS", "%s", err);
+		return EXIT_ERROR;
+	}
+	return r > 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+static void
+client_free(struct client *c)
+{
+	input_stop(c);
+	if (c->tui)
+		tui_stop(c);
+	view_free(c);
+	chat_free(c);
+	session_free(c);
+	conn_free(c);
+	complete_free();
+	if (c->ev_progress != NULL)
+		event_free(c->ev_progress);
+	(void)fflush(stdout);
+	free(c->home);
+	free(c->known_file);
+	free(c->ca_file);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct client	 c;
-	struct event	*ev_int = NULL, *ev_term = NULL, *ev_hup = NULL;
-	const char	*server_arg = "localhost";
+	struct event	*ev_sig[5];
+	static const int sigs[5] = { SIGINT, SIGTERM, SIGHUP, SIGCONT, 0 };
+	const char	*server_arg = NULL, *config = NULL;
 	struct passwd	*pw;
+	size_t		 i;
 	int		 ch;
 
 	memset(&c, 0, sizeof(c));
+	memset(ev_sig, 0, sizeof(ev_sig));
 	the_client = &c;
 	log_procname("securechat");
 	disable_dumps();
@@ -492,6 +608,12 @@ main(int argc, char *argv[])
 			free(c.ca_file);
 			c.ca_file = xstrdup(optarg);
 			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case OPT_LINE:
+			c.line_mode = 1;
+			break;
 		case OPT_BATCH:
 			c.batch = 1;
 			break;
@@ -510,10 +632,20 @@ main(int argc, char *argv[])
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc && (strcmp(argv[optind], "forget-server") != 0 ||
+	    optind + 2 != argc)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (load_settings(&c, config) == -1)
+		return EXIT_USAGE;
+	if (server_arg == NULL)
+		server_arg = c.set.server[0] != '\0' ? c.set.server :
+		    "localhost";
+	if (c.ca_file == NULL && c.set.ca_file[0] != '\0')
+		c.ca_file = xstrdup(c.set.ca_file);
+	if (c.user[0] == '\0' && c.set.user[0] != '\0')
+		(void)str_copy(c.user, c.set.user, sizeof(c.user));
 	if (c.user[0] == '\0') {
 		/* The login name, as ssh does. */
 		if ((pw = getpwuid(getuid())) == NULL) {
@@ -537,7 +669,8 @@ main(int argc, char *argv[])
 	(void)snprintf(c.hostport, sizeof(c.hostport),
 	    strchr(c.host, ':') != NULL ? "[%s]:%u" : "%s:%u", c.host, c.port);
 
-	if (c.home == NULL && (c.home = default_home()) == NULL) {
+	if (c.home == NULL && (c.home = settings_xdg_path("XDG_DATA_HOME",
+	    ".local/share", "securechat")) == NULL) {
 		(void)fprintf(stderr, "securechat: cannot find a home "
 		    "directory: use --home\n");
 		return EXIT_USAGE;
@@ -548,6 +681,14 @@ main(int argc, char *argv[])
 		return EXIT_ERROR;
 	}
 	(void)xasprintf(&c.known_file, "%s/known_servers", c.home);
+	out_init(c.json, 0);
+	if (optind != argc) {
+		ch = forget_server(&c, argv[optind + 1]);
+		free(c.home);
+		free(c.known_file);
+		free(c.ca_file);
+		return ch;
+	}
 
 	c.interactive = !c.batch && isatty(STDIN_FILENO);
 	if (c.interactive && setlocale(LC_CTYPE, "") == NULL)
@@ -555,14 +696,15 @@ main(int argc, char *argv[])
 	/* A write to a closed socket must be an error, not our death. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
-	c.colour = isatty(STDOUT_FILENO);
+	c.colour = want_colour(&c);
 	out_init(c.json, c.colour);
 	(void)snprintf(c.prompt, sizeof(c.prompt), "%s", PROMPT);
 
 	/* The key first: a wrong passphrase should not cost a connection. */
 	if (session_init(&c) == -1) {
-		session_free(&c);
+		/* chat_free writes the seen table to c.seen_file: first. */
 		chat_free(&c);
+		session_free(&c);
 		free(c.home);
 		free(c.known_file);
 		free(c.ca_file);
@@ -571,13 +713,20 @@ main(int argc, char *argv[])
 
 	if ((c.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if ((ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c)) == NULL ||
-	    (ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c)) == NULL ||
-	    (ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c)) == NULL ||
-	    evsignal_add(ev_int, NULL) == -1 ||
-	    evsignal_add(ev_term, NULL) == -1 ||
-	    evsignal_add(ev_hup, NULL) == -1)
-		fatalx("cannot set up signal events");
+	for (i = 0; sigs[i] != 0; i++)
+		if ((ev_sig[i] = evsignal_new(c.base, sigs[i], signal_cb,
+		    &c)) == NULL || evsignal_add(ev_sig[i], NULL) == -1)
+			fatalx("cannot set up signal events");
+	view_init(&c);
+	/* Full screen on a terminal that can, unless asked not to. */
+	if (c.interactive && !c.json && !c.line_mode &&
+	    c.set.interface == IFACE_AUTO && tui_start(&c) == 0)
+		c.tui = 1;
+	/* On a terminal, typing (and /quit) works before the first login. */
+	if (c.interactive && !c.tui)
+		view_resume(&c);
+	if (c.interactive)
+		input_start(&c);
 
 	if (conn_init(&c) == 0) {
 		conn_start(&c);
@@ -587,20 +736,9 @@ main(int argc, char *argv[])
 	} else
 		c.exit_status = EXIT_ERROR;
 
-	input_stop(&c);
-	chat_free(&c);
-	session_free(&c);
-	conn_free(&c);
-	complete_free();
-	if (c.ev_progress != NULL)
-		event_free(c.ev_progress);
-	event_free(ev_int);
-	event_free(ev_term);
-	event_free(ev_hup);
+	client_free(&c);
+	for (i = 0; sigs[i] != 0; i++)
+		event_free(ev_sig[i]);
 	event_base_free(c.base);
-	(void)fflush(stdout);
-	free(c.home);
-	free(c.known_file);
-	free(c.ca_file);
 	return c.exit_status;
 }

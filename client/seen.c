@@ -22,33 +22,108 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define SEEN_MAX_ENTRIES	100000	/* a bigger file is not ours */
 #define SEEN_EPOCH_KEY		"epoch"
+/* Slots of the index: a power of two, at least three per entry. */
+#define SEEN_INDEX	32768
 
 void
 seen_free(struct seen *s)
 {
 	free(s->v);
+	free(s->index);
 	memset(s, 0, sizeof(*s));
 }
 
-struct seen_entry *
-seen_get(struct seen *s, const char *key, int create)
+/* FNV-1a: keys are short names; the index only needs them spread. */
+static size_t
+slot_of(const char *key)
+{
+	uint32_t	 h = 2166136261u;
+
+	for (; *key != '\0'; key++) {
+		h ^= (unsigned char)*key;
+		h *= 16777619u;
+	}
+	return h & (SEEN_INDEX - 1);
+}
+
+static void
+index_put(struct seen *s, size_t i)
+{
+	size_t	 slot = slot_of(s->v[i].key);
+
+	while (s->index[slot] != 0)
+		slot = (slot + 1) & (SEEN_INDEX - 1);
+	s->index[slot] = (uint32_t)i + 1;
+}
+
+static void
+index_rebuild(struct seen *s)
 {
 	size_t	 i;
 
+	memset(s->index, 0, SEEN_INDEX * sizeof(*s->index));
 	for (i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].key, key) == 0)
-			return &s->v[i];
+		index_put(s, i);
+}
+
+static int
+used_cmp(const void *a, const void *b)
+{
+	const struct seen_entry	*ea = a, *eb = b;
+
+	return ea->used < eb->used ? -1 : ea->used > eb->used;
+}
+
+/*
+ * Full: forget the tenth least recently used marks at once.  A server
+ * that floods rooms then costs us their marks (what was shown there may
+ * be shown again), never the ability to follow a new room.
+ */
+static void
+evict(struct seen *s)
+{
+	size_t	 drop = SEEN_MAX_ENTRIES / 10;
+
+	qsort(s->v, s->n, sizeof(*s->v), used_cmp);
+	memmove(s->v, s->v + drop, (s->n - drop) * sizeof(*s->v));
+	s->n -= drop;
+	s->evicted += drop;
+	index_rebuild(s);
+}
+
+/* The entry of key, found through the index; NULL with create 0. */
+struct seen_entry *
+seen_get(struct seen *s, const char *key, int create)
+{
+	struct seen_entry	*e;
+	size_t			 slot;
+
+	if (s->index == NULL)
+		s->index = xcalloc(SEEN_INDEX, sizeof(*s->index));
+	for (slot = slot_of(key); s->index[slot] != 0;
+	    slot = (slot + 1) & (SEEN_INDEX - 1)) {
+		e = &s->v[s->index[slot] - 1];
+		if (strcmp(e->key, key) == 0) {
+			e->used = ++s->clock;
+			return e;
+		}
+	}
 	if (!create || strlen(key) >= sizeof(s->v[0].key))
 		return NULL;
+	if (s->n >= SEEN_MAX_ENTRIES)
+		evict(s);
 	if (s->n == s->cap) {
 		s->cap = s->cap == 0 ? 16 : s->cap * 2;
 		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
 	}
-	memset(&s->v[s->n], 0, sizeof(s->v[0]));
-	(void)str_copy(s->v[s->n].key, key, sizeof(s->v[0].key));
-	return &s->v[s->n++];
+	e = &s->v[s->n];
+	memset(e, 0, sizeof(*e));
+	(void)str_copy(e->key, key, sizeof(e->key));
+	e->used = ++s->clock;
+	index_put(s, s->n);
+	s->n++;
+	return e;
 }
 
 /* A key is a room name, or SEEN_INBOX for direct messages. */
@@ -64,7 +139,12 @@ valid_key(const char *key)
 	return proto_fold_room(tmp) == 0 && strcmp(tmp, key) == 0;
 }
 
-/* A missing file is an empty table: the first run. */
+/*
+ * A missing file is an empty table: the first run.  A line that is not
+ * ours is an error; a seq above the bound, or a room past the table's
+ * size (both could only come from a server, through an older client) is
+ * skipped and counted: the client must start, whatever a server sent.
+ */
 int
 seen_load(struct seen *s, const char *file, char *err, size_t errsz)
 {
@@ -104,8 +184,7 @@ seen_load(struct seen *s, const char *file, char *err, size_t errsz)
 			key[end - line] = '\0';
 			errno = 0;
 			v = strtoull(end + 1, &end, 10);
-			if (errno == 0 && *end == '\0' && valid_key(key) &&
-			    lineno <= SEEN_MAX_ENTRIES)
+			if (errno == 0 && *end == '\0' && valid_key(key))
 				n = 0;
 		}
 		if (n == -1) {
@@ -114,7 +193,13 @@ seen_load(struct seen *s, const char *file, char *err, size_t errsz)
 			(void)fclose(fp);
 			return -1;
 		}
-		if ((e = seen_get(s, key, 1)) != NULL && v > e->shown)
+		if (v > SEEN_SEQ_MAX || ((e = seen_get(s, key, 0)) == NULL &&
+		    (s->n >= SEEN_MAX_ENTRIES ||
+		    (e = seen_get(s, key, 1)) == NULL))) {
+			s->skipped++;
+			continue;
+		}
+		if (v > e->shown)
 			e->shown = v;
 	}
 	if (ferror(fp)) {

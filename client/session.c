@@ -183,6 +183,11 @@ session_init(struct client *c)
 		out_error(c, "SEEN", "%s", err);
 		return -1;
 	}
+	if (c->seen.skipped > 0)
+		out_notice(c, "seen_skipped", "%s: %zu lines out of bounds "
+		    "(a seq above %llu, or more than %d rooms) ignored",
+		    c->seen_file, c->seen.skipped,
+		    (unsigned long long)SEEN_SEQ_MAX, SEEN_MAX_ENTRIES);
 	return e2ec_init(c);
 }
 
@@ -204,6 +209,8 @@ session_free(struct client *c)
 	free(c->seen_file);
 	free(c->invite);
 	free(c->passphrase_file);
+	/* Whatever runs after must find nothing, not freed memory. */
+	c->key_file = c->seen_file = c->invite = c->passphrase_file = NULL;
 }
 
 /*
@@ -299,6 +306,11 @@ session_frame(struct client *c, const struct frame *f)
 	c->logged_in_once = 1;
 	c->attempt = 0;
 	c->state = CS_READY;
+	c->since_ms = wall_ms();
+	c->halted[0] = '\0';
+	if (again)
+		c->reconnects++;
+	keepalive_start(c);
 	if (!again || c->json)
 		out_logged_in(c, registered != 0);
 	if (again)
@@ -332,7 +344,12 @@ session_error(struct client *c, const struct frame *f)
 		send_register(c);
 		return 1;
 	}
-	if (code == ERR_RESTARTING || code == ERR_SHUTDOWN) {
+	/*
+	 * TIMEOUT after login means we were stopped or suspended for longer
+	 * than the server waits: nothing is wrong with the session itself.
+	 */
+	if (code == ERR_RESTARTING || code == ERR_SHUTDOWN ||
+	    (code == ERR_TIMEOUT && c->logged_in_once)) {
 		/* The server closes next; be ready to come back. */
 		c->server_error = 0;
 		c->restart_pending = 1;
@@ -363,8 +380,77 @@ session_can_reconnect(struct client *c)
 {
 	if (c->no_reconnect || c->state == CS_CLOSING || c->state == CS_DONE)
 		return 0;
-	/* A first connection that fails is reported, not retried forever. */
-	return c->logged_in_once || c->restart_pending;
+	/*
+	 * A script's first connection that fails is reported, not retried
+	 * forever; on a terminal the client never leaves on its own.
+	 */
+	return c->logged_in_once || c->restart_pending || c->interactive;
+}
+
+/*
+ * Interactive, and trying again cannot help (the server's key changed,
+ * the account was refused): stay, say why, and wait for /reconnect.
+ */
+void
+session_halt(struct client *c, const char *why)
+{
+	conn_reset(c);
+	if (c->ev_reconnect != NULL)
+		(void)event_del(c->ev_reconnect);
+	c->state = CS_IDLE;
+	c->since_ms = wall_ms();
+	(void)snprintf(c->halted, sizeof(c->halted), "%s", why != NULL &&
+	    why[0] != '\0' ? why : "connection failed");
+	out_notice(c, "halted", "not connected: %s; /reconnect to try again, "
+	    "/quit to leave", c->halted);
+	if (!c->input_on)
+		input_start(c);
+}
+
+/* /reconnect: now, whatever the state; a live connection is dropped. */
+void
+session_reconnect(struct client *c)
+{
+	switch (c->state) {
+	case CS_READY:
+		conn_drop(c, "RECONNECT", "reconnecting, as asked");
+		return;
+	case CS_CLOSING:
+	case CS_DONE:
+		return;
+	default:
+		break;
+	}
+	conn_reset(c);
+	if (c->ev_reconnect != NULL)
+		(void)event_del(c->ev_reconnect);
+	c->no_reconnect = 0;
+	c->halted[0] = '\0';
+	c->attempt = 0;
+	conn_start(c);
+}
+
+/* For /status and the status line. */
+const char *
+session_state(const struct client *c)
+{
+	switch (c->state) {
+	case CS_READY:
+		return "connected";
+	case CS_CONNECTING:
+	case CS_HANDSHAKE:
+	case CS_HELLO:
+	case CS_LOGIN:
+		return c->logged_in_once ? "reconnecting" : "connecting";
+	case CS_BACKOFF:
+		return "reconnecting";
+	case CS_CLOSING:
+	case CS_DONE:
+		return "closing";
+	case CS_IDLE:
+		return "stopped";
+	}
+	return "unknown";
 }
 
 /*
@@ -381,6 +467,8 @@ session_lost(struct client *c, const char *why)
 
 	chat_delivered(c, 1);	/* keeps the .seen file current */
 	conn_reset(c);
+	if (c->state == CS_READY)
+		c->since_ms = wall_ms();
 	c->state = CS_BACKOFF;
 	c->restart_pending = 0;
 	c->held = 0;

@@ -289,32 +289,65 @@ trust_check(struct trust *t, const char *server, const char *name,
 		return 0;
 	}
 	e = &t->v[idx];
-	if (memcmp(e->sign_pub, sign_pub, sizeof(e->sign_pub)) == 0)
-		*res = TRUST_SAME;
-	else if (e->changed &&
+	if (memcmp(e->sign_pub, sign_pub, sizeof(e->sign_pub)) == 0) {
+		/*
+		 * A change the server no longer shows is not accepted later
+		 * by mistake: /trust would take a key nobody compared.
+		 */
+		*res = e->changed ? TRUST_WITHDRAWN : TRUST_SAME;
+		e->changed = 0;
+		e->shown = 0;
+		memset(e->new_sign_pub, 0, sizeof(e->new_sign_pub));
+	} else if (e->changed &&
 	    memcmp(e->new_sign_pub, sign_pub, sizeof(e->new_sign_pub)) == 0)
 		*res = TRUST_STILL_CHANGED;
 	else {
 		/* The latest key shown is the one the user may accept. */
 		e->changed = 1;
+		e->shown = 0;
 		memcpy(e->new_sign_pub, sign_pub, sizeof(e->new_sign_pub));
 		*res = TRUST_CHANGED;
 	}
 	return 0;
 }
 
-int
-trust_accept(struct trust *t, const char *server, const char *name)
+/* The entry whose pending key is key, or NULL. */
+static struct trust_entry *
+pending_is(const struct trust *t, const char *server, const char *name,
+    const uint8_t key[32])
 {
 	struct trust_entry	*e;
 
-	if ((e = lookup(t, server, name)) == NULL || !e->changed)
+	if ((e = lookup(t, server, name)) == NULL || !e->changed ||
+	    memcmp(e->new_sign_pub, key, sizeof(e->new_sign_pub)) != 0)
+		return NULL;
+	return e;
+}
+
+int
+trust_accept(struct trust *t, const char *server, const char *name,
+    const uint8_t key[32])
+{
+	struct trust_entry	*e;
+
+	if ((e = pending_is(t, server, name, key)) == NULL)
 		return -1;
 	memcpy(e->sign_pub, e->new_sign_pub, sizeof(e->sign_pub));
 	memset(e->new_sign_pub, 0, sizeof(e->new_sign_pub));
 	e->changed = 0;
+	e->shown = 0;
 	e->verified = 0;	/* the new key has not been compared */
 	return 0;
+}
+
+void
+trust_set_shown(struct trust *t, const char *server, const char *name,
+    const uint8_t key[32])
+{
+	struct trust_entry	*e;
+
+	if ((e = pending_is(t, server, name, key)) != NULL)
+		e->shown = 1;
 }
 
 int

@@ -21,6 +21,8 @@ struct trust_entry {
 	int	 verified;		/* safety number compared */
 	int	 changed;		/* the server showed new_sign_pub */
 	uint8_t	 new_sign_pub[32];
+	int	 shown;		/* this run, not saved: the user was shown
+				   new_sign_pub (a warning, /verify) */
 };
 
 struct trust {
@@ -31,9 +33,10 @@ struct trust {
 
 enum trust_result {
 	TRUST_NEW,		/* first sight: pinned now */
-	TRUST_SAME,		/* the pinned key (a pending change stays) */
+	TRUST_SAME,		/* the pinned key, nothing pending */
 	TRUST_CHANGED,		/* a new key: now pending, not trusted */
-	TRUST_STILL_CHANGED	/* the key already pending */
+	TRUST_STILL_CHANGED,	/* the key already pending */
+	TRUST_WITHDRAWN		/* the pinned key again: pending forgotten */
 };
 
 /* A missing file is an empty list.  -1 names the file and line. */
@@ -45,15 +48,24 @@ void	trust_free(struct trust *t);
 
 /*
  * Compare the key the server shows for (server, name) with the pin, and
- * record a first pin or a change (the caller saves).  -1 on a bad name
- * or server, or when full.
+ * record a first pin or a change (the caller saves).  A pending change
+ * the server stops showing (it shows the pin again) is forgotten: only
+ * the key the server shows now may be accepted.  -1 on a bad name or
+ * server, or when full.
  */
 int	trust_check(struct trust *t, const char *server, const char *name,
 	    const uint8_t sign_pub[32], enum trust_result *res);
 const struct trust_entry *trust_get(const struct trust *t,
 	    const char *server, const char *name);
-/* The pending key becomes the pin, not verified; -1 if none is pending. */
-int	trust_accept(struct trust *t, const char *server, const char *name);
+/*
+ * The pending key becomes the pin, not verified, if it is key: the one
+ * the user decided on.  -1 if none is pending or another one is.
+ */
+int	trust_accept(struct trust *t, const char *server, const char *name,
+	    const uint8_t key[32]);
+/* The user was shown the pending key key (a warning, /verify). */
+void	trust_set_shown(struct trust *t, const char *server, const char *name,
+	    const uint8_t key[32]);
 /* 1 if sign_pub is the pin and no change is pending, else 0. */
 int	trust_is_trusted(const struct trust *t, const char *server,
 	    const char *name, const uint8_t sign_pub[32]);

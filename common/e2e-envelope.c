@@ -19,7 +19,7 @@
 
 /* Fixed part of the envelope header: all but the two names. */
 #define ENV_HDR_FIXED	(1 + 1 + 1 + 1 + 4 + CRYPTO_KEY_LEN + \
-			    E2E_MSGID_LEN + 8)
+			    E2E_MSGID_LEN + 8 + 4 + 8)
 
 const char *
 e2e_strerror(int code)
@@ -59,6 +59,10 @@ e2e_strerror(int code)
 		return "message claims another sender";
 	case E2E_EEXHAUSTED:
 		return "sender chain exhausted";
+	case E2E_EROSTER:
+		return "roster entry not allowed by the room's policy";
+	case E2E_EFORK:
+		return "roster entry does not continue the roster";
 	}
 	return "unknown error";
 }
@@ -309,6 +313,17 @@ e2e_seal(const uint8_t sender_sign_priv[32], const char *sender,
     uint8_t type, const void *pt, size_t ptlen, uint64_t ts_ms,
     uint8_t *out, size_t outsz, size_t *outlen)
 {
+	return e2e_seal_counted(sender_sign_priv, sender, recipient, spk_id,
+	    spk_pub, type, 0, 0, pt, ptlen, ts_ms, out, outsz, outlen);
+}
+
+int
+e2e_seal_counted(const uint8_t sender_sign_priv[32], const char *sender,
+    const char *recipient, uint32_t spk_id, const uint8_t spk_pub[32],
+    uint8_t type, uint32_t stream, uint64_t counter, const void *pt,
+    size_t ptlen, uint64_t ts_ms, uint8_t *out, size_t outsz,
+    size_t *outlen)
+{
 	uint8_t			 e_priv[CRYPTO_KEY_LEN], e_pub[CRYPTO_KEY_LEN];
 	uint8_t			 shared[CRYPTO_KEY_LEN], okm[E2E_OKM_LEN];
 	uint8_t			 msg_id[E2E_MSGID_LEN];
@@ -345,6 +360,8 @@ e2e_seal(const uint8_t sender_sign_priv[32], const char *sender,
 	e2e_wr_bytes(&w, e_pub, sizeof(e_pub));
 	e2e_wr_bytes(&w, msg_id, sizeof(msg_id));
 	e2e_wr_u64(&w, ts_ms);
+	e2e_wr_u32(&w, stream);
+	e2e_wr_u64(&w, counter);
 	if ((rc = e2e_wr_body(&w, w.off, need, okm, LABEL_PAIRWISE_SIG,
 	    sender_sign_priv, pt, ptlen)) == E2E_OK)
 		*outlen = need;
@@ -375,6 +392,8 @@ env_parse_hdr(struct e2e_rd *r, struct e2e_env_hdr *h)
 	e2e_rd_bytes(r, h->e_pub, sizeof(h->e_pub));
 	e2e_rd_bytes(r, h->msg_id, sizeof(h->msg_id));
 	h->ts_ms = e2e_rd_u64(r);
+	h->stream = e2e_rd_u32(r);
+	h->counter = e2e_rd_u64(r);
 	return r->bad ? E2E_EMALFORMED : E2E_OK;
 }
 

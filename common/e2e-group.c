@@ -20,7 +20,8 @@
 #define LABEL_GROUP_SIG		"securechat/v1/group-sig"
 
 /* Fixed part of the group header: all but the two names. */
-#define GRP_HDR_FIXED	(1 + 1 + 1 + 1 + 4 + 4 + 4 + E2E_MSGID_LEN + 8)
+#define GRP_HDR_FIXED	(1 + 1 + 1 + 1 + 4 + 4 + 4 + E2E_MSGID_LEN + 8 + \
+			    E2E_HASH_LEN)
 
 /* Signal's constants: one input byte per use of the chain key. */
 #define SEED_BYTE	0x01
@@ -98,8 +99,13 @@ e2e_chain_new(struct e2e_chain *c, uint64_t now_ms)
 	if (c == NULL)
 		return E2E_EINVAL;
 	memset(c, 0, sizeof(*c));
-	if (crypto_random(&c->chain_id, sizeof(c->chain_id)) == -1 ||
-	    crypto_random(c->ck, sizeof(c->ck)) == -1 ||
+	do {
+		if (crypto_random(&c->chain_id, sizeof(c->chain_id)) == -1) {
+			e2e_chain_wipe(c);
+			return E2E_ECRYPTO;
+		}
+	} while (c->chain_id == 0);	/* 0 names no chain in an SKDM */
+	if (crypto_random(c->ck, sizeof(c->ck)) == -1 ||
 	    crypto_ed25519_keygen(c->sign_priv, c->sign_pub) == -1) {
 		e2e_chain_wipe(c);
 		return E2E_ECRYPTO;
@@ -119,6 +125,14 @@ int
 e2e_chain_skdm(const struct e2e_chain *c, const char *room, uint32_t epoch,
     uint8_t *buf, size_t bufsz, size_t *len)
 {
+	return e2e_chain_skdm_prev(c, room, epoch, 0, 0, buf, bufsz, len);
+}
+
+int
+e2e_chain_skdm_prev(const struct e2e_chain *c, const char *room,
+    uint32_t epoch, uint32_t prev_chain_id, uint32_t prev_count, uint8_t *buf,
+    size_t bufsz, size_t *len)
+{
 	struct e2e_wr	 w;
 
 	if (c == NULL || buf == NULL || len == NULL || !e2e_name_ok(room))
@@ -130,6 +144,8 @@ e2e_chain_skdm(const struct e2e_chain *c, const char *room, uint32_t epoch,
 	e2e_wr_u32(&w, c->iteration);
 	e2e_wr_bytes(&w, c->ck, sizeof(c->ck));
 	e2e_wr_bytes(&w, c->sign_pub, sizeof(c->sign_pub));
+	e2e_wr_u32(&w, prev_chain_id);
+	e2e_wr_u32(&w, prev_count);
 	if (w.bad) {
 		OPENSSL_cleanse(buf, bufsz);
 		return E2E_ENOSPC;
@@ -153,6 +169,8 @@ e2e_skdm_parse(const uint8_t *buf, size_t len, struct e2e_skdm *s)
 	s->iteration = e2e_rd_u32(&r);
 	e2e_rd_bytes(&r, s->ck, sizeof(s->ck));
 	e2e_rd_bytes(&r, s->sign_pub, sizeof(s->sign_pub));
+	s->prev_chain_id = e2e_rd_u32(&r);
+	s->prev_count = e2e_rd_u32(&r);
 	if (r.bad || r.off != len) {
 		OPENSSL_cleanse(s, sizeof(*s));
 		return E2E_EMALFORMED;
@@ -205,13 +223,25 @@ e2e_group_seal(struct e2e_chain *c, const char *room, const char *sender,
     uint32_t epoch, const void *pt, size_t ptlen, uint64_t ts_ms,
     uint8_t *out, size_t outsz, size_t *outlen)
 {
+	static const uint8_t	 no_roster[E2E_HASH_LEN];
+
+	return e2e_group_seal_head(c, room, sender, epoch, no_roster, pt,
+	    ptlen, ts_ms, out, outsz, outlen);
+}
+
+int
+e2e_group_seal_head(struct e2e_chain *c, const char *room,
+    const char *sender, uint32_t epoch, const uint8_t roster_head[32],
+    const void *pt, size_t ptlen, uint64_t ts_ms, uint8_t *out, size_t outsz,
+    size_t *outlen)
+{
 	uint8_t			 seed[CRYPTO_HASH_LEN], next[CRYPTO_HASH_LEN];
 	uint8_t			 okm[E2E_OKM_LEN], msg_id[E2E_MSGID_LEN];
 	struct e2e_wr		 w;
 	size_t			 need;
 	int			 rc;
 
-	if (c == NULL || out == NULL || outlen == NULL ||
+	if (c == NULL || out == NULL || outlen == NULL || roster_head == NULL ||
 	    (pt == NULL && ptlen > 0))
 		return E2E_EINVAL;
 	if ((need = e2e_group_seal_size(room, sender, ptlen)) == 0)
@@ -239,6 +269,7 @@ e2e_group_seal(struct e2e_chain *c, const char *room, const char *sender,
 	e2e_wr_u32(&w, c->iteration);
 	e2e_wr_bytes(&w, msg_id, sizeof(msg_id));
 	e2e_wr_u64(&w, ts_ms);
+	e2e_wr_bytes(&w, roster_head, E2E_HASH_LEN);
 	if ((rc = e2e_wr_body(&w, w.off, need, okm, LABEL_GROUP_SIG,
 	    c->sign_priv, pt, ptlen)) != E2E_OK)
 		goto out;
@@ -274,6 +305,7 @@ group_parse_hdr(struct e2e_rd *r, struct e2e_group_hdr *h)
 	h->iteration = e2e_rd_u32(r);
 	e2e_rd_bytes(r, h->msg_id, sizeof(h->msg_id));
 	h->ts_ms = e2e_rd_u64(r);
+	e2e_rd_bytes(r, h->roster_head, sizeof(h->roster_head));
 	return r->bad ? E2E_EMALFORMED : E2E_OK;
 }
 
@@ -329,11 +361,23 @@ int
 e2e_group_receiver_add_skdm(struct e2e_group_receiver *r, const char *sender,
     const uint8_t *buf, size_t len)
 {
+	return e2e_group_receiver_learn(r, sender, buf, len, NULL);
+}
+
+static struct e2e_in_chain	*find_chain(struct e2e_group_receiver *,
+				    uint32_t);
+
+int
+e2e_group_receiver_learn(struct e2e_group_receiver *r, const char *sender,
+    const uint8_t *buf, size_t len, struct e2e_order *order)
+{
 	struct e2e_skdm		 s;
-	struct e2e_in_chain	*c, *slot = NULL;
+	struct e2e_in_chain	*c, *slot = NULL, *prev;
 	size_t			 i;
 	int			 rc;
 
+	if (order != NULL)
+		memset(order, 0, sizeof(*order));
 	if (r == NULL || sender == NULL || buf == NULL)
 		return E2E_EINVAL;
 	/* Only a chain's owner may hand it out: no forwarded keys. */
@@ -361,6 +405,16 @@ e2e_group_receiver_add_skdm(struct e2e_group_receiver *r, const char *sender,
 		} else if (slot == NULL ||
 		    (slot->used && c->added < slot->added))
 			slot = c;
+	}
+	/*
+	 * The chain replaced: what it carried beyond what arrived is
+	 * missing, and whatever of it arrives from now on is late.
+	 */
+	if (s.prev_chain_id != 0 && s.prev_chain_id != s.chain_id &&
+	    (prev = find_chain(r, s.prev_chain_id)) != NULL) {
+		if (order != NULL && s.prev_count > prev->next)
+			order->missing = s.prev_count - prev->next;
+		prev->ended = 1;
 	}
 	/* A free slot, else the oldest chain: it and its keys are gone. */
 	in_chain_wipe(slot);
@@ -516,14 +570,27 @@ int
 e2e_group_open(struct e2e_group_receiver *r, const uint8_t *msg, size_t len,
     uint8_t *out, size_t outsz, size_t *outlen, struct e2e_group_hdr *hdrp)
 {
+	return e2e_group_open_order(r, msg, len, out, outsz, outlen, hdrp,
+	    NULL);
+}
+
+int
+e2e_group_open_order(struct e2e_group_receiver *r, const uint8_t *msg,
+    size_t len, uint8_t *out, size_t outsz, size_t *outlen,
+    struct e2e_group_hdr *hdrp, struct e2e_order *order)
+{
 	struct e2e_group_hdr	 h;
 	struct e2e_in_chain	*c;
 	struct e2e_rd		 rd;
 	struct e2e_body		 b;
+	struct e2e_order	 o;
 	size_t			 hdrlen;
 	ssize_t			 k;
 	int			 rc;
 
+	memset(&o, 0, sizeof(o));
+	if (order != NULL)
+		*order = o;
 	if (r == NULL || msg == NULL || out == NULL || outlen == NULL)
 		return E2E_EINVAL;
 	e2e_rd_init(&rd, msg, len);
@@ -546,9 +613,12 @@ e2e_group_open(struct e2e_group_receiver *r, const uint8_t *msg, size_t len,
 	    &b)) != E2E_OK)
 		return rc;
 
-	if (h.iteration >= c->next)
+	o.late = c->ended;
+	if (h.iteration >= c->next) {
+		o.missing = h.iteration - c->next;
 		rc = open_ahead(c, &h, msg, hdrlen, &b, out);
-	else if ((k = skipped_find(c, h.iteration)) >= 0) {
+	} else if ((k = skipped_find(c, h.iteration)) >= 0) {
+		o.late = 1;
 		if ((rc = open_body(&h, c->skipped[k].seed, msg, hdrlen,
 		    &b, out)) == E2E_OK)
 			skipped_remove(c, (size_t)k);
@@ -556,6 +626,8 @@ e2e_group_open(struct e2e_group_receiver *r, const uint8_t *msg, size_t len,
 		rc = h.iteration < c->floor ? E2E_ETOO_OLD : E2E_EREPLAY;
 	if (rc != E2E_OK)
 		return rc;
+	if (order != NULL)
+		*order = o;
 	*outlen = b.ctlen - CRYPTO_AEAD_TAG_LEN;
 	if (hdrp != NULL)
 		*hdrp = h;

@@ -101,45 +101,6 @@ frame_decode(const uint8_t *buf, size_t len, struct frame *f)
 	return FRAME_OK;
 }
 
-/* Length of the UTF-8 sequence at p (1..4), or 0 when it is not valid. */
-static size_t
-utf8_seq(const uint8_t *p, size_t left, uint32_t *cp)
-{
-	uint32_t	 c, min;
-	size_t		 n, i;
-
-	c = p[0];
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past Unicode: refused. */
-	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /*
  * Strings end up on terminals and in logs: besides NUL, refuse every C0
  * control but tab, DEL, and the C1 controls (U+0080..U+009F, which some
@@ -152,7 +113,7 @@ str_ok(const uint8_t *p, size_t len)
 	size_t		 n;
 
 	while (len > 0) {
-		if ((n = utf8_seq(p, len, &cp)) == 0)
+		if ((n = utf8_decode(p, len, &cp)) == 0)
 			return 0;
 		if ((cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f))
 			return 0;

@@ -9,5 +9,6 @@ noinst_LIBRARIES += %D%/libcommon.a
 	%D%/tls.c %D%/tls.h \
 	%D%/crypto.c %D%/crypto.h \
 	%D%/e2e-envelope.c %D%/e2e-group.c %D%/e2e.h %D%/e2e-local.h \
+	%D%/e2e-replay.c %D%/e2e-order.c %D%/e2e-roster.c %D%/e2e-roster.h \
 	%D%/e2e-state.c %D%/e2e-state.h \
 	%D%/e2e-prekey.c %D%/e2e-prekey.h

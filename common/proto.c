@@ -85,6 +85,7 @@ static const struct field_spec room_event_fields[] = {
 	{ F_BODY,		FK_BYTES,	OPT,	FRAME_MAX_CEILING },
 	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
 	{ F_SIGN_PUB,		FK_BYTES,	OPT,	KEY_LEN },
+	{ F_ENTRY,		FK_BYTES,	OPT,	ROSTER_ENTRY_MAX },
 };
 
 static const struct field_spec direct_fields[] = {
@@ -133,6 +134,23 @@ static const struct field_spec keys_fields[] = {
 	{ F_SPK_PUB,		FK_BYTES,	OPT,	KEY_LEN },
 	{ F_SPK_CREATED,	FK_U64,		OPT,	0 },
 	{ F_SPK_SIG,		FK_BYTES,	OPT,	SIG_LEN },
+};
+
+static const struct field_spec roster_get_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_SEQ,		FK_U64,		OPT,	0 },
+};
+
+static const struct field_spec roster_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_SEQ,		FK_U64,		REQ,	0 },
+	{ F_COUNT,		FK_U64,		REQ,	0 },
+	{ F_ENTRIES,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+};
+
+static const struct field_spec roster_put_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_ENTRY,		FK_BYTES,	REQ,	ROSTER_ENTRY_MAX },
 };
 
 static const struct field_spec challenge_fields[] = {
@@ -198,6 +216,8 @@ static const struct msg_spec client_msgs[] = {
 	MSG0(MSG_INFO,		"INFO"),
 	MSG(MSG_PREKEY,		"PREKEY",	prekey_fields),
 	MSG(MSG_KEYS_GET,	"KEYS_GET",	keys_get_fields),
+	MSG(MSG_ROSTER_GET,	"ROSTER_GET",	roster_get_fields),
+	MSG(MSG_ROSTER_PUT,	"ROSTER_PUT",	roster_put_fields),
 };
 
 static const struct msg_spec server_msgs[] = {
@@ -215,6 +235,7 @@ static const struct msg_spec server_msgs[] = {
 	MSG(MSG_INFO_REPLY,	"INFO_REPLY",	info_reply_fields),
 	MSG0(MSG_CAUGHT_UP,	"CAUGHT_UP"),
 	MSG(MSG_KEYS,		"KEYS",		keys_fields),
+	MSG(MSG_ROSTER,		"ROSTER",	roster_fields),
 };
 
 static const struct msg_spec worker_msgs[] = {
@@ -350,6 +371,9 @@ static const struct code_name msg_names[] = {
 	{ MSG_PREKEY,		"PREKEY" },
 	{ MSG_KEYS_GET,		"KEYS_GET" },
 	{ MSG_KEYS,		"KEYS" },
+	{ MSG_ROSTER_GET,	"ROSTER_GET" },
+	{ MSG_ROSTER,		"ROSTER" },
+	{ MSG_ROSTER_PUT,	"ROSTER_PUT" },
 	{ IMSG_SESSION,		"SESSION" },
 	{ IMSG_CHALLENGE,	"CHALLENGE" },
 	{ IMSG_WORKER_INIT,	"WORKER_INIT" },
@@ -412,6 +436,9 @@ static const struct code_name field_names[] = {
 	{ F_SPK_SIG,		"F_SPK_SIG" },
 	{ F_OPERATOR,		"F_OPERATOR" },
 	{ F_EPOCH,		"F_EPOCH" },
+	{ F_ENTRY,		"F_ENTRY" },
+	{ F_ENTRIES,		"F_ENTRIES" },
+	{ F_COUNT,		"F_COUNT" },
 	{ F_PID,		"F_PID" },
 	{ F_ADDR,		"F_ADDR" },
 	{ F_TLS_VERSION,	"F_TLS_VERSION" },
@@ -471,6 +498,9 @@ static const struct code_name err_names[] = {
 	{ ERR_KEY_RESET,	"KEY_RESET" },
 	{ ERR_KICKED,		"KICKED" },
 	{ ERR_STORAGE,		"STORAGE" },
+	{ ERR_ROSTER_CONFLICT,	"ROSTER_CONFLICT" },
+	{ ERR_ROSTER_INVALID,	"ROSTER_INVALID" },
+	{ ERR_ROSTER_REQUIRED,	"ROSTER_REQUIRED" },
 };
 
 static const char *
@@ -517,6 +547,9 @@ proto_err_is_fatal(uint16_t code)
 	case ERR_NO_SUCH_USER:
 	case ERR_NO_SUCH_ROOM:
 	case ERR_STORAGE:
+	case ERR_ROSTER_CONFLICT:
+	case ERR_ROSTER_INVALID:
+	case ERR_ROSTER_REQUIRED:
 		return 0;
 	default:
 		return 1;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION		1
+#define PROTO_VERSION		2	/* 1: no rosters, E2E version 1 */
 #define PROTO_DEFAULT_PORT	7443
 #define PROTO_NAME		"securechat"
 
@@ -62,6 +62,11 @@ enum msg_type {
 	MSG_PREKEY		= 0x0030,	/* client: its signed prekey */
 	MSG_KEYS_GET		= 0x0031,	/* client: name */
 	MSG_KEYS		= 0x0032,	/* server: name, keys, prekey? */
+
+	/* Signed room rosters (after login only). */
+	MSG_ROSTER_GET		= 0x0033,	/* client: room, from index */
+	MSG_ROSTER		= 0x0034,	/* server: room, first, total, entries */
+	MSG_ROSTER_PUT		= 0x0035,	/* client: room, entry */
 
 	IMSG_SESSION		= 0x0101,	/* worker->broker: TLS facts, exporter */
 	IMSG_CHALLENGE		= 0x0102,	/* broker->worker: login nonce */
@@ -130,6 +135,9 @@ enum field_tag {
 	F_SPK_SIG		= 0x0022,	/* bytes[64]: identity over prekey */
 	F_OPERATOR		= 0x0023,	/* u8: 1, NOTICE from the operator */
 	F_EPOCH			= 0x0024,	/* bytes[16]: the database's identity */
+	F_ENTRY			= 0x0025,	/* bytes: one signed roster entry */
+	F_ENTRIES		= 0x0026,	/* bytes: (u32 len, entry) ... */
+	F_COUNT			= 0x0027,	/* u64: entries in a roster */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */
@@ -191,6 +199,9 @@ enum err_code {
 	ERR_KEY_RESET		= 26,	/* the operator reset this user's key */
 	ERR_KICKED		= 27,	/* the operator ended the sessions */
 	ERR_STORAGE		= 28,	/* not stored: the server's storage failed */
+	ERR_ROSTER_CONFLICT	= 29,	/* entry does not follow the stored head */
+	ERR_ROSTER_INVALID	= 30,	/* entry the broker found invalid */
+	ERR_ROSTER_REQUIRED	= 31,	/* plain JOIN/PART of a room with a roster */
 };
 
 /* F_KIND of a ROOM_EVENT. */
@@ -214,6 +225,7 @@ enum err_code {
 #define EPOCH_LEN		16
 #define EXPORTER_LEN		32
 #define EXPORTER_LABEL		"EXPORTER-Channel-Binding"
+#define ROSTER_ENTRY_MAX	1024	/* F_ENTRY; e2e-roster.h's bound fits */
 #define TLS_SIG_MAX		1024	/* RSA up to 8192 bits */
 #define TBS_MAX			256	/* a TLS 1.3 CertificateVerify input */
 #define LOGIN_CONTEXT		"securechat login v1"

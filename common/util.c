@@ -292,3 +292,43 @@ addr_prefix(const char *addr, int v4bits, int v6bits, char *out,
 	n = snprintf(out, outsz, "%s/%d", text, bits);
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
+
+size_t
+utf8_decode(const uint8_t *p, size_t left, uint32_t *cp)
+{
+	uint32_t	 c, min;
+	size_t		 n, i;
+
+	if (left == 0)
+		return 0;
+	c = p[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past Unicode: refused. */
+	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	*cp = c;
+	return n;
+}

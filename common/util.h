@@ -16,6 +16,11 @@ int	 fd_stdio_null(void);
 void	 hex_encode(const uint8_t *in, size_t len, char *out);
 /* s[0..slen) must be exactly 2*len hex digits (either case); -1 if not. */
 int	 hex_decode(const char *s, size_t slen, uint8_t *out, size_t len);
+/*
+ * The code point of the well-formed UTF-8 sequence at p (no overlong
+ * form, no surrogate, at most U+10FFFF) and its length 1..4; 0 if none.
+ */
+size_t	 utf8_decode(const uint8_t *p, size_t left, uint32_t *cp);
 /* "aa:bb:..." form used for fingerprints (3*len bytes). */
 void	 hex_colons(const uint8_t *in, size_t len, char *out);
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC milliseconds */

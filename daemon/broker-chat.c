@@ -194,6 +194,9 @@ room_event_frame(struct frame_buf *b, const char *room,
 	frame_put_u8(b, F_KIND, row->kind);
 	if (row->kind == LOG_MESSAGE)
 		frame_put_bytes(b, F_BODY, row->body, row->body_len);
+	/* A join or part row holds the user's name, or its roster entry. */
+	else if (row->body_len > NAME_MAX_LEN)
+		frame_put_bytes(b, F_ENTRY, row->body, row->body_len);
 	if (row->client_msg_id != 0)
 		frame_put_u64(b, F_CLIENT_MSG_ID, row->client_msg_id);
 	if (row->sender_sign_pub != NULL)
@@ -561,9 +564,14 @@ get_room_name(struct link *l, const struct frame *f, char *room, size_t roomsz,
 	return 0;
 }
 
-/* Append a join or part row and schedule its fan-out; 0 if it failed. */
+/*
+ * Append a join or part row of a user and schedule its fan-out; 0 if it
+ * failed.  Its body is the user's name, or the roster entry that made the
+ * change.
+ */
 static uint64_t
-room_announce(struct room *r, struct user *u, uint8_t kind)
+room_announce_user(struct room *r, int64_t user_id, const char *name,
+    const uint8_t *sign_pub, uint8_t kind, const uint8_t *entry, size_t len)
 {
 	struct store_row	 row;
 	struct frame_buf	 b;
@@ -573,22 +581,117 @@ room_announce(struct room *r, struct user *u, uint8_t kind)
 
 	memset(&row, 0, sizeof(row));
 	row.ts_ms = wall_ms();
-	if (store_room_append(br.store, r->id, u->id, 0, kind, row.ts_ms,
-	    (const uint8_t *)u->name, strlen(u->name), &seq, &dup) != 0) {
+	if (entry == NULL) {
+		entry = (const uint8_t *)name;
+		len = strlen(name);
+	}
+	if (store_room_append(br.store, r->id, user_id, 0, kind, row.ts_ms,
+	    entry, len, &seq, &dup) != 0) {
 		req_fail("store_room_append", 0, r->name);
 		return 0;
 	}
 	undo_push(UNDO_ROOM_SEQ, r->id, 0, r->last_seq);
 	r->last_seq = seq;
 	row.seq = seq;
-	row.sender = u->name;
-	row.sender_sign_pub = u->sign_pub;
+	row.sender = name;
+	row.sender_sign_pub = sign_pub;
 	row.kind = kind;
+	row.body = entry;
+	row.body_len = len;
 	room_event_frame(&b, r->name, &row);
 	a = after_fanout(AFTER_ROOM, r->id, seq, &b);
-	a->sender_id = u->id;
+	a->sender_id = user_id;
 	a->row_kind = kind;
 	return seq;
+}
+
+static uint64_t
+room_announce(struct room *r, struct user *u, uint8_t kind)
+{
+	return room_announce_user(r, u->id, u->name, u->sign_pub, kind, NULL,
+	    0);
+}
+
+/* A room with a signed roster is joined and left only by entries. */
+static int
+roster_required(struct link *l, struct room *r)
+{
+	char	 text[128];
+	int	 rv;
+
+	if ((rv = roster_exists(r->id, r->name)) == 0)
+		return 0;
+	if (rv == -1)
+		return 1;	/* unreadable: the request failed */
+	snprintf(text, sizeof(text), "%s has a signed roster: join and leave "
+	    "it with roster entries", r->name);
+	link_error_about(l, ERR_ROSTER_REQUIRED, text, 0, r->name);
+	return 1;
+}
+
+/* The id of a room (made if asked), or -1. */
+int64_t
+chat_room_id(const char *name, int create)
+{
+	struct room	*r;
+
+	if (create && tx_begin() == -1)
+		return -1;
+	return (r = room_get(name, create)) == NULL ? -1 : r->id;
+}
+
+/*
+ * What a roster entry does to the room (broker-roster.c has checked
+ * it): u joins (LOG_JOIN) or leaves (LOG_PART), and every member hears
+ * it with the entry.  A member who joins again (a new key, or a room
+ * that had no roster) stays a member; the entry is announced all the
+ * same.
+ */
+int
+chat_roster_change(const char *name, const struct store_user *u,
+    uint8_t kind, const uint8_t *entry, size_t len)
+{
+	struct room	*r;
+	struct user	*on;
+	struct link	*ul;
+	uint64_t	 seq;
+	int		 member;
+
+	if (tx_begin() == -1 || (r = room_get(name, 1)) == NULL)
+		return -1;
+	member = room_has_member(r, u->id);
+	if ((seq = room_announce_user(r, u->id, u->name, u->sign_pub, kind,
+	    entry, len)) == 0)
+		return -1;
+	on = user_find(u->id);
+	if (kind == LOG_JOIN && !member) {
+		/* A new member starts at this join: no history before it. */
+		if (store_member_add(br.store, r->id, u->id, seq - 1) != 0) {
+			req_fail("store_member_add", 0, r->name);
+			return -1;
+		}
+		room_add_member(r, u->id);
+		undo_push(UNDO_MEMBER_ADDED, r->id, u->id, 0);
+		if (on != NULL)
+			TAILQ_FOREACH(ul, &on->links, user_entry)
+				link_room_add(ul, r->id, seq - 1);
+	} else if (kind == LOG_PART && member) {
+		if (store_member_remove(br.store, r->id, u->id) != 0) {
+			req_fail("store_member_remove", 0, r->name);
+			return -1;
+		}
+		room_remove_member(r, u->id);
+		undo_push(UNDO_MEMBER_REMOVED, r->id, u->id, 0);
+	}
+	return 0;
+}
+
+int
+chat_is_member(const char *name, int64_t user_id)
+{
+	struct room	*r;
+
+	return (r = room_get(name, 0)) != NULL && room_has_member(r, user_id);
 }
 
 static void
@@ -602,7 +705,8 @@ chat_join(struct link *l, const struct frame *f)
 
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	if (tx_begin() == -1 || (r = room_get(name, 1)) == NULL)
+	if (tx_begin() == -1 || (r = room_get(name, 1)) == NULL ||
+	    roster_required(l, r))
 		return;
 	if (room_has_member(r, l->user->id)) {
 		snprintf(text, sizeof(text), "already in %s", r->name);
@@ -640,6 +744,8 @@ chat_part(struct link *l, const struct frame *f)
 		link_error_about(l, ERR_NOT_MEMBER, text, 0, name);
 		return;
 	}
+	if (roster_required(l, r))
+		return;
 	if (tx_begin() == -1 || room_announce(r, l->user, LOG_PART) == 0)
 		return;
 	if (store_member_remove(br.store, r->id, l->user->id) != 0) {
@@ -1028,6 +1134,12 @@ chat_frame(struct link *l, const struct frame *f)
 	case MSG_KEYS_GET:
 		keys_get(l, f);
 		break;
+	case MSG_ROSTER_GET:
+		roster_get(l, f);
+		break;
+	case MSG_ROSTER_PUT:
+		roster_put(l, f);
+		break;
 	default:
 		log_security("worker %ld (%s) relayed %s after login",
 		    (long)l->pid, l->addr, proto_msg_name(f->type));
@@ -1104,6 +1216,7 @@ chat_undo(const struct undo *u)
 		room_add_member(r, u->user_id);
 		break;
 	case UNDO_BOUND:
+	case UNDO_ROSTER:
 		fatalx("unexpected undo %d", u->kind);
 	}
 }
@@ -1174,6 +1287,7 @@ chat_room_forget(const char *name, const uint8_t *notice, size_t len)
 			link_send(l, notice, len);
 		}
 	}
+	roster_forget(r->id);
 	TAILQ_REMOVE(&br.rooms, r, entry);
 	free(r->members);
 	free(r);

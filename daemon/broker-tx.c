@@ -87,6 +87,9 @@ undo_one(const struct undo *u)
 		if ((l = link_by_session(u->value)) != NULL)
 			auth_unbind(l);
 		break;
+	case UNDO_ROSTER:
+		roster_forget(u->room_id);
+		break;
 	case UNDO_ROOM_CREATED:
 	case UNDO_ROOM_SEQ:
 	case UNDO_MEMBER_ADDED:

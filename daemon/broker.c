@@ -648,6 +648,7 @@ broker_main(int foreground)
 	while ((l = TAILQ_FIRST(&br.links)) != NULL)
 		link_free(l, "broker stopping");
 	chat_free();
+	roster_free();
 	ctl_free();
 	logsum_free();
 	event_free(master_ev);

@@ -148,6 +148,7 @@ enum undo_kind {
 	UNDO_MEMBER_ADDED,	/* room_id, user_id */
 	UNDO_MEMBER_REMOVED,	/* room_id, user_id */
 	UNDO_BOUND,		/* session_id: a registration's link */
+	UNDO_ROSTER,		/* room_id: its cached roster is reloaded */
 };
 
 struct undo {
@@ -258,7 +259,18 @@ int	 auth_get_name(struct link *l, const struct frame *f,
 void	 keys_prekey(struct link *l, const struct frame *f);
 void	 keys_get(struct link *l, const struct frame *f);
 
+/* broker-roster.c */
+void	 roster_get(struct link *l, const struct frame *f);
+void	 roster_put(struct link *l, const struct frame *f);
+int	 roster_exists(int64_t room_id, const char *room);
+void	 roster_forget(int64_t room_id);
+void	 roster_free(void);
+
 /* broker-chat.c */
+int64_t	 chat_room_id(const char *name, int create);
+int	 chat_roster_change(const char *name, const struct store_user *u,
+	    uint8_t kind, const uint8_t *entry, size_t len);
+int	 chat_is_member(const char *name, int64_t user_id);
 int	 chat_bind(struct link *l, const struct store_user *u);
 void	 chat_start(struct link *l);
 void	 chat_frame(struct link *l, const struct frame *f);

@@ -28,6 +28,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/broker-admin.c \
 	%D%/ctl-out.c %D%/ctl-out.h \
 	%D%/broker-keys.c \
+	%D%/broker-roster.c \
 	%D%/store.c %D%/store-admin.c %D%/store.h
 
 DAEMON_LIBS = %D%/libdaemon.a common/libcommon.a \

@@ -177,6 +177,7 @@ store_room_delete(struct store *s, int64_t room_id)
 		"DELETE FROM members WHERE room_id = ?1",
 		"DELETE FROM room_log WHERE room_id = ?1",
 		"DELETE FROM sent WHERE target_kind = 0 AND target_id = ?1",
+		"DELETE FROM roster WHERE room_id = ?1",
 		"DELETE FROM rooms WHERE id = ?1",
 	};
 	size_t	 i;

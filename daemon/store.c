@@ -80,6 +80,9 @@ enum stmt_id {
 	ST_KEY_RESET,
 	ST_KEY_REPLACE,
 	ST_PREKEY_DELETE,
+	ST_ROSTER_COUNT,
+	ST_ROSTER_READ,
+	ST_ROSTER_APPEND,
 	ST_MAX
 };
 
@@ -223,6 +226,14 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	    " reset_code = NULL WHERE id = ?1 AND key_reset = 1" },
 	[ST_PREKEY_DELETE] = { "prekey delete",
 	    "DELETE FROM prekeys WHERE user_id = ?1" },
+	[ST_ROSTER_COUNT] = { "roster count",
+	    "SELECT count(*) FROM roster WHERE room_id = ?1" },
+	[ST_ROSTER_READ] = { "roster read",
+	    "SELECT idx, entry FROM roster WHERE room_id = ?1 AND idx >= ?2"
+	    " ORDER BY idx LIMIT ?3" },
+	[ST_ROSTER_APPEND] = { "roster append",
+	    "INSERT INTO roster (room_id, idx, entry, hash, ts)"
+	    " VALUES (?1, ?2, ?3, ?4, " NOW_MS ")" },
 };
 
 struct store {
@@ -377,6 +388,22 @@ static const char *const migrations[] = {
 	"PRAGMA application_id = 1935885378;"
 	"INSERT INTO server (key, value) VALUES"
 	"  ('epoch', lower(hex(randomblob(16))));",
+
+	/*
+	 * 6 -> 7: signed room rosters (docs/E2E.md 9), one row per entry,
+	 * kept for good: a member joining later verifies the whole chain.
+	 * The broker never writes an entry of its own: it stores what
+	 * members signed.  Rooms made before have none and stay
+	 * "unverified" until a member creates one.
+	 */
+	"CREATE TABLE roster ("
+	"  room_id INTEGER NOT NULL REFERENCES rooms (id),"
+	"  idx     INTEGER NOT NULL,"
+	"  entry   BLOB NOT NULL,"
+	"  hash    BLOB NOT NULL CHECK (length(hash) = 32),"
+	"  ts      INTEGER NOT NULL,"
+	"  PRIMARY KEY (room_id, idx)"
+	") WITHOUT ROWID;",
 };
 _Static_assert(STORE_APPLICATION_ID == 1935885378,
     "migration 5 -> 6 writes STORE_APPLICATION_ID");
@@ -1471,4 +1498,53 @@ store_prune(struct store *s, uint64_t before_ms, uint64_t sent_before_ms,
 	if (deleted != NULL)
 		*deleted = n;
 	return 0;
+}
+
+/* Rosters. */
+
+int
+store_roster_count(struct store *s, int64_t room_id, uint32_t *count)
+{
+	int	 rc;
+
+	if (bind_i64(s, ST_ROSTER_COUNT, 1, room_id) == -1 ||
+	    (rc = step(s, ST_ROSTER_COUNT)) == -1)
+		return -1;
+	*count = rc == SQLITE_ROW ?
+	    (uint32_t)column_u64(s->st[ST_ROSTER_COUNT], 0) : 0;
+	done(s, ST_ROSTER_COUNT);
+	return 0;
+}
+
+int
+store_roster_read(struct store *s, int64_t room_id, uint32_t from,
+    size_t limit, int (*cb)(uint32_t, const uint8_t *, size_t, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st = s->st[ST_ROSTER_READ];
+	int		 rc, stop = 0;
+
+	if (bind_i64(s, ST_ROSTER_READ, 1, room_id) == -1 ||
+	    bind_i64(s, ST_ROSTER_READ, 2, from) == -1 ||
+	    bind_u64(s, ST_ROSTER_READ, 3, limit) == -1)
+		return -1;
+	while (!stop && (rc = step(s, ST_ROSTER_READ)) == SQLITE_ROW)
+		stop = cb((uint32_t)column_u64(st, 0), sqlite3_column_blob(st,
+		    1), (size_t)sqlite3_column_bytes(st, 1), arg);
+	if (!stop && rc == -1)
+		return -1;
+	done(s, ST_ROSTER_READ);
+	return 0;
+}
+
+int
+store_roster_append(struct store *s, int64_t room_id, uint32_t idx,
+    const uint8_t *entry, size_t len, const uint8_t hash[STORE_KEY_LEN])
+{
+	if (bind_i64(s, ST_ROSTER_APPEND, 1, room_id) == -1 ||
+	    bind_i64(s, ST_ROSTER_APPEND, 2, idx) == -1 ||
+	    bind_blob(s, ST_ROSTER_APPEND, 3, entry, len) == -1 ||
+	    bind_blob(s, ST_ROSTER_APPEND, 4, hash, STORE_KEY_LEN) == -1)
+		return -1;
+	return run(s, ST_ROSTER_APPEND);
 }

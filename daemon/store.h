@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION	7
 /* PRAGMA application_id of our files: "scDB". */
 #define STORE_APPLICATION_ID	0x73634442
 /* Random at creation: which database this is (F_EPOCH). */
@@ -181,6 +181,19 @@ int	 store_inbox_ack(struct store *s, int64_t user_id, uint64_t seq);
  */
 int	 store_prune(struct store *s, uint64_t before_ms,
 	    uint64_t sent_before_ms, uint64_t *deleted);
+
+/*
+ * Rosters (docs/E2E.md 9): the entries members signed, as they sent
+ * them, in index order.  The broker checks them before it appends.
+ */
+int	 store_roster_count(struct store *s, int64_t room_id, uint32_t *count);
+/* Entries with index >= from, at most limit; cb returns 0 to go on. */
+int	 store_roster_read(struct store *s, int64_t room_id, uint32_t from,
+	    size_t limit, int (*cb)(uint32_t, const uint8_t *, size_t, void *),
+	    void *arg);
+int	 store_roster_append(struct store *s, int64_t room_id, uint32_t idx,
+	    const uint8_t *entry, size_t len,
+	    const uint8_t hash[STORE_KEY_LEN]);
 
 /*
  * store-admin.c: the operator's commands (securechatctl).  Rare, so

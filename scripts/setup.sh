@@ -9,9 +9,9 @@ BUILD=${1:-$SRC/_build}
 shift || true
 
 PACKAGES="build-essential autoconf automake pkg-config libssl-dev libevent-dev
-libconfig-dev libsqlite3-dev libseccomp-dev libcmocka-dev libedit-dev libsystemd-dev
+libconfig-dev libsqlite3-dev libseccomp-dev libcmocka-dev libedit-dev libncurses-dev libsystemd-dev
 systemd openssl
-mandoc jq procps util-linux passwd sqlite3 gdb tmux faketime"
+mandoc jq procps util-linux passwd sqlite3 gdb tmux faketime valgrind"
 
 missing=
 for p in $PACKAGES; do

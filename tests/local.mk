@@ -53,6 +53,13 @@ check_PROGRAMS += %D%/unit/test_e2e_state
 %C%_unit_test_e2e_state_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_e2e_state
 
+# Signed, hash-chained room rosters.
+check_PROGRAMS += %D%/unit/test_e2e_roster
+%C%_unit_test_e2e_roster_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_e2e_roster_SOURCES = %D%/unit/test_e2e_roster.c
+%C%_unit_test_e2e_roster_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_e2e_roster
+
 # The client's key files: signed prekeys, sealed local files, known_users.
 check_PROGRAMS += %D%/unit/test_keys
 %C%_unit_test_keys_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
@@ -69,6 +76,14 @@ check_PROGRAMS += %D%/unit/test_keyproc
 %C%_unit_test_keyproc_LDADD = $(TEST_LIBS)
 TESTS += %D%/unit/test_keyproc
 
+# What the client lets through to a terminal.
+check_PROGRAMS += %D%/unit/test_text
+%C%_unit_test_text_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_text_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_text_SOURCES = %D%/unit/test_text.c client/text.c
+%C%_unit_test_text_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_text
+
 # Shared helpers: log texts, fatal() in children, address prefixes.
 check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_CFLAGS = $(TEST_CFLAGS)
@@ -82,6 +97,10 @@ check_PROGRAMS += %D%/unit/test_ptree
 %C%_unit_test_ptree_SOURCES = %D%/unit/test_ptree.c bench/ptree.c
 %C%_unit_test_ptree_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_ptree
+# A scripted hostile server for the integration tests (issue 10).
+check_PROGRAMS += %D%/integration/scfake
+%C%_integration_scfake_SOURCES = %D%/integration/scfake.c
+%C%_integration_scfake_LDADD = common/libcommon.a $(OPENSSL_LIBS)
 
 # What systemd does for the unit (sockets, notify, journal), for t-systemd.
 check_PROGRAMS += %D%/integration/scsystemd
@@ -108,6 +127,19 @@ check_PROGRAMS += %D%/integration/memscan
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
 %C%_integration_scprobe_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
+
+# The client's configuration file and local history store.
+check_PROGRAMS += %D%/unit/test_settings %D%/unit/test_history
+%C%_unit_test_settings_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_settings_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_settings_SOURCES = %D%/unit/test_settings.c client/settings.c
+%C%_unit_test_settings_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+%C%_unit_test_history_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_history_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_history_SOURCES = %D%/unit/test_history.c client/history.c \
+	client/localfile.c
+%C%_unit_test_history_LDADD = common/libcommon.a $(SQLITE_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_settings %D%/unit/test_history
 
 TESTS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %D%/unit/test_store \
 	%D%/unit/test_broker_ipc %D%/unit/test_client_queue
@@ -140,9 +172,18 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-slowreader.sh \
 	%D%/integration/t-interactive.sh \
 	%D%/integration/t-bench.sh \
+	%D%/integration/t-hostile-trust.sh \
+	%D%/integration/t-hostile-fake.sh \
+	%D%/integration/t-hostile-client.sh \
+	%D%/integration/t-hostile-replay.sh \
+	%D%/integration/t-hostile-order.sh \
+	%D%/integration/t-hostile-roster.sh \
+	%D%/integration/t-tui.sh \
+	%D%/integration/t-keepalive.sh \
+	%D%/integration/t-scripting.sh \
 	%D%/integration/t-systemd.sh \
 	%D%/integration/t-docs.sh
-EXTRA_DIST += %D%/integration/lib.sh $(INTEGRATION_TESTS) %D%/fuzz
+EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \
 	export top_srcdir top_builddir SC_HARDENED SC_SANITIZERS;

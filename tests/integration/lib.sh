@@ -18,6 +18,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 TMP=$(mktemp -d "/tmp/sc-$TEST.XXXXXX")
 chmod 755 "$TMP"
+# The clients read no configuration file of whoever runs the tests.
+export XDG_CONFIG_HOME="$TMP/config"
+unset NO_COLOR
 DPID=
 PORT=
 CLIENTS=
@@ -367,6 +370,10 @@ cleanup() {
 		eval "pid=\${CPID_$name:-}"
 		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
 	done
+	# A terminal test's tmux server (and the clients in it), even on failure.
+	if [ -S "$TMP/tmux.sock" ]; then
+		tmux -S "$TMP/tmux.sock" kill-server 2>/dev/null || true
+	fi
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
 		kill -TERM "$DPID" 2>/dev/null || true
 		wait_for 10 sh -c "! kill -0 $DPID" || true

@@ -30,8 +30,8 @@ out=$("$PROBE" -t 10 127.0.0.1 "$PORT" send 0000000800010000000100000004aabb)
 echo "$out" | grep -q '"code":"PROTOCOL"' || fail "truncated field: $out"
 out=$("$PROBE" -t 10 127.0.0.1 "$PORT" send 0000000800010000000100000002 0009)
 echo "$out" | grep -q '"code":"VERSION"' || fail "bad version: $out"
-echo "$out" | grep -qi 'speaks version 1' || fail "VERSION error does not name the versions: $out"
-out=$("$PROBE" -t 10 127.0.0.1 "$PORT" send 0000000800010000000100000002000100000000007700000000)
+echo "$out" | grep -qi 'speaks version 2' || fail "VERSION error does not name the versions: $out"
+out=$("$PROBE" -t 10 127.0.0.1 "$PORT" send 0000000800010000000100000002000200000000007700000000)
 echo "$out" | grep -q '"code":"UNKNOWN_TYPE"' || fail "unknown type after HELLO: $out"
 out=$("$PROBE" -t 10 127.0.0.1 "$PORT" hello)
 echo "$out" | grep -q '"type":"WELCOME"' || fail "HELLO not welcomed: $out"

@@ -19,7 +19,7 @@ client_say bob "/join #lobby"
 client_wait_jq bob '.type=="join" and .user=="bob"'
 
 T new-session -d -s t -x 150 -y 30 \
-    "$SC --server 127.0.0.1:$PORT --user alice --home $TMP/home-alice; sleep 60"
+    "$SC --line --server 127.0.0.1:$PORT --user alice --home $TMP/home-alice; sleep 60"
 wait_for 10 screen_has "Passphrase for alice" || fail "no passphrase prompt: $(screen)"
 T send-keys -t t Enter
 # Echo goes off again for the second prompt, flushing what was typed ahead.
@@ -49,6 +49,25 @@ wait_for 5 sh -c "tmux -S '$SOCK' capture-pane -p -t t | grep -v '^\$' | tail -n
 T send-keys -t t ' psst' Enter
 client_wait_jq bob '.type=="direct" and .from=="alice" and .text=="psst"'
 pass "user name completion; the completed command works"
+
+T send-keys -t t 'to be dropped'
+wait_for 5 sh -c "tmux -S '$SOCK' capture-pane -p -t t | grep -v '^\$' | tail -n 1 | grep -q 'to be dropped'" ||
+    fail "typing does not show: $(screen)"
+T send-keys -t t C-c
+wait_for 5 sh -c "[ \"\$(tmux -S '$SOCK' capture-pane -p -t t | grep -v '^\$' | tail -n 1)\" = '#lobby>' ]" ||
+    fail "Ctrl-C did not drop the line: $(screen)"
+T send-keys -t t 'still here' Enter
+client_wait_jq bob '.type=="message" and .from=="alice" and .text=="still here"'
+pass "Ctrl-C drops the line being typed and the client goes on"
+T send-keys -t t '/quit' Enter
+
+# A terminal without cursor addressing gets the line-based interface.
+T respawn-pane -k -t t "TERM=dumb $SC --server 127.0.0.1:$PORT --user alice \
+    --home $TMP/home-alice; sleep 60"
+wait_for 10 screen_has 'reconnected\|logged in as alice' || true
+wait_for 10 sh -c "tmux -S '$SOCK' capture-pane -p -t t | grep -q '^#lobby> *\$'" ||
+    fail "TERM=dumb did not give the line-based interface: $(screen)"
+pass "TERM=dumb: the line-based interface, back in the room it was in"
 T send-keys -t t '/quit' Enter
 T kill-server 2>/dev/null || true
 client_end bob || fail "bob exit"

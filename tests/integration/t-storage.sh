@@ -83,6 +83,10 @@ client_say bob "/join #r"
 client_say bob "two"
 client_wait_jq alice ".type==\"message\" and .text==\"two\" and .seq<=$mark"
 client_has alice '"event":"database_changed"' || fail "alice was not told"
+# Her verified roster of #r would look rolled back: it is said, and the
+# new one verified from the start (a server can do this: it is loud).
+client_has_jq alice '.type=="roster" and .event=="roster_reset" and .room=="#r"' ||
+    fail "alice was not told that the roster of #r starts again"
 client_end alice || fail "alice exit status"
 client_end bob || fail "bob exit status"
 pass "a new database's messages are shown although their seqs were seen before"

@@ -63,7 +63,7 @@ client_wait a '"type":"status"'
 [ "$(json_field a '"type":"status"' tls_version)" = TLSv1.3 ] || fail "status tls_version"
 [ "$(json_field a '"type":"status"' cipher)" = TLS_AES_256_GCM_SHA384 ] || fail "status cipher"
 [ "$(json_field a '"type":"status"' group)" = X25519 ] || fail "status group"
-[ "$(json_field a '"type":"status"' protocol)" = 1 ] || fail "status protocol"
+[ "$(json_field a '"type":"status"' protocol)" = 2 ] || fail "status protocol"
 [ "$(json_field a '"type":"status"' fingerprint)" = "$fp" ] || fail "status fingerprint"
 ku=$(json_field a '"type":"status"' key_updates)
 [ "$ku" -ge 1 ] || fail "no key update seen within rekey.max_seconds ($ku)"

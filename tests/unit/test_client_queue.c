@@ -270,6 +270,50 @@ test_seen_epoch(void **state)
 	seen_free(&s);
 }
 
+/*
+ * What a server could have put there through an older client does not
+ * stop the client: a seq above the bound and rooms past the table's size
+ * are skipped and counted (issue 10).
+ */
+static void
+test_seen_skips_server_damage(void **state)
+{
+	struct seen	 s;
+	char		 err[256];
+	FILE		*fp;
+	size_t		 i;
+
+	memset(&s, 0, sizeof(s));
+	write_file("#a 5\n#b 18446744073709551615\n#c 9007199254740991\n"
+	    "#d 9007199254740992\n");
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(s.skipped, 2);
+	assert_int_equal(seen_get(&s, "#a", 0)->shown, 5);
+	assert_null(seen_get(&s, "#b", 0));
+	assert_int_equal(seen_get(&s, "#c", 0)->shown, SEEN_SEQ_MAX);
+	assert_null(seen_get(&s, "#d", 0));
+	seen_free(&s);
+
+	assert_non_null(fp = fopen(file, "w"));
+	for (i = 0; i < SEEN_MAX_ENTRIES + 10; i++)
+		assert_true(fprintf(fp, "#r%zu 1\n", i) > 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(file, 0600), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(seen_load(&s, file, err, sizeof(err)), 0);
+	assert_int_equal(s.n, SEEN_MAX_ENTRIES);
+	assert_int_equal(s.skipped, 10);
+	/* Full: a new room evicts the tenth least recently used. */
+	assert_non_null(seen_get(&s, "#r0", 0));
+	assert_non_null(seen_get(&s, "#new", 1));
+	assert_int_equal(s.evicted, SEEN_MAX_ENTRIES / 10);
+	assert_int_equal(s.n, SEEN_MAX_ENTRIES - SEEN_MAX_ENTRIES / 10 + 1);
+	assert_non_null(seen_get(&s, "#r0", 0));	/* used just now */
+	assert_null(seen_get(&s, "#r1", 0));
+	assert_non_null(seen_get(&s, "#new", 0));
+	seen_free(&s);
+}
+
 /* Whoever could write it could hide messages: others' access is refused. */
 static void
 test_seen_refuses_open_modes(void **state)
@@ -308,6 +352,7 @@ main(void)
 		cmocka_unit_test(test_seen_round_trip),
 		cmocka_unit_test(test_seen_epoch),
 		cmocka_unit_test(test_seen_refuses_garbage),
+		cmocka_unit_test(test_seen_skips_server_damage),
 		cmocka_unit_test(test_seen_refuses_open_modes),
 	};
 

@@ -60,6 +60,9 @@ setup_parties(void **state UNUSED)
 	return 0;
 }
 
+/* The roster head every test message names (docs/E2E.md 3.2). */
+static const uint8_t	 head[32] = "the roster head, thirty-two byte";
+
 static void
 put32(uint8_t *p, uint32_t v)
 {
@@ -85,7 +88,9 @@ put_name(uint8_t *p, size_t *off, const char *name)
 #define ENV_OFF_SPK_ID		14
 #define ENV_OFF_E_PUB		18
 #define ENV_OFF_MSG_ID		50
-#define ENV_HDR_LEN		74
+#define ENV_OFF_STREAM		74
+#define ENV_OFF_COUNTER		78
+#define ENV_HDR_LEN		86
 
 /*
  * An envelope built from the specification alone, with a chosen
@@ -103,7 +108,7 @@ craft_envelope(const struct party *from, const char *to,
 	struct crypto_part	 parts[3];
 	size_t			 off = 0, ioff, hdrlen, ptlen = strlen(pt);
 
-	out[off++] = 1;
+	out[off++] = 2;
 	out[off++] = E2E_TYPE_DM;
 	put_name(out, &off, from->name);
 	put_name(out, &off, to);
@@ -115,6 +120,11 @@ craft_envelope(const struct party *from, const char *to,
 	off += 16;
 	memset(out + off, 0, 8);
 	out[off + 7] = 42;
+	off += 8;
+	put32(out + off, 0x0a0b0c0d);		/* stream */
+	off += 4;
+	memset(out + off, 0, 8);		/* counter 3 */
+	out[off + 7] = 3;
 	off += 8;
 	hdrlen = off;
 	assert_int_equal(hdrlen, ENV_HDR_LEN);
@@ -149,9 +159,9 @@ seal_dm(const struct party *from, const struct party *to, const char *pt,
 {
 	size_t	 ptlen = strlen(pt);
 
-	assert_int_equal(e2e_seal(from->sign_priv, from->name, to->name,
-	    to->spk_id, to->spk_pub, E2E_TYPE_DM, pt, ptlen, 1234,
-	    m->b, sizeof(m->b), &m->len), E2E_OK);
+	assert_int_equal(e2e_seal_counted(from->sign_priv, from->name,
+	    to->name, to->spk_id, to->spk_pub, E2E_TYPE_DM, 0x0a0b0c0d, 3, pt,
+	    ptlen, 1234, m->b, sizeof(m->b), &m->len), E2E_OK);
 	assert_int_equal(m->len, e2e_seal_size(from->name, to->name, ptlen));
 }
 
@@ -235,7 +245,7 @@ envelope_follows_spec_layout(void **state UNUSED)
 	assert_memory_equal(out, pt, strlen(pt));
 
 	seal_dm(&alice, &bobby, pt, &m);
-	assert_int_equal(m.b[0], 1);
+	assert_int_equal(m.b[0], 2);
 	assert_int_equal(m.b[1], E2E_TYPE_DM);
 	assert_int_equal(m.b[2], 5);
 	assert_memory_equal(m.b + ENV_OFF_SENDER, "alice", 5);
@@ -243,6 +253,9 @@ envelope_follows_spec_layout(void **state UNUSED)
 	assert_memory_equal(m.b + ENV_OFF_RECIPIENT, "bobby", 5);
 	assert_int_equal(m.b[ENV_OFF_SPK_ID + 3], bobby.spk_id);
 	assert_int_equal(m.b[ENV_OFF_MSG_ID + 16 + 7], 1234 & 0xff);
+	assert_int_equal(m.b[ENV_OFF_STREAM], 0x0a);
+	assert_int_equal(m.b[ENV_OFF_STREAM + 3], 0x0d);
+	assert_int_equal(m.b[ENV_OFF_COUNTER + 7], 3);
 	ctlen = strlen(pt) + 16;
 	assert_int_equal(m.b[ENV_HDR_LEN + 3], ctlen);
 	assert_int_equal(m.len, ENV_HDR_LEN + 4 + ctlen + 64);
@@ -496,7 +509,7 @@ gseal(struct e2e_chain *c, const char *room, const char *sender,
 	int	 ptlen;
 
 	ptlen = snprintf(pt, sizeof(pt), "message %u from %s", n, sender);
-	assert_int_equal(e2e_group_seal(c, room, sender, epoch, pt,
+	assert_int_equal(e2e_group_seal_head(c, room, sender, epoch, head, pt,
 	    (size_t)ptlen, 1000 + n, m->b, sizeof(m->b), &m->len), E2E_OK);
 }
 
@@ -560,7 +573,8 @@ seal_many(struct e2e_chain *c, const char *sender, uint32_t n)
 #define GRP_OFF_SENDER		9
 #define GRP_OFF_CHAIN_ID	18
 #define GRP_OFF_ITERATION	22
-#define GRP_HDR_LEN		50
+#define GRP_OFF_ROSTER		50
+#define GRP_HDR_LEN		82
 
 static void
 group_follows_spec_layout(void **state UNUSED)
@@ -578,13 +592,18 @@ group_follows_spec_layout(void **state UNUSED)
 	int			 i;
 
 	assert_int_equal(e2e_chain_new(&c, 5), E2E_OK);
-	assert_int_equal(e2e_chain_skdm(&c, ROOM, 3, skdm, sizeof(skdm),
-	    &len), E2E_OK);
-	assert_int_equal(len, 1 + 5 + 12 + 64);
+	assert_int_equal(e2e_chain_skdm_prev(&c, ROOM, 3, 0x01020304, 77,
+	    skdm, sizeof(skdm), &len), E2E_OK);
+	assert_int_equal(len, 1 + 5 + 12 + 64 + 8);
 	assert_int_equal(skdm[0], 5);
 	assert_memory_equal(skdm + 1, ROOM, 5);
 	assert_int_equal(skdm[9], 3);			/* epoch */
+	assert_int_equal(skdm[82], 1);			/* prev chain id */
+	assert_int_equal(skdm[85], 4);
+	assert_int_equal(skdm[89], 77);			/* prev count */
 	assert_int_equal(e2e_skdm_parse(skdm, len, &s), E2E_OK);
+	assert_int_equal(s.prev_chain_id, 0x01020304);
+	assert_int_equal(s.prev_count, 77);
 	assert_string_equal(s.room, ROOM);
 	assert_int_equal(s.epoch, 3);
 	assert_int_equal(s.chain_id, c.chain_id);
@@ -596,13 +615,14 @@ group_follows_spec_layout(void **state UNUSED)
 	gseal(&c, ROOM, "alice", 3, 0, &m[0]);
 	gseal(&c, ROOM, "alice", 3, 1, &m[1]);
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(m[i].b[0], 1);
+		assert_int_equal(m[i].b[0], 2);
 		assert_int_equal(m[i].b[1], E2E_TYPE_GROUP);
 		assert_memory_equal(m[i].b + GRP_OFF_ROOM, ROOM, 5);
 		assert_memory_equal(m[i].b + GRP_OFF_SENDER, "alice", 5);
 		assert_int_equal(m[i].b[GRP_OFF_CHAIN_ID - 1], 3);
 		assert_memory_equal(m[i].b + GRP_OFF_CHAIN_ID, skdm + 10, 4);
 		assert_int_equal(m[i].b[GRP_OFF_ITERATION + 3], i);
+		assert_memory_equal(m[i].b + GRP_OFF_ROSTER, head, 32);
 
 		/* seed_i = HMAC(CK_i, 01), CK_i+1 = HMAC(CK_i, 02). */
 		assert_int_equal(crypto_hmac_sha256(ck, 32, &b1, 1, seed), 0);
@@ -748,6 +768,139 @@ group_out_of_order_within_bounds(void **state UNUSED)
 	free(m);
 	e2e_chain_wipe(&c);
 	e2e_group_receiver_free(&r);
+}
+
+/* Open message n of ROOM from alice and say what its order is. */
+static struct e2e_order
+gorder(struct e2e_group_receiver *r, const struct msg *m)
+{
+	struct e2e_order	 o;
+	uint8_t			 out[MSG_MAX];
+	size_t			 outlen;
+
+	assert_int_equal(e2e_group_open_order(r, m->b, m->len, out,
+	    sizeof(out), &outlen, NULL, &o), E2E_OK);
+	return o;
+}
+
+/*
+ * Issue 10: "m1 I agree / m2 NOT / m3 to the deal" shown as "m3", "m1"
+ * without a word.  A skipped iteration is reported as missing, a message
+ * older than one shown as late.
+ */
+static void
+group_order_reported(void **state UNUSED)
+{
+	struct e2e_group_receiver	 r;
+	struct e2e_chain		 c;
+	struct e2e_order		 o;
+	struct msg			*m;
+
+	alice_chain(&c, &r);
+	m = seal_many(&c, "alice", 6);
+	o = gorder(&r, &m[0]);
+	assert_int_equal(o.missing, 0);
+	assert_false(o.late);
+	o = gorder(&r, &m[3]);			/* 1 and 2 dropped, so far */
+	assert_int_equal(o.missing, 2);
+	assert_false(o.late);
+	o = gorder(&r, &m[1]);			/* 1 after all: late */
+	assert_int_equal(o.missing, 0);
+	assert_true(o.late);
+	o = gorder(&r, &m[4]);
+	assert_int_equal(o.missing, 0);
+	assert_false(o.late);
+	free(m);
+	e2e_chain_wipe(&c);
+	e2e_group_receiver_free(&r);
+}
+
+/*
+ * A new chain names the one it replaces and how many messages it
+ * carried: the last ones dropped are noticed, and a message of the old
+ * chain arriving after the new key is late.
+ */
+static void
+group_chain_end_reported(void **state UNUSED)
+{
+	struct e2e_group_receiver	 r;
+	struct e2e_chain		 c, d;
+	struct e2e_order		 o;
+	struct msg			*m;
+	uint8_t				 skdm[E2E_SKDM_MAX];
+	size_t				 len;
+
+	alice_chain(&c, &r);
+	m = seal_many(&c, "alice", 5);
+	(void)gorder(&r, &m[0]);
+	(void)gorder(&r, &m[1]);		/* 2, 3, 4 never come */
+	assert_int_equal(e2e_chain_new(&d, 0), E2E_OK);
+	assert_int_equal(e2e_chain_skdm_prev(&d, ROOM, 1, c.chain_id,
+	    c.iteration, skdm, sizeof(skdm), &len), E2E_OK);
+	assert_int_equal(e2e_group_receiver_learn(&r, "alice", skdm, len, &o),
+	    E2E_OK);
+	assert_int_equal(o.missing, 3);
+	o = gorder(&r, &m[3]);
+	assert_true(o.late);
+	/* No previous chain, or one we never held: nothing to say. */
+	e2e_chain_wipe(&d);
+	assert_int_equal(e2e_chain_new(&d, 0), E2E_OK);
+	assert_int_equal(e2e_chain_skdm_prev(&d, ROOM, 1, 0xdeadbeef, 50, skdm,
+	    sizeof(skdm), &len), E2E_OK);
+	assert_int_equal(e2e_group_receiver_learn(&r, "alice", skdm, len, &o),
+	    E2E_OK);
+	assert_int_equal(o.missing, 0);
+	free(m);
+	e2e_chain_wipe(&c);
+	e2e_chain_wipe(&d);
+	e2e_group_receiver_free(&r);
+}
+
+/* Direct messages: a counter per pair and stream (e2e-order.c). */
+static void
+dm_counters_reported(void **state UNUSED)
+{
+	struct e2e_dm_peer	 out, in;
+	struct e2e_order	 o;
+	uint32_t		 stream, s2;
+	uint64_t		 n, i;
+
+	assert_int_equal(e2e_dm_peer_init(&out, "bobby"), E2E_OK);
+	assert_int_equal(e2e_dm_peer_init(&in, "alice"), E2E_OK);
+	assert_int_equal(e2e_dm_next(&out, &stream, &n), E2E_OK);
+	assert_int_not_equal(stream, 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(e2e_dm_next(&out, &s2, &n), E2E_OK);
+	assert_int_equal(s2, stream);
+	assert_int_equal(n, 2);
+
+	assert_int_equal(e2e_dm_check(&in, stream, 1, &o), E2E_OK);
+	assert_int_equal(o.missing, 0);
+	assert_false(o.late);
+	assert_int_equal(e2e_dm_check(&in, stream, 4, &o), E2E_OK);
+	assert_int_equal(o.missing, 2);
+	assert_int_equal(e2e_dm_check(&in, stream, 3, &o), E2E_OK);
+	assert_true(o.late);
+	assert_int_equal(o.missing, 0);
+	/* No counter: no claim. */
+	assert_int_equal(e2e_dm_check(&in, 0, 0, &o), E2E_OK);
+	assert_int_equal(o.missing, 0);
+	assert_false(o.late);
+	/* Another device's stream beside it; the first is kept. */
+	assert_int_equal(e2e_dm_check(&in, stream + 1, 1, &o), E2E_OK);
+	assert_int_equal(o.missing, 0);
+	assert_int_equal(e2e_dm_check(&in, stream, 5, &o), E2E_OK);
+	assert_int_equal(o.missing, 0);
+	/* A new stream that starts at 3: 1 and 2 are missing. */
+	assert_int_equal(e2e_dm_check(&in, stream + 2, 3, &o), E2E_OK);
+	assert_int_equal(o.missing, 2);
+	/* Five streams: the least recently used one is forgotten. */
+	for (i = 3; i < 6; i++)
+		assert_int_equal(e2e_dm_check(&in, stream + (uint32_t)i, 1, &o),
+		    E2E_OK);
+	assert_int_equal(e2e_dm_check(&in, stream + 1, 2, &o), E2E_OK);
+	assert_int_equal(o.missing, 1);		/* it was forgotten */
+	assert_int_equal(e2e_dm_peer_init(&in, ""), E2E_EINVAL);
 }
 
 static void
@@ -1163,6 +1316,9 @@ main(void)
 		cmocka_unit_test(skdm_malformed_refused),
 		cmocka_unit_test(group_round_trip_300_messages_with_rotation),
 		cmocka_unit_test(group_out_of_order_within_bounds),
+		cmocka_unit_test(group_order_reported),
+		cmocka_unit_test(group_chain_end_reported),
+		cmocka_unit_test(dm_counters_reported),
 		cmocka_unit_test(group_jump_of_1001_refused_1000_accepted),
 		cmocka_unit_test(group_skipped_keys_bounded_oldest_gone),
 		cmocka_unit_test(group_replay_refused),

@@ -32,8 +32,9 @@
 #define CH_FLOOR	12
 #define CH_NEXT		16
 #define CH_ADDED	24
-#define CH_NSKIPPED	96
-#define CHAIN_LEN	100		/* without its skipped keys */
+#define CH_FLAGS	32
+#define CH_NSKIPPED	97
+#define CHAIN_LEN	101		/* without its skipped keys */
 #define SKIPPED_LEN	36
 /* A seen-set record. */
 #define SEEN_OFF_COUNT	2
@@ -460,6 +461,7 @@ receiver_follows_spec_layout(void **state UNUSED)
 	add_be(want, &off, 0, 4);		/* floor */
 	add_be(want, &off, 3, 8);		/* next */
 	add_be(want, &off, 1, 8);		/* added */
+	add_be(want, &off, 0, 1);		/* flags */
 	add_bytes(want, &off, ck, 32);
 	add_bytes(want, &off, c.sign_pub, 32);
 	add_be(want, &off, 2, 4);		/* nskipped */
@@ -472,6 +474,23 @@ receiver_follows_spec_layout(void **state UNUSED)
 	assert_int_equal(got.len, off);
 	assert_memory_equal(got.b, want, off);
 	free(got.b);
+
+	/* Version 1 (the first client's) had no flags byte: still read. */
+	{
+		struct e2e_group_receiver	 v1;
+		size_t				 used;
+
+		want[0] = 1;
+		memmove(want + OFF_CHAIN + CH_FLAGS, want + OFF_CHAIN +
+		    CH_FLAGS + 1, off - OFF_CHAIN - CH_FLAGS - 1);
+		assert_int_equal(e2e_receiver_state_read(&v1, want, off - 1,
+		    &used), E2E_OK);
+		assert_int_equal(used, off - 1);
+		assert_int_equal(v1.chains[0].next, 3);
+		assert_int_equal(v1.chains[0].nskipped, 2);
+		assert_int_equal(v1.chains[0].ended, 0);
+		e2e_group_receiver_free(&v1);
+	}
 
 	/* The seen-set: count, next, then the ring's slots in order. */
 	s = seen_new(2);
@@ -649,7 +668,7 @@ inconsistent_fields_refused(void **state UNUSED)
 {
 	/* Chain 0: base 0, floor 0, next 4, keys 1 and 2; chain 1: next 1. */
 	static const struct patch	 p[] = {
-		{ 0, 1, 2, E2E_EVERSION },
+		{ 0, 1, 3, E2E_EVERSION },
 		{ 1, 1, E2E_STATE_SEEN, E2E_EVERSION },
 		{ 2, 1, 0, E2E_EMALFORMED },		/* empty room */
 		{ 4, 1, 0, E2E_EMALFORMED },		/* NUL in the room */
@@ -661,6 +680,8 @@ inconsistent_fields_refused(void **state UNUSED)
 		{ OFF_CHAIN + CH_NEXT, 8, 2, E2E_EMALFORMED },
 		{ OFF_CHAIN + CH_NEXT, 8, 3, E2E_OK },
 		{ OFF_CHAIN + CH_ADDED, 8, 0, E2E_EMALFORMED },
+		{ OFF_CHAIN + CH_FLAGS, 1, 2, E2E_EMALFORMED },	/* unknown */
+		{ OFF_CHAIN + CH_FLAGS, 1, 1, E2E_OK },		/* ended */
 		{ SKIPPED1, 4, 1, E2E_EMALFORMED },	/* not increasing */
 		{ SKIPPED1, 4, 3, E2E_OK },
 		{ SKIPPED1, 4, 4, E2E_EMALFORMED },	/* not below next */
@@ -942,6 +963,248 @@ bad_arguments_refused(void **state UNUSED)
 	free(s);
 }
 
+/* An id that says which number it is. */
+static void
+replay_id(uint8_t id[E2E_MSGID_LEN], uint32_t n)
+{
+	memset(id, 0xa5, E2E_MSGID_LEN);
+	put_be(id + 3, n, 4);
+}
+
+static struct rec
+replay_save(struct e2e_replay *r)
+{
+	struct rec	 rec;
+
+	rec.len = 0;
+	assert_true(e2e_replay_state_size(r) > 0);
+	assert_non_null(rec.b = malloc(e2e_replay_state_size(r)));
+	assert_int_equal(e2e_replay_state_write(r, rec.b,
+	    e2e_replay_state_size(r), &rec.len), E2E_OK);
+	assert_int_equal(rec.len, e2e_replay_state_size(r));
+	return rec;
+}
+
+/*
+ * Issue 10: a direct message replayed after 4096 others opened again.
+ * Ids are now kept as long as their prekey, whatever their number, and
+ * across a restart.
+ */
+static void
+replay_not_count_bounded(void **state UNUSED)
+{
+	struct e2e_replay	 r, t;
+	struct rec		 rec;
+	uint8_t			 id[E2E_MSGID_LEN];
+	uint32_t		 i;
+	size_t			 used;
+
+	e2e_replay_init(&r);
+	for (i = 0; i < 3 * E2E_SEEN_MAX; i++) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 1 + i % 2,
+		    1000 + i), E2E_OK);
+	}
+	for (i = 0; i < 3 * E2E_SEEN_MAX; i += 97) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 1, 5000),
+		    E2E_EREPLAY);
+	}
+	assert_int_equal(e2e_replay_count(&r), 3 * E2E_SEEN_MAX);
+
+	/* A restart keeps every one. */
+	rec = replay_save(&r);
+	e2e_replay_init(&t);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_OK);
+	assert_int_equal(used, rec.len);
+	replay_id(id, 0);
+	assert_int_equal(e2e_replay_check_add(&t, id, 1, 1), E2E_EREPLAY);
+	replay_id(id, 3 * E2E_SEEN_MAX - 1);
+	assert_int_equal(e2e_replay_check_add(&t, id, 1, 1), E2E_EREPLAY);
+	free(rec.b);
+
+	/* Prekey 1 erased: its ids go, prekey 2's stay. */
+	{
+		const uint32_t	 held = 2;
+
+		assert_int_equal(e2e_replay_retain(&t, &held, 1),
+		    3 * E2E_SEEN_MAX / 2);
+	}
+	replay_id(id, 0);			/* sealed to prekey 1 */
+	assert_int_equal(e2e_replay_check_add(&t, id, 3, 1), E2E_OK);
+	replay_id(id, 1);			/* sealed to prekey 2 */
+	assert_int_equal(e2e_replay_check_add(&t, id, 3, 1), E2E_EREPLAY);
+	e2e_replay_free(&r);
+	e2e_replay_free(&t);
+}
+
+/* Past the bound the oldest eighth goes, and older envelopes are refused. */
+static void
+replay_flood_raises_floor(void **state UNUSED)
+{
+	struct e2e_replay	 r;
+	uint8_t			 id[E2E_MSGID_LEN];
+	uint32_t		 i;
+
+	e2e_replay_init(&r);
+	for (i = 0; i < E2E_REPLAY_MAX; i++) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 1, 10 + i),
+		    E2E_OK);
+	}
+	assert_int_equal(r.floor_ms, 0);
+	replay_id(id, E2E_REPLAY_MAX);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, 10 + E2E_REPLAY_MAX),
+	    E2E_OK);
+	assert_int_equal(r.floor_ms, 10 + E2E_REPLAY_MAX / 8 - 1);
+	assert_int_equal(e2e_replay_count(&r), E2E_REPLAY_MAX -
+	    E2E_REPLAY_MAX / 8 + 1);
+	/* Forgotten, but at or below the floor: refused. */
+	replay_id(id, 0);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, 10), E2E_ETOO_OLD);
+	replay_id(id, E2E_REPLAY_MAX / 8 - 1);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, r.floor_ms),
+	    E2E_ETOO_OLD);
+	/* Still held: a replay; newer: fine. */
+	replay_id(id, E2E_REPLAY_MAX / 8);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, r.floor_ms + 1),
+	    E2E_EREPLAY);
+	replay_id(id, E2E_REPLAY_MAX + 1);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, r.floor_ms + 1),
+	    E2E_OK);
+	e2e_replay_free(&r);
+}
+
+/* A record out of order, with a duplicate, too long or cut: refused. */
+static void
+replay_record_damage_refused(void **state UNUSED)
+{
+	struct e2e_replay	 r, t;
+	struct rec		 rec;
+	uint8_t			 id[E2E_MSGID_LEN], save[E2E_MSGID_LEN];
+	uint32_t		 i;
+	size_t			 used;
+
+	e2e_replay_init(&r);
+	for (i = 0; i < 3; i++) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 7, i), E2E_OK);
+	}
+	rec = replay_save(&r);
+	assert_int_equal(rec.len, 14 + 3 * 28);
+	assert_int_equal(rec.b[1], E2E_STATE_REPLAY);
+	e2e_replay_init(&t);
+	/* Swap the first two ids: no longer sorted. */
+	memcpy(save, rec.b + 14, E2E_MSGID_LEN);
+	memcpy(rec.b + 14, rec.b + 14 + 28, E2E_MSGID_LEN);
+	memcpy(rec.b + 14 + 28, save, E2E_MSGID_LEN);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EMALFORMED);
+	/* The same id twice. */
+	memcpy(rec.b + 14, rec.b + 14 + 28, E2E_MSGID_LEN);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EMALFORMED);
+	assert_int_equal(e2e_replay_count(&t), 0);
+	free(rec.b);
+	rec = replay_save(&r);
+	/* Cut short, a count above the bound, a count above the bytes. */
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len - 1, &used),
+	    E2E_EMALFORMED);
+	put_be(rec.b + 10, E2E_REPLAY_MAX + 1, 4);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EMALFORMED);
+	put_be(rec.b + 10, 4, 4);
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EMALFORMED);
+	put_be(rec.b + 10, 2, 4);	/* fewer: the rest is the next record */
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_OK);
+	assert_int_equal(used, 14 + 2 * 28);
+	rec.b[0] = 9;
+	assert_int_equal(e2e_replay_state_read(&t, rec.b, rec.len, &used),
+	    E2E_EVERSION);
+	assert_int_equal(e2e_replay_count(&t), 0);
+	free(rec.b);
+	e2e_replay_free(&r);
+	e2e_replay_free(&t);
+}
+
+/* DM counters and chain ends: round trips and what readers refuse. */
+static void
+order_records_round_trip(void **state UNUSED)
+{
+	struct e2e_dm_peer	 p[2], *q = NULL;
+	struct e2e_chain_end	 e[2], *f = NULL;
+	struct e2e_order	 o;
+	uint8_t			 b[512];
+	uint32_t		 stream;
+	uint64_t		 n;
+	size_t			 len, used, nq, nf;
+
+	assert_int_equal(e2e_dm_peer_init(&p[0], "alice"), E2E_OK);
+	assert_int_equal(e2e_dm_peer_init(&p[1], "bobby"), E2E_OK);
+	assert_int_equal(e2e_dm_next(&p[0], &stream, &n), E2E_OK);
+	assert_int_equal(e2e_dm_check(&p[1], 77, 5, &o), E2E_OK);
+	assert_int_equal(e2e_dm_state_size(p, 2), 2 + 4 + 2 * (1 + 5 + 60));
+	assert_int_equal(e2e_dm_state_write(p, 2, b, sizeof(b), &len), E2E_OK);
+	assert_int_equal(b[0], E2E_STATE_VERSION);
+	assert_int_equal(b[1], E2E_STATE_DM);
+	assert_int_equal(e2e_dm_state_read(&q, &nq, b, len, &used), E2E_OK);
+	assert_int_equal(nq, 2);
+	assert_int_equal(used, len);
+	assert_string_equal(q[1].name, "bobby");
+	assert_int_equal(q[0].out_stream, stream);
+	assert_int_equal(q[0].out_next, 2);
+	/* Read back, the counters go on where they were. */
+	assert_int_equal(e2e_dm_check(&q[1], 77, 6, &o), E2E_OK);
+	assert_int_equal(o.missing, 0);
+	assert_int_equal(e2e_dm_check(&q[1], 77, 5, &o), E2E_OK);
+	assert_true(o.late);
+	free(q);
+	/* Out of order names, a stream slot with a count but no stream. */
+	{
+		struct e2e_dm_peer	 swap[2] = { p[1], p[0] };
+
+		assert_int_equal(e2e_dm_state_write(swap, 2, b, sizeof(b),
+		    &len), E2E_EINVAL);
+	}
+	assert_int_equal(e2e_dm_state_write(p, 2, b, sizeof(b), &len), E2E_OK);
+	b[7] = 'c';			/* "alice" -> "clice", after "bobby" */
+	assert_int_equal(e2e_dm_state_read(&q, &nq, b, len, &used),
+	    E2E_EMALFORMED);
+	assert_null(q);
+	assert_int_equal(e2e_dm_state_write(p, 2, b, sizeof(b), &len), E2E_OK);
+	b[len - 1] = 1;			/* bobby's last slot: high, no stream */
+	assert_int_equal(e2e_dm_state_read(&q, &nq, b, len, &used),
+	    E2E_EMALFORMED);
+	assert_int_equal(e2e_dm_state_read(&q, &nq, b, len - 20, &used),
+	    E2E_EMALFORMED);
+
+	memset(e, 0, sizeof(e));
+	(void)strcpy(e[0].room, "#a");
+	e[0].chain_id = 9;
+	e[0].count = 100;
+	(void)strcpy(e[1].room, "#b");
+	e[1].chain_id = 10;
+	assert_int_equal(e2e_ends_state_write(e, 2, b, sizeof(b), &len),
+	    E2E_OK);
+	assert_int_equal(len, 2 + 4 + 2 * (1 + 2 + 8));
+	assert_int_equal(b[1], E2E_STATE_ENDS);
+	assert_int_equal(e2e_ends_state_read(&f, &nf, b, len, &used), E2E_OK);
+	assert_int_equal(nf, 2);
+	assert_int_equal(f[0].count, 100);
+	assert_int_equal(f[1].chain_id, 10);
+	free(f);
+	b[9] = 0;			/* #a's chain id 0: names no chain */
+	b[10] = 0;
+	b[11] = 0;
+	b[12] = 0;
+	assert_int_equal(e2e_ends_state_read(&f, &nf, b, len, &used),
+	    E2E_EMALFORMED);
+	assert_null(f);
+}
+
 int
 main(void)
 {
@@ -958,6 +1221,10 @@ main(void)
 		cmocka_unit_test(counts_above_bounds_refused),
 		cmocka_unit_test(concatenated_records_read_in_turn),
 		cmocka_unit_test(bad_arguments_refused),
+		cmocka_unit_test(replay_not_count_bounded),
+		cmocka_unit_test(replay_flood_raises_floor),
+		cmocka_unit_test(replay_record_damage_refused),
+		cmocka_unit_test(order_records_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

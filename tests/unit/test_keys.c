@@ -427,26 +427,41 @@ prekeys_damaged_payload_refused(void **state)
 	prekeys_wipe(&a);
 }
 
-/* A creation time more than a day ahead of the clock is refused. */
+/*
+ * A creation time more than a day ahead of the clock (a clock that was
+ * ahead, a prekey the server refused) is erased and replaced, not a
+ * reason never to start again (issue 10).
+ */
 static void
-prekeys_future_refused(void **state)
+prekeys_future_dropped(void **state)
 {
 	struct fixture	*f = *state;
-	struct prekeys	 a, b;
+	struct prekeys	 a, b, c;
 	int		 changed = -1;
 
-	assert_int_equal(load_pk(f, T0, &a, &changed), 0);
-	assert_int_equal(load_pk(f, T0 - DAY, &b, &changed), 0);
+	assert_int_equal(load_pk(f, T0 + 7 * DAY, &a, &changed), 0);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(load_pk(f, T0 + 6 * DAY, &b, &changed), 0);
 	assert_int_equal(changed, 0);
+	assert_int_equal(b.dropped, 0);
 	prekeys_wipe(&b);
-	memset(&b, 0x5a, sizeof(b));
 	changed = -1;
-	assert_int_equal(load_pk(f, T0 - DAY - 1, &b, &changed), -1);
-	assert_err(f->err, "in the future");
+	assert_int_equal(load_pk(f, T0, &b, &changed), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(b.dropped, 1);
+	assert_int_equal(b.n, 1);
+	assert_non_null(prekeys_current(&b));
+	assert_int_equal(prekeys_current(&b)->created_s, T0);
+	assert_true(prekeys_current(&b)->id != prekeys_current(&a)->id);
+	assert_null(prekeys_find(&b, prekeys_current(&a)->id));
+	/* Written back: the next start finds only the new one. */
+	assert_int_equal(load_pk(f, T0, &c, &changed), 0);
 	assert_int_equal(changed, 0);
-	assert_int_equal(b.n, 0);
-	assert_null(prekeys_current(&b));
+	assert_int_equal(c.dropped, 0);
+	assert_int_equal(prekeys_current(&c)->id, prekeys_current(&b)->id);
 	prekeys_wipe(&a);
+	prekeys_wipe(&b);
+	prekeys_wipe(&c);
 }
 
 /* The file is the identity's: another one cannot open or sign it. */
@@ -675,15 +690,30 @@ trust_pin_change_accept(void **state)
 	assert_memory_equal(e->sign_pub, k[0], 32);
 	assert_memory_equal(e->new_sign_pub, k[1], 32);
 	assert_int_equal(tr_check(&t, s, "bob", k[1]), TRUST_STILL_CHANGED);
-	/* The pinned key again is SAME, and the change is still pending. */
+	/*
+	 * The pinned key again withdraws the change: k[1] is forgotten and
+	 * can no longer be accepted (issue 10: /trust must not pin a key
+	 * the server showed once and then hid).
+	 */
+	assert_int_equal(tr_check(&t, s, "bob", k[0]), TRUST_WITHDRAWN);
+	assert_int_equal(trust_is_trusted(&t, s, "bob", k[0]), 1);
+	assert_int_equal(trust_get(&t, s, "bob")->changed, 0);
+	assert_int_equal(trust_accept(&t, s, "bob", k[1]), -1);
 	assert_int_equal(tr_check(&t, s, "bob", k[0]), TRUST_SAME);
-	assert_int_equal(trust_is_trusted(&t, s, "bob", k[0]), 0);
+	assert_int_equal(tr_check(&t, s, "bob", k[1]), TRUST_CHANGED);
 	assert_int_equal(tr_check(&t, s, "bob", k[2]), TRUST_CHANGED);
 	assert_int_equal(tr_check(&t, s, "bob", k[2]), TRUST_STILL_CHANGED);
+	assert_int_equal(trust_get(&t, s, "bob")->shown, 0);
+	trust_set_shown(&t, s, "bob", k[1]);	/* not the pending one */
+	assert_int_equal(trust_get(&t, s, "bob")->shown, 0);
+	trust_set_shown(&t, s, "bob", k[2]);
+	assert_int_equal(trust_get(&t, s, "bob")->shown, 1);
 
-	assert_int_equal(trust_accept(&t, s, "bob"), 0);
-	assert_int_equal(trust_accept(&t, s, "bob"), -1);
-	assert_int_equal(trust_accept(&t, s, "carol"), -1);
+	/* Only the pending key itself is accepted. */
+	assert_int_equal(trust_accept(&t, s, "bob", k[1]), -1);
+	assert_int_equal(trust_accept(&t, s, "bob", k[2]), 0);
+	assert_int_equal(trust_accept(&t, s, "bob", k[2]), -1);
+	assert_int_equal(trust_accept(&t, s, "carol", k[2]), -1);
 	tr_save_reload(f, &t);
 	assert_non_null(e = trust_get(&t, s, "bob"));
 	assert_memory_equal(e->sign_pub, k[2], 32);
@@ -887,7 +917,7 @@ main(void)
 		T(prekeys_long_absence_keeps_only_current),
 		T(prekeys_erase_waits_for_the_backlog),
 		T(prekeys_damaged_payload_refused),
-		T(prekeys_future_refused),
+		T(prekeys_future_dropped),
 		T(prekeys_other_identity_refused),
 		T(localfile_round_trip),
 		T(localfile_every_byte_checked),

@@ -1411,6 +1411,56 @@ request_savepoint_undoes_one_request(void **state)
 	store_close(s);
 }
 
+static int
+roster_cb(uint32_t idx, const uint8_t *entry, size_t len, void *arg)
+{
+	uint32_t	*seen = arg;
+
+	assert_int_equal(idx, seen[0]);
+	assert_int_equal(len, 3);
+	assert_int_equal(entry[0], 'e');
+	assert_int_equal(entry[2], '0' + idx);
+	seen[0]++;
+	return seen[0] == seen[1];	/* stop when told */
+}
+
+/* Roster entries (schema 5): stored as given, in order, once per index. */
+static void
+roster_append_count_read(void **state)
+{
+	struct store	*s = fresh();
+	uint8_t		 hash[STORE_KEY_LEN];
+	uint32_t	 n, seen[2];
+	int64_t		 room;
+	char		 entry[4];
+
+	memset(hash, 0xab, sizeof(hash));
+	room = add_room(s, "#r");
+	assert_int_equal(store_roster_count(s, room, &n), 0);
+	assert_int_equal(n, 0);
+	for (n = 0; n < 5; n++) {
+		(void)snprintf(entry, sizeof(entry), "e-%u", n);
+		assert_int_equal(store_roster_append(s, room, n,
+		    (const uint8_t *)entry, 3, hash), 0);
+	}
+	/* An index taken: refused, nothing changes. */
+	assert_int_equal(store_roster_append(s, room, 2,
+	    (const uint8_t *)"xxx", 3, hash), -1);
+	assert_int_equal(store_roster_count(s, room, &n), 0);
+	assert_int_equal(n, 5);
+	seen[0] = 2;
+	seen[1] = 100;
+	assert_int_equal(store_roster_read(s, room, 2, 10, roster_cb, seen),
+	    0);
+	assert_int_equal(seen[0], 5);
+	seen[0] = 0;
+	seen[1] = 2;
+	assert_int_equal(store_roster_read(s, room, 0, 10, roster_cb, seen),
+	    0);
+	assert_int_equal(seen[0], 2);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1461,6 +1511,7 @@ main(void)
 		cmocka_unit_test(
 		    append_outside_a_transaction_is_atomic_and_durable),
 		cmocka_unit_test(ten_thousand_appends_in_one_transaction),
+		cmocka_unit_test(roster_append_count_read),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,474 @@
+/*
+ * scfake.c: a scripted hostile server for the integration tests (issue
+ * 10).  It speaks enough of the protocol for a client to log in, then
+ * sends what its script says: frames no honest broker would send, such
+ * as a seq of 2^64 - 1, a hundred thousand rooms or a flood of keys.
+ * Every frame a client sends is printed as one JSON line.
+ *
+ * usage: scfake -p port -c cert.pem -k key.pem script
+ *
+ * Connections are served one after the other.  The script's sections,
+ * separated by lines "next", belong to the first, second, ... connection;
+ * after its section a connection is only answered (PING, PREKEY,
+ * KEYS_GET, WHO) until the client closes it.  Commands:
+ *   event ROOM SEQ KIND FROM      a ROOM_EVENT (kind 0 with a short body)
+ *   rooms PREFIX N                join events of N rooms PREFIX0.., seq 1
+ *   keys PREFIX N                 N unasked KEYS, random identity keys
+ *   stamped ROOM SEQ N            N messages of N new senders, each
+ *                                 stamped with a random identity key
+ *   dms N                         N direct messages of N new senders, each
+ *                                 a real envelope to the client's prekey
+ *                                 (after "wait PREKEY"), signed by and
+ *                                 stamped with a random identity key
+ *   notice HEX                    a NOTICE whose text is these bytes
+ *   caughtup                      CAUGHT_UP
+ *   wait TYPE                     answer frames until one of TYPE came
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "crypto.h"
+#include "e2e.h"
+#include "frame.h"
+#include "proto.h"
+#include "tls.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define MAX_FRAME	65536
+#define SCRIPT_MAX	(1024 * 1024)
+#define COUNT_MAX	1000000
+
+static SSL	*ssl;
+static uint8_t	 inbuf[2 * MAX_FRAME];
+static size_t	 inlen;
+static int	 conn_no;
+static char	 user[NAME_MAX_LEN + 1];
+static uint32_t	 spk_id;		/* the client's prekey, from PREKEY */
+static uint8_t	 spk_pub[KEY_LEN];
+
+static void __attribute__((noreturn))
+die(const char *what)
+{
+	fprintf(stderr, "scfake: %s\n", what);
+	exit(1);
+}
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE	*fp;
+	uint8_t	*buf;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		die(path);
+	buf = xmalloc(SCRIPT_MAX + 1);
+	*len = fread(buf, 1, SCRIPT_MAX, fp);
+	if (ferror(fp) || !feof(fp))
+		die("cannot read a file (or it is too large)");
+	(void)fclose(fp);
+	buf[*len] = '\0';
+	return buf;
+}
+
+static void
+send_frame(struct frame_buf *b)
+{
+	size_t	 off = 0;
+	int	 n;
+
+	if (frame_finish(b) == -1)
+		die("a frame the script asked for does not encode");
+	while (off < b->len) {
+		if ((n = SSL_write(ssl, b->data + off, (int)(b->len - off))) <=
+		    0)
+			break;	/* the client went away: the reader says so */
+		off += (size_t)n;
+	}
+	frame_buf_free(b);
+}
+
+/* The next whole frame from the client; -1 at the end of the connection. */
+static int
+read_frame(struct frame *f, uint8_t *raw, size_t *rawlen)
+{
+	size_t	 flen;
+	int	 n, r;
+
+	for (;;) {
+		r = frame_peek(inbuf, inlen, MAX_FRAME, &flen);
+		if (r == FRAME_OK)
+			break;
+		if (r != FRAME_NEED_MORE)
+			return -1;
+		if ((n = SSL_read(ssl, inbuf + inlen, (int)(sizeof(inbuf) -
+		    inlen))) <= 0)
+			return -1;
+		inlen += (size_t)n;
+	}
+	memcpy(raw, inbuf, flen);
+	*rawlen = flen;
+	memmove(inbuf, inbuf + flen, inlen - flen);
+	inlen -= flen;
+	if (frame_decode(raw, flen, f) != FRAME_OK ||
+	    frame_validate(f, proto_client_spec(f->type)) != FRAME_OK)
+		return -1;
+	return 0;
+}
+
+/* Print what the client sent, for the test to look at. */
+static void
+print_frame(const struct frame *f)
+{
+	char		 room[ROOM_MAX_LEN + 1] = "";
+	uint64_t	 seq = 0;
+
+	(void)frame_get_str(f, F_ROOM, room, sizeof(room));
+	(void)frame_get_u64(f, F_SEQ, &seq);
+	printf("{\"conn\":%d,\"type\":\"%s\",\"room\":\"%s\",\"seq\":%llu}\n",
+	    conn_no, proto_msg_name(f->type), room, (unsigned long long)seq);
+	(void)fflush(stdout);
+}
+
+static void
+random_key(uint8_t key[KEY_LEN])
+{
+	if (RAND_bytes(key, KEY_LEN) != 1)
+		die("RAND_bytes");
+}
+
+/* The answers a client waits for; everything else is only printed. */
+static void
+answer(const struct frame *f)
+{
+	struct frame_buf	 b;
+	const uint8_t		*tok;
+	size_t			 len;
+	char			 room[ROOM_MAX_LEN + 1];
+	uint8_t			 key[KEY_LEN];
+
+	print_frame(f);
+	switch (f->type) {
+	case MSG_PING:
+		if (frame_get_bytes(f, F_TOKEN, &tok, &len) == -1)
+			return;
+		frame_begin(&b, MSG_PONG, MAX_FRAME);
+		frame_put_bytes(&b, F_TOKEN, tok, len);
+		send_frame(&b);
+		break;
+	case MSG_PREKEY:
+		if (frame_get_u32(f, F_SPK_ID, &spk_id) == 0 &&
+		    frame_get_bytes(f, F_SPK_PUB, &tok, &len) == 0 &&
+		    len == KEY_LEN)
+			memcpy(spk_pub, tok, KEY_LEN);
+		random_key(key);
+		frame_begin(&b, MSG_KEYS, MAX_FRAME);
+		frame_put_str(&b, F_NAME, user);
+		frame_put_bytes(&b, F_SIGN_PUB, key, KEY_LEN);
+		send_frame(&b);
+		break;
+	case MSG_KEYS_GET:
+		frame_begin(&b, MSG_ERROR, MAX_FRAME);
+		frame_put_u16(&b, F_CODE, ERR_NO_SUCH_USER);
+		frame_put_str(&b, F_TEXT, "nobody here");
+		send_frame(&b);
+		break;
+	case MSG_WHO:
+		if (frame_get_str(f, F_ROOM, room, sizeof(room)) == -1)
+			return;
+		frame_begin(&b, MSG_WHO_LIST, MAX_FRAME);
+		frame_put_str(&b, F_ROOM, room);
+		frame_put_bytes(&b, F_LIST, "", 0);
+		send_frame(&b);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+room_event(const char *room, uint64_t seq, uint8_t kind, const char *from,
+    const uint8_t *sign_pub)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, MSG_ROOM_EVENT, MAX_FRAME);
+	frame_put_str(&b, F_ROOM, room);
+	frame_put_u64(&b, F_SEQ, seq);
+	frame_put_u64(&b, F_TS, now_ms());
+	frame_put_str(&b, F_FROM, from);
+	frame_put_u8(&b, F_KIND, kind);
+	if (kind == EVENT_MESSAGE)
+		frame_put_bytes(&b, F_BODY, "\x01\x20", 2);
+	if (sign_pub != NULL)
+		frame_put_bytes(&b, F_SIGN_PUB, sign_pub, KEY_LEN);
+	send_frame(&b);
+}
+
+/* A direct message from a user the client never saw, really sealed. */
+static void
+direct_from_stranger(unsigned long long i)
+{
+	struct frame_buf	 b;
+	uint8_t			 priv[KEY_LEN], pub[KEY_LEN], env[1024];
+	char			 from[NAME_MAX_LEN + 1];
+	size_t			 len;
+
+	(void)snprintf(from, sizeof(from), "d%llu", i);
+	if (crypto_ed25519_keygen(priv, pub) == -1 ||
+	    e2e_seal(priv, from, user, spk_id, spk_pub, E2E_TYPE_DM, "hi", 2,
+	    now_ms(), env, sizeof(env), &len) != E2E_OK)
+		die("cannot seal (no PREKEY from the client yet?)");
+	frame_begin(&b, MSG_DIRECT, MAX_FRAME);
+	frame_put_u64(&b, F_SEQ, i + 1);
+	frame_put_u64(&b, F_TS, now_ms());
+	frame_put_str(&b, F_FROM, from);
+	frame_put_str(&b, F_TO, user);
+	frame_put_bytes(&b, F_BODY, env, len);
+	frame_put_bytes(&b, F_SIGN_PUB, pub, KEY_LEN);
+	send_frame(&b);
+}
+
+static unsigned long long
+number(const char *s)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0)
+		die("bad number in the script");
+	return v;
+}
+
+/* One script line; the words are NUL-separated in w[0..n). */
+static void
+run(char **w, size_t n)
+{
+	struct frame_buf	 b;
+	struct frame		 f;
+	uint8_t			 raw[MAX_FRAME], key[KEY_LEN], *text;
+	char			 name[ROOM_MAX_LEN + 1];
+	unsigned long long	 i, count;
+	size_t			 rawlen, len;
+
+	if (strcmp(w[0], "event") == 0 && n == 5)
+		room_event(w[1], number(w[2]), (uint8_t)number(w[3]), w[4],
+		    NULL);
+	else if (strcmp(w[0], "rooms") == 0 && n == 3) {
+		if ((count = number(w[2])) > COUNT_MAX)
+			die("too many");
+		for (i = 0; i < count; i++) {
+			(void)snprintf(name, sizeof(name), "%s%llu", w[1], i);
+			room_event(name, 1, EVENT_JOIN, user, NULL);
+		}
+	} else if (strcmp(w[0], "keys") == 0 && n == 3) {
+		if ((count = number(w[2])) > COUNT_MAX)
+			die("too many");
+		for (i = 0; i < count; i++) {
+			(void)snprintf(name, sizeof(name), "%s%llu", w[1], i);
+			random_key(key);
+			frame_begin(&b, MSG_KEYS, MAX_FRAME);
+			frame_put_str(&b, F_NAME, name);
+			frame_put_bytes(&b, F_SIGN_PUB, key, KEY_LEN);
+			send_frame(&b);
+		}
+	} else if (strcmp(w[0], "stamped") == 0 && n == 4) {
+		if ((count = number(w[3])) > COUNT_MAX)
+			die("too many");
+		for (i = 0; i < count; i++) {
+			(void)snprintf(name, sizeof(name), "s%llu", i);
+			random_key(key);
+			room_event(w[1], number(w[2]) + i, EVENT_MESSAGE, name,
+			    key);
+		}
+	} else if (strcmp(w[0], "dms") == 0 && n == 2) {
+		if ((count = number(w[1])) > COUNT_MAX)
+			die("too many");
+		for (i = 0; i < count; i++)
+			direct_from_stranger(i);
+	} else if (strcmp(w[0], "notice") == 0 && n == 2) {
+		len = strlen(w[1]) / 2;
+		text = xmalloc(len + 1);
+		if (hex_decode(w[1], strlen(w[1]), text, len) == -1)
+			die("bad hex in the script");
+		text[len] = '\0';
+		/* Bytes as they are: the encoder must not clean them. */
+		frame_begin(&b, MSG_NOTICE, MAX_FRAME);
+		frame_put_bytes(&b, F_TEXT, text, len);
+		send_frame(&b);
+		free(text);
+	} else if (strcmp(w[0], "caughtup") == 0 && n == 1) {
+		frame_begin(&b, MSG_CAUGHT_UP, MAX_FRAME);
+		send_frame(&b);
+	} else if (strcmp(w[0], "wait") == 0 && n == 2) {
+		do {
+			if (read_frame(&f, raw, &rawlen) == -1)
+				return;
+			answer(&f);
+		} while (strcmp(proto_msg_name(f.type), w[1]) != 0);
+	} else
+		die("unknown script line");
+}
+
+/* HELLO, LOGIN or REGISTER: the client is in. */
+static int
+greet(void)
+{
+	struct frame_buf	 b;
+	struct frame		 f;
+	uint8_t			 raw[MAX_FRAME], nonce[NONCE_LEN];
+	size_t			 rawlen;
+
+	if (read_frame(&f, raw, &rawlen) == -1 || f.type != MSG_HELLO)
+		return -1;
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+		die("RAND_bytes");
+	frame_begin(&b, MSG_WELCOME, MAX_FRAME);
+	frame_put_u16(&b, F_VERSION, PROTO_VERSION);
+	frame_put_str(&b, F_SOFTWARE, "scfake");
+	frame_put_u32(&b, F_MAX_FRAME, MAX_FRAME);
+	frame_put_u32(&b, F_IDLE_TIMEOUT, 300);
+	frame_put_bytes(&b, F_NONCE, nonce, sizeof(nonce));
+	send_frame(&b);
+	if (read_frame(&f, raw, &rawlen) == -1 ||
+	    (f.type != MSG_LOGIN && f.type != MSG_REGISTER) ||
+	    frame_get_str(&f, F_NAME, user, sizeof(user)) == -1)
+		return -1;
+	frame_begin(&b, MSG_LOGGED_IN, MAX_FRAME);
+	frame_put_str(&b, F_NAME, user);
+	frame_put_u8(&b, F_REGISTERED, 0);
+	send_frame(&b);
+	return 0;
+}
+
+/* Run the lines of section `section` of the script. */
+static void
+run_section(const char *script, int section)
+{
+	char	*copy, *line, *save = NULL, *w[8], *p, *wsave;
+	size_t	 n;
+	int	 at = 0;
+
+	copy = xstrdup(script);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (strcmp(line, "next") == 0) {
+			at++;
+			continue;
+		}
+		if (at != section)
+			continue;
+		n = 0;
+		for (p = strtok_r(line, " ", &wsave); p != NULL && n < 8;
+		    p = strtok_r(NULL, " ", &wsave))
+			w[n++] = p;
+		if (n > 0)
+			run(w, n);
+	}
+	free(copy);
+}
+
+static void
+serve(SSL_CTX *ctx, int fd, const char *script)
+{
+	struct frame	 f;
+	uint8_t		 raw[MAX_FRAME];
+	size_t		 rawlen;
+
+	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1)
+		die("SSL_new");
+	inlen = 0;
+	if (SSL_accept(ssl) == 1 && greet() == 0) {
+		printf("{\"conn\":%d,\"type\":\"logged_in\",\"user\":\"%s\"}\n",
+		    conn_no, user);
+		(void)fflush(stdout);
+		run_section(script, conn_no);
+		while (read_frame(&f, raw, &rawlen) == 0)
+			answer(&f);
+	}
+	printf("{\"conn\":%d,\"type\":\"closed\"}\n", conn_no);
+	(void)fflush(stdout);
+	(void)SSL_shutdown(ssl);
+	SSL_free(ssl);
+	ssl = NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sockaddr_in	 sin;
+	SSL_CTX			*ctx;
+	uint8_t			*cert, *key, *script;
+	size_t			 certlen, keylen, scriptlen;
+	char			 err[256];
+	int			 ch, s, fd, one = 1, port = 0;
+	const char		*certfile = NULL, *keyfile = NULL;
+
+	while ((ch = getopt(argc, argv, "p:c:k:")) != -1) {
+		switch (ch) {
+		case 'p':
+			port = (int)number(optarg);
+			break;
+		case 'c':
+			certfile = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		default:
+			die("usage: scfake -p port -c cert -k key script");
+		}
+	}
+	if (optind + 1 != argc || port <= 0 || port > 65535 ||
+	    certfile == NULL || keyfile == NULL)
+		die("usage: scfake -p port -c cert -k key script");
+	(void)signal(SIGPIPE, SIG_IGN);
+	cert = slurp(certfile, &certlen);
+	key = slurp(keyfile, &keylen);
+	script = slurp(argv[optind], &scriptlen);
+	if ((ctx = tls_ctx_server(cert, certlen, key, keylen, err,
+	    sizeof(err))) == NULL)
+		die(err);
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		die("socket");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(s, 8) == -1)
+		die("bind or listen");
+	printf("{\"type\":\"listening\",\"port\":%d}\n", port);
+	(void)fflush(stdout);
+	for (conn_no = 0;; conn_no++) {
+		if ((fd = accept(s, NULL, NULL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			die("accept");
+		}
+		serve(ctx, fd, (const char *)script);
+		(void)close(fd);
+	}
+}

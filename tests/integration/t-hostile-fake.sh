@@ -1,0 +1,120 @@
+#!/bin/bash
+# t-hostile-fake.sh: a scripted hostile server (scfake) sends what no
+# honest broker would; the client stays usable (issue 10):
+# - a seq of 2^64 - 1 is refused, not recorded: later events still show;
+# - 100,001 rooms do not stop the client from starting again;
+# - thousands of unasked KEYS pin nothing; a flood of new senders' keys
+#   pins at most a bounded number;
+# - bidirectional controls in server text do not reach the terminal.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hostile.sh"
+FAKE=$top_builddir/tests/integration/scfake
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj /CN=localhost -days 2 -keyout "$TMP/fake.key" -out "$TMP/fake.crt" \
+    >/dev/null 2>&1 || fail "cannot make a certificate"
+
+# fake_start SCRIPT: the fake server on a free port (PORT), in the background.
+fake_start() {
+	PORT=$(free_port)
+	printf '%s\n' "$1" >"$TMP/script"
+	"$FAKE" -p "$PORT" -c "$TMP/fake.crt" -k "$TMP/fake.key" "$TMP/script" \
+	    >"$TMP/fake.out" 2>"$TMP/fake.err" &
+	FPID=$!
+	wait_for 10 grep -q listening "$TMP/fake.out" || fail "scfake did not start: $(cat "$TMP/fake.err")"
+}
+fake_stop() {
+	kill "$FPID" 2>/dev/null || true
+	wait "$FPID" 2>/dev/null || true
+}
+trap 'fake_stop; cleanup' EXIT
+
+# 1. A seq of 2^64 - 1, then seq 5; after a restart, seq 6.
+fake_start "event #a 18446744073709551615 1 bob
+event #a 5 1 bob
+next
+event #a 6 1 carol"
+client_start u1 --user u
+client_wait_jq u1 '.type=="error" and .code=="BAD_SEQ"'
+client_wait_jq u1 '.type=="join" and .user=="bob" and .seq==5'
+client_end u1 || true
+grep -q '"type":"DELIVERED","room":"#a","seq":18446744073709551615' "$TMP/fake.out" &&
+    fail "the client acknowledged seq 2^64 - 1"
+grep -qx '#a 5' "$TMP/home-u1/u@127.0.0.1_$PORT.seen" ||
+    fail ".seen: $(cat "$TMP/home-u1/u@127.0.0.1_$PORT.seen")"
+client_start u1b --user u --home "$TMP/home-u1"
+client_wait_jq u1b '.type=="join" and .user=="carol" and .seq==6'
+client_end u1b || true
+pass "a seq of 2^64 - 1 is refused; the room is not silenced"
+
+# An older client may have saved such a seq: the client still starts.
+echo "#a 18446744073709551615" >>"$TMP/home-u1/u@127.0.0.1_$PORT.seen"
+client_start u1c --user u --home "$TMP/home-u1"
+client_wait_jq u1c '.type=="notice" and .event=="seen_skipped"'
+client_wait u1c '"event":"logged_in"'
+client_end u1c || true
+fake_stop
+pass "a .seen line above the bound is skipped, not fatal"
+
+# 2. 100,001 rooms, then the client starts again.
+fake_start "rooms #r 100001
+next
+event #b 1 1 carol"
+client_start u2 --user u
+client_wait_jq u2 '.type=="error" and .code=="TOO_MANY_ROOMS"' 120
+client_wait u2 '"room":"#r100000"' 180
+client_end u2 || true
+n=$(wc -l <"$TMP/home-u2/u@127.0.0.1_$PORT.seen")
+[ "$n" -le 10000 ] || fail ".seen holds $n rooms"
+client_start u2b --user u --home "$TMP/home-u2"
+client_wait_jq u2b '.type=="join" and .room=="#b"' 60
+client_end u2b || true
+fake_stop
+pass "100,001 rooms from the server: the client keeps $n and starts again"
+
+# 3. 5000 unasked KEYS: nothing pinned, known_users not rewritten for them.
+fake_start "keys k 5000
+event #c 1 1 carol"
+client_start u3 --user u
+client_wait_jq u3 '.type=="join" and .room=="#c"' 60
+client_end u3 || true
+client_has_jq u3 '.event=="key_pinned"' && fail "an unasked key was pinned"
+[ ! -e "$TMP/home-u3/known_users" ] || ! grep -q ' k[0-9]' "$TMP/home-u3/known_users" ||
+    fail "known_users holds unasked keys"
+fake_stop
+pass "unasked KEYS pin nothing"
+
+# 4. 300 direct messages from 300 new senders, each with its own key.
+fake_start "wait PREKEY
+dms 300
+event #d 1 1 carol"
+client_start u4 --user u
+client_wait_jq u4 '.type=="join" and .room=="#d"' 60
+client_end u4 || true
+pins=$(client_count u4 '"event":"key_pinned"')
+[ "$pins" -le 110 ] || fail "$pins keys pinned from one burst"
+client_has_jq u4 '.type=="error" and .code=="TOO_MANY_KEYS"' || fail "the flood was not reported"
+lines=$(grep -c ' d[0-9]' "$TMP/home-u4/known_users" || true)
+[ "$lines" -eq "$pins" ] || fail "known_users holds $lines of the $pins pinned keys"
+fake_stop
+pass "a flood of new keys pins at most a burst ($pins of 300)"
+
+# 5. Bidirectional controls in a server notice (U+202E): shown as '?'.
+fake_start "notice 706179e280ae30303031
+next
+notice 706179e280ae30303031"
+mkfifo "$TMP/h.in"
+(close_client_fds; exec "$SC" --server "127.0.0.1:$PORT" --home "$TMP/home-h" \
+    --user u --batch) <"$TMP/h.in" >"$TMP/h.out" 2>"$TMP/h.err" &
+hpid=$!
+exec {hfd}>"$TMP/h.in"
+wait_for 20 grep -q 'notice: pay' "$TMP/h.out" || fail "no notice: $(cat "$TMP/h.out" "$TMP/h.err")"
+exec {hfd}>&-
+wait "$hpid" || true
+grep -q $'\xe2\x80\xae' "$TMP/h.out" && fail "U+202E reached the terminal"
+grep -q 'notice: pay?0001' "$TMP/h.out" || fail "notice: $(grep notice "$TMP/h.out")"
+client_start u5 --user u
+client_wait_jq u5 '.type=="notice" and .text=="pay\u202e0001"'
+grep -q 'pay\\u202e0001' "$TMP/u5.out" || fail "--json did not escape U+202E"
+client_end u5 || true
+fake_stop
+pass "server text with U+202E: '?' for people, escaped exactly in --json"
