@@ -1,8 +1,8 @@
 # lib.sh: what the bench scripts share: bounded waits, a free port on
 # 127.0.0.1, the configurations of a private securechatd, ngIRCd and
 # InspIRCd, starting one, its process tree, stopping it.  Sourced by
-# run.sh, compare.sh and profile.sh; the caller sets BUILD (the build tree)
-# before bench_tools.
+# run.sh, compare.sh, profile.sh and abuse.sh; the caller sets BUILD (the
+# build tree) before bench_tools.
 # shellcheck shell=bash
 
 SC_USER=${SC_USER:-_securechat}	# the user securechatd drops to
@@ -94,26 +94,18 @@ bench_root_setup() {
 }
 
 # bench_sc_conf DIR PORT CLIENTS [CERT KEY]: a securechatd configuration in
-# DIR for at least CLIENTS clients from 127.0.0.1, rate limits out of the
-# way (the benchmark measures the daemon, not its limiter).  Without CERT
-# and KEY, the daemon generates its own (Ed25519) in DIR/tls.
+# DIR for at least CLIENTS clients from 127.0.0.1, rate limits, quotas and
+# caps out of the way (the benchmark measures the daemon, not its
+# limiter).  Without CERT and KEY, the daemon generates its own (Ed25519)
+# in DIR/tls.  BENCH_SC_LIMITS, if set, replaces those limits (abuse.sh
+# measures the limiter: the defaults, but what it sets), BENCH_SC_LOG the
+# log level (info).
 bench_sc_conf() {
 	local dir=$1 port=$2 max=$(($3 + 100)) crt=${4:-$1/tls/server.crt}
-	local key=${5:-$1/tls/server.key}
+	local key=${5:-$1/tls/server.key} limits
 	[ "$max" -ge 2000 ] || max=2000
 	mkdir -p "$dir/tls" || return 1
-	cat >"$dir/sc.conf" <<EOF
-listen = ( { address = "127.0.0.1"; port = $port; } );
-user = "$SC_USER";
-state_dir = "$dir/state";
-runtime_dir = "$dir/run";
-empty_dir = "$dir/empty";
-tls = {
-  certificate = "$crt";
-  private_key = "$key";
-};
-log = { level = "info"; };
-limits = {
+	limits=${BENCH_SC_LIMITS-"
   max_clients = $max;
   max_clients_per_ip = $max;
   max_clients_per_prefix = $max;
@@ -126,7 +118,27 @@ limits = {
   handshake_timeout = 30;
   message_rate = 100000;
   message_burst = 1000000;
+  # Nor accounts and rooms per address, requests, bytes or caps.
+  request_rate = 100000;
+  request_burst = 1000000;
+  storage_mib_per_day = 1048576;
+  storage_burst_mib = 65536;
+  registrations_per_hour = 1000000;
+  room_creates_per_hour = 1000000;
+  max_members_per_room = 1000000;
+"}
+	cat >"$dir/sc.conf" <<EOF
+listen = ( { address = "127.0.0.1"; port = $port; } );
+user = "$SC_USER";
+state_dir = "$dir/state";
+runtime_dir = "$dir/run";
+empty_dir = "$dir/empty";
+tls = {
+  certificate = "$crt";
+  private_key = "$key";
 };
+log = { level = "${BENCH_SC_LOG:-info}"; };
+limits = { $limits };
 EOF
 }
 

@@ -7,6 +7,7 @@ noinst_PROGRAMS += %D%/scload %D%/treestat
 %C%_scload_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 %C%_treestat_SOURCES = %D%/treestat.c %D%/ptree.c %D%/ptree.h
 %C%_treestat_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
-EXTRA_DIST += %D%/run.sh %D%/compare.sh %D%/compare-report.sh %D%/profile.sh \
+EXTRA_DIST += %D%/run.sh %D%/abuse.sh %D%/compare.sh %D%/compare-report.sh \
+	%D%/profile.sh \
 	%D%/lib.sh \
 	%D%/README.md

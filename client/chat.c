@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "xmalloc.h"
 
 /* Room of an event or request, folded; NULL if absent or invalid. */
 static const char *
@@ -63,8 +64,16 @@ send_one(struct client *c, struct outmsg *m)
 		break;
 	case MSG_JOIN:
 	case MSG_PART:
+		frame_put_str(&b, F_ROOM, m->room);
+		break;
 	case MSG_WHO:
 		frame_put_str(&b, F_ROOM, m->room);
+		if (m->after[0] != '\0')
+			frame_put_str(&b, F_AFTER, m->after);
+		break;
+	case MSG_ROOMS:
+		if (m->after[0] != '\0')
+			frame_put_str(&b, F_AFTER, m->after);
 		break;
 	case MSG_KEYS_GET:
 		frame_put_str(&b, F_NAME, m->to);
@@ -73,7 +82,7 @@ send_one(struct client *c, struct outmsg *m)
 		e2ec_put_prekey(c, &b);
 		break;
 	default:
-		break;		/* ROOMS, INFO: no fields */
+		break;		/* INFO: no fields */
 	}
 	m->sent = 1;
 	conn_send(c, &b);
@@ -449,6 +458,44 @@ answer_end(struct client *c, struct outmsg *m)
 	}
 }
 
+/*
+ * A page of a list that m asked for.  When F_NEXT says more follow, the
+ * page is kept and the next one asked for: 1.  On the last page, 0, and
+ * *list, *len are the whole list; *whole (to free) holds it if it took
+ * more than one page.  Lists longer than CLIENT_LIST_MAX end there.
+ */
+static int
+list_page(struct client *c, struct outmsg *m, const struct frame *f,
+    const uint8_t **list, size_t *len, uint8_t **whole)
+{
+	char	 next[ROOM_MAX_LEN + 1];
+	int	 more;
+
+	*whole = NULL;
+	if (m == NULL)
+		return 0;
+	more = frame_get_str(f, F_NEXT, next, sizeof(next)) == 0 &&
+	    m->pagelen + *len <= CLIENT_LIST_MAX;
+	if (more || m->pagelen > 0) {
+		m->pages = xreallocarray(m->pages, m->pagelen + *len + 1, 1);
+		memcpy(m->pages + m->pagelen, *list, *len);
+		m->pagelen += *len;
+	}
+	if (more) {
+		(void)str_copy(m->after, next, sizeof(m->after));
+		send_one(c, m);
+		return 1;
+	}
+	if (m->pagelen > 0) {
+		*whole = m->pages;
+		*list = m->pages;
+		*len = m->pagelen;
+		m->pages = NULL;
+		m->pagelen = 0;
+	}
+	return 0;
+}
+
 /* Our KEYS_GET for name (or our PREKEY) is answered. */
 static void
 keys_answered(struct client *c, const struct frame *f)
@@ -486,6 +533,7 @@ chat_frame(struct client *c, const struct frame *f)
 {
 	struct outmsg	*m;
 	const uint8_t	*list;
+	uint8_t		*whole;
 	char		 room[ROOM_MAX_LEN + 1], sw[CLIENT_SOFTWARE_MAX];
 	int		 quiet;
 	uint64_t	 uptime;
@@ -504,8 +552,15 @@ chat_frame(struct client *c, const struct frame *f)
 		return 1;
 	case MSG_ROOM_LIST:
 		m = answer_begin(c, MSG_ROOMS, NULL);
-		if (frame_get_bytes(f, F_LIST, &list, &len) == 0)
+		if (frame_get_bytes(f, F_LIST, &list, &len) == 0) {
+			/* Another page is asked for: the request waits. */
+			if (list_page(c, m, f, &list, &len, &whole)) {
+				outbox_set_request(NULL);
+				return 1;
+			}
 			out_rooms(c, list, len);
+			free(whole);
+		}
 		answer_end(c, m);
 		return 1;
 	case MSG_WHO_LIST:
@@ -513,12 +568,17 @@ chat_frame(struct client *c, const struct frame *f)
 		    frame_get_bytes(f, F_LIST, &list, &len) == 0) {
 			/* Ours, for a new chain, or the user's /who. */
 			m = answer_begin(c, MSG_WHO, room);
+			if (list_page(c, m, f, &list, &len, &whole)) {
+				outbox_set_request(NULL);
+				return 1;
+			}
 			quiet = m != NULL && m->quiet;
 			if (!quiet)
 				out_who(c, room, list, len);
 			answer_end(c, m);
 			if (quiet)
 				e2ec_who_list(c, room, list, len);
+			free(whole);
 		} else
 			answer_end(c, answer_begin(c, MSG_WHO, NULL));
 		return 1;
@@ -601,6 +661,13 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 			retry = 1000;
 		if (m != NULL)
 			outbox_unsend_from(&c->outbox, m);
+		/*
+		 * A JOIN that would create a room too soon goes again too,
+		 * and a roster op its entry stood for starts again with it.
+		 */
+		if (m == NULL && room != NULL &&
+		    (m = roster_limited(c, room)) != NULL)
+			m->sent = 0;
 		c->held = 1;
 		c->careful = 1;
 		if (c->ev_hold == NULL &&

@@ -36,6 +36,7 @@
 #define CLIENT_PASS_MAX		1024
 #define CLIENT_WINDOW		64	/* SENDs in flight, normally */
 #define CLIENT_TOKEN_LEN	16	/* our PING tokens */
+#define CLIENT_LIST_MAX		(16 * 1024 * 1024)	/* a list, all pages */
 #define CLIENT_REQID_MAX	64	/* a script's request id, "@id=..." */
 #define KEEPALIVE_MIN_S		2	/* quiet this long: PING the server */
 #define KEEPALIVE_MAX_S		30
@@ -85,6 +86,9 @@ struct outmsg {
 	uint8_t			*body;
 	size_t			 len;
 	char			*text;		/* what the user typed, to show */
+	char			 after[ROOM_MAX_LEN + 1];	/* list page */
+	uint8_t			*pages;		/* a list's pages so far */
+	size_t			 pagelen;
 	uint8_t			 arg;		/* MSG_JOIN: the roster policy */
 	char			 reqid[CLIENT_REQID_MAX + 1];	/* a script's */
 };

@@ -115,6 +115,8 @@ struct rroom {
 	int			 syncing;	/* ROSTER_GET in flight */
 	int			 want;		/* RR_WANT_*: our op, once synced */
 	uint8_t			 want_arg;	/* policy, or role */
+	int			 next;		/* RR_WANT_*: asked meanwhile */
+	uint8_t			 next_arg;
 	char			 subject[NAME_MAX_LEN + 1];
 	uint8_t			 subject_key[32];
 	int			 put_sent;	/* our entry is on its way */
@@ -180,6 +182,7 @@ void	 roster_pump(struct client *);
 void	 roster_logged_in(struct client *);
 void	 roster_answer(struct client *, const struct frame *);
 int	 roster_error(struct client *, uint16_t, const char *);
+struct outmsg *roster_limited(struct client *, const char *);
 int	 roster_event(struct client *, const char *, const char *, uint8_t,
 	    const uint8_t *, size_t);
 uint8_t	 roster_mark(struct client *, const char *);

@@ -104,6 +104,7 @@ outbox_remove(struct outbox *ob, struct outmsg *m)
 		OPENSSL_cleanse(m->text, strlen(m->text));
 		free(m->text);
 	}
+	free(m->pages);
 	free(m);
 }
 

@@ -97,6 +97,19 @@ sync_start(struct client *c, struct rroom *rr)
 		send_get(c, rr);
 }
 
+/*
+ * What is said next answers the outbox request a roster op stands for, if
+ * any: it carries the script's request id.
+ */
+static void
+request_said(struct client *c, uint16_t type, const char *room)
+{
+	struct outmsg	*m;
+
+	m = outbox_find_request(&c->outbox, type, room);
+	outbox_set_request(m != NULL ? m->reqid : NULL);
+}
+
 /* The outbox request a roster op stands for, if any, is over. */
 static void
 request_done(struct client *c, uint16_t type, const char *room)
@@ -110,17 +123,41 @@ request_done(struct client *c, uint16_t type, const char *room)
 	client_check_done(c);
 }
 
+static void	 want(struct client *, struct rroom *, int, uint8_t);
+
+/*
+ * Our op in this room is over (done, or failed): a /join or /part asked
+ * while it was under way starts now, in the order they were typed.
+ */
+static void
+op_done(struct client *c, struct rroom *rr)
+{
+	int	 next = rr->next;
+
+	rr->want = RR_WANT_NONE;
+	rr->put_sent = 0;
+	rr->retries = 0;
+	rr->next = RR_WANT_NONE;
+	if (next != RR_WANT_NONE)
+		want(c, rr, next, rr->next_arg);
+}
+
 static void
 want_fail(struct client *c, struct rroom *rr, const char *code,
     const char *why)
 {
-	out_error(c, code, "%s: %s", rr->r.room, why);
+	uint16_t	 type = 0;
+
 	if (rr->want == RR_WANT_JOIN || rr->want == RR_WANT_CREATE)
-		request_done(c, MSG_JOIN, rr->r.room);
+		type = MSG_JOIN;
 	else if (rr->want == RR_WANT_PART)
-		request_done(c, MSG_PART, rr->r.room);
-	rr->want = RR_WANT_NONE;
-	rr->retries = 0;
+		type = MSG_PART;
+	request_said(c, type, rr->r.room);
+	out_error(c, code, "%s: %s", rr->r.room, why);
+	outbox_set_request(NULL);
+	if (type != 0)
+		request_done(c, type, rr->r.room);
+	op_done(c, rr);
 }
 
 /* Sign and send the entry for op on subject, following our chain. */
@@ -193,10 +230,12 @@ do_want(struct client *c, struct rroom *rr)
 			return;
 		}
 		if (me != NULL && memcmp(me->key, c->id->sign_pub, 32) == 0) {
+			request_said(c, MSG_JOIN, rr->r.room);
 			out_notice(c, "already_in_roster", "already in %s (its "
 			    "roster lists you)", rr->r.room);
-			rr->want = RR_WANT_NONE;
+			outbox_set_request(NULL);
 			request_done(c, MSG_JOIN, rr->r.room);
+			op_done(c, rr);
 			return;
 		}
 		if (me == NULL && rr->r.policy != E2E_ROSTER_OPEN) {
@@ -208,8 +247,8 @@ do_want(struct client *c, struct rroom *rr)
 		return;
 	case RR_WANT_PART:
 		if (rr->r.mark == RR_UNVERIFIED) {
-			rr->want = RR_WANT_NONE;
 			plain_request(c, MSG_PART, rr->r.room);
+			op_done(c, rr);
 			return;
 		}
 		if (me == NULL) {
@@ -259,6 +298,12 @@ want(struct client *c, struct rroom *rr, int op, uint8_t arg)
 	if (op == RR_WANT_JOIN && (rr->want == RR_WANT_JOIN ||
 	    rr->want == RR_WANT_CREATE))
 		return;
+	/* Another op under way: this one follows it (the last one asked). */
+	if (rr->want != RR_WANT_NONE && op != rr->want) {
+		rr->next = op;
+		rr->next_arg = arg;
+		return;
+	}
 	rr->want = op;
 	rr->want_arg = arg;
 	rr->retries = 0;
@@ -395,13 +440,10 @@ apply(struct client *c, struct rroom *rr, const uint8_t *buf, size_t len)
 		return rc;
 	rr->r.mark = RR_VERIFIED;
 	c->e2e->dirty = 1;
-	if (rr->put_sent && e2e_roster_entry_hash(buf, len, hash) == E2E_OK &&
-	    memcmp(hash, rr->put_hash, sizeof(hash)) == 0) {
-		rr->want = RR_WANT_NONE;
-		rr->put_sent = 0;
-		rr->retries = 0;
-	}
 	migrated(c, rr, &e, was);
+	if (rr->put_sent && e2e_roster_entry_hash(buf, len, hash) == E2E_OK &&
+	    memcmp(hash, rr->put_hash, sizeof(hash)) == 0)
+		op_done(c, rr);
 	return E2E_OK;
 }
 
@@ -466,6 +508,38 @@ roster_answer(struct client *c, const struct frame *f)
 	e2ec_roster_synced(c, room);
 }
 
+/*
+ * The server refused our entry for now (RATE_LIMITED: the room creations
+ * of our network, or the bytes we stored): the op starts again, from a
+ * fresh copy of the chain, when the request that asked for it is sent
+ * again after the wait.  That request, or NULL when none stands for the
+ * op (an /invite or /remove: it is over, the error says why).
+ */
+struct outmsg *
+roster_limited(struct client *c, const char *room)
+{
+	struct rroom	*rr;
+	uint16_t	 type = 0;
+
+	/* A plain JOIN, of a room whose roster we do not follow. */
+	if ((rr = rr_find(c, room)) == NULL || rr->want == RR_WANT_NONE)
+		return outbox_find_request(&c->outbox, MSG_JOIN, room);
+	if (rr->want == RR_WANT_JOIN || rr->want == RR_WANT_CREATE)
+		type = MSG_JOIN;
+	else if (rr->want == RR_WANT_PART)
+		type = MSG_PART;
+	if (type == 0) {
+		/* An /invite or /remove is over; what was asked next goes. */
+		op_done(c, rr);
+		return NULL;
+	}
+	/* What was asked after it (rr->next) still waits for it. */
+	rr->want = RR_WANT_NONE;
+	rr->put_sent = 0;
+	rr->retries = 0;
+	return outbox_find_request(&c->outbox, type, room);
+}
+
 /* An ERROR about a room; 1 when it belongs to a roster op and is handled. */
 int
 roster_error(struct client *c, uint16_t code, const char *room)
@@ -498,9 +572,11 @@ roster_error(struct client *c, uint16_t code, const char *room)
 		return 0;
 	case ERR_ROSTER_INVALID:
 	case ERR_ROSTER_REQUIRED:
-		rr->put_sent = 0;
-		rr->want = RR_WANT_NONE;
+	case ERR_TOO_MANY_ROOMS:
+	case ERR_ROOM_FULL:
+		/* The op is over, and the request it stood for, if any. */
 		rr->syncing = 0;
+		op_done(c, rr);
 		return 0;
 	default:
 		return 0;

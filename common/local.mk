@@ -3,6 +3,7 @@ noinst_LIBRARIES += %D%/libcommon.a
 	%D%/log.c %D%/log.h %D%/logsum.c %D%/logsum.h \
 	%D%/xmalloc.c %D%/xmalloc.h \
 	%D%/util.c %D%/util.h \
+	%D%/hash.c %D%/hash.h \
 	%D%/frame.c %D%/frame.h %D%/frame-evbuffer.c \
 	%D%/proto.c %D%/proto.h \
 	%D%/ipc.c %D%/ipc.h \

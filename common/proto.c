@@ -98,13 +98,25 @@ static const struct field_spec direct_fields[] = {
 	{ F_SIGN_PUB,		FK_BYTES,	OPT,	KEY_LEN },
 };
 
+/* Lists come in pages: a request names where its page starts. */
+static const struct field_spec rooms_fields[] = {
+	{ F_AFTER,		FK_STR,		OPT,	ROOM_MAX_LEN },
+};
+
+static const struct field_spec who_fields[] = {
+	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
+	{ F_AFTER,		FK_STR,		OPT,	ROOM_MAX_LEN },
+};
+
 static const struct field_spec list_fields[] = {
 	{ F_LIST,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+	{ F_NEXT,		FK_STR,		OPT,	ROOM_MAX_LEN },
 };
 
 static const struct field_spec who_list_fields[] = {
 	{ F_ROOM,		FK_STR,		REQ,	ROOM_MAX_LEN },
 	{ F_LIST,		FK_BYTES,	REQ,	FRAME_MAX_CEILING },
+	{ F_NEXT,		FK_STR,		OPT,	ROOM_MAX_LEN },
 };
 
 static const struct field_spec info_reply_fields[] = {
@@ -169,6 +181,7 @@ static const struct field_spec error_fields[] = {
 	{ F_VERSIONS,		FK_BYTES,	OPT,	64 },
 	{ F_CLIENT_MSG_ID,	FK_U64,		OPT,	0 },
 	{ F_ROOM,		FK_STR,		OPT,	ROOM_MAX_LEN },
+	{ F_TO,			FK_STR,		OPT,	NAME_MAX_LEN },
 };
 
 static const struct field_spec notice_fields[] = {
@@ -211,8 +224,8 @@ static const struct msg_spec client_msgs[] = {
 	MSG(MSG_PART,		"PART",		room_fields),
 	MSG(MSG_SEND,		"SEND",		send_fields),
 	MSG(MSG_DELIVERED,	"DELIVERED",	delivered_fields),
-	MSG0(MSG_ROOMS,		"ROOMS"),
-	MSG(MSG_WHO,		"WHO",		room_fields),
+	MSG(MSG_ROOMS,		"ROOMS",	rooms_fields),
+	MSG(MSG_WHO,		"WHO",		who_fields),
 	MSG0(MSG_INFO,		"INFO"),
 	MSG(MSG_PREKEY,		"PREKEY",	prekey_fields),
 	MSG(MSG_KEYS_GET,	"KEYS_GET",	keys_get_fields),
@@ -439,6 +452,8 @@ static const struct code_name field_names[] = {
 	{ F_ENTRY,		"F_ENTRY" },
 	{ F_ENTRIES,		"F_ENTRIES" },
 	{ F_COUNT,		"F_COUNT" },
+	{ F_AFTER,		"F_AFTER" },
+	{ F_NEXT,		"F_NEXT" },
 	{ F_PID,		"F_PID" },
 	{ F_ADDR,		"F_ADDR" },
 	{ F_TLS_VERSION,	"F_TLS_VERSION" },
@@ -463,6 +478,19 @@ static const struct code_name field_names[] = {
 	{ F_CTL_UID,		"F_CTL_UID" },
 	{ F_JSON,		"F_JSON" },
 	{ F_LOGIN_TIMEOUT,	"F_LOGIN_TIMEOUT" },
+	{ F_IPV4_PREFIX,	"F_IPV4_PREFIX" },
+	{ F_IPV6_PREFIX,	"F_IPV6_PREFIX" },
+	{ F_REQUEST_RATE,	"F_REQUEST_RATE" },
+	{ F_REQUEST_BURST,	"F_REQUEST_BURST" },
+	{ F_STORAGE_PER_DAY,	"F_STORAGE_PER_DAY" },
+	{ F_STORAGE_BURST,	"F_STORAGE_BURST" },
+	{ F_INBOX_MAX_MESSAGES,	"F_INBOX_MAX_MESSAGES" },
+	{ F_INBOX_MAX_MIB,	"F_INBOX_MAX_MIB" },
+	{ F_REGISTRATIONS_PER_HOUR, "F_REGISTRATIONS_PER_HOUR" },
+	{ F_ROOM_CREATES_PER_HOUR, "F_ROOM_CREATES_PER_HOUR" },
+	{ F_MAX_ROOMS_PER_USER,	"F_MAX_ROOMS_PER_USER" },
+	{ F_MAX_MEMBERS_PER_ROOM, "F_MAX_MEMBERS_PER_ROOM" },
+	{ F_MAX_ROOMS,		"F_MAX_ROOMS" },
 	{ F_TBS,		"F_TBS" },
 	{ F_MD_NAME,		"F_MD_NAME" },
 	{ F_TLS_SIG,		"F_TLS_SIG" },
@@ -501,6 +529,9 @@ static const struct code_name err_names[] = {
 	{ ERR_ROSTER_CONFLICT,	"ROSTER_CONFLICT" },
 	{ ERR_ROSTER_INVALID,	"ROSTER_INVALID" },
 	{ ERR_ROSTER_REQUIRED,	"ROSTER_REQUIRED" },
+	{ ERR_INBOX_FULL,	"INBOX_FULL" },
+	{ ERR_TOO_MANY_ROOMS,	"TOO_MANY_ROOMS" },
+	{ ERR_ROOM_FULL,	"ROOM_FULL" },
 };
 
 static const char *
@@ -550,6 +581,9 @@ proto_err_is_fatal(uint16_t code)
 	case ERR_ROSTER_CONFLICT:
 	case ERR_ROSTER_INVALID:
 	case ERR_ROSTER_REQUIRED:
+	case ERR_INBOX_FULL:
+	case ERR_TOO_MANY_ROOMS:
+	case ERR_ROOM_FULL:
 		return 0;
 	default:
 		return 1;

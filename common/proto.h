@@ -138,6 +138,8 @@ enum field_tag {
 	F_ENTRY			= 0x0025,	/* bytes: one signed roster entry */
 	F_ENTRIES		= 0x0026,	/* bytes: (u32 len, entry) ... */
 	F_COUNT			= 0x0027,	/* u64: entries in a roster */
+	F_AFTER			= 0x0028,	/* str: a list page starts after it */
+	F_NEXT			= 0x0029,	/* str: another page follows: its F_AFTER */
 
 	/* internal */
 	F_PID			= 0x0101,	/* u32 */
@@ -164,9 +166,22 @@ enum field_tag {
 	F_CTL_UID		= 0x0116,	/* u32: who may use the control socket */
 	F_JSON			= 0x0117,	/* u8: 1, answer in JSON */
 	F_LOGIN_TIMEOUT		= 0x0118,	/* u32 seconds */
-	F_TBS			= 0x0120,	/* bytes: a message to sign */
-	F_MD_NAME		= 0x0121,	/* str: digest name, "" for EdDSA */
-	F_TLS_SIG		= 0x0122,	/* bytes: a TLS CertificateVerify signature */
+	F_IPV4_PREFIX		= 0x0120,	/* u32 bits */
+	F_IPV6_PREFIX		= 0x0121,	/* u32 bits */
+	F_REQUEST_RATE		= 0x0122,	/* u32 per second */
+	F_REQUEST_BURST		= 0x0123,	/* u32 */
+	F_STORAGE_PER_DAY	= 0x0124,	/* u32 MiB per user */
+	F_STORAGE_BURST		= 0x0125,	/* u32 MiB */
+	F_INBOX_MAX_MESSAGES	= 0x0126,	/* u32 */
+	F_INBOX_MAX_MIB		= 0x0127,	/* u32 MiB */
+	F_REGISTRATIONS_PER_HOUR = 0x0128,	/* u32 per address prefix */
+	F_ROOM_CREATES_PER_HOUR	= 0x0129,	/* u32 per address prefix */
+	F_MAX_ROOMS_PER_USER	= 0x012a,	/* u32 */
+	F_MAX_MEMBERS_PER_ROOM	= 0x012b,	/* u32 */
+	F_MAX_ROOMS		= 0x012c,	/* u32 */
+	F_TBS			= 0x0130,	/* bytes: a message to sign */
+	F_MD_NAME		= 0x0131,	/* str: digest name, "" for EdDSA */
+	F_TLS_SIG		= 0x0132,	/* bytes: a TLS CertificateVerify signature */
 };
 
 /* Error codes carried in MSG_ERROR.  Stable: scripts see them. */
@@ -202,6 +217,9 @@ enum err_code {
 	ERR_ROSTER_CONFLICT	= 29,	/* entry does not follow the stored head */
 	ERR_ROSTER_INVALID	= 30,	/* entry the broker found invalid */
 	ERR_ROSTER_REQUIRED	= 31,	/* plain JOIN/PART of a room with a roster */
+	ERR_INBOX_FULL		= 32,	/* the recipient's offline quota */
+	ERR_TOO_MANY_ROOMS	= 33,	/* the user's or the server's room cap */
+	ERR_ROOM_FULL		= 34,	/* the room's member cap */
 };
 
 /* F_KIND of a ROOM_EVENT. */

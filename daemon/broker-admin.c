@@ -65,17 +65,6 @@ new_code(char hex[CODE_HEX_LEN + 1])
 	OPENSSL_cleanse(raw, sizeof(raw));
 }
 
-static struct user *
-online(const char *name)
-{
-	struct user	*u;
-
-	TAILQ_FOREACH(u, &br.users, entry)
-		if (strcmp(u->name, name) == 0)
-			return u;
-	return NULL;
-}
-
 /* End every session of name with a fatal code; how many there were. */
 static unsigned int
 end_sessions(const char *name, uint16_t code, const char *text)
@@ -84,7 +73,7 @@ end_sessions(const char *name, uint16_t code, const char *text)
 	struct link	*l;
 	unsigned int	 n = 0;
 
-	if ((u = online(name)) == NULL)
+	if ((u = chat_user_by_name(name)) == NULL)
 		return 0;
 	TAILQ_FOREACH(l, &u->links, user_entry) {
 		link_error(l, code, text);
@@ -151,7 +140,7 @@ static void
 user_cb(const struct store_user_info *ui, void *arg)
 {
 	struct ctl_out	*o = arg;
-	struct user	*u = online(ui->name);
+	struct user	*u = chat_user_by_name(ui->name);
 
 	out_record_begin(o);
 	out_str(o, "name", ui->name);
@@ -576,6 +565,20 @@ notice_text(struct admin_req *r, int argc, char **argv, char *text,
 	return 0;
 }
 
+/* The frame to every session of u; how many. */
+static unsigned int
+notice_user(const struct user *u, const struct frame_buf *b)
+{
+	struct link	*l;
+	unsigned int	 n = 0;
+
+	TAILQ_FOREACH(l, &u->links, user_entry) {
+		link_send(l, b->data, b->len);
+		n++;
+	}
+	return n;
+}
+
 /*
  * Plaintext from the operator, to the sessions online now: all of them,
  * one user's, or those of a room's members.  Not stored.  Clients show it
@@ -585,12 +588,9 @@ static int
 cmd_notice(struct admin_req *r, int argc, char **argv)
 {
 	struct frame_buf	 b;
-	struct link		*l;
 	struct user		*u;
 	char			 text[NOTICE_MAX + 1], name[ROOM_MAX_LEN + 1];
 	const char		*room = NULL, *to = argv[0];
-	int64_t			 room_id = 0;
-	uint64_t		 last;
 	unsigned int		 n = 0;
 	int			 rv, skip;
 
@@ -612,10 +612,9 @@ cmd_notice(struct admin_req *r, int argc, char **argv)
 	if (strcmp(to, "room") == 0) {
 		if (arg_room(r, argv[1], name) == -1)
 			return ADMIN_NOW;
-		if ((rv = store_room_get(br.store, name, &room_id,
-		    &last)) == -1)
-			return store_failed("store_room_get");
-		if (rv == STORE_NOT_FOUND) {
+		if (chat_room_id(name) == -1) {
+			if (req_failed())
+				return ADMIN_NOW;
 			out_error(r->o, "no room %s", name);
 			return ADMIN_NOW;
 		}
@@ -623,22 +622,19 @@ cmd_notice(struct admin_req *r, int argc, char **argv)
 	} else if (strcmp(to, "user") == 0 && arg_user(r, argv[1], name) == -1)
 		return ADMIN_NOW;
 	notice_frame(&b, room, text);
-	TAILQ_FOREACH(u, &br.users, entry) {
-		if (strcmp(to, "user") == 0 && strcmp(u->name, name) != 0)
-			continue;
-		if (room != NULL && (rv = store_is_member(br.store, room_id,
-		    u->id)) != 1) {
-			if (rv == -1) {
-				frame_buf_free(&b);
-				return store_failed("store_is_member");
-			}
-			continue;
+	/* The room's own list of links, or the user's: not everyone's. */
+	if (room != NULL) {
+		if ((rv = chat_room_notice(room, b.data, b.len)) == -1) {
+			frame_buf_free(&b);
+			return ADMIN_NOW;
 		}
-		TAILQ_FOREACH(l, &u->links, user_entry) {
-			link_send(l, b.data, b.len);
-			n++;
-		}
-	}
+		n = (unsigned int)rv;
+	} else if (strcmp(to, "user") == 0) {
+		if ((u = chat_user_by_name(name)) != NULL)
+			n = notice_user(u, &b);
+	} else
+		TAILQ_FOREACH(u, &br.users, entry)
+			n += notice_user(u, &b);
 	frame_buf_free(&b);
 	log_info("control: notice to %s%s%s, %u sessions", to, skip == 2 ?
 	    " " : "", skip == 2 ? name : "", n);

@@ -23,6 +23,7 @@
 #define PENALTY_MAX_MS		8000
 #define FAILURE_FORGET_MS	(15 * 60 * 1000)
 #define MAX_FAILURE_ADDRS	4096	/* bounded: the oldest is forgotten */
+#define REGISTER_PAUSE_MS	1000	/* a link refused a registration */
 
 /* Failed logins per client address, to slow down guessing. */
 struct failure {
@@ -182,9 +183,6 @@ void
 auth_unbind(struct link *l)
 {
 	chat_link_gone(l);
-	free(l->rooms);
-	l->rooms = NULL;
-	l->nrooms = l->roomcap = 0;
 	if (l->state != LINK_DEAD)
 		storage_failed(l, "registration");
 }
@@ -361,6 +359,7 @@ auth_register(struct link *l, const struct frame *f)
 	const uint8_t		*sign_pub, *dh_pub;
 	size_t			 slen, dlen;
 	char			 name[NAME_MAX_LEN + 1], code[65], text[160];
+	uint32_t		 wait;
 	int			 rv;
 
 	if (auth_get_name(l, f, name) == -1)
@@ -424,6 +423,20 @@ auth_register(struct link *l, const struct frame *f)
 			    "has expired");
 		else
 			link_error(l, ERR_INVITE_INVALID, "no such invite code");
+		return;
+	}
+	/*
+	 * Last, so that only a registration that would succeed counts.  The
+	 * link is then not read for a while, so that one connection cannot
+	 * make the broker check signatures in a loop; not for the whole
+	 * wait, as an unread link does not see its worker go.
+	 */
+	if ((wait = rate_prefix_take(RATE_REGISTER, l->addr)) != 0) {
+		rate_refused(l, "registration", wait);
+		link_refuse(l, ERR_RATE_LIMITED, "too many new accounts from "
+		    "your network: try later", 0, NULL, NULL, wait);
+		link_pause(l, wait < REGISTER_PAUSE_MS ? wait :
+		    REGISTER_PAUSE_MS);
 		return;
 	}
 	memset(&u, 0, sizeof(u));

@@ -15,67 +15,156 @@
 
 #include "broker.h"
 #include "log.h"
-#include "logsum.h"
 #include "securechatd.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define LIST_RESERVE	256	/* frame room kept around a list */
-
-static size_t
-link_queued(const struct link *l)
-{
-	return evbuffer_get_length(bufferevent_get_output(l->bev));
-}
+#define MIB		(1024ULL * 1024)
 
 static struct user *
 user_find(int64_t id)
 {
+	struct hnode	*n;
 	struct user	*u;
 
-	TAILQ_FOREACH(u, &br.users, entry)
+	for (n = htab_first(&br.users_by_id, htab_hash_u64(&br.users_by_id,
+	    (uint64_t)id)); n != NULL; n = htab_next(n)) {
+		u = HTAB_ENTRY(n, struct user, node);
 		if (u->id == id)
 			return u;
+	}
+	return NULL;
+}
+
+/* An online user by name: the operator's commands name users. */
+struct user *
+chat_user_by_name(const char *name)
+{
+	struct hnode	*n;
+	struct user	*u;
+
+	for (n = htab_first(&br.users_by_name, htab_hash_str(&br.users_by_name,
+	    name)); n != NULL; n = htab_next(n)) {
+		u = HTAB_ENTRY(n, struct user, name_node);
+		if (strcmp(u->name, name) == 0)
+			return u;
+	}
 	return NULL;
 }
 
 static struct room *
 room_find_id(int64_t id)
 {
+	struct hnode	*n;
 	struct room	*r;
 
-	TAILQ_FOREACH(r, &br.rooms, entry)
+	for (n = htab_first(&br.rooms_by_id, htab_hash_u64(&br.rooms_by_id,
+	    (uint64_t)id)); n != NULL; n = htab_next(n)) {
+		r = HTAB_ENTRY(n, struct room, id_node);
 		if (r->id == id)
 			return r;
+	}
 	return NULL;
+}
+
+static struct room *
+room_find_name(const char *name)
+{
+	struct hnode	*n;
+	struct room	*r;
+
+	for (n = htab_first(&br.rooms_by_name, htab_hash_str(&br.rooms_by_name,
+	    name)); n != NULL; n = htab_next(n)) {
+		r = HTAB_ENTRY(n, struct room, name_node);
+		if (strcmp(r->name, name) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static struct member *
+member_find(const struct room *r, int64_t user_id)
+{
+	struct hnode	*n;
+	struct member	*m;
+
+	for (n = htab_first(&r->members, htab_hash_u64(&r->members,
+	    (uint64_t)user_id)); n != NULL; n = htab_next(n)) {
+		m = HTAB_ENTRY(n, struct member, node);
+		if (m->user_id == user_id)
+			return m;
+	}
+	return NULL;
+}
+
+static int
+room_has_member(const struct room *r, int64_t user_id)
+{
+	return member_find(r, user_id) != NULL;
 }
 
 static void
 room_add_member(struct room *r, int64_t user_id)
 {
-	size_t	 i;
+	struct member	*m;
 
-	for (i = 0; i < r->nmembers; i++)
-		if (r->members[i] == user_id)
-			return;
-	if (r->nmembers == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 8;
-		r->members = xreallocarray(r->members, r->cap,
-		    sizeof(*r->members));
-	}
-	r->members[r->nmembers++] = user_id;
+	if (room_has_member(r, user_id))
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->user_id = user_id;
+	htab_insert(&r->members, &m->node, htab_hash_u64(&r->members,
+	    (uint64_t)user_id));
 }
 
 static void
 room_remove_member(struct room *r, int64_t user_id)
 {
-	size_t	 i;
+	struct member	*m;
 
-	for (i = 0; i < r->nmembers; i++)
-		if (r->members[i] == user_id) {
-			r->members[i] = r->members[--r->nmembers];
-			return;
-		}
+	if ((m = member_find(r, user_id)) == NULL)
+		return;
+	htab_remove(&r->members, &m->node);
+	free(m);
+}
+
+static void
+room_free_members(struct room *r)
+{
+	struct hnode	*n, *tmp;
+	size_t		 i;
+
+	HTAB_FOREACH_SAFE(n, &r->members, i, tmp)
+		free(HTAB_ENTRY(n, struct member, node));
+	htab_free(&r->members);
+}
+
+/*
+ * user_id becomes a member of r, or stops being one: in the room's table,
+ * and in the count of rooms of the user, if online, for its cap.
+ */
+static void
+membership_add(struct room *r, int64_t user_id)
+{
+	struct user	*u;
+
+	if (room_has_member(r, user_id))
+		return;
+	room_add_member(r, user_id);
+	if ((u = user_find(user_id)) != NULL)
+		u->nrooms++;
+}
+
+static void
+membership_remove(struct room *r, int64_t user_id)
+{
+	struct user	*u;
+
+	if (!room_has_member(r, user_id))
+		return;
+	room_remove_member(r, user_id);
+	if ((u = user_find(user_id)) != NULL && u->nrooms > 0)
+		u->nrooms--;
 }
 
 static void
@@ -85,101 +174,154 @@ member_cb(int64_t user_id, const char *name, void *arg)
 }
 
 /*
- * The room, from the cache or the store; create only if asked.  NULL when
- * it does not exist, or when the store failed (req_failed()).
+ * Into the cache, with its members from the store; NULL when they cannot
+ * be read (the request failed).
  */
 static struct room *
-room_get(const char *name, int create)
+room_cache(int64_t id, const char *name, uint64_t last)
 {
 	struct room	*r;
-	int64_t		 id;
-	uint64_t	 last;
-	int		 rv, created = 0;
 
-	TAILQ_FOREACH(r, &br.rooms, entry)
-		if (strcmp(r->name, name) == 0)
-			return r;
-	rv = store_room_get(br.store, name, &id, &last);
-	if (rv == -1) {
-		req_fail("store_room_get", 0, name);
-		return NULL;
-	}
-	if (rv == STORE_NOT_FOUND) {
-		if (!create || tx_begin() == -1)
-			return NULL;
-		if (store_room_create(br.store, name, &id) != 0) {
-			req_fail("store_room_create", 0, name);
-			return NULL;
-		}
-		last = 0;
-		created = 1;
-	}
 	r = xcalloc(1, sizeof(*r));
 	r->id = id;
 	(void)str_copy(r->name, name, sizeof(r->name));
 	/* Nothing of this room was appended through us yet: all committed. */
 	r->last_seq = r->durable_seq = last;
+	htab_init(&r->members);
+	TAILQ_INIT(&r->lrooms);
 	if (store_room_members(br.store, id, member_cb, r) == -1) {
 		req_fail("store_room_members", 0, name);
-		free(r->members);
+		room_free_members(r);
 		free(r);
 		return NULL;
 	}
-	TAILQ_INSERT_TAIL(&br.rooms, r, entry);
-	if (created) {
-		undo_push(UNDO_ROOM_CREATED, r->id, 0, 0);
-		log_info("room %s created", name);
-	}
+	htab_insert(&br.rooms_by_id, &r->id_node, htab_hash_u64(
+	    &br.rooms_by_id, (uint64_t)id));
+	htab_insert(&br.rooms_by_name, &r->name_node, htab_hash_str(
+	    &br.rooms_by_name, r->name));
 	return r;
 }
 
-static int
-room_has_member(const struct room *r, int64_t user_id)
+/* Out of the cache; nothing may refer to it any more. */
+static void
+room_uncache(struct room *r)
 {
-	size_t	 i;
+	room_free_members(r);
+	htab_remove(&br.rooms_by_id, &r->id_node);
+	htab_remove(&br.rooms_by_name, &r->name_node);
+	free(r);
+}
 
-	for (i = 0; i < r->nmembers; i++)
-		if (r->members[i] == user_id)
-			return 1;
-	return 0;
+/*
+ * The room, from the cache or the store.  NULL when there is none, or when
+ * the store failed (req_failed()).
+ */
+static struct room *
+room_get(const char *name)
+{
+	struct room	*r;
+	int64_t		 id;
+	uint64_t	 last;
+	int		 rv;
+
+	if ((r = room_find_name(name)) != NULL)
+		return r;
+	rv = store_room_get(br.store, name, &id, &last);
+	if (rv == -1) {
+		req_fail("store_room_get", 0, name);
+		return NULL;
+	}
+	if (rv == STORE_NOT_FOUND)
+		return NULL;
+	return room_cache(id, name, last);
+}
+
+/* A new room, or NULL (the request failed). */
+static struct room *
+room_create(const char *name)
+{
+	struct room	*r;
+	int64_t		 id;
+
+	if (tx_begin() == -1)
+		return NULL;
+	if (store_room_create(br.store, name, &id) != 0) {
+		req_fail("store_room_create", 0, name);
+		return NULL;
+	}
+	if ((r = room_cache(id, name, 0)) == NULL)
+		return NULL;
+	br.nrooms++;
+	undo_push(UNDO_ROOM_CREATED, r->id, 0, 0);
+	log_info("room %s created", name);
+	return r;
 }
 
 static struct link_room *
 link_room_find(struct link *l, int64_t room_id)
 {
-	size_t	 i;
+	struct hnode		*n;
+	struct link_room	*lr;
 
-	for (i = 0; i < l->nrooms; i++)
-		if (l->rooms[i].room_id == room_id)
-			return &l->rooms[i];
+	for (n = htab_first(&l->rooms, htab_hash_u64(&l->rooms,
+	    (uint64_t)room_id)); n != NULL; n = htab_next(n)) {
+		lr = HTAB_ENTRY(n, struct link_room, node);
+		if (lr->room->id == room_id)
+			return lr;
+	}
 	return NULL;
 }
 
+/* The link has more of this room to be sent: the pump will see to it. */
 static void
-link_room_add(struct link *l, int64_t room_id, uint64_t sent)
+behind_add(struct link_room *lr)
 {
-	if (link_room_find(l, room_id) != NULL)
+	if (lr->behind)
 		return;
-	if (l->nrooms == l->roomcap) {
-		l->roomcap = l->roomcap ? l->roomcap * 2 : 8;
-		l->rooms = xreallocarray(l->rooms, l->roomcap,
-		    sizeof(*l->rooms));
-	}
-	l->rooms[l->nrooms].room_id = room_id;
-	l->rooms[l->nrooms].sent = sent;
-	l->nrooms++;
+	TAILQ_INSERT_TAIL(&lr->link->behind, lr, behind_entry);
+	lr->behind = 1;
 }
 
 static void
-link_room_remove(struct link *l, int64_t room_id)
+behind_remove(struct link_room *lr)
 {
-	size_t	 i;
+	if (!lr->behind)
+		return;
+	TAILQ_REMOVE(&lr->link->behind, lr, behind_entry);
+	lr->behind = 0;
+}
 
-	for (i = 0; i < l->nrooms; i++)
-		if (l->rooms[i].room_id == room_id) {
-			l->rooms[i] = l->rooms[--l->nrooms];
-			return;
-		}
+static void
+link_room_add(struct link *l, struct room *r, uint64_t sent)
+{
+	struct link_room	*lr;
+
+	if (link_room_find(l, r->id) != NULL)
+		return;
+	lr = xcalloc(1, sizeof(*lr));
+	lr->link = l;
+	lr->room = r;
+	lr->sent = lr->told = sent;
+	htab_insert(&l->rooms, &lr->node, htab_hash_u64(&l->rooms,
+	    (uint64_t)r->id));
+	TAILQ_INSERT_TAIL(&r->lrooms, lr, room_entry);
+	if (sent < r->durable_seq)
+		behind_add(lr);
+}
+
+static void
+link_room_free(struct link_room *lr)
+{
+	behind_remove(lr);
+	TAILQ_REMOVE(&lr->room->lrooms, lr, room_entry);
+	free(lr);
+}
+
+static void
+link_room_remove(struct link_room *lr)
+{
+	htab_remove(&lr->link->rooms, &lr->node);
+	link_room_free(lr);
 }
 
 static void
@@ -265,38 +407,33 @@ pump_failed(struct link *l, const char *what)
 static int
 caught_up(const struct link *l)
 {
-	const struct room	*r;
-	size_t			 i;
-
-	for (i = 0; i < l->nrooms; i++)
-		if ((r = room_find_id(l->rooms[i].room_id)) != NULL &&
-		    l->rooms[i].sent < r->durable_seq)
-			return 0;
-	return l->inbox_sent >= l->user->inbox_durable;
+	return TAILQ_EMPTY(&l->behind) &&
+	    l->inbox_sent >= l->user->inbox_durable;
 }
 
 /*
  * Catch a link up from the log, room by room, until its output is full.
- * The link's write callback calls this again when the output drains, so
- * a slow reader costs a bounded buffer and its position, nothing more.
+ * Only the rooms it is behind in are visited.  The link's write callback
+ * calls this again when the output drains, so a slow reader costs a
+ * bounded buffer and its position, nothing more.
  */
 void
 chat_pump(struct link *l)
 {
 	struct pump_ctx		 pc;
 	struct frame_buf	 b;
+	struct link_room	*lr;
 	struct room		*r;
 	uint64_t		 before;
-	size_t			 i;
 
 	if (l->state != LINK_AUTHED)
 		return;
 	pc.link = l;
-	for (i = 0; i < l->nrooms && link_queued(l) < LINK_HIGH; i++) {
-		if ((r = room_find_id(l->rooms[i].room_id)) == NULL)
-			continue;
+	while (link_queued(l) < LINK_HIGH &&
+	    (lr = TAILQ_FIRST(&l->behind)) != NULL) {
+		r = lr->room;
 		pc.room = r;
-		pc.sent = &l->rooms[i].sent;
+		pc.sent = &lr->sent;
 		pc.durable = r->durable_seq;
 		while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
 			before = *pc.sent;
@@ -310,6 +447,8 @@ chat_pump(struct link *l)
 				*pc.sent = pc.durable;
 			}
 		}
+		if (lr->sent >= r->durable_seq)
+			behind_remove(lr);
 	}
 	pc.room = NULL;
 	pc.sent = &l->inbox_sent;
@@ -332,7 +471,7 @@ chat_pump(struct link *l)
 	}
 }
 
-/* Push one committed row to a link that is exactly one behind, or pump. */
+/* Push one committed inbox row to a link exactly one behind, or pump. */
 static void
 deliver(struct link *l, uint64_t *sent, uint64_t seq, const struct after *a)
 {
@@ -343,6 +482,21 @@ deliver(struct link *l, uint64_t *sent, uint64_t seq, const struct after *a)
 		chat_pump(l);
 }
 
+/* The same for a room: a link that cannot take it now is behind in it. */
+static void
+deliver_room(struct link_room *lr, const struct after *a)
+{
+	if (lr->sent >= a->seq)
+		return;
+	if (!lr->link->delivering) {
+		behind_add(lr);		/* chat_start() pumps it */
+		return;
+	}
+	if (lr->sent + 1 != a->seq || link_queued(lr->link) >= LINK_HIGH)
+		behind_add(lr);
+	deliver(lr->link, &lr->sent, a->seq, a);
+}
+
 /* After commit: the row is durable; hand it to every connection concerned. */
 void
 chat_fanout(const struct after *a)
@@ -350,8 +504,7 @@ chat_fanout(const struct after *a)
 	struct room		*r;
 	struct user		*u;
 	struct link		*l;
-	struct link_room	*lr;
-	size_t			 i;
+	struct link_room	*lr, *next;
 
 	if (a->kind == AFTER_INBOX) {
 		if ((u = user_find(a->target)) == NULL)
@@ -366,32 +519,26 @@ chat_fanout(const struct after *a)
 		fatalx("fan-out to a room not in the cache");
 	if (a->seq > r->durable_seq)
 		r->durable_seq = a->seq;
-	for (i = 0; i < r->nmembers; i++) {
-		if ((u = user_find(r->members[i])) == NULL)
-			continue;
-		TAILQ_FOREACH(l, &u->links, user_entry)
-			if ((lr = link_room_find(l, r->id)) != NULL)
-				deliver(l, &lr->sent, a->seq, a);
-	}
 	/*
-	 * The one who left is no longer in members (chat_part took it out
-	 * at once), but hears its own PART before its links forget the
-	 * room.  If it joined again in the same pass it is a member and
-	 * heard the PART above; its links keep the room.
+	 * Every link that has the room, whatever the number of members who
+	 * are away.  The one who left is no longer a member (chat_part took
+	 * it out at once) but still has the room: it hears its own PART,
+	 * then forgets the room.  If it joined again in the same pass it is
+	 * a member and keeps it.
 	 */
-	if (a->row_kind == LOG_PART && !room_has_member(r, a->sender_id) &&
-	    (u = user_find(a->sender_id)) != NULL) {
-		TAILQ_FOREACH(l, &u->links, user_entry) {
-			if ((lr = link_room_find(l, r->id)) == NULL)
-				continue;
-			deliver(l, &lr->sent, a->seq, a);
-			link_room_remove(l, r->id);
-		}
+	for (lr = TAILQ_FIRST(&r->lrooms); lr != NULL; lr = next) {
+		next = TAILQ_NEXT(lr, room_entry);
+		deliver_room(lr, a);
+		if (a->row_kind == LOG_PART &&
+		    lr->link->user->id == a->sender_id &&
+		    !room_has_member(r, a->sender_id))
+			link_room_remove(lr);
 	}
 }
 
 struct bind_ctx {
 	struct link	*link;
+	unsigned int	 nrooms;
 	int		 failed;
 };
 
@@ -400,83 +547,30 @@ bind_room_cb(int64_t room_id, const char *name, uint64_t cursor,
     uint64_t last_seq, void *arg)
 {
 	struct bind_ctx	*bc = arg;
+	struct room	*r;
 
-	if (bc->failed || room_get(name, 0) == NULL) {
+	if (bc->failed)
+		return;
+	if ((r = room_find_id(room_id)) == NULL &&
+	    (r = room_get(name)) == NULL) {
 		bc->failed = 1;
 		return;
 	}
-	link_room_add(bc->link, room_id, cursor);
-}
-
-/* Tokens the bucket has at now, refilled since it was last used. */
-static double
-rate_tokens(double tokens, uint64_t refilled_ms, uint64_t now)
-{
-	if (now > refilled_ms)
-		tokens += (double)(now - refilled_ms) * br.message_rate /
-		    1000.0;
-	return tokens > br.message_burst ? br.message_burst : tokens;
-}
-
-static void
-rate_memo_free(struct rate_memo *m)
-{
-	TAILQ_REMOVE(&br.rate_memos, m, entry);
-	br.nrate_memos--;
-	free(m);
-}
-
-/* The user's last connection closed: remember a bucket not yet full. */
-static void
-rate_remember(const struct user *u)
-{
-	struct rate_memo	*m, *next;
-	uint64_t		 now = now_ms();
-
-	if (rate_tokens(u->tokens, u->refilled_ms, now) >= br.message_burst)
-		return;
-	for (m = TAILQ_FIRST(&br.rate_memos); m != NULL; m = next) {
-		next = TAILQ_NEXT(m, entry);
-		if (rate_tokens(m->tokens, m->refilled_ms, now) >=
-		    br.message_burst)
-			rate_memo_free(m);
-	}
-	if (br.nrate_memos >= RATE_MEMO_MAX)
-		rate_memo_free(TAILQ_FIRST(&br.rate_memos));
-	m = xcalloc(1, sizeof(*m));
-	m->user_id = u->id;
-	m->tokens = u->tokens;
-	m->refilled_ms = u->refilled_ms;
-	TAILQ_INSERT_TAIL(&br.rate_memos, m, entry);
-	br.nrate_memos++;
-}
-
-/* A user comes online: its bucket as it was left, or a full one. */
-static void
-rate_recall(struct user *u)
-{
-	struct rate_memo	*m;
-
-	u->tokens = br.message_burst;
-	u->refilled_ms = now_ms();
-	TAILQ_FOREACH(m, &br.rate_memos, entry)
-		if (m->user_id == u->id) {
-			u->tokens = m->tokens;
-			u->refilled_ms = m->refilled_ms;
-			rate_memo_free(m);
-			return;
-		}
+	link_room_add(bc->link, r, cursor);
+	bc->nrooms++;
 }
 
 /*
  * A link is now this user's: load where it stands (the caller schedules
- * its catch-up).  -1 when its rooms cannot be read; the caller unbinds it.
+ * its catch-up).  The cost is the user's own rooms, whatever the number
+ * of others.  -1 when its rooms cannot be read; the caller unbinds it.
  */
 int
 chat_bind(struct link *l, const struct store_user *su)
 {
 	struct bind_ctx	 bc;
 	struct user	*u;
+	int		 fresh = 0;
 
 	if ((u = user_find(su->id)) == NULL) {
 		u = xcalloc(1, sizeof(*u));
@@ -484,23 +578,30 @@ chat_bind(struct link *l, const struct store_user *su)
 		(void)str_copy(u->name, su->name, sizeof(u->name));
 		TAILQ_INIT(&u->links);
 		u->inbox_durable = su->inbox_last;
-		rate_recall(u);
+		rate_user_online(u);
 		TAILQ_INSERT_TAIL(&br.users, u, entry);
+		htab_insert(&br.users_by_id, &u->node,
+		    htab_hash_u64(&br.users_by_id, (uint64_t)u->id));
+		htab_insert(&br.users_by_name, &u->name_node,
+		    htab_hash_str(&br.users_by_name, u->name));
 		br.nusers_online++;
+		fresh = 1;
 	}
 	/* An operator's key reset may have replaced it since. */
 	memcpy(u->sign_pub, su->sign_pub, KEY_LEN);
 	u->nlinks++;
 	l->user = u;
-	l->inbox_sent = su->inbox_cursor;
+	l->inbox_sent = l->inbox_told = su->inbox_cursor;
+	memset(&bc, 0, sizeof(bc));
 	bc.link = l;
-	bc.failed = 0;
 	if (store_user_rooms(br.store, u->id, bind_room_cb, &bc) == -1 ||
 	    bc.failed) {
 		if (!req_failed())
 			req_fail_quiet("store_user_rooms");
 		return -1;
 	}
+	if (fresh)
+		u->nrooms = bc.nrooms;
 	return 0;
 }
 
@@ -519,8 +620,16 @@ chat_start(struct link *l)
 void
 chat_link_gone(struct link *l)
 {
-	struct user	*u = l->user;
+	struct user		*u = l->user;
+	struct hnode		*n, *tmp;
+	struct link_room	*lr;
+	size_t			 i;
 
+	HTAB_FOREACH_SAFE(n, &l->rooms, i, tmp) {
+		lr = HTAB_ENTRY(n, struct link_room, node);
+		link_room_free(lr);
+	}
+	htab_free(&l->rooms);
 	if (u == NULL)
 		return;
 	if (l->delivering)
@@ -528,27 +637,13 @@ chat_link_gone(struct link *l)
 	l->delivering = 0;
 	l->user = NULL;
 	if (--u->nlinks == 0) {
-		rate_remember(u);
+		rate_user_offline(u);
 		TAILQ_REMOVE(&br.users, u, entry);
+		htab_remove(&br.users_by_id, &u->node);
+		htab_remove(&br.users_by_name, &u->name_node);
 		br.nusers_online--;
 		free(u);
 	}
-}
-
-/* Token bucket per user: 0 if allowed, else the wait in ms. */
-static uint32_t
-rate_check(struct user *u)
-{
-	uint64_t	 now = now_ms();
-	double		 rate = br.message_rate;
-
-	u->tokens = rate_tokens(u->tokens, u->refilled_ms, now);
-	u->refilled_ms = now;
-	if (u->tokens >= 1.0) {
-		u->tokens -= 1.0;
-		return 0;
-	}
-	return (uint32_t)((1.0 - u->tokens) * 1000.0 / rate) + 1;
 }
 
 static int
@@ -612,6 +707,56 @@ room_announce(struct room *r, struct user *u, uint8_t kind)
 	    0);
 }
 
+/*
+ * user_id joined r at seq (its history starts there): a member in the
+ * store and here, and the links of the user, if online, have the room.
+ * -1 if the store failed (the request did).
+ */
+static int
+member_join(struct room *r, int64_t user_id, uint64_t seq)
+{
+	struct user	*u;
+	struct link	*ul;
+
+	if (store_member_add(br.store, r->id, user_id, seq - 1) != 0) {
+		req_fail("store_member_add", 0, r->name);
+		return -1;
+	}
+	membership_add(r, user_id);
+	undo_push(UNDO_MEMBER_ADDED, r->id, user_id, 0);
+	if ((u = user_find(user_id)) != NULL)
+		TAILQ_FOREACH(ul, &u->links, user_entry)
+			link_room_add(ul, r, seq - 1);
+	return 0;
+}
+
+/*
+ * user_id left r.  Out of the members now, as in the store: a JOIN, SEND
+ * or WHO later in this turn must see the room as it will be committed.
+ * Its links keep the room until they have heard the PART (chat_fanout).
+ */
+static int
+member_part(struct room *r, int64_t user_id)
+{
+	if (store_member_remove(br.store, r->id, user_id) != 0) {
+		req_fail("store_member_remove", 0, r->name);
+		return -1;
+	}
+	membership_remove(r, user_id);
+	undo_push(UNDO_MEMBER_REMOVED, r->id, user_id, 0);
+	return 0;
+}
+
+static void
+notice(struct link *l, const char *text)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, MSG_NOTICE, br.max_frame);
+	frame_put_str(&b, F_TEXT, text);
+	link_reply(l, &b);
+}
+
 /* A room with a signed roster is joined and left only by entries. */
 static int
 roster_required(struct link *l, struct room *r)
@@ -629,15 +774,125 @@ roster_required(struct link *l, struct room *r)
 	return 1;
 }
 
-/* The id of a room (made if asked), or -1. */
+/*
+ * The rooms user_id is in: counted in memory while it is online, else
+ * asked of the store.  -1 if the store failed (the request did).
+ */
+static int
+user_rooms(int64_t user_id, uint64_t *n)
+{
+	struct user	*u;
+
+	if ((u = user_find(user_id)) != NULL) {
+		*n = u->nrooms;
+		return 0;
+	}
+	if (store_user_room_count(br.store, user_id, n) == -1) {
+		req_fail("store_user_room_count", 0, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Would user_id (named other, NULL when it is the link's own user) joining
+ * the room (r, NULL if it does not exist yet) pass a cap?  0 if it may
+ * join, else -1 with the refusal sent, or the request failed.  A member
+ * already in changes nothing and may.
+ */
+static int
+join_caps(struct link *l, const char *name, const struct room *r,
+    int64_t user_id, const char *other)
+{
+	char		 text[160];
+	uint64_t	 n;
+
+	if (r != NULL && room_has_member(r, user_id))
+		return 0;
+	if (user_rooms(user_id, &n) == -1)
+		return -1;
+	if (n >= br.max_rooms_per_user) {
+		if (other == NULL)
+			snprintf(text, sizeof(text), "you are in %llu rooms, "
+			    "the most this server allows: /part one first",
+			    (unsigned long long)n);
+		else
+			snprintf(text, sizeof(text), "%s is in %llu rooms, the "
+			    "most this server allows", other,
+			    (unsigned long long)n);
+		link_refuse(l, ERR_TOO_MANY_ROOMS, text, 0, name, NULL, 0);
+		return -1;
+	}
+	if (r != NULL && r->members.count >= br.max_members_per_room) {
+		snprintf(text, sizeof(text), "%s is full: %zu members", name,
+		    r->members.count);
+		link_refuse(l, ERR_ROOM_FULL, text, 0, name, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Would the link creating a room pass limits.max_rooms, or the rate of
+ * its address prefix?  0 if it may (a token taken), else -1 and refused.
+ * Last of the checks, so that only a creation that happens counts.
+ */
+static int
+create_allowed(struct link *l, const char *name)
+{
+	char		 text[160];
+	uint32_t	 wait;
+
+	if (br.nrooms >= br.max_rooms) {
+		snprintf(text, sizeof(text), "this server has %llu rooms, its "
+		    "most: join an existing one", (unsigned long long)br.nrooms);
+		link_refuse(l, ERR_TOO_MANY_ROOMS, text, 0, name, NULL, 0);
+		return -1;
+	}
+	if ((wait = rate_prefix_take(RATE_ROOM_CREATE, l->addr)) != 0) {
+		rate_refused(l, "room creation", wait);
+		link_refuse(l, ERR_RATE_LIMITED, "too many new rooms from your "
+		    "network: try later", 0, name, NULL, wait);
+		return -1;
+	}
+	return 0;
+}
+
+/* The id of a room, or -1 (none, or the request failed). */
 int64_t
-chat_room_id(const char *name, int create)
+chat_room_id(const char *name)
 {
 	struct room	*r;
 
-	if (create && tx_begin() == -1)
+	return (r = room_get(name)) == NULL ? -1 : r->id;
+}
+
+/*
+ * A roster entry would make subject join the room name (create: make it
+ * too): the caps and rates a plain JOIN meets.  0 if it may, else -1,
+ * refused or failed.
+ */
+int
+chat_roster_join_allowed(struct link *l, const char *name, int create,
+    const struct store_user *subject)
+{
+	struct room	*r = NULL;
+
+	if (!create && (r = room_get(name)) == NULL)
+		return req_failed() ? -1 : 0;
+	if (join_caps(l, name, r, subject->id, subject->id == l->user->id ?
+	    NULL : subject->name) == -1)
 		return -1;
-	return (r = room_get(name, create)) == NULL ? -1 : r->id;
+	return create ? create_allowed(l, name) : 0;
+}
+
+/* A room for a roster's CREATE, made past chat_roster_join_allowed(). */
+int64_t
+chat_room_create(const char *name)
+{
+	struct room	*r;
+
+	return (r = room_create(name)) == NULL ? -1 : r->id;
 }
 
 /*
@@ -652,37 +907,25 @@ chat_roster_change(const char *name, const struct store_user *u,
     uint8_t kind, const uint8_t *entry, size_t len)
 {
 	struct room	*r;
-	struct user	*on;
-	struct link	*ul;
 	uint64_t	 seq;
 	int		 member;
 
-	if (tx_begin() == -1 || (r = room_get(name, 1)) == NULL)
+	if (tx_begin() == -1)
 		return -1;
+	if ((r = room_get(name)) == NULL) {
+		if (!req_failed())
+			req_fail("roster room vanished", 0, name);
+		return -1;
+	}
 	member = room_has_member(r, u->id);
 	if ((seq = room_announce_user(r, u->id, u->name, u->sign_pub, kind,
 	    entry, len)) == 0)
 		return -1;
-	on = user_find(u->id);
-	if (kind == LOG_JOIN && !member) {
-		/* A new member starts at this join: no history before it. */
-		if (store_member_add(br.store, r->id, u->id, seq - 1) != 0) {
-			req_fail("store_member_add", 0, r->name);
-			return -1;
-		}
-		room_add_member(r, u->id);
-		undo_push(UNDO_MEMBER_ADDED, r->id, u->id, 0);
-		if (on != NULL)
-			TAILQ_FOREACH(ul, &on->links, user_entry)
-				link_room_add(ul, r->id, seq - 1);
-	} else if (kind == LOG_PART && member) {
-		if (store_member_remove(br.store, r->id, u->id) != 0) {
-			req_fail("store_member_remove", 0, r->name);
-			return -1;
-		}
-		room_remove_member(r, u->id);
-		undo_push(UNDO_MEMBER_REMOVED, r->id, u->id, 0);
-	}
+	/* A new member starts at this join: no history before it. */
+	if (kind == LOG_JOIN && !member)
+		return member_join(r, u->id, seq);
+	if (kind == LOG_PART && member)
+		return member_part(r, u->id);
 	return 0;
 }
 
@@ -691,41 +934,38 @@ chat_is_member(const char *name, int64_t user_id)
 {
 	struct room	*r;
 
-	return (r = room_get(name, 0)) != NULL && room_has_member(r, user_id);
+	return (r = room_get(name)) != NULL && room_has_member(r, user_id);
 }
 
 static void
 chat_join(struct link *l, const struct frame *f)
 {
-	struct frame_buf	 b;
 	struct room		*r;
-	struct link		*ul;
 	char			 name[ROOM_MAX_LEN + 1], text[128];
 	uint64_t		 seq;
 
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	if (tx_begin() == -1 || (r = room_get(name, 1)) == NULL ||
-	    roster_required(l, r))
+	if (tx_begin() == -1)
 		return;
-	if (room_has_member(r, l->user->id)) {
+	if ((r = room_get(name)) == NULL && req_failed())
+		return;
+	if (r != NULL && roster_required(l, r))
+		return;
+	if (r != NULL && room_has_member(r, l->user->id)) {
 		snprintf(text, sizeof(text), "already in %s", r->name);
-		frame_begin(&b, MSG_NOTICE, br.max_frame);
-		frame_put_str(&b, F_TEXT, text);
-		link_reply(l, &b);
+		notice(l, text);
 		return;
 	}
+	if (join_caps(l, name, r, l->user->id, NULL) == -1 ||
+	    (r == NULL && create_allowed(l, name) == -1))
+		return;
+	if (r == NULL && (r = room_create(name)) == NULL)
+		return;
 	if ((seq = room_announce(r, l->user, LOG_JOIN)) == 0)
 		return;
 	/* A new member starts at its own join: no history before it. */
-	if (store_member_add(br.store, r->id, l->user->id, seq - 1) != 0) {
-		req_fail("store_member_add", 0, r->name);
-		return;
-	}
-	room_add_member(r, l->user->id);
-	undo_push(UNDO_MEMBER_ADDED, r->id, l->user->id, 0);
-	TAILQ_FOREACH(ul, &l->user->links, user_entry)
-		link_room_add(ul, r->id, seq - 1);
+	(void)member_join(r, l->user->id, seq);
 }
 
 static void
@@ -736,7 +976,7 @@ chat_part(struct link *l, const struct frame *f)
 
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	if ((r = room_get(name)) == NULL || !room_has_member(r,
 	    l->user->id)) {
 		if (req_failed())
 			return;
@@ -748,16 +988,7 @@ chat_part(struct link *l, const struct frame *f)
 		return;
 	if (tx_begin() == -1 || room_announce(r, l->user, LOG_PART) == 0)
 		return;
-	if (store_member_remove(br.store, r->id, l->user->id) != 0) {
-		req_fail("store_member_remove", 0, r->name);
-		return;
-	}
-	/*
-	 * Out of the members now, as in the store: a JOIN, SEND or WHO
-	 * later in this pass must see the room as it will be committed.
-	 */
-	room_remove_member(r, l->user->id);
-	undo_push(UNDO_MEMBER_REMOVED, r->id, l->user->id, 0);
+	(void)member_part(r, l->user->id);
 }
 
 /* After the commit; if it fails, ERROR STORAGE instead, and no ACK. */
@@ -778,6 +1009,60 @@ ack(struct link *l, uint64_t id, uint64_t seq, const char *room,
 	after_frame_or(l, &b, &fail)->hold_id = id;
 }
 
+/*
+ * Hold a SEND back: RATE_LIMITED with the wait, and later SENDs on the
+ * link are refused too until this one comes back, so that a token that
+ * refills meanwhile does not let a later one in ahead of it (order per
+ * sender).
+ */
+static void
+send_hold(struct link *l, uint64_t id, const char *what, uint32_t wait)
+{
+	char	 text[128];
+
+	if (l->limited_id == 0) {
+		l->limited_id = id;
+		l->limited_code = ERR_RATE_LIMITED;
+	}
+	rate_refused(l, what, wait);
+	snprintf(text, sizeof(text), "too many %s: slow down", what);
+	link_refuse(l, ERR_RATE_LIMITED, text, id, NULL, NULL, wait);
+}
+
+/*
+ * A resend of a stored message is acknowledged again with its seq: it was
+ * accepted once, whatever the limits say now.  1 if it was, or if the
+ * store failed (the request did).
+ */
+static int
+send_again(struct link *l, uint64_t id, const char *room, const char *to)
+{
+	uint64_t	 seq;
+	int		 rv;
+
+	if ((rv = store_sent_seq(br.store, l->user->id, id, &seq)) == -1) {
+		req_fail("store_sent_seq", id, room);
+		return 1;
+	}
+	if (rv != 0)
+		return 0;
+	ack(l, id, seq, room, to);
+	return 1;
+}
+
+/* The bytes about to be stored, against limits.storage_mib_per_day. */
+static int
+storage_take(struct link *l, uint64_t id, size_t len)
+{
+	uint32_t	 wait;
+
+	if ((wait = rate_storage(l->user, len)) != 0) {
+		send_hold(l, id, "bytes stored", wait);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
     size_t len)
@@ -788,7 +1073,7 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 	char			 text[128];
 	int			 dup;
 
-	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	if ((r = room_get(name)) == NULL || !room_has_member(r,
 	    l->user->id)) {
 		if (req_failed()) {
 			req_fail("store_room_get", id, name);
@@ -799,6 +1084,8 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 		link_error_about(l, ERR_NOT_MEMBER, text, id, name);
 		return;
 	}
+	if (send_again(l, id, r->name, NULL) || storage_take(l, id, len) == -1)
+		return;
 	if (tx_begin() == -1) {
 		req_fail("begin", id, r->name);
 		return;
@@ -827,6 +1114,31 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 	br.message_bytes += len;
 }
 
+/*
+ * The recipient's offline quota: what its inbox holds (unread, or read
+ * and not yet pruned) plus this message, within limits.inbox_max_messages
+ * and limits.inbox_max_mib.  Nothing stored is ever dropped to make room:
+ * the new message is refused, with its own code.
+ */
+static int
+inbox_full(struct link *l, uint64_t id, const struct store_user *su,
+    size_t len)
+{
+	char	 text[192];
+
+	if (su->inbox_rows < br.inbox_max_messages &&
+	    su->inbox_bytes + len <= br.inbox_max_mib * MIB)
+		return 0;
+	snprintf(text, sizeof(text), "the inbox of '%s' is full (%llu "
+	    "messages, %llu bytes waiting): try when they have read it",
+	    su->name, (unsigned long long)su->inbox_rows,
+	    (unsigned long long)su->inbox_bytes);
+	log_info("inbox of %s full: refused a message from %s", su->name,
+	    l->user->name);
+	link_refuse(l, ERR_INBOX_FULL, text, id, NULL, su->name, 0);
+	return 1;
+}
+
 static void
 send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
     size_t len)
@@ -848,6 +1160,9 @@ send_direct(struct link *l, uint64_t id, char *to, const uint8_t *body,
 		link_error_about(l, ERR_NO_SUCH_USER, text, id, NULL);
 		return;
 	}
+	if (send_again(l, id, NULL, su.name) || inbox_full(l, id, &su, len) ||
+	    storage_take(l, id, len) == -1)
+		return;
 	if (tx_begin() == -1) {
 		req_fail("begin", id, NULL);
 		return;
@@ -898,11 +1213,6 @@ chat_send(struct link *l, const struct frame *f)
 		link_error(l, ERR_TOO_LARGE, "message body too large");
 		return;
 	}
-	/*
-	 * Once a SEND is refused, later ones on the link are refused too
-	 * until that one comes back: a token that refills meanwhile must
-	 * not let a later message in ahead of it (order per sender).
-	 */
 	if (l->limited_id != 0 && id != l->limited_id &&
 	    l->limited_code == ERR_STORAGE) {
 		/* An earlier one was not stored: nothing may pass it. */
@@ -910,26 +1220,16 @@ chat_send(struct link *l, const struct frame *f)
 		link_reply(l, &b);
 		return;
 	}
+	/* Every SEND takes a message token, resends included. */
 	if (l->limited_id != 0 && id != l->limited_id)
 		wait = 1;
-	else if ((wait = rate_check(l->user)) == 0)
+	else if ((wait = rate_wait(&l->user->messages, br.message_rate,
+	    br.message_burst, 1)) == 0) {
+		rate_spend(&l->user->messages, 1);
 		l->limited_id = 0;
+	}
 	if (wait != 0) {
-		if (l->limited_id == 0) {
-			l->limited_id = id;
-			l->limited_code = ERR_RATE_LIMITED;
-		}
-		br.rate_limited++;
-		/* A paste is one line and a summary, not a line a message. */
-		if (logsum_event("rate limit", l->user->name))
-			log_security("rate limit: %s from %s, retry in %u ms",
-			    l->user->name, l->addr, wait);
-		frame_begin(&b, MSG_ERROR, br.max_frame);
-		frame_put_u16(&b, F_CODE, ERR_RATE_LIMITED);
-		frame_put_str(&b, F_TEXT, "too many messages: slow down");
-		frame_put_u32(&b, F_RETRY_AFTER_MS, wait);
-		frame_put_u64(&b, F_CLIENT_MSG_ID, id);
-		link_reply(l, &b);
+		send_hold(l, id, "messages", wait);
 		return;
 	}
 	if (has_room) {
@@ -945,38 +1245,67 @@ chat_send(struct link *l, const struct frame *f)
 	}
 }
 
-/* Cumulative: everything up to seq has been shown by the client. */
+/*
+ * Cumulative: everything up to seq has been shown by the client.  It is
+ * written only when it moves this link's mark, at most up to what is
+ * stored: so DELIVERED costs at most one write per entry delivered, and
+ * a flood of them only lookups.
+ */
 static void
 chat_delivered(struct link *l, const struct frame *f)
 {
-	struct room	*r;
-	uint64_t	 seq;
-	char		 name[ROOM_MAX_LEN + 1];
+	struct room		*r;
+	struct link_room	*lr;
+	uint64_t		 seq;
+	char			 name[ROOM_MAX_LEN + 1];
 
 	if (frame_get_u64(f, F_SEQ, &seq) == -1)
 		return;
-	/* No answer is expected: a failure only leaves the cursor behind. */
 	if (frame_get(f, F_ROOM) == NULL) {
-		if (tx_begin() == 0 &&
-		    store_inbox_ack(br.store, l->user->id, seq) == -1)
+		if (seq > l->user->inbox_durable)
+			seq = l->user->inbox_durable;
+		if (seq <= l->inbox_told)
+			return;
+		/* No answer is expected: a failure leaves the cursor behind. */
+		if (tx_begin() == -1)
+			return;
+		if (store_inbox_ack(br.store, l->user->id, seq) == -1) {
 			req_fail_quiet("store_inbox_ack");
+			return;
+		}
+		l->inbox_told = seq;
 		return;
 	}
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	if ((r = room_get(name, 0)) == NULL || !room_has_member(r,
+	if ((r = room_get(name)) == NULL || !room_has_member(r,
 	    l->user->id))
 		return;		/* parted meanwhile: nothing to advance */
-	if (tx_begin() == 0 &&
-	    store_room_ack(br.store, r->id, l->user->id, seq) == -1)
+	if (seq > r->last_seq)
+		seq = r->last_seq;
+	if ((lr = link_room_find(l, r->id)) != NULL && seq <= lr->told)
+		return;
+	if (tx_begin() == -1)
+		return;
+	if (store_room_ack(br.store, r->id, l->user->id, seq) == -1) {
 		req_fail_quiet("store_room_ack");
+		return;
+	}
+	if (lr != NULL)
+		lr->told = seq;
 }
 
+/*
+ * One page of a list: at most LIST_PAGE_MAX lines that fit in a frame.
+ * The store is asked for one line more, to know whether another page
+ * follows; the last line sent is where it starts (F_NEXT, F_AFTER).
+ */
 struct list_ctx {
 	struct evbuffer	*buf;
 	size_t		 max;
 	size_t		 count;
-	int		 truncated;
+	int		 more;
+	char		 last[ROOM_MAX_LEN + 1];
 };
 
 static void
@@ -984,13 +1313,17 @@ list_append(struct list_ctx *lc, const char *item, const char *value)
 {
 	size_t	 need = strlen(item) + strlen(value) + 2;
 
-	lc->count++;
-	if (evbuffer_get_length(lc->buf) + need > lc->max) {
-		lc->truncated = 1;
+	if (lc->more)
+		return;
+	if (lc->count == LIST_PAGE_MAX ||
+	    evbuffer_get_length(lc->buf) + need > lc->max) {
+		lc->more = 1;
 		return;
 	}
 	if (evbuffer_add_printf(lc->buf, "%s %s\n", item, value) == -1)
 		fatalx("evbuffer_add_printf");
+	(void)str_copy(lc->last, item, sizeof(lc->last));
+	lc->count++;
 }
 
 static void
@@ -1019,32 +1352,41 @@ list_reply(struct link *l, uint16_t type, const char *room,
 		frame_put_str(&b, F_ROOM, room);
 	frame_put_bytes(&b, F_LIST, evbuffer_pullup(lc->buf, -1),
 	    evbuffer_get_length(lc->buf));
+	if (lc->more)
+		frame_put_str(&b, F_NEXT, lc->last);
 	link_reply(l, &b);
-	if (lc->truncated) {
-		frame_begin(&b, MSG_NOTICE, br.max_frame);
-		frame_put_str(&b, F_TEXT, "list truncated to fit one frame");
-		link_reply(l, &b);
-	}
 	evbuffer_free(lc->buf);
 }
 
-static void
-list_init(struct list_ctx *lc)
+/* The page's start: F_AFTER, or "" (before every name) when absent. */
+static int
+list_init(struct link *l, const struct frame *f, struct list_ctx *lc,
+    char after[ROOM_MAX_LEN + 1])
 {
+	after[0] = '\0';
+	if (frame_get(f, F_AFTER) != NULL &&
+	    frame_get_str(f, F_AFTER, after, ROOM_MAX_LEN + 1) == -1) {
+		link_error(l, ERR_PROTOCOL, "bad F_AFTER");
+		return -1;
+	}
 	memset(lc, 0, sizeof(*lc));
 	if ((lc->buf = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
 	lc->max = br.max_frame - LIST_RESERVE;
+	return 0;
 }
 
 static void
-chat_rooms(struct link *l)
+chat_rooms(struct link *l, const struct frame *f)
 {
 	struct list_ctx	 lc;
+	char		 after[ROOM_MAX_LEN + 1];
 
-	list_init(&lc);
-	if (store_rooms(br.store, rooms_cb, &lc) == -1) {
-		req_fail("store_rooms", 0, NULL);
+	if (list_init(l, f, &lc, after) == -1)
+		return;
+	if (store_rooms_page(br.store, after, LIST_PAGE_MAX + 1, rooms_cb,
+	    &lc) == -1) {
+		req_fail("store_rooms_page", 0, NULL);
 		evbuffer_free(lc.buf);
 		return;
 	}
@@ -1057,19 +1399,22 @@ chat_who(struct link *l, const struct frame *f)
 	struct list_ctx	 lc;
 	struct room	*r;
 	char		 name[ROOM_MAX_LEN + 1], text[128];
+	char		 after[ROOM_MAX_LEN + 1];
 
 	if (get_room_name(l, f, name, sizeof(name), 0) == -1)
 		return;
-	if ((r = room_get(name, 0)) == NULL) {
+	if ((r = room_get(name)) == NULL) {
 		if (req_failed())
 			return;
 		snprintf(text, sizeof(text), "no room %s", name);
 		link_error_about(l, ERR_NO_SUCH_ROOM, text, 0, name);
 		return;
 	}
-	list_init(&lc);
-	if (store_room_members(br.store, r->id, who_cb, &lc) == -1) {
-		req_fail("store_room_members", 0, r->name);
+	if (list_init(l, f, &lc, after) == -1)
+		return;
+	if (store_room_members_page(br.store, r->id, after, LIST_PAGE_MAX + 1,
+	    who_cb, &lc) == -1) {
+		req_fail("store_room_members_page", 0, r->name);
 		evbuffer_free(lc.buf);
 		return;
 	}
@@ -1077,20 +1422,13 @@ chat_who(struct link *l, const struct frame *f)
 }
 
 static void
-count_rooms_cb(const char *name, uint64_t members, void *arg)
-{
-	(*(uint64_t *)arg)++;
-}
-
-static void
 chat_info(struct link *l)
 {
 	struct frame_buf	 b;
-	uint64_t		 users = 0, rooms = 0;
+	uint64_t		 users = 0;
 
-	if (store_user_count(br.store, &users) == -1 ||
-	    store_rooms(br.store, count_rooms_cb, &rooms) == -1) {
-		req_fail("info counts", 0, NULL);
+	if (store_user_count(br.store, &users) == -1) {
+		req_fail("store_user_count", 0, NULL);
 		return;
 	}
 	frame_begin(&b, MSG_INFO_REPLY, br.max_frame);
@@ -1098,7 +1436,7 @@ chat_info(struct link *l)
 	frame_put_u64(&b, F_UPTIME, (now_ms() - br.started_ms) / 1000);
 	frame_put_u32(&b, F_USERS_ONLINE, br.nusers_online);
 	frame_put_u32(&b, F_USERS, (uint32_t)users);
-	frame_put_u32(&b, F_ROOMS, (uint32_t)rooms);
+	frame_put_u32(&b, F_ROOMS, (uint32_t)br.nrooms);
 	link_reply(l, &b);
 }
 
@@ -1120,7 +1458,7 @@ chat_frame(struct link *l, const struct frame *f)
 		chat_delivered(l, f);
 		break;
 	case MSG_ROOMS:
-		chat_rooms(l);
+		chat_rooms(l, f);
 		break;
 	case MSG_WHO:
 		chat_who(l, f);
@@ -1174,46 +1512,73 @@ chat_prune(void)
 		log_debug("pruned %llu rows", (unsigned long long)deleted);
 }
 
+/* The broker starts: how many rooms there are, for the cap; -1 if unread. */
+int
+chat_init(void)
+{
+	htab_init(&br.users_by_id);
+	htab_init(&br.users_by_name);
+	htab_init(&br.rooms_by_id);
+	htab_init(&br.rooms_by_name);
+	return store_room_count(br.store, &br.nrooms);
+}
+
 void
 chat_free(void)
 {
+	struct hnode	*n, *tmp;
 	struct room	*r;
+	size_t		 i;
 
-	while ((r = TAILQ_FIRST(&br.rooms)) != NULL) {
-		TAILQ_REMOVE(&br.rooms, r, entry);
-		free(r->members);
+	HTAB_FOREACH_SAFE(n, &br.rooms_by_id, i, tmp) {
+		r = HTAB_ENTRY(n, struct room, id_node);
+		room_free_members(r);
 		free(r);
 	}
+	htab_free(&br.rooms_by_id);
+	htab_free(&br.rooms_by_name);
+	htab_free(&br.users_by_id);
+	htab_free(&br.users_by_name);
 }
 
 /* A write of this turn was undone: so is what the cache made of it. */
 void
 chat_undo(const struct undo *u)
 {
-	struct room	*r;
-	struct user	*usr;
-	struct link	*l;
+	struct room		*r;
+	struct link_room	*lr, *next;
 
 	if ((r = room_find_id(u->room_id)) == NULL)
 		return;
 	switch (u->kind) {
 	case UNDO_ROOM_CREATED:
-		/* Its members' undos came first: nothing refers to it. */
-		TAILQ_REMOVE(&br.rooms, r, entry);
-		free(r->members);
-		free(r);
+		/* Its members' undos came first: no link has it any more. */
+		while ((lr = TAILQ_FIRST(&r->lrooms)) != NULL)
+			link_room_remove(lr);
+		/* Its id may come again, for another room. */
+		roster_forget(r->id);
+		room_uncache(r);
+		if (br.nrooms > 0)
+			br.nrooms--;
 		break;
 	case UNDO_ROOM_SEQ:
 		r->last_seq = u->value;
 		break;
 	case UNDO_MEMBER_ADDED:
-		room_remove_member(r, u->user_id);
-		if ((usr = user_find(u->user_id)) != NULL)
-			TAILQ_FOREACH(l, &usr->links, user_entry)
-				link_room_remove(l, r->id);
+		membership_remove(r, u->user_id);
+		/*
+		 * Every link of the user that has the room: those delivering,
+		 * and one bound later in the turn, which read the membership.
+		 */
+		for (lr = TAILQ_FIRST(&r->lrooms); lr != NULL; lr = next) {
+			next = TAILQ_NEXT(lr, room_entry);
+			if (lr->link->user != NULL &&
+			    lr->link->user->id == u->user_id)
+				link_room_remove(lr);
+		}
 		break;
 	case UNDO_MEMBER_REMOVED:
-		room_add_member(r, u->user_id);
+		membership_add(r, u->user_id);
 		break;
 	case UNDO_BOUND:
 	case UNDO_ROSTER:
@@ -1233,7 +1598,7 @@ chat_remove_member(const char *name, const struct store_user *su)
 	struct user	*u, tmp;
 	struct room	*r;
 
-	if ((r = room_get(name, 0)) == NULL || !room_has_member(r, su->id))
+	if ((r = room_get(name)) == NULL || !room_has_member(r, su->id))
 		return req_failed() ? -1 : STORE_NOT_FOUND;
 	if ((u = user_find(su->id)) == NULL) {
 		memset(&tmp, 0, sizeof(tmp));
@@ -1242,15 +1607,34 @@ chat_remove_member(const char *name, const struct store_user *su)
 		memcpy(tmp.sign_pub, su->sign_pub, KEY_LEN);
 		u = &tmp;
 	}
-	if (tx_begin() == -1 || room_announce(r, u, LOG_PART) == 0)
+	if (tx_begin() == -1 || room_announce(r, u, LOG_PART) == 0 ||
+	    member_part(r, su->id) == -1)
 		return -1;
-	if (store_member_remove(br.store, r->id, su->id) != 0) {
-		req_fail_quiet("store_member_remove");
-		return -1;
-	}
-	room_remove_member(r, su->id);
-	undo_push(UNDO_MEMBER_REMOVED, r->id, su->id, 0);
 	return 0;
+}
+
+/*
+ * The operator's NOTICE to a room: to the sessions of its members that are
+ * online, found through the room's own list of links.  How many, or -1 if
+ * the store failed (req_failed()).
+ */
+int
+chat_room_notice(const char *name, const uint8_t *notice, size_t len)
+{
+	struct room		*r;
+	struct link_room	*lr;
+	int			 n = 0;
+
+	if ((r = room_get(name)) == NULL)
+		return req_failed() ? -1 : 0;
+	TAILQ_FOREACH(lr, &r->lrooms, room_entry) {
+		if (!lr->link->delivering ||
+		    !room_has_member(r, lr->link->user->id))
+			continue;
+		link_send(lr->link, notice, len);
+		n++;
+	}
+	return n;
 }
 
 /*
@@ -1260,35 +1644,32 @@ chat_remove_member(const char *name, const struct store_user *su)
 void
 chat_room_forget(const char *name, const uint8_t *notice, size_t len)
 {
-	struct room	*r;
-	struct user	*u;
-	struct link	*l;
-	struct after	*a, *next;
-	size_t		 i;
+	struct room		*r;
+	struct user		*u;
+	struct link_room	*lr;
+	struct after		*a, *next;
+	struct hnode		*n;
+	size_t			 i;
 
-	TAILQ_FOREACH(r, &br.rooms, entry)
-		if (strcmp(r->name, name) == 0)
-			break;
-	if (r == NULL)
+	/* One room fewer in the store, for limits.max_rooms. */
+	if (br.nrooms > 0)
+		br.nrooms--;
+	if ((r = room_find_name(name)) == NULL)
 		return;
 	for (a = TAILQ_FIRST(&br.after); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
-		if (a->kind == AFTER_ROOM && a->target == r->id) {
-			TAILQ_REMOVE(&br.after, a, entry);
-			free(a->frame);
-			free(a);
-		}
+		if (a->kind == AFTER_ROOM && a->target == r->id)
+			after_drop(a);
 	}
-	for (i = 0; i < r->nmembers; i++) {
-		if ((u = user_find(r->members[i])) == NULL)
-			continue;
-		TAILQ_FOREACH(l, &u->links, user_entry) {
-			link_room_remove(l, r->id);
-			link_send(l, notice, len);
-		}
+	while ((lr = TAILQ_FIRST(&r->lrooms)) != NULL) {
+		if (lr->link->delivering)
+			link_send(lr->link, notice, len);
+		link_room_remove(lr);
 	}
+	HTAB_FOREACH(n, &r->members, i)
+		if ((u = user_find(HTAB_ENTRY(n, struct member,
+		    node)->user_id)) != NULL && u->nrooms > 0)
+			u->nrooms--;
 	roster_forget(r->id);
-	TAILQ_REMOVE(&br.rooms, r, entry);
-	free(r->members);
-	free(r);
+	room_uncache(r);
 }

@@ -24,11 +24,39 @@
 
 /* A room's chain as the broker verified it, loaded on first use. */
 struct roster_cache {
-	TAILQ_ENTRY(roster_cache)	 entry;
-	int64_t				 room_id;
-	struct e2e_roster		 r;
+	struct hnode		 node;		/* cache, by room id */
+	int64_t			 room_id;
+	struct e2e_roster	 r;
 };
-static TAILQ_HEAD(, roster_cache) cache = TAILQ_HEAD_INITIALIZER(cache);
+static struct htab	 cache;
+
+void
+roster_init(void)
+{
+	htab_init(&cache);
+}
+
+static struct roster_cache *
+cache_find(int64_t room_id)
+{
+	struct hnode		*n;
+	struct roster_cache	*rc;
+
+	for (n = htab_first(&cache, htab_hash_u64(&cache, (uint64_t)room_id));
+	    n != NULL; n = htab_next(n)) {
+		rc = HTAB_ENTRY(n, struct roster_cache, node);
+		if (rc->room_id == room_id)
+			return rc;
+	}
+	return NULL;
+}
+
+static void
+cache_free(struct roster_cache *rc)
+{
+	e2e_roster_free(&rc->r);
+	free(rc);
+}
 
 struct load_ctx {
 	struct e2e_roster	*r;
@@ -59,9 +87,8 @@ roster_load(int64_t room_id, const char *room)
 	struct load_ctx		 lc;
 	uint32_t		 before;
 
-	TAILQ_FOREACH(rc, &cache, entry)
-		if (rc->room_id == room_id)
-			return rc;
+	if ((rc = cache_find(room_id)) != NULL)
+		return rc;
 	rc = xcalloc(1, sizeof(*rc));
 	rc->room_id = room_id;
 	if (e2e_roster_init(&rc->r, room) != E2E_OK)
@@ -73,12 +100,12 @@ roster_load(int64_t room_id, const char *room)
 		if (store_roster_read(br.store, room_id, rc->r.count,
 		    CATCHUP_BATCH, load_cb, &lc) == -1) {
 			req_fail("store_roster_read", 0, room);
-			e2e_roster_free(&rc->r);
-			free(rc);
+			cache_free(rc);
 			return NULL;
 		}
 	} while (rc->r.count != before && rc->r.count % CATCHUP_BATCH == 0);
-	TAILQ_INSERT_TAIL(&cache, rc, entry);
+	htab_insert(&cache, &rc->node, htab_hash_u64(&cache,
+	    (uint64_t)room_id));
 	return rc;
 }
 
@@ -143,7 +170,7 @@ roster_get(struct link *l, const struct frame *f)
 	if (get_room(l, f, room) == -1)
 		return;
 	(void)frame_get_u64(f, F_SEQ, &from);
-	if ((id = chat_room_id(room, 0)) == -1) {
+	if ((id = chat_room_id(room)) == -1) {
 		if (req_failed())
 			return;
 		snprintf(text, sizeof(text), "no room %s", room);
@@ -182,9 +209,40 @@ refuse(struct link *l, uint16_t code, const char *room, const char *why)
 	link_error_about(l, code, text, 0, room);
 }
 
+/* An entry that does not follow the chain, or breaks its rules. */
+static void
+refuse_entry(struct link *l, const struct e2e_roster_entry *e,
+    const char *room, int rv)
+{
+	log_security("user %s (%s): roster entry %u for %s refused: %s",
+	    l->user->name, l->addr, e->index, room, e2e_strerror(rv));
+	refuse(l, rv == E2E_EFORK ? ERR_ROSTER_CONFLICT : ERR_ROSTER_INVALID,
+	    room, e2e_strerror(rv));
+}
+
+/*
+ * Would the entry start the chain of a room that does not exist yet?
+ * Checked before the room is made: a refused CREATE makes no room, and
+ * costs nothing of limits.max_rooms or of the rate of room creations.
+ */
+static int
+starts_chain(const char *room, const uint8_t *entry, size_t len)
+{
+	struct e2e_roster	 r;
+	int			 rv;
+
+	if (e2e_roster_init(&r, room) != E2E_OK)
+		fatalx("e2e_roster_init %s", room);
+	rv = e2e_roster_apply(&r, entry, len, NULL);
+	e2e_roster_free(&r);
+	return rv;
+}
+
 /*
  * ROSTER_PUT: a member's signed entry.  Checked, stored, and announced
- * as the join or part it is; then the room's membership follows it.
+ * as the join or part it is; then the room's membership follows it.  The
+ * limits of a plain JOIN hold for it: the bytes stored, the caps on rooms
+ * and members, the rate and cap of new rooms.
  */
 void
 roster_put(struct link *l, const struct frame *f)
@@ -193,11 +251,12 @@ roster_put(struct link *l, const struct frame *f)
 	struct e2e_roster_entry	 e;
 	struct store_user	 subject;
 	const uint8_t		*entry;
-	uint8_t			 hash[E2E_HASH_LEN];
+	uint8_t			 hash[E2E_HASH_LEN], kind;
 	char			 room[ROOM_MAX_LEN + 1];
 	size_t			 len;
 	int64_t			 id;
-	int			 rv;
+	uint32_t		 wait;
+	int			 rv, create;
 
 	if (get_room(l, f, room) == -1)
 		return;
@@ -213,7 +272,7 @@ roster_put(struct link *l, const struct frame *f)
 		refuse(l, ERR_ROSTER_INVALID, room, "not signed by you");
 		return;
 	}
-	if ((id = chat_room_id(room, 0)) == -1 && req_failed())
+	if ((id = chat_room_id(room)) == -1 && req_failed())
 		return;
 	if (id == -1 && e.op != E2E_ROSTER_CREATE) {
 		refuse(l, ERR_ROSTER_CONFLICT, room, "no such room");
@@ -229,15 +288,28 @@ roster_put(struct link *l, const struct frame *f)
 		    "the one registered");
 		return;
 	}
-	if (id == -1 && (id = chat_room_id(room, 1)) == -1)
+	create = id == -1;
+	if (create && (rv = starts_chain(room, entry, len)) != E2E_OK) {
+		refuse_entry(l, &e, room, rv);
+		return;
+	}
+	kind = e.op == E2E_ROSTER_PART || e.op == E2E_ROSTER_REMOVE ?
+	    LOG_PART : LOG_JOIN;
+	if ((wait = rate_storage(l->user, len)) != 0) {
+		rate_refused(l, "bytes stored", wait);
+		link_refuse(l, ERR_RATE_LIMITED, "too many bytes stored: slow "
+		    "down", 0, room, NULL, wait);
+		return;
+	}
+	if (kind == LOG_JOIN && chat_roster_join_allowed(l, room, create,
+	    &subject) == -1)
+		return;
+	if (create && (id = chat_room_create(room)) == -1)
 		return;		/* the request failed */
 	if ((rc = roster_load(id, room)) == NULL)
 		return;
 	if ((rv = e2e_roster_apply(&rc->r, entry, len, NULL)) != E2E_OK) {
-		log_security("user %s (%s): roster entry %u for %s refused: %s",
-		    l->user->name, l->addr, e.index, room, e2e_strerror(rv));
-		refuse(l, rv == E2E_EFORK ? ERR_ROSTER_CONFLICT :
-		    ERR_ROSTER_INVALID, room, e2e_strerror(rv));
+		refuse_entry(l, &e, room, rv);
 		return;
 	}
 	if (e2e_roster_entry_hash(entry, len, hash) != E2E_OK)
@@ -251,8 +323,7 @@ roster_put(struct link *l, const struct frame *f)
 		req_fail("store_roster_append", 0, room);
 		return;
 	}
-	if (chat_roster_change(room, &subject, e.op == E2E_ROSTER_PART ||
-	    e.op == E2E_ROSTER_REMOVE ? LOG_PART : LOG_JOIN, entry, len) == 0)
+	if (chat_roster_change(room, &subject, kind, entry, len) == 0)
 		log_info("roster of %s: entry %u by %s", room, e.index,
 		    e.actor);
 }
@@ -263,23 +334,19 @@ roster_forget(int64_t room_id)
 {
 	struct roster_cache	*rc;
 
-	TAILQ_FOREACH(rc, &cache, entry)
-		if (rc->room_id == room_id) {
-			TAILQ_REMOVE(&cache, rc, entry);
-			e2e_roster_free(&rc->r);
-			free(rc);
-			return;
-		}
+	if ((rc = cache_find(room_id)) == NULL)
+		return;
+	htab_remove(&cache, &rc->node);
+	cache_free(rc);
 }
 
 void
 roster_free(void)
 {
-	struct roster_cache	*rc;
+	struct hnode	*n, *tmp;
+	size_t		 i;
 
-	while ((rc = TAILQ_FIRST(&cache)) != NULL) {
-		TAILQ_REMOVE(&cache, rc, entry);
-		e2e_roster_free(&rc->r);
-		free(rc);
-	}
+	HTAB_FOREACH_SAFE(n, &cache, i, tmp)
+		cache_free(HTAB_ENTRY(n, struct roster_cache, node));
+	htab_free(&cache);
 }

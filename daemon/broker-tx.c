@@ -157,16 +157,10 @@ after_undone(struct after *mark)
 			continue;
 		if (a->fail != NULL) {
 			hold(a);
-			free(a->frame);
-			a->frame = a->fail;
-			a->len = a->fail_len;
-			a->fail = NULL;
-			a->keep = 1;
+			after_use_fail(a);
 			continue;
 		}
-		TAILQ_REMOVE(&br.after, a, entry);
-		free(a->frame);
-		free(a);
+		after_drop(a);
 	}
 }
 

@@ -48,12 +48,23 @@ static struct event	*sigterm_ev;
 struct link *
 link_by_session(uint64_t session_id)
 {
+	struct hnode	*n;
 	struct link	*l;
 
-	TAILQ_FOREACH(l, &br.links, entry)
+	for (n = htab_first(&br.links_by_session, htab_hash_u64(
+	    &br.links_by_session, session_id)); n != NULL; n = htab_next(n)) {
+		l = HTAB_ENTRY(n, struct link, node);
 		if (l->session_id == session_id)
 			return l;
+	}
 	return NULL;
+}
+
+/* What the link's worker has not read yet. */
+size_t
+link_queued(const struct link *l)
+{
+	return evbuffer_get_length(bufferevent_get_output(l->bev));
 }
 
 /* "1h 2m 3s" */
@@ -90,9 +101,11 @@ link_free(struct link *l, const char *why)
 	auth_link_gone(l);
 	chat_link_gone(l);
 	TAILQ_REMOVE(&br.links, l, entry);
+	htab_remove(&br.links_by_session, &l->node);
 	br.nlinks--;
+	if (l->pause_ev != NULL)
+		event_free(l->pause_ev);
 	bufferevent_free(l->bev);
-	free(l->rooms);
 	OPENSSL_cleanse(l->nonce, sizeof(l->nonce));
 	free(l);
 }
@@ -118,19 +131,32 @@ link_send_buf(struct link *l, struct frame_buf *b)
 	frame_buf_free(b);
 }
 
+/* An ERROR, with what it is about: a SEND, a room, a recipient. */
+static void
+error_frame(struct frame_buf *b, uint16_t code, const char *text,
+    uint64_t client_msg_id, const char *room, const char *to,
+    uint32_t retry_ms)
+{
+	frame_begin(b, MSG_ERROR, br.max_frame);
+	frame_put_u16(b, F_CODE, code);
+	frame_put_str(b, F_TEXT, text);
+	if (retry_ms != 0)
+		frame_put_u32(b, F_RETRY_AFTER_MS, retry_ms);
+	if (client_msg_id != 0)
+		frame_put_u64(b, F_CLIENT_MSG_ID, client_msg_id);
+	if (room != NULL)
+		frame_put_str(b, F_ROOM, room);
+	if (to != NULL)
+		frame_put_str(b, F_TO, to);
+}
+
 void
 link_error_about(struct link *l, uint16_t code, const char *text,
     uint64_t client_msg_id, const char *room)
 {
 	struct frame_buf	 b;
 
-	frame_begin(&b, MSG_ERROR, br.max_frame);
-	frame_put_u16(&b, F_CODE, code);
-	frame_put_str(&b, F_TEXT, text);
-	if (client_msg_id != 0)
-		frame_put_u64(&b, F_CLIENT_MSG_ID, client_msg_id);
-	if (room != NULL)
-		frame_put_str(&b, F_ROOM, room);
+	error_frame(&b, code, text, client_msg_id, room, NULL, 0);
 	link_send_buf(l, &b);
 	/* The worker closes its client after a fatal error; we stop listening. */
 	if (proto_err_is_fatal(code))
@@ -141,6 +167,21 @@ void
 link_error(struct link *l, uint16_t code, const char *text)
 {
 	link_error_about(l, code, text, 0, NULL);
+}
+
+/*
+ * A refusal the client can act on (not fatal): what it is about, and for
+ * RATE_LIMITED when to try again.  In order with this turn's ACKs.
+ */
+void
+link_refuse(struct link *l, uint16_t code, const char *text,
+    uint64_t client_msg_id, const char *room, const char *to,
+    uint32_t retry_ms)
+{
+	struct frame_buf	 b;
+
+	error_frame(&b, code, text, client_msg_id, room, to, retry_ms);
+	link_reply(l, &b);
 }
 
 /*
@@ -183,15 +224,37 @@ after_set_fail(struct after *a, struct frame_buf *fail)
 	a->fail = frame_copy(fail, &a->fail_len);
 }
 
-/* A frame that waits for the commit, but depends on no write. */
-void
-after_frame(struct link *l, struct frame_buf *b)
+/*
+ * A frame for l that waits for the commit.  Counted against the link now
+ * (link->pending): back-pressure sees it before the commit.
+ */
+static struct after *
+after_link(struct link *l, struct frame_buf *b)
 {
 	struct after	*a;
 
 	a = after_new(AFTER_FRAME, b);
 	a->session_id = l->session_id;
-	a->keep = 1;
+	l->pending += a->len;
+	return a;
+}
+
+/* The link a frame waits for no longer counts it: sent, or not to be. */
+static void
+after_unpend(const struct after *a)
+{
+	struct link	*l;
+
+	if (a->kind == AFTER_FRAME &&
+	    (l = link_by_session(a->session_id)) != NULL)
+		l->pending -= a->len;
+}
+
+/* A frame that waits for the commit, but depends on no write. */
+void
+after_frame(struct link *l, struct frame_buf *b)
+{
+	after_link(l, b)->keep = 1;
 }
 
 /* A frame that says a write is on disk; fail (or nothing) if it is not. */
@@ -200,11 +263,40 @@ after_frame_or(struct link *l, struct frame_buf *b, struct frame_buf *fail)
 {
 	struct after	*a;
 
-	a = after_new(AFTER_FRAME, b);
-	a->session_id = l->session_id;
+	a = after_link(l, b);
 	if (fail != NULL)
 		after_set_fail(a, fail);
 	return a;
+}
+
+/* What a frame said was undone: its fail frame goes instead, for good. */
+void
+after_use_fail(struct after *a)
+{
+	struct link	*l;
+
+	after_unpend(a);
+	free(a->frame);
+	a->frame = a->fail;
+	a->len = a->fail_len;
+	a->fail = NULL;
+	a->keep = 1;
+	if (a->kind == AFTER_FRAME &&
+	    (l = link_by_session(a->session_id)) != NULL)
+		l->pending += a->len;
+}
+
+/* Out of the queue, unsent: what it depends on was undone or is gone. */
+void
+after_drop(struct after *a)
+{
+	if (br.req_after == a)
+		br.req_after = TAILQ_PREV(a, afterlist, entry);
+	after_unpend(a);
+	TAILQ_REMOVE(&br.after, a, entry);
+	free(a->frame);
+	free(a->fail);
+	free(a);
 }
 
 /* A reply that must not overtake this turn's acknowledgements. */
@@ -255,6 +347,7 @@ commit(void)
 		TAILQ_REMOVE(&br.after, a, entry);
 		switch (a->kind) {
 		case AFTER_FRAME:
+			after_unpend(a);
 			if ((l = link_by_session(a->session_id)) != NULL)
 				link_send(l, a->frame, a->len);
 			break;
@@ -316,27 +409,77 @@ violation:
 	link_error(l, ERR_NOT_ALLOWED, "message not allowed now");
 }
 
-/* Workers are untrusted: a bad frame ends that link, never the broker. */
-static void
-link_read_cb(struct bufferevent *bev, void *arg)
+/*
+ * Back-pressure: while what the link's worker has not read, and what waits
+ * for the commit, pass LINK_HIGH, its requests stay unread.  The bufferevent
+ * stops reading the socket once max_frame bytes wait, so the worker, and
+ * in turn its client, are held at the source.
+ */
+static int
+link_full(const struct link *l)
 {
-	struct link	*l = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
+	return link_queued(l) + l->pending >= LINK_HIGH;
+}
+
+static int	 link_read(struct link *);
+
+/*
+ * Stop reading the link until link_resume(): what it sent waits in its
+ * socket, and its worker, then its client, stop at the source.
+ */
+static int
+link_hold(struct link *l)
+{
+	if (bufferevent_disable(l->bev, EV_READ) == -1)
+		fatalx("bufferevent_disable");
+	return 0;
+}
+
+static int
+link_resume(struct link *l)
+{
+	if (bufferevent_enable(l->bev, EV_READ) == -1)
+		fatalx("bufferevent_enable");
+	return link_read(l);
+}
+
+/*
+ * Workers are untrusted: a bad frame ends that link, never the broker.
+ * Returns -1 if it did, and the link is gone.
+ */
+static int
+link_read(struct link *l)
+{
+	struct evbuffer	*in = bufferevent_get_input(l->bev);
 	struct frame	 f;
 	uint8_t		*p;
 	size_t		 flen;
+	uint32_t	 wait;
 	int		 rv;
 
 	for (;;) {
+		if (l->pause_ev != NULL && evtimer_pending(l->pause_ev, NULL))
+			return link_hold(l);
+		if (link_full(l)) {
+			l->stalled = 1;
+			return link_hold(l);
+		}
 		rv = frame_evbuffer_next(in, br.max_frame, proto_worker_spec, &f,
 		    &p, &flen);
 		if (rv == FRAME_NEED_MORE)
-			return;
+			return 0;
 		if (rv != FRAME_OK) {
 			log_security("worker %ld (%s): malformed frame: %s",
 			    (long)l->pid, l->addr, frame_strerror(rv));
 			link_free(l, "malformed frame");
-			return;
+			return -1;
+		}
+		/* Every request kind but SEND, which has its own, is paced. */
+		if (l->state == LINK_AUTHED &&
+		    (wait = rate_request(l, f.type)) != 0) {
+			rate_refused(l, "requests", wait);
+			link_pause(l, wait);
+			return link_hold(l);
 		}
 		/* One request: its writes stand or fall together. */
 		req_begin(l);
@@ -347,13 +490,48 @@ link_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* The link's output fell below LINK_LOW: feed it what it has missed. */
+static void
+link_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)link_read(arg);
+}
+
+static void
+pause_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)link_resume(arg);
+}
+
+/* Leave the link's frames unread for ms: they wait in order, none lost. */
+void
+link_pause(struct link *l, uint32_t ms)
+{
+	struct timeval	 tv;
+
+	if (l->pause_ev == NULL &&
+	    (l->pause_ev = evtimer_new(br.base, pause_cb, l)) == NULL)
+		fatalx("evtimer_new");
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (evtimer_add(l->pause_ev, &tv) == -1)
+		fatalx("evtimer_add");
+}
+
+/*
+ * The link's output fell below LINK_LOW: read the requests held back,
+ * then feed it what it has missed.
+ */
 static void
 link_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct link	*l = arg;
 
-	if (l->state == LINK_AUTHED)
+	if (l->stalled) {
+		l->stalled = 0;
+		if (link_resume(l) == -1)
+			return;
+	}
+	if (l->state == LINK_AUTHED && l->delivering)
 		chat_pump(l);
 }
 
@@ -379,6 +557,8 @@ attach(const struct frame *f, int fd)
 		fatalx("malformed ATTACH from the master");
 	l->pid = (pid_t)pid;
 	l->state = LINK_NEW;
+	htab_init(&l->rooms);
+	TAILQ_INIT(&l->behind);
 	if (fd_set_nonblock(fd) == -1)
 		fatal("nonblock");
 	if ((l->bev = bufferevent_socket_new(br.base, fd,
@@ -390,6 +570,8 @@ attach(const struct frame *f, int fd)
 	if (bufferevent_enable(l->bev, EV_READ | EV_WRITE) == -1)
 		fatalx("bufferevent_enable");
 	TAILQ_INSERT_TAIL(&br.links, l, entry);
+	htab_insert(&br.links_by_session, &l->node,
+	    htab_hash_u64(&br.links_by_session, l->session_id));
 	br.nlinks++;
 	br.connections++;
 	log_debug("worker %ld (%s) attached, %u live", (long)l->pid, l->addr,
@@ -411,8 +593,31 @@ settings(const struct frame *f)
 	    frame_get_u32(f, F_MESSAGE_RATE, &br.message_rate) == -1 ||
 	    frame_get_u32(f, F_MESSAGE_BURST, &br.message_burst) == -1 ||
 	    frame_get_u32(f, F_RETENTION, &br.retention_days) == -1 ||
-	    frame_get_u32(f, F_CTL_UID, &br.ctl_uid) == -1)
+	    frame_get_u32(f, F_CTL_UID, &br.ctl_uid) == -1 ||
+	    frame_get_u32(f, F_IPV4_PREFIX, &br.ipv4_prefix) == -1 ||
+	    frame_get_u32(f, F_IPV6_PREFIX, &br.ipv6_prefix) == -1 ||
+	    frame_get_u32(f, F_REQUEST_RATE, &br.request_rate) == -1 ||
+	    frame_get_u32(f, F_REQUEST_BURST, &br.request_burst) == -1 ||
+	    frame_get_u32(f, F_STORAGE_PER_DAY, &br.storage_mib_per_day) == -1 ||
+	    frame_get_u32(f, F_STORAGE_BURST, &br.storage_burst_mib) == -1 ||
+	    frame_get_u32(f, F_INBOX_MAX_MESSAGES,
+	    &br.inbox_max_messages) == -1 ||
+	    frame_get_u32(f, F_INBOX_MAX_MIB, &br.inbox_max_mib) == -1 ||
+	    frame_get_u32(f, F_REGISTRATIONS_PER_HOUR,
+	    &br.registrations_per_hour) == -1 ||
+	    frame_get_u32(f, F_ROOM_CREATES_PER_HOUR,
+	    &br.room_creates_per_hour) == -1 ||
+	    frame_get_u32(f, F_MAX_ROOMS_PER_USER,
+	    &br.max_rooms_per_user) == -1 ||
+	    frame_get_u32(f, F_MAX_MEMBERS_PER_ROOM,
+	    &br.max_members_per_room) == -1 ||
+	    frame_get_u32(f, F_MAX_ROOMS, &br.max_rooms) == -1)
 		fatalx("malformed settings from the master");
+	/* Zero rates would divide by zero; the master never sends them. */
+	if (br.message_rate == 0 || br.request_rate == 0 ||
+	    br.storage_mib_per_day == 0 || br.registrations_per_hour == 0 ||
+	    br.room_creates_per_hour == 0)
+		fatalx("a zero rate in the settings from the master");
 	log_setlevel(level);
 }
 
@@ -606,13 +811,17 @@ broker_main(int foreground)
 		fatal("signal");
 	read_settings();
 	TAILQ_INIT(&br.links);
+	htab_init(&br.links_by_session);
 	TAILQ_INIT(&br.users);
-	TAILQ_INIT(&br.rate_memos);
-	TAILQ_INIT(&br.rooms);
 	TAILQ_INIT(&br.after);
 	TAILQ_INIT(&br.undo);
 	br.started_ms = now_ms();
 	open_database();
+	if (chat_init() == -1)
+		startup_fatal("database %s/%s: cannot count its rooms",
+		    br.state_dir, DB_NAME);
+	rate_init();
+	roster_init();
 
 	if ((br.base = event_base_new()) == NULL ||
 	    (br.prune_ev = event_new(br.base, -1, EV_PERSIST, prune_cb,
@@ -648,6 +857,8 @@ broker_main(int foreground)
 	while ((l = TAILQ_FIRST(&br.links)) != NULL)
 		link_free(l, "broker stopping");
 	chat_free();
+	rate_free();
+	htab_free(&br.links_by_session);
 	roster_free();
 	ctl_free();
 	logsum_free();

@@ -16,14 +16,19 @@
 #include <event2/event.h>
 
 #include "frame.h"
+#include "hash.h"
 #include "proto.h"
 #include "store.h"
 
-/* A link stops being fed past HIGH queued bytes and resumes below LOW. */
+/*
+ * A link stops being fed, and its requests stop being read, past HIGH
+ * queued bytes; both resume below LOW.
+ */
 #define LINK_HIGH		(256 * 1024)
 #define LINK_LOW		(64 * 1024)
 #define CATCHUP_BATCH		64
 #define DEDUP_KEEP_DAYS		30	/* de-duplication without retention */
+#define LIST_PAGE_MAX		500	/* items in one ROOM_LIST or WHO_LIST */
 
 enum link_state {
 	LINK_NEW,		/* attached, no TLS session facts yet */
@@ -33,15 +38,37 @@ enum link_state {
 	LINK_DEAD,		/* fatal error sent: ignore until the worker closes */
 };
 
-/* Per link and room: how far this connection has been sent. */
-struct link_room {
-	int64_t		 room_id;
-	uint64_t	 sent;
+/*
+ * A token bucket: tokens refill continuously up to a burst.  Rates are
+ * per second; the buckets of registrations and room creations are
+ * counted per address prefix (broker-rate.c).
+ */
+struct bucket {
+	double		 tokens;
+	uint64_t	 at_ms;		/* when tokens was last brought up to date */
 };
+
+/*
+ * Per link and room: how far this connection has been sent and what it
+ * has acknowledged.  In its link's table, and in its room's list of
+ * links to fan out to.
+ */
+struct link_room {
+	struct hnode		 node;		/* link->rooms, by room id */
+	TAILQ_ENTRY(link_room)	 room_entry;	/* room->lrooms */
+	TAILQ_ENTRY(link_room)	 behind_entry;	/* link->behind */
+	struct link		*link;
+	struct room		*room;
+	uint64_t		 sent;
+	uint64_t		 told;		/* highest DELIVERED written */
+	int			 behind;	/* on link->behind */
+};
+TAILQ_HEAD(link_roomlist, link_room);
 
 struct link {
 	TAILQ_ENTRY(link)	 entry;
 	TAILQ_ENTRY(link)	 user_entry;	/* links of the same user */
+	struct hnode		 node;		/* br.links_by_session */
 	struct bufferevent	*bev;
 	uint64_t		 session_id;
 	pid_t			 pid;
@@ -57,11 +84,16 @@ struct link {
 	uint16_t		 penalty_code;
 	char			 penalty_text[160];
 
+	/* Back-pressure: bytes of this link's frames waiting for the commit. */
+	size_t			 pending;
+	int			 stalled;	/* output full: not reading */
+	struct event		*pause_ev;	/* paced: not reading until it fires */
+
 	struct user		*user;
-	struct link_room	*rooms;
-	size_t			 nrooms;
-	size_t			 roomcap;
+	struct htab		 rooms;		/* struct link_room by room id */
+	struct link_roomlist	 behind;	/* rooms with more to send */
 	uint64_t		 inbox_sent;
+	uint64_t		 inbox_told;	/* highest inbox DELIVERED written */
 	uint64_t		 limited_id;	/* first SEND refused, until resent */
 	uint16_t		 limited_code;	/* RATE_LIMITED or STORAGE */
 };
@@ -70,42 +102,38 @@ TAILQ_HEAD(linklist, link);
 /* A user with at least one live connection. */
 struct user {
 	TAILQ_ENTRY(user)	 entry;
+	struct hnode		 node;		/* br.users_by_id */
+	struct hnode		 name_node;	/* br.users_by_name */
 	int64_t			 id;
 	char			 name[NAME_MAX_LEN + 1];
 	uint8_t			 sign_pub[KEY_LEN];	/* stamped on its messages */
 	struct linklist		 links;
 	unsigned int		 nlinks;
 	uint64_t		 inbox_durable;	/* highest committed inbox seq */
-	double			 tokens;	/* rate limit bucket */
-	uint64_t		 refilled_ms;
+	unsigned int		 nrooms;	/* memberships, for the cap */
+	struct bucket		 messages;	/* SEND */
+	struct bucket		 storage;	/* bytes stored, per second */
+	struct bucket		 requests;	/* everything else */
 };
 TAILQ_HEAD(userlist, user);
 
-/*
- * The rate bucket of a user who went offline before it refilled: kept
- * until it would be full, so that reconnecting does not refill it.
- */
-struct rate_memo {
-	TAILQ_ENTRY(rate_memo)	 entry;
+/* A member of a room, in the room's table. */
+struct member {
+	struct hnode		 node;
 	int64_t			 user_id;
-	double			 tokens;
-	uint64_t		 refilled_ms;
 };
-TAILQ_HEAD(rate_memolist, rate_memo);
-#define RATE_MEMO_MAX		4096
 
 /* A room whose members are cached, loaded on first use. */
 struct room {
-	TAILQ_ENTRY(room)	 entry;
+	struct hnode		 id_node;	/* br.rooms_by_id */
+	struct hnode		 name_node;	/* br.rooms_by_name */
 	int64_t			 id;
 	char			 name[ROOM_MAX_LEN + 1];
 	uint64_t		 last_seq;	/* allocated, maybe uncommitted */
 	uint64_t		 durable_seq;	/* committed: safe to deliver */
-	int64_t			*members;
-	size_t			 nmembers;
-	size_t			 cap;
+	struct htab		 members;	/* struct member by user id */
+	struct link_roomlist	 lrooms;	/* links that have the room */
 };
-TAILQ_HEAD(roomlist, room);
 
 /* Work that may only happen once the current transaction is on disk. */
 enum after_kind {
@@ -165,12 +193,15 @@ struct broker {
 	struct store		*store;
 	struct event		*prune_ev;
 	struct linklist		 links;
+	struct htab		 links_by_session;
 	unsigned int		 nlinks;
 	struct userlist		 users;
+	struct htab		 users_by_id;
+	struct htab		 users_by_name;
 	unsigned int		 nusers_online;
-	struct rate_memolist	 rate_memos;
-	unsigned int		 nrate_memos;
-	struct roomlist		 rooms;
+	struct htab		 rooms_by_id;
+	struct htab		 rooms_by_name;
+	uint64_t		 nrooms;	/* in the store */
 	struct afterlist	 after;
 	struct undolist		 undo;
 	uint64_t		 started_ms;
@@ -196,6 +227,19 @@ struct broker {
 	uint32_t		 message_burst;
 	uint32_t		 retention_days;
 	uint32_t		 ctl_uid;
+	uint32_t		 ipv4_prefix;
+	uint32_t		 ipv6_prefix;
+	uint32_t		 request_rate;
+	uint32_t		 request_burst;
+	uint32_t		 storage_mib_per_day;
+	uint32_t		 storage_burst_mib;
+	uint32_t		 inbox_max_messages;
+	uint32_t		 inbox_max_mib;
+	uint32_t		 registrations_per_hour;
+	uint32_t		 room_creates_per_hour;
+	uint32_t		 max_rooms_per_user;
+	uint32_t		 max_members_per_room;
+	uint32_t		 max_rooms;
 
 	/* counters, since the broker started (securechatctl stats) */
 	uint64_t		 connections;	/* worker links attached */
@@ -213,15 +257,22 @@ extern struct broker	 br;
 
 /* broker.c */
 struct link	*link_by_session(uint64_t session_id);
+size_t		 link_queued(const struct link *l);
+void		 link_pause(struct link *l, uint32_t ms);
 void		 link_send(struct link *l, const uint8_t *frame, size_t len);
 void		 link_send_buf(struct link *l, struct frame_buf *b);
 void		 link_error(struct link *l, uint16_t code, const char *text);
+void		 link_refuse(struct link *l, uint16_t code, const char *text,
+		    uint64_t client_msg_id, const char *room, const char *to,
+		    uint32_t retry_ms);
 void		 link_error_about(struct link *l, uint16_t code, const char *text,
 		    uint64_t client_msg_id, const char *room);
 void		 after_frame(struct link *l, struct frame_buf *b);
 struct after	*after_frame_or(struct link *l, struct frame_buf *b,
 		    struct frame_buf *fail);
 void		 after_set_fail(struct after *a, struct frame_buf *fail);
+void		 after_use_fail(struct after *a);
+void		 after_drop(struct after *a);
 void		 link_reply(struct link *l, struct frame_buf *b);
 struct after	*after_fanout(enum after_kind kind, int64_t target,
 		    uint64_t seq, struct frame_buf *b);
@@ -259,7 +310,24 @@ int	 auth_get_name(struct link *l, const struct frame *f,
 void	 keys_prekey(struct link *l, const struct frame *f);
 void	 keys_get(struct link *l, const struct frame *f);
 
+/* broker-rate.c */
+enum rate_kind {
+	RATE_REGISTER,		/* new accounts, per address prefix */
+	RATE_ROOM_CREATE,	/* new rooms, per address prefix */
+};
+void	 rate_init(void);
+void	 rate_free(void);
+void	 rate_user_online(struct user *u);
+void	 rate_user_offline(const struct user *u);
+uint32_t rate_wait(struct bucket *b, double per_s, double burst, double cost);
+void	 rate_spend(struct bucket *b, double cost);
+uint32_t rate_prefix_take(enum rate_kind kind, const char *addr);
+uint32_t rate_request(struct link *l, uint16_t type);
+uint32_t rate_storage(struct user *u, size_t len);
+void	 rate_refused(struct link *l, const char *what, uint32_t wait);
+
 /* broker-roster.c */
+void	 roster_init(void);
 void	 roster_get(struct link *l, const struct frame *f);
 void	 roster_put(struct link *l, const struct frame *f);
 int	 roster_exists(int64_t room_id, const char *room);
@@ -267,7 +335,12 @@ void	 roster_forget(int64_t room_id);
 void	 roster_free(void);
 
 /* broker-chat.c */
-int64_t	 chat_room_id(const char *name, int create);
+int	 chat_init(void);
+struct user *chat_user_by_name(const char *name);
+int64_t	 chat_room_id(const char *name);
+int64_t	 chat_room_create(const char *name);
+int	 chat_roster_join_allowed(struct link *l, const char *name, int create,
+	    const struct store_user *subject);
 int	 chat_roster_change(const char *name, const struct store_user *u,
 	    uint8_t kind, const uint8_t *entry, size_t len);
 int	 chat_is_member(const char *name, int64_t user_id);
@@ -281,6 +354,7 @@ void	 chat_prune(void);
 void	 chat_free(void);
 void	 chat_undo(const struct undo *u);
 int	 chat_remove_member(const char *room, const struct store_user *su);
+int	 chat_room_notice(const char *room, const uint8_t *notice, size_t len);
 void	 chat_room_forget(const char *room, const uint8_t *notice, size_t len);
 
 /* broker-admin.c: securechatctl's commands. */

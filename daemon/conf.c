@@ -120,6 +120,28 @@ static const struct opt conf_opts[] = {
 	    NULL },
 	{ "limits.message_burst",	OPT_INT,	F(message_burst), 1, 1000000,
 	    NULL },
+	{ "limits.request_rate",	OPT_INT,	F(request_rate), 1, 100000,
+	    NULL },
+	{ "limits.request_burst",	OPT_INT,	F(request_burst), 1, 1000000,
+	    NULL },
+	{ "limits.storage_mib_per_day",	OPT_INT,	F(storage_mib_per_day), 1,
+	    1048576, NULL },
+	{ "limits.storage_burst_mib",	OPT_INT,	F(storage_burst_mib), 1,
+	    65536, NULL },
+	{ "limits.inbox_max_messages",	OPT_INT,	F(inbox_max_messages), 1,
+	    100000000, NULL },
+	{ "limits.inbox_max_mib",	OPT_INT,	F(inbox_max_mib), 1, 1048576,
+	    NULL },
+	{ "limits.registrations_per_hour", OPT_INT,
+	    F(registrations_per_hour), 1, 1000000, NULL },
+	{ "limits.room_creates_per_hour", OPT_INT,	F(room_creates_per_hour),
+	    1, 1000000, NULL },
+	{ "limits.max_rooms_per_user",	OPT_INT,	F(max_rooms_per_user), 1,
+	    1000000, NULL },
+	{ "limits.max_members_per_room", OPT_INT,	F(max_members_per_room), 2,
+	    1000000, NULL },
+	{ "limits.max_rooms",		OPT_INT,	F(max_rooms), 1, 100000000,
+	    NULL },
 	{ "retention",			OPT_INT,	F(retention), 0, 36500,
 	    NULL },
 	{ "rekey",			OPT_GROUP,	0, 0, 0, 0, NULL },
@@ -550,6 +572,17 @@ conf_defaults(struct conf *c)
 	c->login_timeout = 30;
 	c->message_rate = 5;
 	c->message_burst = 10;
+	c->request_rate = 20;
+	c->request_burst = 200;
+	c->storage_mib_per_day = 256;
+	c->storage_burst_mib = 16;
+	c->inbox_max_messages = 10000;
+	c->inbox_max_mib = 64;
+	c->registrations_per_hour = 10;
+	c->room_creates_per_hour = 60;
+	c->max_rooms_per_user = 1000;
+	c->max_members_per_room = 5000;
+	c->max_rooms = 100000;
 	c->retention = 30;
 	c->rekey_min = 30;
 	c->rekey_max = 120;
@@ -905,6 +938,17 @@ conf_reload(struct conf *live, const struct conf *fresh,
 	live->login_timeout = fresh->login_timeout;
 	live->message_rate = fresh->message_rate;
 	live->message_burst = fresh->message_burst;
+	live->request_rate = fresh->request_rate;
+	live->request_burst = fresh->request_burst;
+	live->storage_mib_per_day = fresh->storage_mib_per_day;
+	live->storage_burst_mib = fresh->storage_burst_mib;
+	live->inbox_max_messages = fresh->inbox_max_messages;
+	live->inbox_max_mib = fresh->inbox_max_mib;
+	live->registrations_per_hour = fresh->registrations_per_hour;
+	live->room_creates_per_hour = fresh->room_creates_per_hour;
+	live->max_rooms_per_user = fresh->max_rooms_per_user;
+	live->max_members_per_room = fresh->max_members_per_room;
+	live->max_rooms = fresh->max_rooms;
 	live->retention = fresh->retention;
 	live->rekey_min = fresh->rekey_min;
 	live->rekey_max = fresh->rekey_max;

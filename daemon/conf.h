@@ -52,6 +52,17 @@ struct conf {
 	unsigned int	 login_timeout;		/* seconds, from accept */
 	unsigned int	 message_rate;		/* per user, per second */
 	unsigned int	 message_burst;
+	unsigned int	 request_rate;		/* per user, per second */
+	unsigned int	 request_burst;
+	unsigned int	 storage_mib_per_day;	/* per user */
+	unsigned int	 storage_burst_mib;
+	unsigned int	 inbox_max_messages;	/* per recipient, stored */
+	unsigned int	 inbox_max_mib;
+	unsigned int	 registrations_per_hour; /* per address prefix */
+	unsigned int	 room_creates_per_hour;	/* per address prefix */
+	unsigned int	 max_rooms_per_user;
+	unsigned int	 max_members_per_room;
+	unsigned int	 max_rooms;
 	unsigned int	 retention;		/* days; 0 = until read */
 	unsigned int	 rekey_min;		/* seconds */
 	unsigned int	 rekey_max;		/* seconds */

@@ -24,6 +24,7 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/broker-auth.c \
 	%D%/broker-tx.c \
 	%D%/broker-chat.c \
+	%D%/broker-rate.c \
 	%D%/broker-ctl.c \
 	%D%/broker-admin.c \
 	%D%/ctl-out.c %D%/ctl-out.h \

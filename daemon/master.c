@@ -441,6 +441,19 @@ broker_send_settings(void)
 	frame_put_u32(&b, F_MESSAGE_BURST, c->message_burst);
 	frame_put_u32(&b, F_RETENTION, c->retention);
 	frame_put_u32(&b, F_CTL_UID, (uint32_t)geteuid());
+	frame_put_u32(&b, F_IPV4_PREFIX, c->ipv4_prefix);
+	frame_put_u32(&b, F_IPV6_PREFIX, c->ipv6_prefix);
+	frame_put_u32(&b, F_REQUEST_RATE, c->request_rate);
+	frame_put_u32(&b, F_REQUEST_BURST, c->request_burst);
+	frame_put_u32(&b, F_STORAGE_PER_DAY, c->storage_mib_per_day);
+	frame_put_u32(&b, F_STORAGE_BURST, c->storage_burst_mib);
+	frame_put_u32(&b, F_INBOX_MAX_MESSAGES, c->inbox_max_messages);
+	frame_put_u32(&b, F_INBOX_MAX_MIB, c->inbox_max_mib);
+	frame_put_u32(&b, F_REGISTRATIONS_PER_HOUR, c->registrations_per_hour);
+	frame_put_u32(&b, F_ROOM_CREATES_PER_HOUR, c->room_creates_per_hour);
+	frame_put_u32(&b, F_MAX_ROOMS_PER_USER, c->max_rooms_per_user);
+	frame_put_u32(&b, F_MAX_MEMBERS_PER_ROOM, c->max_members_per_room);
+	frame_put_u32(&b, F_MAX_ROOMS, c->max_rooms);
 	if (frame_finish(&b) == -1)
 		fatalx("broker settings do not fit a frame");
 	if (ipc_send(m.broker_fd, &b, -1) == -1)

@@ -58,6 +58,10 @@ enum stmt_id {
 	ST_USER_ROOMS,
 	ST_ROOM_MEMBERS,
 	ST_ROOMS,
+	ST_ROOMS_PAGE,
+	ST_MEMBERS_PAGE,
+	ST_ROOM_COUNT,
+	ST_USER_ROOM_COUNT,
 	ST_SENT_GET,
 	ST_SENT_ADD,
 	ST_ROOM_NEXT,
@@ -91,6 +95,11 @@ struct stmt_def {
 	const char	*sql;
 };
 
+/* The columns read_user() reads, in its order. */
+#define USER_COLUMNS \
+	"id, name, sign_pub, dh_pub, disabled, inbox_cursor, inbox_last," \
+	" key_reset, reset_code, inbox_rows, inbox_bytes"
+
 /*
  * The columns of a log read, shared by rooms and inboxes so that one
  * function turns either into struct store_row.
@@ -110,11 +119,9 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_REQ_RELEASE] = { "request release", "RELEASE store_req" },
 	[ST_REQ_ROLLBACK_TO] = { "request rollback", "ROLLBACK TO store_req" },
 	[ST_USER_GET] = { "user get",
-	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
-	    " inbox_last, key_reset, reset_code FROM users WHERE name = ?1" },
+	    "SELECT " USER_COLUMNS " FROM users WHERE name = ?1" },
 	[ST_USER_GET_ID] = { "user get id",
-	    "SELECT id, name, sign_pub, dh_pub, disabled, inbox_cursor,"
-	    " inbox_last, key_reset, reset_code FROM users WHERE id = ?1" },
+	    "SELECT " USER_COLUMNS " FROM users WHERE id = ?1" },
 	[ST_USER_ADD] = { "user add",
 	    "INSERT INTO users (name, sign_pub, dh_pub, created)"
 	    " VALUES (?1, ?2, ?3, " NOW_MS ") ON CONFLICT (name) DO NOTHING" },
@@ -155,6 +162,18 @@ static const struct stmt_def stmt_defs[ST_MAX] = {
 	[ST_ROOMS] = { "rooms",
 	    "SELECT r.name, (SELECT count(*) FROM members m"
 	    " WHERE m.room_id = r.id) FROM rooms r ORDER BY r.name" },
+	/* Pages walk the name indexes: a page costs its own rows. */
+	[ST_ROOMS_PAGE] = { "rooms page",
+	    "SELECT r.name, (SELECT count(*) FROM members m"
+	    " WHERE m.room_id = r.id) FROM rooms r WHERE r.name > ?1"
+	    " ORDER BY r.name LIMIT ?2" },
+	[ST_MEMBERS_PAGE] = { "members page",
+	    "SELECT m.user_id, u.name FROM members m"
+	    " JOIN users u ON u.id = m.user_id WHERE m.room_id = ?1"
+	    " AND u.name > ?2 ORDER BY u.name LIMIT ?3" },
+	[ST_ROOM_COUNT] = { "room count", "SELECT count(*) FROM rooms" },
+	[ST_USER_ROOM_COUNT] = { "user room count",
+	    "SELECT count(*) FROM members WHERE user_id = ?1" },
 	[ST_SENT_GET] = { "sent get",
 	    "SELECT seq FROM sent"
 	    " WHERE sender_id = ?1 AND client_msg_id = ?2" },
@@ -404,6 +423,30 @@ static const char *const migrations[] = {
 	"  ts      INTEGER NOT NULL,"
 	"  PRIMARY KEY (room_id, idx)"
 	") WITHOUT ROWID;",
+
+	/*
+	 * 7 -> 8: what each inbox holds, for the offline quota
+	 * (limits.inbox_max_messages, limits.inbox_max_mib).  Triggers keep
+	 * the counts whatever deletes a row: prune, retention, or a future
+	 * statement that forgets to.
+	 */
+	"ALTER TABLE users ADD COLUMN inbox_rows INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN inbox_bytes INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE users SET"
+	"  inbox_rows = (SELECT count(*) FROM inbox_log l"
+	"    WHERE l.user_id = users.id),"
+	"  inbox_bytes = (SELECT coalesce(sum(length(l.body)), 0)"
+	"    FROM inbox_log l WHERE l.user_id = users.id);"
+	"CREATE TRIGGER inbox_log_added AFTER INSERT ON inbox_log BEGIN"
+	"  UPDATE users SET inbox_rows = inbox_rows + 1,"
+	"    inbox_bytes = inbox_bytes + length(NEW.body)"
+	"    WHERE id = NEW.user_id;"
+	" END;"
+	"CREATE TRIGGER inbox_log_removed AFTER DELETE ON inbox_log BEGIN"
+	"  UPDATE users SET inbox_rows = inbox_rows - 1,"
+	"    inbox_bytes = inbox_bytes - length(OLD.body)"
+	"    WHERE id = OLD.user_id;"
+	" END;",
 };
 _Static_assert(STORE_APPLICATION_ID == 1935885378,
     "migration 5 -> 6 writes STORE_APPLICATION_ID");
@@ -981,6 +1024,8 @@ read_user(struct store *s, enum stmt_id id, struct store_user *u)
 		    STORE_KEY_LEN);
 		u->has_reset_code = 1;
 	}
+	u->inbox_rows = column_u64(st, 9);
+	u->inbox_bytes = column_u64(st, 10);
 	done(s, id);
 	return 0;
 }
@@ -1285,11 +1330,58 @@ store_rooms(struct store *s, void (*cb)(const char *, uint64_t, void *),
 	return finished(s, ST_ROOMS, rc);
 }
 
+int
+store_rooms_page(struct store *s, const char *after, size_t limit,
+    void (*cb)(const char *, uint64_t, void *), void *arg)
+{
+	sqlite3_stmt	*st = s->st[ST_ROOMS_PAGE];
+	int		 rc;
+
+	if (bind_text(s, ST_ROOMS_PAGE, 1, after) == -1 ||
+	    bind_u64(s, ST_ROOMS_PAGE, 2, limit) == -1)
+		return -1;
+	while ((rc = step(s, ST_ROOMS_PAGE)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(st, 0), column_u64(st, 1),
+		    arg);
+	return finished(s, ST_ROOMS_PAGE, rc);
+}
+
+int
+store_room_members_page(struct store *s, int64_t room_id, const char *after,
+    size_t limit, void (*cb)(int64_t, const char *, void *), void *arg)
+{
+	sqlite3_stmt	*st = s->st[ST_MEMBERS_PAGE];
+	int		 rc;
+
+	if (bind_i64(s, ST_MEMBERS_PAGE, 1, room_id) == -1 ||
+	    bind_text(s, ST_MEMBERS_PAGE, 2, after) == -1 ||
+	    bind_u64(s, ST_MEMBERS_PAGE, 3, limit) == -1)
+		return -1;
+	while ((rc = step(s, ST_MEMBERS_PAGE)) == SQLITE_ROW)
+		cb(sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), arg);
+	return finished(s, ST_MEMBERS_PAGE, rc);
+}
+
+int
+store_room_count(struct store *s, uint64_t *n)
+{
+	return query_u64(s, ST_ROOM_COUNT, n);
+}
+
+int
+store_user_room_count(struct store *s, int64_t user_id, uint64_t *n)
+{
+	if (bind_i64(s, ST_USER_ROOM_COUNT, 1, user_id) == -1)
+		return -1;
+	return query_u64(s, ST_USER_ROOM_COUNT, n) == 0 ? 0 : -1;
+}
+
 /* Logs. */
 
 /* 0 and *seq if (sender, client_msg_id) was stored, else STORE_NOT_FOUND. */
-static int
-sent_get(struct store *s, int64_t sender_id, uint64_t client_msg_id,
+int
+store_sent_seq(struct store *s, int64_t sender_id, uint64_t client_msg_id,
     uint64_t *seq)
 {
 	if (bind_i64(s, ST_SENT_GET, 1, sender_id) == -1 ||
@@ -1346,7 +1438,8 @@ log_append(struct store *s, const struct log_target *t, int64_t target_id,
 
 	*duplicate = 0;
 	if (client_msg_id != 0) {
-		if ((rv = sent_get(s, sender_id, client_msg_id, &first)) == -1)
+		if ((rv = store_sent_seq(s, sender_id, client_msg_id,
+		    &first)) == -1)
 			return -1;
 		if (rv == 0) {
 			*seq = first;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 /* PRAGMA application_id of our files: "scDB". */
 #define STORE_APPLICATION_ID	0x73634442
 /* Random at creation: which database this is (F_EPOCH). */
@@ -45,6 +45,8 @@ struct store_user {
 	int		 key_reset;	/* the next REGISTER may replace keys */
 	int		 has_reset_code;
 	uint8_t		 reset_code[STORE_KEY_LEN];	/* its SHA-256 */
+	uint64_t	 inbox_rows;	/* stored in the inbox, read or not */
+	uint64_t	 inbox_bytes;	/* their bodies */
 };
 
 /* A user's current signed prekey, as the user published it. */
@@ -151,6 +153,16 @@ int	 store_room_members(struct store *s, int64_t room_id,
 /* For each room: cb(name, member count, arg), by name. */
 int	 store_rooms(struct store *s, void (*cb)(const char *, uint64_t, void *),
 	    void *arg);
+/* The same for at most limit rooms whose names sort after after. */
+int	 store_rooms_page(struct store *s, const char *after, size_t limit,
+	    void (*cb)(const char *, uint64_t, void *), void *arg);
+/* At most limit members of a room whose names sort after after, by name. */
+int	 store_room_members_page(struct store *s, int64_t room_id,
+	    const char *after, size_t limit,
+	    void (*cb)(int64_t, const char *, void *), void *arg);
+int	 store_room_count(struct store *s, uint64_t *n);
+/* The rooms a user is a member of. */
+int	 store_user_room_count(struct store *s, int64_t user_id, uint64_t *n);
 
 /*
  * Logs.  Appending allocates the next seq of the room or the recipient's
@@ -165,6 +177,9 @@ int	 store_room_append(struct store *s, int64_t room_id, int64_t sender_id,
 int	 store_inbox_append(struct store *s, int64_t user_id, int64_t sender_id,
 	    uint64_t client_msg_id, uint8_t kind, uint64_t ts_ms,
 	    const uint8_t *body, size_t len, uint64_t *seq, int *duplicate);
+/* 0 and the seq if (sender, client_msg_id) is stored, STORE_NOT_FOUND. */
+int	 store_sent_seq(struct store *s, int64_t sender_id,
+	    uint64_t client_msg_id, uint64_t *seq);
 /* Rows with seq > after, in order, at most limit; cb returns 0 to go on. */
 int	 store_room_read(struct store *s, int64_t room_id, uint64_t after,
 	    size_t limit, int (*cb)(const struct store_row *, void *), void *arg);

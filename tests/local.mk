@@ -91,6 +91,13 @@ check_PROGRAMS += %D%/unit/test_util
 %C%_unit_test_util_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_util
 
+# The broker's hash table and its SipHash.
+check_PROGRAMS += %D%/unit/test_hash
+%C%_unit_test_hash_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_hash_SOURCES = %D%/unit/test_hash.c
+%C%_unit_test_hash_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_hash
+
 # The bench's process-tree reader (PSS and CPU over a server's tree).
 check_PROGRAMS += %D%/unit/test_ptree
 %C%_unit_test_ptree_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/bench
@@ -125,8 +132,15 @@ check_PROGRAMS += %D%/integration/memscan
 
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
-%C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c
+%C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c %D%/integration/probe.c \
+	%D%/integration/probe.h
 %C%_integration_scprobe_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
+
+# A hostile client that logs in and then abuses the service (bench/abuse.sh too).
+check_PROGRAMS += %D%/integration/schostile
+%C%_integration_schostile_SOURCES = %D%/integration/schostile.c %D%/integration/probe.c \
+	%D%/integration/probe.h
+%C%_integration_schostile_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 
 # The client's configuration file and local history store.
 check_PROGRAMS += %D%/unit/test_settings %D%/unit/test_history
@@ -147,6 +161,10 @@ TESTS += $(INTEGRATION_TESTS)
 endif
 
 INTEGRATION_TESTS = \
+	%D%/integration/t-amplify.sh \
+	%D%/integration/t-quota.sh \
+	%D%/integration/t-lists.sh \
+	%D%/integration/t-roster-limits.sh \
 	%D%/integration/t-sandbox.sh \
 	%D%/integration/t-keyproc.sh \
 	%D%/integration/t-template.sh \

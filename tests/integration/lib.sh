@@ -87,6 +87,12 @@ wait_for() {
 	return 1
 }
 
+# The master's limits on new connections out of the way, for a test that
+# makes many in a row from 127.0.0.1 to test something else (t-preauth
+# tests those limits): inside "limits = { ... }".
+ACCEPT_OPEN='accept_rate = 100000; accept_burst = 1000000;
+  accept_rate_per_prefix = 100000; accept_burst_per_prefix = 1000000;'
+
 # write_config [EXTRA LINES]: the test daemon's configuration.
 write_config() {
 	PORT=${PORT:-$(free_port)}

@@ -25,19 +25,15 @@
 #include <openssl/ssl.h>
 
 #include "frame.h"
+#include "probe.h"
 #include "proto.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define DEFAULT_TIMEOUT	10
-#define MAX_TIMEOUT	3600
 #define MAX_GARBAGE	(16 * 1024 * 1024)
 #define MAX_FLOOD	100000
-#define HEX_SHOWN	256	/* bytes of an undecodable frame we print */
 #define KEYUPDATE_WELCOME_MS 2000	/* for the WELCOME before the flood */
-
-static const char	*source_addr;
-static uint64_t		 deadline;	/* now_ms() value; ends every wait */
 
 static void __attribute__((noreturn))
 usage(void)
@@ -48,29 +44,6 @@ usage(void)
 	    "          flood n hold | holdping interval_ms | keyupdate n |\n"
 	    "          churn n\n");
 	exit(2);
-}
-
-static void __attribute__((noreturn))
-die(const char *what)
-{
-	fprintf(stderr, "scprobe: %s\n", what);
-	exit(1);
-}
-
-static long long
-number(const char *s, long long lo, long long hi, const char *what)
-{
-	char		*end;
-	long long	 v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-		fprintf(stderr, "scprobe: %s: bad %s (%lld..%lld)\n", s, what,
-		    lo, hi);
-		exit(2);
-	}
-	return v;
 }
 
 /* Decode hex s into a fresh buffer; exits on a malformed argument. */
@@ -90,158 +63,6 @@ hex_arg(const char *s, size_t *lenp)
 	return out;
 }
 
-static int
-remaining_ms(void)
-{
-	uint64_t	 now;
-
-	now = now_ms();
-	if (now >= deadline)
-		return 0;
-	return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
-}
-
-/* 1 when fd is ready for events, 0 at the deadline, -1 on error. */
-static int
-wait_fd(int fd, short events)
-{
-	struct pollfd	 pfd;
-	int		 r, ms;
-
-	for (;;) {
-		if ((ms = remaining_ms()) == 0)
-			return 0;
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, ms);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r == 0)
-			return 0;
-		return 1;
-	}
-}
-
-static int
-set_nonblock(int fd)
-{
-	int	 fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-bind_source(int fd, int family)
-{
-	struct addrinfo	 hints, *res;
-	int		 r;
-
-	if (source_addr == NULL)
-		return 0;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = family;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	if ((r = getaddrinfo(source_addr, NULL, &hints, &res)) != 0) {
-		fprintf(stderr, "scprobe: %s: %s\n", source_addr,
-		    gai_strerror(r));
-		return -1;
-	}
-	r = bind(fd, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	if (r == -1)
-		perror("scprobe: bind");
-	return r;
-}
-
-/*
- * A non-blocking socket with the connect started on it.  *done says
- * whether it already completed (loopback sometimes does at once).
- */
-static int
-start_connect(const struct addrinfo *ai, int *done)
-{
-	int	 fd;
-
-	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-	    ai->ai_protocol)) == -1)
-		return -1;
-	if (set_nonblock(fd) == -1 || bind_source(fd, ai->ai_family) == -1) {
-		(void)close(fd);
-		return -1;
-	}
-	*done = 0;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		*done = 1;
-	else if (errno != EINPROGRESS) {
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-connect_error(int fd)
-{
-	socklen_t	 len;
-	int		 err;
-
-	len = sizeof(err);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		return errno;
-	return err;
-}
-
-static struct addrinfo *
-resolve(const char *host, const char *port)
-{
-	struct addrinfo	 hints, *res;
-	int		 r;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		fprintf(stderr, "scprobe: %s port %s: %s\n", host, port,
-		    gai_strerror(r));
-		exit(1);
-	}
-	return res;
-}
-
-/* One connected, non-blocking TCP socket to host:port, or exit 1. */
-static int
-tcp_connect(const char *host, const char *port)
-{
-	struct addrinfo	*res, *ai;
-	int		 fd, done, err = 0;
-
-	res = resolve(host, port);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = start_connect(ai, &done)) == -1) {
-			err = errno;
-			continue;
-		}
-		if (!done && wait_fd(fd, POLLOUT) != 1)
-			err = ETIMEDOUT;
-		else if (done || (err = connect_error(fd)) == 0) {
-			freeaddrinfo(res);
-			return fd;
-		}
-		(void)close(fd);
-	}
-	freeaddrinfo(res);
-	errno = err;
-	perror("scprobe: connect");
-	exit(1);
-}
-
 /* Wait for the peer to close: 1 closed, 0 deadline.  Data is discarded. */
 static int
 wait_close(int fd)
@@ -251,7 +72,7 @@ wait_close(int fd)
 	int	 r;
 
 	for (;;) {
-		if ((r = wait_fd(fd, POLLIN)) == 0)
+		if ((r = probe_wait_fd(fd, POLLIN)) == 0)
 			return 0;
 		if (r == -1)
 			return 1;
@@ -261,136 +82,6 @@ wait_close(int fd)
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			return 1;
 	}
-}
-
-static void
-json_str(const uint8_t *p, size_t len)
-{
-	size_t	 i;
-
-	putchar('"');
-	for (i = 0; i < len; i++) {
-		if (p[i] == '"' || p[i] == '\\')
-			printf("\\%c", p[i]);
-		else if (p[i] < 0x20 || p[i] == 0x7f)
-			printf("\\u%04x", p[i]);
-		else
-			putchar(p[i]);
-	}
-	putchar('"');
-}
-
-static void
-json_hex(const uint8_t *p, size_t len)
-{
-	size_t	 i;
-
-	putchar('"');
-	for (i = 0; i < len; i++)
-		printf("%02x", p[i]);
-	putchar('"');
-}
-
-/* Text is whatever the codec would accept as a string field. */
-static int
-is_text(const struct frame_field *fld)
-{
-	struct field_spec	 fs;
-	struct msg_spec		 ms;
-	struct frame		 one;
-
-	if (fld->len == 0)
-		return 0;
-	memset(&fs, 0, sizeof(fs));
-	fs.tag = fld->tag;
-	fs.kind = FK_STR;
-	fs.required = 1;
-	fs.max_len = UINT32_MAX;
-	memset(&ms, 0, sizeof(ms));
-	ms.type = 0;
-	ms.name = "text";
-	ms.fields = &fs;
-	ms.nfields = 1;
-	memset(&one, 0, sizeof(one));
-	one.nfields = 1;
-	one.fields[0] = *fld;
-	return frame_validate(&one, &ms) == FRAME_OK;
-}
-
-static void
-print_frame(const uint8_t *buf, size_t len)
-{
-	struct frame			 f;
-	const struct frame_field	*fld;
-	const char			*name;
-	size_t				 i;
-	int				 r;
-
-	if ((r = frame_decode(buf, len, &f)) != FRAME_OK) {
-		printf("{\"malformed\":\"%s\",\"hex\":", frame_strerror(r));
-		json_hex(buf, len > HEX_SHOWN ? HEX_SHOWN : len);
-		printf("}\n");
-		return;
-	}
-	name = proto_msg_name(f.type);
-	if (strcmp(name, "UNKNOWN") == 0)
-		printf("{\"type\":\"0x%04x\"", f.type);
-	else
-		printf("{\"type\":\"%s\"", name);
-	for (i = 0; i < f.nfields; i++) {
-		fld = &f.fields[i];
-		if (fld->tag == F_CODE && fld->len == 2) {
-			name = proto_err_name(be16_get(fld->val));
-			if (strcmp(name, "UNKNOWN") == 0)
-				printf(",\"code\":%u", be16_get(fld->val));
-			else
-				printf(",\"code\":\"%s\"", name);
-			continue;
-		}
-		if (fld->tag == F_TEXT)
-			printf(",\"text\":");
-		else
-			printf(",\"tag_0x%04x\":", fld->tag);
-		if (is_text(fld))
-			json_str(fld->val, fld->len);
-		else
-			json_hex(fld->val, fld->len);
-	}
-	printf("}\n");
-}
-
-/* Drive one SSL call to completion or the deadline: >0 ok, 0 eof/deadline. */
-static int
-ssl_wait(SSL *ssl, int fd, int r)
-{
-	switch (SSL_get_error(ssl, r)) {
-	case SSL_ERROR_WANT_READ:
-		return wait_fd(fd, POLLIN) == 1;
-	case SSL_ERROR_WANT_WRITE:
-		return wait_fd(fd, POLLOUT) == 1;
-	default:
-		return -1;
-	}
-}
-
-static SSL_CTX *
-client_ctx(void)
-{
-	SSL_CTX	*ctx;
-
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		die("SSL_CTX_new failed");
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
-	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
-		die("cannot restrict to TLS 1.3");
-	/*
-	 * No certificate verification at all: this is a test tool talking to
-	 * a private daemon with a throwaway self-signed certificate.  Never
-	 * copy this into the client.
-	 */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	return ctx;
 }
 
 /* Frames read so far and not yet printed, across calls. */
@@ -408,7 +99,7 @@ struct rbuf {
 static int
 read_frames_until(SSL *ssl, int fd, struct rbuf *rb, uint64_t until_ms)
 {
-	uint64_t	 saved = deadline;
+	uint64_t	 saved = probe_deadline;
 	size_t		 framelen;
 	int		 r, w;
 
@@ -416,8 +107,8 @@ read_frames_until(SSL *ssl, int fd, struct rbuf *rb, uint64_t until_ms)
 		rb->cap = FRAME_MAX_DEFAULT;
 		rb->buf = xmalloc(rb->cap);
 	}
-	if (until_ms < deadline)
-		deadline = until_ms;
+	if (until_ms < probe_deadline)
+		probe_deadline = until_ms;
 	for (;;) {
 		while (!rb->broken && (r = frame_peek(rb->buf, rb->len,
 		    FRAME_MAX_CEILING, &framelen)) != FRAME_NEED_MORE) {
@@ -425,12 +116,12 @@ read_frames_until(SSL *ssl, int fd, struct rbuf *rb, uint64_t until_ms)
 				/* Past the ceiling: say so, then just drain. */
 				printf("{\"malformed\":\"%s\",\"hex\":",
 				    frame_strerror(r));
-				json_hex(rb->buf, FRAME_HDR_LEN);
+				probe_json_hex(rb->buf, FRAME_HDR_LEN);
 				printf("}\n");
 				rb->broken = 1;
 				break;
 			}
-			print_frame(rb->buf, framelen);
+			probe_print_frame(rb->buf, framelen);
 			memmove(rb->buf, rb->buf + framelen, rb->len - framelen);
 			rb->len -= framelen;
 		}
@@ -447,17 +138,17 @@ read_frames_until(SSL *ssl, int fd, struct rbuf *rb, uint64_t until_ms)
 			rb->len += r;
 			continue;
 		}
-		if ((w = ssl_wait(ssl, fd, r)) == 1)
+		if ((w = probe_ssl_wait(ssl, fd, r)) == 1)
 			continue;
 		ERR_clear_error();
 		/* A deadline shows as 0 with time left exhausted. */
-		r = w == 0 && remaining_ms() == 0 ? 0 : 1;
-		deadline = saved;
+		r = w == 0 && probe_remaining_ms() == 0 ? 0 : 1;
+		probe_deadline = saved;
 		return r;
 	}
 }
 
-/* Read frames until close or deadline and print them; returns "closed". */
+/* Read frames until close or the deadline and print them; returns "closed". */
 static int
 read_frames(SSL *ssl, int fd)
 {
@@ -465,7 +156,7 @@ read_frames(SSL *ssl, int fd)
 	int		 closed;
 
 	memset(&rb, 0, sizeof(rb));
-	closed = read_frames_until(ssl, fd, &rb, deadline);
+	closed = read_frames_until(ssl, fd, &rb, probe_deadline);
 	free(rb.buf);
 	return closed;
 }
@@ -478,16 +169,16 @@ tls_open(const char *host, const char *port, SSL_CTX **ctxp, SSL **sslp,
 	SSL	*ssl;
 	int	 fd, r, w;
 
-	fd = tcp_connect(host, port);
-	*ctxp = client_ctx();
+	fd = probe_tcp_connect(host, port);
+	*ctxp = probe_client_ctx();
 	if ((ssl = SSL_new(*ctxp)) == NULL || SSL_set_fd(ssl, fd) != 1)
-		die("SSL_new failed");
+		probe_die("SSL_new failed");
 	*sslp = ssl;
 	*fdp = fd;
 	while ((r = SSL_connect(ssl)) != 1) {
-		if ((w = ssl_wait(ssl, fd, r)) == 1)
+		if ((w = probe_ssl_wait(ssl, fd, r)) == 1)
 			continue;
-		if (w == 0 && remaining_ms() == 0)
+		if (w == 0 && probe_remaining_ms() == 0)
 			printf("{\"timeout\":true,\"during\":\"handshake\"}\n");
 		else
 			printf("{\"closed\":true,\"during\":\"handshake\"}\n");
@@ -512,7 +203,7 @@ tls_write(SSL *ssl, int fd, const uint8_t *data, size_t len)
 	int	 r;
 
 	while (len > 0 && (r = SSL_write(ssl, data, (int)len)) <= 0) {
-		if (ssl_wait(ssl, fd, r) != 1) {
+		if (probe_ssl_wait(ssl, fd, r) != 1) {
 			ERR_clear_error();
 			return -1;
 		}
@@ -535,7 +226,7 @@ tls_write_frame(SSL *ssl, int fd, uint16_t type, uint16_t tag,
 	} else if (tag != 0)
 		frame_put_bytes(&b, tag, val, len);
 	if (frame_finish(&b) != 0)
-		die("cannot build a frame");
+		probe_die("cannot build a frame");
 	r = tls_write(ssl, fd, b.data, b.len);
 	frame_buf_free(&b);
 	return r;
@@ -587,10 +278,10 @@ cmd_holdping(const char *host, const char *port, int interval_ms)
 	if (tls_write_frame(ssl, fd, MSG_HELLO, 0, NULL, 0) == -1)
 		closed = 1;
 	next = now_ms() + (uint64_t)interval_ms;
-	while (!closed && remaining_ms() > 0) {
+	while (!closed && probe_remaining_ms() > 0) {
 		if ((closed = read_frames_until(ssl, fd, &rb, next)) != 0)
 			break;
-		if (remaining_ms() == 0)
+		if (probe_remaining_ms() == 0)
 			break;
 		memset(token, 0, sizeof(token));
 		be32_put(token, (uint32_t)++pings);
@@ -608,10 +299,6 @@ done:
 	return 0;
 }
 
-/*
- * HELLO and its WELCOME, then n KeyUpdates as fast as they go out, until
- * the server says something more; prints what it said.
- */
 /* Readable now, without waiting? */
 static int
 poll_in(int fd)
@@ -624,6 +311,10 @@ poll_in(int fd)
 	return poll(&pfd, 1, 0) == 1;
 }
 
+/*
+ * HELLO and its WELCOME, then n KeyUpdates as fast as they go out, until
+ * the server says something more; prints what it said.
+ */
 static int
 cmd_keyupdate(const char *host, const char *port, int n)
 {
@@ -645,7 +336,7 @@ cmd_keyupdate(const char *host, const char *port, int n)
 		if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
 			break;
 		while ((r = SSL_do_handshake(ssl)) != 1)
-			if (ssl_wait(ssl, fd, r) != 1)
+			if (probe_ssl_wait(ssl, fd, r) != 1)
 				break;
 		if (r != 1)
 			break;
@@ -653,7 +344,7 @@ cmd_keyupdate(const char *host, const char *port, int n)
 	}
 	ERR_clear_error();
 	printf("{\"key_updates_sent\":%d}\n", sent);
-	closed = read_frames_until(ssl, fd, &rb, deadline);
+	closed = read_frames_until(ssl, fd, &rb, probe_deadline);
 	printf(closed ? "{\"closed\":true}\n" : "{\"timeout\":true}\n");
 done:
 	free(rb.buf);
@@ -672,7 +363,7 @@ cmd_hello(const char *host, const char *port, uint16_t version)
 	frame_put_u16(&b, F_VERSION, version);
 	frame_put_str(&b, F_SOFTWARE, "scprobe");
 	if (frame_finish(&b) != 0)
-		die("cannot build HELLO");
+		probe_die("cannot build HELLO");
 	hex = xmalloc(2 * b.len + 1);
 	hex_encode(b.data, b.len, hex);
 	frame_buf_free(&b);
@@ -690,10 +381,10 @@ cmd_garbage(const char *host, const char *port, size_t n)
 	ssize_t	 w;
 	int	 fd, closed = 0;
 
-	fd = tcp_connect(host, port);
+	fd = probe_tcp_connect(host, port);
 	junk = xmalloc(n == 0 ? 1 : n);
 	if (n > 0 && RAND_bytes(junk, (int)n) != 1)
-		die("RAND_bytes failed");
+		probe_die("RAND_bytes failed");
 	for (off = 0; off < n;) {
 		w = send(fd, junk + off, n - off, MSG_NOSIGNAL);
 		if (w > 0) {
@@ -701,9 +392,9 @@ cmd_garbage(const char *host, const char *port, size_t n)
 			continue;
 		}
 		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(fd, POLLOUT) == 1)
+			if (probe_wait_fd(fd, POLLOUT) == 1)
 				continue;
-			if (remaining_ms() > 0)
+			if (probe_remaining_ms() > 0)
 				closed = 1;
 			break;
 		}
@@ -712,7 +403,7 @@ cmd_garbage(const char *host, const char *port, size_t n)
 		break;
 	}
 	free(junk);
-	if (!closed && remaining_ms() > 0)
+	if (!closed && probe_remaining_ms() > 0)
 		closed = wait_close(fd);
 	printf(closed ? "{\"closed\":true}\n" : "{\"timeout\":true}\n");
 	(void)close(fd);
@@ -725,7 +416,7 @@ cmd_stall(const char *host, const char *port)
 	uint64_t	 start;
 	int		 fd;
 
-	fd = tcp_connect(host, port);
+	fd = probe_tcp_connect(host, port);
 	start = now_ms();
 	if (wait_close(fd))
 		printf("{\"closed\":true,\"after_ms\":%llu}\n",
@@ -747,14 +438,14 @@ cmd_churn(const char *host, const char *port, int n)
 	uint64_t	 start = now_ms();
 	int		 i, fd, done, ok = 0, failed = 0;
 
-	res = resolve(host, port);
-	for (i = 0; i < n && remaining_ms() > 0; i++) {
-		if ((fd = start_connect(res, &done)) == -1) {
+	res = probe_resolve(host, port);
+	for (i = 0; i < n && probe_remaining_ms() > 0; i++) {
+		if ((fd = probe_start_connect(res, &done)) == -1) {
 			failed++;
 			continue;
 		}
-		if (!done && (wait_fd(fd, POLLOUT) != 1 ||
-		    connect_error(fd) != 0))
+		if (!done && (probe_wait_fd(fd, POLLOUT) != 1 ||
+		    probe_connect_error(fd) != 0))
 			failed++;
 		else
 			ok++;
@@ -816,18 +507,18 @@ flood_poll(struct flood *fl, int connecting)
 			live += fl->st[i] == C_PENDING || fl->st[i] == C_OPEN;
 		}
 		if (live == 0 || (connecting && pending == 0) ||
-		    (ms = remaining_ms()) == 0)
+		    (ms = probe_remaining_ms()) == 0)
 			return;
 		if (poll(fl->pfd, fl->n, ms) == -1) {
 			if (errno == EINTR)
 				continue;
-			die("poll failed");
+			probe_die("poll failed");
 		}
 		for (i = 0; i < fl->n; i++) {
 			if (fl->pfd[i].fd == -1 || fl->pfd[i].revents == 0)
 				continue;
 			if (fl->st[i] == C_PENDING) {
-				if (connect_error(fl->pfd[i].fd) != 0) {
+				if (probe_connect_error(fl->pfd[i].fd) != 0) {
 					flood_drop(fl, i, C_FAILED);
 					fl->failed++;
 					continue;
@@ -855,13 +546,13 @@ cmd_flood(const char *host, const char *port, int n, int hold)
 	int		 i, done;
 
 	raise_nofile();
-	res = resolve(host, port);
+	res = probe_resolve(host, port);
 	memset(&fl, 0, sizeof(fl));
 	fl.n = n;
 	fl.pfd = xcalloc(n, sizeof(*fl.pfd));
 	fl.st = xcalloc(n, sizeof(*fl.st));
 	for (i = 0; i < n; i++) {
-		if ((fl.pfd[i].fd = start_connect(res, &done)) == -1) {
+		if ((fl.pfd[i].fd = probe_start_connect(res, &done)) == -1) {
 			/* Out of descriptors, or refused: so is the rest. */
 			fprintf(stderr, "scprobe: connection %d: %s\n", i,
 			    strerror(errno));
@@ -880,7 +571,7 @@ cmd_flood(const char *host, const char *port, int n, int hold)
 
 	/* Connecting is bounded by -t; then HOLD, which may outlast it. */
 	flood_poll(&fl, 1);
-	deadline = now_ms() + (uint64_t)hold * 1000;
+	probe_deadline = now_ms() + (uint64_t)hold * 1000;
 	flood_poll(&fl, 0);
 
 	if (fl.failed > 0)
@@ -895,65 +586,49 @@ cmd_flood(const char *host, const char *port, int n, int hold)
 	return 0;
 }
 
+/* scprobe has no options of its own. */
+static void
+no_option(int ch, const char *arg)
+{
+	usage();
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char	*host, *port, *cmd;
-	int		 ch, timeout = DEFAULT_TIMEOUT, r;
+	struct probe_cmd	 pc;
+	const char		*c, *h, *p;
+	int			 n, r;
 
-	while ((ch = getopt(argc, argv, "s:t:")) != -1) {
-		switch (ch) {
-		case 's':
-			source_addr = optarg;
-			break;
-		case 't':
-			timeout = (int)number(optarg, 1, MAX_TIMEOUT,
-			    "timeout");
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 3)
-		usage();
-	host = argv[0];
-	port = argv[1];
-	cmd = argv[2];
-	argc -= 3;
-	argv += 3;
-
-	/* A server hanging up mid-write must be a result, not our death. */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		die("signal");
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	deadline = now_ms() + (uint64_t)timeout * 1000;
-
-	if (strcmp(cmd, "send") == 0 && argc >= 1)
-		r = cmd_send(host, port, argc, argv);
-	else if (strcmp(cmd, "hello") == 0 && argc <= 1)
-		r = cmd_hello(host, port, argc == 1 ?
-		    (uint16_t)number(argv[0], 0, UINT16_MAX, "version") :
-		    PROTO_VERSION);
-	else if (strcmp(cmd, "garbage") == 0 && argc == 1)
-		r = cmd_garbage(host, port,
-		    (size_t)number(argv[0], 0, MAX_GARBAGE, "byte count"));
-	else if (strcmp(cmd, "stall") == 0 && argc == 0)
-		r = cmd_stall(host, port);
-	else if (strcmp(cmd, "holdping") == 0 && argc == 1)
-		r = cmd_holdping(host, port,
-		    (int)number(argv[0], 1, 3600000, "interval ms"));
-	else if (strcmp(cmd, "keyupdate") == 0 && argc == 1)
-		r = cmd_keyupdate(host, port,
-		    (int)number(argv[0], 1, MAX_FLOOD, "key update count"));
-	else if (strcmp(cmd, "churn") == 0 && argc == 1)
-		r = cmd_churn(host, port,
-		    (int)number(argv[0], 1, MAX_FLOOD, "connection count"));
-	else if (strcmp(cmd, "flood") == 0 && argc == 2)
-		r = cmd_flood(host, port,
-		    (int)number(argv[0], 1, MAX_FLOOD, "connection count"),
-		    (int)number(argv[1], 0, MAX_TIMEOUT, "hold seconds"));
+	probe_args("scprobe", argc, argv, "", no_option, usage,
+	    DEFAULT_TIMEOUT, &pc);
+	c = pc.cmd;
+	h = pc.host;
+	p = pc.port;
+	n = pc.argc;
+	if (strcmp(c, "send") == 0 && n >= 1)
+		r = cmd_send(h, p, n, pc.argv);
+	else if (strcmp(c, "hello") == 0 && n <= 1)
+		r = cmd_hello(h, p, n == 1 ? (uint16_t)probe_number(pc.argv[0],
+		    0, UINT16_MAX, "version") : PROTO_VERSION);
+	else if (strcmp(c, "garbage") == 0 && n == 1)
+		r = cmd_garbage(h, p, (size_t)probe_number(pc.argv[0], 0,
+		    MAX_GARBAGE, "byte count"));
+	else if (strcmp(c, "stall") == 0 && n == 0)
+		r = cmd_stall(h, p);
+	else if (strcmp(c, "holdping") == 0 && n == 1)
+		r = cmd_holdping(h, p, (int)probe_number(pc.argv[0], 1,
+		    3600000, "interval ms"));
+	else if (strcmp(c, "keyupdate") == 0 && n == 1)
+		r = cmd_keyupdate(h, p, (int)probe_number(pc.argv[0], 1,
+		    MAX_FLOOD, "key update count"));
+	else if (strcmp(c, "churn") == 0 && n == 1)
+		r = cmd_churn(h, p, (int)probe_number(pc.argv[0], 1, MAX_FLOOD,
+		    "connection count"));
+	else if (strcmp(c, "flood") == 0 && n == 2)
+		r = cmd_flood(h, p, (int)probe_number(pc.argv[0], 1, MAX_FLOOD,
+		    "connection count"), (int)probe_number(pc.argv[1], 0,
+		    PROBE_MAX_TIMEOUT, "hold seconds"));
 	else
 		usage();
 	return r;

@@ -9,7 +9,7 @@ need_root
 SCLOAD=$top_builddir/bench/scload
 TREESTAT=$top_builddir/bench/treestat
 [ -x "$SCLOAD" ] && [ -x "$TREESTAT" ] || fail "bench tools not built"
-LIMITS='limits = { message_rate = 100000; message_burst = 1000000; accept_rate = 100000; accept_burst = 1000000; accept_rate_per_prefix = 100000; accept_burst_per_prefix = 1000000; };'
+LIMITS='limits = { message_rate = 100000; message_burst = 1000000; accept_rate = 100000; accept_burst = 1000000; accept_rate_per_prefix = 100000; accept_burst_per_prefix = 1000000; registrations_per_hour = 1000; };'
 
 # run NAME SCLOAD-ARGS...: one scload run against the daemon, JSON kept.
 run() {

@@ -57,12 +57,15 @@ start_refused "not a securechat database"
 [ "$(sha256sum <"$DB")" = "$sum" ] || fail "the foreign database was changed"
 pass "another program's SQLite file is refused and left unchanged"
 
-# A damaged page is found at open by PRAGMA quick_check.
+# A damaged page is found at open by PRAGMA quick_check.  A page of the
+# room log: the schema's own pages (the last ones, once it outgrew the
+# first) would fail to be read before the check.
 cp "$TMP/good.db" "$DB"
 rm -f "$DB-wal" "$DB-shm"
-pages=$(($(stat -c %s "$DB") / 4096))
-[ "$pages" -ge 4 ] || fail "database of $pages pages"
-head -c 4096 /dev/urandom | dd of="$DB" bs=4096 seek=$((pages - 1)) \
+page=$(sqlite3 "$DB" "SELECT rootpage FROM sqlite_master WHERE name = 'room_log'") ||
+    fail "sqlite3"
+[ "$page" -ge 2 ] || fail "room_log at page '$page'"
+head -c 4096 /dev/urandom | dd of="$DB" bs=4096 seek=$((page - 1)) \
     conv=notrunc status=none
 start_refused "fails PRAGMA quick_check"
 pass "a damaged database fails its quick check at open"

@@ -269,6 +269,19 @@ setup(void **state)
 	frame_put_u32(&b, F_MESSAGE_BURST, 100);
 	frame_put_u32(&b, F_RETENTION, 0);
 	frame_put_u32(&b, F_CTL_UID, 0);
+	frame_put_u32(&b, F_IPV4_PREFIX, 32);
+	frame_put_u32(&b, F_IPV6_PREFIX, 64);
+	frame_put_u32(&b, F_REQUEST_RATE, 1000);
+	frame_put_u32(&b, F_REQUEST_BURST, 1000);
+	frame_put_u32(&b, F_STORAGE_PER_DAY, 1024);
+	frame_put_u32(&b, F_STORAGE_BURST, 64);
+	frame_put_u32(&b, F_INBOX_MAX_MESSAGES, 10000);
+	frame_put_u32(&b, F_INBOX_MAX_MIB, 64);
+	frame_put_u32(&b, F_REGISTRATIONS_PER_HOUR, 1000);
+	frame_put_u32(&b, F_ROOM_CREATES_PER_HOUR, 1000);
+	frame_put_u32(&b, F_MAX_ROOMS_PER_USER, 1000);
+	frame_put_u32(&b, F_MAX_MEMBERS_PER_ROOM, 1000);
+	frame_put_u32(&b, F_MAX_ROOMS, 1000);
 	if (frame_finish(&b) == -1 || ipc_send(master_fd, &b, -1) == -1)
 		return -1;
 	frame_buf_free(&b);

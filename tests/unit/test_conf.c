@@ -128,6 +128,17 @@ assert_defaults(const struct conf *c)
 	assert_int_equal(c->login_timeout, 30);
 	assert_int_equal(c->message_rate, 5);
 	assert_int_equal(c->message_burst, 10);
+	assert_int_equal(c->request_rate, 20);
+	assert_int_equal(c->request_burst, 200);
+	assert_int_equal(c->storage_mib_per_day, 256);
+	assert_int_equal(c->storage_burst_mib, 16);
+	assert_int_equal(c->inbox_max_messages, 10000);
+	assert_int_equal(c->inbox_max_mib, 64);
+	assert_int_equal(c->registrations_per_hour, 10);
+	assert_int_equal(c->room_creates_per_hour, 60);
+	assert_int_equal(c->max_rooms_per_user, 1000);
+	assert_int_equal(c->max_members_per_room, 5000);
+	assert_int_equal(c->max_rooms, 100000);
 	assert_int_equal(c->retention, 30);
 	assert_int_equal(c->rekey_min, 30);
 	assert_int_equal(c->rekey_max, 120);
@@ -221,10 +232,38 @@ static const char full_sample[] =
     "\thandshake_timeout = 300;\n"
     "\tidle_timeout = 10;\n"
     "\tlogin_timeout = 3600;\n"
+    "\trequest_rate = 7;\n"
+    "\trequest_burst = 70;\n"
+    "\tstorage_mib_per_day = 3;\n"
+    "\tstorage_burst_mib = 2;\n"
+    "\tinbox_max_messages = 99;\n"
+    "\tinbox_max_mib = 9;\n"
+    "\tregistrations_per_hour = 4;\n"
+    "\troom_creates_per_hour = 6;\n"
+    "\tmax_rooms_per_user = 11;\n"
+    "\tmax_members_per_room = 12;\n"
+    "\tmax_rooms = 13;\n"
     "};\n"
     "rekey = { min_seconds = 1; max_seconds = 1; };\n"
     "registration = \"invite\";\n"
     "log = { level = \"debug\"; };\n";
+
+/* The rates, quotas and caps of full_sample, read or reloaded. */
+static void
+assert_abuse_limits(const struct conf *c)
+{
+	assert_int_equal(c->request_rate, 7);
+	assert_int_equal(c->request_burst, 70);
+	assert_int_equal(c->storage_mib_per_day, 3);
+	assert_int_equal(c->storage_burst_mib, 2);
+	assert_int_equal(c->inbox_max_messages, 99);
+	assert_int_equal(c->inbox_max_mib, 9);
+	assert_int_equal(c->registrations_per_hour, 4);
+	assert_int_equal(c->room_creates_per_hour, 6);
+	assert_int_equal(c->max_rooms_per_user, 11);
+	assert_int_equal(c->max_members_per_room, 12);
+	assert_int_equal(c->max_rooms, 13);
+}
 
 static void
 test_full_sample(void **state)
@@ -262,6 +301,7 @@ test_full_sample(void **state)
 	assert_int_equal(c.handshake_timeout, 300);
 	assert_int_equal(c.idle_timeout, 10);
 	assert_int_equal(c.login_timeout, 3600);
+	assert_abuse_limits(&c);
 	assert_int_equal(c.rekey_min, 1);
 	assert_int_equal(c.rekey_max, 1);
 	assert_int_equal(c.registration, REG_INVITE);
@@ -414,6 +454,24 @@ test_integer_ranges(void **state)
 		R("limits", "login_timeout", 2, 3600, "", login_timeout),
 		R("limits", "message_rate", 1, 100000, "", message_rate),
 		R("limits", "message_burst", 1, 1000000, "", message_burst),
+		R("limits", "request_rate", 1, 100000, "", request_rate),
+		R("limits", "request_burst", 1, 1000000, "", request_burst),
+		R("limits", "storage_mib_per_day", 1, 1048576, "",
+		    storage_mib_per_day),
+		R("limits", "storage_burst_mib", 1, 65536, "",
+		    storage_burst_mib),
+		R("limits", "inbox_max_messages", 1, 100000000, "",
+		    inbox_max_messages),
+		R("limits", "inbox_max_mib", 1, 1048576, "", inbox_max_mib),
+		R("limits", "registrations_per_hour", 1, 1000000, "",
+		    registrations_per_hour),
+		R("limits", "room_creates_per_hour", 1, 1000000, "",
+		    room_creates_per_hour),
+		R("limits", "max_rooms_per_user", 1, 1000000, "",
+		    max_rooms_per_user),
+		R("limits", "max_members_per_room", 2, 1000000, "",
+		    max_members_per_room),
+		R("limits", "max_rooms", 1, 100000000, "", max_rooms),
 		R("rekey", "min_seconds", 1, 86400, "max_seconds = 86400; ",
 		    rekey_min),
 		R("rekey", "max_seconds", 1, 86400, "min_seconds = 1; ",
@@ -747,6 +805,7 @@ test_reload(void **state)
 	assert_int_equal(live.handshake_timeout, 300);
 	assert_int_equal(live.idle_timeout, 10);
 	assert_int_equal(live.login_timeout, 3600);
+	assert_abuse_limits(&live);
 	assert_int_equal(live.rekey_min, 1);
 	assert_int_equal(live.rekey_max, 1);
 	assert_int_equal(live.registration, REG_INVITE);

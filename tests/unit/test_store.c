@@ -731,6 +731,93 @@ rooms_are_listed_by_name_with_member_counts(void **state)
 	store_close(s);
 }
 
+/* Pages: after a name, at most limit, by name; the count of all rooms. */
+static void
+rooms_and_members_come_in_pages(void **state)
+{
+	struct store		*s = fresh();
+	struct room_list	 rl;
+	uint64_t		 n = 99;
+	int64_t			 alice, bob, carol, ra;
+
+	alice = add_user(s, "alice");
+	bob = add_user(s, "bob");
+	carol = add_user(s, "carol");
+	ra = add_room(s, "#a");
+	(void)add_room(s, "#b");
+	(void)add_room(s, "#c");
+	(void)add_room(s, "#d");
+	assert_int_equal(store_room_count(s, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_member_add(s, ra, carol, 0), 0);
+	assert_int_equal(store_member_add(s, ra, alice, 0), 0);
+	assert_int_equal(store_member_add(s, ra, bob, 0), 0);
+	memset(&rl, 0, sizeof(rl));
+	assert_int_equal(store_rooms_page(s, "", 2, rooms_cb, &rl), 0);
+	assert_int_equal(rl.n, 2);
+	assert_string_equal(rl.name[0], "#a");
+	assert_int_equal(rl.a[0], 3);
+	assert_string_equal(rl.name[1], "#b");
+	memset(&rl, 0, sizeof(rl));
+	assert_int_equal(store_rooms_page(s, "#b", 2, rooms_cb, &rl), 0);
+	assert_int_equal(rl.n, 2);
+	assert_string_equal(rl.name[0], "#c");
+	assert_string_equal(rl.name[1], "#d");
+	/* A name that is gone still says where to go on. */
+	memset(&rl, 0, sizeof(rl));
+	assert_int_equal(store_rooms_page(s, "#bb", 8, rooms_cb, &rl), 0);
+	assert_int_equal(rl.n, 2);
+	memset(&rl, 0, sizeof(rl));
+	assert_int_equal(store_room_members_page(s, ra, "", 2, members_cb,
+	    &rl), 0);
+	assert_int_equal(rl.n, 2);
+	assert_string_equal(rl.name[0], "alice");
+	assert_string_equal(rl.name[1], "bob");
+	memset(&rl, 0, sizeof(rl));
+	assert_int_equal(store_room_members_page(s, ra, "bob", 2, members_cb,
+	    &rl), 0);
+	assert_int_equal(rl.n, 1);
+	assert_string_equal(rl.name[0], "carol");
+	assert_int_equal(rl.id[0], carol);
+	store_close(s);
+}
+
+/* The offline quota's counts follow every insert and every delete. */
+static void
+inbox_counts_follow_appends_and_prunes(void **state)
+{
+	struct store		*s = fresh();
+	struct store_user	 u;
+	uint64_t		 seq = 0, deleted = 0;
+	int64_t			 alice, bob;
+	int			 dup;
+
+	alice = add_user(s, "alice");
+	bob = add_user(s, "bob");
+	assert_int_equal(store_user_get(s, "bob", &u), 0);
+	assert_int_equal(u.inbox_rows, 0);
+	assert_int_equal(u.inbox_bytes, 0);
+	(void)inbox_append(s, bob, alice, 1, "hello", NULL);
+	(void)inbox_append(s, bob, alice, 2, "world!", NULL);
+	/* A duplicate stores nothing, and counts nothing. */
+	(void)inbox_append(s, bob, alice, 2, "world!", &dup);
+	assert_int_equal(dup, 1);
+	assert_int_equal(store_user_get_id(s, bob, &u), 0);
+	assert_int_equal(u.inbox_rows, 2);
+	assert_int_equal(u.inbox_bytes, 11);
+	assert_int_equal(store_sent_seq(s, alice, 2, &seq), 0);
+	assert_int_equal(seq, 2);
+	assert_int_equal(store_sent_seq(s, alice, 3, &seq), STORE_NOT_FOUND);
+	assert_int_equal(store_inbox_ack(s, bob, 1), 0);
+	assert_int_equal(store_prune(s, 0, 0, &deleted), 0);
+	assert_int_equal(store_user_get(s, "bob", &u), 0);
+	assert_int_equal(u.inbox_rows, 1);
+	assert_int_equal(u.inbox_bytes, 6);
+	assert_int_equal(store_user_get(s, "alice", &u), 0);
+	assert_int_equal(u.inbox_rows, 0);
+	store_close(s);
+}
+
 static void
 room_append_allocates_1_2_3_per_room_independently(void **state)
 {
@@ -1487,6 +1574,8 @@ main(void)
 		cmocka_unit_test(
 		    user_rooms_and_room_members_list_what_was_joined),
 		cmocka_unit_test(rooms_are_listed_by_name_with_member_counts),
+		cmocka_unit_test(rooms_and_members_come_in_pages),
+		cmocka_unit_test(inbox_counts_follow_appends_and_prunes),
 		cmocka_unit_test(
 		    room_append_allocates_1_2_3_per_room_independently),
 		cmocka_unit_test(
