@@ -73,7 +73,8 @@ stop_daemon
 # reload still reads the same file.
 write_config
 (cd "$TMP" && exec "$SCD" -f sc.conf) || fail "the daemon did not start detached"
-DPID=$(pgrep -f -x "$SCD -f sc.conf") || fail "no detached master"
+# The oldest: a child forked before its exec shows the same command line.
+DPID=$(pgrep -o -f -x "$SCD -f sc.conf") || fail "no detached master"
 wait_for 15 port_open || fail "the detached daemon does not listen"
 [ "$(readlink "/proc/$DPID/cwd")" = / ] || fail "the detached daemon did not leave its directory"
 echo 'registration = "closed";' >>"$TMP/sc.conf"
