@@ -46,6 +46,13 @@
 /* Client KeyUpdates: this many at once, then one a second, or we close. */
 #define KEYUPDATE_BURST		16
 #define KEYUPDATE_EVERY_MS	1000
+/*
+ * The largest TLS record's plaintext: what one wake took from the broker
+ * goes to the client in pieces of this size, one record and one write
+ * each.  A write event may send a few of them.
+ */
+#define TLS_RECORD_MAX		16384
+#define CLIENT_WRITE_MAX	(4 * TLS_RECORD_MAX)
 
 static struct {
 	struct event_base	*base;
@@ -53,6 +60,7 @@ static struct {
 	SSL			*ssl;
 	struct bufferevent	*client;
 	struct bufferevent	*broker;
+	struct evbuffer		*cork;		/* broker frames of this wake */
 	struct event		*handshake_ev;
 	struct event		*login_ev;
 	struct event		*rekey_ev;
@@ -124,12 +132,41 @@ ssl_errors(char *buf, size_t bufsz)
 		(void)str_copy(buf, errno ? strerror(errno) : "no detail", bufsz);
 }
 
+/*
+ * What the cork holds goes to the client's output in record-sized pieces,
+ * each contiguous (libevent writes one TLS record per contiguous piece,
+ * so frames added one by one would go out in as many records as their
+ * buffer has segments).
+ */
+static void
+client_flush(void)
+{
+	struct evbuffer	*out;
+	uint8_t		*p;
+	size_t		 n;
+
+	if (w.cork == NULL || w.client == NULL)
+		return;
+	out = bufferevent_get_output(w.client);
+	while ((n = evbuffer_get_length(w.cork)) > 0) {
+		if (n > TLS_RECORD_MAX)
+			n = TLS_RECORD_MAX;
+		if ((p = evbuffer_pullup(w.cork, (ssize_t)n)) == NULL ||
+		    evbuffer_expand(out, n) == -1 ||
+		    bufferevent_write(w.client, p, n) == -1 ||
+		    evbuffer_drain(w.cork, n) == -1)
+			fatalx("client_flush");
+	}
+}
+
+/* The worker's own frames follow whatever the broker's wait in the cork. */
 static void
 send_frame(struct frame_buf *b)
 {
 	if (frame_finish(b) == -1)
 		fatalx("cannot build frame type 0x%04x", b->data ?
 		    be16_get(b->data + 4) : 0);
+	client_flush();
 	if (bufferevent_write(w.client, b->data, b->len) == -1)
 		fatalx("bufferevent_write");
 	frame_buf_free(b);
@@ -165,6 +202,7 @@ close_after_flush(void)
 
 	if (w.closing)
 		return;
+	client_flush();
 	w.closing = 1;
 	if (w.client == NULL)
 		worker_exit(EXIT_SESSION_DONE);
@@ -432,7 +470,8 @@ set_reading(struct bufferevent *bev, int on)
 static void
 flow_update(void)
 {
-	size_t	 cq = evbuffer_get_length(bufferevent_get_output(w.client));
+	size_t	 cq = evbuffer_get_length(bufferevent_get_output(w.client)) +
+		    evbuffer_get_length(w.cork);
 	size_t	 bq = evbuffer_get_length(bufferevent_get_output(w.broker));
 
 	if (w.closing)
@@ -643,15 +682,22 @@ broker_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 	default:
 		break;
 	}
-	if (bufferevent_write(w.client, raw, rawlen) == -1)
-		fatalx("bufferevent_write to client");
+	/* Corked: broker_read_cb sends what this wake took, together. */
+	if (evbuffer_add(w.cork, raw, rawlen) == -1)
+		fatalx("evbuffer_add to the cork");
 	/* The broker ends sessions with a fatal ERROR; we close for it. */
 	if (f->type == MSG_ERROR && frame_get_u16(f, F_CODE, &code) == 0 &&
 	    proto_err_is_fatal(code))
 		close_after_flush();
 }
 
-/* The broker is trusted more than a client, but its frames are checked. */
+/*
+ * The broker is trusted more than a client, but its frames are checked.
+ * Every whole frame waiting is taken; what is for the client is corked
+ * and sent at the end, in as few TLS records and writes as fit.  The
+ * cork is bounded by what one wake read: the read callback empties it
+ * before it returns, and the relay bounds count it.
+ */
 static void
 broker_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -665,7 +711,7 @@ broker_read_cb(struct bufferevent *bev, void *arg)
 		rv = frame_evbuffer_next(in, w.max_frame + 1024,
 		    proto_broker_spec, &f, &p, &flen);
 		if (rv == FRAME_NEED_MORE)
-			return;
+			break;
 		if (rv != FRAME_OK)
 			fatalx("broker frame: %s", frame_strerror(rv));
 		broker_frame(&f, p, flen);
@@ -673,8 +719,10 @@ broker_read_cb(struct bufferevent *bev, void *arg)
 			fatalx("evbuffer_drain");
 		flow_update();
 		if (!(bufferevent_get_enabled(w.broker) & EV_READ))
-			return;
+			break;
 	}
+	client_flush();
+	flow_update();
 }
 
 /* Output drained below the low mark: let both sides flow again. */
@@ -795,6 +843,7 @@ worker_run(int client, int broker, int key, const char *addr,
 	keysign_set_fd(key);
 
 	if ((w.ssl = SSL_new(w.ctx)) == NULL ||
+	    (w.cork = evbuffer_new()) == NULL ||
 	    (w.base = worker_event_base()) == NULL ||
 	    (w.handshake_ev = evtimer_new(w.base, handshake_timeout_cb,
 	    NULL)) == NULL ||
@@ -827,6 +876,9 @@ worker_run(int client, int broker, int key, const char *addr,
 	bufferevent_setcb(w.client, client_read_cb, written_cb,
 	    client_event_cb, NULL);
 	bufferevent_setwatermark(w.client, EV_READ, 0, w.max_frame);
+	/* A write event may carry a few whole records, not one and a part. */
+	if (bufferevent_set_max_single_write(w.client, CLIENT_WRITE_MAX) == -1)
+		fatalx("worker: bufferevent_set_max_single_write");
 	bufferevent_setwatermark(w.client, EV_WRITE, RELAY_LOW, 0);
 	bufferevent_setwatermark(w.broker, EV_WRITE, RELAY_LOW, 0);
 	if (bufferevent_enable(w.broker, EV_READ) == -1 ||
