@@ -12,6 +12,10 @@
 #       broker_epoll_ctl, broker_epoll_wait on the result line
 #   -k  keep each run's temporary directory (config, daemon log, output)
 #   scload options after N values are passed on, e.g. -R 500 -d 20.
+# Besides scload's figures it prints server_cpu_ms, the CPU time of the
+# daemon's whole process tree from the start of scload to the marker
+# (a cpuacct cgroup), and the load average.  PERF_OUT=file records a perf
+# profile of the daemon's tree over the same span (PERF_FREQ, default 999).
 # Needs root (the daemon drops to the user _securechat, created if missing).
 # Every loop and every wait is bounded.  The PSS sum is bench/treestat's:
 # every process of the daemon's tree, read from /proc in one process.
@@ -109,6 +113,37 @@ daemon_pss() {
 	echo "$line" | sed -E 's/^procs=([0-9]+) pss_kib=([0-9]+).*/\2 \1/'
 }
 
+# The daemon's whole process tree in a cpuacct cgroup (v1 or v2), so its
+# CPU time is counted whoever reaps whom.  Empty when there is none.
+CG=
+cg_make() {
+	local d
+	for d in /sys/fs/cgroup/cpuacct /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ -w "$d" ] || continue
+		if [ -e "$d/cpuacct.usage" ] || [ -e "$d/cgroup.controllers" ]; then
+			CG=$d/sc-bench.$$
+			mkdir -p "$CG" 2>/dev/null && return 0
+		fi
+	done
+	CG=
+}
+
+# CPU time in microseconds the cgroup has used so far, or 0.
+cg_usec() {
+	if [ -n "$CG" ] && [ -r "$CG/cpuacct.usage" ]; then
+		echo $(($(cat "$CG/cpuacct.usage") / 1000))
+	elif [ -n "$CG" ] && [ -r "$CG/cpu.stat" ]; then
+		awk '/^usage_usec/ { print $2 }' "$CG/cpu.stat"
+	else
+		echo 0
+	fi
+}
+
+cg_remove() {
+	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null || true
+	CG=
+}
+
 stop_daemon() {
 	bench_stop "$DPID" daemon
 	DPID=
@@ -126,6 +161,7 @@ cleanup() {
 		PSPID=
 	fi
 	stop_daemon
+	cg_remove
 	if [ -n "$TMP" ] && [ "$keep" -eq 0 ]; then
 		rm -rf "$TMP"
 	fi
@@ -136,12 +172,17 @@ trap 'exit 130' INT TERM
 
 # run_one N: one private daemon, one scload run; prints the result line.
 run_one() {
-	local n=$1 i base pss procs bline= rc=0
+	local n=$1 i base pss procs bline= rc=0 cpu0 cpu=0 perf=
 	TMP=$(mktemp -d /tmp/sc-bench.XXXXXX)
 	chmod 755 "$TMP"
 	PORT=$(bench_free_port)
 	bench_sc_conf "$TMP" "$PORT" "$n"
-	"$SCD" -d -f "$TMP/sc.conf" >>"$TMP/daemon.log" 2>&1 &
+	cg_make
+	# The subshell joins the cgroup first: the daemon and all it forks count.
+	(
+		[ -z "$CG" ] || echo "$BASHPID" >"$CG/cgroup.procs"
+		exec "$SCD" -d -f "$TMP/sc.conf"
+	) >>"$TMP/daemon.log" 2>&1 &
 	DPID=$!
 	if ! bench_wait_for 15 bench_port_open "$PORT"; then
 		tail -n 20 "$TMP/daemon.log" >&2
@@ -151,6 +192,16 @@ run_one() {
 	sleep 1		# let it settle before the idle measurement
 	read -r base _ < <(daemon_pss)
 	[ "$bstat" -eq 0 ] || broker_stat_start
+	cpu0=$(cg_usec)
+	# PERF_OUT=file: sample the daemon's tree (every process now, and
+	# what they fork later) until the marker, for perf report -i file.
+	if [ -n "${PERF_OUT:-}" ]; then
+		perf record -q -g -F "${PERF_FREQ:-999}" \
+		    -p "$(bench_tree "$DPID" | paste -s -d, -)" \
+		    -o "$PERF_OUT" >/dev/null 2>&1 &
+		perf=$!
+		sleep 0.5
+	fi
 
 	"$SCLOAD" -j -p "$PORT" -n "$n" -M "$TMP/hold" "${EXTRA[@]}" \
 	    >"$TMP/scload.json" 2>"$TMP/scload.err" &
@@ -163,6 +214,12 @@ run_one() {
 	for i in $(seq 1 $(((DURATION + 300 + n / 20) * 10))); do
 		if [ -e "$TMP/hold" ]; then
 			bline=$(broker_stat_stop)
+			cpu=$(($(cg_usec) - cpu0))
+			if [ -n "$perf" ]; then
+				kill -INT "$perf" 2>/dev/null || true
+				wait "$perf" 2>/dev/null || true
+				perf=
+			fi
 			read -r pss procs < <(daemon_pss)
 			rm -f "$TMP/hold"
 			break
@@ -177,6 +234,7 @@ run_one() {
 	wait "$SPID" || rc=$?
 	SPID=
 	stop_daemon
+	cg_remove
 	if [ "$rc" -ne 0 ] || [ ! -s "$TMP/scload.json" ]; then
 		echo "run.sh: N=$n: scload exited $rc:" >&2
 		cat "$TMP/scload.err" >&2
@@ -187,7 +245,7 @@ run_one() {
 	fi
 	if [ -s "$TMP/scload.json" ]; then
 		jq -r --arg pss "$pss" --arg procs "$procs" --arg base "$base" \
-		    --arg bline "$bline" '
+		    --arg bline "$bline" --arg cpu "$cpu" --arg load "$(bench_loadavg)" '
 		    "N=\(.clients) connects/s=\(.connects_per_s) " +
 		    "p50_ms=\(.latency_p50_ms) p99_ms=\(.latency_p99_ms) " +
 		    "delivered/s=\(.delivered_per_s) " +
@@ -198,6 +256,8 @@ run_one() {
 			else .clients end) | floor) else "n/a" end) " +
 		    "pss_total_kib=\($pss) procs=\($procs) " +
 		    "pss_idle_kib=\($base) join_s=\(.join_s) " +
+		    "server_cpu_ms=\(($cpu|tonumber) / 1000 | floor) " +
+		    "load=\($load|gsub(" "; ",")) " +
 		    "errors=\(.errors | to_entries | map("\(.key):\(.value)") |
 			join(",") | if . == "" then "none" else . end) " +
 		    "ok=\(.ok)\($bline)"' "$TMP/scload.json"

@@ -69,6 +69,13 @@ check_PROGRAMS += %D%/unit/test_keys
 %C%_unit_test_keys_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_keys
 
+# The key process's signing policy, in process and against a live one.
+check_PROGRAMS += %D%/unit/test_keyproc
+%C%_unit_test_keyproc_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_keyproc_SOURCES = %D%/unit/test_keyproc.c
+%C%_unit_test_keyproc_LDADD = $(TEST_LIBS)
+TESTS += %D%/unit/test_keyproc
+
 # What the client lets through to a terminal.
 check_PROGRAMS += %D%/unit/test_text
 %C%_unit_test_text_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
@@ -124,6 +131,11 @@ EXTRA_DIST += %D%/docs/check-docs.pl
 TESTS += %D%/build/check-hardening.sh
 EXTRA_DIST += %D%/build/check-hardening.sh
 
+# Searches a live process's memory (t-keyproc: no worker holds the key).
+check_PROGRAMS += %D%/integration/memscan
+%C%_integration_memscan_SOURCES = %D%/integration/memscan.c
+%C%_integration_memscan_LDADD = common/libcommon.a $(OPENSSL_LIBS)
+
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
 %C%_integration_scprobe_SOURCES = %D%/integration/scprobe.c %D%/integration/probe.c \
@@ -160,6 +172,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-lists.sh \
 	%D%/integration/t-roster-limits.sh \
 	%D%/integration/t-sandbox.sh \
+	%D%/integration/t-keyproc.sh \
+	%D%/integration/t-template.sh \
 	%D%/integration/t-e2e.sh \
 	%D%/integration/t-chain-rekey.sh \
 	%D%/integration/t-tls.sh \
