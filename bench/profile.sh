@@ -5,8 +5,10 @@
 # role (master, broker, workers).  So that a change can say what it bought:
 # run it before and after.
 #
-# usage: bench/profile.sh [-k] [-B builddir] [-s server] [-o outdir]
+# usage: bench/profile.sh [-gk] [-B builddir] [-s server] [-o outdir]
 #            [-t top] [-T perf|callgrind] [-- scload options]
+#   -g  perf also records call graphs (perf report -g on perf.data then
+#       shows who called a hot symbol; the tables stay flat)
 #   -s  securechatd (default), ngircd or inspircd
 #   -o  where perf.data, scload's JSON and report.txt go
 #       (default: a new /tmp/sc-profile.*)
@@ -30,6 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(bench_build_default "$here")
 
 keep=0
+CALLGRAPH=()
 SERVER=securechatd
 OUT=
 TOP=20
@@ -38,8 +41,9 @@ usage() {
 	sed -n '/^# usage:/,/^# perf:/p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
-while getopts B:ko:s:t:T: opt; do
+while getopts B:gko:s:t:T: opt; do
 	case $opt in
+	g) CALLGRAPH=(-g) ;;
 	B) BUILD=$(cd "$OPTARG" && pwd) ;;
 	k) keep=1 ;;
 	o) OUT=$OPTARG ;;
@@ -136,7 +140,7 @@ BENCH_WRAP=
 ROOT=$SRVPID
 
 if [ "$TOOL" = perf ]; then
-	perf record -a -F 999 -k CLOCK_MONOTONIC -e "$EVENT" \
+	perf record -a "${CALLGRAPH[@]}" -F 999 -k CLOCK_MONOTONIC -e "$EVENT" \
 	    -o "$OUT/perf.data" >"$OUT/perf.log" 2>&1 &
 	PERFPID=$!
 	sleep 1		# perf is sampling once it has mapped its buffers
@@ -205,6 +209,7 @@ perf_top() {
 	echo "== $1: $n samples ($EVENT, 999 Hz per CPU)"
 	[ "$n" -gt 0 ] || return 0
 	perf report -i "$OUT/perf.data" --stdio --no-children -q \
+	    ${CALLGRAPH[0]+-g none} \
 	    --percentage relative --sort dso,sym --pid "$2" \
 	    --time "$3,$4" 2>/dev/null | grep -v '^$' | head -n "$TOP"
 }

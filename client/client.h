@@ -43,6 +43,7 @@
 #define KEEPALIVE_DEADLINE_MIN_S 5	/* no answer this long: reconnect */
 #define KEEPALIVE_DEADLINE_MAX_S 15
 #define KEEPALIVE_LATE_US	1000000	/* a timer this late: we were stopped */
+#define CLOSED_HOLD_MS		1000	/* the server closed: writes wait */
 
 /* "SHA256:" and 64 hex digits. */
 #define FP_STR_LEN		(7 + 2 * TLS_FP_LEN + 1)
@@ -191,6 +192,8 @@ struct client {
 	uint64_t		 ka_due_us;	/* when the timer should fire */
 	int			 ka_outstanding;
 	uint8_t			 ka_token[CLIENT_TOKEN_LEN];
+	struct evbuffer		*held_out;	/* the server closed: waits */
+	struct event		*ev_held;	/* bounds that wait */
 
 	/* Session: identity, login, reconnects. */
 	struct identity		*id;

@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -195,6 +196,67 @@ conn_ssl(struct client *c)
 	return bufferevent_openssl_get_ssl(c->bev);
 }
 
+/*
+ * The server has closed its side (a FIN or a reset came), perhaps after
+ * an ERROR we have not read yet: we were stopped (Ctrl-Z, a suspended
+ * laptop) or a timer fired first.  A write now draws a reset, and a
+ * reset fails the next write and ends the connection with those words
+ * unread.  So from here what we send waits until the input has been
+ * read, or CLOSED_HOLD_MS at most; it would be lost anyway.
+ */
+static int
+peer_closed(struct client *c)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = bufferevent_getfd(c->bev);
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	if (pfd.fd == -1 || poll(&pfd, 1, 0) != 1)
+		return 0;
+	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+static void
+release_writes(struct client *c)
+{
+	struct evbuffer	*held = c->held_out;
+
+	if (held == NULL)
+		return;
+	c->held_out = NULL;
+	if (c->ev_held != NULL)
+		(void)event_del(c->ev_held);
+	if (c->bev != NULL && evbuffer_get_length(held) > 0 &&
+	    bufferevent_write_buffer(c->bev, held) == -1) {
+		evbuffer_free(held);
+		conn_fail(c, "INTERNAL", "cannot queue a frame");
+		return;
+	}
+	evbuffer_free(held);
+}
+
+static void
+held_cb(evutil_socket_t fd, short what, void *arg)
+{
+	release_writes(arg);
+}
+
+static void
+hold_writes(struct client *c)
+{
+	struct timeval	 tv = { CLOSED_HOLD_MS / 1000,
+			    (CLOSED_HOLD_MS % 1000) * 1000 };
+
+	if (c->ev_held == NULL &&
+	    (c->ev_held = evtimer_new(c->base, held_cb, c)) == NULL)
+		fatalx("evtimer_new");
+	if ((c->held_out = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	if (evtimer_add(c->ev_held, &tv) == -1)
+		fatalx("evtimer_add");
+}
+
 void
 conn_send(struct client *c, struct frame_buf *b)
 {
@@ -208,7 +270,15 @@ conn_send(struct client *c, struct frame_buf *b)
 		conn_fail(c, "INTERNAL", "cannot build a frame");
 		return;
 	}
-	if (bufferevent_write(c->bev, b->data, b->len) == -1) {
+	if (c->held_out == NULL && c->state != CS_CLOSING && peer_closed(c))
+		hold_writes(c);
+	if (c->held_out != NULL) {
+		if (evbuffer_add(c->held_out, b->data, b->len) == -1) {
+			frame_buf_free(b);
+			conn_fail(c, "INTERNAL", "cannot hold a frame");
+			return;
+		}
+	} else if (bufferevent_write(c->bev, b->data, b->len) == -1) {
 		frame_buf_free(b);
 		conn_fail(c, "INTERNAL", "cannot queue a frame");
 		return;
@@ -297,6 +367,9 @@ conn_close(struct client *c)
 	}
 	/* What was shown is told before we go, or it comes again next time. */
 	chat_delivered(c, 1);
+	release_writes(c);
+	if (c->bev == NULL)
+		return;
 	c->state = CS_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
@@ -315,6 +388,11 @@ conn_reset(struct client *c)
 	if (c->ev_deadline != NULL)
 		event_free(c->ev_deadline);
 	c->ev_deadline = NULL;
+	if (c->held_out != NULL)
+		evbuffer_free(c->held_out);	/* for this connection only */
+	c->held_out = NULL;
+	if (c->ev_held != NULL)
+		(void)event_del(c->ev_held);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);	/* closes the socket, frees SSL */
 	c->bev = NULL;
@@ -338,6 +416,9 @@ conn_free(struct client *c)
 		free(p);
 	}
 	conn_reset(c);
+	if (c->ev_held != NULL)
+		event_free(c->ev_held);
+	c->ev_held = NULL;
 	keepalive_free(c);
 	SSL_CTX_free(c->ctx);
 	c->ctx = NULL;

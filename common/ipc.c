@@ -1,6 +1,6 @@
 /*
  * ipc.c: one frame per SOCK_SEQPACKET packet between the master and its
- * children, with at most one descriptor riding along (SCM_RIGHTS).
+ * children, with at most IPC_MAX_FDS descriptors riding along (SCM_RIGHTS).
  */
 #include "config.h"
 
@@ -13,31 +13,35 @@
 #include "ipc.h"
 
 int
-ipc_send(int sock, const struct frame_buf *b, int fd)
+ipc_send_fds(int sock, const struct frame_buf *b, const int *fds, int nfds)
 {
 	struct msghdr	 msg;
 	struct iovec	 iov;
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		char		buf[CMSG_SPACE(IPC_MAX_FDS * sizeof(int))];
 	} cmsgbuf;
 	struct cmsghdr	*cmsg;
 	ssize_t		 n;
 
+	if (nfds < 0 || nfds > IPC_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
 	memset(&msg, 0, sizeof(msg));
 	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
 	iov.iov_base = b->data;
 	iov.iov_len = b->len;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	if (fd >= 0) {
+	if (nfds > 0) {
 		msg.msg_control = cmsgbuf.buf;
-		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
 		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		cmsg->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
 		cmsg->cmsg_level = SOL_SOCKET;
 		cmsg->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+		memcpy(CMSG_DATA(cmsg), fds, (size_t)nfds * sizeof(int));
 	}
 	do {
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
@@ -51,21 +55,38 @@ ipc_send(int sock, const struct frame_buf *b, int fd)
 	return 0;
 }
 
+int
+ipc_send(int sock, const struct frame_buf *b, int fd)
+{
+	return ipc_send_fds(sock, b, &fd, fd >= 0 ? 1 : 0);
+}
+
+static void
+close_all(int *fds, int *nfds)
+{
+	int	 i;
+
+	for (i = 0; i < *nfds; i++)
+		(void)close(fds[i]);
+	*nfds = 0;
+}
+
 ssize_t
-ipc_recv(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fd)
+ipc_recv_fds(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fds,
+    int maxfds, int *nfds)
 {
 	struct msghdr	 msg;
 	struct iovec	 iov;
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(4 * sizeof(int))];
+		char		buf[CMSG_SPACE(IPC_MAX_FDS * sizeof(int))];
 	} cmsgbuf;
 	struct cmsghdr	*cmsg;
 	ssize_t		 n;
-	size_t		 flen, i, nfds;
-	int		 fds[4];
+	size_t		 flen, i, got;
+	int		 in[IPC_MAX_FDS];
 
-	*fd = -1;
+	*nfds = 0;
 	memset(&msg, 0, sizeof(msg));
 	iov.iov_base = buf;
 	iov.iov_len = bufsz;
@@ -84,34 +105,42 @@ ipc_recv(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fd)
 		if (cmsg->cmsg_level != SOL_SOCKET ||
 		    cmsg->cmsg_type != SCM_RIGHTS)
 			continue;
-		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (nfds > 4)
-			nfds = 4;
-		memcpy(fds, CMSG_DATA(cmsg), nfds * sizeof(int));
-		/* Keep the first descriptor; never let extras leak. */
-		for (i = 0; i < nfds; i++) {
-			if (*fd == -1)
-				*fd = fds[i];
+		got = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (got > IPC_MAX_FDS)
+			got = IPC_MAX_FDS;
+		memcpy(in, CMSG_DATA(cmsg), got * sizeof(int));
+		/* Keep what the caller takes; never let extras leak. */
+		for (i = 0; i < got; i++) {
+			if (*nfds < maxfds)
+				fds[(*nfds)++] = in[i];
 			else
-				(void)close(fds[i]);
+				(void)close(in[i]);
 		}
 	}
 	if (n == 0) {
 		/* The end, or an empty packet: nothing to decode or keep. */
-		if (*fd != -1)
-			(void)close(*fd);
-		*fd = -1;
+		close_all(fds, nfds);
 		return 0;
 	}
 	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    frame_peek(buf, (size_t)n, bufsz, &flen) != FRAME_OK ||
 	    flen != (size_t)n || frame_decode(buf, (size_t)n, f) != FRAME_OK) {
-		if (*fd != -1) {
-			(void)close(*fd);
-			*fd = -1;
-		}
+		close_all(fds, nfds);
 		errno = EBADMSG;
 		return -1;
 	}
+	return n;
+}
+
+ssize_t
+ipc_recv(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fd)
+{
+	ssize_t	 n;
+	int	 nfds;
+
+	*fd = -1;
+	n = ipc_recv_fds(sock, buf, bufsz, f, fd, 1, &nfds);
+	if (nfds == 0)
+		*fd = -1;
 	return n;
 }

@@ -197,6 +197,15 @@ static const struct field_spec session_fields[] = {
 	{ F_EXPORTER,		FK_BYTES,	REQ,	EXPORTER_LEN },
 };
 
+static const struct field_spec sign_fields[] = {
+	{ F_MD_NAME,		FK_STR,		REQ,	32 },
+	{ F_TBS,		FK_BYTES,	REQ,	TBS_MAX },
+};
+
+static const struct field_spec signature_fields[] = {
+	{ F_TLS_SIG,		FK_BYTES,	REQ,	TLS_SIG_MAX },
+};
+
 #define MSG(t, n, fl)	{ (t), (n), (fl), nitems(fl) }
 #define MSG0(t, n)	{ (t), (n), NULL, 0 }
 
@@ -267,6 +276,14 @@ static const struct msg_spec broker_msgs[] = {
 	MSG(IMSG_CHALLENGE,	"CHALLENGE",	challenge_fields),
 };
 
+static const struct msg_spec keylink_msgs[] = {
+	MSG(IMSG_SIGN,		"SIGN",		sign_fields),
+};
+
+static const struct msg_spec keyproc_msgs[] = {
+	MSG(IMSG_SIGNATURE,	"SIGNATURE",	signature_fields),
+};
+
 static const struct msg_spec *
 lookup(const struct msg_spec *tab, size_t n, uint16_t type)
 {
@@ -314,6 +331,18 @@ proto_broker_spec(uint16_t type)
 	if (type == MSG_WELCOME || type == MSG_PING || type == MSG_PONG)
 		return NULL;	/* the worker's own */
 	return lookup(server_msgs, nitems(server_msgs), type);
+}
+
+const struct msg_spec *
+proto_keylink_spec(uint16_t type)
+{
+	return lookup(keylink_msgs, nitems(keylink_msgs), type);
+}
+
+const struct msg_spec *
+proto_keyproc_spec(uint16_t type)
+{
+	return lookup(keyproc_msgs, nitems(keyproc_msgs), type);
 }
 
 const struct msg_spec *
@@ -370,8 +399,16 @@ static const struct code_name msg_names[] = {
 	{ IMSG_BROKER_FAILED,	"BROKER_FAILED" },
 	{ IMSG_BROKER_PING,	"BROKER_PING" },
 	{ IMSG_BROKER_PONG,	"BROKER_PONG" },
+	{ IMSG_KEY_INIT,	"KEY_INIT" },
+	{ IMSG_KEY_ATTACH,	"KEY_ATTACH" },
+	{ IMSG_TEMPLATE_READY,	"TEMPLATE_READY" },
+	{ IMSG_SPAWN,		"SPAWN" },
+	{ IMSG_SPAWNED,		"SPAWNED" },
+	{ IMSG_REAPED,		"REAPED" },
 	{ CTL_REQUEST,		"CTL_REQUEST" },
 	{ CTL_REPLY,		"CTL_REPLY" },
+	{ IMSG_SIGN,		"SIGN" },
+	{ IMSG_SIGNATURE,	"SIGNATURE" },
 };
 
 /* The names proto.h gives the tags, for logs and the docs check. */
@@ -454,6 +491,9 @@ static const struct code_name field_names[] = {
 	{ F_MAX_ROOMS_PER_USER,	"F_MAX_ROOMS_PER_USER" },
 	{ F_MAX_MEMBERS_PER_ROOM, "F_MAX_MEMBERS_PER_ROOM" },
 	{ F_MAX_ROOMS,		"F_MAX_ROOMS" },
+	{ F_TBS,		"F_TBS" },
+	{ F_MD_NAME,		"F_MD_NAME" },
+	{ F_TLS_SIG,		"F_TLS_SIG" },
 };
 
 /* Stable names: scripts and the client's --json output use them. */

@@ -27,7 +27,7 @@
 /*
  * Message types.  0x00xx travel between client and worker; 0x01xx between
  * worker and broker; 0x02xx between master and its children; 0x03xx on
- * the control socket.
+ * the control socket; 0x04xx between a worker and the key process.
  */
 enum msg_type {
 	MSG_HELLO		= 0x0001,	/* client: version, software */
@@ -72,7 +72,7 @@ enum msg_type {
 	IMSG_CHALLENGE		= 0x0102,	/* broker->worker: login nonce */
 	IMSG_KEY_UPDATE		= 0x0103,	/* worker->broker: a TLS key update */
 
-	IMSG_WORKER_INIT	= 0x0201,	/* master->worker: settings, TLS */
+	IMSG_WORKER_INIT	= 0x0201,	/* master->template: settings, cert */
 	IMSG_BROKER_INIT	= 0x0202,	/* master->broker: settings */
 	IMSG_ATTACH		= 0x0203,	/* master->broker: worker link fd */
 	IMSG_RELOAD		= 0x0204,	/* broker->master: securechatctl reload */
@@ -81,10 +81,20 @@ enum msg_type {
 	IMSG_BROKER_FAILED	= 0x0207,	/* broker->master: why it cannot start */
 	IMSG_BROKER_PING	= 0x0208,	/* master->broker: seq */
 	IMSG_BROKER_PONG	= 0x0209,	/* broker->master: same seq */
+	IMSG_KEY_INIT		= 0x0210,	/* master->key process: key, settings */
+	IMSG_KEY_ATTACH		= 0x0211,	/* master->key process: worker link fd */
+	IMSG_TEMPLATE_READY	= 0x0213,	/* template->master: sandboxed */
+	IMSG_SPAWN		= 0x0214,	/* master->template: client, links */
+	IMSG_SPAWNED		= 0x0215,	/* template->master: session, pid */
+	IMSG_REAPED		= 0x0216,	/* template->master: pid, status */
 
 	/* securechatctl <-> broker, over the control socket. */
 	CTL_REQUEST		= 0x0301,	/* list: the arguments, json? */
 	CTL_REPLY		= 0x0302,	/* code (0 ok), output lines */
+
+	/* A worker and the key process, over the worker's key link. */
+	IMSG_SIGN		= 0x0401,	/* worker: digest, message to sign */
+	IMSG_SIGNATURE		= 0x0402,	/* key process: the signature */
 };
 
 /* Field tags.  One namespace for every message type. */
@@ -169,6 +179,9 @@ enum field_tag {
 	F_MAX_ROOMS_PER_USER	= 0x012a,	/* u32 */
 	F_MAX_MEMBERS_PER_ROOM	= 0x012b,	/* u32 */
 	F_MAX_ROOMS		= 0x012c,	/* u32 */
+	F_TBS			= 0x0130,	/* bytes: a message to sign */
+	F_MD_NAME		= 0x0131,	/* str: digest name, "" for EdDSA */
+	F_TLS_SIG		= 0x0132,	/* bytes: a TLS CertificateVerify signature */
 };
 
 /* Error codes carried in MSG_ERROR.  Stable: scripts see them. */
@@ -231,6 +244,8 @@ enum err_code {
 #define EXPORTER_LEN		32
 #define EXPORTER_LABEL		"EXPORTER-Channel-Binding"
 #define ROSTER_ENTRY_MAX	1024	/* F_ENTRY; e2e-roster.h's bound fits */
+#define TLS_SIG_MAX		1024	/* RSA up to 8192 bits */
+#define TBS_MAX			256	/* a TLS 1.3 CertificateVerify input */
 #define LOGIN_CONTEXT		"securechat login v1"
 #define BINDING_CONTEXT		"securechat/v1/identity-binding"
 
@@ -282,6 +297,10 @@ const struct msg_spec	*proto_worker_spec(uint16_t type);
 const struct msg_spec	*proto_broker_spec(uint16_t type);
 /* The messages securechatctl and the broker exchange. */
 const struct msg_spec	*proto_ctl_spec(uint16_t type);
+/* The messages a worker may send the key process. */
+const struct msg_spec	*proto_keylink_spec(uint16_t type);
+/* The messages the key process may send a worker. */
+const struct msg_spec	*proto_keyproc_spec(uint16_t type);
 /* The messages a server may send to a client. */
 const struct msg_spec	*proto_server_spec(uint16_t type);
 const char		*proto_msg_name(uint16_t type);

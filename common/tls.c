@@ -60,17 +60,16 @@ ctx_limits(SSL_CTX *ctx, char *err, size_t errsz)
 }
 
 SSL_CTX *
-tls_ctx_server(const uint8_t *cert_pem, size_t cert_len,
-    const uint8_t *key_pem, size_t key_len, char *err, size_t errsz)
+tls_ctx_server_pkey(const uint8_t *cert_pem, size_t cert_len, EVP_PKEY *pkey,
+    char *err, size_t errsz)
 {
 	SSL_CTX		*ctx = NULL;
 	BIO		*bio = NULL;
 	X509		*x = NULL;
-	EVP_PKEY	*pkey = NULL;
 
-	if (cert_len > INT_MAX || key_len > INT_MAX) {
+	if (cert_len > INT_MAX) {
 		if (err != NULL && errsz > 0)
-			(void)snprintf(err, errsz, "certificate or key too large");
+			(void)snprintf(err, errsz, "certificate too large");
 		return NULL;
 	}
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -114,15 +113,10 @@ tls_ctx_server(const uint8_t *cert_pem, size_t cert_len,
 	/* The loop ends on "no start line", which is not an error. */
 	ERR_clear_error();
 	BIO_free(bio);
+	bio = NULL;
 
-	if ((bio = BIO_new_mem_buf(key_pem, (int)key_len)) == NULL) {
-		set_err(err, errsz, "BIO_new_mem_buf");
-		goto fail;
-	}
-	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
-		set_err(err, errsz, "cannot read the private key");
-		goto fail;
-	}
+	if (pkey == NULL)
+		return ctx;
 	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
 		set_err(err, errsz, "cannot use the private key");
 		goto fail;
@@ -131,17 +125,49 @@ tls_ctx_server(const uint8_t *cert_pem, size_t cert_len,
 		set_err(err, errsz, "the private key does not match the certificate");
 		goto fail;
 	}
-	EVP_PKEY_free(pkey);
-	/* The memory BIO points at the caller's buffer, which it wipes. */
-	BIO_free(bio);
 	return ctx;
 
  fail:
-	EVP_PKEY_free(pkey);
 	X509_free(x);
 	BIO_free(bio);
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+EVP_PKEY *
+tls_key_read(const uint8_t *key_pem, size_t key_len, char *err, size_t errsz)
+{
+	BIO		*bio;
+	EVP_PKEY	*pkey;
+
+	if (key_len > INT_MAX) {
+		if (err != NULL && errsz > 0)
+			(void)snprintf(err, errsz, "private key too large");
+		return NULL;
+	}
+	if ((bio = BIO_new_mem_buf(key_pem, (int)key_len)) == NULL) {
+		set_err(err, errsz, "BIO_new_mem_buf");
+		return NULL;
+	}
+	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL)
+		set_err(err, errsz, "cannot read the private key");
+	/* The memory BIO points at the caller's buffer, which it wipes. */
+	BIO_free(bio);
+	return pkey;
+}
+
+SSL_CTX *
+tls_ctx_server(const uint8_t *cert_pem, size_t cert_len,
+    const uint8_t *key_pem, size_t key_len, char *err, size_t errsz)
+{
+	SSL_CTX		*ctx;
+	EVP_PKEY	*pkey;
+
+	if ((pkey = tls_key_read(key_pem, key_len, err, errsz)) == NULL)
+		return NULL;
+	ctx = tls_ctx_server_pkey(cert_pem, cert_len, pkey, err, errsz);
+	EVP_PKEY_free(pkey);
+	return ctx;
 }
 
 SSL_CTX *

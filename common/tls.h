@@ -16,6 +16,15 @@
 
 SSL_CTX	*tls_ctx_server(const uint8_t *cert_pem, size_t cert_len,
 	    const uint8_t *key_pem, size_t key_len, char *err, size_t errsz);
+/*
+ * The same with a key already read (or NULL: certificates only, the key
+ * is set by the caller).
+ */
+SSL_CTX	*tls_ctx_server_pkey(const uint8_t *cert_pem, size_t cert_len,
+	    EVP_PKEY *pkey, char *err, size_t errsz);
+/* Read a PEM private key (no passphrase); NULL with err on failure. */
+EVP_PKEY *tls_key_read(const uint8_t *key_pem, size_t key_len, char *err,
+	    size_t errsz);
 SSL_CTX	*tls_ctx_client(const char *ca_file, char *err, size_t errsz);
 /* SHA-256 of the DER SubjectPublicKeyInfo of pkey. */
 int	 tls_spki_fingerprint(EVP_PKEY *pkey, uint8_t out[TLS_FP_LEN]);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -39,6 +40,22 @@ fd_set_cloexec(int fd, int on)
 		return -1;
 	fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
 	return fcntl(fd, F_SETFD, fl);
+}
+
+int
+fd_stdio_null(void)
+{
+	int	 fd;
+
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		return -1;
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	if (fd > STDERR_FILENO)
+		(void)close(fd);
+	return 0;
 }
 
 void

@@ -10,6 +10,8 @@
 
 int	 fd_set_nonblock(int fd);
 int	 fd_set_cloexec(int fd, int on);
+/* /dev/null onto stdin and stdout (stderr is kept for -d logging). */
+int	 fd_stdio_null(void);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void	 hex_encode(const uint8_t *in, size_t len, char *out);
 /* s[0..slen) must be exactly 2*len hex digits (either case); -1 if not. */

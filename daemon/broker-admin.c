@@ -714,6 +714,12 @@ counters(struct counter *c, size_t max)
 	C("storage_errors", "counter", "Database writes and reads that "
 	    "failed (a full or failing disk, a damaged page).",
 	    br.storage_errors);
+	C("catchup_memory", "counter", "Room events sent to a session "
+	    "behind from the recent events kept in memory.", br.catchup_memory);
+	C("catchup_store", "counter", "Rows read back from the database to "
+	    "catch a session up.", br.catchup_store);
+	C("room_cache_bytes", "gauge", "Bytes of recent room events kept in "
+	    "memory.", br.ring_bytes);
 	C("uptime", "gauge", "Seconds since the broker started.",
 	    (now_ms() - br.started_ms) / 1000);
 #undef C

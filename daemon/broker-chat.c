@@ -206,6 +206,7 @@ room_cache(int64_t id, const char *name, uint64_t last)
 static void
 room_uncache(struct room *r)
 {
+	ring_free(&r->ring);
 	room_free_members(r);
 	htab_remove(&br.rooms_by_id, &r->id_node);
 	htab_remove(&br.rooms_by_name, &r->name_node);
@@ -382,7 +383,30 @@ pump_row_cb(const struct store_row *row, void *arg)
 		direct_frame(&b, row);
 	link_send_buf(pc->link, &b);
 	*pc->sent = row->seq;
+	br.catchup_store++;
 	return link_queued(pc->link) >= LINK_HIGH;
+}
+
+/*
+ * From the room's ring, what it has from the link's position on: the very
+ * frames that were pushed to the members who kept up.
+ */
+static void
+pump_ring(struct pump_ctx *pc)
+{
+	const struct ring_event	*ev;
+
+	while (*pc->sent < pc->durable && link_queued(pc->link) < LINK_HIGH &&
+	    (ev = ring_get(&pc->room->ring, *pc->sent + 1)) != NULL) {
+		/* Pushed under a larger limits.max_frame_bytes: it cannot go. */
+		if (ev->len > br.max_frame)
+			log_warnx("dropping a frame for %s: larger than "
+			    "limits.max_frame_bytes", pc->link->addr);
+		else
+			link_send(pc->link, ev->frame, ev->len);
+		*pc->sent = ev->seq;
+		br.catchup_memory++;
+	}
 }
 
 /*
@@ -424,7 +448,7 @@ chat_pump(struct link *l)
 	struct frame_buf	 b;
 	struct link_room	*lr;
 	struct room		*r;
-	uint64_t		 before;
+	uint64_t		 before, ring_seq, limit;
 
 	if (l->state != LINK_AUTHED)
 		return;
@@ -436,15 +460,26 @@ chat_pump(struct link *l)
 		pc.sent = &lr->sent;
 		pc.durable = r->durable_seq;
 		while (*pc.sent < pc.durable && link_queued(l) < LINK_HIGH) {
+			pump_ring(&pc);
+			if (*pc.sent >= pc.durable ||
+			    link_queued(l) >= LINK_HIGH)
+				break;
+			/* Older than the ring: from the store, up to it. */
 			before = *pc.sent;
-			if (store_room_read(br.store, r->id, *pc.sent,
-			    CATCHUP_BATCH, pump_row_cb, &pc) == -1) {
+			ring_seq = ring_first(&r->ring);
+			if (ring_seq <= before)
+				ring_seq = pc.durable + 1;
+			limit = ring_seq - 1 - before;
+			if (limit > CATCHUP_BATCH)
+				limit = CATCHUP_BATCH;
+			if (store_room_read(br.store, r->id, *pc.sent, limit,
+			    pump_row_cb, &pc) == -1) {
 				pump_failed(l, r->name);
 				return;
 			}
 			if (*pc.sent == before) {
 				/* Pruned by retention: skip the gap. */
-				*pc.sent = pc.durable;
+				*pc.sent = ring_seq - 1;
 			}
 		}
 		if (lr->sent >= r->durable_seq)
@@ -499,12 +534,13 @@ deliver_room(struct link_room *lr, const struct after *a)
 
 /* After commit: the row is durable; hand it to every connection concerned. */
 void
-chat_fanout(const struct after *a)
+chat_fanout(struct after *a)
 {
 	struct room		*r;
 	struct user		*u;
 	struct link		*l;
 	struct link_room	*lr, *next;
+	int			 kept;
 
 	if (a->kind == AFTER_INBOX) {
 		if ((u = user_find(a->target)) == NULL)
@@ -519,6 +555,7 @@ chat_fanout(const struct after *a)
 		fatalx("fan-out to a room not in the cache");
 	if (a->seq > r->durable_seq)
 		r->durable_seq = a->seq;
+	kept = ring_add(&r->ring, a->seq, a->ts_ms, a->frame, a->len);
 	/*
 	 * Every link that has the room, whatever the number of members who
 	 * are away.  The one who left is no longer a member (chat_part took
@@ -534,6 +571,16 @@ chat_fanout(const struct after *a)
 		    !room_has_member(r, a->sender_id))
 			link_room_remove(lr);
 	}
+	if (kept)
+		a->frame = NULL;	/* the ring's now */
+}
+
+/* Is there more for the link to be sent once its output has room? */
+int
+chat_wants_pump(const struct link *l)
+{
+	return l->state == LINK_AUTHED && l->delivering &&
+	    (!l->caught_up || !caught_up(l));
 }
 
 struct bind_ctx {
@@ -695,6 +742,7 @@ room_announce_user(struct room *r, int64_t user_id, const char *name,
 	row.body_len = len;
 	room_event_frame(&b, r->name, &row);
 	a = after_fanout(AFTER_ROOM, r->id, seq, &b);
+	a->ts_ms = row.ts_ms;
 	a->sender_id = user_id;
 	a->row_kind = kind;
 	return seq;
@@ -1109,7 +1157,7 @@ send_room(struct link *l, uint64_t id, const char *name, const uint8_t *body,
 	row.body = body;
 	row.body_len = len;
 	room_event_frame(&b, r->name, &row);
-	(void)after_fanout(AFTER_ROOM, r->id, row.seq, &b);
+	after_fanout(AFTER_ROOM, r->id, row.seq, &b)->ts_ms = row.ts_ms;
 	br.messages++;
 	br.message_bytes += len;
 }
@@ -1496,10 +1544,16 @@ chat_frame(struct link *l, const struct frame *f)
 void
 chat_prune(void)
 {
+	struct hnode	*n;
+	size_t		 i;
 	uint64_t	 before = 0, sent_before, deleted = 0;
 
-	if (br.retention_days > 0)
+	if (br.retention_days > 0) {
 		before = wall_ms() - (uint64_t)br.retention_days * 86400000ULL;
+		HTAB_FOREACH(n, &br.rooms_by_id, i)
+			ring_prune(&HTAB_ENTRY(n, struct room, id_node)->ring,
+			    before);
+	}
 	sent_before = before > 0 ? before :
 	    wall_ms() - (uint64_t)DEDUP_KEEP_DAYS * 86400000ULL;
 	if (tx_begin() == -1)

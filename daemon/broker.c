@@ -86,6 +86,17 @@ duration(uint64_t ms, char *buf, size_t bufsz)
 		    (unsigned long long)s, (unsigned long long)(ms % 1000));
 }
 
+/* Off br.flush or br.drained, whichever it is on. */
+static void
+link_unflush(struct link *l)
+{
+	if (l->flush_on == 0)
+		return;
+	TAILQ_REMOVE(l->flush_on == 1 ? &br.flush : &br.drained, l,
+	    flush_entry);
+	l->flush_on = 0;
+}
+
 static void
 link_free(struct link *l, const char *why)
 {
@@ -100,6 +111,7 @@ link_free(struct link *l, const char *why)
 	log_debug("worker %ld (%s) detached: %s", (long)l->pid, l->addr, why);
 	auth_link_gone(l);
 	chat_link_gone(l);
+	link_unflush(l);
 	TAILQ_REMOVE(&br.links, l, entry);
 	htab_remove(&br.links_by_session, &l->node);
 	br.nlinks--;
@@ -117,6 +129,52 @@ link_send(struct link *l, const uint8_t *frame, size_t len)
 		return;
 	if (bufferevent_write(l->bev, frame, len) == -1)
 		fatalx("bufferevent_write");
+	if (l->flush_on != 1 && !l->writing) {
+		link_unflush(l);
+		TAILQ_INSERT_TAIL(&br.flush, l, flush_entry);
+		l->flush_on = 1;
+	}
+}
+
+/*
+ * One write per worker per pass: what a pass of the event loop queued for
+ * a link (its pushes, answers, catch-up) leaves in one writev once the
+ * pass is committed, not a write and two epoll changes per frame.  What
+ * the socket does not take now, libevent writes when it can (EV_WRITE is
+ * on only then); its write callback then takes over (link_write_cb).
+ */
+static void
+link_flush_all(void)
+{
+	struct link	*l;
+	struct evbuffer	*out;
+
+	while ((l = TAILQ_FIRST(&br.flush)) != NULL) {
+		link_unflush(l);
+		out = bufferevent_get_output(l->bev);
+		/*
+		 * A socket bufferevent keeps its output's start frozen and
+		 * thaws it only around its own writes, as here.
+		 */
+		if (evbuffer_get_length(out) > 0) {
+			if (evbuffer_unfreeze(out, 1) == -1)
+				fatalx("evbuffer_unfreeze");
+			(void)evbuffer_write(out, bufferevent_getfd(l->bev));
+			if (evbuffer_freeze(out, 1) == -1)
+				fatalx("evbuffer_freeze");
+		}
+		/* Left, or an error: libevent's write goes on, or reports it. */
+		if (evbuffer_get_length(out) > 0) {
+			l->writing = 1;
+			if (bufferevent_enable(l->bev, EV_WRITE) == -1)
+				fatalx("bufferevent_enable");
+		} else if (l->stalled || chat_wants_pump(l)) {
+			/* What link_write_cb would do, in the next pass. */
+			TAILQ_INSERT_TAIL(&br.drained, l, flush_entry);
+			l->flush_on = 2;
+			event_active(br.drain_ev, EV_WRITE, 0);
+		}
+	}
 }
 
 void
@@ -522,10 +580,8 @@ link_pause(struct link *l, uint32_t ms)
  * then feed it what it has missed.
  */
 static void
-link_write_cb(struct bufferevent *bev, void *arg)
+link_drained(struct link *l)
 {
-	struct link	*l = arg;
-
 	if (l->stalled) {
 		l->stalled = 0;
 		if (link_resume(l) == -1)
@@ -533,6 +589,31 @@ link_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (l->state == LINK_AUTHED && l->delivering)
 		chat_pump(l);
+}
+
+static void
+link_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct link	*l = arg;
+
+	/* All written: the next pass's output goes out by link_flush_all. */
+	if (link_queued(l) == 0) {
+		l->writing = 0;
+		if (bufferevent_disable(l->bev, EV_WRITE) == -1)
+			fatalx("bufferevent_disable");
+	}
+	link_drained(l);
+}
+
+static void
+drain_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct link	*l;
+
+	while ((l = TAILQ_FIRST(&br.drained)) != NULL) {
+		link_unflush(l);
+		link_drained(l);
+	}
 }
 
 static void
@@ -567,7 +648,9 @@ attach(const struct frame *f, int fd)
 	bufferevent_setcb(l->bev, link_read_cb, link_write_cb, link_event_cb, l);
 	bufferevent_setwatermark(l->bev, EV_READ, 0, br.max_frame);
 	bufferevent_setwatermark(l->bev, EV_WRITE, LINK_LOW, 0);
-	if (bufferevent_enable(l->bev, EV_READ | EV_WRITE) == -1)
+	/* Writes: link_flush_all, and libevent for what is left. */
+	if (bufferevent_disable(l->bev, EV_WRITE) == -1 ||
+	    bufferevent_enable(l->bev, EV_READ) == -1)
 		fatalx("bufferevent_enable");
 	TAILQ_INSERT_TAIL(&br.links, l, entry);
 	htab_insert(&br.links_by_session, &l->node,
@@ -792,6 +875,8 @@ static void
 state_init(void)
 {
 	TAILQ_INIT(&br.links);
+	TAILQ_INIT(&br.flush);
+	TAILQ_INIT(&br.drained);
 	htab_init(&br.links_by_session);
 	TAILQ_INIT(&br.users);
 	TAILQ_INIT(&br.after);
@@ -837,7 +922,8 @@ broker_main(int foreground)
 	    EV_READ | EV_PERSIST, master_cb, NULL)) == NULL ||
 	    event_add(master_ev, NULL) == -1 ||
 	    (sigterm_ev = evsignal_new(br.base, SIGTERM, sigterm_cb,
-	    NULL)) == NULL || event_add(sigterm_ev, NULL) == -1)
+	    NULL)) == NULL || event_add(sigterm_ev, NULL) == -1 ||
+	    (br.drain_ev = event_new(br.base, -1, 0, drain_cb, NULL)) == NULL)
 		fatalx("broker: event setup");
 	if (fd_set_nonblock(BROKER_FD_MASTER) == -1)
 		fatal("nonblock");
@@ -853,13 +939,15 @@ broker_main(int foreground)
 
 	/*
 	 * One turn: wait for events, handle every one that is ready, then
-	 * commit what they wrote and only then answer and push.  (A commit
-	 * event of low priority would starve under load in libevent 2.1.)
+	 * commit what they wrote and only then answer and push, one write
+	 * per link.  (A commit event of low priority would starve under load
+	 * in libevent 2.1.)
 	 */
 	while (!event_base_got_exit(br.base)) {
 		if (event_base_loop(br.base, EVLOOP_ONCE) == -1)
 			fatalx("broker: event loop failed");
 		commit();
+		link_flush_all();
 	}
 	while ((l = TAILQ_FIRST(&br.links)) != NULL)
 		link_free(l, "broker stopping");
@@ -871,6 +959,7 @@ broker_main(int foreground)
 	logsum_free();
 	event_free(master_ev);
 	event_free(sigterm_ev);
+	event_free(br.drain_ev);
 	event_free(br.prune_ev);
 	event_base_free(br.base);
 	store_close(br.store);

@@ -67,6 +67,9 @@ TAILQ_HEAD(link_roomlist, link_room);
 
 struct link {
 	TAILQ_ENTRY(link)	 entry;
+	TAILQ_ENTRY(link)	 flush_entry;	/* br.flush or br.drained */
+	int			 flush_on;	/* on one of them */
+	int			 writing;	/* output left: libevent writes it */
 	TAILQ_ENTRY(link)	 user_entry;	/* links of the same user */
 	struct hnode		 node;		/* br.links_by_session */
 	struct bufferevent	*bev;
@@ -117,6 +120,31 @@ struct user {
 };
 TAILQ_HEAD(userlist, user);
 
+/*
+ * A room's recent events in memory, as the frames pushed (broker-ring.c):
+ * consecutive seqs from first, at most RING_MAX_EVENTS and RING_MAX_BYTES
+ * per room, RING_TOTAL_BYTES in all rooms (frames and slots counted).
+ */
+#define RING_MAX_EVENTS		1024
+#define RING_MAX_BYTES		(256 * 1024)
+#define RING_TOTAL_BYTES	(64 * 1024 * 1024)
+
+struct ring_event {
+	uint64_t		 seq;
+	uint64_t		 ts_ms;		/* the row's, for retention */
+	uint8_t			*frame;
+	size_t			 len;
+};
+
+struct ring {
+	struct ring_event	*ev;		/* cap slots, n used from head */
+	size_t			 cap;
+	size_t			 head;
+	size_t			 n;
+	uint64_t		 first;		/* seq of the oldest */
+	size_t			 bytes;
+};
+
 /* A member of a room, in the room's table. */
 struct member {
 	struct hnode		 node;
@@ -133,6 +161,7 @@ struct room {
 	uint64_t		 durable_seq;	/* committed: safe to deliver */
 	struct htab		 members;	/* struct member by user id */
 	struct link_roomlist	 lrooms;	/* links that have the room */
+	struct ring		 ring;		/* recent committed events */
 };
 
 /* Work that may only happen once the current transaction is on disk. */
@@ -152,6 +181,7 @@ struct after {
 	uint64_t		 seq;
 	int64_t			 sender_id;
 	uint8_t			 row_kind;	/* LOG_* */
+	uint64_t		 ts_ms;		/* a room row's */
 	uint8_t			*frame;
 	size_t			 len;
 	/*
@@ -193,6 +223,9 @@ struct broker {
 	struct store		*store;
 	struct event		*prune_ev;
 	struct linklist		 links;
+	struct linklist		 flush;		/* output to write this pass */
+	struct linklist		 drained;	/* written out: pump, resume */
+	struct event		*drain_ev;
 	struct htab		 links_by_session;
 	unsigned int		 nlinks;
 	struct userlist		 users;
@@ -251,6 +284,9 @@ struct broker {
 	uint64_t		 rate_limited;
 	uint64_t		 storage_errors;
 	uint64_t		 key_updates;	/* TLS key updates by workers */
+	uint64_t		 catchup_memory;	/* events pumped from rings */
+	uint64_t		 catchup_store;	/* rows pumped from the store */
+	size_t			 ring_bytes;	/* every room's ring */
 };
 
 extern struct broker	 br;
@@ -277,6 +313,15 @@ void		 link_reply(struct link *l, struct frame_buf *b);
 struct after	*after_fanout(enum after_kind kind, int64_t target,
 		    uint64_t seq, struct frame_buf *b);
 void		 after_pump(struct link *l);
+
+/* broker-ring.c */
+int	 ring_add(struct ring *rg, uint64_t seq, uint64_t ts_ms, uint8_t *frame,
+	    size_t len);
+const struct ring_event *ring_get(const struct ring *rg, uint64_t seq);
+uint64_t ring_first(const struct ring *rg);
+void	 ring_prune(struct ring *rg, uint64_t before_ms);
+void	 ring_clear(struct ring *rg);
+void	 ring_free(struct ring *rg);
 
 /* broker-tx.c */
 int	 tx_begin(void);
@@ -347,7 +392,8 @@ int	 chat_is_member(const char *name, int64_t user_id);
 int	 chat_bind(struct link *l, const struct store_user *u);
 void	 chat_start(struct link *l);
 void	 chat_frame(struct link *l, const struct frame *f);
-void	 chat_fanout(const struct after *a);
+void	 chat_fanout(struct after *a);
+int	 chat_wants_pump(const struct link *l);
 void	 chat_pump(struct link *l);
 void	 chat_link_gone(struct link *l);
 void	 chat_prune(void);

@@ -8,16 +8,22 @@ noinst_LIBRARIES += %D%/libdaemon.a
 	%D%/sandbox.c %D%/sandbox.h \
 	%D%/privdrop.c \
 	%D%/certgen.c \
-	%D%/master.c %D%/master-gate.c \
+	%D%/master.c %D%/master.h \
+	%D%/master-gate.c \
+	%D%/master-keyproc.c \
+	%D%/master-template.c \
 	%D%/master-log.c \
 	%D%/notify.c \
 	%D%/setup.c \
 	%D%/ops.h \
+	%D%/template.c \
+	%D%/keyproc.c %D%/keyproc.h \
+	%D%/keysign.c %D%/keysign.h \
 	%D%/worker.c \
 	%D%/broker.c %D%/broker.h \
 	%D%/broker-auth.c \
 	%D%/broker-tx.c \
-	%D%/broker-chat.c \
+	%D%/broker-chat.c %D%/broker-ring.c \
 	%D%/broker-rate.c \
 	%D%/broker-ctl.c \
 	%D%/broker-admin.c \

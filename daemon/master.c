@@ -1,10 +1,12 @@
 /*
  * master.c: the privileged parent.  It listens, enforces connection limits,
- * and forks one re-executed worker per client plus the broker.  It never
- * reads a byte a client sends: descriptors are handed on unread.
+ * starts the broker, the key process and the worker template, and has the
+ * template fork one worker per client.  It never reads a byte a client
+ * sends: descriptors are handed on unread.
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,6 +36,7 @@
 #include "frame.h"
 #include "ipc.h"
 #include "log.h"
+#include "master.h"
 #include "ops.h"
 #include "sandbox.h"
 #include "securechatd.h"
@@ -57,20 +60,6 @@
 #define CHILD_ENV_MAX		8
 #define RELOAD_SUMMARY_MAX	3072	/* what a reload tells securechatctl */
 
-enum child_kind {
-	CHILD_WORKER,
-	CHILD_BROKER,
-};
-
-struct child {
-	TAILQ_ENTRY(child)	 entry;
-	pid_t			 pid;
-	enum child_kind		 kind;
-	uint64_t		 session_id;
-	uint64_t		 started_ms;
-	char			 addr[INET6_ADDRSTRLEN];
-	char			 prefix[INET6_ADDRSTRLEN + 4];	/* "/bits" */
-};
 TAILQ_HEAD(childlist, child);
 
 struct listener {
@@ -92,7 +81,7 @@ static struct {
 	unsigned int		 nworkers;
 	uint64_t		 next_session;
 
-	/* TLS identity sent to each new worker. */
+	/* TLS identity: the certificate for workers, the key for the key process. */
 	uint8_t			*cert_pem;
 	size_t			 cert_len;
 	uint8_t			*key_pem;
@@ -246,15 +235,26 @@ listen_one(const struct conf_listen *l, struct listener *out)
 	return 0;
 }
 
+/*
+ * What waitpid returned: our own child, or a worker adopted from a
+ * template that is gone (the template reaps and reports the others).
+ */
 static struct child *
 child_find(pid_t pid)
 {
 	struct child	*ch;
 
 	TAILQ_FOREACH(ch, &m.children, entry)
-		if (ch->pid == pid)
+		if (ch->pid == pid && (ch->kind != CHILD_WORKER ||
+		    mtemplate_gone(ch->tpl)))
 			return ch;
 	return NULL;
+}
+
+struct child *
+master_child_next(struct child *ch)
+{
+	return ch == NULL ? TAILQ_FIRST(&m.children) : TAILQ_NEXT(ch, entry);
 }
 
 /*
@@ -313,13 +313,63 @@ child_env_init(void)
 	m.child_env[n] = NULL;
 }
 
+struct event_base *
+master_base(void)
+{
+	return m.base;
+}
+
+const struct conf *
+master_conf(void)
+{
+	return m.conf;
+}
+
+int
+master_shutting_down(void)
+{
+	return m.shutting_down;
+}
+
+void
+master_key_pem(const uint8_t **pem, size_t *len)
+{
+	*pem = m.key_pem;
+	*len = m.key_len;
+}
+
+struct child *
+master_child_add(pid_t pid, enum child_kind kind)
+{
+	struct child	*ch;
+
+	ch = xcalloc(1, sizeof(*ch));
+	ch->pid = pid;
+	ch->kind = kind;
+	ch->started_ms = now_ms();
+	ch->broker_end = -1;
+	TAILQ_INSERT_TAIL(&m.children, ch, entry);
+	return ch;
+}
+
+unsigned int
+master_backoff(unsigned int *backoff_ms, uint64_t lived_ms)
+{
+	if (lived_ms >= RESPAWN_STABLE_MS)
+		*backoff_ms = 0;
+	*backoff_ms = *backoff_ms == 0 ? RESPAWN_MIN_MS : *backoff_ms * 2;
+	if (*backoff_ms > RESPAWN_MAX_MS)
+		*backoff_ms = RESPAWN_MAX_MS;
+	return *backoff_ms;
+}
+
 /*
  * Fork and re-execute ourselves in a role, with fds placed on fixed numbers
  * (fds[i] becomes i + 3).  The child inherits nothing else, environment
  * included (child_env_init).
  */
-static pid_t
-spawn(const char *role, const int *fds, int nfds)
+pid_t
+master_spawn(const char *role, const int *fds, int nfds)
 {
 	char		*argv[6];
 	sigset_t	 all, old;
@@ -456,8 +506,7 @@ broker_message(const struct frame *f)
 		m.broker_ready = 1;
 		m.broker_start_failures = 0;
 		m.broker_answer_ms = now_ms();
-		if (!m.shutting_down && !m.throttled)
-			listeners_enable(1);
+		master_listeners_update();
 		break;
 	case IMSG_BROKER_PONG:
 		m.broker_answer_ms = now_ms();
@@ -568,7 +617,7 @@ broker_spawn(void)
 	fds[1] = m.control_fd;
 	/* Non-blocking on our side: a stopped broker must not stop us. */
 	if (fd_set_nonblock(sp[0]) == -1 ||
-	    (pid = spawn("broker", fds, 2)) == -1) {
+	    (pid = master_spawn("broker", fds, 2)) == -1) {
 		(void)close(sp[0]);
 		(void)close(sp[1]);
 		evtimer_add(m.respawn_ev, &tv);
@@ -593,20 +642,17 @@ broker_spawn(void)
 	log_info("broker started (pid %ld)", (long)pid);
 }
 
-static int
-worker_send_init(int fd, const char *addr, uint64_t session_id)
+/* The settings and certificate every worker of a template shares. */
+void
+master_worker_send_init(int fd)
 {
 	struct frame_buf	 b;
 	const struct conf	*c = m.conf;
-	int			 rv;
 
-	frame_begin(&b, IMSG_WORKER_INIT, 2 * PEM_MAX + 4096);
+	frame_begin(&b, IMSG_WORKER_INIT, PEM_MAX + 4096);
 	frame_put_bytes(&b, F_CERT_PEM, m.cert_pem, m.cert_len);
-	frame_put_bytes(&b, F_KEY_PEM, m.key_pem, m.key_len);
 	frame_put_str(&b, F_USER_NAME, c->user);
 	frame_put_str(&b, F_CHROOT, c->empty_dir);
-	frame_put_str(&b, F_ADDR, addr);
-	frame_put_u64(&b, F_SESSION_ID, session_id);
 	frame_put_u32(&b, F_HANDSHAKE_TIMEOUT, c->handshake_timeout);
 	frame_put_u32(&b, F_IDLE_TIMEOUT, c->idle_timeout);
 	frame_put_u32(&b, F_LOGIN_TIMEOUT, c->login_timeout);
@@ -614,71 +660,96 @@ worker_send_init(int fd, const char *addr, uint64_t session_id)
 	frame_put_u32(&b, F_REKEY_MAX, c->rekey_max);
 	frame_put_u32(&b, F_MAX_FRAME, c->max_frame_bytes);
 	frame_put_u8(&b, F_LOG_LEVEL, (uint8_t)c->log_level);
-	if (frame_finish(&b) == -1) {
-		frame_buf_free(&b);
-		log_warnx("worker settings do not fit a frame");
-		return -1;
-	}
-	rv = ipc_send(fd, &b, -1);
-	frame_buf_free(&b);	/* wipes the key */
-	return rv;
+	if (frame_finish(&b) == -1)
+		fatalx("worker settings do not fit a frame");
+	if (ipc_send(fd, &b, -1) == -1)
+		log_warn("send settings to the worker template");
+	frame_buf_free(&b);
+}
+
+static void
+child_free(struct child *ch)
+{
+	if (ch->kind == CHILD_WORKER && ch->broker_end != -1)
+		(void)close(ch->broker_end);
+	TAILQ_REMOVE(&m.children, ch, entry);
+	free(ch);
 }
 
 static void
 worker_spawn(int client, const char *addr, const char *prefix)
 {
-	struct frame_buf	 b;
-	struct child		*ch;
-	int			 mw[2] = { -1, -1 }, wb[2] = { -1, -1 }, fds[3];
-	uint64_t		 sid = ++m.next_session;
-	pid_t			 pid;
+	struct child	*ch;
+	int		 wb[2] = { -1, -1 }, wk[2] = { -1, -1 };
+	uint64_t	 sid = ++m.next_session;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mw) == -1 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wb) == -1) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wb) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, wk) == -1) {
 		log_warn("socketpair");
 		goto out;
 	}
-	/* Settings wait in the socket buffer until the worker reads them. */
-	if (worker_send_init(mw[0], addr, sid) == -1)
+	/* The key process signs this worker's handshake, and only that. */
+	if (mkeyproc_attach(sid, addr, wk[0]) == -1) {
+		log_warn("cannot attach a key link for %s", addr);
 		goto out;
-	fds[0] = client;
-	fds[1] = mw[1];
-	fds[2] = wb[1];
-	if ((pid = spawn("worker", fds, 3)) == -1)
-		goto out;
-
-	ch = xcalloc(1, sizeof(*ch));
-	ch->pid = pid;
-	ch->kind = CHILD_WORKER;
+	}
+	ch = master_child_add(0, CHILD_WORKER);
 	ch->session_id = sid;
-	ch->started_ms = now_ms();
 	(void)str_copy(ch->addr, addr, sizeof(ch->addr));
 	(void)str_copy(ch->prefix, prefix, sizeof(ch->prefix));
-	TAILQ_INSERT_TAIL(&m.children, ch, entry);
+	if (mtemplate_fork(ch, client, wb[1], wk[1]) == -1) {
+		child_free(ch);
+		goto out;
+	}
+	/* The broker gets its end once the template says which pid it is. */
+	ch->broker_end = wb[0];
+	wb[0] = -1;
 	m.nworkers++;
 	notify_status(m.nworkers);
-	log_debug("client %s: worker pid %ld, session %llu", addr, (long)pid,
-	    (unsigned long long)sid);
+out:
+	(void)close(client);
+	if (wb[0] != -1)
+		(void)close(wb[0]);
+	if (wb[1] != -1)
+		(void)close(wb[1]);
+	if (wk[0] != -1) {
+		(void)close(wk[0]);
+		(void)close(wk[1]);
+	}
+}
+
+static void	 worker_startup_failed(void);
+
+void
+master_worker_spawned(struct child *ch, pid_t pid)
+{
+	struct frame_buf	 b;
+
+	if (pid == 0) {
+		log_warnx("client %s: the worker template could not fork",
+		    ch->addr);
+		m.nworkers--;
+		notify_status(m.nworkers);
+		mtemplate_worker_ended(ch, 0);
+		child_free(ch);
+		worker_startup_failed();
+		return;
+	}
+	ch->pid = pid;
+	log_debug("client %s: worker pid %ld, session %llu", ch->addr,
+	    (long)pid, (unsigned long long)ch->session_id);
 
 	/* The broker gets its end of the worker's link, and who it is. */
 	frame_begin(&b, IMSG_ATTACH, FRAME_MAX_DEFAULT);
 	frame_put_u32(&b, F_PID, (uint32_t)pid);
-	frame_put_u64(&b, F_SESSION_ID, sid);
-	frame_put_str(&b, F_ADDR, addr);
+	frame_put_u64(&b, F_SESSION_ID, ch->session_id);
+	frame_put_str(&b, F_ADDR, ch->addr);
 	if (frame_finish(&b) == -1 || m.broker_fd == -1 ||
-	    ipc_send(m.broker_fd, &b, wb[0]) == -1)
+	    ipc_send(m.broker_fd, &b, ch->broker_end) == -1)
 		log_warnx("cannot attach worker %ld to the broker", (long)pid);
 	frame_buf_free(&b);
-out:
-	(void)close(client);
-	if (mw[0] != -1) {
-		(void)close(mw[0]);
-		(void)close(mw[1]);
-	}
-	if (wb[0] != -1) {
-		(void)close(wb[0]);
-		(void)close(wb[1]);
-	}
+	(void)close(ch->broker_end);
+	ch->broker_end = -1;
 }
 
 static void
@@ -731,6 +802,14 @@ accept_cb(evutil_socket_t lfd, short ev, void *arg)
 	worker_spawn(fd, addr, prefix);
 }
 
+void
+master_listeners_update(void)
+{
+	listeners_enable(!m.shutting_down && !m.throttled &&
+	    m.broker_fd != -1 && m.broker_ready && mkeyproc_up() &&
+	    mtemplate_ready());
+}
+
 static void
 listeners_enable(int on)
 {
@@ -752,8 +831,7 @@ throttle_end(evutil_socket_t fd, short ev, void *arg)
 {
 	log_info("resuming accepting clients after throttling");
 	m.throttled = 0;
-	if (!m.shutting_down && m.broker_ready)
-		listeners_enable(1);
+	master_listeners_update();
 }
 
 /* Stop accepting for ms milliseconds. */
@@ -841,7 +919,9 @@ broker_ended(int status)
 static void
 child_ended(struct child *ch, int status)
 {
-	const char	*what = ch->kind == CHILD_BROKER ? "broker" : "worker";
+	const char	*what = ch->kind == CHILD_BROKER ? "broker" :
+	    ch->kind == CHILD_KEYPROC ? "key process" :
+	    ch->kind == CHILD_TEMPLATE ? "worker template" : "worker";
 	uint64_t	 lived = now_ms() - ch->started_ms;
 	struct timeval	 tv;
 
@@ -853,7 +933,7 @@ child_ended(struct child *ch, int status)
 		log_warnx("%s pid %ld (%s) killed by signal %d after %llu ms",
 		    what, (long)ch->pid, ch->addr[0] ? ch->addr : "-",
 		    WTERMSIG(status), (unsigned long long)lived);
-	else if (ch->kind == CHILD_BROKER || WEXITSTATUS(status) != 0)
+	else if (ch->kind != CHILD_WORKER || WEXITSTATUS(status) != 0)
 		log_info("%s pid %ld (%s) exited with status %d after %llu ms",
 		    what, (long)ch->pid, ch->addr[0] ? ch->addr : "-",
 		    WEXITSTATUS(status), (unsigned long long)lived);
@@ -861,9 +941,14 @@ child_ended(struct child *ch, int status)
 		log_debug("worker pid %ld (%s) exited with status 0 after "
 		    "%llu ms", (long)ch->pid, ch->addr, (unsigned long long)lived);
 
-	if (ch->kind == CHILD_WORKER) {
+	if (ch->kind == CHILD_KEYPROC)
+		mkeyproc_ended(ch, lived);
+	else if (ch->kind == CHILD_TEMPLATE)
+		mtemplate_ended(ch, lived);
+	else if (ch->kind == CHILD_WORKER) {
 		m.nworkers--;
 		notify_status(m.nworkers);
+		mtemplate_worker_ended(ch, status);
 		if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_STARTUP ||
 		    WEXITSTATUS(status) == 127))
 			worker_startup_failed();
@@ -887,8 +972,15 @@ child_ended(struct child *ch, int status)
 			evtimer_add(m.respawn_ev, &tv);
 		}
 	}
-	TAILQ_REMOVE(&m.children, ch, entry);
-	free(ch);
+	child_free(ch);
+}
+
+void
+master_child_ended(struct child *ch, int status)
+{
+	child_ended(ch, status);
+	if (m.shutting_down && TAILQ_EMPTY(&m.children))
+		event_base_loopexit(m.base, NULL);
 }
 
 static void
@@ -898,6 +990,8 @@ sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 	pid_t		 pid;
 	int		 status;
 
+	/* Reports first: an adopted worker must be known before it is reaped. */
+	mtemplate_drain();
 	/* Their last lines first, while the master still knows who they were. */
 	mlog_drain();
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -938,13 +1032,21 @@ shutdown_tick(evutil_socket_t fd, short ev, void *arg)
 		if (elapsed >= SHUTDOWN_WORKERS_MS) {
 			log_warnx("workers still running after %d ms: killing",
 			    SHUTDOWN_WORKERS_MS);
-			signal_children(CHILD_WORKER, SIGKILL);
+			mtemplate_signal(SIGKILL);
 		}
 	} else if (m.broker != NULL) {
 		if (elapsed >= SHUTDOWN_WORKERS_MS + SHUTDOWN_BROKER_MS)
 			signal_children(CHILD_BROKER, SIGKILL);
 		else
 			signal_children(CHILD_BROKER, SIGTERM);
+	}
+	/* Nothing more to sign or fork once the workers are gone. */
+	if (!workers_left()) {
+		signal_children(CHILD_KEYPROC, elapsed >= SHUTDOWN_WORKERS_MS +
+		    SHUTDOWN_BROKER_MS ? SIGKILL : SIGTERM);
+		mtemplate_retire_all();
+		if (elapsed >= SHUTDOWN_WORKERS_MS + SHUTDOWN_BROKER_MS)
+			signal_children(CHILD_TEMPLATE, SIGKILL);
 	}
 	if (TAILQ_EMPTY(&m.children))
 		event_base_loopexit(m.base, NULL);
@@ -970,7 +1072,7 @@ shutdown_begin(void)
 	m.shutdown_started = now_ms();
 	listeners_enable(0);
 	evtimer_del(m.respawn_ev);
-	signal_children(CHILD_WORKER, SIGTERM);
+	mtemplate_signal(SIGTERM);
 	if ((m.shutdown_ev = event_new(m.base, -1, EV_PERSIST, shutdown_tick,
 	    NULL)) == NULL || event_add(m.shutdown_ev, &tick) == -1)
 		fatalx("shutdown timer");
@@ -1054,13 +1156,16 @@ master_reload(char *summary, size_t size)
 	if (m.conf->log_level > LOG_LEVEL_DEBUG)
 		m.conf->log_level = LOG_LEVEL_DEBUG;
 	log_setlevel(m.conf->log_level);
+	/* New settings and certificate reach workers through a new template. */
 	if (tls_identity_load(m.conf, err, sizeof(err)) == -1) {
 		log_warnx("reload: TLS identity: %s: keeping the previous one",
 		    err);
 		snprintf(line, sizeof(line), "TLS identity: %s: keeping the "
 		    "previous one", err);
 		reload_say(&rc, line);
-	}
+		mtemplate_reload(0);
+	} else
+		mtemplate_reload(1);
 	if (m.broker_fd != -1)
 		broker_send_settings();
 	if (m.conf->max_clients > m.broker_max_clients) {
@@ -1094,11 +1199,25 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 static const char *
 child_role(pid_t pid)
 {
-	struct child	*ch = child_find(pid);
+	struct child	*ch;
 
+	TAILQ_FOREACH(ch, &m.children, entry)
+		if (ch->pid == pid)
+			break;
+	/* A worker may speak before its template's report is read. */
 	if (ch == NULL)
-		return NULL;
-	return ch->kind == CHILD_BROKER ? "broker" : "worker";
+		return mtemplate_forked(pid) ? "worker" : NULL;
+	switch (ch->kind) {
+	case CHILD_BROKER:
+		return "broker";
+	case CHILD_KEYPROC:
+		return "keyproc";
+	case CHILD_TEMPLATE:
+		return "template";
+	case CHILD_WORKER:
+		return "worker";
+	}
+	return NULL;
 }
 
 /* Sockets systemd bound (securechat.socket), or our own. */
@@ -1206,8 +1325,16 @@ master_main(struct conf *c, int foreground, int verbose)
 		if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) == -1)
 			fatalx("signal events");
 
-	/* The broker comes first: no client is accepted without it. */
+	/*
+	 * Workers are forked by a template: when one ends, or the template,
+	 * what is left is reparented to us, and we reap it.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
+		fatal("PR_SET_CHILD_SUBREAPER");
+	/* The broker, the key process, a template: no client is accepted without. */
 	broker_spawn();
+	mkeyproc_spawn();
+	mtemplate_spawn();
 	for (i = 0; i < m.nlisteners; i++)
 		log_info("listening on %s%s", m.listeners[i].name,
 		    m.socket_activated ? " (socket from systemd)" : "");
@@ -1229,6 +1356,8 @@ master_main(struct conf *c, int foreground, int verbose)
 		event_free(m.shutdown_ev);
 	event_free(m.respawn_ev);
 	event_free(m.throttle_ev);
+	mkeyproc_cancel();
+	mtemplate_cancel();
 	event_free(m.ping_ev);
 	gate_free();
 	if (m.broker_fd != -1)

@@ -25,6 +25,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/sched.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +56,7 @@ enum sc_cond {
 	SC_NOEXEC,	/* arg2 (prot) without PROT_EXEC */
 	SC_NOEXEC_PRIV,	/* SC_NOEXEC, and arg3 (flags) without MAP_SHARED */
 	SC_ARG1,	/* arg1 == val (an ioctl request, an fcntl command) */
+	SC_ARG0,	/* arg0 == val (clone's flags, seccomp's operation) */
 };
 
 struct sc_rule {
@@ -67,6 +73,7 @@ struct sc_rule {
 #define ALLOW(n)	{ n, SC_ALLOW, SC_ANY, 0 }
 #define ALLOW_IF(n, c)	{ n, SC_ALLOW, c, 0 }
 #define ALLOW_ARG1(n, v) { n, SC_ALLOW, SC_ARG1, v }
+#define ALLOW_ARG0(n, v) { n, SC_ALLOW, SC_ARG0, v }
 #define EACCES_ANY(n)	{ n, SC_EACCES, SC_ANY, 0 }
 #define EACCES_ARG1(n, v) { n, SC_EACCES, SC_ARG1, v }
 
@@ -145,6 +152,30 @@ static const struct sc_rule worker_rules[] = {
 	EACCES_ANY("open"), EACCES_ANY("openat"), EACCES_ANY("stat"),
 	EACCES_ANY("lstat"), EACCES_ANY("fstat"), EACCES_ANY("newfstatat"),
 	EACCES_ANY("statx"), EACCES_ANY("access"), EACCES_ANY("faccessat"),
+};
+
+/*
+ * The worker template (template.c) on top of the worker's list: it forks
+ * a worker per client, reaps them, and each child sets up its event loop
+ * and then loads its own filter (the worker list), which has none of
+ * these.  fork() is glibc's clone with exactly these flags; a thread, a
+ * shared address space or a new namespace is something else and kills.
+ */
+static const struct sc_rule template_rules[] = {
+	ALLOW_ARG0("clone", CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | SIGCHLD),
+	ALLOW("wait4"),
+	/* glibc's fork registers the child's robust futex list again. */
+	ALLOW("set_robust_list"),
+	/*
+	 * The child's event loop: epoll, and libevent's signal pipe; libevent
+	 * 2.1 asks whether it runs setuid before one getenv, whatever flags.
+	 */
+	ALLOW("epoll_create1"), ALLOW("pipe2"),
+	ALLOW("getuid"), ALLOW("geteuid"), ALLOW("getgid"), ALLOW("getegid"),
+	/* The child's own limits and filter. */
+	ALLOW_ARG1("prlimit64", RLIMIT_NPROC), ALLOW_ARG1("prlimit64",
+	    RLIMIT_NOFILE),
+	ALLOW_ARG0("seccomp", SECCOMP_SET_MODE_FILTER),
 };
 
 static const struct sc_rule broker_rules[] = {
@@ -244,6 +275,10 @@ add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, char *err,
 		rc = seccomp_rule_add(ctx, action, nr, 1,
 		    SCMP_A1(SCMP_CMP_EQ, r->val, 0));
 		break;
+	case SC_ARG0:
+		rc = seccomp_rule_add(ctx, action, nr, 1,
+		    SCMP_A0(SCMP_CMP_EQ, r->val, 0));
+		break;
 	default:
 		(void)snprintf(err, errsz, "seccomp: bad condition for %s",
 		    r->name);
@@ -275,7 +310,8 @@ sandbox_filter(enum sandbox_role role, int debug, char *err, size_t errsz)
 	scmp_filter_ctx	 ctx;
 	int		 rc;
 
-	if (role != SANDBOX_WORKER && role != SANDBOX_BROKER) {
+	if (role != SANDBOX_WORKER && role != SANDBOX_BROKER &&
+	    role != SANDBOX_KEYPROC && role != SANDBOX_TEMPLATE) {
 		(void)snprintf(err, errsz, "seccomp: unknown role %d",
 		    (int)role);
 		return NULL;
@@ -305,9 +341,12 @@ sandbox_filter(enum sandbox_role role, int debug, char *err, size_t errsz)
 	if (add_rules(ctx, common_rules, nitems(common_rules), err,
 	    errsz) == -1)
 		goto fail;
-	if (role == SANDBOX_WORKER) {
+	if (role != SANDBOX_BROKER) {
 		if (add_rules(ctx, worker_rules, nitems(worker_rules), err,
 		    errsz) == -1)
+			goto fail;
+		if (role == SANDBOX_TEMPLATE && add_rules(ctx, template_rules,
+		    nitems(template_rules), err, errsz) == -1)
 			goto fail;
 	} else {
 		if (add_rules(ctx, broker_rules, nitems(broker_rules), err,
@@ -453,8 +492,12 @@ sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz)
 		return -1;
 	}
 	sandbox_leak_check();
-	/* Per uid, and root ignores it: it binds once the user is dropped. */
-	if (set_limit(RLIMIT_NPROC, "RLIMIT_NPROC", 0, err, errsz) == -1)
+	/*
+	 * Per uid, and root ignores it: it binds once the user is dropped.
+	 * The template forks workers; each of them sets it to 0 itself.
+	 */
+	if (role != SANDBOX_TEMPLATE &&
+	    set_limit(RLIMIT_NPROC, "RLIMIT_NPROC", 0, err, errsz) == -1)
 		return -1;
 	/* A core dump would hold session keys. */
 	if (set_limit(RLIMIT_CORE, "RLIMIT_CORE", 0, err, errsz) == -1)
@@ -466,7 +509,7 @@ sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz)
 	 * A worker writes no files, but one whose stderr was redirected to a
 	 * log file would die of SIGXFSZ at its first log line.
 	 */
-	if (role == SANDBOX_WORKER) {
+	if (role != SANDBOX_BROKER) {
 		if (fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode))
 			log_debug("sandbox: stderr is a file, "
 			    "RLIMIT_FSIZE left alone");
@@ -484,5 +527,118 @@ sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz)
 		    strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int
+sandbox_nofile(unsigned int want)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return (int)want;
+	}
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+		log_warnx("%u descriptors wanted, the hard limit is %llu: "
+		    "using it", want, (unsigned long long)rl.rlim_max);
+		return (int)rl.rlim_max;
+	}
+	return (int)want;
+}
+
+/*
+ * A filter compiled once, in the template, and loaded by each worker it
+ * forks: generating the BPF for every client would cost more than
+ * loading it.
+ */
+struct sandbox_prog {
+	struct sock_fprog	 fprog;
+	int			 debug;
+};
+
+struct sandbox_prog *
+sandbox_prepare(enum sandbox_role role, char *err, size_t errsz)
+{
+	struct sandbox_prog	*p;
+	scmp_filter_ctx		 ctx;
+	uint8_t			*buf = NULL;
+	size_t			 len = 0, cap = 0;
+	ssize_t			 n;
+	int			 pfd[2], rc, debug;
+
+	debug = getenv("SC_SANDBOX_DEBUG") != NULL;
+	if ((ctx = sandbox_filter(role, debug, err, errsz)) == NULL)
+		return NULL;
+	if (pipe(pfd) == -1) {
+		(void)snprintf(err, errsz, "pipe: %s", strerror(errno));
+		seccomp_release(ctx);
+		return NULL;
+	}
+	/* A pipe holds 64 KiB: far more than any of our filters. */
+	rc = seccomp_export_bpf(ctx, pfd[1]);
+	seccomp_release(ctx);
+	(void)close(pfd[1]);
+	if (rc != 0) {
+		(void)snprintf(err, errsz, "seccomp_export_bpf: %s",
+		    strerror(-rc));
+		(void)close(pfd[0]);
+		return NULL;
+	}
+	for (;;) {
+		if (len == cap) {
+			cap = cap == 0 ? 4096 : cap * 2;
+			if ((buf = realloc(buf, cap)) == NULL) {
+				(void)snprintf(err, errsz, "out of memory");
+				(void)close(pfd[0]);
+				return NULL;
+			}
+		}
+		if ((n = read(pfd[0], buf + len, cap - len)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	(void)close(pfd[0]);
+	if (n == -1 || len == 0 || len % sizeof(struct sock_filter) != 0 ||
+	    len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		(void)snprintf(err, errsz, "seccomp: bad exported filter "
+		    "(%zu bytes)", len);
+		free(buf);
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		free(buf);
+		(void)snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	p->fprog.len = (unsigned short)(len / sizeof(struct sock_filter));
+	p->fprog.filter = (struct sock_filter *)(void *)buf;
+	p->debug = debug;
+	return p;
+}
+
+int
+sandbox_apply(const struct sandbox_prog *p, char *err, size_t errsz)
+{
+	if (p->debug && sigsys_install(err, errsz) == -1)
+		return -1;
+	/* no_new_privs was set by the template and is inherited. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->fprog) == -1) {
+		(void)snprintf(err, errsz, "seccomp: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_fork_limits(int max_fds, char *err, size_t errsz)
+{
+	if (set_limit(RLIMIT_NPROC, "RLIMIT_NPROC", 0, err, errsz) == -1 ||
+	    set_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", (rlim_t)max_fds, err,
+	    errsz) == -1)
+		return -1;
 	return 0;
 }

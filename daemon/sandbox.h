@@ -13,6 +13,8 @@
 enum sandbox_role {
 	SANDBOX_WORKER,
 	SANDBOX_BROKER,
+	SANDBOX_KEYPROC,	/* the worker's filter: it has no files either */
+	SANDBOX_TEMPLATE,	/* the worker's, and fork, wait, the child's setup */
 };
 
 /* Result of privdrop(). */
@@ -33,6 +35,22 @@ int	 privdrop(const char *user, const char *dir, char *err, size_t errsz);
  * PR_SET_DUMPABLE 0.
  */
 int	 sandbox_limits(enum sandbox_role role, int max_fds, char *err, size_t errsz);
+/*
+ * The role's filter compiled to BPF, to be loaded later, many times, by
+ * sandbox_apply (in forked children, where no_new_privs is inherited).
+ * Debug mode is taken from the environment when it is prepared.
+ */
+struct sandbox_prog;
+struct sandbox_prog *sandbox_prepare(enum sandbox_role role, char *err,
+	    size_t errsz);
+int	 sandbox_apply(const struct sandbox_prog *p, char *err, size_t errsz);
+/*
+ * What a worker forked from the template still sets itself: no new
+ * processes, max_fds descriptors.  The rest is inherited.
+ */
+int	 sandbox_fork_limits(int max_fds, char *err, size_t errsz);
+/* want, or the hard RLIMIT_NOFILE when that is lower (with a warning). */
+int	 sandbox_nofile(unsigned int want);
 /*
  * The role's seccomp filter, built but not loaded (a scmp_filter_ctx: free
  * it with seccomp_release).  debug makes a denied call trap instead of

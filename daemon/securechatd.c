@@ -112,10 +112,12 @@ main(int argc, char *argv[])
 
 	/* Re-executed children: settings arrive from the master. */
 	if (role != NULL) {
-		if (strcmp(role, "worker") == 0)
-			return worker_main(foreground);
+		if (strcmp(role, "template") == 0)
+			return template_main(foreground, argv);
 		if (strcmp(role, "broker") == 0)
 			return broker_main(foreground);
+		if (strcmp(role, "keyproc") == 0)
+			return keyproc_main(foreground);
 		fprintf(stderr, "securechatd: unknown role '%s'\n", role);
 		return 2;
 	}

@@ -9,10 +9,14 @@
 
 #define SC_VERSION_STRING	PACKAGE_NAME " " PACKAGE_VERSION
 
-/* A worker starts with these descriptors and no others (but 0-2). */
-#define WORKER_FD_CLIENT	3
-#define WORKER_FD_MASTER	4
-#define WORKER_FD_BROKER	5
+/* The template starts with its channel to the master (and 0-2). */
+#define TEMPLATE_FD_MASTER	3
+/*
+ * A template is replaced after this many forks or this many seconds, so
+ * that no address space layout serves clients for long.
+ */
+#define TEMPLATE_MAX_FORKS	1000
+#define TEMPLATE_MAX_AGE_S	600
 /* The broker starts with its channel to the master and the control socket. */
 #define BROKER_FD_MASTER	3
 #define BROKER_FD_CONTROL	4
@@ -23,8 +27,19 @@
 #define EXIT_STARTUP		70	/* failed before serving: throttle */
 
 int	master_main(struct conf *c, int foreground, int verbose);
-int	worker_main(int foreground);
+int	template_main(int foreground, char **argv);
 int	broker_main(int foreground);
+int	keyproc_main(int foreground);
+
+/* worker.c, in the template: settings from IMSG_WORKER_INIT; then a child. */
+struct frame;
+struct sandbox_prog;
+void	worker_configure(const struct frame *f);
+const char *worker_user(void);
+const char *worker_chroot(void);
+void	worker_run(int client, int broker, int key, const char *addr,
+	    uint64_t session_id, const struct sandbox_prog *filter)
+	    __attribute__((noreturn));
 
 /* master-gate.c: the master's checks of a connection before it forks. */
 struct event_base;

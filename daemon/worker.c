@@ -1,7 +1,8 @@
 /*
- * worker.c: one process per client.  It takes its settings from the master,
- * locks itself into the sandbox, and only then reads the network: TLS 1.3,
- * frames, deadlines and key updates.  Anything impossible ends this worker.
+ * worker.c: one process per client, forked by the template (template.c)
+ * with the settings and TLS context the template took from the master.  It
+ * finishes its sandbox, and only then reads the network: TLS 1.3, frames,
+ * deadlines and key updates.  Anything impossible ends this worker.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 
 #include "frame.h"
 #include "ipc.h"
+#include "keysign.h"
 #include "log.h"
 #include "sandbox.h"
 #include "securechatd.h"
@@ -34,7 +37,6 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define INIT_MAX		(160 * 1024)
 #define WORKER_MAX_FDS		16
 #define CLOSE_GRACE_MS		2000	/* bound on flushing a last frame */
 #define PING_TOKEN_LEN		8
@@ -44,6 +46,13 @@
 /* Client KeyUpdates: this many at once, then one a second, or we close. */
 #define KEYUPDATE_BURST		16
 #define KEYUPDATE_EVERY_MS	1000
+/*
+ * The largest TLS record's plaintext: what one wake took from the broker
+ * goes to the client in pieces of this size, one record and one write
+ * each.  A write event may send a few of them.
+ */
+#define TLS_RECORD_MAX		16384
+#define CLIENT_WRITE_MAX	(4 * TLS_RECORD_MAX)
 
 static struct {
 	struct event_base	*base;
@@ -51,6 +60,7 @@ static struct {
 	SSL			*ssl;
 	struct bufferevent	*client;
 	struct bufferevent	*broker;
+	struct evbuffer		*cork;		/* broker frames of this wake */
 	struct event		*handshake_ev;
 	struct event		*login_ev;
 	struct event		*rekey_ev;
@@ -94,7 +104,6 @@ worker_exit(int code)
 	 */
 	if (w.ssl != NULL)
 		SSL_free(w.ssl);
-	SSL_CTX_free(w.ctx);
 	_exit(code);
 }
 
@@ -123,12 +132,41 @@ ssl_errors(char *buf, size_t bufsz)
 		(void)str_copy(buf, errno ? strerror(errno) : "no detail", bufsz);
 }
 
+/*
+ * What the cork holds goes to the client's output in record-sized pieces,
+ * each contiguous (libevent writes one TLS record per contiguous piece,
+ * so frames added one by one would go out in as many records as their
+ * buffer has segments).
+ */
+static void
+client_flush(void)
+{
+	struct evbuffer	*out;
+	uint8_t		*p;
+	size_t		 n;
+
+	if (w.cork == NULL || w.client == NULL)
+		return;
+	out = bufferevent_get_output(w.client);
+	while ((n = evbuffer_get_length(w.cork)) > 0) {
+		if (n > TLS_RECORD_MAX)
+			n = TLS_RECORD_MAX;
+		if ((p = evbuffer_pullup(w.cork, (ssize_t)n)) == NULL ||
+		    evbuffer_expand(out, n) == -1 ||
+		    bufferevent_write(w.client, p, n) == -1 ||
+		    evbuffer_drain(w.cork, n) == -1)
+			fatalx("client_flush");
+	}
+}
+
+/* The worker's own frames follow whatever the broker's wait in the cork. */
 static void
 send_frame(struct frame_buf *b)
 {
 	if (frame_finish(b) == -1)
 		fatalx("cannot build frame type 0x%04x", b->data ?
 		    be16_get(b->data + 4) : 0);
+	client_flush();
 	if (bufferevent_write(w.client, b->data, b->len) == -1)
 		fatalx("bufferevent_write");
 	frame_buf_free(b);
@@ -164,6 +202,7 @@ close_after_flush(void)
 
 	if (w.closing)
 		return;
+	client_flush();
 	w.closing = 1;
 	if (w.client == NULL)
 		worker_exit(EXIT_SESSION_DONE);
@@ -431,7 +470,8 @@ set_reading(struct bufferevent *bev, int on)
 static void
 flow_update(void)
 {
-	size_t	 cq = evbuffer_get_length(bufferevent_get_output(w.client));
+	size_t	 cq = evbuffer_get_length(bufferevent_get_output(w.client)) +
+		    evbuffer_get_length(w.cork);
 	size_t	 bq = evbuffer_get_length(bufferevent_get_output(w.broker));
 
 	if (w.closing)
@@ -563,6 +603,13 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		w.handshake_done = 1;
 		evtimer_del(w.handshake_ev);
+		/* Its one signature is made: the key link has done its work. */
+		keysign_close();
+		/*
+		 * The handshake's memory is free now; give whole free pages
+		 * back (madvise), so that an idle worker costs what it holds.
+		 */
+		(void)malloc_trim(0);
 		log_info("client %s: %s %s %s", w.addr, SSL_get_version(w.ssl),
 		    SSL_get_cipher_name(w.ssl), tls_group_name(w.ssl));
 		session_to_broker();
@@ -635,15 +682,22 @@ broker_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 	default:
 		break;
 	}
-	if (bufferevent_write(w.client, raw, rawlen) == -1)
-		fatalx("bufferevent_write to client");
+	/* Corked: broker_read_cb sends what this wake took, together. */
+	if (evbuffer_add(w.cork, raw, rawlen) == -1)
+		fatalx("evbuffer_add to the cork");
 	/* The broker ends sessions with a fatal ERROR; we close for it. */
 	if (f->type == MSG_ERROR && frame_get_u16(f, F_CODE, &code) == 0 &&
 	    proto_err_is_fatal(code))
 		close_after_flush();
 }
 
-/* The broker is trusted more than a client, but its frames are checked. */
+/*
+ * The broker is trusted more than a client, but its frames are checked.
+ * Every whole frame waiting is taken; what is for the client is corked
+ * and sent at the end, in as few TLS records and writes as fit.  The
+ * cork is bounded by what one wake read: the read callback empties it
+ * before it returns, and the relay bounds count it.
+ */
 static void
 broker_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -657,7 +711,7 @@ broker_read_cb(struct bufferevent *bev, void *arg)
 		rv = frame_evbuffer_next(in, w.max_frame + 1024,
 		    proto_broker_spec, &f, &p, &flen);
 		if (rv == FRAME_NEED_MORE)
-			return;
+			break;
 		if (rv != FRAME_OK)
 			fatalx("broker frame: %s", frame_strerror(rv));
 		broker_frame(&f, p, flen);
@@ -665,8 +719,10 @@ broker_read_cb(struct bufferevent *bev, void *arg)
 			fatalx("evbuffer_drain");
 		flow_update();
 		if (!(bufferevent_get_enabled(w.broker) & EV_READ))
-			return;
+			break;
 	}
+	client_flush();
+	flow_update();
 }
 
 /* Output drained below the low mark: let both sides flow again. */
@@ -707,83 +763,47 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 	close_after_flush();
 }
 
-/* Settings and the TLS identity, from the master, before any network byte. */
-static void
-read_init(void)
+/*
+ * Settings and the TLS certificate, from the master, read by the template
+ * before any worker exists; every worker it forks inherits them.
+ */
+void
+worker_configure(const struct frame *f)
 {
-	struct frame	 f;
-	uint8_t		*buf;
-	const uint8_t	*cert, *key;
-	size_t		 cert_len, key_len;
+	const uint8_t	*cert;
+	size_t		 cert_len;
 	uint8_t		 level;
 	char		 err[256];
-	int		 fd;
 
-	buf = xmalloc(INIT_MAX);
-	if (ipc_recv(WORKER_FD_MASTER, buf, INIT_MAX, &f, &fd) <= 0 ||
-	    f.type != IMSG_WORKER_INIT || fd != -1)
-		fatalx("worker: no settings from the master");
-	if (frame_get_bytes(&f, F_CERT_PEM, &cert, &cert_len) == -1 ||
-	    frame_get_bytes(&f, F_KEY_PEM, &key, &key_len) == -1 ||
-	    frame_get_str(&f, F_USER_NAME, w.user, sizeof(w.user)) == -1 ||
-	    frame_get_str(&f, F_CHROOT, w.chroot, sizeof(w.chroot)) == -1 ||
-	    frame_get_str(&f, F_ADDR, w.addr, sizeof(w.addr)) == -1 ||
-	    frame_get_u64(&f, F_SESSION_ID, &w.session_id) == -1 ||
-	    frame_get_u32(&f, F_HANDSHAKE_TIMEOUT, &w.handshake_timeout) == -1 ||
-	    frame_get_u32(&f, F_IDLE_TIMEOUT, &w.idle_timeout) == -1 ||
-	    frame_get_u32(&f, F_LOGIN_TIMEOUT, &w.login_timeout) == -1 ||
-	    frame_get_u32(&f, F_REKEY_MIN, &w.rekey_min) == -1 ||
-	    frame_get_u32(&f, F_REKEY_MAX, &w.rekey_max) == -1 ||
-	    frame_get_u32(&f, F_MAX_FRAME, &w.max_frame) == -1 ||
-	    frame_get_u8(&f, F_LOG_LEVEL, &level) == -1)
+	if (frame_get_bytes(f, F_CERT_PEM, &cert, &cert_len) == -1 ||
+	    frame_get_str(f, F_USER_NAME, w.user, sizeof(w.user)) == -1 ||
+	    frame_get_str(f, F_CHROOT, w.chroot, sizeof(w.chroot)) == -1 ||
+	    frame_get_u32(f, F_HANDSHAKE_TIMEOUT, &w.handshake_timeout) == -1 ||
+	    frame_get_u32(f, F_IDLE_TIMEOUT, &w.idle_timeout) == -1 ||
+	    frame_get_u32(f, F_LOGIN_TIMEOUT, &w.login_timeout) == -1 ||
+	    frame_get_u32(f, F_REKEY_MIN, &w.rekey_min) == -1 ||
+	    frame_get_u32(f, F_REKEY_MAX, &w.rekey_max) == -1 ||
+	    frame_get_u32(f, F_MAX_FRAME, &w.max_frame) == -1 ||
+	    frame_get_u8(f, F_LOG_LEVEL, &level) == -1)
 		fatalx("worker: incomplete settings from the master");
 	log_setlevel(level);
-	w.ctx = tls_ctx_server(cert, cert_len, key, key_len, err, sizeof(err));
-	OPENSSL_cleanse(buf, INIT_MAX);
-	free(buf);
-	if (w.ctx == NULL)
+	/* No key here: the key process signs for us (keysign.c). */
+	if ((w.ctx = keysign_ctx(cert, cert_len, err, sizeof(err))) == NULL)
 		fatalx("worker: TLS context: %s", err);
-	if (close(WORKER_FD_MASTER) == -1)
-		fatal("close master channel");
+	/* An idle worker keeps no record buffers (about 20 KiB each). */
+	SSL_CTX_set_mode(w.ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
-/* Only the client, the broker link and stderr survive; stdin/out are null. */
-static void
-close_descriptors(void)
+const char *
+worker_user(void)
 {
-	int	 fd;
-
-	if (fcntl(WORKER_FD_CLIENT, F_GETFD) == -1 ||
-	    fcntl(WORKER_FD_MASTER, F_GETFD) == -1 ||
-	    fcntl(WORKER_FD_BROKER, F_GETFD) == -1)
-		fatalx("worker: started without its descriptors");
-	closefrom(WORKER_FD_BROKER + 1);
-	if ((fd = open("/dev/null", O_RDWR)) == -1)
-		fatal("/dev/null");
-	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1)
-		fatal("dup2");
-	if (fd > STDERR_FILENO)
-		(void)close(fd);
+	return w.user;
 }
 
-static void
-enter_sandbox(void)
+const char *
+worker_chroot(void)
 {
-	char	 err[512];
-	int	 rv;
-
-	rv = privdrop(w.user, w.chroot, err, sizeof(err));
-	if (rv == PRIVDROP_FAILED)
-		fatalx("worker: %s", err);
-	if (rv == PRIVDROP_NOT_ROOT)
-		log_warnx("WARNING: worker for %s runs as uid %ld without "
-		    "chroot: the daemon was not started as root", w.addr,
-		    (long)getuid());
-	if (sandbox_limits(SANDBOX_WORKER, WORKER_MAX_FDS, err,
-	    sizeof(err)) == -1)
-		fatalx("worker: %s", err);
-	if (sandbox_seccomp(SANDBOX_WORKER, err, sizeof(err)) == -1)
-		fatalx("worker: %s", err);
+	return w.chroot;
 }
 
 /* The deadlines' timers (tests/fuzz/fuzz_worker.c makes them too). */
@@ -802,47 +822,61 @@ timers_new(void)
 	return 0;
 }
 
-int
-worker_main(int foreground)
+/*
+ * The environment is the template's, not for libevent to act on; it still
+ * asks whether it runs setuid for one getenv (the template's filter
+ * allows the get*id calls for that).
+ */
+static struct event_base *
+worker_event_base(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base = NULL;
+
+	if ((cfg = event_config_new()) != NULL &&
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV) == 0)
+		base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
+/*
+ * In a child the template just forked, chrooted and unprivileged already:
+ * its own objects, then its own limits and filter, then the network.
+ */
+void
+worker_run(int client, int broker, int key, const char *addr,
+    uint64_t session_id, const struct sandbox_prog *filter)
 {
 	struct timeval	 tv;
-	uint8_t		 warm[16];
-	int		 ok;
+	char		 err[512];
 
 	log_procname("worker");
-	log_child();
 	/* Until the sandbox is whole, a failure is the master's to throttle. */
 	log_fatal_status(EXIT_STARTUP);
-	close_descriptors();
-	/* Without -d, stderr is the master's log relay (master-log.c). */
-	if (foreground)
-		log_init(1, LOG_LEVEL_INFO);
-	else
-		log_init_relay(LOG_LEVEL_INFO);
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal");
-	read_init();
+	(void)str_copy(w.addr, addr, sizeof(w.addr));
+	w.session_id = session_id;
+	keysign_set_fd(key);
 
-	/* Everything that opens files or makes kernel objects happens now. */
-	ok = RAND_bytes(warm, sizeof(warm)) == 1;
-	OPENSSL_cleanse(warm, sizeof(warm));
-	if (!ok || (w.ssl = SSL_new(w.ctx)) == NULL ||
-	    (w.base = event_base_new()) == NULL || timers_new() == -1 ||
+	if ((w.ssl = SSL_new(w.ctx)) == NULL ||
+	    (w.cork = evbuffer_new()) == NULL ||
+	    (w.base = worker_event_base()) == NULL || timers_new() == -1 ||
 	    (w.sigterm_ev = evsignal_new(w.base, SIGTERM, sigterm_cb,
 	    NULL)) == NULL || event_add(w.sigterm_ev, NULL) == -1)
 		fatalx("worker: setup failed");
-	if (fd_set_nonblock(WORKER_FD_CLIENT) == -1 ||
-	    fd_set_nonblock(WORKER_FD_BROKER) == -1)
+	if (fd_set_nonblock(client) == -1 || fd_set_nonblock(broker) == -1)
 		fatal("worker: nonblock");
 	SSL_set_msg_callback(w.ssl, peer_msg_cb);
 
-	enter_sandbox();
+	if (sandbox_fork_limits(WORKER_MAX_FDS, err, sizeof(err)) == -1 ||
+	    sandbox_apply(filter, err, sizeof(err)) == -1)
+		fatalx("worker: %s", err);
 	log_fatal_status(1);
 
 	/* From here on the network is read, inside the sandbox. */
-	if ((w.broker = bufferevent_socket_new(w.base, WORKER_FD_BROKER,
+	if ((w.broker = bufferevent_socket_new(w.base, broker,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
-	    (w.client = bufferevent_openssl_socket_new(w.base, WORKER_FD_CLIENT,
+	    (w.client = bufferevent_openssl_socket_new(w.base, client,
 	    w.ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("worker: bufferevent");
 	bufferevent_setcb(w.broker, broker_read_cb, written_cb,
@@ -850,6 +884,9 @@ worker_main(int foreground)
 	bufferevent_setcb(w.client, client_read_cb, written_cb,
 	    client_event_cb, NULL);
 	bufferevent_setwatermark(w.client, EV_READ, 0, w.max_frame);
+	/* A write event may carry a few whole records, not one and a part. */
+	if (bufferevent_set_max_single_write(w.client, CLIENT_WRITE_MAX) == -1)
+		fatalx("worker: bufferevent_set_max_single_write");
 	bufferevent_setwatermark(w.client, EV_WRITE, RELAY_LOW, 0);
 	bufferevent_setwatermark(w.broker, EV_WRITE, RELAY_LOW, 0);
 	if (bufferevent_enable(w.broker, EV_READ) == -1 ||

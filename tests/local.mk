@@ -76,6 +76,13 @@ check_PROGRAMS += %D%/unit/test_ipc
 %C%_unit_test_ipc_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_ipc
 
+# The key process's signing policy, in process and against a live one.
+check_PROGRAMS += %D%/unit/test_keyproc
+%C%_unit_test_keyproc_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_keyproc_SOURCES = %D%/unit/test_keyproc.c
+%C%_unit_test_keyproc_LDADD = $(TEST_LIBS)
+TESTS += %D%/unit/test_keyproc
+
 # What the client lets through to a terminal.
 check_PROGRAMS += %D%/unit/test_text
 %C%_unit_test_text_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
@@ -97,6 +104,12 @@ check_PROGRAMS += %D%/unit/test_hash
 %C%_unit_test_hash_SOURCES = %D%/unit/test_hash.c
 %C%_unit_test_hash_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_hash
+
+check_PROGRAMS += %D%/unit/test_ring
+%C%_unit_test_ring_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_ring_SOURCES = %D%/unit/test_ring.c daemon/broker-ring.c
+%C%_unit_test_ring_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_ring
 
 # The bench's process-tree reader (PSS and CPU over a server's tree).
 check_PROGRAMS += %D%/unit/test_ptree
@@ -124,6 +137,11 @@ EXTRA_DIST += %D%/docs/check-docs.pl
 # The programs are hardened as Debian's packages are (readelf).
 TESTS += %D%/build/check-hardening.sh
 EXTRA_DIST += %D%/build/check-hardening.sh
+
+# Searches a live process's memory (t-keyproc: no worker holds the key).
+check_PROGRAMS += %D%/integration/memscan
+%C%_integration_memscan_SOURCES = %D%/integration/memscan.c
+%C%_integration_memscan_LDADD = common/libcommon.a $(OPENSSL_LIBS)
 
 # A raw TLS peer for the integration tests: sends exact bytes, floods.
 check_PROGRAMS += %D%/integration/scprobe
@@ -161,6 +179,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-lists.sh \
 	%D%/integration/t-roster-limits.sh \
 	%D%/integration/t-sandbox.sh \
+	%D%/integration/t-keyproc.sh \
+	%D%/integration/t-template.sh \
 	%D%/integration/t-e2e.sh \
 	%D%/integration/t-chain-rekey.sh \
 	%D%/integration/t-tls.sh \
@@ -181,6 +201,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-ratelimit.sh \
 	%D%/integration/t-chaos.sh \
 	%D%/integration/t-slowreader.sh \
+	%D%/integration/t-catchup.sh \
 	%D%/integration/t-interactive.sh \
 	%D%/integration/t-bench.sh \
 	%D%/integration/t-hostile-trust.sh \

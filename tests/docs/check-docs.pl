@@ -111,7 +111,9 @@ my %dir_text = (
 	client => qr/^client$/, server => qr/^server$/,
 	either => qr/^either$/, worker => qr/worker → broker/,
 	broker => qr/broker → worker/, ctl => qr/securechatctl/,
-	internal => qr/^(master → |broker → master)/,
+	keylink => qr/worker → key process/,
+	keyproc => qr/key process → worker/,
+	internal => qr/^(master → |broker → master|template → master)/,
 );
 for my $n (sort keys %msg) {
 	my $m = $msg{$n};

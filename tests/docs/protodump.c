@@ -47,6 +47,14 @@ spec_of(uint16_t t, const char **dir)
 		*dir = "ctl";
 		return c;
 	}
+	if ((c = proto_keylink_spec(t)) != NULL) {
+		*dir = "keylink";
+		return c;
+	}
+	if ((s = proto_keyproc_spec(t)) != NULL) {
+		*dir = "keyproc";
+		return s;
+	}
 	*dir = "internal";
 	return NULL;
 }

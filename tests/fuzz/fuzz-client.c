@@ -27,6 +27,12 @@
 #define FUZZ_CLIENT_RESET	64
 
 static char	*files[3];
+/*
+ * The server's end stays open through an input: on a closed one the
+ * client would hold every write back (conn.c, peer_closed), and no input
+ * would reach the write path a live connection takes.
+ */
+static int	 server = -1;
 
 struct client *
 fuzz_client_new(void)
@@ -114,7 +120,7 @@ fuzz_client_begin(struct client *c, int state, int json)
 	    (c->bev = bufferevent_socket_new(c->base, sp[0],
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		abort();
-	(void)close(sp[1]);
+	server = sp[1];
 }
 
 static void
@@ -144,6 +150,9 @@ fuzz_client_end(struct client *c)
 	/* libevent closes a freed bufferevent's socket in its loop. */
 	if (event_base_loop(c->base, EVLOOP_NONBLOCK) == -1)
 		abort();
+	if (server != -1)
+		(void)close(server);
+	server = -1;
 }
 
 void

@@ -4,7 +4,9 @@
  * before and after a real login), the master's channel and securechatctl's
  * requests.  The broker's functions are static by design, so this file
  * includes broker.c and broker-ctl.c and drives them on a real database,
- * one event-loop turn at a time.
+ * one event-loop turn at a time, each ending as broker_main's loop ends a
+ * pass: commit, then one write per link (link_flush_all, broker-ring.c's
+ * fan-out included).
  */
 #include "broker.c"
 #include "broker-ctl.c"
@@ -20,6 +22,7 @@
 #define RESET_EVERY	256	/* inputs on one database, then a fresh one */
 #define MAX_TURNS	64	/* turns of one input in MODE_BODIES */
 #define TURN_END	0xffff	/* MODE_BODIES: commit here */
+#define LOOP_PASSES	4	/* loop passes after each input */
 
 enum mode {
 	MODE_NEW,	/* bytes from a worker whose client has not logged in */
@@ -165,13 +168,22 @@ setup(void)
 		(void)close(sp[0]);
 		master_peer = sp[1];
 	}
-	if ((br.base = event_base_new()) == NULL)
+	if ((br.base = event_base_new()) == NULL ||
+	    (br.drain_ev = event_new(br.base, -1, 0, drain_cb, NULL)) == NULL)
 		abort();
 	logsum_init(br.base);
 	db_open();
 	rate_init();
 	roster_init();
 	ctl_listen();
+}
+
+/* The end of a pass, as in broker_main: commit, then write to the links. */
+static void
+pass_end(void)
+{
+	commit();
+	link_flush_all();
 }
 
 /*
@@ -229,7 +241,7 @@ turn(uint64_t session_id, const void *p, size_t len)
 	    evbuffer_freeze(in, 0) == -1)
 		abort();
 	link_read_cb(l->bev, l);
-	commit();
+	pass_end();
 	return link_by_session(session_id);
 }
 
@@ -393,6 +405,7 @@ master(struct fuzz_in *in)
 				(void)close(wk[1]);
 			}
 			master_cb(sp[1], EV_READ, NULL);
+			pass_end();
 		}
 	}
 	fatal_armed = 0;
@@ -473,7 +486,7 @@ ctl(const uint8_t *p, size_t len)
 	    evbuffer_freeze(in, 0) == -1)
 		abort();
 	conn_read_cb(c->bev, c);
-	commit();
+	pass_end();
 	TAILQ_FOREACH(c, &conns, entry)
 		if (c->id == id) {
 			conn_free(c);
@@ -546,6 +559,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct link	*l;
 	uint64_t	 id;
 	uint8_t		 mode;
+	int		 n;
 
 	if (dir == NULL)
 		setup();
@@ -563,13 +577,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (mode == MODE_CTL) {
 		ctl(in.p, in.len);
-		commit();
+		pass_end();
 	} else if (mode == MODE_NEW) {
 		id = link_new(NULL)->session_id;
 		(void)turn(id, in.p, in.len);
 		if ((l = link_by_session(id)) != NULL)
 			link_free(l, "fuzz");
-		commit();
+		pass_end();
 	} else {
 		id = alice_link();
 		if (mode == MODE_BODIES)
@@ -579,16 +593,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((l = link_by_session(id)) == NULL || l->state !=
 		    LINK_AUTHED)
 			alice_free();
-		commit();
+		pass_end();
 	}
 	/*
 	 * The loop: libevent finalizes freed bufferevents (closing their
-	 * sockets), alice's link writes what it queued, and the broker
-	 * pumps more when that drains.  Then the worker reads it all.
+	 * sockets), alice's link writes what the flush left, and the broker
+	 * pumps more when that drains (drain_cb, a pass later).  Then the
+	 * worker reads it all.
 	 */
-	if (event_base_loop(br.base, EVLOOP_NONBLOCK) == -1)
-		abort();
-	commit();
+	for (n = 0; n < LOOP_PASSES; n++) {
+		if (event_base_loop(br.base, EVLOOP_NONBLOCK) == -1)
+			abort();
+		pass_end();
+	}
 	/*
 	 * A link paused by its request rate reads the frames it held when
 	 * its timer fires, in this loop: one of them may have ended it.

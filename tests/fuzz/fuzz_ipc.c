@@ -1,7 +1,10 @@
 /*
  * fuzz_ipc.c: libFuzzer harness for the internal channels' receiving side:
- * one SOCK_SEQPACKET packet, with or without descriptors, through
- * ipc_recv, then every internal table.  No descriptor may leak.
+ * one SOCK_SEQPACKET packet, with or without descriptors (up to 7, more
+ * than IPC_MAX_FDS), through ipc_recv or ipc_recv_fds taking 0 to
+ * IPC_MAX_FDS of them, then every internal table.  No descriptor may leak:
+ * the receiver holds at most what it asked for, and none after an empty or
+ * a refused packet.
  */
 #include "config.h"
 
@@ -76,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		 bufsz;
 	ssize_t		 n;
 	uint8_t		 flags;
-	int		 fd, lowest_free;
+	int		 fds[IPC_MAX_FDS], fd, i, maxfds, nfds, lowest_free;
 
 	if (sp[0] == -1) {
 		fuzz_setup();
@@ -89,22 +92,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((lowest_free = open("/dev/null", O_RDONLY)) == -1 ||
 	    close(lowest_free) == -1)
 		abort();
+	/*
+	 * flags: bits 0-2 descriptors sent, bit 3 ipc_recv_fds (else
+	 * ipc_recv), bit 4 a small buffer, bits 5-7 how many it takes.
+	 */
 	flags = data[0];
 	/* Receivers size their buffers differently; so do we. */
 	bufsz = (flags & 0x10) ? (size - 1) / 2 + 1 : MAX_PACKET;
 	buf = malloc(bufsz);
 	send_packet(data + 1, size - 1, flags & 0x7);
-	n = ipc_recv(sp[1], buf, bufsz, &f, &fd);
+	if (flags & 0x08) {
+		maxfds = (flags >> 5) % (IPC_MAX_FDS + 1);
+		n = ipc_recv_fds(sp[1], buf, bufsz, &f, fds, maxfds, &nfds);
+	} else {
+		maxfds = 1;
+		n = ipc_recv(sp[1], buf, bufsz, &f, &fd);
+		nfds = fd != -1;
+		fds[0] = fd;
+	}
+	if (nfds < 0 || nfds > maxfds)
+		abort();
 	if (n > 0) {
 		if ((size_t)n != size - 1 || f.nfields > FRAME_MAX_FIELDS)
 			abort();
 		tables(&f);
-	} else if (n == -1) {
-		if (fd != -1 || (errno != EBADMSG && errno != EAGAIN))
-			abort();
-	}
-	if (fd != -1 && close(fd) == -1)
+	} else if (nfds != 0)
 		abort();
+	else if (n == -1 && errno != EBADMSG && errno != EAGAIN)
+		abort();
+	for (i = 0; i < nfds; i++)
+		if (close(fds[i]) == -1)
+			abort();
 	free(buf);
 	/* Nothing kept open behind our back, and nothing left queued. */
 	if ((fd = open("/dev/null", O_RDONLY)) != lowest_free)

@@ -3,6 +3,10 @@
  * frames in each phase, and the broker's frames.  The worker's functions
  * are static around one state, so this file includes worker.c and drives
  * its read callbacks on socket pairs, without TLS and without a sandbox.
+ * The state is what worker_run makes in a forked worker: the timers, the
+ * cork for the broker's frames, an SSL object that never handshakes (the
+ * worker holds no key: the key process signs, keysign.c, and no input here
+ * reaches a handshake).
  */
 #include "worker.c"
 
@@ -35,7 +39,8 @@ setup(void)
 {
 	fuzz_setup();
 	log_fatal_hook(fatal_cb);
-	if ((w.base = event_base_new()) == NULL || timers_new() == -1 ||
+	if ((w.cork = evbuffer_new()) == NULL ||
+	    (w.base = event_base_new()) == NULL || timers_new() == -1 ||
 	    (w.ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
 	    (w.ssl = SSL_new(w.ctx)) == NULL)
 		abort();
@@ -133,9 +138,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		w.welcome_sent = w.hello_done && w.have_nonce;
 		arrive(w.broker, in.p, in.len);
 		fatal_armed = 1;
-		if (setjmp(fatal_jmp) == 0)
+		if (setjmp(fatal_jmp) == 0) {
 			broker_read_cb(w.broker, NULL);
+			/* What one wake corked went out before it returned. */
+			if (evbuffer_get_length(w.cork) != 0)
+				abort();
+		}
 		fatal_armed = 0;
+		/* A fatalx may leave the cork full; that worker is gone. */
+		if (evbuffer_drain(w.cork, evbuffer_get_length(w.cork)) == -1)
+			abort();
 	} else {
 		arrive(w.client, in.p, in.len);
 		welcomed = w.welcome_sent;

@@ -176,27 +176,48 @@ start_daemon() {
 	wait_for 30 log_has "broker ready" || fail "the broker did not get ready"
 }
 
-# Every process below the master, with its command line.
+# Every process below the master: its children, and the workers the
+# worker template forked (the template's children, or the master's once
+# their template is gone).
 daemon_children() {
-	pgrep -P "$DPID" 2>/dev/null || true
+	[ -n "$DPID" ] || return 0
+	ps -e -o pid=,ppid= | awk -v root="$DPID" '
+	    { parent[$1] = $2; pids[NR] = $1 }
+	    END {
+		for (i = 1; i <= NR; i++) {
+			p = parent[pids[i]]
+			for (d = 0; d < 8 && p != "" && p > 1; d++) {
+				if (p == root) { print pids[i]; break }
+				p = parent[p]
+			}
+		}
+	    }'
 }
 
 worker_pids() {
+	role_pids worker
+}
+
+# role_pids ROLE: the children started as "securechatd -x ROLE".
+role_pids() {
 	local p
 	for p in $(daemon_children); do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '-x worker'; then
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "-x $1"; then
 			echo "$p"
 		fi
 	done
 }
 
 broker_pid() {
-	local p
-	for p in $(daemon_children); do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '-x broker'; then
-			echo "$p"
-		fi
-	done
+	role_pids broker
+}
+
+keyproc_pid() {
+	role_pids keyproc
+}
+
+template_pid() {
+	role_pids template
 }
 
 count_workers() {

@@ -312,6 +312,24 @@ poll_in(int fd)
 }
 
 /*
+ * Reads what is waiting without taking application data: 1 if it was only
+ * TLS handshake records (a KeyUpdate of the server's rekey timer).
+ */
+static int
+key_update_only(SSL *ssl)
+{
+	char	 c;
+	int	 r;
+
+	r = SSL_peek(ssl, &c, 1);
+	if (r <= 0 && SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ) {
+		ERR_clear_error();
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * HELLO and its WELCOME, then n KeyUpdates as fast as they go out, until
  * the server says something more; prints what it said.
  */
@@ -330,8 +348,11 @@ cmd_keyupdate(const char *host, const char *port, int n)
 	    read_frames_until(ssl, fd, &rb, now_ms() + KEYUPDATE_WELCOME_MS))
 		n = 0;
 	for (i = 0; i < n; i++) {
-		/* Anything now is the answer: stop and read it. */
-		if (poll_in(fd) || SSL_has_pending(ssl))
+		/*
+		 * Application data now is the answer: stop and read it.  The
+		 * server's own timed KeyUpdate is not: take it and go on.
+		 */
+		if ((poll_in(fd) || SSL_has_pending(ssl)) && !key_update_only(ssl))
 			break;
 		if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
 			break;

@@ -40,6 +40,10 @@ for w in $(worker_pids); do
 	[ "$nfd" -le 10 ] || fail "worker $w has $nfd descriptors open"
 done
 check_proc "$(broker_pid)" "$TMP/state" broker
+# The key process, which alone holds the TLS key, is locked in like a worker.
+check_proc "$(keyproc_pid)" "$TMP/empty" "key process"
+# So is the template the workers are forked from.
+check_proc "$(template_pid)" "$TMP/empty" "worker template"
 
 # An empty environment, but for the sandbox's debug switch and, in a
 # sanitizer build, the sanitizers' options.

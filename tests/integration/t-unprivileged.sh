@@ -23,8 +23,8 @@ client_start a
 client_wait a '"event":"connected"'
 wait_for 5 workers_are 1 || fail "no worker"
 w=$(worker_pids)
-log_has "WARNING: worker for 127.0.0.1 runs as uid $uid without chroot" ||
-    fail "worker did not warn"
+log_has "WARNING: workers run as uid $uid without chroot" ||
+    fail "the worker template did not warn"
 st=$(cat "/proc/$w/status")
 echo "$st" | grep -q -P "^Uid:\t$uid\t" || fail "worker uid"
 echo "$st" | grep -q -P '^Seccomp:\t2$' || fail "worker without seccomp"

@@ -1,6 +1,7 @@
 /*
  * test_ipc.c: one frame per SOCK_SEQPACKET packet, and the descriptors
- * that ride along: kept when asked for, never leaked when not.
+ * that ride along (up to IPC_MAX_FDS): kept when asked for, never leaked
+ * when not.
  */
 #include "config.h"
 
@@ -114,6 +115,73 @@ test_bad_packet_descriptors_closed(void **state)
 	refused_closes("not a frame", 11, -1);
 }
 
+/*
+ * Send len bytes with IPC_MAX_FDS descriptors, take up to maxfds of them:
+ * ipc_recv_fds returns want and holds keep of them, the others closed.
+ */
+static void
+several(const char *p, size_t len, int maxfds, ssize_t want, int keep)
+{
+	struct frame_buf	 b;
+	struct frame		 f;
+	uint8_t			 buf[256];
+	int			 sp[2], out[IPC_MAX_FDS], in[IPC_MAX_FDS];
+	int			 i, nfds, before;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	before = lowest_free();
+	for (i = 0; i < IPC_MAX_FDS; i++)
+		out[i] = STDIN_FILENO;
+	memset(&b, 0, sizeof(b));
+	b.data = (uint8_t *)p;
+	b.len = len;
+	assert_int_equal(ipc_send_fds(sp[0], &b, out, IPC_MAX_FDS), 0);
+	assert_int_equal(ipc_recv_fds(sp[1], buf, sizeof(buf), &f, in, maxfds,
+	    &nfds), want);
+	assert_int_equal(nfds, keep);
+	for (i = 0; i < nfds; i++)
+		assert_int_equal(close(in[i]), 0);
+	assert_int_equal(lowest_free(), before);
+	(void)close(sp[0]);
+	(void)close(sp[1]);
+}
+
+/* An empty packet's descriptors are closed, all of them. */
+static void
+test_empty_packet_several_closed(void **state)
+{
+	(void)state;
+	several("", 0, IPC_MAX_FDS, 0, 0);
+}
+
+/* A malformed packet's descriptors are closed, all of them. */
+static void
+test_bad_packet_several_closed(void **state)
+{
+	(void)state;
+	several("not a frame", 11, IPC_MAX_FDS, -1, 0);
+}
+
+/* A frame keeps what the caller takes; the extras are closed. */
+static void
+test_extra_descriptors_closed(void **state)
+{
+	struct frame_buf	 b;
+	uint8_t			 raw[64];
+
+	(void)state;
+	frame_begin(&b, IMSG_ATTACH, sizeof(raw));
+	frame_put_u32(&b, F_PID, 42);
+	assert_int_equal(frame_finish(&b), 0);
+	assert_true(b.len <= sizeof(raw));
+	memcpy(raw, b.data, b.len);
+	several((const char *)raw, b.len, IPC_MAX_FDS, (ssize_t)b.len,
+	    IPC_MAX_FDS);
+	several((const char *)raw, b.len, 1, (ssize_t)b.len, 1);
+	several((const char *)raw, b.len, 0, (ssize_t)b.len, 0);
+	frame_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -121,6 +189,9 @@ main(void)
 		cmocka_unit_test(test_frame_with_descriptor),
 		cmocka_unit_test(test_empty_packet_descriptors_closed),
 		cmocka_unit_test(test_bad_packet_descriptors_closed),
+		cmocka_unit_test(test_empty_packet_several_closed),
+		cmocka_unit_test(test_bad_packet_several_closed),
+		cmocka_unit_test(test_extra_descriptors_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

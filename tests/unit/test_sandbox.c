@@ -21,6 +21,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <seccomp.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -186,6 +187,58 @@ static void
 test_worker_fork_killed(void **state)
 {
 	assert_sigsys(run_child(child_fork, NULL), "fork in worker");
+}
+
+/*
+ * (b') The worker template may fork, but only that: the worker it forks
+ * loads the worker's filter (compiled in the template) on top of the
+ * template's, and then cannot fork either.  Exit codes: the step that
+ * went wrong.
+ */
+static void
+child_template(void *arg)
+{
+	struct sandbox_prog	*prog;
+	char			 err[256];
+	pid_t			 pid;
+	int			 status;
+
+	CHECK(10, (prog = sandbox_prepare(SANDBOX_WORKER, err,
+	    sizeof(err))) != NULL);
+	enter_sandbox(SANDBOX_TEMPLATE);
+	if ((pid = fork()) == 0) {
+		CHECK(20, sandbox_fork_limits(TEST_MAX_FDS, err,
+		    sizeof(err)) == 0);
+		CHECK(21, sandbox_apply(prog, err, sizeof(err)) == 0);
+		/* Still allowed after its own filter: what a worker does. */
+		CHECK(22, getpid() > 0);
+		if (fork() == 0)
+			_exit(23);	/* the grandchild must never exist */
+		_exit(24);
+	}
+	CHECK(11, pid > 0);
+	CHECK(12, waitpid(pid, &status, 0) == pid);
+	CHECK(13, WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS);
+	_exit(0);
+}
+
+/* A clone with other flags (a thread, a namespace) kills the template. */
+static void
+child_template_clone(void *arg)
+{
+	enter_sandbox(SANDBOX_TEMPLATE);
+	(void)syscall(SYS_clone, (long)(CLONE_NEWNET | SIGCHLD), 0L, 0L, 0L,
+	    0L);
+	_exit(1);
+}
+
+static void
+test_template_forks_worker_cannot(void **state)
+{
+	assert_exited_ok(run_child(child_template, NULL),
+	    "template forks; its worker's fork is killed");
+	assert_sigsys(run_child(child_template_clone, NULL),
+	    "clone with CLONE_NEWNET in the template");
 }
 
 /*
@@ -833,6 +886,7 @@ main(void)
 		cmocka_unit_test(test_filter_lists),
 		cmocka_unit_test(test_worker_execve_killed),
 		cmocka_unit_test(test_worker_fork_killed),
+		cmocka_unit_test(test_template_forks_worker_cannot),
 		cmocka_unit_test(test_forbidden_killed),
 		cmocka_unit_test(test_worker_denied_quietly),
 		cmocka_unit_test(test_worker_allowed_calls),
