@@ -1586,6 +1586,7 @@ chat_free(void)
 
 	HTAB_FOREACH_SAFE(n, &br.rooms_by_id, i, tmp) {
 		r = HTAB_ENTRY(n, struct room, id_node);
+		ring_free(&r->ring);
 		room_free_members(r);
 		free(r);
 	}

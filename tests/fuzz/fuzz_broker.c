@@ -525,6 +525,9 @@ db_reset(void)
 {
 	alice_free();
 	chat_free();
+	/* Every room's ring went with its room, and counts no more. */
+	if (br.ring_bytes != 0)
+		abort();
 	roster_free();
 	rate_free();
 	store_close(br.store);
