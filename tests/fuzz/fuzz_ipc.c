@@ -93,16 +93,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    close(lowest_free) == -1)
 		abort();
 	/*
-	 * flags: bits 0-2 descriptors sent, bit 3 ipc_recv_fds (else
-	 * ipc_recv), bit 4 a small buffer, bits 5-7 how many it takes.
+	 * flags: bits 0-2 descriptors sent, bit 4 a small buffer, bits 5-7
+	 * the receiver: 0 ipc_recv, else ipc_recv_fds taking one less than
+	 * that (up to IPC_MAX_FDS).
 	 */
 	flags = data[0];
 	/* Receivers size their buffers differently; so do we. */
 	bufsz = (flags & 0x10) ? (size - 1) / 2 + 1 : MAX_PACKET;
 	buf = malloc(bufsz);
 	send_packet(data + 1, size - 1, flags & 0x7);
-	if (flags & 0x08) {
-		maxfds = (flags >> 5) % (IPC_MAX_FDS + 1);
+	if ((flags >> 5) != 0) {
+		maxfds = ((flags >> 5) - 1) % (IPC_MAX_FDS + 1);
 		n = ipc_recv_fds(sp[1], buf, bufsz, &f, fds, maxfds, &nfds);
 	} else {
 		maxfds = 1;

@@ -188,20 +188,21 @@ static void
 ipc_seeds(void)
 {
 	struct frame_buf	 b;
+	/* fuzz_ipc's flags: descriptors sent, then (bits 5-7) the receiver. */
 	static const uint8_t	 no_fd = 0x00, one_fd = 0x01, two_fds = 0x0a;
+	static const uint8_t	 spawn_fds = 0x03 | (4 << 5);
+	static const uint8_t	 four_fds_empty = 0x04 | (5 << 5);
 	static const uint8_t	 pem[] = "-----BEGIN CERTIFICATE-----\n"
 				    "MA==\n-----END CERTIFICATE-----\n";
 	uint8_t			 nonce[NONCE_LEN];
 
 	frame_begin(&b, IMSG_WORKER_INIT, FRAME_MAX_CEILING);
 	frame_put_bytes(&b, F_CERT_PEM, pem, sizeof(pem) - 1);
-	frame_put_bytes(&b, F_KEY_PEM, pem, sizeof(pem) - 1);
 	frame_put_str(&b, F_USER_NAME, "_securechat");
 	frame_put_str(&b, F_CHROOT, "/run/securechat/empty");
-	frame_put_str(&b, F_ADDR, "192.0.2.1");
-	frame_put_u64(&b, F_SESSION_ID, 7);
 	frame_put_u32(&b, F_HANDSHAKE_TIMEOUT, 10);
 	frame_put_u32(&b, F_IDLE_TIMEOUT, 300);
+	frame_put_u32(&b, F_LOGIN_TIMEOUT, 30);
 	frame_put_u32(&b, F_REKEY_MIN, 30);
 	frame_put_u32(&b, F_REKEY_MAX, 120);
 	frame_put_u32(&b, F_MAX_FRAME, FRAME_MAX_DEFAULT);
@@ -236,8 +237,15 @@ ipc_seeds(void)
 	frame_put_u16(&b, F_CODE, 0);
 	frame_put_bytes(&b, F_LIST, "#fuzz 2\n", 8);
 	gen_frame("ipc", "ctl-reply", &no_fd, 1, &b);
+	/* A worker's client, broker link and key link, to the template. */
+	frame_begin(&b, IMSG_SPAWN, FRAME_MAX_CEILING);
+	frame_put_u64(&b, F_SESSION_ID, 7);
+	frame_put_str(&b, F_ADDR, "192.0.2.1");
+	gen_frame("ipc", "spawn", &spawn_fds, 1, &b);
 	/* Bug 1 of docs/FUZZING.md: two descriptors on an empty packet. */
 	gen_write("ipc", "empty-with-fds", &two_fds, 1);
+	/* The same through ipc_recv_fds, four descriptors. */
+	gen_write("ipc", "empty-with-four-fds", &four_fds_empty, 1);
 }
 
 static void
