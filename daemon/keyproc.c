@@ -141,6 +141,34 @@ keyproc_sign(EVP_PKEY *key, const char *mdname, const uint8_t *msg,
 	return rv;
 }
 
+int
+keyproc_request(EVP_PKEY *key, unsigned int *signs, const struct frame *f,
+    uint8_t *sig, size_t *siglen, const char **why)
+{
+	const uint8_t	*tbs;
+	char		 md[40];
+	size_t		 tbslen;
+
+	if (frame_validate(f, proto_keylink_spec(f->type)) != FRAME_OK ||
+	    f->type != IMSG_SIGN) {
+		*why = "a malformed request";
+		return -1;
+	}
+	if (*signs >= KEYPROC_SIGNS_PER_LINK) {
+		*why = "a signature beyond the one a handshake needs";
+		return -1;
+	}
+	if (frame_get_str(f, F_MD_NAME, md, sizeof(md)) == -1 ||
+	    frame_get_bytes(f, F_TBS, &tbs, &tbslen) == -1) {
+		*why = "an incomplete request";
+		return -1;
+	}
+	if (keyproc_sign(key, md, tbs, tbslen, sig, siglen, why) == -1)
+		return -1;
+	(*signs)++;
+	return 0;
+}
+
 /*
  * Sign and verify a CertificateVerify of our own with every digest the
  * key may be asked for: the key works, and everything signing needs is
@@ -218,10 +246,8 @@ link_read_cb(evutil_socket_t fd, short ev, void *arg)
 	struct kp_link	*l = arg;
 	struct frame	 f;
 	uint8_t		 buf[KP_LINK_MAX], sig[TLS_SIG_MAX];
-	const uint8_t	*tbs;
 	const char	*why;
-	char		 md[40];
-	size_t		 tbslen, siglen = sizeof(sig);
+	size_t		 siglen = sizeof(sig);
 	ssize_t		 n;
 	int		 rfd;
 
@@ -240,25 +266,14 @@ link_read_cb(evutil_socket_t fd, short ev, void *arg)
 		link_free(l);
 		return;
 	}
-	if (n == -1 || frame_validate(&f, proto_keylink_spec(f.type)) !=
-	    FRAME_OK) {
+	if (n == -1) {
 		link_refuse(l, "a malformed request");
 		return;
 	}
-	if (l->signs >= KEYPROC_SIGNS_PER_LINK) {
-		link_refuse(l, "a signature beyond the one a handshake needs");
-		return;
-	}
-	if (frame_get_str(&f, F_MD_NAME, md, sizeof(md)) == -1 ||
-	    frame_get_bytes(&f, F_TBS, &tbs, &tbslen) == -1) {
-		link_refuse(l, "an incomplete request");
-		return;
-	}
-	if (keyproc_sign(l->key, md, tbs, tbslen, sig, &siglen, &why) == -1) {
+	if (keyproc_request(l->key, &l->signs, &f, sig, &siglen, &why) == -1) {
 		link_refuse(l, why);
 		return;
 	}
-	l->signs++;
 	log_debug("worker session %llu (%s): signed its CertificateVerify",
 	    (unsigned long long)l->session_id, l->addr);
 	link_reply(l, sig, siglen);

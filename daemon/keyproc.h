@@ -11,6 +11,8 @@
 
 #include <openssl/evp.h>
 
+struct frame;
+
 /* One handshake per worker, one CertificateVerify per handshake. */
 #define KEYPROC_SIGNS_PER_LINK	1
 /* RFC 8446 4.4.3: 64 spaces, this context string, a zero byte, a hash. */
@@ -34,5 +36,15 @@ int	 keyproc_tbs_ok(const uint8_t *msg, size_t len);
  */
 int	 keyproc_sign(EVP_PKEY *key, const char *mdname, const uint8_t *msg,
 	    size_t len, uint8_t *sig, size_t *siglen, const char **why);
+
+/*
+ * A worker's request, as received on its link: a well-formed SIGN while
+ * the link has signed fewer than KEYPROC_SIGNS_PER_LINK, and its message
+ * signed under keyproc_sign's policy.  0 with *signs counted up, or -1
+ * with the reason in *why (the link is then closed).
+ */
+int	 keyproc_request(EVP_PKEY *key, unsigned int *signs,
+	    const struct frame *f, uint8_t *sig, size_t *siglen,
+	    const char **why);
 
 #endif

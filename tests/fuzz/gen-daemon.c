@@ -1,6 +1,7 @@
 /*
- * gen-daemon.c: seeds of the daemon's harnesses (fuzz_broker, fuzz_worker):
- * real frame sequences a worker, a broker or the master would send.
+ * gen-daemon.c: seeds of the daemon's harnesses (fuzz_broker, fuzz_worker,
+ * fuzz_log_relay, fuzz_keyproc): real frame sequences a worker, a broker
+ * or the master would send.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include "frame.h"
 #include "fuzz.h"
 #include "gen.h"
+#include "keyproc.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -515,6 +517,62 @@ log_relay_seeds(void)
 	(void)close(sp[1]);
 }
 
+/* One SIGN request, as fuzz_keyproc reads it: a u16 length, the frame. */
+static void
+sign_request(struct gen_buf *g, const char *md, size_t hashlen, int bad)
+{
+	struct frame_buf	*b = gen_fb(IMSG_SIGN);
+	uint8_t			 tbs[KEYPROC_CV_PAD +
+				    sizeof(KEYPROC_CV_CONTEXT) + 48];
+	size_t			 len = KEYPROC_CV_PAD +
+				    sizeof(KEYPROC_CV_CONTEXT) + hashlen;
+
+	memset(tbs, 0x20, KEYPROC_CV_PAD);
+	memcpy(tbs + KEYPROC_CV_PAD, KEYPROC_CV_CONTEXT,
+	    sizeof(KEYPROC_CV_CONTEXT));
+	memset(tbs + KEYPROC_CV_PAD + sizeof(KEYPROC_CV_CONTEXT), 0x5a,
+	    hashlen);
+	/* A client CertificateVerify: what a worker must not get signed. */
+	if (bad)
+		memcpy(tbs + KEYPROC_CV_PAD + 10, "client", 6);
+	frame_put_str(b, F_MD_NAME, md);
+	frame_put_bytes(b, F_TBS, tbs, len);
+	if (frame_finish(b) == -1)
+		abort();
+	gen_u16(g, (uint16_t)b->len);
+	gen_cat(g, b->data, b->len);
+	frame_buf_free(b);
+}
+
+/* A key (0 EC, 1 Ed25519, 2 RSA), then the requests of one link. */
+static void
+keyproc_seeds(void)
+{
+	static const struct {
+		const char	*name;
+		uint8_t		 key, n, hashlen, bad;
+		const char	*md;
+	} seeds[] = {
+		{ "ec-sha256",		0, 1, 32, 0, "SHA2-256" },
+		{ "ec-twice",		0, 2, 48, 0, "SHA2-384" },
+		{ "ec-client-context",	0, 1, 48, 1, "SHA2-512" },
+		{ "ed25519",		1, 1, 32, 0, "" },
+		{ "ed25519-digest",	1, 1, 32, 0, "SHA2-256" },
+		{ "rsa-pss",		2, 1, 32, 0, "SHA2-256" },
+		{ "rsa-md5",		2, 1, 32, 0, "MD5" },
+	};
+	struct gen_buf	 g = { NULL, 0 };
+	size_t		 i, j;
+
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		gen_u8(&g, seeds[i].key);
+		for (j = 0; j < seeds[i].n; j++)
+			sign_request(&g, seeds[i].md, seeds[i].hashlen,
+			    seeds[i].bad);
+		gen_done(&g, "keyproc", seeds[i].name);
+	}
+}
+
 void
 gen_daemon_seeds(void)
 {
@@ -523,4 +581,5 @@ gen_daemon_seeds(void)
 	broker_seeds();
 	fuzz_rand_reset();
 	gen_worker_seeds();
+	keyproc_seeds();
 }

@@ -3,7 +3,7 @@
 # for FUZZ_SECONDS, `make fuzz-corpus` remakes the seeds in the source tree.
 FUZZ_TARGETS = fuzz_frame fuzz_ipc fuzz_conf fuzz_e2e_envelope fuzz_e2e_group \
 	fuzz_e2e_state fuzz_broker fuzz_worker fuzz_client fuzz_e2e_client \
-	fuzz_log_relay fuzz_e2e_roster
+	fuzz_log_relay fuzz_e2e_roster fuzz_keyproc
 
 if ENABLE_FUZZ
 FUZZ_CC_FLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(SQLITE_CFLAGS) $(SECCOMP_CFLAGS) $(LIBSYSTEMD_CFLAGS)
@@ -106,6 +106,13 @@ noinst_PROGRAMS += %D%/fuzz_e2e_roster
 %C%_fuzz_e2e_roster_LDFLAGS = $(FUZZ_LINK_FLAGS)
 %C%_fuzz_e2e_roster_SOURCES = %D%/fuzz_e2e_roster.c $(FUZZ_COMMON)
 %C%_fuzz_e2e_roster_LDADD = $(FUZZ_COMMON_LIBS)
+
+noinst_PROGRAMS += %D%/fuzz_keyproc
+%C%_fuzz_keyproc_CFLAGS = $(FUZZ_CC_FLAGS)
+%C%_fuzz_keyproc_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+%C%_fuzz_keyproc_LDFLAGS = $(FUZZ_LINK_FLAGS)
+%C%_fuzz_keyproc_SOURCES = %D%/fuzz_keyproc.c $(FUZZ_COMMON)
+%C%_fuzz_keyproc_LDADD = $(FUZZ_DAEMON_LIBS)
 
 # The seed generator; `make fuzz-corpus` rewrites tests/fuzz/corpus.
 noinst_PROGRAMS += %D%/gen_corpus
