@@ -439,8 +439,13 @@ master(struct fuzz_in *in)
 		link_free(l, "fuzz");
 	(void)close(sp[0]);
 	(void)close(sp[1]);
+	/*
+	 * A pass of the loop, ended as broker_main ends it: new settings may
+	 * let a paused link go on with the requests it held.
+	 */
 	if (event_base_loop(br.base, EVLOOP_NONBLOCK) == -1)
 		abort();
+	pass_end();
 	fds_close_new(&before);
 }
 
@@ -566,6 +571,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (dir == NULL)
 		setup();
+	/* Between passes nothing waits for a commit, as in broker_main. */
+	if (!TAILQ_EMPTY(&br.after))
+		abort();
 	if (++inputs % RESET_EVERY == 0)
 		db_reset();
 	/*
