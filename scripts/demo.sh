@@ -5,8 +5,14 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$SRC/_build
-"$SRC/scripts/setup.sh" "$BUILD"
+# DEMO_BUILD runs the demo on binaries already built there (t-demo does);
+# otherwise the demo builds _build first.
+if [ -n "${DEMO_BUILD:-}" ]; then
+	BUILD=$DEMO_BUILD
+else
+	BUILD=$SRC/_build
+	"$SRC/scripts/setup.sh" "$BUILD"
+fi
 SCD=$BUILD/daemon/securechatd
 SC=$BUILD/client/securechat
 
@@ -21,9 +27,15 @@ finish() {
 			sleep 0.1
 		done
 	fi
+	# t-demo keeps the daemon's log to look for sanitizer reports.
+	if [ -n "${DEMO_DAEMON_LOG:-}" ] && [ -f "$DEMO/daemon.log" ]; then
+		cp "$DEMO/daemon.log" "$DEMO_DAEMON_LOG" || true
+	fi
 	rm -rf "$DEMO"
 }
 trap finish EXIT
+# A signal ends the demo through exit, so that finish stops the daemon.
+trap 'exit 143' TERM INT HUP
 
 # The built-in default is 127.0.0.1:7443; DEMO_PORT moves the demo when
 # another program holds that port.
@@ -43,6 +55,9 @@ if [ "$(id -u)" -eq 0 ] && ! id _securechat >/dev/null 2>&1; then
 fi
 
 # Only the state is moved to a throwaway place; the rest is built in.
+# The daemon makes its key and certificate at first start, but only in a
+# directory that exists: it takes a missing one for a typo in the path.
+mkdir -m 700 "$DEMO/tls"
 cat >"$DEMO/demo.conf" <<CONF
 state_dir = "$DEMO/state";
 runtime_dir = "$DEMO/run";
@@ -131,6 +146,13 @@ if [ -n "$DB" ] && command -v sqlite3 >/dev/null; then
 	fi
 fi
 
+# The demo fails, rather than ending as if all went well, when the chat
+# did not happen.
+ok=1
+grep -q "hello bob" "$DEMO/bob.out" || ok=0
+grep -q "psst: a direct message" "$DEMO/alice.out" || ok=0
+grep -q "carol is away" "$DEMO/carol-2.out" || ok=0
+
 echo
 echo "==> stopping the daemon (SIGTERM)"
 kill -TERM "$DPID"
@@ -138,4 +160,9 @@ wait "$DPID" || true
 DPID=
 tail -n 3 "$DEMO/daemon.log" | sed 's/^/    /'
 echo
+if [ "$ok" -ne 1 ]; then
+	echo "demo.sh: the messages above did not all arrive; the daemon's log" \
+	    "is above." >&2
+	exit 1
+fi
 echo "Demo done. Run ./scripts/test.sh for the whole test suite."

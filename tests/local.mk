@@ -195,6 +195,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-unprivileged.sh \
 	%D%/integration/t-config.sh \
 	%D%/integration/t-chat.sh \
+	%D%/integration/t-demo.sh \
 	%D%/integration/t-offline.sh \
 	%D%/integration/t-prekey-offline.sh \
 	%D%/integration/t-accounts.sh \
