@@ -131,27 +131,33 @@ echo "==> carol comes back and gets what she missed (offline delivery):"
 printf '/rooms\n' | CLIENT carol >"$DEMO/carol-2.out" 2>&1 || true
 sed 's/^/    /' "$DEMO/carol-2.out"
 
-# What the server stored: ciphertext only (end-to-end encryption).
-echo
-echo "==> what the server's database holds of the last three room messages:"
-DB=$(ls "$DEMO"/state/*.db 2>/dev/null | head -n 1)
-if [ -n "$DB" ] && command -v sqlite3 >/dev/null; then
-	sqlite3 "file:$DB?mode=ro" "SELECT '    seq ' || seq || ': ' ||
-	    length(body) || ' bytes, ' || hex(substr(body, 1, 24)) || '...'
-	    FROM room_log WHERE kind = 0 ORDER BY id DESC LIMIT 3" || true
-	if grep -a -q "carol is away" "$DB" "$DB-wal" 2>/dev/null; then
-		echo "    PLAINTEXT FOUND: this must never happen" >&2
-	else
-		echo "    (no plaintext of the conversation in the database or its WAL)"
-	fi
-fi
-
 # The demo fails, rather than ending as if all went well, when the chat
-# did not happen.
+# did not happen or the database holds what was said.
 ok=1
 grep -q "hello bob" "$DEMO/bob.out" || ok=0
 grep -q "psst: a direct message" "$DEMO/alice.out" || ok=0
 grep -q "carol is away" "$DEMO/carol-2.out" || ok=0
+
+# What the server stored: ciphertext only (end-to-end encryption).
+echo
+echo "==> what the server's database holds of the last three room messages:"
+DB=$(ls "$DEMO"/state/*.db 2>/dev/null | head -n 1)
+if [ -z "$DB" ]; then
+	echo "    NO DATABASE in $DEMO/state" >&2
+	ok=0
+else
+	if command -v sqlite3 >/dev/null; then
+		sqlite3 "file:$DB?mode=ro" "SELECT '    seq ' || seq || ': ' ||
+		    length(body) || ' bytes, ' || hex(substr(body, 1, 24)) || '...'
+		    FROM room_log WHERE kind = 0 ORDER BY id DESC LIMIT 3" || true
+	fi
+	if grep -a -q "carol is away" "$DB" "$DB-wal" 2>/dev/null; then
+		echo "    PLAINTEXT FOUND: this must never happen" >&2
+		ok=0
+	else
+		echo "    (no plaintext of the conversation in the database or its WAL)"
+	fi
+fi
 
 echo
 echo "==> stopping the daemon (SIGTERM)"
@@ -161,8 +167,10 @@ DPID=
 tail -n 3 "$DEMO/daemon.log" | sed 's/^/    /'
 echo
 if [ "$ok" -ne 1 ]; then
-	echo "demo.sh: the messages above did not all arrive; the daemon's log" \
-	    "is above." >&2
+	echo "==> the daemon's log:" >&2
+	sed 's/^/    /' "$DEMO/daemon.log" >&2
+	echo "demo.sh: failed: a message did not arrive, or the database" \
+	    "holds plaintext (see above)." >&2
 	exit 1
 fi
 echo "Demo done. Run ./scripts/test.sh for the whole test suite."
