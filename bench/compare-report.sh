@@ -193,7 +193,9 @@ meta() {
 }
 echo "Made by \`$(meta command)\` on $(meta date): $(meta cpus), $(meta memory),"
 echo "kernel $(meta kernel); securechat $(meta securechat), ngIRCd $(meta ngircd),"
-echo "InspIRCd $(meta inspircd) (Debian packages)."
+sched=$(meta scload)
+echo "InspIRCd $(meta inspircd) (Debian packages); scload at"\
+    "${sched:-the normal priority}."
 echo
 echo "One room of N clients, 10 senders, 128-byte messages, TLS 1.3 on"
 echo "127.0.0.1 (X25519, AES-256-GCM, Ed25519 certificates), a fresh server"

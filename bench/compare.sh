@@ -7,12 +7,14 @@
 # markdown table for docs/PERFORMANCE.md; raw results stay in the output
 # directory.
 #
-# usage: bench/compare.sh [-kq] [-B builddir] [-o outdir] [-s servers]
+# usage: bench/compare.sh [-kqu] [-B builddir] [-o outdir] [-s servers]
 #            [-L ladder] [-m percent] [-d seconds] [-R rate]
 #            [-- scload options]
 #   -B  build tree holding daemon/securechatd and bench/scload
 #   -k  keep each server's temporary directory (configuration, log)
 #   -q  quick: N = 100 only, a 1000 ladder, 3 s phases (a smoke test)
+#   -u  scload at the normal priority; by default it runs at SCHED_FIFO 1
+#       (scload -X), so that no server's process count starves it
 #   -o  directory for the results (default: a new /tmp/sc-compare.*)
 #   -s  servers, of "securechatd ngircd inspircd" (default: all three)
 #   -L  the sizes tried for "largest N held", ascending
@@ -49,12 +51,13 @@ SENDERS=10
 BODY=128
 DRAIN=60
 HOLD=5
+SCHED=(-X)
 usage() {
 	sed -n '/^# usage:/,/^# Needs root/p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 ladder=
-while getopts B:d:kL:m:o:qR:s: opt; do
+while getopts B:d:kL:m:o:qR:s:u opt; do
 	case $opt in
 	B) BUILD=$(cd "$OPTARG" && pwd) ;;
 	d) DUR=$OPTARG ;;
@@ -65,6 +68,7 @@ while getopts B:d:kL:m:o:qR:s: opt; do
 	q) quick=1 ;;
 	R) RATE=$OPTARG ;;
 	s) SERVERS=$OPTARG ;;
+	u) SCHED=() ;;
 	*) usage ;;
 	esac
 done
@@ -144,6 +148,11 @@ RESULTS=$OUT/results.tsv
 	echo "kernel	$(uname -r)"
 	echo "securechat	$(git -C "$here" describe --always --dirty \
 	    2>/dev/null || echo unknown)"
+	if [ ${#SCHED[@]} -gt 0 ]; then
+		echo "scload	SCHED_FIFO 1 (scload -X)"
+	else
+		echo "scload	the normal priority (compare.sh -u)"
+	fi
 	for s in ngircd inspircd; do
 		echo "$s	$(dpkg-query -W -f='${Version}' "$s" 2>/dev/null ||
 		    echo "not installed")"
@@ -196,10 +205,12 @@ run_case() {
 	}
 	la0=$(bench_loadavg)
 	echo "compare.sh: $srv $case (load $la0)" >&2
-	echo "scload -j -P $proto -p PORT -S PID -n $n $* ${EXTRA[*]}" |
+	echo "scload -j -P $proto -p PORT -S PID -n $n $* ${SCHED[*]}" \
+	    "${EXTRA[*]}" | sed 's/  */ /g' |
 	    sed 's/ *$//' >"$OUT/$srv-$case.cmd"
 	"$SCLOAD" -j -P "$proto" -p "$PORT" -S "$SRVPID" -n "$n" "$@" \
-	    "${EXTRA[@]}" >"$OUT/$srv-$case.json" 2>"$OUT/$srv-$case.err" &
+	    "${SCHED[@]}" "${EXTRA[@]}" >"$OUT/$srv-$case.json" \
+	    2>"$OUT/$srv-$case.err" &
 	SPID=$!
 	# scload bounds itself (duration + drain + 120 s + 50 ms a client);
 	# this is the bound on that bound.

@@ -158,7 +158,7 @@ limit=$(((DUR + 300 + N / 10) * 2))
 for i in $(seq 1 "$limit"); do
 	for p in $(bench_tree "$ROOT"); do
 		grep -q "^$p " "$OUT/pids" && continue
-		role=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+		role=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" |
 		    sed -n 's/.* -x \([a-z]*\).*/\1/p') || true
 		[ "$p" = "$ROOT" ] && role=main
 		echo "$p ${role:-other}" >>"$OUT/pids"

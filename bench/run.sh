@@ -74,7 +74,7 @@ BSTAT_EVENTS=$BSTAT_EVENTS,syscalls:sys_enter_epoll_wait
 broker_stat_start() {
 	local p bpid=
 	for p in $(bench_tree "$DPID"); do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+		if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" |
 		    grep -q -- '-x broker'; then
 			bpid=$p
 		fi

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -70,7 +71,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: scload [-FjN] -p port [-b body] [-c inflight] [-d seconds]\n"
+	    "usage: scload [-FjNX] -p port [-b body] [-c inflight] [-d seconds]\n"
 	    "              [-H seconds] [-M marker] [-n clients] "
 	    "[-P securechat|irc]\n"
 	    "              [-R rate] [-r rooms] [-S pid] [-s senders] "
@@ -849,11 +850,12 @@ report_json(const struct summary *s)
 	    msecs(s->latmax), load.disconnects, load.bad_frames);
 	cpu = client_usage(&rss);
 	printf("\"proto\":\"%s\",\"mode\":\"%s\",\"window\":%u,"
-	    "\"inflight\":%d,\"nodelay\":%s,\"alive\":%d,"
-	    "\"client_cpu_s\":%.2f,\"client_maxrss_kib\":%ld,",
+	    "\"inflight\":%d,\"nodelay\":%s,\"sched\":\"%s\","
+	    "\"alive\":%d,\"client_cpu_s\":%.2f,\"client_maxrss_kib\":%ld,",
 	    load.proto->name, load.mode == MODE_FLOOD ? "flood" : "paced",
 	    load.mode == MODE_FLOOD ? load.window : 0, load.inflight_max,
-	    load.nodelay ? "true" : "false", load.alive, cpu, rss);
+	    load.nodelay ? "true" : "false", load.realtime_on ? "fifo" :
+	    "other", load.alive, cpu, rss);
 	/* Phase boundaries on CLOCK_MONOTONIC, for perf report --time. */
 	printf("\"mono_connect_s\":%.6f,\"mono_connected_s\":%.6f,"
 	    "\"mono_send_s\":%.6f,\"mono_drained_s\":%.6f,",
@@ -893,8 +895,9 @@ report_text(const struct summary *s)
 		    load.duration);
 	else
 		printf("rate %u/s for %u s", load.rate, load.duration);
-	printf(", body %u bytes%s\n", load.body,
-	    load.proto == &load_proto_irc ? ", IRC" : "");
+	printf(", body %u bytes%s%s\n", load.body,
+	    load.proto == &load_proto_irc ? ", IRC" : "",
+	    load.realtime_on ? ", scload at SCHED_FIFO" : "");
 	printf("connect: %.3f s, %.1f connects/s (connect+login per "
 	    "client: p50 %.3f ms, p99 %.3f ms)\n", secs(s->connect_ns),
 	    s->cps, msecs(s->c50), msecs(s->c99));
@@ -940,6 +943,30 @@ report(void)
 		load_trouble("stdout: %s", strerror(errno));
 	if (load.why[0] != '\0')
 		fprintf(stderr, "scload: %s\n", load.why);
+}
+
+/*
+ * -X: the lowest real-time priority, so that a server of a thousand
+ * processes on the same CPUs cannot starve the one process that plays
+ * all its clients (under CFS each runnable worker weighs what scload
+ * does).  scload mostly waits in epoll; the kernel's real-time
+ * throttling still leaves the server a share of scload's CPU.
+ */
+static void
+go_realtime(void)
+{
+	struct sched_param	 sp;
+
+	if (!load.realtime)
+		return;
+	memset(&sp, 0, sizeof(sp));
+	sp.sched_priority = 1;
+	if (sched_setscheduler(0, SCHED_FIFO, &sp) == -1) {
+		fprintf(stderr, "scload: -X: SCHED_FIFO: %s; running at the "
+		    "normal priority\n", strerror(errno));
+		return;
+	}
+	load.realtime_on = 1;
 }
 
 /* Room for n connections and some: raise the soft descriptor limit. */
@@ -1012,7 +1039,7 @@ options(int argc, char *argv[])
 	load.window = WINDOW_DEFAULT;
 	load.inflight_max = INFLIGHT_DEFAULT;
 	load.drain_secs = DRAIN_SECS;
-	while ((ch = getopt(argc, argv, "b:c:d:FH:jM:Nn:P:p:r:R:S:s:t:W:")) !=
+	while ((ch = getopt(argc, argv, "b:c:d:FH:jM:Nn:P:p:r:R:S:s:t:W:X")) !=
 	    -1) {
 		switch (ch) {
 		case 'b':
@@ -1081,6 +1108,9 @@ options(int argc, char *argv[])
 			load.window = (uint32_t)number(optarg, 1, WINDOW_MAX,
 			    "window");
 			break;
+		case 'X':
+			load.realtime = 1;
+			break;
 		default:
 			usage();
 		}
@@ -1120,6 +1150,7 @@ main(int argc, char *argv[])
 
 	options(argc, argv);
 	raise_nofile(load.n);
+	go_realtime();
 	(void)signal(SIGPIPE, SIG_IGN);
 	memset(&load.sin, 0, sizeof(load.sin));
 	load.sin.sin_family = AF_INET;

@@ -110,6 +110,7 @@ struct load {
 	enum mode		 mode;
 	uint16_t		 port;
 	int			 n, rooms, senders, json, nodelay, inflight_max;
+	int			 realtime, realtime_on;	/* -X, and granted */
 	uint32_t		 rate, duration, body, window, drain_secs;
 	uint32_t		 hold_secs;
 	const char		*marker;

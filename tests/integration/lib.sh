@@ -202,7 +202,7 @@ worker_pids() {
 role_pids() {
 	local p
 	for p in $(daemon_children); do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "-x $1"; then
+		if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q -- "-x $1"; then
 			echo "$p"
 		fi
 	done

@@ -27,7 +27,8 @@ start_daemon
 run paced -n 20 -r 1 -s 4 -b 128 -R 40 -d 1 -H 1
 jq -e '.ok and .proto == "securechat" and .mode == "paced" and
     .logged_in == 20 and .alive == 20 and .sent == 40 and .acked == 40 and
-    .expected == 40 * 20 and .delivered == .expected' "$TMP/paced.json" \
+    .expected == 40 * 20 and .delivered == .expected and
+    .sched == "other"' "$TMP/paced.json" \
     >/dev/null || fail "paced: $(cat "$TMP/paced.json")"
 pass "paced: 40 messages, 800 of 800 deliveries"
 jq -e '.server_measured and .server_procs == 24 and
@@ -47,9 +48,21 @@ pass "treestat: the idle daemon is master, broker, key process and template"
 stop_daemon
 rm -rf "$TMP/state"
 start_daemon
-run flood -F -n 10 -r 1 -s 3 -b 64 -W 4 -d 1
+run flood -F -n 10 -r 1 -s 3 -b 64 -W 4 -d 1 -X
 jq -e '.ok and .mode == "flood" and .window == 4 and .sent > 0 and
     .acked == .sent and .delivered == .expected and
     .expected == .sent * 10' "$TMP/flood.json" >/dev/null ||
     fail "flood: $(cat "$TMP/flood.json")"
 pass "flood: $(jq -r '.sent' "$TMP/flood.json") messages, all delivered"
+
+# -X: real-time priority where the machine grants it; where it does not
+# (no CAP_SYS_NICE, no real-time budget in this cgroup), a warning and
+# the normal priority, and the JSON says which.
+case $(jq -r '.sched' "$TMP/flood.json") in
+fifo) pass "flood: scload ran at SCHED_FIFO (-X)" ;;
+other)
+	grep -q 'SCHED_FIFO: .*running at the normal priority' \
+	    "$TMP/flood.err" || fail "-X refused without a word"
+	pass "flood: -X refused here ($(cat "$TMP/flood.err")), said so" ;;
+*) fail "flood: sched: $(jq -c '.sched' "$TMP/flood.json")" ;;
+esac
