@@ -27,7 +27,11 @@
 
 #define KEY_MAGIC_SCRYPT	"securechat-identity v1 scrypt"
 
-/* Read one line from the terminal with echo off; -1 at EOF or error. */
+/*
+ * Read one line from the terminal with echo off; -1 at EOF or error.
+ * Echo goes off, and what was typed before is discarded, before the
+ * prompt shows: what is typed once it shows is never thrown away.
+ */
 static int
 read_secret(const char *prompt, char *out, size_t outsz)
 {
@@ -35,8 +39,6 @@ read_secret(const char *prompt, char *out, size_t outsz)
 	int		 restore = 0, ch;
 	size_t		 n = 0;
 
-	(void)fputs(prompt, stderr);
-	(void)fflush(stderr);
 	if (tcgetattr(STDIN_FILENO, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
@@ -44,6 +46,8 @@ read_secret(const char *prompt, char *out, size_t outsz)
 		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0)
 			restore = 1;
 	}
+	(void)fputs(prompt, stderr);
+	(void)fflush(stderr);
 	/* stdio would keep what follows the line in its buffer; read bytes. */
 	for (;;) {
 		unsigned char	 b;
