@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,6 +134,44 @@ ssl_errors(char *buf, size_t bufsz)
 }
 
 /*
+ * A piece goes straight to the socket when nothing waits before it.
+ * libevent 2.1's TLS bufferevent would only ask for EV_WRITE here and
+ * write on the next turn of the loop: two epoll_ctl and one epoll_wait
+ * more for every wake that carries one frame.  When the socket does not
+ * take it all, OpenSSL keeps what it began, and the same bytes go first
+ * into the bufferevent's output, where libevent's own SSL_write retries
+ * them: libevent sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, and the retry
+ * is at least as long.  1 if the piece went, 0 if the output takes it.
+ */
+static int
+client_write_now(const uint8_t *p, size_t n)
+{
+	char	 err[512];
+	SSL	*ssl;
+	int	 r, e;
+
+	/* As libevent's own writer: not while a read waits to write. */
+	if (!w.handshake_done || w.client == NULL || n > INT_MAX ||
+	    (ssl = bufferevent_openssl_get_ssl(w.client)) == NULL ||
+	    SSL_want_write(ssl) ||
+	    evbuffer_get_length(bufferevent_get_output(w.client)) != 0)
+		return 0;
+	ERR_clear_error();
+	if ((r = SSL_write(ssl, p, (int)n)) > 0) {
+		/* No SSL_MODE_ENABLE_PARTIAL_WRITE: all or nothing. */
+		if ((size_t)r != n)
+			fatalx("SSL_write wrote %d of %zu bytes", r, n);
+		return 1;
+	}
+	e = SSL_get_error(ssl, r);
+	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+		return 0;
+	ssl_errors(err, sizeof(err));
+	log_info("client %s: connection error: %s", w.addr, err);
+	worker_exit(EXIT_SESSION_DONE);
+}
+
+/*
  * What the cork holds goes to the client's output in record-sized pieces,
  * each contiguous (libevent writes one TLS record per contiguous piece,
  * so frames added one by one would go out in as many records as their
@@ -151,10 +190,13 @@ client_flush(void)
 	while ((n = evbuffer_get_length(w.cork)) > 0) {
 		if (n > TLS_RECORD_MAX)
 			n = TLS_RECORD_MAX;
-		if ((p = evbuffer_pullup(w.cork, (ssize_t)n)) == NULL ||
-		    evbuffer_expand(out, n) == -1 ||
-		    bufferevent_write(w.client, p, n) == -1 ||
-		    evbuffer_drain(w.cork, n) == -1)
+		if ((p = evbuffer_pullup(w.cork, (ssize_t)n)) == NULL)
+			fatalx("client_flush");
+		if (!client_write_now(p, n) &&
+		    (evbuffer_expand(out, n) == -1 ||
+		    bufferevent_write(w.client, p, n) == -1))
+			fatalx("client_flush");
+		if (evbuffer_drain(w.cork, n) == -1)
 			fatalx("client_flush");
 	}
 }
@@ -167,7 +209,8 @@ send_frame(struct frame_buf *b)
 		fatalx("cannot build frame type 0x%04x", b->data ?
 		    be16_get(b->data + 4) : 0);
 	client_flush();
-	if (bufferevent_write(w.client, b->data, b->len) == -1)
+	if (!client_write_now(b->data, b->len) &&
+	    bufferevent_write(w.client, b->data, b->len) == -1)
 		fatalx("bufferevent_write");
 	frame_buf_free(b);
 }

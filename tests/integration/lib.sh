@@ -261,7 +261,7 @@ stop_daemon() {
 # client_start NAME [ARGS...]: a batch client reading from a fifo, so the
 # test decides when it says something and when its input ends.
 client_start() {
-	local name=$1
+	local name=$1 fd
 	shift
 	rm -f "$TMP/$name.in"
 	mkfifo "$TMP/$name.in"
@@ -291,6 +291,13 @@ client_say() {
 	local fd
 	eval "fd=\$CFD_$1"
 	printf '%s\n' "$2" >&"$fd" 2>/dev/null || true
+}
+
+# client_feed NAME FILE: every line of FILE to the client's input.
+client_feed() {
+	local fd
+	eval "fd=\$CFD_$1"
+	cat "$2" >&"$fd"
 }
 
 client_out() {

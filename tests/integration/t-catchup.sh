@@ -20,8 +20,7 @@ send_while_away() {
 	for i in $(seq 1 "$2"); do
 		echo "$1-$i"
 	done >"$TMP/lines"
-	eval "fd=\$CFD_alice"
-	cat "$TMP/lines" >&"$fd"
+	client_feed alice "$TMP/lines"
 	wait_for 180 sh -c "[ \$(grep -c '\"type\":\"ack\"' '$TMP/alice.out') -ge $((acks + $2)) ]" ||
 	    fail "alice's $2 messages were not all acknowledged"
 }

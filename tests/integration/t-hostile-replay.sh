@@ -28,8 +28,7 @@ N=4200
 for i in $(seq 1 $N); do
 	printf '/msg @bob filler %d\n' "$i"
 done >"$TMP/filler"
-eval "fd=\$CFD_alice"
-cat "$TMP/filler" >&"$fd"
+client_feed alice "$TMP/filler"
 client_wait_jq bob ".type==\"direct\" and .text==\"filler $N\"" 300
 got=$(client_count bob '"type":"direct"')
 [ "$got" -eq $((N + 1)) ] || fail "bob read $got of $((N + 1)) messages"

@@ -23,8 +23,7 @@ N=10000
 for i in $(seq 1 "$N"); do
 	echo "big-$i"
 done >"$TMP/lines"
-eval "fd=\$CFD_writer"
-cat "$TMP/lines" >&"$fd"
+client_feed writer "$TMP/lines"
 wait_for 180 sh -c "[ \$(grep -c '\"type\":\"ack\"' '$TMP/writer.out') -ge $N ]" ||
     fail "the writer's $N messages were not all acknowledged"
 peak=$(rss)
@@ -40,6 +39,31 @@ got=$(jq -r 'select(.type=="message") | .text' "$TMP/reader.out" | sed 's/^big-/
 echo "$got" | sort -n -c || fail "reader got them out of order"
 [ "$(echo "$got" | sort -u | wc -l)" -eq "$N" ] || fail "reader got duplicates"
 pass "the reader got all $N, in order, once"
+
+# More than the kernel's socket buffers hold (a new reader, whose receive
+# buffer has not grown): the worker's direct TLS write is refused part-way,
+# the rest waits in its output and goes when the reader reads again.
+client_start slow --user slow
+client_wait slow '"event":"logged_in"'
+client_say slow "/join #big"
+client_wait_jq slow '.type=="join" and .user=="slow"'
+kill -STOP "$(client_pid slow)"
+M=4000
+pad=$(head -c 3000 /dev/zero | tr '\0' x)
+seq -f "wide-%.0f $pad" 1 "$M" >"$TMP/wide"
+client_feed writer "$TMP/wide"
+wait_for 180 sh -c "[ \$(grep -c '\"type\":\"ack\"' '$TMP/writer.out') -ge $((N + M)) ]" ||
+    fail "the writer's $M wide messages were not all acknowledged"
+kill -CONT "$(client_pid slow)"
+client_wait_jq slow ".text | startswith(\"wide-$M \")" 180
+got=$(jq -r 'select(.type=="message" and (.text | startswith("wide-"))) |
+    .text' "$TMP/slow.out")
+[ "$(echo "$got" | wc -l)" -eq "$M" ] || fail "slow got $(echo "$got" | wc -l) of $M"
+echo "$got" | grep -qv " $pad\$" && fail "slow got a damaged message"
+echo "$got" | sed 's/^wide-//; s/ .*//' | sort -n -c ||
+    fail "slow got them out of order"
+pass "a reader stopped past the socket buffers got all $M (12 MB), in order"
+client_end slow || fail "slow exit"
 client_end reader || fail "reader exit"
 client_end writer || fail "writer exit"
 stop_daemon
