@@ -24,6 +24,12 @@ struct names {
 static struct names	 rooms, users;
 static struct names	 cands;		/* of the completion under way */
 static const char	**match;	/* those that fit, complete_word */
+/*
+ * Names are learnt only once a terminal may complete them: a script
+ * never does, and a server's 100,000 rooms would cost it a scan of the
+ * list for each.
+ */
+static int		 learning;
 
 static void
 names_add(struct names *ns, const char *name)
@@ -54,13 +60,15 @@ names_free(struct names *ns)
 void
 complete_add_room(const char *room)
 {
-	names_add(&rooms, room);
+	if (learning)
+		names_add(&rooms, room);
 }
 
 void
 complete_add_user(const char *user)
 {
-	names_add(&users, user);
+	if (learning)
+		names_add(&users, user);
 }
 
 /* readline calls this until it returns NULL; state 0 starts over. */
@@ -156,6 +164,7 @@ complete_init(void)
 	/* Only blanks separate words: '#', '@' and '/' belong to them. */
 	static char	 breaks[] = " \t";
 
+	learning = 1;
 	rl_attempted_completion_function = attempt;
 	rl_completer_word_break_characters = breaks;
 	rl_basic_word_break_characters = breaks;
