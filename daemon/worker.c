@@ -62,6 +62,7 @@ static struct {
 	struct bufferevent	*client;
 	struct bufferevent	*broker;
 	struct evbuffer		*cork;		/* broker frames of this wake */
+	struct evbuffer		*bcork;		/* client frames of this wake */
 	struct event		*handshake_ev;
 	struct event		*login_ev;
 	struct event		*rekey_ev;
@@ -378,6 +379,37 @@ rekey_arm(void)
 }
 
 /*
+ * Frames for the broker wait in the worker's own buffer until the end of
+ * the callback that made them, then go in one writev when nothing waits
+ * before them.  Written through the bufferevent, each first frame would
+ * cost an epoll_ctl to enable EV_WRITE, a loop turn to write it and
+ * another epoll_ctl to disable it.  What the socket does not take (or an
+ * error, which libevent's own write then reports) goes to the
+ * bufferevent, and libevent writes it as before.
+ */
+static void
+broker_write(const uint8_t *p, size_t len)
+{
+	if (evbuffer_add(w.bcork, p, len) == -1)
+		fatalx("evbuffer_add to the broker cork");
+}
+
+static void
+broker_flush(void)
+{
+	struct evbuffer	*out;
+
+	if (w.broker == NULL || evbuffer_get_length(w.bcork) == 0)
+		return;
+	out = bufferevent_get_output(w.broker);
+	if (evbuffer_get_length(out) == 0)
+		(void)evbuffer_write(w.bcork, bufferevent_getfd(w.broker));
+	if (evbuffer_get_length(w.bcork) > 0 &&
+	    bufferevent_write_buffer(w.broker, w.bcork) == -1)
+		fatalx("bufferevent_write_buffer to broker");
+}
+
+/*
  * Time-based random rekeying.  SSL_key_update only queues the KeyUpdate;
  * SSL_do_handshake sends it now rather than with the next write.
  */
@@ -390,9 +422,10 @@ key_update_note(void)
 	if (w.broker == NULL)
 		return;
 	frame_begin(&b, IMSG_KEY_UPDATE, w.max_frame);
-	if (frame_finish(&b) == -1 ||
-	    bufferevent_write(w.broker, b.data, b.len) == -1)
+	if (frame_finish(&b) == -1)
 		fatalx("key update note");
+	broker_write(b.data, b.len);
+	broker_flush();
 	frame_buf_free(&b);
 }
 
@@ -515,7 +548,8 @@ flow_update(void)
 {
 	size_t	 cq = evbuffer_get_length(bufferevent_get_output(w.client)) +
 		    evbuffer_get_length(w.cork);
-	size_t	 bq = evbuffer_get_length(bufferevent_get_output(w.broker));
+	size_t	 bq = evbuffer_get_length(bufferevent_get_output(w.broker)) +
+		    evbuffer_get_length(w.bcork);
 
 	if (w.closing)
 		return;
@@ -527,8 +561,7 @@ flow_update(void)
 static void
 relay_to_broker(const uint8_t *p, size_t len)
 {
-	if (bufferevent_write(w.broker, p, len) == -1)
-		fatalx("bufferevent_write to broker");
+	broker_write(p, len);
 }
 
 /* One whole, decoded and validated client frame. */
@@ -574,7 +607,7 @@ client_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 }
 
 static void
-client_read_cb(struct bufferevent *bev, void *arg)
+client_read_frames(struct bufferevent *bev)
 {
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 f;
@@ -616,6 +649,14 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Every frame of the wake is read, then relayed in one write. */
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	client_read_frames(bev);
+	broker_flush();
+}
+
 static void
 session_to_broker(void)
 {
@@ -632,9 +673,10 @@ session_to_broker(void)
 	frame_put_str(&b, F_TLS_GROUP, tls_group_name(w.ssl));
 	frame_put_bytes(&b, F_EXPORTER, exporter, sizeof(exporter));
 	OPENSSL_cleanse(exporter, sizeof(exporter));
-	if (frame_finish(&b) == -1 ||
-	    bufferevent_write(w.broker, b.data, b.len) == -1)
+	if (frame_finish(&b) == -1)
 		fatalx("session to broker");
+	broker_write(b.data, b.len);
+	broker_flush();
 	frame_buf_free(&b);
 }
 
@@ -903,6 +945,7 @@ worker_run(int client, int broker, int key, const char *addr,
 
 	if ((w.ssl = SSL_new(w.ctx)) == NULL ||
 	    (w.cork = evbuffer_new()) == NULL ||
+	    (w.bcork = evbuffer_new()) == NULL ||
 	    (w.base = worker_event_base()) == NULL || timers_new() == -1 ||
 	    (w.sigterm_ev = evsignal_new(w.base, SIGTERM, sigterm_cb,
 	    NULL)) == NULL || event_add(w.sigterm_ev, NULL) == -1)
