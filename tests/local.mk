@@ -168,6 +168,14 @@ check_PROGRAMS += %D%/unit/test_settings %D%/unit/test_history
 %C%_unit_test_history_LDADD = common/libcommon.a $(SQLITE_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_settings %D%/unit/test_history
 
+# The client's tab completion (libedit's readline interface).
+check_PROGRAMS += %D%/unit/test_complete
+%C%_unit_test_complete_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+%C%_unit_test_complete_CFLAGS = $(TEST_CFLAGS) $(LIBEDIT_CFLAGS)
+%C%_unit_test_complete_SOURCES = %D%/unit/test_complete.c client/complete.c
+%C%_unit_test_complete_LDADD = common/libcommon.a $(LIBEDIT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+TESTS += %D%/unit/test_complete
+
 TESTS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %D%/unit/test_store \
 	%D%/unit/test_broker_ipc %D%/unit/test_client_queue
 TESTS += $(INTEGRATION_TESTS)

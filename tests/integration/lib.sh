@@ -312,6 +312,16 @@ client_count() {
 	grep -c -- "$2" "$TMP/$1.out" || true
 }
 
+# client_acks NAME: how many of its SENDs NAME has had acknowledged.
+client_acks() {
+	grep -c '"type":"ack"' "$TMP/$1.out" || true
+}
+
+# acks_at_least NAME N: NAME has had N SENDs acknowledged (for wait_for).
+acks_at_least() {
+	[ "$(client_acks "$1")" -ge "$2" ]
+}
+
 # client_wait NAME PATTERN [SECONDS]
 client_wait() {
 	if ! wait_for "${3:-10}" client_has "$1" "$2"; then

@@ -16,12 +16,12 @@ stat() {
 # send_while_away PREFIX N: alice sends N messages while bob is offline.
 send_while_away() {
 	local acks
-	acks=$(grep -c '"type":"ack"' "$TMP/alice.out" || true)
+	acks=$(client_acks alice)
 	for i in $(seq 1 "$2"); do
 		echo "$1-$i"
 	done >"$TMP/lines"
 	client_feed alice "$TMP/lines"
-	wait_for 180 sh -c "[ \$(grep -c '\"type\":\"ack\"' '$TMP/alice.out') -ge $((acks + $2)) ]" ||
+	wait_for 180 acks_at_least alice $((acks + $2)) ||
 	    fail "alice's $2 messages were not all acknowledged"
 }
 

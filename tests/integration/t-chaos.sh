@@ -37,7 +37,6 @@ done
 # The broker's kills are set by progress, not by the clock (a slow
 # machine may take any time to start the traffic): the first once s1 has
 # 30 acknowledged, the second once 30 more are.
-acked_now() { grep -c '"type":"ack"' "$TMP/$1.out" || true; }
 want=30
 for round in 1 2 3 4; do
 	sleep 1
@@ -46,9 +45,9 @@ for round in 1 2 3 4; do
 		kill -KILL "${ws[RANDOM % ${#ws[@]}]}" 2>/dev/null || true
 	fi
 	if [ "$round" -le 2 ]; then
-		wait_for 120 sh -c "[ \$(grep -c '\"type\":\"ack\"' '$TMP/s1.out') -ge $want ]" ||
+		wait_for 120 acks_at_least s1 "$want" ||
 		    fail "s1 never had $want messages acknowledged"
-		a=$(acked_now s1)
+		a=$(client_acks s1)
 		[ "$a" -lt 200 ] || fail "traffic was over before the broker was killed"
 		echo "killing the broker with $a of s1's messages acknowledged"
 		b=$(broker_pid)

@@ -24,7 +24,7 @@ for i in $(seq 1 "$N"); do
 	echo "big-$i"
 done >"$TMP/lines"
 client_feed writer "$TMP/lines"
-wait_for 180 sh -c "[ \$(grep -c '\"type\":\"ack\"' '$TMP/writer.out') -ge $N ]" ||
+wait_for 180 acks_at_least writer "$N" ||
     fail "the writer's $N messages were not all acknowledged"
 peak=$(rss)
 growth=$((peak - before))
@@ -52,7 +52,7 @@ M=4000
 pad=$(head -c 3000 /dev/zero | tr '\0' x)
 seq -f "wide-%.0f $pad" 1 "$M" >"$TMP/wide"
 client_feed writer "$TMP/wide"
-wait_for 180 sh -c "[ \$(grep -c '\"type\":\"ack\"' '$TMP/writer.out') -ge $((N + M)) ]" ||
+wait_for 180 acks_at_least writer $((N + M)) ||
     fail "the writer's $M wide messages were not all acknowledged"
 kill -CONT "$(client_pid slow)"
 client_wait_jq slow ".text | startswith(\"wide-$M \")" 180
