@@ -21,7 +21,9 @@
 #include "scload.h"
 #include "util.h"
 
-#define ACK_EVERY	64		/* DELIVERED after this many events */
+/* As the client (CLIENT_DELIVERED_*): DELIVERED this late, or this often. */
+#define ACK_EVERY	256		/* events */
+#define ACK_LATE_NS	(1000 * 1000 * 1000ULL)
 #define SC_ID_OFF	8		/* sender and seq follow the time */
 #define SC_MAX_BODY	60000
 
@@ -210,7 +212,11 @@ on_room_event(struct client *c, const struct frame *f)
 	}
 	if (seq > c->sc.last_seq)
 		c->sc.last_seq = seq;
-	if (++c->sc.unacked >= ACK_EVERY)
+	/* The client's timer is checked at the next event: close enough. */
+	if (c->sc.unacked++ == 0)
+		c->sc.unacked_ns = load_now();
+	if (c->sc.unacked >= ACK_EVERY ||
+	    load_now() - c->sc.unacked_ns >= ACK_LATE_NS)
 		send_delivered(c);
 	if (kind == EVENT_JOIN)
 		load_join_seen(c, strcmp(from, c->name) == 0);

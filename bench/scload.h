@@ -51,6 +51,7 @@ struct sc_client {
 	uint8_t		 login_sig[SIG_LEN];
 	uint64_t	 last_seq;	/* of its room's events */
 	unsigned int	 unacked;	/* events since DELIVERED */
+	uint64_t	 unacked_ns;	/* when the first of them came */
 };
 
 struct client {

@@ -159,7 +159,9 @@ chat_logged_in(struct client *c)
 		c->seen.v[i].told = 0;
 		c->seen.v[i].active = 0;
 	}
-	c->undelivered = 0;
+	/* Nothing is told on the new connection until events come. */
+	c->untold = 0;
+	c->tell_due_ms = 0;
 	c->held = 0;
 	if (c->ev_hold != NULL)
 		(void)event_del(c->ev_hold);
@@ -172,60 +174,58 @@ chat_logged_in(struct client *c)
 static void
 delivered_cb(evutil_socket_t fd, short what, void *arg)
 {
-	chat_delivered(arg, 1);
+	struct client	*c = arg;
+
+	c->armed_due_ms = 0;
+	chat_delivered(c, 0);
 }
 
-/*
- * Tell the server what has been shown, at most every 100 ms or every 64
- * events.  The .seen file is written first: a client killed between the
- * two shows nothing twice, the server merely sends it again.
- */
-void
-chat_delivered(struct client *c, int now)
+/* The timer fires at the earlier of the two deadlines, if any. */
+static void
+delivered_arm(struct client *c, uint64_t t)
+{
+	struct timeval	 tv;
+	uint64_t	 due = c->save_due_ms;
+
+	if (c->tell_due_ms != 0 && (due == 0 || c->tell_due_ms < due))
+		due = c->tell_due_ms;
+	/* Called for every event shown: the timer moves only when it must. */
+	if (due == c->armed_due_ms)
+		return;
+	c->armed_due_ms = due;
+	if (due == 0) {
+		if (c->ev_delivered != NULL)
+			(void)event_del(c->ev_delivered);
+		return;
+	}
+	if (c->ev_delivered == NULL &&
+	    (c->ev_delivered = evtimer_new(c->base, delivered_cb, c)) == NULL)
+		fatalx("evtimer_new");
+	due = due > t ? due - t : 1;
+	tv.tv_sec = (time_t)(due / 1000);
+	tv.tv_usec = (suseconds_t)(due % 1000) * 1000;
+	if (evtimer_add(c->ev_delivered, &tv) == -1)
+		fatalx("evtimer_add");
+}
+
+/* Something shown is not told yet: it will be, by this deadline. */
+static void
+delivered_due(struct client *c, uint64_t t)
+{
+	if (c->tell_due_ms == 0)
+		c->tell_due_ms = t + CLIENT_DELIVERED_MS;
+}
+
+/* DELIVERED for every log whose mark moved since the server was told. */
+static void
+delivered_tell(struct client *c)
 {
 	struct frame_buf	 b;
 	struct seen_entry	*e;
-	struct timeval		 tv;
-	char			 err[512];
 	size_t			 i;
-	int			 dirty = 0;
 
-	if (c->seen_file == NULL)
-		return;
-	/* Scanning the table per event would cost a flood of rooms dearly. */
-	/*
-	 * Each save writes the whole table: with many rooms, wait for more
-	 * events, so that a flood costs in proportion to what it sends.
-	 */
-	if (!now && c->undelivered < CLIENT_DELIVERED_EVENTS + c->seen.n / 8) {
-		if (c->ev_delivered == NULL &&
-		    (c->ev_delivered = evtimer_new(c->base, delivered_cb,
-		    c)) == NULL)
-			fatalx("evtimer_new");
-		if (!evtimer_pending(c->ev_delivered, NULL)) {
-			tv.tv_sec = 0;
-			tv.tv_usec = CLIENT_DELIVERED_MS * 1000;
-			if (evtimer_add(c->ev_delivered, &tv) == -1)
-				fatalx("evtimer_add");
-		}
-		return;
-	}
-	for (i = 0; i < c->seen.n; i++)
-		if (c->seen.v[i].shown > c->seen.v[i].told)
-			dirty = 1;
-	if (!dirty)
-		return;
-	if (c->ev_delivered != NULL)
-		(void)event_del(c->ev_delivered);
-	c->undelivered = 0;
-	/* Chains learnt from what was shown must outlive a restart too. */
-	if (e2ec_save(c) == -1)
-		return;
-	if (seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1) {
-		/* Without the file, telling the server could lose messages. */
-		out_error(c, "SEEN", "%s", err);
-		return;
-	}
+	c->untold = 0;
+	c->tell_due_ms = 0;
 	for (i = 0; i < c->seen.n; i++) {
 		e = &c->seen.v[i];
 		if (c->state != CS_READY && c->state != CS_CLOSING)
@@ -239,6 +239,53 @@ chat_delivered(struct client *c, int now)
 		conn_send(c, &b);
 		e->told = e->shown;
 	}
+}
+
+/*
+ * What has been shown is recorded in the .seen file at most
+ * CLIENT_SEEN_MS late or every CLIENT_SEEN_EVENTS events, and told to
+ * the server (DELIVERED) at most CLIENT_DELIVERED_MS late or every
+ * CLIENT_DELIVERED_EVENTS events; both at once when now is set (the
+ * session ends).  The file is written first: a client killed between
+ * the two shows nothing twice, the server merely sends it again.  The
+ * server is told less often than the file is written because every
+ * DELIVERED costs it a wake of this client's worker and of the broker
+ * (docs/PERFORMANCE.md); a cursor that lags only means events sent
+ * again at the next login, which the marks drop.  Each save writes the
+ * whole table: with many rooms, both wait for more events, so that a
+ * flood costs in proportion to what it sends.
+ */
+void
+chat_delivered(struct client *c, int now)
+{
+	char		 err[512];
+	uint64_t	 t;
+	unsigned	 more = (unsigned)(c->seen.n / 8);
+
+	if (c->seen_file == NULL)
+		return;
+	t = now_ms();
+	if (c->unsaved > 0 && (now || c->unsaved >= CLIENT_SEEN_EVENTS +
+	    more || t >= c->save_due_ms)) {
+		/* Chains learnt from what was shown must outlive a restart too. */
+		if (e2ec_save(c) == -1)
+			return;
+		if (seen_save(&c->seen, c->seen_file, err,
+		    sizeof(err)) == -1) {
+			/* Without the file, telling the server could lose messages. */
+			out_error(c, "SEEN", "%s", err);
+			return;
+		}
+		c->untold += c->unsaved;
+		c->unsaved = 0;
+		c->save_due_ms = 0;
+		delivered_due(c, t);
+	}
+	if (c->unsaved == 0 && c->tell_due_ms != 0 && (now ||
+	    c->untold >= CLIENT_DELIVERED_EVENTS + more ||
+	    t >= c->tell_due_ms))
+		delivered_tell(c);
+	delivered_arm(c, t);
 }
 
 /*
@@ -295,8 +342,10 @@ first_time(struct client *c, const char *key, uint64_t seq)
 	e->active = 1;
 	if (seq <= e->shown) {
 		/* Let the server's cursor catch up with what we know. */
-		if (e->shown > e->told)
+		if (e->shown > e->told) {
+			delivered_due(c, now_ms());
 			chat_delivered(c, 0);
+		}
 		return 0;
 	}
 	if (seq - e->shown > SEEN_SEQ_JUMP) {
@@ -307,7 +356,8 @@ first_time(struct client *c, const char *key, uint64_t seq)
 		return 0;
 	}
 	e->shown = seq;
-	c->undelivered++;
+	if (c->unsaved++ == 0)
+		c->save_due_ms = now_ms() + CLIENT_SEEN_MS;
 	return 1;
 }
 
@@ -743,6 +793,7 @@ chat_free(struct client *c)
 	if (c->ev_delivered != NULL)
 		event_free(c->ev_delivered);
 	c->ev_hold = c->ev_delivered = NULL;
+	c->armed_due_ms = 0;
 	outbox_clear(&c->outbox);
 	seen_free(&c->seen);
 }

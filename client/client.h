@@ -31,8 +31,10 @@
 #define CLIENT_PROGRESS_SECS	60	/* batch: give up after no progress */
 #define CLIENT_BACKOFF_MIN_MS	250	/* first reconnect delay */
 #define CLIENT_BACKOFF_MAX_MS	10000
-#define CLIENT_DELIVERED_MS	100	/* DELIVERED at most this often, */
-#define CLIENT_DELIVERED_EVENTS	64	/* or after this many events */
+#define CLIENT_SEEN_MS		100	/* .seen written at most this late, */
+#define CLIENT_SEEN_EVENTS	64	/* or after this many events */
+#define CLIENT_DELIVERED_MS	1000	/* DELIVERED at most this late, */
+#define CLIENT_DELIVERED_EVENTS	256	/* or after this many events */
 #define CLIENT_PASS_MAX		1024
 #define CLIENT_WINDOW		64	/* SENDs in flight, normally */
 #define CLIENT_TOKEN_LEN	16	/* our PING tokens */
@@ -221,7 +223,11 @@ struct client {
 	char			*seen_file;
 	int			 seen_full;	/* said once: table full */
 	struct event		*ev_delivered;
-	unsigned		 undelivered;	/* events shown, not yet told */
+	unsigned		 unsaved;	/* events shown, not in .seen */
+	unsigned		 untold;	/* in .seen, not told */
+	uint64_t		 save_due_ms;	/* 0, or .seen written by then */
+	uint64_t		 tell_due_ms;	/* 0, or DELIVERED sent by then */
+	uint64_t		 armed_due_ms;	/* ev_delivered's, 0: not armed */
 	struct event		*ev_progress;	/* batch watchdog */
 	char			 prompt[ROOM_MAX_LEN + 16];
 	struct view		*view;		/* rooms joined, the history store */

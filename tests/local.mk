@@ -215,6 +215,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-bench.sh \
 	%D%/integration/t-hostile-trust.sh \
 	%D%/integration/t-hostile-fake.sh \
+	%D%/integration/t-delivered.sh \
 	%D%/integration/t-hostile-client.sh \
 	%D%/integration/t-hostile-replay.sh \
 	%D%/integration/t-hostile-order.sh \
@@ -224,7 +225,8 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-scripting.sh \
 	%D%/integration/t-systemd.sh \
 	%D%/integration/t-docs.sh
-EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh $(INTEGRATION_TESTS) %D%/fuzz
+EXTRA_DIST += %D%/integration/lib.sh %D%/integration/hostile.sh \
+	%D%/integration/fake.sh $(INTEGRATION_TESTS) %D%/fuzz
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	SC_HARDENED='$(SC_HARDENED)'; SC_SANITIZERS='$(SC_SANITIZERS)'; \
 	export top_srcdir top_builddir SC_HARDENED SC_SANITIZERS;

@@ -108,7 +108,8 @@ fuzz_client_begin(struct client *c, int state, int json)
 	c->no_reconnect = c->restart_pending = c->server_error = 0;
 	c->registering = 0;
 	c->held = c->careful = 0;
-	c->undelivered = 0;
+	c->unsaved = c->untold = 0;
+	c->save_due_ms = c->tell_due_ms = c->armed_due_ms = 0;
 	c->attempt = 0;
 	c->input_eof = c->input_skip = c->input_paused = 0;
 	c->max_frame = FRAME_MAX_DEFAULT;

@@ -13,6 +13,8 @@
  * KEYS_GET, WHO) until the client closes it.  Commands:
  *   event ROOM SEQ KIND FROM      a ROOM_EVENT (kind 0 with a short body)
  *   rooms PREFIX N                join events of N rooms PREFIX0.., seq 1
+ *   events ROOM SEQ N             N join events in ROOM of users j0..,
+ *                                 seqs SEQ, SEQ + 1, ...
  *   keys PREFIX N                 N unasked KEYS, random identity keys
  *   stamped ROOM SEQ N            N messages of N new senders, each
  *                                 stamped with a random identity key
@@ -279,6 +281,14 @@ run(char **w, size_t n)
 		for (i = 0; i < count; i++) {
 			(void)snprintf(name, sizeof(name), "%s%llu", w[1], i);
 			room_event(name, 1, EVENT_JOIN, user, NULL);
+		}
+	} else if (strcmp(w[0], "events") == 0 && n == 4) {
+		if ((count = number(w[3])) > COUNT_MAX)
+			die("too many");
+		for (i = 0; i < count; i++) {
+			(void)snprintf(name, sizeof(name), "j%llu", i);
+			room_event(w[1], number(w[2]) + i, EVENT_JOIN, name,
+			    NULL);
 		}
 	} else if (strcmp(w[0], "keys") == 0 && n == 3) {
 		if ((count = number(w[2])) > COUNT_MAX)

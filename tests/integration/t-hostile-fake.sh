@@ -8,25 +8,7 @@
 # - bidirectional controls in server text do not reach the terminal.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hostile.sh"
-FAKE=$top_builddir/tests/integration/scfake
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -subj /CN=localhost -days 2 -keyout "$TMP/fake.key" -out "$TMP/fake.crt" \
-    >/dev/null 2>&1 || fail "cannot make a certificate"
-
-# fake_start SCRIPT: the fake server on a free port (PORT), in the background.
-fake_start() {
-	PORT=$(free_port)
-	printf '%s\n' "$1" >"$TMP/script"
-	"$FAKE" -p "$PORT" -c "$TMP/fake.crt" -k "$TMP/fake.key" "$TMP/script" \
-	    >"$TMP/fake.out" 2>"$TMP/fake.err" &
-	FPID=$!
-	wait_for 10 grep -q listening "$TMP/fake.out" || fail "scfake did not start: $(cat "$TMP/fake.err")"
-}
-fake_stop() {
-	kill "$FPID" 2>/dev/null || true
-	wait "$FPID" 2>/dev/null || true
-}
-trap 'fake_stop; cleanup' EXIT
+. "$(dirname "$0")/fake.sh"
 
 # 1. A seq of 2^64 - 1, then seq 5; after a restart, seq 6.
 fake_start "event #a 18446744073709551615 1 bob
