@@ -66,6 +66,7 @@ reader(int fd, const uint8_t *log, size_t size)
 	}
 	if (n == -1)
 		err(1, "read");
+	(void)sink;	/* read once more: clang counts only reads as uses */
 	_exit(0);
 }
 
