@@ -899,10 +899,11 @@ state_init(void)
 static void
 heap_settings(void)
 {
+	/* Only speed depends on it; a sanitizer's allocator refuses it. */
 	if (mallopt(M_MMAP_THRESHOLD, BROKER_MMAP_THRESHOLD) != 1 ||
 	    mallopt(M_TRIM_THRESHOLD, BROKER_TRIM_THRESHOLD) != 1 ||
 	    mallopt(M_TOP_PAD, BROKER_TOP_PAD) != 1)
-		log_warnx("broker: mallopt failed; the heap keeps its "
+		log_debug("broker: mallopt refused; the heap keeps its "
 		    "defaults");
 }
 

@@ -4,7 +4,8 @@
  * are static around one state, so this file includes worker.c and drives
  * its read callbacks on socket pairs, without TLS and without a sandbox.
  * The state is what worker_run makes in a forked worker: the timers, the
- * cork for the broker's frames, an SSL object that never handshakes (the
+ * corks for the broker's frames and for the broker, an SSL object that
+ * never handshakes (the
  * worker holds no key: the key process signs, keysign.c, and no input here
  * reaches a handshake).
  */
@@ -26,6 +27,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static jmp_buf	 fatal_jmp;
 static int	 fatal_armed;
+static int	 broker_peer = -1;	/* the broker's end of w.broker */
 
 static void
 fatal_cb(void)
@@ -40,6 +42,7 @@ setup(void)
 	fuzz_setup();
 	log_fatal_hook(fatal_cb);
 	if ((w.cork = evbuffer_new()) == NULL ||
+	    (w.bcork = evbuffer_new()) == NULL ||
 	    (w.base = event_base_new()) == NULL || timers_new() == -1 ||
 	    (w.ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
 	    (w.ssl = SSL_new(w.ctx)) == NULL)
@@ -53,8 +56,9 @@ setup(void)
 	w.handshake_done = 1;
 }
 
+/* A bufferevent on a socket pair; peer, if not NULL, keeps the other end. */
 static struct bufferevent *
-bev_new(void)
+bev_new(int *peer)
 {
 	struct bufferevent	*bev;
 	int			 sp[2];
@@ -63,7 +67,12 @@ bev_new(void)
 	    (bev = bufferevent_socket_new(w.base, sp[0],
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		abort();
-	(void)close(sp[1]);
+	if (peer == NULL)
+		(void)close(sp[1]);
+	else if (fd_set_nonblock(sp[1]) == -1)
+		abort();
+	else
+		*peer = sp[1];
 	return bev;
 }
 
@@ -87,13 +96,21 @@ arrive(struct bufferevent *bev, const uint8_t *p, size_t len)
 static void
 check_relayed(int welcomed, int logged_in)
 {
-	struct evbuffer	*out = bufferevent_get_output(w.broker);
+	struct evbuffer	*out, *queued = bufferevent_get_output(w.broker);
 	struct frame	 f;
 	uint8_t		*p;
 	size_t		 flen;
+	int		 n;
 
-	/* We read what the socket would have taken. */
-	if (evbuffer_unfreeze(out, 1) == -1)
+	/* What the worker wrote to the socket itself, then what it queued. */
+	if ((out = evbuffer_new()) == NULL)
+		abort();
+	while ((n = evbuffer_read(out, broker_peer, 65536)) > 0)
+		;
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+		abort();
+	if (evbuffer_unfreeze(queued, 1) == -1 ||
+	    evbuffer_add_buffer(out, queued) == -1)
 		abort();
 	while (evbuffer_get_length(out) > 0) {
 		if (!welcomed)
@@ -107,6 +124,7 @@ check_relayed(int welcomed, int logged_in)
 		if (evbuffer_drain(out, flen) == -1)
 			abort();
 	}
+	evbuffer_free(out);
 }
 
 int
@@ -121,8 +139,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_rand_reset();
 	mode = fuzz_u8(&in) % MODE_COUNT;
 	flags = fuzz_u8(&in);
-	w.client = bev_new();
-	w.broker = bev_new();
+	w.client = bev_new(NULL);
+	w.broker = bev_new(&broker_peer);
 	w.closing = 0;
 	w.ping_outstanding = 0;
 	w.last_rx_ms = now_ms();
@@ -168,6 +186,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bufferevent_free(w.client);
 	bufferevent_free(w.broker);
 	w.client = w.broker = NULL;
+	(void)close(broker_peer);
+	broker_peer = -1;
 	/* libevent closes freed bufferevents' sockets in its loop. */
 	if (event_base_loop(w.base, EVLOOP_NONBLOCK) == -1)
 		abort();
