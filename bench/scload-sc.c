@@ -200,6 +200,7 @@ on_room_event(struct client *c, const struct frame *f)
 	size_t		 len;
 	uint64_t	 seq, ts = 0;
 	uint32_t	 mseq = 0;
+	uint64_t	 now = load_now();
 	uint8_t		 kind;
 	int		 sender = -1;
 	char		 from[NAME_MAX_LEN + 1];
@@ -214,9 +215,8 @@ on_room_event(struct client *c, const struct frame *f)
 		c->sc.last_seq = seq;
 	/* The client's timer is checked at the next event: close enough. */
 	if (c->sc.unacked++ == 0)
-		c->sc.unacked_ns = load_now();
-	if (c->sc.unacked >= ACK_EVERY ||
-	    load_now() - c->sc.unacked_ns >= ACK_LATE_NS)
+		c->sc.unacked_ns = now;
+	if (c->sc.unacked >= ACK_EVERY || now - c->sc.unacked_ns >= ACK_LATE_NS)
 		send_delivered(c);
 	if (kind == EVENT_JOIN)
 		load_join_seen(c, strcmp(from, c->name) == 0);

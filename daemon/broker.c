@@ -893,8 +893,8 @@ state_init(void)
  * Every turn fills the links' output buffers and empties them again.  With
  * glibc's defaults the free heap top went back to the kernel at the end
  * of most turns and was faulted in, zeroed, at the next: under a flood,
- * some 3,000 brk calls and 90,000 page faults in 5 s, a fifth of the
- * broker's CPU.  The broker is one process: it keeps what it freed.
+ * some 3,000 brk calls and 90,000 page faults in 5 s (docs/PERFORMANCE.md).
+ * The broker is one process: it keeps what it freed.
  */
 static void
 heap_settings(void)

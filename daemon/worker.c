@@ -557,13 +557,6 @@ flow_update(void)
 	set_reading(w.broker, cq <= RELAY_HIGH);
 }
 
-/* Pass a client frame to the broker unchanged; it decides everything. */
-static void
-relay_to_broker(const uint8_t *p, size_t len)
-{
-	broker_write(p, len);
-}
-
 /* One whole, decoded and validated client frame. */
 static void
 client_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
@@ -598,10 +591,11 @@ client_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 			reject(ERR_TOO_LARGE, text);
 			return;
 		}
-		relay_to_broker(raw, rawlen);
+		broker_write(raw, rawlen);
 		break;
 	default:
-		relay_to_broker(raw, rawlen);
+		/* Unchanged: the broker decides everything else. */
+		broker_write(raw, rawlen);
 		break;
 	}
 }

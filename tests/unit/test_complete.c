@@ -71,6 +71,8 @@ test_learnt_after_init(void **state)
 	assert_int_equal(complete_word("/q", 1, &v, prefix, sizeof(prefix)),
 	    1);
 	assert_string_equal(v[0], "/quit");
+	assert_int_equal(complete_word("/q", 0, &v, prefix, sizeof(prefix)),
+	    0);
 	complete_free();
 }
 
