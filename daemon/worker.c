@@ -6,8 +6,10 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,14 @@
  */
 #define TLS_RECORD_MAX		16384
 #define CLIENT_WRITE_MAX	(4 * TLS_RECORD_MAX)
+/*
+ * libevent 2.1 reads at most this much per wake (EVBUFFER_MAX_READ in its
+ * buffer.c); broker_read_rest takes up to BROKER_READ_MAX more at once.
+ */
+#define LIBEVENT_READ_MAX	4096
+#define BROKER_READ_MAX		(4 * TLS_RECORD_MAX)
+/* This long after the last large read, free heap pages go back. */
+#define TRIM_AFTER_S		1
 
 static struct {
 	struct event_base	*base;
@@ -70,6 +80,7 @@ static struct {
 	struct event		*close_ev;
 	struct event		*sigterm_ev;
 	struct event		*keyupdate_ev;
+	struct event		*trim_ev;	/* after a large read */
 
 	char			 addr[64];
 	char			 user[64];
@@ -771,6 +782,76 @@ broker_frame(const struct frame *f, const uint8_t *raw, size_t rawlen)
 }
 
 /*
+ * A burst leaves the worker's heap at its high-water mark (the large
+ * reads, the cork, the records); once the burst is over, whole free pages
+ * go back, so that an idle worker again costs what it holds.  Re-arming a
+ * pending timer is a heap operation in libevent, no system call.
+ */
+static void
+trim_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)malloc_trim(0);
+}
+
+static void
+trim_arm(void)
+{
+	struct timeval	 tv = { TRIM_AFTER_S, 0 };
+
+	if (evtimer_add(w.trim_ev, &tv) == -1)
+		fatalx("evtimer_add trim");
+}
+
+/*
+ * A fan-out batch is often larger than the 4096 bytes libevent 2.1 reads
+ * per wake, and each slice cost a loop turn, a TLS record and a write to
+ * the client.  When the bufferevent's read may have stopped short, the
+ * rest of the batch (up to BROKER_READ_MAX) is read now, so that a wake's
+ * frames go out together.  A read that fails or finds the end is left to
+ * the bufferevent, whose next read sees it again and reports it.
+ */
+static void
+broker_read_rest(struct evbuffer *in)
+{
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	ssize_t			 got;
+	size_t			 left;
+	int			 fd, avail, i, n;
+
+	if (evbuffer_get_length(in) < LIBEVENT_READ_MAX ||
+	    !(bufferevent_get_enabled(w.broker) & EV_READ))
+		return;
+	fd = bufferevent_getfd(w.broker);
+	if (ioctl(fd, FIONREAD, &avail) == -1 || avail <= 0)
+		return;
+	if (avail > BROKER_READ_MAX)
+		avail = BROKER_READ_MAX;
+	/* A socket bufferevent thaws its input's end only for its reads. */
+	if (evbuffer_unfreeze(in, 0) == -1 ||
+	    (n = evbuffer_reserve_space(in, avail, v, 2)) <= 0)
+		fatalx("evbuffer_reserve_space");
+	/* The reservation may be larger than asked: read what was. */
+	left = (size_t)avail;
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+		left -= iov[i].iov_len;
+	}
+	left = (got = readv(fd, iov, n)) > 0 ? (size_t)got : 0;
+	for (i = 0; i < n && left > 0; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	if (evbuffer_commit_space(in, v, i) == -1 ||
+	    evbuffer_freeze(in, 0) == -1)
+		fatalx("evbuffer_commit_space");
+	if (got > 0)
+		trim_arm();
+}
+
+/*
  * The broker is trusted more than a client, but its frames are checked.
  * Every whole frame waiting is taken; what is for the client is corked
  * and sent at the end, in as few TLS records and writes as fit.  The
@@ -786,6 +867,7 @@ broker_read_cb(struct bufferevent *bev, void *arg)
 	size_t		 flen;
 	int		 rv;
 
+	broker_read_rest(in);
 	while (!w.closing) {
 		rv = frame_evbuffer_next(in, w.max_frame + 1024,
 		    proto_broker_spec, &f, &p, &flen);
@@ -896,7 +978,8 @@ timers_new(void)
 	    (w.rekey_ev = evtimer_new(w.base, rekey_cb, NULL)) == NULL ||
 	    (w.idle_ev = evtimer_new(w.base, idle_cb, NULL)) == NULL ||
 	    (w.keyupdate_ev = evtimer_new(w.base, keyupdate_cb,
-	    NULL)) == NULL)
+	    NULL)) == NULL ||
+	    (w.trim_ev = evtimer_new(w.base, trim_cb, NULL)) == NULL)
 		return -1;
 	return 0;
 }

@@ -105,6 +105,13 @@ check_PROGRAMS += %D%/unit/test_hash
 %C%_unit_test_hash_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 TESTS += %D%/unit/test_hash
 
+# The worker takes a fan-out batch in one wake (issue 13).
+check_PROGRAMS += %D%/unit/test_worker_read
+%C%_unit_test_worker_read_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/daemon
+%C%_unit_test_worker_read_SOURCES = %D%/unit/test_worker_read.c
+%C%_unit_test_worker_read_LDADD = $(TEST_LIBS)
+TESTS += %D%/unit/test_worker_read
+
 check_PROGRAMS += %D%/unit/test_ring
 %C%_unit_test_ring_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_ring_SOURCES = %D%/unit/test_ring.c daemon/broker-ring.c

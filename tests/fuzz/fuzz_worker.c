@@ -183,6 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)evtimer_del(w.rekey_ev);
 	(void)evtimer_del(w.idle_ev);
 	(void)evtimer_del(w.keyupdate_ev);
+	(void)evtimer_del(w.trim_ev);
 	bufferevent_free(w.client);
 	bufferevent_free(w.broker);
 	w.client = w.broker = NULL;
