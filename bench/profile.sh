@@ -151,18 +151,46 @@ echo "scload -j -P $PROTO -p PORT -S PID -H 2 ${SCENARIO[*]}" >"$OUT/scload.cmd"
 "$SCLOAD" -j -P "$PROTO" -p "$PORT" -S "$ROOT" -H 2 "${SCENARIO[@]}" \
     >"$OUT/scload.json" 2>"$OUT/scload.err" &
 SPID=$!
-# Every process of the tree while it runs, with its role: workers come
-# and go, so the tree is listed twice a second and the lists merged.
+# Every process of the tree while it runs, with its role ("-x ROLE" in
+# its command line): workers come and go, so the tree is listed twice a
+# second and the new ones added.  One ps and one awk a turn: a few
+# processes per pid, as this loop once ran, took a third of the machine
+# at N = 500 and were in the profile.
+list_tree() {
+	ps -e -o pid=,ppid=,args= | awk -v root="$ROOT" -v known="$OUT/pids" '
+	    BEGIN {
+		while ((getline line < known) > 0) {
+			split(line, f, " ")
+			seen[f[1]] = 1
+		}
+	    }
+	    {
+		parent[$1] = $2
+		role[$1] = "other"
+		if (match($0, / -x [a-z]+/))
+			role[$1] = substr($0, RSTART + 4, RLENGTH - 4)
+		pids[NR] = $1
+	    }
+	    END {
+		for (i = 1; i <= NR; i++) {
+			p = pids[i]
+			if (p in seen)
+				continue
+			q = p
+			for (d = 0; d < 64 && q != "" && q != 0 && q != 1; d++) {
+				if (q == root) {
+					print p, (p == root ? "main" : role[p])
+					break
+				}
+				q = parent[q]
+			}
+		}
+	    }' >>"$OUT/pids"
+}
 : >"$OUT/pids"
 limit=$(((DUR + 300 + N / 10) * 2))
 for i in $(seq 1 "$limit"); do
-	for p in $(bench_tree "$ROOT"); do
-		grep -q "^$p " "$OUT/pids" && continue
-		role=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" |
-		    sed -n 's/.* -x \([a-z]*\).*/\1/p') || true
-		[ "$p" = "$ROOT" ] && role=main
-		echo "$p ${role:-other}" >>"$OUT/pids"
-	done
+	list_tree
 	kill -0 "$SPID" 2>/dev/null || break
 	sleep 0.5
 done

@@ -61,7 +61,7 @@
  * buffer.c); broker_read_rest takes up to BROKER_READ_MAX more at once.
  */
 #define LIBEVENT_READ_MAX	4096
-#define BROKER_READ_MAX		(4 * TLS_RECORD_MAX)
+#define BROKER_READ_MAX		(64 * 1024)
 /* This long after the last large read, free heap pages go back. */
 #define TRIM_AFTER_S		1
 
