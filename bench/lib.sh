@@ -266,16 +266,28 @@ bench_server_exec() {
 	esac
 }
 
-# bench_tree ROOT: ROOT and every process below it, from one ps snapshot
-# (for signals; measurements use treestat, which reads /proc directly).
+# bench_tree ROOT [-a]: ROOT and every process below it, from one ps
+# snapshot (for signals; measurements use treestat, which reads /proc
+# directly).  With -a each pid is followed by its command line.
 bench_tree() {
-	ps -e -o pid=,ppid= | awk -v root="$1" '
-	    { parent[$1] = $2; pids[NR] = $1 }
+	ps -e -o pid=,ppid=,args= | awk -v root="$1" -v args="${2:-}" '
+	    {
+		parent[$1] = $2
+		pids[NR] = $1
+		cmd[$1] = $0
+		sub(/^ *[0-9]+ +[0-9]+ */, "", cmd[$1])
+	    }
 	    END {
 		for (i = 1; i <= NR; i++) {
 			p = pids[i]
 			for (d = 0; d < 64 && p != "" && p != 0 && p != 1; d++) {
-				if (p == root) { print pids[i]; break }
+				if (p == root) {
+					if (args == "-a")
+						print pids[i], cmd[pids[i]]
+					else
+						print pids[i]
+					break
+				}
 				p = parent[p]
 			}
 		}

@@ -153,38 +153,24 @@ echo "scload -j -P $PROTO -p PORT -S PID -H 2 ${SCENARIO[*]}" >"$OUT/scload.cmd"
 SPID=$!
 # Every process of the tree while it runs, with its role ("-x ROLE" in
 # its command line): workers come and go, so the tree is listed twice a
-# second and the new ones added.  One ps and one awk a turn: a few
+# second and the new ones added.  One ps a turn (bench_tree -a): a few
 # processes per pid, as this loop once ran, took a third of the machine
 # at N = 500 and were in the profile.
 list_tree() {
-	ps -e -o pid=,ppid=,args= | awk -v root="$ROOT" -v known="$OUT/pids" '
+	bench_tree "$ROOT" -a | awk -v root="$ROOT" -v known="$OUT/pids" '
 	    BEGIN {
 		while ((getline line < known) > 0) {
 			split(line, f, " ")
 			seen[f[1]] = 1
 		}
 	    }
-	    {
-		parent[$1] = $2
-		role[$1] = "other"
-		if (match($0, / -x [a-z]+/))
-			role[$1] = substr($0, RSTART + 4, RLENGTH - 4)
-		pids[NR] = $1
-	    }
-	    END {
-		for (i = 1; i <= NR; i++) {
-			p = pids[i]
-			if (p in seen)
-				continue
-			q = p
-			for (d = 0; d < 64 && q != "" && q != 0 && q != 1; d++) {
-				if (q == root) {
-					print p, (p == root ? "main" : role[p])
-					break
-				}
-				q = parent[q]
-			}
-		}
+	    !($1 in seen) {
+		role = "other"
+		if ($1 == root)
+			role = "main"
+		else if (match($0, / -x [a-z]+/))
+			role = substr($0, RSTART + 4, RLENGTH - 4)
+		print $1, role
 	    }' >>"$OUT/pids"
 }
 : >"$OUT/pids"
