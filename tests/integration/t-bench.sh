@@ -3,7 +3,8 @@
 # change cannot break them unseen: scload's paced and flood modes get every
 # delivery they expect, and with -S scload measures the daemon's whole
 # tree (master, broker, a worker per client: every smaps_rollup read);
-# treestat agrees once the clients are gone.  No timing is asserted.
+# treestat agrees once the clients are gone; hostcost prints its figures.
+# No timing is asserted.
 . "$(dirname "$0")/lib.sh"
 need_root
 SCLOAD=$top_builddir/bench/scload
@@ -66,3 +67,15 @@ other)
 	pass "flood: -X refused here ($(cat "$TMP/flood.err")), said so" ;;
 *) fail "flood: sched: $(jq -c '.sched' "$TMP/flood.json")" ;;
 esac
+
+# hostcost: every figure printed, each a number (none is judged).
+HOSTCOST=$top_builddir/bench/hostcost
+[ -x "$HOSTCOST" ] || fail "hostcost not built"
+out=$("$HOSTCOST" -m 64 -n 5) || fail "hostcost failed"
+for k in syscall_us wake_us fork_exit_us heap_kib \
+    child_first_read_us_per_page child_cow_us_per_page fresh_page_us \
+    ssl_new_parent_us ssl_new_child_us; do
+	printf '%s\n' "$out" | grep -Eq "(^| )$k=[0-9]+(\.[0-9]+)?( |$)" ||
+	    fail "hostcost: no $k in: $out"
+done
+pass "hostcost: $out"
