@@ -556,6 +556,9 @@ link_read(struct link *l)
 static void
 link_read_cb(struct bufferevent *bev, void *arg)
 {
+	/* The links still ready stay active for the next turn. */
+	if (++br.turn_reads >= TURN_MAX_READS)
+		event_base_loopbreak(br.base);
 	(void)link_read(arg);
 }
 
@@ -939,11 +942,14 @@ broker_main(int foreground)
 	rate_init();
 	roster_init();
 
+	/* Two priorities: the master's channel (0) before everything (1). */
 	if ((br.base = event_base_new()) == NULL ||
+	    event_base_priority_init(br.base, 2) == -1 ||
 	    (br.prune_ev = event_new(br.base, -1, EV_PERSIST, prune_cb,
 	    NULL)) == NULL || event_add(br.prune_ev, &tv) == -1 ||
 	    (master_ev = event_new(br.base, BROKER_FD_MASTER,
 	    EV_READ | EV_PERSIST, master_cb, NULL)) == NULL ||
+	    event_priority_set(master_ev, 0) == -1 ||
 	    event_add(master_ev, NULL) == -1 ||
 	    (sigterm_ev = evsignal_new(br.base, SIGTERM, sigterm_cb,
 	    NULL)) == NULL || event_add(sigterm_ev, NULL) == -1 ||
@@ -962,12 +968,13 @@ broker_main(int foreground)
 	log_fatal_status(1);
 
 	/*
-	 * One turn: wait for events, handle every one that is ready, then
-	 * commit what they wrote and only then answer and push, one write
-	 * per link.  (A commit event of low priority would starve under load
-	 * in libevent 2.1.)
+	 * One turn: wait for events, handle those ready (at most
+	 * TURN_MAX_READS links), then commit what they wrote and only then
+	 * answer and push, one write per link.  (A commit event of low
+	 * priority would starve under load in libevent 2.1.)
 	 */
 	while (!event_base_got_exit(br.base)) {
+		br.turn_reads = 0;
 		if (event_base_loop(br.base, EVLOOP_ONCE) == -1)
 			fatalx("broker: event loop failed");
 		commit();

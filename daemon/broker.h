@@ -27,6 +27,12 @@
 #define LINK_HIGH		(256 * 1024)
 #define LINK_LOW		(64 * 1024)
 #define CATCHUP_BATCH		64
+/*
+ * A turn reads at most this many links, then commits and answers: a
+ * burst of thousands of ready links is several short turns, and the
+ * master's ping, read first in each, is answered between them.
+ */
+#define TURN_MAX_READS		64
 #define DEDUP_KEEP_DAYS		30	/* de-duplication without retention */
 #define LIST_PAGE_MAX		500	/* items in one ROOM_LIST or WHO_LIST */
 
@@ -226,6 +232,7 @@ struct broker {
 	struct linklist		 flush;		/* output to write this pass */
 	struct linklist		 drained;	/* written out: pump, resume */
 	struct event		*drain_ev;
+	unsigned int		 turn_reads;	/* links read this turn */
 	struct htab		 links_by_session;
 	unsigned int		 nlinks;
 	struct userlist		 users;

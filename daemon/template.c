@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -43,6 +44,12 @@
 
 #define TEMPLATE_MSG_MAX	(80 * 1024)	/* a certificate chain, settings */
 #define TEMPLATE_MAX_FDS	32
+/*
+ * The template and its workers run this much nicer than the daemon: the
+ * processes every client shares (broker, key process, master) keep their
+ * turn however many workers are runnable.
+ */
+#define WORKER_NICE_INCREMENT	10
 #define SPAWN_FDS		3		/* client, broker link, key link */
 
 static struct {
@@ -249,6 +256,30 @@ read_init(void)
 	OPENSSL_cleanse(t.buf, (size_t)n);
 }
 
+/*
+ * Per-client processes yield to the shared ones: where the scheduler
+ * weighs each process alone, thousands of runnable workers would leave
+ * the broker one worker's share.  Raising one's own nice value needs no
+ * privilege.
+ */
+static void
+lower_priority(void)
+{
+	int	 now, want;
+
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, 0);
+	if (now == -1 && errno != 0) {
+		log_warn("getpriority");
+		return;
+	}
+	want = now + WORKER_NICE_INCREMENT;
+	if (want > PRIO_MAX - 1)
+		want = PRIO_MAX - 1;
+	if (want != now && setpriority(PRIO_PROCESS, 0, want) == -1)
+		log_warn("setpriority %d", want);
+}
+
 static void
 enter_sandbox(void)
 {
@@ -314,6 +345,7 @@ template_main(int foreground, char **argv)
 	if (!ok)
 		fatalx("RAND_bytes");
 	warm_up();
+	lower_priority();
 	if ((t.filter = sandbox_prepare(SANDBOX_WORKER, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);

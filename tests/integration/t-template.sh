@@ -6,7 +6,8 @@
 # replaced after a worker ends abnormally, after TEMPLATE_MAX_FORKS forks,
 # and after a reload, which also brings a new certificate and key; the
 # workers of a template that is gone are reaped by the master; two
-# workers forked from one template draw different randomness.
+# workers forked from one template draw different randomness; the
+# template and its workers run nicer than the processes all clients share.
 . "$(dirname "$0")/lib.sh"
 need_root
 ensure_user
@@ -52,6 +53,23 @@ for w in $(worker_pids); do
 	[ "$(readlink "/proc/$w/root")" = "$TMP/empty" ] || fail "worker $w not chrooted"
 done
 pass "workers are forked by the template and stack their own filter"
+
+# Per-client processes run 10 nicer than the shared ones, so that no
+# number of runnable workers starves the broker or the key process.
+nice_of() {
+	awk '{ print $19 }' "/proc/$1/stat"
+}
+base=$(nice_of "$DPID")
+want=$((base + 10 > 19 ? 19 : base + 10))
+for p in "$(broker_pid)" "$(keyproc_pid)"; do
+	[ "$(nice_of "$p")" = "$base" ] ||
+	    fail "shared process $p at nice $(nice_of "$p"), the master's is $base"
+done
+for p in "$tpl" $(worker_pids); do
+	[ "$(nice_of "$p")" = "$want" ] ||
+	    fail "process $p at nice $(nice_of "$p"), not $want"
+done
+pass "template and workers at nice $want, master, broker and key process at $base"
 
 # Two handshakes, two server randoms: the DRBG is reseeded in each child.
 server_random() {
