@@ -109,20 +109,62 @@ wake_us(int rounds)
 }
 
 /*
- * Forks of a process holding npages of written heap: the fork with the
- * child's exit and reaping; then, in one more child, each page read once,
- * read again, and written (copy on write), timed by the child and sent
- * back over a pipe.
+ * fn run in a child forked now, which sends back what it measured (nr
+ * figures): the child's first touches are what is measured.
  */
 static void
-fork_costs(uint8_t *heap, size_t npages, int rounds, double *fork_us,
-    double *read_us, double *cow_us)
+in_child(void (*fn)(void *, double *), void *arg, double *r, size_t nr)
 {
-	double		 t0, r[2];
+	int	 p[2];
+	pid_t	 pid;
+
+	if (pipe(p) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		fn(arg, r);
+		xwrite(p[1], r, nr * sizeof(*r));
+		_exit(0);
+	}
+	xread(p[0], r, nr * sizeof(*r));
+	if (waitpid(pid, NULL, 0) == -1)
+		err(1, "waitpid");
+	close(p[0]);
+	close(p[1]);
+}
+
+struct heap {
+	uint8_t	*base;
+	size_t	 npages;
+};
+
+/* Each inherited page read once, then written (copy on write). */
+static void
+touch_heap(void *arg, double *r)
+{
+	struct heap	*h = arg;
 	volatile uint8_t sink = 0;
+	double		 t0;
 	size_t		 i;
-	int		 p[2], k;
-	pid_t		 pid;
+
+	t0 = now_us(CLOCK_MONOTONIC);
+	for (i = 0; i < h->npages; i++)
+		sink ^= h->base[i * PAGE];
+	r[0] = (now_us(CLOCK_MONOTONIC) - t0) / (double)h->npages;
+	t0 = now_us(CLOCK_MONOTONIC);
+	for (i = 0; i < h->npages; i++)
+		h->base[i * PAGE + 1] = sink;
+	r[1] = (now_us(CLOCK_MONOTONIC) - t0) / (double)h->npages;
+}
+
+/* A fork of a process holding the heap, with the child's exit and reaping. */
+static double
+fork_exit_us(int rounds)
+{
+	double	 t0;
+	int	 k;
+	pid_t	 pid;
 
 	t0 = now_us(CLOCK_MONOTONIC);
 	for (k = 0; k < rounds; k++) {
@@ -133,31 +175,7 @@ fork_costs(uint8_t *heap, size_t npages, int rounds, double *fork_us,
 		if (waitpid(pid, NULL, 0) == -1)
 			err(1, "waitpid");
 	}
-	*fork_us = (now_us(CLOCK_MONOTONIC) - t0) / rounds;
-
-	if (pipe(p) == -1)
-		err(1, "pipe");
-	if ((pid = fork()) == -1)
-		err(1, "fork");
-	if (pid == 0) {
-		t0 = now_us(CLOCK_MONOTONIC);
-		for (i = 0; i < npages; i++)
-			sink ^= heap[i * PAGE];
-		r[0] = (now_us(CLOCK_MONOTONIC) - t0) / (double)npages;
-		t0 = now_us(CLOCK_MONOTONIC);
-		for (i = 0; i < npages; i++)
-			heap[i * PAGE + 1] = sink;
-		r[1] = (now_us(CLOCK_MONOTONIC) - t0) / (double)npages;
-		xwrite(p[1], r, sizeof(r));
-		_exit(0);
-	}
-	xread(p[0], r, sizeof(r));
-	if (waitpid(pid, NULL, 0) == -1)
-		err(1, "waitpid");
-	close(p[0]);
-	close(p[1]);
-	*read_us = r[0];
-	*cow_us = r[1];
+	return (now_us(CLOCK_MONOTONIC) - t0) / rounds;
 }
 
 static double
@@ -179,54 +197,29 @@ fresh_page_us(size_t npages)
 	return t;
 }
 
-/* SSL_new's CPU time in this process, its caches warm, and in a child. */
+/* SSL_new's CPU time, in the thread-CPU clock. */
 static void
-ssl_new_costs(double *parent_us, double *child_us)
+time_ssl_new(void *ctx, double *r)
 {
-	SSL_CTX	*ctx;
 	SSL	*ssl;
-	double	 t0, t;
-	int	 p[2], i;
-	pid_t	 pid;
+	double	 t0;
 
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-		errx(1, "SSL_CTX_new");
-	*parent_us = 0;
-	for (i = 0; i < 3; i++) {	/* the first one fills the caches */
-		t0 = now_us(CLOCK_THREAD_CPUTIME_ID);
-		if ((ssl = SSL_new(ctx)) == NULL)
-			errx(1, "SSL_new");
-		*parent_us = now_us(CLOCK_THREAD_CPUTIME_ID) - t0;
-		SSL_free(ssl);
-	}
-	if (pipe(p) == -1)
-		err(1, "pipe");
-	if ((pid = fork()) == -1)
-		err(1, "fork");
-	if (pid == 0) {
-		t0 = now_us(CLOCK_THREAD_CPUTIME_ID);
-		if ((ssl = SSL_new(ctx)) == NULL)
-			errx(1, "SSL_new");
-		t = now_us(CLOCK_THREAD_CPUTIME_ID) - t0;
-		xwrite(p[1], &t, sizeof(t));
-		_exit(0);
-	}
-	xread(p[0], child_us, sizeof(*child_us));
-	if (waitpid(pid, NULL, 0) == -1)
-		err(1, "waitpid");
-	close(p[0]);
-	close(p[1]);
-	SSL_CTX_free(ctx);
+	t0 = now_us(CLOCK_THREAD_CPUTIME_ID);
+	if ((ssl = SSL_new(ctx)) == NULL)
+		errx(1, "SSL_new");
+	r[0] = now_us(CLOCK_THREAD_CPUTIME_ID) - t0;
+	SSL_free(ssl);
 }
 
 int
 main(int argc, char **argv)
 {
-	uint8_t		*heap;
-	size_t		 npages;
-	double		 fork_us, read_us, cow_us, ssl_parent, ssl_child;
+	struct heap	 h;
+	SSL_CTX		*ctx;
+	double		 sys, wake, fork_exit, touch[2], fresh, ssl_parent,
+			 ssl_child;
 	long		 kib = 1536, rounds = 200;
-	int		 ch;
+	int		 ch, i;
 
 	while ((ch = getopt(argc, argv, "m:n:")) != -1) {
 		switch (ch) {
@@ -245,20 +238,30 @@ main(int argc, char **argv)
 	if (kib < 4 || kib > HEAP_MAX_KIB || rounds < 1 ||
 	    rounds > ROUNDS_MAX)
 		errx(2, "out of range");
-	npages = (size_t)kib / 4;
-	heap = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE,
+	h.npages = (size_t)kib / 4;
+	h.base = mmap(NULL, h.npages * PAGE, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (heap == MAP_FAILED)
+	if (h.base == MAP_FAILED)
 		err(1, "mmap");
-	memset(heap, 1, npages * PAGE);
+	memset(h.base, 1, h.npages * PAGE);
 
-	fork_costs(heap, npages, (int)rounds, &fork_us, &read_us, &cow_us);
-	ssl_new_costs(&ssl_parent, &ssl_child);
+	sys = syscall_us((int)rounds * 50);
+	wake = wake_us((int)rounds * 10);
+	fork_exit = fork_exit_us((int)rounds);
+	in_child(touch_heap, &h, touch, 2);
+	fresh = fresh_page_us(h.npages);
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		errx(1, "SSL_CTX_new");
+	for (i = 0; i < 3; i++)		/* the first one fills the caches */
+		time_ssl_new(ctx, &ssl_parent);
+	in_child(time_ssl_new, ctx, &ssl_child, 1);
+	SSL_CTX_free(ctx);
+
 	printf("syscall_us=%.2f wake_us=%.1f fork_exit_us=%.0f heap_kib=%ld "
 	    "child_first_read_us_per_page=%.2f child_cow_us_per_page=%.2f "
 	    "fresh_page_us=%.2f ssl_new_parent_us=%.1f "
-	    "ssl_new_child_us=%.1f\n", syscall_us((int)rounds * 50),
-	    wake_us((int)rounds * 10), fork_us, kib, read_us, cow_us,
-	    fresh_page_us(npages), ssl_parent, ssl_child);
+	    "ssl_new_child_us=%.1f\n", sys, wake, fork_exit, kib, touch[0],
+	    touch[1], fresh, ssl_parent, ssl_child);
 	return 0;
 }
