@@ -7,7 +7,8 @@
 # and after a reload, which also brings a new certificate and key; the
 # workers of a template that is gone are reaped by the master; two
 # workers forked from one template draw different randomness; the
-# template and its workers run nicer than the processes all clients share.
+# template and its workers run nicer than the processes all clients share,
+# and so does the template's session where sessions are scheduled as groups.
 . "$(dirname "$0")/lib.sh"
 need_root
 ensure_user
@@ -70,6 +71,19 @@ for p in "$tpl" $(worker_pids); do
 	    fail "process $p at nice $(nice_of "$p"), not $want"
 done
 pass "template and workers at nice $want, master, broker and key process at $base"
+
+# Where sessions are scheduled as groups, the template's session (which
+# its workers share) is weighed at the same nice value.
+if [ -r "/proc/$tpl/autogroup" ]; then
+	for p in "$tpl" $(worker_pids); do
+		read -r group nice_word group_nice < "/proc/$p/autogroup"
+		[ "$nice_word $group_nice" = "nice $want" ] ||
+		    fail "process $p in $group at $nice_word $group_nice, not nice $want"
+	done
+	pass "the template's autogroup ($group) at nice $want"
+else
+	echo "# no /proc/PID/autogroup here: autogroup nice not checked"
+fi
 
 # Two handshakes, two server randoms: the DRBG is reseeded in each child.
 server_random() {
