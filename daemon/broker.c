@@ -182,6 +182,32 @@ link_flush_all(void)
 	}
 }
 
+/*
+ * Whether this turn's end writes the links' output: yes if the turn took
+ * every link that was ready; if it stopped at TURN_MAX_READS, only once
+ * the turns since the last write have read PASS_MAX_READS links or taken
+ * PASS_MAX_MS.  The commit is every turn's all the same.
+ */
+static int
+flush_due(void)
+{
+	uint64_t	 now;
+
+	if (br.turn_reads < TURN_MAX_READS) {
+		br.pass_reads = 0;
+		return 1;
+	}
+	now = now_ms();
+	if (br.pass_reads == 0)
+		br.pass_start_ms = now;
+	br.pass_reads += br.turn_reads;
+	if (br.pass_reads < PASS_MAX_READS &&
+	    now - br.pass_start_ms < PASS_MAX_MS)
+		return 0;
+	br.pass_reads = 0;
+	return 1;
+}
+
 void
 link_send_buf(struct link *l, struct frame_buf *b)
 {
@@ -970,15 +996,18 @@ broker_main(int foreground)
 	/*
 	 * One turn: wait for events, handle those ready (at most
 	 * TURN_MAX_READS links), then commit what they wrote and only then
-	 * answer and push, one write per link.  (A commit event of low
-	 * priority would starve under load in libevent 2.1.)
+	 * answer and push, one write per link (flush_due).  (A commit event
+	 * of low priority would starve under load in libevent 2.1.)  Output
+	 * held back must not wait for an event: then the turn only polls.
 	 */
 	while (!event_base_got_exit(br.base)) {
 		br.turn_reads = 0;
-		if (event_base_loop(br.base, EVLOOP_ONCE) == -1)
+		if (event_base_loop(br.base, EVLOOP_ONCE |
+		    (br.pass_reads > 0 ? EVLOOP_NONBLOCK : 0)) == -1)
 			fatalx("broker: event loop failed");
 		commit();
-		link_flush_all();
+		if (flush_due())
+			link_flush_all();
 	}
 	while ((l = TAILQ_FIRST(&br.links)) != NULL)
 		link_free(l, "broker stopping");

@@ -33,6 +33,14 @@
  * master's ping, read first in each, is answered between them.
  */
 #define TURN_MAX_READS		64
+/*
+ * While turns end with links still ready, what they queued for the links
+ * waits for the turn that takes the last of them, or this many reads, or
+ * this long: a worker woken once takes many turns' frames, as it did when
+ * one turn read every ready link.
+ */
+#define PASS_MAX_READS		4096
+#define PASS_MAX_MS		100
 #define DEDUP_KEEP_DAYS		30	/* de-duplication without retention */
 #define LIST_PAGE_MAX		500	/* items in one ROOM_LIST or WHO_LIST */
 
@@ -233,6 +241,8 @@ struct broker {
 	struct linklist		 drained;	/* written out: pump, resume */
 	struct event		*drain_ev;
 	unsigned int		 turn_reads;	/* links read this turn */
+	unsigned int		 pass_reads;	/* since the last flush, if > 0 */
+	uint64_t		 pass_start_ms;	/* the first of those turns */
 	struct htab		 links_by_session;
 	unsigned int		 nlinks;
 	struct userlist		 users;

@@ -18,7 +18,7 @@ check_PROGRAMS += %D%/unit/test_frame %D%/unit/test_conf %D%/unit/test_sandbox %
 %C%_unit_test_store_SOURCES = %D%/unit/test_store.c daemon/store.c
 %C%_unit_test_store_LDADD = common/libcommon.a $(SQLITE_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 
-%C%_unit_test_broker_ipc_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_test_broker_ipc_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/daemon $(LIBEVENT_CFLAGS)
 %C%_unit_test_broker_ipc_SOURCES = %D%/unit/test_broker_ipc.c
 %C%_unit_test_broker_ipc_LDADD = common/libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "broker.h"
 #include "crypto.h"
 #include "frame.h"
 #include "ipc.h"
@@ -263,7 +264,7 @@ setup(void **state)
 	frame_put_str(&b, F_CHROOT, statedir);
 	frame_put_str(&b, F_REGISTRATION, "open");
 	frame_put_u8(&b, F_LOG_LEVEL, 1);
-	frame_put_u32(&b, F_MAX_CLIENTS, 64);
+	frame_put_u32(&b, F_MAX_CLIENTS, 8 * TURN_MAX_READS);
 	frame_put_u32(&b, F_MAX_FRAME, FRAME_MAX_DEFAULT);
 	frame_put_u32(&b, F_MESSAGE_RATE, 100);
 	frame_put_u32(&b, F_MESSAGE_BURST, 100);
@@ -555,6 +556,43 @@ caught_up_follows_the_backlog(void **state)
 	close(w.fd);
 }
 
+/*
+ * Links ready at once, a whole number of TURN_MAX_READS: every turn stops
+ * at the limit and holds its output back, and the last one finds nothing
+ * more.  The answers must still go out without another event (here no
+ * ping comes: the test plays the master).  libevent's epoll backend takes
+ * 32 events a poll at first and doubles that each time a poll fills it,
+ * so the first bursts grow it and the last one comes in whole.
+ */
+static void
+a_burst_of_whole_turns_is_answered(void **state)
+{
+	static struct fake	 w[2 * TURN_MAX_READS];
+	struct frame_buf	 b;
+	size_t			 i, n = sizeof(w) / sizeof(w[0]);
+	int			 round, status;
+
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < n; i++)
+			attach(&w[i]);
+		/* Stopped, so that its next poll finds them all ready. */
+		assert_int_equal(kill(broker_pid, SIGSTOP), 0);
+		assert_int_equal(waitpid(broker_pid, &status, WUNTRACED),
+		    broker_pid);
+		assert_true(WIFSTOPPED(status));
+		for (i = 0; i < n; i++) {
+			frame_begin(&b, MSG_JOIN, FRAME_MAX_DEFAULT);
+			frame_put_str(&b, F_ROOM, "#lobby");
+			send_buf(w[i].fd, &b);
+		}
+		assert_int_equal(kill(broker_pid, SIGCONT), 0);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(expect_error(&w[i]), ERR_NOT_ALLOWED);
+			close(w[i].fd);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -567,6 +605,7 @@ main(void)
 		cmocka_unit_test(sender_is_stamped_by_the_broker),
 		cmocka_unit_test(part_then_join_in_one_pass_stays_a_member),
 		cmocka_unit_test(caught_up_follows_the_backlog),
+		cmocka_unit_test(a_burst_of_whole_turns_is_answered),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
