@@ -10,7 +10,7 @@
 # (scsystemd).  It starts, restarts, "reboots" and reloads; every
 # securechatctl command works against it; the journal gets real
 # priorities and survives a journald restart; and systemd-analyze security
-# rates the unit 2.0 or less.
+# rates the unit 2.0 or less, its system call filter allowing setpriority.
 . "$(dirname "$0")/lib.sh"
 need_root
 for t in unshare setpriv systemd-analyze systemd-tmpfiles sqlite3; do
@@ -84,6 +84,14 @@ grep -q "exposure level of $score" "$top_srcdir/man/securechatd.8" ||
 grep -q '^StateDirectory=' "$UNIT" && ! grep -q '^User=' "$UNIT" &&
     fail "StateDirectory= without User=: systemd would chown the state to root"
 pass "systemd-analyze security: exposure $score (at most 2.0), as securechatd(8) says"
+
+# This harness does not apply the unit's system call filter; its verdict
+# says whether the template may lower its priority (else EPERM, a warning
+# at every template start, and workers at the broker's priority).
+systemd-analyze security --offline=true "$UNIT" 2>/dev/null |
+    grep -q 'setpriority is allowed' ||
+    fail "the unit's system call filter refuses setpriority"
+pass "the unit's system call filter allows setpriority"
 
 # The unit's settings.
 unit_get() { sed -n "s/^$1=//p" "$UNIT"; }
