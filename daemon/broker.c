@@ -1006,7 +1006,8 @@ broker_main(int foreground)
 		    (br.pass_reads > 0 ? EVLOOP_NONBLOCK : 0)) == -1)
 			fatalx("broker: event loop failed");
 		commit();
-		if (flush_due())
+		/* Leaving: what is held back goes before the links are freed. */
+		if (flush_due() || event_base_got_exit(br.base))
 			link_flush_all();
 	}
 	while ((l = TAILQ_FIRST(&br.links)) != NULL)

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -50,6 +51,8 @@
  * turn however many workers are runnable.
  */
 #define WORKER_NICE_INCREMENT	10
+#define AUTOGROUP_TRIES		4	/* writes refused as too soon ... */
+#define AUTOGROUP_RETRY_MS	110	/* ... are tried again after this */
 #define SPAWN_FDS		3		/* client, broker link, key link */
 
 static struct {
@@ -270,8 +273,10 @@ read_init(void)
 static void
 lower_group_priority(int nice)
 {
-	char	 buf[16];
-	int	 fd, len;
+	const struct timespec	 pause = { 0, AUTOGROUP_RETRY_MS * 1000000L };
+	char			 buf[16];
+	int			 fd, len, try;
+	ssize_t			 n = -1;
 
 	if ((fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC)) == -1) {
 		if (errno != ENOENT)
@@ -279,7 +284,13 @@ lower_group_priority(int nice)
 		return;
 	}
 	len = snprintf(buf, sizeof(buf), "%d\n", nice);
-	if (write(fd, buf, (size_t)len) != len)
+	/* Without CAP_SYS_ADMIN one write a tenth of a second, host-wide. */
+	for (try = 0; try < AUTOGROUP_TRIES; try++) {
+		if ((n = write(fd, buf, (size_t)len)) != -1 || errno != EAGAIN)
+			break;
+		(void)nanosleep(&pause, NULL);
+	}
+	if (n != len)
 		log_warn("/proc/self/autogroup: nice %d", nice);
 	(void)close(fd);
 }
