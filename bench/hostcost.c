@@ -13,7 +13,17 @@
  * read and first written (copy on write) in such a child, a fresh page,
  * and SSL_new in the parent (its caches warm) and in a forked child.
  *
+ * With -k, it measures instead what a wake costs when K processes take
+ * turns: a token goes round a ring of K processes joined by pipes, and
+ * each writes -t pages of its own memory when it holds the token, as a
+ * worker touches its buffers and libevent's state at each wake.  With
+ * thousands of workers each wake finds its process's pages, page tables
+ * and TLB entries cold; this is what that costs the host, per hop.  -T
+ * makes the ring's members threads of one process instead: the same
+ * wakes without a switch of address space.
+ *
  * usage: hostcost [-m heap KiB] [-n rounds]
+ *        hostcost -k members [-T] [-t pages] [-n rounds]
  */
 #include "config.h"
 
@@ -21,6 +31,7 @@
 #include <sys/wait.h>
 
 #include <err.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +44,11 @@
 #define PAGE		4096
 #define HEAP_MAX_KIB	(1024 * 1024)
 #define ROUNDS_MAX	100000
+#define RING_MAX	30000		/* processes in the ring */
+#define RING_THREADS_MAX 9000		/* threads: two descriptors each */
+#define RING_STACK	(64 * 1024)
+#define RING_PAGES_MAX	1024		/* pages each writes per hop */
+#define RING_HOPS_MAX	2000000		/* hops timed, all rounds */
 
 static double
 now_us(clockid_t clock)
@@ -197,6 +213,112 @@ fresh_page_us(size_t npages)
 	return t;
 }
 
+struct ring_member {
+	int		 in, out;
+	size_t		 npages;
+};
+
+/* One member of the ring: pass the token on, writing its pages first. */
+static void *
+ring_member(void *arg)
+{
+	struct ring_member	*rm = arg;
+	uint8_t			*m;
+	size_t			 i;
+	char			 c;
+
+	m = mmap(NULL, rm->npages * PAGE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		err(1, "mmap");
+	memset(m, 0, rm->npages * PAGE);
+	while (read(rm->in, &c, 1) == 1) {
+		for (i = 0; i < rm->npages; i++)
+			m[i * PAGE + (size_t)(uint8_t)c]++;
+		c++;
+		xwrite(rm->out, &c, 1);
+	}
+	close(rm->in);
+	close(rm->out);
+	munmap(m, rm->npages * PAGE);
+	return NULL;
+}
+
+/*
+ * A ring of n members, processes or threads: this thread writes the token
+ * into the first pipe and reads it back from the last.  A member's input
+ * closing (EOF) ends it, so closing the first pipe unwinds the ring.
+ */
+static double
+ring_hop_us(long n, int threads, long npages, long rounds)
+{
+	struct ring_member	*rm;
+	pthread_attr_t		 attr;
+	pthread_t		*tid = NULL;
+	int			 first[2], next[2], prev;
+	long			 i, r;
+	double			 t0, t;
+	char			 c = 0;
+	pid_t			 pid;
+
+	if ((rm = calloc((size_t)n, sizeof(*rm))) == NULL ||
+	    (threads && (tid = calloc((size_t)n, sizeof(*tid))) == NULL))
+		err(1, "calloc");
+	if (pthread_attr_init(&attr) != 0 ||
+	    pthread_attr_setstacksize(&attr, RING_STACK) != 0)
+		errx(1, "pthread_attr");
+	if (pipe(first) == -1)
+		err(1, "pipe");
+	prev = first[0];
+	for (i = 0; i < n; i++) {
+		if (pipe(next) == -1)
+			err(1, "pipe");
+		rm[i].in = prev;
+		rm[i].out = next[1];
+		rm[i].npages = (size_t)npages;
+		if (threads) {
+			if (pthread_create(&tid[i], &attr, ring_member,
+			    &rm[i]) != 0)
+				errx(1, "pthread_create");
+		} else {
+			if ((pid = fork()) == -1)
+				err(1, "fork");
+			if (pid == 0) {
+				close(first[1]);
+				close(next[0]);
+				ring_member(&rm[i]);
+				_exit(0);
+			}
+			close(prev);
+			close(next[1]);
+		}
+		prev = next[0];
+	}
+	/* One round to let every member map and write its pages. */
+	xwrite(first[1], &c, 1);
+	xread(prev, &c, 1);
+	t0 = now_us(CLOCK_MONOTONIC);
+	for (r = 0; r < rounds; r++) {
+		xwrite(first[1], &c, 1);
+		xread(prev, &c, 1);
+	}
+	t = (now_us(CLOCK_MONOTONIC) - t0) / (double)rounds / (double)(n + 1);
+	close(first[1]);
+	close(prev);
+	if (threads) {
+		for (i = 0; i < n; i++)
+			if (pthread_join(tid[i], NULL) != 0)
+				errx(1, "pthread_join");
+	} else {
+		while (wait(NULL) != -1)
+			;
+	}
+	pthread_attr_destroy(&attr);
+	free(tid);
+	free(rm);
+	return t;
+}
+
 /* SSL_new's CPU time, in the thread-CPU clock. */
 static void
 time_ssl_new(void *ctx, double *r)
@@ -218,22 +340,46 @@ main(int argc, char **argv)
 	SSL_CTX		*ctx;
 	double		 sys, wake, fork_exit, touch[2], fresh, ssl_parent,
 			 ssl_child;
-	long		 kib = 1536, rounds = 200;
-	int		 ch, i;
+	long		 kib = 1536, rounds = 200, ring = 0, ring_pages = 16;
+	int		 ch, i, threads = 0;
 
-	while ((ch = getopt(argc, argv, "m:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "k:m:n:Tt:")) != -1) {
 		switch (ch) {
+		case 'k':
+			ring = atol(optarg);
+			break;
 		case 'm':
 			kib = atol(optarg);
 			break;
 		case 'n':
 			rounds = atol(optarg);
 			break;
+		case 'T':
+			threads = 1;
+			break;
+		case 't':
+			ring_pages = atol(optarg);
+			break;
 		default:
 			fprintf(stderr, "usage: hostcost [-m heap KiB] "
+			    "[-n rounds]\n"
+			    "       hostcost -k members [-T] [-t pages] "
 			    "[-n rounds]\n");
 			return 2;
 		}
+	}
+	if (ring != 0) {
+		if (ring < 1 || ring > (threads ? RING_THREADS_MAX : RING_MAX) ||
+		    ring_pages < 1 || ring_pages > RING_PAGES_MAX ||
+		    rounds < 1 || rounds > RING_HOPS_MAX / (ring + 1))
+			errx(2, "out of range: -k 1..%d (-T: 1..%d), -t 1..%d, "
+			    "-n times (k + 1) at most %d", RING_MAX,
+			    RING_THREADS_MAX, RING_PAGES_MAX, RING_HOPS_MAX);
+		printf("ring_members=%ld ring_%s ring_pages=%ld "
+		    "ring_rounds=%ld ring_hop_us=%.1f\n", ring,
+		    threads ? "threads" : "processes", ring_pages, rounds,
+		    ring_hop_us(ring, threads, ring_pages, rounds));
+		return 0;
 	}
 	if (kib < 4 || kib > HEAP_MAX_KIB || rounds < 1 ||
 	    rounds > ROUNDS_MAX)

@@ -10,7 +10,8 @@ noinst_PROGRAMS += %D%/scload %D%/treestat %D%/fanoutcost %D%/hostcost
 %C%_treestat_LDADD = common/libcommon.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 %C%_fanoutcost_SOURCES = %D%/fanoutcost.c
 %C%_hostcost_SOURCES = %D%/hostcost.c
-%C%_hostcost_LDADD = $(OPENSSL_LIBS)
+%C%_hostcost_CFLAGS = $(AM_CFLAGS) -pthread
+%C%_hostcost_LDADD = $(OPENSSL_LIBS) -lpthread
 EXTRA_DIST += %D%/run.sh %D%/abuse.sh %D%/compare.sh %D%/compare-report.sh \
 	%D%/profile.sh \
 	%D%/lib.sh \
