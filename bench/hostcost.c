@@ -340,7 +340,7 @@ main(int argc, char **argv)
 	SSL_CTX		*ctx;
 	double		 sys, wake, fork_exit, touch[2], fresh, ssl_parent,
 			 ssl_child;
-	long		 kib = 1536, rounds = 200, ring = 0, ring_pages = 16;
+	long		 kib = 1536, rounds = 200, ring = -1, ring_pages = 16;
 	int		 ch, i, threads = 0;
 
 	while ((ch = getopt(argc, argv, "k:m:n:Tt:")) != -1) {
@@ -368,7 +368,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (ring != 0) {
+	if (ring != -1) {		/* -k given */
 		if (ring < 1 || ring > (threads ? RING_THREADS_MAX : RING_MAX) ||
 		    ring_pages < 1 || ring_pages > RING_PAGES_MAX ||
 		    rounds < 1 || rounds > RING_HOPS_MAX / (ring + 1))

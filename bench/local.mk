@@ -11,7 +11,7 @@ noinst_PROGRAMS += %D%/scload %D%/treestat %D%/fanoutcost %D%/hostcost
 %C%_fanoutcost_SOURCES = %D%/fanoutcost.c
 %C%_hostcost_SOURCES = %D%/hostcost.c
 %C%_hostcost_CFLAGS = $(AM_CFLAGS) -pthread
-%C%_hostcost_LDADD = $(OPENSSL_LIBS) -lpthread
+%C%_hostcost_LDADD = $(OPENSSL_LIBS)
 EXTRA_DIST += %D%/run.sh %D%/abuse.sh %D%/compare.sh %D%/compare-report.sh \
 	%D%/profile.sh \
 	%D%/lib.sh \

@@ -81,17 +81,22 @@ done
 pass "hostcost: $out"
 # Its ring, of processes and of threads: every member ends with the ring
 # (none is left behind), and an out-of-range ring is refused.
-for mode in "" -T; do
+for kind in processes threads; do
+	mode=
+	[ "$kind" = threads ] && mode=-T
 	# shellcheck disable=SC2086 # empty, or one flag
 	out=$("$HOSTCOST" -k 20 $mode -t 2 -n 5) || fail "hostcost -k $mode failed"
 	printf '%s\n' "$out" |
-	    grep -Eq '^ring_members=20 ring_(processes|threads) ring_pages=2 ring_rounds=5 ring_hop_us=[0-9]+\.[0-9]( |$)' ||
+	    grep -Eq "^ring_members=20 ring_$kind ring_pages=2 ring_rounds=5 ring_hop_us=[0-9]+\\.[0-9]( |\$)" ||
 	    fail "hostcost -k $mode: $out"
 	pass "hostcost -k $mode: $out"
 done
 left=$(ps -e -o comm= | grep -c '^hostcost$' || true)
 [ "$left" -eq 0 ] || fail "hostcost: $left ring members left running"
-if "$HOSTCOST" -k 9001 -T -n 1 >/dev/null 2>&1; then
-	fail "hostcost accepted a ring of 9001 threads"
-fi
-pass "hostcost: rings end with their members, an oversized one is refused"
+for bad in "-k 9001 -T -n 1" "-k 0" "-k 20 -n 100000"; do
+	# shellcheck disable=SC2086 # the options, split
+	if "$HOSTCOST" $bad >/dev/null 2>&1; then
+		fail "hostcost accepted $bad"
+	fi
+done
+pass "hostcost: rings end with their members, out-of-range ones are refused"
