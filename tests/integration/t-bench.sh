@@ -71,14 +71,25 @@ esac
 # hostcost: every figure printed, each a number (none is judged).
 HOSTCOST=$top_builddir/bench/hostcost
 [ -x "$HOSTCOST" ] || fail "hostcost not built"
+hostcost_figures() { # OUT
+	local k
+	for k in syscall_us wake_us fork_exit_us heap_kib heap_huge_kib \
+	    child_first_read_us_per_page child_cow_us_per_page fresh_page_us \
+	    ssl_new_parent_us ssl_new_child_us; do
+		printf '%s\n' "$1" |
+		    grep -Eq "(^| )$k=[0-9]+(\.[0-9]+)?( |$)" ||
+		    fail "hostcost: no $k in: $1"
+	done
+}
 out=$("$HOSTCOST" -m 64 -n 5) || fail "hostcost failed"
-for k in syscall_us wake_us fork_exit_us heap_kib \
-    child_first_read_us_per_page child_cow_us_per_page fresh_page_us \
-    ssl_new_parent_us ssl_new_child_us; do
-	printf '%s\n' "$out" | grep -Eq "(^| )$k=[0-9]+(\.[0-9]+)?( |$)" ||
-	    fail "hostcost: no $k in: $out"
-done
+hostcost_figures "$out"
+printf '%s\n' "$out" | grep -q ' heap_huge_kib=0 ' ||
+    fail "hostcost: huge pages without -H: $out"
 pass "hostcost: $out"
+# -H: the same figures, whether or not this kernel gives huge pages.
+out=$("$HOSTCOST" -H -m 4096 -n 5) || fail "hostcost -H failed"
+hostcost_figures "$out"
+pass "hostcost -H: $out"
 # Its ring, of processes and of threads: every member ends with the ring
 # (none is left behind), and an out-of-range ring is refused.
 for kind in processes threads; do
