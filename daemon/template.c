@@ -51,7 +51,7 @@
  * turn however many workers are runnable.
  */
 #define WORKER_NICE_INCREMENT	10
-#define AUTOGROUP_TRIES		4	/* writes refused as too soon ... */
+#define AUTOGROUP_TRIES		10	/* writes refused as too soon ... */
 #define AUTOGROUP_RETRY_MS	110	/* ... are tried again after this */
 #define SPAWN_FDS		3		/* client, broker link, key link */
 
