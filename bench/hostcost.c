@@ -9,7 +9,8 @@
  *
  * Prints one line: a system call, a wake of another process (a pipe
  * round trip between two processes, halved), a fork of a process holding
- * -m KiB of written heap with its child's exit and reaping, a page first
+ * -m KiB of written heap with its child's exit and reaping (and the same
+ * with vfork, which makes no address space), a page first
  * read and first written (copy on write) in such a child, a fresh page,
  * and SSL_new in the parent (its caches warm) and in a forked child.
  * -H asks for that heap in transparent huge pages (2 MiB aligned,
@@ -222,9 +223,13 @@ anon_huge_kib(void)
 	return kib;
 }
 
-/* A fork of a process holding the heap, with the child's exit and reaping. */
+/*
+ * A fork of a process holding the heap, with the child's exit and
+ * reaping; or a vfork, whose child borrows the parent's address space:
+ * what fork costs beyond it is making and tearing down an address space.
+ */
 static double
-fork_exit_us(int rounds)
+spawn_exit_us(int rounds, int borrow)
 {
 	double	 t0;
 	int	 k;
@@ -232,7 +237,7 @@ fork_exit_us(int rounds)
 
 	t0 = now_us(CLOCK_MONOTONIC);
 	for (k = 0; k < rounds; k++) {
-		if ((pid = fork()) == -1)
+		if ((pid = borrow ? vfork() : fork()) == -1)
 			err(1, "fork");
 		if (pid == 0)
 			_exit(0);
@@ -386,8 +391,8 @@ main(int argc, char **argv)
 {
 	struct heap	 h;
 	SSL_CTX		*ctx;
-	double		 sys, wake, fork_exit, touch[2], fresh, ssl_parent,
-			 ssl_child;
+	double		 sys, wake, fork_exit, vfork_exit, touch[2], fresh,
+			 ssl_parent, ssl_child;
 	long		 kib = 1536, rounds = 200, ring = -1, ring_pages = 16;
 	int		 ch, i, threads = 0, huge = 0;
 
@@ -440,7 +445,8 @@ main(int argc, char **argv)
 
 	sys = syscall_us((int)rounds * 50);
 	wake = wake_us((int)rounds * 10);
-	fork_exit = fork_exit_us((int)rounds);
+	fork_exit = spawn_exit_us((int)rounds, 0);
+	vfork_exit = spawn_exit_us((int)rounds, 1);
 	in_child(touch_heap, &h, touch, 2);
 	fresh = fresh_page_us(h.npages);
 
@@ -451,11 +457,12 @@ main(int argc, char **argv)
 	in_child(time_ssl_new, ctx, &ssl_child, 1);
 	SSL_CTX_free(ctx);
 
-	printf("syscall_us=%.2f wake_us=%.1f fork_exit_us=%.0f heap_kib=%ld "
-	    "heap_huge_kib=%ld child_first_read_us_per_page=%.2f "
-	    "child_cow_us_per_page=%.2f fresh_page_us=%.2f "
-	    "ssl_new_parent_us=%.1f ssl_new_child_us=%.1f\n", sys, wake,
-	    fork_exit, kib, huge ? anon_huge_kib() : 0, touch[0], touch[1],
-	    fresh, ssl_parent, ssl_child);
+	printf("syscall_us=%.2f wake_us=%.1f fork_exit_us=%.0f "
+	    "vfork_exit_us=%.0f heap_kib=%ld heap_huge_kib=%ld "
+	    "child_first_read_us_per_page=%.2f child_cow_us_per_page=%.2f "
+	    "fresh_page_us=%.2f ssl_new_parent_us=%.1f "
+	    "ssl_new_child_us=%.1f\n", sys, wake, fork_exit, vfork_exit, kib,
+	    huge ? anon_huge_kib() : 0, touch[0], touch[1], fresh, ssl_parent,
+	    ssl_child);
 	return 0;
 }

@@ -73,9 +73,9 @@ HOSTCOST=$top_builddir/bench/hostcost
 [ -x "$HOSTCOST" ] || fail "hostcost not built"
 hostcost_figures() { # OUT
 	local k
-	for k in syscall_us wake_us fork_exit_us heap_kib heap_huge_kib \
-	    child_first_read_us_per_page child_cow_us_per_page fresh_page_us \
-	    ssl_new_parent_us ssl_new_child_us; do
+	for k in syscall_us wake_us fork_exit_us vfork_exit_us heap_kib \
+	    heap_huge_kib child_first_read_us_per_page child_cow_us_per_page \
+	    fresh_page_us ssl_new_parent_us ssl_new_child_us; do
 		printf '%s\n' "$1" |
 		    grep -Eq "(^| )$k=[0-9]+(\.[0-9]+)?( |$)" ||
 		    fail "hostcost: no $k in: $1"
