@@ -163,6 +163,14 @@ login_sig_ok(const struct link *l, const char *name, const uint8_t *sign_pub,
 	return crypto_ed25519_verify_parts(sign_pub, parts, 4, sig) == 0;
 }
 
+/* The account is not there after all: the session ends. */
+static void
+account_lost(struct link *l)
+{
+	link_error(l, ERR_INTERNAL, "the server could not read or store "
+	    "your account (its storage failed): try again later");
+}
+
 /*
  * The account could not be read or written: this login fails, with an
  * error that ends the session, and the broker goes on.
@@ -171,20 +179,21 @@ static void
 storage_failed(struct link *l, const char *what)
 {
 	req_fail_quiet(what);
-	link_error(l, ERR_INTERNAL, "the server could not read or store "
-	    "your account (its storage failed): try again later");
+	account_lost(l);
 }
 
 /*
  * A registration that was not stored after all (its commit failed): the
- * link, bound to a user that does not exist, is unbound and ended.
+ * link, bound to a user that does not exist, is unbound and ended.  It
+ * is undone while another request, or none, is under way: that request
+ * has not failed, and still answers.
  */
 void
 auth_unbind(struct link *l)
 {
 	chat_link_gone(l);
 	if (l->state != LINK_DEAD)
-		storage_failed(l, "registration");
+		account_lost(l);
 }
 
 /* Bind the link to the user, for good, and tell the client after commit. */

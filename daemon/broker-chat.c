@@ -608,6 +608,24 @@ bind_room_cb(int64_t room_id, const char *name, uint64_t cursor,
 }
 
 /*
+ * The user's last committed inbox seq: the store's, read inside the
+ * open transaction, less the rows this turn wrote.  Their fan-out after
+ * the commit raises it; if the commit fails they were never there, and
+ * the seqs are handed out again.
+ */
+static uint64_t
+inbox_committed(int64_t user_id, uint64_t last)
+{
+	const struct after	*a;
+
+	TAILQ_FOREACH(a, &br.after, entry)
+		if (a->kind == AFTER_INBOX && a->target == user_id &&
+		    a->seq <= last)
+			last = a->seq - 1;
+	return last;
+}
+
+/*
  * A link is now this user's: load where it stands (the caller schedules
  * its catch-up).  The cost is the user's own rooms, whatever the number
  * of others.  -1 when its rooms cannot be read; the caller unbinds it.
@@ -624,7 +642,7 @@ chat_bind(struct link *l, const struct store_user *su)
 		u->id = su->id;
 		(void)str_copy(u->name, su->name, sizeof(u->name));
 		TAILQ_INIT(&u->links);
-		u->inbox_durable = su->inbox_last;
+		u->inbox_durable = inbox_committed(su->id, su->inbox_last);
 		rate_user_online(u);
 		TAILQ_INSERT_TAIL(&br.users, u, entry);
 		htab_insert(&br.users_by_id, &u->node,
@@ -1321,6 +1339,7 @@ chat_delivered(struct link *l, const struct frame *f)
 			req_fail_quiet("store_inbox_ack");
 			return;
 		}
+		undo_push_told(l, 0, l->inbox_told);
 		l->inbox_told = seq;
 		return;
 	}
@@ -1339,8 +1358,10 @@ chat_delivered(struct link *l, const struct frame *f)
 		req_fail_quiet("store_room_ack");
 		return;
 	}
-	if (lr != NULL)
+	if (lr != NULL) {
+		undo_push_told(l, r->id, lr->told);
 		lr->told = seq;
+	}
 }
 
 /*
@@ -1402,7 +1423,7 @@ list_reply(struct link *l, uint16_t type, const char *room,
 	    evbuffer_get_length(lc->buf));
 	if (lc->more)
 		frame_put_str(&b, F_NEXT, lc->last);
-	link_reply(l, &b);
+	link_reply_read(l, &b);
 	evbuffer_free(lc->buf);
 }
 
@@ -1485,7 +1506,7 @@ chat_info(struct link *l)
 	frame_put_u32(&b, F_USERS_ONLINE, br.nusers_online);
 	frame_put_u32(&b, F_USERS, (uint32_t)users);
 	frame_put_u32(&b, F_ROOMS, (uint32_t)br.nrooms);
-	link_reply(l, &b);
+	link_reply_read(l, &b);
 }
 
 /* A relayed client message from an authenticated link. */
@@ -1597,6 +1618,22 @@ chat_free(void)
 }
 
 /* A write of this turn was undone: so is what the cache made of it. */
+/* A DELIVERED mark whose write was undone: the next DELIVERED writes it. */
+void
+chat_undo_told(const struct undo *u)
+{
+	struct link		*l;
+	struct link_room	*lr;
+
+	if ((l = link_by_session(u->session_id)) == NULL ||
+	    l->state != LINK_AUTHED)
+		return;
+	if (u->room_id == 0)
+		l->inbox_told = u->value;
+	else if ((lr = link_room_find(l, u->room_id)) != NULL)
+		lr->told = u->value;
+}
+
 void
 chat_undo(const struct undo *u)
 {
@@ -1637,6 +1674,7 @@ chat_undo(const struct undo *u)
 		break;
 	case UNDO_BOUND:
 	case UNDO_ROSTER:
+	case UNDO_TOLD:
 		fatalx("unexpected undo %d", u->kind);
 	}
 }

@@ -77,6 +77,14 @@ undo_push(enum undo_kind kind, int64_t room_id, int64_t user_id,
 	TAILQ_INSERT_TAIL(&br.undo, u, entry);
 }
 
+/* A link's DELIVERED mark moves with a write: it moves back without it. */
+void
+undo_push_told(const struct link *l, int64_t room_id, uint64_t told)
+{
+	undo_push(UNDO_TOLD, room_id, 0, told);
+	TAILQ_LAST(&br.undo, undolist)->session_id = l->session_id;
+}
+
 static void
 undo_one(const struct undo *u)
 {
@@ -89,6 +97,9 @@ undo_one(const struct undo *u)
 		break;
 	case UNDO_ROSTER:
 		roster_forget(u->room_id);
+		break;
+	case UNDO_TOLD:
+		chat_undo_told(u);
 		break;
 	case UNDO_ROOM_CREATED:
 	case UNDO_ROOM_SEQ:
@@ -173,14 +184,37 @@ turn_undone(void)
 	br.req_after = TAILQ_LAST(&br.after, afterlist);
 	br.req_undo = NULL;
 	br.req_savepoint = 0;
+	br.tx_open = 0;
+}
+
+/*
+ * SQLite rolls the whole transaction back on its own after some errors
+ * (I/O, out of memory), in a read as in a write, and only the call that
+ * failed hears of it.  Then the turn's writes are gone, and so must be
+ * all that followed them, before anything more is written or said: a
+ * new transaction would otherwise commit the turn's later writes, and
+ * its acknowledgements with the earlier ones'.
+ */
+static int
+tx_lost(void)
+{
+	if (!br.tx_open || store_in_transaction(br.store))
+		return 0;
+	trouble("a statement (SQLite rolled the transaction back)");
+	turn_undone();
+	return 1;
 }
 
 int
 tx_begin(void)
 {
-	if (!store_in_transaction(br.store) && store_begin(br.store) == -1) {
-		req_fail("begin", 0, NULL);
-		return -1;
+	(void)tx_lost();
+	if (!store_in_transaction(br.store)) {
+		if (store_begin(br.store) == -1) {
+			req_fail("begin", 0, NULL);
+			return -1;
+		}
+		br.tx_open = 1;
 	}
 	/* A request's writes can be undone alone, the others' kept. */
 	if (br.req_active && !br.req_savepoint) {
@@ -197,11 +231,16 @@ tx_begin(void)
 void
 tx_end(void)
 {
+	if (tx_lost()) {
+		store_checkpoint(br.store);
+		return;
+	}
 	if (!store_in_transaction(br.store)) {
 		undo_forget();
 		return;
 	}
 	if (store_commit(br.store) == 0) {
+		br.tx_open = 0;
 		undo_forget();
 		if (in_trouble) {
 			log_info("storage: writing again");
@@ -265,7 +304,6 @@ req_end(void)
 {
 	struct frame_buf	 b;
 	struct link		*l;
-	int			 alone;
 
 	if (!br.req_active)
 		return;
@@ -279,11 +317,11 @@ req_end(void)
 	/*
 	 * Only this request's writes go, when the transaction is still
 	 * there; SQLite rolls all of it back after some I/O errors, and then
-	 * every request of the turn so far goes with it.
+	 * every request of the turn so far goes with it (tx_lost).
 	 */
-	alone = !br.req_savepoint || (store_in_transaction(br.store) &&
-	    store_rollback_to(br.store) == 0);
-	if (alone) {
+	if (tx_lost())
+		;
+	else if (!br.req_savepoint || store_rollback_to(br.store) == 0) {
 		undo_back_to(br.req_undo);
 		after_undone(br.req_after);
 	} else {

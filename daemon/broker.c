@@ -398,6 +398,24 @@ link_reply(struct link *l, struct frame_buf *b)
 		link_send_buf(l, b);
 }
 
+/*
+ * A reply made of what the store holds.  In a turn that has written, it
+ * may show those writes: it goes only once they are committed, and if
+ * they are undone the client is told to ask again instead.
+ */
+void
+link_reply_read(struct link *l, struct frame_buf *b)
+{
+	struct frame_buf	 fail;
+
+	if (!store_in_transaction(br.store)) {
+		link_send_buf(l, b);
+		return;
+	}
+	storage_error_frame(&fail, 0, NULL);
+	(void)after_frame_or(l, b, &fail);
+}
+
 struct after *
 after_fanout(enum after_kind kind, int64_t target, uint64_t seq,
     struct frame_buf *b)

@@ -221,6 +221,8 @@ enum undo_kind {
 	UNDO_MEMBER_REMOVED,	/* room_id, user_id */
 	UNDO_BOUND,		/* session_id: a registration's link */
 	UNDO_ROSTER,		/* room_id: its cached roster is reloaded */
+	UNDO_TOLD,		/* session_id, room_id (0: inbox), value: a
+				   link's DELIVERED mark back to value */
 };
 
 struct undo {
@@ -229,6 +231,7 @@ struct undo {
 	int64_t			 room_id;
 	int64_t			 user_id;
 	uint64_t		 value;		/* a seq or a session id */
+	uint64_t		 session_id;	/* UNDO_TOLD's link */
 };
 TAILQ_HEAD(undolist, undo);
 
@@ -254,6 +257,7 @@ struct broker {
 	uint64_t		 nrooms;	/* in the store */
 	struct afterlist	 after;
 	struct undolist		 undo;
+	int			 tx_open;	/* the turn began a transaction */
 	uint64_t		 started_ms;
 
 	/* The request being handled (broker-tx.c). */
@@ -327,6 +331,7 @@ void		 after_set_fail(struct after *a, struct frame_buf *fail);
 void		 after_use_fail(struct after *a);
 void		 after_drop(struct after *a);
 void		 link_reply(struct link *l, struct frame_buf *b);
+void		 link_reply_read(struct link *l, struct frame_buf *b);
 struct after	*after_fanout(enum after_kind kind, int64_t target,
 		    uint64_t seq, struct frame_buf *b);
 void		 after_pump(struct link *l);
@@ -348,6 +353,7 @@ void	 req_end(void);
 void	 req_fail(const char *what, uint64_t client_msg_id, const char *room);
 void	 req_fail_quiet(const char *what);
 int	 req_failed(void);
+void	 undo_push_told(const struct link *l, int64_t room_id, uint64_t told);
 void	 undo_push(enum undo_kind kind, int64_t room_id, int64_t user_id,
 	    uint64_t value);
 void	 storage_error_frame(struct frame_buf *b, uint64_t client_msg_id,
@@ -416,6 +422,7 @@ void	 chat_link_gone(struct link *l);
 void	 chat_prune(void);
 void	 chat_free(void);
 void	 chat_undo(const struct undo *u);
+void	 chat_undo_told(const struct undo *u);
 int	 chat_remove_member(const char *room, const struct store_user *su);
 int	 chat_room_notice(const char *room, const uint8_t *notice, size_t len);
 void	 chat_room_forget(const char *room, const uint8_t *notice, size_t len);

@@ -112,6 +112,13 @@ check_PROGRAMS += %D%/unit/test_worker_read
 %C%_unit_test_worker_read_LDADD = $(TEST_LIBS)
 TESTS += %D%/unit/test_worker_read
 
+# A turn's writes and what the broker says of them stand or fall together.
+check_PROGRAMS += %D%/unit/test_broker_tx
+%C%_unit_test_broker_tx_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/daemon $(LIBEVENT_CFLAGS)
+%C%_unit_test_broker_tx_SOURCES = %D%/unit/test_broker_tx.c
+%C%_unit_test_broker_tx_LDADD = $(TEST_LIBS)
+TESTS += %D%/unit/test_broker_tx
+
 check_PROGRAMS += %D%/unit/test_ring
 %C%_unit_test_ring_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_test_ring_SOURCES = %D%/unit/test_ring.c daemon/broker-ring.c
