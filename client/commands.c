@@ -65,8 +65,8 @@ static const struct command commands[] = {
 	    "online", 0, cmd_info },
 	{ "win", "/win N", "show window N (also Alt-N); /win alone lists "
 	    "them", 1, cmd_win },
-	{ "close", "/close", "close the current window (a room stays "
-	    "joined: /part leaves it)", 0, cmd_close },
+	{ "close", "/close", "close the current window (a room's window "
+	    "leaves the room, as /part)", 0, cmd_close },
 	{ "search", "/search text", "search the local history of every "
 	    "room and conversation", 1, cmd_search },
 	{ "clear", "/clear", "erase the local history (and its key)", 0,

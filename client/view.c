@@ -516,6 +516,8 @@ view_status(struct client *c, struct jbuf *jb)
 		jb_num(jb, "history_retention_days",
 		    c->set.history_retention < 0 ? 0 :
 		    (uint64_t)c->set.history_retention);
+		/* Else 0 days would say forever and none alike. */
+		jb_bool(jb, "history_forever", c->set.history_retention < 0);
 		return;
 	}
 	if (n < 0)

@@ -102,7 +102,7 @@ int	 e2e_peek(const uint8_t *env, size_t len, struct e2e_env_hdr *);
 /*
  * Verify the signature with the sender's pinned key, check that the
  * recipient is me, then decrypt into out (outsz >= len is always enough).
- * hdr may be NULL.  The msg_id must then go through e2e_seen_check_add.
+ * hdr may be NULL.  The msg_id must then go through e2e_replay_check_add.
  */
 int	 e2e_open(const uint8_t *env, size_t len, const char *me,
 	    const uint8_t sender_sign_pub[32], const uint8_t spk_priv[32],

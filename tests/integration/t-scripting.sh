@@ -111,6 +111,15 @@ printf '/status\n' | timeout 60 "$SC" --home "$TMP/home-carol" --batch --json \
 client_has_jq carol '.type=="status" and .user=="carol" and .address=="127.0.0.1:'"$PORT"'"' ||
     fail "the configuration file was not used: $(cat "$TMP/carol.out")"
 ls "$TMP/home-carol" | grep -q history && fail "history_retention = 0 still keeps a history"
+# 0 days and not forever: no history; forever says so.
+client_has_jq carol '.type=="status" and .history_retention_days==0 and .history_forever==false' ||
+    fail "status: no history not told apart: $(cat "$TMP/carol.out")"
+sed -i 's/^history_retention = 0$/history_retention = forever/' \
+    "$XDG_CONFIG_HOME/securechat/config"
+printf '/status\n' | timeout 60 "$SC" --home "$TMP/home-carol" --batch --json \
+    >"$TMP/carol.out" 2>"$TMP/carol.err" || fail "carol: $(cat "$TMP/carol.err")"
+client_has_jq carol '.type=="status" and .history_retention_days==0 and .history_forever==true' ||
+    fail "status: history kept forever not told apart: $(cat "$TMP/carol.out")"
 echo "colours = perhaps" >>"$XDG_CONFIG_HOME/securechat/config"
 rc=0
 "$SC" --batch </dev/null >/dev/null 2>"$TMP/bad.err" || rc=$?
