@@ -34,6 +34,8 @@
 #define MAX_GARBAGE	(16 * 1024 * 1024)
 #define MAX_FLOOD	100000
 #define KEYUPDATE_WELCOME_MS 2000	/* for the WELCOME before the flood */
+#define KEYUPDATE_BATCH	1000		/* made in memory, written at once */
+#define MAX_STREAM_S	60
 
 static void __attribute__((noreturn))
 usage(void)
@@ -42,6 +44,7 @@ usage(void)
 	    "usage: scprobe [-s source] [-t timeout] host port command [args]\n"
 	    "commands: send hex ... | hello [version] | garbage n | stall |\n"
 	    "          flood n hold | holdping interval_ms | keyupdate n |\n"
+	    "          keyupdate-stream seconds |\n"
 	    "          churn n\n");
 	exit(2);
 }
@@ -373,6 +376,72 @@ done:
 	return 0;
 }
 
+/*
+ * HELLO and its WELCOME, then KeyUpdates made in memory and written in
+ * bulk for up to seconds, faster than a server takes them one record at
+ * a time; prints whether the server ended the connection meanwhile.  A
+ * server that does not go back to its event loop while the bytes keep
+ * coming never applies its limit on them.
+ */
+static int
+cmd_keyupdate_stream(const char *host, const char *port, int seconds)
+{
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	BIO		*mem;
+	struct rbuf	 rb;
+	char		*data;
+	long		 len, off;
+	ssize_t		 n;
+	uint64_t	 end;
+	unsigned long	 sent = 0;
+	int		 fd, i, closed = 0;
+
+	memset(&rb, 0, sizeof(rb));
+	if (tls_open(host, port, &ctx, &ssl, &fd) == -1)
+		goto done;
+	if (tls_write_frame(ssl, fd, MSG_HELLO, 0, NULL, 0) == -1 ||
+	    read_frames_until(ssl, fd, &rb, now_ms() + KEYUPDATE_WELCOME_MS)) {
+		printf("{\"closed\":true,\"during\":\"hello\"}\n");
+		tls_close(ctx, ssl, fd);
+		goto done;
+	}
+	/* Records go to memory now; the socket still reads. */
+	if ((mem = BIO_new(BIO_s_mem())) == NULL)
+		probe_die("BIO_new");
+	SSL_set0_wbio(ssl, mem);
+	end = now_ms() + (uint64_t)seconds * 1000;
+	while (!closed && now_ms() < end) {
+		for (i = 0; i < KEYUPDATE_BATCH; i++)
+			if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) !=
+			    1 || SSL_do_handshake(ssl) != 1)
+				probe_die("key update");
+		sent += KEYUPDATE_BATCH;
+		len = BIO_get_mem_data(mem, &data);
+		for (off = 0; off < len && !closed; ) {
+			if (probe_wait_fd(fd, POLLOUT) != 1)
+				break;		/* the deadline: not closed */
+			if ((n = write(fd, data + off, (size_t)(len - off))) ==
+			    -1 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n <= 0)
+				closed = 1;
+			else
+				off += n;
+		}
+		if (off < len && !closed)
+			break;
+		(void)BIO_reset(mem);
+	}
+	ERR_clear_error();
+	printf("{\"key_updates_sent\":%lu,\"closed_while_sending\":%s}\n",
+	    sent, closed ? "true" : "false");
+	tls_close(ctx, ssl, fd);
+done:
+	free(rb.buf);
+	return 0;
+}
+
 static int
 cmd_hello(const char *host, const char *port, uint16_t version)
 {
@@ -643,6 +712,9 @@ main(int argc, char *argv[])
 	else if (strcmp(c, "keyupdate") == 0 && n == 1)
 		r = cmd_keyupdate(h, p, (int)probe_number(pc.argv[0], 1,
 		    MAX_FLOOD, "key update count"));
+	else if (strcmp(c, "keyupdate-stream") == 0 && n == 1)
+		r = cmd_keyupdate_stream(h, p, (int)probe_number(pc.argv[0], 1,
+		    MAX_STREAM_S, "seconds"));
 	else if (strcmp(c, "churn") == 0 && n == 1)
 		r = cmd_churn(h, p, (int)probe_number(pc.argv[0], 1, MAX_FLOOD,
 		    "connection count"));

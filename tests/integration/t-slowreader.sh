@@ -4,7 +4,10 @@
 # when it resumes.
 . "$(dirname "$0")/lib.sh"
 ensure_user
-write_config 'limits = { message_rate = 100000; message_burst = 100000; };'
+# Rekeys every 1 to 2 s: those that find the worker's write to a stopped
+# reader pending must wait for it, not end the session.
+write_config 'limits = { message_rate = 100000; message_burst = 100000; };
+  rekey = { min_seconds = 1; max_seconds = 2; };'
 start_daemon
 
 client_start reader --user reader
@@ -54,6 +57,7 @@ seq -f "wide-%.0f $pad" 1 "$M" >"$TMP/wide"
 client_feed writer "$TMP/wide"
 wait_for 180 acks_at_least writer $((N + M)) ||
     fail "the writer's $M wide messages were not all acknowledged"
+sleep 5		# rekeys come while the write waits
 kill -CONT "$(client_pid slow)"
 client_wait_jq slow ".text | startswith(\"wide-$M \")" 180
 got=$(jq -r 'select(.type=="message" and (.text | startswith("wide-"))) |
@@ -63,6 +67,10 @@ echo "$got" | grep -qv " $pad\$" && fail "slow got a damaged message"
 echo "$got" | sed 's/^wide-//; s/ .*//' | sort -n -c ||
     fail "slow got them out of order"
 pass "a reader stopped past the socket buffers got all $M (12 MB), in order"
+[ "$(grep -c '"event":"connected"' "$TMP/slow.out")" -eq 1 ] ||
+    fail "slow was disconnected: $(grep '"event":"disconnected"' "$TMP/slow.out")"
+log_has "SSL_key_update failed" && fail "a rekey ended a stopped reader's session"
+pass "rekeys waited for the stopped reader's pending write"
 client_end slow || fail "slow exit"
 client_end reader || fail "reader exit"
 client_end writer || fail "writer exit"

@@ -52,6 +52,14 @@ wait_for 10 log_has "security: client 127.0.0.1: PROTOCOL: too many TLS key upda
     fail "key update flood not logged as a security event"
 pass "a flood of client key updates ends that connection"
 
+# A stream of them faster than the worker takes them one record at a time
+# must not keep it from its event loop, where the limit is applied (and
+# every deadline): the connection ends while the stream still runs.
+out=$("$PROBE" -t 30 127.0.0.1 "$PORT" keyupdate-stream 10)
+echo "$out" | grep -q '"closed_while_sending":true' ||
+    fail "a stream of key updates held the worker: $out"
+pass "a stream of client key updates ends that connection: $out"
+
 # Pinned on first use; /status shows the session and counts key updates.
 client_start a
 client_wait a '"event":"pinned"'

@@ -231,6 +231,37 @@ test_end_of_link(void **state)
 	evbuffer_free(sent);
 }
 
+/*
+ * A worker closing (its client sent what it may not) reads no more from
+ * the broker: what the broker still sends would only pile up unsent, and
+ * the broker, seeing the link drain, would send more.
+ */
+static void
+test_closing_reads_no_more(void **state)
+{
+	struct evbuffer	*sent = evbuffer_new();
+	size_t		 before;
+
+	assert_non_null(sent);
+	broker_sends(sent, 0, 3);
+	assert_int_equal(libevent_read(), (int)evbuffer_get_length(sent));
+	broker_read_cb(w.broker, NULL);
+	assert_relayed(sent);
+	close_after_flush();
+	assert_true(w.closing);
+	assert_false(bufferevent_get_enabled(w.broker) & EV_READ);
+	/* A read libevent had under way: no more is pulled after it. */
+	broker_sends(sent, 3, 200);
+	assert_int_equal(libevent_read(), LIBEVENT_READ_MAX);
+	before = evbuffer_get_length(bufferevent_get_input(w.broker));
+	broker_read_cb(w.broker, NULL);
+	assert_int_equal(evbuffer_get_length(bufferevent_get_input(w.broker)),
+	    before);
+	assert_true(waiting(bufferevent_getfd(w.broker)) > 0);
+	event_free(w.close_ev);
+	evbuffer_free(sent);
+}
+
 int
 main(void)
 {
@@ -238,6 +269,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_whole_batch, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closing_reads_no_more,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_small_batch, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_end_of_link, setup,
