@@ -784,8 +784,13 @@ chat_free(struct client *c)
 {
 	char	 err[512];
 
-	/* Whatever was shown is remembered, even if the server never heard. */
-	if (c->seen_file != NULL && c->seen.n > 0 &&
+	/*
+	 * Whatever was shown is remembered, even if the server never heard;
+	 * the chains and ids it learnt first, as in chat_delivered, or the
+	 * same messages sent again would be new to a state that never saw
+	 * them.
+	 */
+	if (c->seen_file != NULL && c->seen.n > 0 && e2ec_save(c) == 0 &&
 	    seen_save(&c->seen, c->seen_file, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
 	if (c->ev_hold != NULL)

@@ -190,54 +190,101 @@ is_trusted(struct client *c, const char *name, const uint8_t key[32])
 	return trust_is_trusted(&c->e2e->trust, c->hostport, name, key);
 }
 
-/* Receivers: what others' chains we hold, per room and sender. */
+/*
+ * Receivers: what others' chains we hold, per room, sender and the
+ * identity key that sent them.  At most two per room and sender: the
+ * trusted key's, and one other's (a changed key not yet accepted, whose
+ * chains are there once it is, and which never replaces the trusted
+ * key's).
+ */
 
-static struct rxchain *
-rx_get(struct client *c, const char *room, const char *sender, int create)
+static int
+rx_is(const struct rxchain *x, const char *room, const char *sender)
 {
-	struct e2ec	*e = c->e2e;
+	return strcmp(x->r.room, room) == 0 && strcmp(x->r.sender, sender) == 0;
+}
+
+/* The receiver of the trusted key, whose messages are shown. */
+static struct rxchain *
+rx_trusted(struct client *c, const char *room, const char *sender)
+{
 	struct rxchain	*x;
 
-	TAILQ_FOREACH(x, &e->rx, entry)
-		if (strcmp(x->r.room, room) == 0 &&
-		    strcmp(x->r.sender, sender) == 0)
+	TAILQ_FOREACH(x, &c->e2e->rx, entry)
+		if (rx_is(x, room, sender) && is_trusted(c, sender, x->id_pub))
 			return x;
-	if (!create)
-		return NULL;
+	return NULL;
+}
+
+/* Whether chains of another key than the trusted one are held. */
+static int
+rx_other(struct client *c, const char *room, const char *sender)
+{
+	struct rxchain	*x;
+
+	TAILQ_FOREACH(x, &c->e2e->rx, entry)
+		if (rx_is(x, room, sender) && !is_trusted(c, sender, x->id_pub))
+			return 1;
+	return 0;
+}
+
+static void
+rx_drop(struct client *c, struct rxchain *x)
+{
+	TAILQ_REMOVE(&c->e2e->rx, x, entry);
+	e2e_group_receiver_free(&x->r);
+	free(x);
+	c->e2e->nrx--;
+}
+
+/*
+ * The receiver for id_pub, made if need be.  A trusted key's replaces
+ * every other of the room and sender; another key's only the other
+ * untrusted one.
+ */
+static struct rxchain *
+rx_get(struct client *c, const char *room, const char *sender,
+    const uint8_t id_pub[32])
+{
+	struct e2ec	*e = c->e2e;
+	struct rxchain	*x, *next;
+	int		 trusted = is_trusted(c, sender, id_pub);
+
+	TAILQ_FOREACH(x, &e->rx, entry)
+		if (rx_is(x, room, sender) && memcmp(x->id_pub, id_pub, 32) == 0)
+			return x;
+	for (x = TAILQ_FIRST(&e->rx); x != NULL; x = next) {
+		next = TAILQ_NEXT(x, entry);
+		if (rx_is(x, room, sender) &&
+		    (trusted || !is_trusted(c, sender, x->id_pub)))
+			rx_drop(c, x);
+	}
 	if (e->nrx >= E2EC_RX_MAX) {
 		/* The oldest is the least likely to be needed again. */
-		x = TAILQ_FIRST(&e->rx);
-		TAILQ_REMOVE(&e->rx, x, entry);
-		e2e_group_receiver_free(&x->r);
-		free(x);
-		e->nrx--;
+		rx_drop(c, TAILQ_FIRST(&e->rx));
 	}
 	x = xcalloc(1, sizeof(*x));
 	if (e2e_group_receiver_init(&x->r, room, sender) != E2E_OK)
 		fatalx("e2e_group_receiver_init");
+	memcpy(x->id_pub, id_pub, 32);
 	TAILQ_INSERT_TAIL(&e->rx, x, entry);
 	e->nrx++;
 	return x;
 }
 
 /*
- * Learn a chain; a new identity key starts the sender's chains afresh.
- * order (may be NULL): what the new chain says of the one it replaces.
+ * Learn a chain of the sender's identity key id_pub; a new key starts
+ * its chains afresh.  order (may be NULL): what the new chain says of
+ * the one it replaces.
  */
 static int
 rx_learn(struct client *c, const char *room, const char *sender,
     const uint8_t id_pub[32], const uint8_t *skdm, size_t len,
     struct e2e_order *order)
 {
-	struct rxchain	*x = rx_get(c, room, sender, 1);
+	struct rxchain	*x = rx_get(c, room, sender, id_pub);
 	int		 rc;
 
-	if (memcmp(x->id_pub, id_pub, 32) != 0) {
-		e2e_group_receiver_free(&x->r);
-		if (e2e_group_receiver_init(&x->r, room, sender) != E2E_OK)
-			fatalx("e2e_group_receiver_init");
-		memcpy(x->id_pub, id_pub, 32);
-	}
 	rc = e2e_group_receiver_learn(&x->r, sender, skdm, len, order);
 	c->e2e->dirty = 1;
 	return rc;
@@ -928,15 +975,21 @@ undecryptable(struct client *c, const char *room, const char *from,
 	out_undecryptable(c, room, from, to, seq, ts, why);
 }
 
+#define NOT_ACCEPTED	"signed by a key you have not accepted: /verify, then " \
+			"/trust the sender"
+
 /*
  * Check and open an envelope the server says is from `from`, signed by
  * sign_pub (which check_identity records); the id must be new.  NULL, or
- * why not (*rc says which E2E error, if any).
+ * why not (*rc says which E2E error, if any).  A key not accepted is
+ * not opened unless other_key_ok (a room key, kept apart from the
+ * trusted key's: rx_get); a direct message under it would move the
+ * counters of the trusted key's.
  */
 static const char *
 open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
-    const uint8_t *env, size_t len, uint8_t *out, size_t outsz,
-    size_t *outlen, int *rc, struct e2e_env_hdr *hp)
+    int other_key_ok, const uint8_t *env, size_t len, uint8_t *out,
+    size_t outsz, size_t *outlen, int *rc, struct e2e_env_hdr *hp)
 {
 	struct e2e_env_hdr	 h;
 	const struct prekey	*pk;
@@ -948,10 +1001,18 @@ open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
 		return "sealed by another sender than the server names";
 	if ((pk = prekeys_find(&c->e2e->prekeys, h.spk_id)) == NULL)
 		return "sealed to a prekey that is gone (older than 14 days)";
-	(void)check_identity(c, from, sign_pub, 0);
+	if (!check_identity(c, from, sign_pub, 0) && !other_key_ok)
+		return NOT_ACCEPTED;
 	*rc = e2e_open(env, len, c->user, sign_pub, pk->priv, out, outsz,
 	    outlen, &h);
-	/* Remembered as long as the prekey it was sealed to is held. */
+	/*
+	 * Remembered as long as the prekey it was sealed to is held.  One
+	 * stamped far ahead is not: remembered, it would raise the floor
+	 * that a full memory sets past every envelope to come.
+	 */
+	if (*rc == E2E_OK && h.ts_ms > wall_ms() + E2EC_CLOCK_AHEAD_MS)
+		return "stamped more than 10 minutes ahead of this machine's "
+		    "clock";
 	if (*rc == E2E_OK)
 		*rc = e2e_replay_check_add(&c->e2e->replay, h.msg_id,
 		    h.spk_id, h.ts_ms);
@@ -996,7 +1057,7 @@ open_bundle(struct client *c, const char *room, const char *from,
 		undecryptable(c, room, from, NULL, seq, ts, "not a room key");
 		return;
 	}
-	why = open_envelope(c, from, sign_pub, body + off, elen, skdm,
+	why = open_envelope(c, from, sign_pub, 1, body + off, elen, skdm,
 	    sizeof(skdm), &skdmlen, &rc, NULL);
 	if (why == NULL)
 		rc = rx_learn(c, room, from, sign_pub, skdm, skdmlen, &order);
@@ -1030,8 +1091,10 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
 		open_bundle(c, room, from, sign_pub, body, len, seq, ts);
 		return;
 	}
-	if ((x = rx_get(c, room, from, 0)) == NULL) {
-		undecryptable(c, room, from, NULL, seq, ts, "no key for this "
+	/* Only the trusted key's chains are opened, and their state moved. */
+	if ((x = rx_trusted(c, room, from)) == NULL) {
+		undecryptable(c, room, from, NULL, seq, ts,
+		    rx_other(c, room, from) ? NOT_ACCEPTED : "no key for this "
 		    "chain: sent before we joined, or its key never reached "
 		    "us");
 		return;
@@ -1049,9 +1112,6 @@ e2ec_room_message(struct client *c, const char *room, const char *from,
 		out_missing(c, room, from, order.missing, 0, ts);
 	if (rc != E2E_OK)
 		undecryptable(c, room, from, NULL, seq, ts, e2e_strerror(rc));
-	else if (!is_trusted(c, from, x->id_pub))
-		undecryptable(c, room, from, NULL, seq, ts, "signed by a key "
-		    "you have not accepted: /verify, then /trust the sender");
 	else
 		view_message(c, room, from, pt, ptlen, seq, ts, order.late);
 	OPENSSL_cleanse(pt, len);
@@ -1076,8 +1136,8 @@ e2ec_direct(struct client *c, const char *from, const char *to,
 		return;
 	}
 	pt = xmalloc(len);
-	why = open_envelope(c, from, sign_pub, body, len, pt, len, &ptlen, &rc,
-	    &h);
+	why = open_envelope(c, from, sign_pub, 0, body, len, pt, len, &ptlen,
+	    &rc, &h);
 	memset(&order, 0, sizeof(order));
 	/* Authentic (signed by the key the server stamped): counted. */
 	if (why == NULL) {
@@ -1088,9 +1148,6 @@ e2ec_direct(struct client *c, const char *from, const char *to,
 	}
 	if (why != NULL)
 		undecryptable(c, NULL, from, to, seq, ts, why);
-	else if (!is_trusted(c, from, sign_pub))
-		undecryptable(c, NULL, from, to, seq, ts, "signed by a key you "
-		    "have not accepted: /verify, then /trust the sender");
 	else
 		view_direct(c, from, to, pt, ptlen, seq, ts, order.late);
 	OPENSSL_cleanse(pt, len);

@@ -20,6 +20,8 @@
 
 #define E2EC_PEER_FRESH_MS	60000	/* keys older than this are asked again */
 #define E2EC_RX_MAX		10000	/* (room, sender) receivers kept */
+#define E2EC_CLOCK_AHEAD_MS	600000	/* an envelope stamped further ahead
+					   of our clock is refused */
 #define E2EC_PENDING_MAX	10000	/* lines waiting for keys */
 #define E2EC_REKEY_MIN_S	30	/* docs/DESIGN.md section 7, unless the */
 #define E2EC_REKEY_MAX_S	120	/* server's WELCOME says otherwise */

@@ -193,6 +193,9 @@ state_records(struct client *c, const uint8_t *buf, size_t len)
 		case E2E_STATE_REPLAY:
 			rc = e2e_replay_state_read(&e->replay, buf + off,
 			    len - off, &used);
+			/* A floor a flood pushed ahead comes back. */
+			e2e_replay_clamp(&e->replay, wall_ms() +
+			    E2EC_CLOCK_AHEAD_MS);
 			break;
 		case E2E_STATE_DM:
 			if ((rc = e2e_dm_state_read(&dm, &n, buf + off,

@@ -212,29 +212,21 @@ seen_load(struct seen *s, const char *file, char *err, size_t errsz)
 }
 
 /*
- * Written whole to a temporary file and renamed over the old one, so a
- * client killed at any moment leaves either the old or the new table.
+ * Written whole, synced, and renamed over the old one
+ * (localfile_replace), so a client killed, or a machine losing power, at
+ * any moment leaves either the old or the new table: the DELIVERED that
+ * follows never runs ahead of what is on disk.
  */
 int
 seen_save(const struct seen *s, const char *file, char *err, size_t errsz)
 {
-	char	*tmp = NULL, hex[2 * EPOCH_LEN + 1];
+	char	*buf = NULL, hex[2 * EPOCH_LEN + 1];
 	FILE	*fp;
-	size_t	 i;
-	int	 fd, bad;
+	size_t	 i, len = 0;
+	int	 bad, rv;
 
-	(void)xasprintf(&tmp, "%s.tmp", file);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
-		(void)snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		(void)snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
-		(void)close(fd);
-		(void)unlink(tmp);
-		free(tmp);
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		(void)snprintf(err, errsz, "%s: %s", file, strerror(errno));
 		return -1;
 	}
 	if (s->has_epoch) {
@@ -245,17 +237,15 @@ seen_save(const struct seen *s, const char *file, char *err, size_t errsz)
 		if (s->v[i].shown > 0)
 			(void)fprintf(fp, "%s %" PRIu64 "\n", s->v[i].key,
 			    s->v[i].shown);
-	bad = fflush(fp) == EOF || ferror(fp);
-	if (fclose(fp) == EOF)
-		bad = 1;
-	if (bad || rename(tmp, file) == -1) {
-		(void)snprintf(err, errsz, "%s: %s", file, strerror(errno));
-		(void)unlink(tmp);
-		free(tmp);
+	bad = ferror(fp);
+	if (fclose(fp) == EOF || bad) {
+		(void)snprintf(err, errsz, "%s: out of memory", file);
+		free(buf);
 		return -1;
 	}
-	free(tmp);
-	return 0;
+	rv = localfile_replace(file, buf, len, err, errsz);
+	free(buf);
+	return rv;
 }
 
 /*

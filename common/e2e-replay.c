@@ -153,6 +153,20 @@ e2e_replay_retain(struct e2e_replay *r, const uint32_t *spk_ids, size_t nids)
 	return before - k;
 }
 
+void
+e2e_replay_clamp(struct e2e_replay *r, uint64_t max_ms)
+{
+	size_t	 i;
+
+	if (r == NULL)
+		return;
+	if (r->floor_ms > max_ms)
+		r->floor_ms = max_ms;
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].ts_ms > max_ms)
+			r->v[i].ts_ms = max_ms;
+}
+
 size_t
 e2e_replay_count(const struct e2e_replay *r)
 {

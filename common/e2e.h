@@ -149,6 +149,11 @@ const struct e2e_replay_id *e2e_replay_ids(struct e2e_replay *);
 /* Replace the contents: ids sorted by id and unique, or E2E_EMALFORMED. */
 int	 e2e_replay_load(struct e2e_replay *, const struct e2e_replay_id *ids,
 	    size_t n, uint64_t floor_ms);
+/*
+ * No timestamp, and so no floor, later than max_ms: a sender's clock
+ * pushed into the future must not refuse every envelope after it.
+ */
+void	 e2e_replay_clamp(struct e2e_replay *, uint64_t max_ms);
 
 /*
  * The last E2E_SEEN_MAX envelope ids, as version 1 of the client kept

@@ -22,6 +22,8 @@
  *                                 a real envelope to the client's prekey
  *                                 (after "wait PREKEY"), signed by and
  *                                 stamped with a random identity key
+ *   futuredms N TS                N direct messages of one new sender,
+ *                                 real envelopes stamped TS (ms)
  *   notice HEX                    a NOTICE whose text is these bytes
  *   caughtup                      CAUGHT_UP
  *   wait TYPE                     answer frames until one of TYPE came
@@ -64,6 +66,7 @@ static size_t	 inlen;
 static int	 conn_no;
 static char	 user[NAME_MAX_LEN + 1];
 static uint32_t	 spk_id;		/* the client's prekey, from PREKEY */
+static uint64_t	 dm_seq;		/* the last DIRECT's seq */
 static uint8_t	 spk_pub[KEY_LEN];
 
 static void __attribute__((noreturn))
@@ -224,28 +227,39 @@ room_event(const char *room, uint64_t seq, uint8_t kind, const char *from,
 	send_frame(&b);
 }
 
-/* A direct message from a user the client never saw, really sealed. */
+/* A direct message really sealed, from `from` with its key, stamped ts. */
 static void
-direct_from_stranger(unsigned long long i)
+direct_sealed(const char *from, const uint8_t priv[KEY_LEN],
+    const uint8_t pub[KEY_LEN], uint64_t ts)
 {
 	struct frame_buf	 b;
-	uint8_t			 priv[KEY_LEN], pub[KEY_LEN], env[1024];
-	char			 from[NAME_MAX_LEN + 1];
+	uint8_t			 env[1024];
 	size_t			 len;
 
-	(void)snprintf(from, sizeof(from), "d%llu", i);
-	if (crypto_ed25519_keygen(priv, pub) == -1 ||
-	    e2e_seal(priv, from, user, spk_id, spk_pub, E2E_TYPE_DM, "hi", 2,
-	    now_ms(), env, sizeof(env), &len) != E2E_OK)
+	if (e2e_seal(priv, from, user, spk_id, spk_pub, E2E_TYPE_DM, "hi", 2,
+	    ts, env, sizeof(env), &len) != E2E_OK)
 		die("cannot seal (no PREKEY from the client yet?)");
 	frame_begin(&b, MSG_DIRECT, MAX_FRAME);
-	frame_put_u64(&b, F_SEQ, i + 1);
+	frame_put_u64(&b, F_SEQ, ++dm_seq);
 	frame_put_u64(&b, F_TS, now_ms());
 	frame_put_str(&b, F_FROM, from);
 	frame_put_str(&b, F_TO, user);
 	frame_put_bytes(&b, F_BODY, env, len);
 	frame_put_bytes(&b, F_SIGN_PUB, pub, KEY_LEN);
 	send_frame(&b);
+}
+
+/* A direct message from a user the client never saw. */
+static void
+direct_from_stranger(unsigned long long i)
+{
+	uint8_t	 priv[KEY_LEN], pub[KEY_LEN];
+	char	 from[NAME_MAX_LEN + 1];
+
+	(void)snprintf(from, sizeof(from), "d%llu", i);
+	if (crypto_ed25519_keygen(priv, pub) == -1)
+		die("keygen");
+	direct_sealed(from, priv, pub, now_ms());
 }
 
 static unsigned long long
@@ -267,7 +281,7 @@ run(char **w, size_t n)
 {
 	struct frame_buf	 b;
 	struct frame		 f;
-	uint8_t			 raw[MAX_FRAME], key[KEY_LEN], *text;
+	uint8_t			 raw[MAX_FRAME], key[KEY_LEN], priv[KEY_LEN], *text;
 	char			 name[ROOM_MAX_LEN + 1];
 	unsigned long long	 i, count;
 	size_t			 rawlen, len;
@@ -315,6 +329,13 @@ run(char **w, size_t n)
 			die("too many");
 		for (i = 0; i < count; i++)
 			direct_from_stranger(i);
+	} else if (strcmp(w[0], "futuredms") == 0 && n == 3) {
+		if ((count = number(w[1])) > COUNT_MAX)
+			die("too many");
+		if (crypto_ed25519_keygen(priv, key) == -1)
+			die("keygen");
+		for (i = 0; i < count; i++)
+			direct_sealed("f", priv, key, number(w[2]));
 	} else if (strcmp(w[0], "notice") == 0 && n == 2) {
 		len = strlen(w[1]) / 2;
 		text = xmalloc(len + 1);

@@ -1076,6 +1076,40 @@ replay_flood_raises_floor(void **state UNUSED)
 	e2e_replay_free(&r);
 }
 
+/*
+ * A flood stamped far ahead left a floor there, saved with the state:
+ * clamped, it and the ids come back to the bound, and an envelope
+ * stamped after it is taken again.
+ */
+static void
+replay_clamp_brings_floor_back(void **state UNUSED)
+{
+	struct e2e_replay	 r;
+	uint8_t			 id[E2E_MSGID_LEN];
+	const uint64_t		 ahead = (uint64_t)1 << 62, now = 1000000;
+	uint32_t		 i;
+
+	e2e_replay_init(&r);
+	for (i = 0; i <= E2E_REPLAY_MAX; i++) {
+		replay_id(id, i);
+		assert_int_equal(e2e_replay_check_add(&r, id, 1, ahead),
+		    E2E_OK);
+	}
+	assert_int_equal(r.floor_ms, ahead);
+	replay_id(id, E2E_REPLAY_MAX + 1);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, now), E2E_ETOO_OLD);
+	e2e_replay_clamp(&r, now + 10);
+	assert_int_equal(r.floor_ms, now + 10);
+	for (i = 0; i < r.n; i++)
+		assert_true(r.v[i].ts_ms <= now + 10);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, now + 11), E2E_OK);
+	/* Ids held stay held. */
+	replay_id(id, E2E_REPLAY_MAX);
+	assert_int_equal(e2e_replay_check_add(&r, id, 1, now + 11),
+	    E2E_EREPLAY);
+	e2e_replay_free(&r);
+}
+
 /* A record out of order, with a duplicate, too long or cut: refused. */
 static void
 replay_record_damage_refused(void **state UNUSED)
@@ -1223,6 +1257,7 @@ main(void)
 		cmocka_unit_test(bad_arguments_refused),
 		cmocka_unit_test(replay_not_count_bounded),
 		cmocka_unit_test(replay_flood_raises_floor),
+		cmocka_unit_test(replay_clamp_brings_floor_back),
 		cmocka_unit_test(replay_record_damage_refused),
 		cmocka_unit_test(order_records_round_trip),
 	};
