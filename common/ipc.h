@@ -32,5 +32,10 @@ ssize_t	ipc_recv(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fd)
  */
 ssize_t	ipc_recv_fds(int sock, uint8_t *buf, size_t bufsz, struct frame *f,
 	    int *fds, int maxfds, int *nfds);
+/*
+ * Answer the master's ping on sock: a frame of type with the ping's F_SEQ.
+ * 0, or -1 (errno; EINVAL: the ping has no F_SEQ).
+ */
+int	ipc_pong(int sock, const struct frame *ping, uint16_t type);
 
 #endif

@@ -405,6 +405,8 @@ static const struct code_name msg_names[] = {
 	{ IMSG_SPAWN,		"SPAWN" },
 	{ IMSG_SPAWNED,		"SPAWNED" },
 	{ IMSG_REAPED,		"REAPED" },
+	{ IMSG_CHILD_PING,	"CHILD_PING" },
+	{ IMSG_CHILD_PONG,	"CHILD_PONG" },
 	{ CTL_REQUEST,		"CTL_REQUEST" },
 	{ CTL_REPLY,		"CTL_REPLY" },
 	{ IMSG_SIGN,		"SIGN" },

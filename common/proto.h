@@ -87,6 +87,8 @@ enum msg_type {
 	IMSG_SPAWN		= 0x0214,	/* master->template: client, links */
 	IMSG_SPAWNED		= 0x0215,	/* template->master: session, pid */
 	IMSG_REAPED		= 0x0216,	/* template->master: pid, status */
+	IMSG_CHILD_PING		= 0x0217,	/* master->template, key process: seq */
+	IMSG_CHILD_PONG		= 0x0218,	/* back to the master: same seq */
 
 	/* securechatctl <-> broker, over the control socket. */
 	CTL_REQUEST		= 0x0301,	/* list: the arguments, json? */

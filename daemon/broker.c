@@ -760,16 +760,11 @@ settings(const struct frame *f)
 static void
 pong(const struct frame *f)
 {
-	struct frame_buf	 b;
-	uint64_t		 seq;
-
-	if (frame_get_u64(f, F_SEQ, &seq) == -1)
-		fatalx("PING without a seq from the master");
-	frame_begin(&b, IMSG_BROKER_PONG, MASTER_MSG_MAX);
-	frame_put_u64(&b, F_SEQ, seq);
-	if (frame_finish(&b) == -1 || ipc_send(BROKER_FD_MASTER, &b, -1) == -1)
+	if (ipc_pong(BROKER_FD_MASTER, f, IMSG_BROKER_PONG) == -1) {
+		if (errno == EINVAL)
+			fatalx("PING without a seq from the master");
 		log_warn("answer the master's ping");
-	frame_buf_free(&b);
+	}
 }
 
 /* The master is trusted: anything unexpected from it is a bug. */

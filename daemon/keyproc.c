@@ -372,6 +372,12 @@ master_cb(evutil_socket_t fd, short ev, void *arg)
 	case IMSG_KEY_ATTACH:
 		attach(&f, rfd);
 		break;
+	case IMSG_CHILD_PING:
+		/* Alive and reading (a full channel: the master asks again). */
+		if (rfd != -1 || (ipc_pong(KEYPROC_FD_MASTER, &f,
+		    IMSG_CHILD_PONG) == -1 && errno != EAGAIN))
+			fatal("answer the master's ping");
+		break;
 	default:
 		fatalx("unexpected message %s from the master",
 		    proto_msg_name(f.type));

@@ -1,8 +1,10 @@
 /*
  * master-keyproc.c: the master's side of the key process.  It spawns it,
  * sends it the key (again after a reload), hands it its end of each
- * worker's key link, and respawns it when it dies; while it is down no
- * client is accepted, since no handshake could complete.
+ * worker's key link, pings it, and respawns it when it dies or stops
+ * answering; while it is down no client is accepted, since no handshake
+ * could complete.  The channel is non-blocking: a key process that does
+ * not read costs a client its connection, never the master its loop.
  */
 #include "config.h"
 
@@ -31,9 +33,12 @@ static struct {
 	int		 fd;		/* channel, -1 while down */
 	struct event	*ev;
 	struct event	*respawn_ev;
+	struct event	*ping_ev;
 	struct child	*child;
 	unsigned int	 backoff_ms;
-} mk = { -1, NULL, NULL, NULL, 0 };
+	uint64_t	 ping_seq;
+	uint64_t	 answer_ms;	/* its last PONG, or its start */
+} mk = { -1, NULL, NULL, NULL, NULL, 0, 0, 0 };
 
 static void
 send_key(void)
@@ -75,24 +80,66 @@ channel_close(void)
 	master_listeners_update();
 }
 
-/* The channel carries nothing back: readable means the key process died. */
+/* No channel, and no key process left to hold the key. */
 static void
-readable(evutil_socket_t fd, short ev, void *arg)
+channel_end(void)
 {
-	uint8_t		 buf[64];
-	ssize_t		 n;
-
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0) {
-		log_warnx("unexpected message from the key process");
-		return;
-	}
 	channel_close();
 	if (mk.child != NULL && kill(mk.child->pid, SIGKILL) == -1 &&
 	    errno != ESRCH)
 		log_warn("kill key process");
+}
+
+/* The channel carries only PONGs back; EOF is the key process gone. */
+static void
+readable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct frame	 f;
+	uint8_t		 buf[64];
+	ssize_t		 n;
+	int		 rfd;
+
+	while ((n = ipc_recv(fd, buf, sizeof(buf), &f, &rfd)) > 0) {
+		if (rfd != -1)
+			(void)close(rfd);
+		if (f.type == IMSG_CHILD_PONG && rfd == -1)
+			mk.answer_ms = now_ms();
+		else
+			log_warnx("unexpected message from the key process");
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	channel_end();
+}
+
+/*
+ * Every CHILD_PING_MS a ping; a key process that has not answered for
+ * CHILD_DEADLINE_MS (stopped, or stuck) signs no handshake: it is killed,
+ * and the usual respawn follows.
+ */
+static void
+ping_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct frame_buf	 b;
+	uint64_t		 quiet;
+
+	if (mk.fd == -1 || mk.child == NULL || master_shutting_down())
+		return;
+	quiet = now_ms() - mk.answer_ms;
+	if (quiet >= CHILD_DEADLINE_MS) {
+		log_warnx("key process pid %ld has not answered for %llu ms: "
+		    "killing it to start a new one", (long)mk.child->pid,
+		    (unsigned long long)quiet);
+		channel_end();
+		return;
+	}
+	frame_begin(&b, IMSG_CHILD_PING, FRAME_MAX_DEFAULT);
+	frame_put_u64(&b, F_SEQ, ++mk.ping_seq);
+	/* A full channel is a key process not reading: the deadline says. */
+	if (frame_finish(&b) == -1 || (ipc_send(mk.fd, &b, -1) == -1 &&
+	    errno != EAGAIN))
+		log_warn("ping the key process");
+	frame_buf_free(&b);
 }
 
 static void
@@ -116,8 +163,13 @@ mkeyproc_spawn(void)
 	int	 sp[2];
 	pid_t	 pid;
 
-	if (mk.respawn_ev == NULL && (mk.respawn_ev =
-	    evtimer_new(master_base(), respawn_cb, NULL)) == NULL)
+	struct timeval	 tv = { CHILD_PING_MS / 1000,
+			    (CHILD_PING_MS % 1000) * 1000 };
+
+	if (mk.respawn_ev == NULL && ((mk.respawn_ev =
+	    evtimer_new(master_base(), respawn_cb, NULL)) == NULL ||
+	    (mk.ping_ev = event_new(master_base(), -1, EV_PERSIST, ping_cb,
+	    NULL)) == NULL || event_add(mk.ping_ev, &tv) == -1))
 		fatalx("evtimer_new");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair for the key process: retrying in 1 s");
@@ -133,7 +185,11 @@ mkeyproc_spawn(void)
 	(void)close(sp[1]);
 	mk.fd = sp[0];
 	mk.child = master_child_add(pid, CHILD_KEYPROC);
+	mk.answer_ms = now_ms();
+	/* The key first, on an empty channel: it fits. */
 	send_key();
+	if (fd_set_nonblock(mk.fd) == -1)
+		fatal("key process channel nonblock");
 	if ((mk.ev = event_new(master_base(), mk.fd, EV_READ | EV_PERSIST,
 	    readable, NULL)) == NULL || event_add(mk.ev, NULL) == -1)
 		fatalx("key process event");
@@ -194,6 +250,10 @@ mkeyproc_cancel(void)
 		evtimer_del(mk.respawn_ev);
 		event_free(mk.respawn_ev);
 		mk.respawn_ev = NULL;
+	}
+	if (mk.ping_ev != NULL) {
+		event_free(mk.ping_ev);
+		mk.ping_ev = NULL;
 	}
 	channel_free();
 }

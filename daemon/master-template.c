@@ -35,6 +35,9 @@
 #include "xmalloc.h"
 
 #define TEMPLATE_MSG_MAX	1024
+#define UNQUEUE_SENT		0
+#define UNQUEUE_FAILED		1
+#define UNQUEUE_DROPPED		2
 
 struct template {
 	TAILQ_ENTRY(template)	 entry;
@@ -44,6 +47,8 @@ struct template {
 	struct event		*ev;
 	int			 ready;
 	int			 retired;
+	uint64_t		 answer_ms;	/* its last PONG, or READY */
+	uint64_t		 retired_ms;
 	unsigned int		 forks;
 	unsigned int		 workers;	/* records of its live workers */
 	/* A SPAWN its full channel did not take yet: accepting waits. */
@@ -60,6 +65,8 @@ static struct {
 	struct template		*next;		/* starting, to replace cur */
 	struct event		*respawn_ev;
 	struct event		*age_ev;
+	struct event		*ping_ev;
+	uint64_t		 ping_seq;
 	unsigned int		 backoff_ms;
 	int			 key_pending;	/* reload the key when next is ready */
 	int			 initialised;
@@ -94,7 +101,7 @@ channel_close(struct template *t)
 
 	if (t->fd == -1)
 		return;
-	unqueue(t, 0);
+	unqueue(t, UNQUEUE_FAILED);
 	event_free(t->ev);
 	t->ev = NULL;
 	if (t->wev != NULL)
@@ -128,19 +135,24 @@ channel_close(struct template *t)
 
 /*
  * No more clients for it: it forks what it was sent, sees the end of its
- * input, and exits; its reports still reach us until then.
+ * input, and exits; its reports still reach us until then.  A SPAWN its
+ * full channel held back still goes to it (keep: a routine replacement),
+ * or its client is dropped (its template must fork nothing more).
  */
 static void
-retire(struct template *t)
+retire(struct template *t, int keep)
 {
 	if (t->retired)
 		return;
 	t->retired = 1;
+	t->retired_ms = now_ms();
 	if (t == mt.cur)
 		mt.cur = NULL;
 	if (t->fd == -1)
 		return;
-	unqueue(t, 0);
+	if (keep && t->queued_ch != NULL)
+		return;		/* unqueue shuts its input once it is sent */
+	unqueue(t, UNQUEUE_DROPPED);
 	if (shutdown(t->fd, SHUT_WR) == -1)
 		log_warn("retire template pid %ld", (long)t->pid);
 }
@@ -170,9 +182,10 @@ ready(struct template *t)
 	if (t != mt.next || t->ready)
 		fatalx("unexpected TEMPLATE_READY from pid %ld", (long)t->pid);
 	t->ready = 1;
+	t->answer_ms = now_ms();
 	mt.next = NULL;
 	if (mt.cur != NULL)
-		retire(mt.cur);
+		retire(mt.cur, 1);
 	mt.cur = t;
 	/* Links attached from now on are for this template's workers. */
 	if (mt.key_pending) {
@@ -204,6 +217,9 @@ report(struct template *t, const struct frame *f)
 			    (unsigned long long)sid);
 		master_worker_spawned(ch, (pid_t)pid);
 		break;
+	case IMSG_CHILD_PONG:
+		t->answer_ms = now_ms();
+		break;
 	case IMSG_REAPED:
 		if (frame_get_u32(f, F_PID, &pid) == -1 || pid == 0 ||
 		    frame_get_u32(f, F_STATUS, &status) == -1)
@@ -222,14 +238,19 @@ report(struct template *t, const struct frame *f)
 	}
 }
 
-/* Everything the template has said, up to its EOF. */
+/*
+ * Everything the template has said, up to its EOF.  A template that died
+ * with a SPAWN unread makes the kernel report ECONNRESET first, and only
+ * then the reports it sent before (a REAPED, a SPAWNED): they are read,
+ * or their workers' records would never end.
+ */
 static void
 drain(struct template *t)
 {
 	struct frame	 f;
 	uint8_t		 buf[TEMPLATE_MSG_MAX];
 	ssize_t		 n;
-	int		 fd;
+	int		 fd, reset = 0;
 
 	while (t->fd != -1) {
 		n = ipc_recv(t->fd, buf, sizeof(buf), &f, &fd);
@@ -237,6 +258,10 @@ drain(struct template *t)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			return;
+		if (n == -1 && errno == ECONNRESET && !reset) {
+			reset = 1;
+			continue;
+		}
 		if (fd != -1)
 			fatalx("a descriptor from a template");
 		if (n <= 0) {
@@ -277,6 +302,55 @@ respawn_cb(evutil_socket_t fd, short ev, void *arg)
 		mtemplate_spawn();
 }
 
+/*
+ * Every CHILD_PING_MS the template taking clients is pinged; one that has
+ * not answered for CHILD_DEADLINE_MS (stopped, or stuck) forks nothing
+ * and reaps nothing: it is replaced and killed.  A retired one leaves as
+ * soon as it reads the end of its input; one still there that long is
+ * stuck too, and would never reap its workers.
+ */
+static void
+ping_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct template		*t;
+	struct frame_buf	 b;
+	uint64_t		 now = now_ms();
+
+	if (master_shutting_down())
+		return;
+	TAILQ_FOREACH(t, &mt.all, entry) {
+		if (t->child == NULL || t->fd == -1)
+			continue;
+		if (t->retired) {
+			if (now - t->retired_ms >= CHILD_DEADLINE_MS &&
+			    kill(t->pid, SIGKILL) == 0)
+				log_warnx("retired worker template pid %ld "
+				    "still there after %llu ms: killed",
+				    (long)t->pid, (unsigned long long)(now -
+				    t->retired_ms));
+			continue;
+		}
+		if (!t->ready)
+			continue;
+		if (now - t->answer_ms >= CHILD_DEADLINE_MS) {
+			log_warnx("worker template pid %ld has not answered "
+			    "for %llu ms: killing it", (long)t->pid,
+			    (unsigned long long)(now - t->answer_ms));
+			replace(1, "it stopped answering");
+			if (kill(t->pid, SIGKILL) == -1 && errno != ESRCH)
+				log_warn("kill worker template");
+			continue;
+		}
+		frame_begin(&b, IMSG_CHILD_PING, FRAME_MAX_DEFAULT);
+		frame_put_u64(&b, F_SEQ, ++mt.ping_seq);
+		/* A full channel is a template not reading: the deadline says. */
+		if (frame_finish(&b) == -1 || (ipc_send(t->fd, &b, -1) == -1 &&
+		    errno != EAGAIN))
+			log_warn("ping worker template pid %ld", (long)t->pid);
+		frame_buf_free(&b);
+	}
+}
+
 static void
 age_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -297,6 +371,8 @@ void
 mtemplate_spawn(void)
 {
 	struct template	*t;
+	struct timeval	 ping_tv = { CHILD_PING_MS / 1000,
+			    (CHILD_PING_MS % 1000) * 1000 };
 	int		 sp[2];
 	pid_t		 pid;
 
@@ -304,7 +380,9 @@ mtemplate_spawn(void)
 	if (mt.respawn_ev == NULL &&
 	    ((mt.respawn_ev = evtimer_new(master_base(), respawn_cb,
 	    NULL)) == NULL || (mt.age_ev = evtimer_new(master_base(), age_cb,
-	    NULL)) == NULL))
+	    NULL)) == NULL || (mt.ping_ev = event_new(master_base(), -1,
+	    EV_PERSIST, ping_cb, NULL)) == NULL ||
+	    event_add(mt.ping_ev, &ping_tv) == -1))
 		fatalx("evtimer_new");
 	if (mt.next != NULL)
 		return;
@@ -346,7 +424,7 @@ replace(int now, const char *why)
 		log_info("replacing worker template pid %ld after %u forks: "
 		    "%s", (long)mt.cur->pid, mt.cur->forks, why);
 	if (now && mt.cur != NULL) {
-		retire(mt.cur);
+		retire(mt.cur, 0);
 		master_listeners_update();
 	}
 	if (mt.next == NULL && !evtimer_pending(mt.respawn_ev, NULL))
@@ -360,11 +438,13 @@ mtemplate_ready(void)
 }
 
 /*
- * The queued SPAWN is sent (sent), or given up: its worker never was.
- * Either way its descriptors are closed here and accepting may resume.
+ * The queued SPAWN is sent (UNQUEUE_SENT), or given up: its worker never
+ * was, a startup failure (UNQUEUE_FAILED) or a client dropped with the
+ * template it waited for (UNQUEUE_DROPPED).  Either way its descriptors
+ * are closed here and accepting may resume.
  */
 static void
-unqueue(struct template *t, int sent)
+unqueue(struct template *t, int how)
 {
 	struct child	*ch = t->queued_ch;
 	int		 i;
@@ -375,9 +455,14 @@ unqueue(struct template *t, int sent)
 		(void)close(t->queued_fds[i]);
 	frame_buf_free(&t->queued);
 	t->queued_ch = NULL;
-	if (!sent)
+	if (how == UNQUEUE_FAILED)
 		master_worker_spawned(ch, 0);
+	else if (how == UNQUEUE_DROPPED)
+		master_worker_dropped(ch);
 	master_listeners_update();
+	/* Retired while it waited: its input ends after this SPAWN. */
+	if (how == UNQUEUE_SENT && t->retired && shutdown(t->fd, SHUT_WR) == -1)
+		log_warn("retire template pid %ld", (long)t->pid);
 }
 
 static void
@@ -388,12 +473,12 @@ writable(evutil_socket_t fd, short ev, void *arg)
 	if (t->queued_ch == NULL)
 		return;
 	if (ipc_send_fds(t->fd, &t->queued, t->queued_fds, 3) == 0)
-		unqueue(t, 1);
+		unqueue(t, UNQUEUE_SENT);
 	else if (errno == EAGAIN || errno == EINTR)
 		event_add(t->wev, NULL);
 	else {
 		log_warn("hand a client to the worker template");
-		unqueue(t, 0);
+		unqueue(t, UNQUEUE_FAILED);
 	}
 }
 
@@ -537,7 +622,7 @@ mtemplate_reload(int key_changed)
 		mt.key_pending = 1;
 	/* One still starting has the old settings: it never takes a client. */
 	if (mt.next != NULL) {
-		retire(mt.next);
+		retire(mt.next, 0);
 		mt.next = NULL;
 	}
 	replace(0, "reload");
@@ -566,7 +651,7 @@ mtemplate_retire_all(void)
 	mt.next = NULL;
 	TAILQ_FOREACH(t, &mt.all, entry)
 		if (t->child != NULL)
-			retire(t);
+			retire(t, 0);
 }
 
 void
@@ -579,7 +664,8 @@ mtemplate_cancel(void)
 	if (mt.respawn_ev != NULL) {
 		event_free(mt.respawn_ev);
 		event_free(mt.age_ev);
-		mt.respawn_ev = mt.age_ev = NULL;
+		event_free(mt.ping_ev);
+		mt.respawn_ev = mt.age_ev = mt.ping_ev = NULL;
 	}
 	while ((t = TAILQ_FIRST(&mt.all)) != NULL) {
 		if (t->ev != NULL)

@@ -720,6 +720,28 @@ out:
 
 static void	 worker_startup_failed(void);
 
+/* A worker that never was: its record goes, and its client with it. */
+static void
+worker_unborn(struct child *ch)
+{
+	m.nworkers--;
+	notify_status(m.nworkers);
+	mtemplate_worker_ended(ch, 0);
+	child_free(ch);
+}
+
+/*
+ * A client whose SPAWN waited for a template replaced at once (after a
+ * crash, or hung): dropped, not a startup failure of the workers.
+ */
+void
+master_worker_dropped(struct child *ch)
+{
+	log_warnx("client %s: dropped with the worker template it waited for",
+	    ch->addr);
+	worker_unborn(ch);
+}
+
 void
 master_worker_spawned(struct child *ch, pid_t pid)
 {
@@ -728,10 +750,7 @@ master_worker_spawned(struct child *ch, pid_t pid)
 	if (pid == 0) {
 		log_warnx("client %s: the worker template could not fork",
 		    ch->addr);
-		m.nworkers--;
-		notify_status(m.nworkers);
-		mtemplate_worker_ended(ch, 0);
-		child_free(ch);
+		worker_unborn(ch);
 		worker_startup_failed();
 		return;
 	}

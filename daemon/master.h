@@ -41,6 +41,9 @@ struct child {
 #define RESPAWN_MIN_MS		250
 #define RESPAWN_MAX_MS		30000
 #define RESPAWN_STABLE_MS	60000	/* up this long: reset the backoff */
+/* The template and the key process are pinged as the broker is. */
+#define CHILD_PING_MS		2000
+#define CHILD_DEADLINE_MS	15000	/* no answer this long: hung, killed */
 
 /* master.c */
 struct event_base *master_base(void);
@@ -53,6 +56,7 @@ pid_t		 master_spawn(const char *role, const int *fds, int nfds);
 struct child	*master_child_add(pid_t pid, enum child_kind kind);
 /* A worker the template forked (pid), or could not fork (pid 0). */
 void		 master_worker_spawned(struct child *ch, pid_t pid);
+void		 master_worker_dropped(struct child *ch);
 /* A worker the template reaped. */
 void		 master_child_ended(struct child *ch, int status);
 /* Each child record in turn; NULL to start. */

@@ -171,6 +171,12 @@ master_read(void)
 	case IMSG_SPAWN:
 		spawn(&f, fds, nfds);
 		break;
+	case IMSG_CHILD_PING:
+		/* Alive and reading. */
+		if (nfds != 0 || ipc_pong(TEMPLATE_FD_MASTER, &f,
+		    IMSG_CHILD_PONG) == -1)
+			fatal("answer the master's ping");
+		break;
 	default:
 		fatalx("unexpected message %s from the master",
 		    proto_msg_name(f.type));

@@ -1,8 +1,10 @@
 #!/bin/bash
 # t-broker-health.sh: the master notices a broker that stopped answering
 # (SIGSTOP), says so, and starts a new one, to which clients come back;
-# a broker that cannot start makes the master stop, non-zero, with the
-# broker's reason, instead of respawning it for ever with the port open.
+# the same for the key process and the worker template, which clients
+# need too; a broker that cannot start makes the master stop, non-zero,
+# with the broker's reason, instead of respawning it for ever with the
+# port open.
 . "$(dirname "$0")/lib.sh"
 ensure_user
 start_daemon
@@ -32,6 +34,36 @@ client_say a "after the restart"
 client_wait_jq a '.type=="ack"' 20
 client_end a || fail "client a exit status"
 pass "the client came back and its message was acknowledged"
+
+# A stopped key process signs no handshake, and its channel fills with
+# the master's KEY_ATTACHes: the master must not wait on it, and must
+# replace it.  (Before, nothing noticed: every handshake timed out, and
+# a full channel blocked the master in sendmsg.)
+old=$(keyproc_pid)
+[ -n "$old" ] || fail "no key process"
+kill -STOP "$old"
+"$PROBE" -t 10 127.0.0.1 "$PORT" flood 400 1 >"$TMP/flood.out" 2>&1 || true
+wait_for 40 log_has "key process pid $old has not answered for" ||
+    fail "a stopped key process went unnoticed"
+wait_for 15 sh -c "! kill -0 $old 2>/dev/null" || fail "the stopped key process was not killed"
+started_twice() { [ "$(grep -c 'key process started' "$TMP/daemon.log")" -ge 2 ]; }
+wait_for 15 started_twice || fail "no new key process"
+client_start b
+client_wait b '"event":"logged_in"' 30
+client_end b || fail "client b exit status"
+pass "a key process stopped with SIGSTOP was killed and replaced; clients log in"
+
+# A stopped worker template forks nothing: replaced the same way.
+old=$(template_pid)
+[ -n "$old" ] || fail "no worker template"
+kill -STOP "$old"
+wait_for 40 log_has "worker template pid $old has not answered for" ||
+    fail "a stopped worker template went unnoticed"
+wait_for 15 sh -c "! kill -0 $old 2>/dev/null" || fail "the stopped template was not killed"
+client_start c
+client_wait c '"event":"logged_in"' 30
+client_end c || fail "client c exit status"
+pass "a worker template stopped with SIGSTOP was killed and replaced; clients log in"
 stop_daemon
 
 # A database the broker cannot open: a few tries, then the master stops.
