@@ -1014,7 +1014,15 @@ sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 	/* Their last lines first, while the master still knows who they were. */
 	mlog_drain();
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		/*
+		 * A worker adopted as its template died after the drain above:
+		 * the template's last reports and its EOF are there now.
+		 */
 		if ((ch = child_find(pid)) == NULL) {
+			mtemplate_drain();
+			ch = child_find(pid);
+		}
+		if (ch == NULL) {
 			log_warnx("reaped unknown child pid %ld", (long)pid);
 			continue;
 		}
