@@ -14,12 +14,15 @@
 #include "e2e.h"
 #include "e2e-state.h"
 #include "e2e-roster.h"
+#include "localfile.h"
 #include "prekeys.h"
 #include "proto.h"
 #include "trust.h"
 
 #define E2EC_PEER_FRESH_MS	60000	/* keys older than this are asked again */
 #define E2EC_RX_MAX		10000	/* (room, sender) receivers kept */
+/* What the state file holds at most, under the file's own bound. */
+#define E2EC_STATE_MAX		(LOCALFILE_MAX - 64 * 1024)
 #define E2EC_CLOCK_AHEAD_MS	600000	/* an envelope stamped further ahead
 					   of our clock is refused */
 #define E2EC_PENDING_MAX	10000	/* lines waiting for keys */

@@ -305,6 +305,38 @@ e2ec_save_trust(struct client *c)
 	e->trust_dirty = 0;
 }
 
+/*
+ * Others' chains held, skipped keys and all, can outgrow what the state
+ * file may hold (a server inventing senders that skip ahead): then the
+ * oldest receivers go, as when there are too many, rather than a state
+ * that can no longer be written and a DELIVERED that never goes out.
+ * Returns the receivers' share of the file.
+ */
+static size_t
+rx_fit(struct client *c, size_t rest)
+{
+	struct e2ec	*e = c->e2e;
+	struct rxchain	*x;
+	size_t		 total = 0, dropped = 0;
+
+	TAILQ_FOREACH(x, &e->rx, entry)
+		total += 32 + e2e_receiver_state_size(&x->r);
+	while (rest + total > E2EC_STATE_MAX &&
+	    (x = TAILQ_FIRST(&e->rx)) != NULL) {
+		total -= 32 + e2e_receiver_state_size(&x->r);
+		TAILQ_REMOVE(&e->rx, x, entry);
+		e2e_group_receiver_free(&x->r);
+		free(x);
+		e->nrx--;
+		dropped++;
+	}
+	if (dropped > 0)
+		out_notice(c, "keys_dropped", "others' room keys dropped, the "
+		    "oldest, to keep the state file under %u bytes: %zu",
+		    (unsigned int)E2EC_STATE_MAX, dropped);
+	return total;
+}
+
 /* Write the state file if anything changed since the last time. */
 int
 e2ec_save(struct client *c)
@@ -321,14 +353,13 @@ e2ec_save(struct client *c)
 	e2ec_save_trust(c);
 	if (e == NULL || !e->dirty)
 		return 0;
-	TAILQ_FOREACH(x, &e->rx, entry)
-		len += 32 + e2e_receiver_state_size(&x->r);
 	nends = e2ec_tx_ends(c, &ends);
 	nrosters = roster_export(c, &rosters);
 	len += e2e_replay_state_size(&e->replay) +
 	    e2e_dm_state_size(e->dm, e->ndm) +
 	    e2e_ends_state_size(ends, nends) +
 	    e2e_rosters_state_size(rosters, nrosters);
+	len += rx_fit(c, len);
 	buf = xmalloc(len);
 	buf[0] = STATE_VERSION;
 	be32_put(buf + 1, (uint32_t)e->nrx);

@@ -230,6 +230,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-hostile-trust.sh \
 	%D%/integration/t-hostile-fake.sh \
 	%D%/integration/t-hostile-future.sh \
+	%D%/integration/t-hostile-skip.sh \
 	%D%/integration/t-delivered.sh \
 	%D%/integration/t-hostile-client.sh \
 	%D%/integration/t-hostile-replay.sh \

@@ -24,6 +24,10 @@
  *                                 stamped with a random identity key
  *   futuredms N TS                N direct messages of one new sender,
  *                                 real envelopes stamped TS (ms)
+ *   skippers ROOM SEQ N C         N new senders, C chains each in ROOM:
+ *                                 a real room key to the client, then
+ *                                 messages 1000 and 2000 of the chain,
+ *                                 which leave 1998 skipped keys held
  *   notice HEX                    a NOTICE whose text is these bytes
  *   caughtup                      CAUGHT_UP
  *   wait TYPE                     answer frames until one of TYPE came
@@ -59,6 +63,8 @@
 #define MAX_FRAME	65536
 #define SCRIPT_MAX	(1024 * 1024)
 #define COUNT_MAX	1000000
+#define BUNDLE_MAX	2048
+#define BUNDLE_TYPE	0x11	/* a bundle of room keys (docs/E2E.md 8.1) */
 
 static SSL	*ssl;
 static uint8_t	 inbuf[2 * MAX_FRAME];
@@ -208,9 +214,10 @@ answer(const struct frame *f)
 	}
 }
 
+/* A ROOM_EVENT; body (may be NULL) for a message. */
 static void
-room_event(const char *room, uint64_t seq, uint8_t kind, const char *from,
-    const uint8_t *sign_pub)
+room_event_body(const char *room, uint64_t seq, uint8_t kind,
+    const char *from, const uint8_t *sign_pub, const void *body, size_t len)
 {
 	struct frame_buf	 b;
 
@@ -220,11 +227,20 @@ room_event(const char *room, uint64_t seq, uint8_t kind, const char *from,
 	frame_put_u64(&b, F_TS, now_ms());
 	frame_put_str(&b, F_FROM, from);
 	frame_put_u8(&b, F_KIND, kind);
-	if (kind == EVENT_MESSAGE)
-		frame_put_bytes(&b, F_BODY, "\x01\x20", 2);
+	if (body != NULL)
+		frame_put_bytes(&b, F_BODY, body, len);
 	if (sign_pub != NULL)
 		frame_put_bytes(&b, F_SIGN_PUB, sign_pub, KEY_LEN);
 	send_frame(&b);
+}
+
+/* A message's body is two bytes that decrypt to nothing. */
+static void
+room_event(const char *room, uint64_t seq, uint8_t kind, const char *from,
+    const uint8_t *sign_pub)
+{
+	room_event_body(room, seq, kind, from, sign_pub,
+	    kind == EVENT_MESSAGE ? "\x01\x20" : NULL, 2);
 }
 
 /* A direct message really sealed, from `from` with its key, stamped ts. */
@@ -247,6 +263,47 @@ direct_sealed(const char *from, const uint8_t priv[KEY_LEN],
 	frame_put_bytes(&b, F_BODY, env, len);
 	frame_put_bytes(&b, F_SIGN_PUB, pub, KEY_LEN);
 	send_frame(&b);
+}
+
+/*
+ * A chain of from's in room, its key sealed to the client in a bundle at
+ * *seq, then its messages 1000 and 2000 (the ones between are sealed and
+ * thrown away): the client holds the keys it skipped.
+ */
+static void
+skipping_chain(const char *room, uint64_t *seq, const char *from,
+    const uint8_t priv[KEY_LEN], const uint8_t pub[KEY_LEN])
+{
+	struct e2e_chain	 chain;
+	uint8_t			 skdm[E2E_SKDM_MAX], env[1024], msg[1024];
+	uint8_t			 bundle[BUNDLE_MAX];
+	size_t			 skdmlen, envlen, msglen;
+	uint32_t		 epoch = (uint32_t)*seq, i;
+
+	if (e2e_chain_new(&chain, now_ms()) != E2E_OK ||
+	    e2e_chain_skdm(&chain, room, epoch, skdm, sizeof(skdm),
+	    &skdmlen) != E2E_OK ||
+	    e2e_seal(priv, from, user, spk_id, spk_pub, E2E_TYPE_SKDM, skdm,
+	    skdmlen, now_ms(), env, sizeof(env), &envlen) != E2E_OK ||
+	    envlen + 8 > sizeof(bundle))
+		die("cannot make a room key (no PREKEY from the client yet?)");
+	OPENSSL_cleanse(skdm, sizeof(skdm));
+	bundle[0] = E2E_VERSION;
+	bundle[1] = BUNDLE_TYPE;
+	be16_put(bundle + 2, 1);
+	be32_put(bundle + 4, (uint32_t)envlen);
+	memcpy(bundle + 8, env, envlen);
+	room_event_body(room, (*seq)++, EVENT_MESSAGE, from, pub, bundle,
+	    envlen + 8);
+	for (i = 1; i <= 2000; i++) {
+		if (e2e_group_seal(&chain, room, from, epoch, "x", 1, now_ms(),
+		    msg, sizeof(msg), &msglen) != E2E_OK)
+			die("e2e_group_seal");
+		if (i % 1000 == 0)
+			room_event_body(room, (*seq)++, EVENT_MESSAGE, from,
+			    pub, msg, msglen);
+	}
+	e2e_chain_wipe(&chain);
 }
 
 /* A direct message from a user the client never saw. */
@@ -283,7 +340,8 @@ run(char **w, size_t n)
 	struct frame		 f;
 	uint8_t			 raw[MAX_FRAME], key[KEY_LEN], priv[KEY_LEN], *text;
 	char			 name[ROOM_MAX_LEN + 1];
-	unsigned long long	 i, count;
+	unsigned long long	 i, j, count;
+	uint64_t		 seq;
 	size_t			 rawlen, len;
 
 	if (strcmp(w[0], "event") == 0 && n == 5)
@@ -336,6 +394,18 @@ run(char **w, size_t n)
 			die("keygen");
 		for (i = 0; i < count; i++)
 			direct_sealed("f", priv, key, number(w[2]));
+	} else if (strcmp(w[0], "skippers") == 0 && n == 5) {
+		seq = number(w[2]);
+		if ((count = number(w[3])) > COUNT_MAX ||
+		    number(w[4]) > COUNT_MAX)
+			die("too many");
+		for (i = 0; i < count; i++) {
+			(void)snprintf(name, sizeof(name), "k%llu", i);
+			if (crypto_ed25519_keygen(priv, key) == -1)
+				die("keygen");
+			for (j = 0; j < number(w[4]); j++)
+				skipping_chain(w[1], &seq, name, priv, key);
+		}
 	} else if (strcmp(w[0], "notice") == 0 && n == 2) {
 		len = strlen(w[1]) / 2;
 		text = xmalloc(len + 1);
