@@ -734,21 +734,29 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 		outbox_set_request(NULL);
 		return;
 	}
-	if (code == ERR_NO_SUCH_USER && id == 0) {
+	if (code == ERR_STORAGE && id == 0 && room == NULL) {
+		/* In a request's place (the broker answers in order). */
+		TAILQ_FOREACH(m, &c->outbox.q, entry)
+			if (m->sent && m->type != MSG_SEND)
+				break;
+		if (m != NULL && m->type != MSG_KEYS_GET)
+			m = NULL;
+	}
+	if (m == NULL && code == ERR_NO_SUCH_USER && id == 0) {
 		/* A KEYS_GET: the broker answers them in order. */
 		TAILQ_FOREACH(m, &c->outbox.q, entry)
 			if (m->sent && m->type == MSG_KEYS_GET)
 				break;
-		if (m != NULL) {
-			/* What waited for the keys says what failed. */
-			(void)str_copy(roombuf, m->to, sizeof(roombuf));
-			outbox_remove(&c->outbox, m);
-			e2ec_keys_failed(c, roombuf);
-			client_progress(c);
-			chat_flush(c);
-			client_check_done(c);
-			return;
-		}
+	}
+	if (m != NULL && m->type == MSG_KEYS_GET) {
+		/* What waited for the keys says what failed. */
+		(void)str_copy(roombuf, m->to, sizeof(roombuf));
+		outbox_remove(&c->outbox, m);
+		e2ec_keys_failed(c, roombuf);
+		client_progress(c);
+		chat_flush(c);
+		client_check_done(c);
+		return;
 	}
 	/* A step of a roster op: it goes on (catching up, creating). */
 	if (id == 0 && roster_error(c, code, room)) {

@@ -574,6 +574,7 @@ roster_error(struct client *c, uint16_t code, const char *room)
 	case ERR_ROSTER_REQUIRED:
 	case ERR_TOO_MANY_ROOMS:
 	case ERR_ROOM_FULL:
+	case ERR_STORAGE:		/* not read or not stored: ask again */
 		/* The op is over, and the request it stood for, if any. */
 		rr->syncing = 0;
 		op_done(c, rr);

@@ -158,6 +158,7 @@ ipc_pong(int sock, const struct frame *ping, uint16_t type)
 	}
 	frame_begin(&b, type, FRAME_MAX_DEFAULT);
 	frame_put_u64(&b, F_SEQ, seq);
+	errno = EMSGSIZE;
 	rv = frame_finish(&b) == -1 ? -1 : ipc_send(sock, &b, -1);
 	frame_buf_free(&b);
 	return rv;

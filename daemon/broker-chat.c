@@ -1423,7 +1423,7 @@ list_reply(struct link *l, uint16_t type, const char *room,
 	    evbuffer_get_length(lc->buf));
 	if (lc->more)
 		frame_put_str(&b, F_NEXT, lc->last);
-	link_reply_read(l, &b);
+	link_reply_read(l, &b, room);
 	evbuffer_free(lc->buf);
 }
 
@@ -1506,7 +1506,7 @@ chat_info(struct link *l)
 	frame_put_u32(&b, F_USERS_ONLINE, br.nusers_online);
 	frame_put_u32(&b, F_USERS, (uint32_t)users);
 	frame_put_u32(&b, F_ROOMS, (uint32_t)br.nrooms);
-	link_reply_read(l, &b);
+	link_reply_read(l, &b, NULL);
 }
 
 /* A relayed client message from an authenticated link. */

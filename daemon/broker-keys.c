@@ -47,7 +47,7 @@ keys_reply(struct link *l, const struct store_user *su, int wrote)
 		storage_error_frame(&fail, 0, NULL);
 		(void)after_frame_or(l, &b, &fail);
 	} else
-		link_reply_read(l, &b);
+		link_reply_read(l, &b, NULL);
 }
 
 /* PREKEY: replace the user's published prekey, answer with its KEYS. */

@@ -195,7 +195,7 @@ roster_get(struct link *l, const struct frame *f)
 	frame_put_u64(&b, F_SEQ, from);
 	frame_put_u64(&b, F_COUNT, rc->r.count);
 	frame_put_bytes(&b, F_ENTRIES, pc.buf, pc.len);
-	link_reply_read(l, &b);
+	link_reply_read(l, &b, room);
 	free(pc.buf);
 }
 

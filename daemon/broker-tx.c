@@ -208,7 +208,13 @@ tx_lost(void)
 int
 tx_begin(void)
 {
-	(void)tx_lost();
+	int	 wrote = br.req_active && br.req_savepoint;
+
+	/* This request's own writes went too: it cannot go on in part. */
+	if (tx_lost() && wrote) {
+		br.req_failed = 1;
+		return -1;
+	}
 	if (!store_in_transaction(br.store)) {
 		if (store_begin(br.store) == -1) {
 			req_fail("begin", 0, NULL);

@@ -401,10 +401,11 @@ link_reply(struct link *l, struct frame_buf *b)
 /*
  * A reply made of what the store holds.  In a turn that has written, it
  * may show those writes: it goes only once they are committed, and if
- * they are undone the client is told to ask again instead.
+ * they are undone the client is told to ask again instead (an ERROR
+ * STORAGE in the reply's place, naming its room if it has one).
  */
 void
-link_reply_read(struct link *l, struct frame_buf *b)
+link_reply_read(struct link *l, struct frame_buf *b, const char *room)
 {
 	struct frame_buf	 fail;
 
@@ -412,7 +413,7 @@ link_reply_read(struct link *l, struct frame_buf *b)
 		link_send_buf(l, b);
 		return;
 	}
-	storage_error_frame(&fail, 0, NULL);
+	storage_error_frame(&fail, 0, room);
 	(void)after_frame_or(l, b, &fail);
 }
 

@@ -331,7 +331,8 @@ void		 after_set_fail(struct after *a, struct frame_buf *fail);
 void		 after_use_fail(struct after *a);
 void		 after_drop(struct after *a);
 void		 link_reply(struct link *l, struct frame_buf *b);
-void		 link_reply_read(struct link *l, struct frame_buf *b);
+void		 link_reply_read(struct link *l, struct frame_buf *b,
+		    const char *room);
 struct after	*after_fanout(enum after_kind kind, int64_t target,
 		    uint64_t seq, struct frame_buf *b);
 void		 after_pump(struct link *l);

@@ -38,15 +38,17 @@ static struct {
 	unsigned int	 backoff_ms;
 	uint64_t	 ping_seq;
 	uint64_t	 answer_ms;	/* its last PONG, or its start */
-} mk = { -1, NULL, NULL, NULL, NULL, 0, 0, 0 };
+	uint64_t	 tick_ms;	/* the last ping_cb */
+} mk = { -1, NULL, NULL, NULL, NULL, 0, 0, 0, 0 };
 
-static void
+static int
 send_key(void)
 {
 	struct frame_buf	 b;
 	const struct conf	*c = master_conf();
 	const uint8_t		*pem;
 	size_t			 len;
+	int			 rv;
 
 	master_key_pem(&pem, &len);
 	frame_begin(&b, IMSG_KEY_INIT, KEY_INIT_MAX);
@@ -57,9 +59,10 @@ send_key(void)
 	frame_put_u32(&b, F_MAX_CLIENTS, c->max_clients);
 	if (frame_finish(&b) == -1)
 		fatalx("the key does not fit a frame");
-	if (ipc_send(mk.fd, &b, -1) == -1)
+	if ((rv = ipc_send(mk.fd, &b, -1)) == -1)
 		log_warn("send the key to the key process");
 	frame_buf_free(&b);	/* wipes the key */
+	return rv;
 }
 
 static void
@@ -125,6 +128,9 @@ ping_cb(evutil_socket_t fd, short ev, void *arg)
 
 	if (mk.fd == -1 || mk.child == NULL || master_shutting_down())
 		return;
+	/* The master itself stalled: the key process had no chance. */
+	if (master_stalled(&mk.tick_ms))
+		mk.answer_ms = now_ms();
 	quiet = now_ms() - mk.answer_ms;
 	if (quiet >= CHILD_DEADLINE_MS) {
 		log_warnx("key process pid %ld has not answered for %llu ms: "
@@ -187,7 +193,7 @@ mkeyproc_spawn(void)
 	mk.child = master_child_add(pid, CHILD_KEYPROC);
 	mk.answer_ms = now_ms();
 	/* The key first, on an empty channel: it fits. */
-	send_key();
+	(void)send_key();
 	if (fd_set_nonblock(mk.fd) == -1)
 		fatal("key process channel nonblock");
 	if ((mk.ev = event_new(master_base(), mk.fd, EV_READ | EV_PERSIST,
@@ -219,11 +225,16 @@ mkeyproc_attach(uint64_t session_id, const char *addr, int fd)
 	return rv;
 }
 
+/*
+ * A key process with a full channel would keep signing with the old key
+ * for a certificate that names the new one: a new one, started with the
+ * new key, instead.
+ */
 void
 mkeyproc_reload(void)
 {
-	if (mk.fd != -1)
-		send_key();
+	if (mk.fd != -1 && send_key() == -1)
+		channel_end();
 }
 
 void

@@ -67,6 +67,7 @@ static struct {
 	struct event		*age_ev;
 	struct event		*ping_ev;
 	uint64_t		 ping_seq;
+	uint64_t		 tick_ms;	/* the last ping_cb */
 	unsigned int		 backoff_ms;
 	int			 key_pending;	/* reload the key when next is ready */
 	int			 initialised;
@@ -116,7 +117,12 @@ channel_close(struct template *t)
 	t->workers++;
 	for (ch = master_child_next(NULL); ch != NULL; ch = tmp) {
 		tmp = master_child_next(ch);
-		if (ch->kind == CHILD_WORKER && ch->tpl == t && ch->pid == 0)
+		if (ch->kind != CHILD_WORKER || ch->tpl != t || ch->pid != 0)
+			continue;
+		/* One retired (replaced, hung) failed no worker's start. */
+		if (t->retired)
+			master_worker_dropped(ch);
+		else
 			master_worker_spawned(ch, 0);
 	}
 	t->workers--;
@@ -315,12 +321,18 @@ ping_cb(evutil_socket_t fd, short ev, void *arg)
 	struct template		*t;
 	struct frame_buf	 b;
 	uint64_t		 now = now_ms();
+	int			 stalled = master_stalled(&mt.tick_ms);
 
 	if (master_shutting_down())
 		return;
 	TAILQ_FOREACH(t, &mt.all, entry) {
 		if (t->child == NULL || t->fd == -1)
 			continue;
+		/* The master itself stalled: no template had a chance. */
+		if (stalled) {
+			t->answer_ms = now;
+			t->retired_ms = now;
+		}
 		if (t->retired) {
 			if (now - t->retired_ms >= CHILD_DEADLINE_MS &&
 			    kill(t->pid, SIGKILL) == 0)
@@ -461,7 +473,8 @@ unqueue(struct template *t, int how)
 		master_worker_dropped(ch);
 	master_listeners_update();
 	/* Retired while it waited: its input ends after this SPAWN. */
-	if (how == UNQUEUE_SENT && t->retired && shutdown(t->fd, SHUT_WR) == -1)
+	if (how != UNQUEUE_DROPPED && t->retired && t->fd != -1 &&
+	    shutdown(t->fd, SHUT_WR) == -1)
 		log_warn("retire template pid %ld", (long)t->pid);
 }
 

@@ -104,6 +104,7 @@ static struct {
 	struct event		*ping_ev;
 	uint64_t		 ping_seq;
 	uint64_t		 broker_answer_ms;	/* last PONG or READY */
+	uint64_t		 broker_tick_ms;	/* last broker_ping_cb */
 	int			 exit_status;
 
 	/* Throttle when workers fail before doing any work. */
@@ -562,6 +563,20 @@ broker_readable(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
+ * Whether the master's own loop stalled since *tick_ms (a ping timer
+ * firing far later than its period: stopped, swapped out): then no child
+ * had a chance to answer, and none is judged on that tick.
+ */
+int
+master_stalled(uint64_t *tick_ms)
+{
+	uint64_t	 now = now_ms(), last = *tick_ms;
+
+	*tick_ms = now;
+	return last != 0 && now - last > CHILD_DEADLINE_MS / 2;
+}
+
+/*
  * Every BROKER_PING_MS a ping; a broker that has not answered for
  * BROKER_DEADLINE_MS (stopped, or stuck in a loop) is killed, and the
  * usual respawn follows.
@@ -575,6 +590,8 @@ broker_ping_cb(evutil_socket_t fd, short ev, void *arg)
 	if (m.broker == NULL || !m.broker_ready || m.broker_fd == -1 ||
 	    m.shutting_down)
 		return;
+	if (master_stalled(&m.broker_tick_ms))
+		m.broker_answer_ms = now_ms();
 	quiet = now_ms() - m.broker_answer_ms;
 	if (quiet >= BROKER_DEADLINE_MS) {
 		log_warnx("broker pid %ld has not answered for %llu ms: "

@@ -57,6 +57,7 @@ struct child	*master_child_add(pid_t pid, enum child_kind kind);
 /* A worker the template forked (pid), or could not fork (pid 0). */
 void		 master_worker_spawned(struct child *ch, pid_t pid);
 void		 master_worker_dropped(struct child *ch);
+int		 master_stalled(uint64_t *tick_ms);
 /* A worker the template reaped. */
 void		 master_child_ended(struct child *ch, int status);
 /* Each child record in turn; NULL to start. */
