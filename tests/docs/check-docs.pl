@@ -113,7 +113,7 @@ my %dir_text = (
 	broker => qr/broker → worker/, ctl => qr/securechatctl/,
 	keylink => qr/worker → key process/,
 	keyproc => qr/key process → worker/,
-	internal => qr/^(master → |broker → master|template → master)/,
+	internal => qr/^(master → |broker → master|template → master|(template, )?key process → master)/,
 );
 for my $n (sort keys %msg) {
 	my $m = $msg{$n};
