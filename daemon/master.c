@@ -93,6 +93,8 @@ static struct {
 	char			 control_path[PATH_MAX];
 	struct child		*broker;
 	struct event		*broker_ev;
+	struct event		*broker_wev;	/* ATTACHes wait for room */
+	unsigned int		 attaches_waiting;
 	struct event		*respawn_ev;
 	unsigned int		 broker_backoff_ms;
 	/* Its descriptor limit is fixed at start, for this many clients. */
@@ -481,6 +483,80 @@ broker_reload_request(void)
 	frame_buf_free(&b);
 }
 
+/*
+ * The broker gets its end of the worker's link, and who it is.  0, or -1
+ * (errno; EAGAIN: its channel is full, as when it was stopped a while).
+ */
+static int
+attach_send(struct child *ch)
+{
+	struct frame_buf	 b;
+	int			 rv;
+
+	frame_begin(&b, IMSG_ATTACH, FRAME_MAX_DEFAULT);
+	frame_put_u32(&b, F_PID, (uint32_t)ch->pid);
+	frame_put_u64(&b, F_SESSION_ID, ch->session_id);
+	frame_put_str(&b, F_ADDR, ch->addr);
+	errno = EMSGSIZE;
+	rv = frame_finish(&b) == -1 ? -1 :
+	    ipc_send(m.broker_fd, &b, ch->broker_end);
+	frame_buf_free(&b);
+	if (rv == 0) {
+		(void)close(ch->broker_end);
+		ch->broker_end = -1;
+	}
+	return rv;
+}
+
+/* Sent, or given up: a link the broker never got ends its worker. */
+static void
+attach_done(struct child *ch)
+{
+	if (ch->attach_waits) {
+		ch->attach_waits = 0;
+		m.attaches_waiting--;
+	}
+	if (ch->broker_end == -1)
+		return;
+	log_warnx("cannot attach worker %ld to the broker", (long)ch->pid);
+	(void)close(ch->broker_end);
+	ch->broker_end = -1;
+}
+
+/*
+ * The broker's channel has room again: what waited goes, in order.  The
+ * wait is bounded by the workers (max_clients) and by the broker's ping
+ * deadline, past which it is killed and these links end with it.
+ */
+static void
+broker_writable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct child	*ch, *next;
+
+	for (ch = TAILQ_FIRST(&m.children); ch != NULL; ch = next) {
+		next = TAILQ_NEXT(ch, entry);
+		if (!ch->attach_waits)
+			continue;
+		if (attach_send(ch) == -1 && errno == EAGAIN) {
+			if (event_add(m.broker_wev, NULL) == -1)
+				fatalx("event_add");
+			return;
+		}
+		attach_done(ch);
+	}
+}
+
+/* The broker is gone: the links that waited for it end their workers. */
+static void
+attaches_drop(void)
+{
+	struct child	*ch;
+
+	TAILQ_FOREACH(ch, &m.children, entry)
+		if (ch->attach_waits)
+			attach_done(ch);
+}
+
 /* A broker without its channel is useless: make sure it ends. */
 static void
 broker_channel_close(int kill_it)
@@ -488,9 +564,12 @@ broker_channel_close(int kill_it)
 	if (m.broker_ev != NULL) {
 		event_free(m.broker_ev);
 		m.broker_ev = NULL;
+		event_free(m.broker_wev);
+		m.broker_wev = NULL;
 		(void)close(m.broker_fd);
 		m.broker_fd = -1;
 	}
+	attaches_drop();
 	listeners_enable(0);
 	if (kill_it && m.broker != NULL && kill(m.broker->pid, SIGKILL) == -1 &&
 	    errno != ESRCH)
@@ -653,7 +732,9 @@ broker_spawn(void)
 	m.broker_max_clients = m.conf->max_clients;
 	broker_send_settings();
 	if ((m.broker_ev = event_new(m.base, m.broker_fd, EV_READ | EV_PERSIST,
-	    broker_readable, NULL)) == NULL || event_add(m.broker_ev, NULL) == -1)
+	    broker_readable, NULL)) == NULL || event_add(m.broker_ev, NULL) == -1 ||
+	    (m.broker_wev = event_new(m.base, m.broker_fd, EV_WRITE,
+	    broker_writable, NULL)) == NULL)
 		fatalx("broker event");
 	/* Listeners open when it says it is ready (broker_message). */
 	log_info("broker started (pid %ld)", (long)pid);
@@ -689,6 +770,8 @@ child_free(struct child *ch)
 {
 	if (ch->kind == CHILD_WORKER && ch->broker_end != -1)
 		(void)close(ch->broker_end);
+	if (ch->attach_waits)
+		m.attaches_waiting--;
 	TAILQ_REMOVE(&m.children, ch, entry);
 	free(ch);
 }
@@ -762,8 +845,6 @@ master_worker_dropped(struct child *ch)
 void
 master_worker_spawned(struct child *ch, pid_t pid)
 {
-	struct frame_buf	 b;
-
 	if (pid == 0) {
 		log_warnx("client %s: the worker template could not fork",
 		    ch->addr);
@@ -774,18 +855,16 @@ master_worker_spawned(struct child *ch, pid_t pid)
 	ch->pid = pid;
 	log_debug("client %s: worker pid %ld, session %llu", ch->addr,
 	    (long)pid, (unsigned long long)ch->session_id);
-
-	/* The broker gets its end of the worker's link, and who it is. */
-	frame_begin(&b, IMSG_ATTACH, FRAME_MAX_DEFAULT);
-	frame_put_u32(&b, F_PID, (uint32_t)pid);
-	frame_put_u64(&b, F_SESSION_ID, ch->session_id);
-	frame_put_str(&b, F_ADDR, ch->addr);
-	if (frame_finish(&b) == -1 || m.broker_fd == -1 ||
-	    ipc_send(m.broker_fd, &b, ch->broker_end) == -1)
-		log_warnx("cannot attach worker %ld to the broker", (long)pid);
-	frame_buf_free(&b);
-	(void)close(ch->broker_end);
-	ch->broker_end = -1;
+	/* Behind those already waiting, or when the channel is full. */
+	if (m.broker_fd != -1 && (m.attaches_waiting > 0 ||
+	    (attach_send(ch) == -1 && errno == EAGAIN))) {
+		ch->attach_waits = 1;
+		m.attaches_waiting++;
+		if (event_add(m.broker_wev, NULL) == -1)
+			fatalx("event_add");
+		return;
+	}
+	attach_done(ch);
 }
 
 static void

@@ -35,6 +35,7 @@ struct child {
 	/* A worker: its template, and the broker's end of its link. */
 	struct template		*tpl;
 	int			 broker_end;
+	int			 attach_waits;	/* the broker's channel was full */
 };
 
 /* Respawn backoff of the master's long-lived children. */

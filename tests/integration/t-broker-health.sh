@@ -66,6 +66,27 @@ client_end c || fail "client c exit status"
 pass "a worker template stopped with SIGSTOP was killed and replaced; clients log in"
 stop_daemon
 
+# A broker stopped a few seconds, well within its deadline, while 400
+# clients connect: the master's channel to it fills (278 ATTACHes on
+# Linux 6.18), and the rest wait in the master until it reads again.
+# (Before, each one that did not fit was dropped: "cannot attach worker",
+# a worker with a dead link, its client told to reconnect.)
+write_config "limits = { max_clients_per_ip = 1000; max_clients_per_prefix = 1000;
+  $ACCEPT_OPEN };"
+: >"$TMP/daemon.log"
+start_daemon
+old=$(broker_pid)
+kill -STOP "$old"
+"$PROBE" -t 20 127.0.0.1 "$PORT" flood 400 4 >"$TMP/flood2.out" 2>&1 || true
+kill -CONT "$old"
+grep -q '"opened":400' "$TMP/flood2.out" || fail "flood: $(cat "$TMP/flood2.out")"
+log_has "has not answered for" && fail "the broker was judged hung within its deadline"
+log_has "cannot attach worker" &&
+    fail "$(grep -c 'cannot attach worker' "$TMP/daemon.log") workers lost their broker link"
+[ "$(broker_pid)" = "$old" ] || fail "the broker was replaced"
+pass "400 ATTACHes to a broker stopped 4 s: none lost"
+stop_daemon
+
 # A database the broker cannot open: a few tries, then the master stops.
 printf 'not a database, but not empty either\n' >"$TMP/state/securechat.db"
 : >"$TMP/daemon.log"
