@@ -228,8 +228,8 @@ rx_other(struct client *c, const char *room, const char *sender)
 	return 0;
 }
 
-static void
-rx_drop(struct client *c, struct rxchain *x)
+void
+e2ec_rx_drop(struct client *c, struct rxchain *x)
 {
 	TAILQ_REMOVE(&c->e2e->rx, x, entry);
 	e2e_group_receiver_free(&x->r);
@@ -257,11 +257,11 @@ rx_get(struct client *c, const char *room, const char *sender,
 		next = TAILQ_NEXT(x, entry);
 		if (rx_is(x, room, sender) &&
 		    (trusted || !is_trusted(c, sender, x->id_pub)))
-			rx_drop(c, x);
+			e2ec_rx_drop(c, x);
 	}
 	if (e->nrx >= E2EC_RX_MAX) {
 		/* The oldest is the least likely to be needed again. */
-		rx_drop(c, TAILQ_FIRST(&e->rx));
+		e2ec_rx_drop(c, TAILQ_FIRST(&e->rx));
 	}
 	x = xcalloc(1, sizeof(*x));
 	if (e2e_group_receiver_init(&x->r, room, sender) != E2E_OK)

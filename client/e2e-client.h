@@ -203,6 +203,8 @@ void	 roster_free_all(struct client *);
 void	 roster_reset(struct client *);
 void	 roster_status(struct client *, struct jbuf *);
 size_t	e2ec_tx_ends(struct client *, struct e2e_chain_end **);
+/* One receiver of others' chains, out of the list and wiped. */
+void	e2ec_rx_drop(struct client *, struct rxchain *);
 /* Write known_users now if it changed. */
 void	e2ec_save_trust(struct client *);
 

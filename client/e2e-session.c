@@ -324,10 +324,7 @@ rx_fit(struct client *c, size_t rest)
 	while (rest + total > E2EC_STATE_MAX &&
 	    (x = TAILQ_FIRST(&e->rx)) != NULL) {
 		total -= 32 + e2e_receiver_state_size(&x->r);
-		TAILQ_REMOVE(&e->rx, x, entry);
-		e2e_group_receiver_free(&x->r);
-		free(x);
-		e->nrx--;
+		e2ec_rx_drop(c, x);
 		dropped++;
 	}
 	if (dropped > 0)

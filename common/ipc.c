@@ -146,20 +146,28 @@ ipc_recv(int sock, uint8_t *buf, size_t bufsz, struct frame *f, int *fd)
 }
 
 int
-ipc_pong(int sock, const struct frame *ping, uint16_t type)
+ipc_ping(int sock, uint16_t type, uint64_t seq)
 {
 	struct frame_buf	 b;
-	uint64_t		 seq;
 	int			 rv;
 
-	if (frame_get_u64(ping, F_SEQ, &seq) == -1) {
-		errno = EINVAL;
-		return -1;
-	}
 	frame_begin(&b, type, FRAME_MAX_DEFAULT);
 	frame_put_u64(&b, F_SEQ, seq);
 	errno = EMSGSIZE;
 	rv = frame_finish(&b) == -1 ? -1 : ipc_send(sock, &b, -1);
 	frame_buf_free(&b);
 	return rv;
+}
+
+/* The answer is a ping of its own type with the ping's number. */
+int
+ipc_pong(int sock, const struct frame *ping, uint16_t type)
+{
+	uint64_t	 seq;
+
+	if (frame_get_u64(ping, F_SEQ, &seq) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ipc_ping(sock, type, seq);
 }

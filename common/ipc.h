@@ -37,5 +37,10 @@ ssize_t	ipc_recv_fds(int sock, uint8_t *buf, size_t bufsz, struct frame *f,
  * 0, or -1 (errno; EINVAL: the ping has no F_SEQ).
  */
 int	ipc_pong(int sock, const struct frame *ping, uint16_t type);
+/*
+ * The master's ping: a frame of type with seq.  0, or -1 (errno); a full
+ * channel (EAGAIN) is a child not reading, which its deadline judges.
+ */
+int	ipc_ping(int sock, uint16_t type, uint64_t seq);
 
 #endif

@@ -63,7 +63,7 @@ storage_error_frame(struct frame_buf *b, uint64_t client_msg_id,
 		frame_put_str(b, F_ROOM, room);
 }
 
-void
+struct undo *
 undo_push(enum undo_kind kind, int64_t room_id, int64_t user_id,
     uint64_t value)
 {
@@ -75,14 +75,14 @@ undo_push(enum undo_kind kind, int64_t room_id, int64_t user_id,
 	u->user_id = user_id;
 	u->value = value;
 	TAILQ_INSERT_TAIL(&br.undo, u, entry);
+	return u;
 }
 
 /* A link's DELIVERED mark moves with a write: it moves back without it. */
 void
 undo_push_told(const struct link *l, int64_t room_id, uint64_t told)
 {
-	undo_push(UNDO_TOLD, room_id, 0, told);
-	TAILQ_LAST(&br.undo, undolist)->session_id = l->session_id;
+	undo_push(UNDO_TOLD, room_id, 0, told)->session_id = l->session_id;
 }
 
 static void
@@ -325,14 +325,14 @@ req_end(void)
 	 * there; SQLite rolls all of it back after some I/O errors, and then
 	 * every request of the turn so far goes with it (tx_lost).
 	 */
-	if (tx_lost())
-		;
-	else if (!br.req_savepoint || store_rollback_to(br.store) == 0) {
-		undo_back_to(br.req_undo);
-		after_undone(br.req_after);
-	} else {
-		store_rollback(br.store);
-		turn_undone();
+	if (!tx_lost()) {
+		if (!br.req_savepoint || store_rollback_to(br.store) == 0) {
+			undo_back_to(br.req_undo);
+			after_undone(br.req_after);
+		} else {
+			store_rollback(br.store);
+			turn_undone();
+		}
 	}
 	if (br.req_session == 0 || br.req_quiet ||
 	    (l = link_by_session(br.req_session)) == NULL ||

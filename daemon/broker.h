@@ -355,7 +355,7 @@ void	 req_fail(const char *what, uint64_t client_msg_id, const char *room);
 void	 req_fail_quiet(const char *what);
 int	 req_failed(void);
 void	 undo_push_told(const struct link *l, int64_t room_id, uint64_t told);
-void	 undo_push(enum undo_kind kind, int64_t room_id, int64_t user_id,
+struct undo *undo_push(enum undo_kind kind, int64_t room_id, int64_t user_id,
 	    uint64_t value);
 void	 storage_error_frame(struct frame_buf *b, uint64_t client_msg_id,
 	    const char *room);

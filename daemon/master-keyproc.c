@@ -123,8 +123,7 @@ readable(evutil_socket_t fd, short ev, void *arg)
 static void
 ping_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct frame_buf	 b;
-	uint64_t		 quiet;
+	uint64_t	 quiet;
 
 	if (mk.fd == -1 || mk.child == NULL || master_shutting_down())
 		return;
@@ -139,13 +138,9 @@ ping_cb(evutil_socket_t fd, short ev, void *arg)
 		channel_end();
 		return;
 	}
-	frame_begin(&b, IMSG_CHILD_PING, FRAME_MAX_DEFAULT);
-	frame_put_u64(&b, F_SEQ, ++mk.ping_seq);
-	/* A full channel is a key process not reading: the deadline says. */
-	if (frame_finish(&b) == -1 || (ipc_send(mk.fd, &b, -1) == -1 &&
-	    errno != EAGAIN))
+	if (ipc_ping(mk.fd, IMSG_CHILD_PING, ++mk.ping_seq) == -1 &&
+	    errno != EAGAIN)
 		log_warn("ping the key process");
-	frame_buf_free(&b);
 }
 
 static void

@@ -319,7 +319,6 @@ static void
 ping_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct template		*t;
-	struct frame_buf	 b;
 	uint64_t		 now = now_ms();
 	int			 stalled = master_stalled(&mt.tick_ms);
 
@@ -353,13 +352,9 @@ ping_cb(evutil_socket_t fd, short ev, void *arg)
 				log_warn("kill worker template");
 			continue;
 		}
-		frame_begin(&b, IMSG_CHILD_PING, FRAME_MAX_DEFAULT);
-		frame_put_u64(&b, F_SEQ, ++mt.ping_seq);
-		/* A full channel is a template not reading: the deadline says. */
-		if (frame_finish(&b) == -1 || (ipc_send(t->fd, &b, -1) == -1 &&
-		    errno != EAGAIN))
+		if (ipc_ping(t->fd, IMSG_CHILD_PING, ++mt.ping_seq) == -1 &&
+		    errno != EAGAIN)
 			log_warn("ping worker template pid %ld", (long)t->pid);
-		frame_buf_free(&b);
 	}
 }
 

@@ -48,8 +48,6 @@
 #define BROKER_BACKOFF_MAX_MS	30000
 #define BROKER_STABLE_MS	60000	/* up this long: reset the backoff */
 #define BROKER_START_TRIES	3	/* failed starts in a row: give up */
-#define BROKER_PING_MS		2000
-#define BROKER_DEADLINE_MS	15000	/* no answer this long: hung */
 #define BROKER_MSG_MAX		1024
 #define THROTTLE_AFTER		3	/* startup failures in a row */
 #define THROTTLE_MIN_MS		1000
@@ -656,15 +654,14 @@ master_stalled(uint64_t *tick_ms)
 }
 
 /*
- * Every BROKER_PING_MS a ping; a broker that has not answered for
- * BROKER_DEADLINE_MS (stopped, or stuck in a loop) is killed, and the
+ * Every CHILD_PING_MS a ping; a broker that has not answered for
+ * CHILD_DEADLINE_MS (stopped, or stuck in a loop) is killed, and the
  * usual respawn follows.
  */
 static void
 broker_ping_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct frame_buf	 b;
-	uint64_t		 quiet;
+	uint64_t	 quiet;
 
 	if (m.broker == NULL || !m.broker_ready || m.broker_fd == -1 ||
 	    m.shutting_down)
@@ -672,7 +669,7 @@ broker_ping_cb(evutil_socket_t fd, short ev, void *arg)
 	if (master_stalled(&m.broker_tick_ms))
 		m.broker_answer_ms = now_ms();
 	quiet = now_ms() - m.broker_answer_ms;
-	if (quiet >= BROKER_DEADLINE_MS) {
+	if (quiet >= CHILD_DEADLINE_MS) {
 		log_warnx("broker pid %ld has not answered for %llu ms: "
 		    "killing it to start a new one", (long)m.broker->pid,
 		    (unsigned long long)quiet);
@@ -680,13 +677,9 @@ broker_ping_cb(evutil_socket_t fd, short ev, void *arg)
 		broker_channel_close(1);
 		return;
 	}
-	frame_begin(&b, IMSG_BROKER_PING, BROKER_MSG_MAX);
-	frame_put_u64(&b, F_SEQ, ++m.ping_seq);
-	/* A full channel is a broker not reading: the deadline will say. */
-	if (frame_finish(&b) == -1 || (ipc_send(m.broker_fd, &b, -1) == -1 &&
-	    errno != EAGAIN))
+	if (ipc_ping(m.broker_fd, IMSG_BROKER_PING, ++m.ping_seq) == -1 &&
+	    errno != EAGAIN)
 		log_warn("ping the broker");
-	frame_buf_free(&b);
 }
 
 static void
@@ -1435,8 +1428,8 @@ master_main(struct conf *c, int foreground, int verbose)
 	    (m.ping_ev = event_new(m.base, -1, EV_PERSIST, broker_ping_cb,
 	    NULL)) == NULL)
 		fatalx("evtimer_new");
-	ping_tv.tv_sec = BROKER_PING_MS / 1000;
-	ping_tv.tv_usec = (BROKER_PING_MS % 1000) * 1000;
+	ping_tv.tv_sec = CHILD_PING_MS / 1000;
+	ping_tv.tv_usec = (CHILD_PING_MS % 1000) * 1000;
 	if (event_add(m.ping_ev, &ping_tv) == -1)
 		fatalx("event_add");
 	sig_ev[0] = evsignal_new(m.base, SIGCHLD, sigchld_cb, NULL);

@@ -42,7 +42,7 @@ struct child {
 #define RESPAWN_MIN_MS		250
 #define RESPAWN_MAX_MS		30000
 #define RESPAWN_STABLE_MS	60000	/* up this long: reset the backoff */
-/* The template and the key process are pinged as the broker is. */
+/* The broker, the template and the key process are pinged. */
 #define CHILD_PING_MS		2000
 #define CHILD_DEADLINE_MS	15000	/* no answer this long: hung, killed */
 

@@ -14,13 +14,20 @@ client_wait a '"event":"logged_in"'
 client_say a "/join #health"
 client_wait_jq a '.type=="join" and .user=="a"'
 
+# stopped_and_killed WHAT PID: the master's deadline caught the process
+# stopped with SIGSTOP, and killed it.
+stopped_and_killed() {
+	wait_for 40 log_has "$1 pid $2 has not answered for" ||
+	    fail "a stopped $1 went unnoticed"
+	wait_for 15 sh -c "! kill -0 $2 2>/dev/null" ||
+	    fail "the stopped $1 was not killed"
+}
+
 # A stopped broker answers nothing; the master's deadline catches it.
 old=$(broker_pid)
 [ -n "$old" ] || fail "no broker"
 kill -STOP "$old"
-wait_for 40 log_has "broker pid $old has not answered for" ||
-    fail "a stopped broker went unnoticed"
-wait_for 15 sh -c "! kill -0 $old 2>/dev/null" || fail "the stopped broker was not killed"
+stopped_and_killed broker "$old"
 ready_twice() { [ "$(grep -c 'broker ready' "$TMP/daemon.log")" -ge 2 ]; }
 wait_for 15 ready_twice || fail "no new broker"
 new=$(broker_pid)
@@ -43,9 +50,7 @@ old=$(keyproc_pid)
 [ -n "$old" ] || fail "no key process"
 kill -STOP "$old"
 "$PROBE" -t 10 127.0.0.1 "$PORT" flood 400 1 >"$TMP/flood.out" 2>&1 || true
-wait_for 40 log_has "key process pid $old has not answered for" ||
-    fail "a stopped key process went unnoticed"
-wait_for 15 sh -c "! kill -0 $old 2>/dev/null" || fail "the stopped key process was not killed"
+stopped_and_killed "key process" "$old"
 started_twice() { [ "$(grep -c 'key process started' "$TMP/daemon.log")" -ge 2 ]; }
 wait_for 15 started_twice || fail "no new key process"
 client_start b
@@ -57,9 +62,7 @@ pass "a key process stopped with SIGSTOP was killed and replaced; clients log in
 old=$(template_pid)
 [ -n "$old" ] || fail "no worker template"
 kill -STOP "$old"
-wait_for 40 log_has "worker template pid $old has not answered for" ||
-    fail "a stopped worker template went unnoticed"
-wait_for 15 sh -c "! kill -0 $old 2>/dev/null" || fail "the stopped template was not killed"
+stopped_and_killed "worker template" "$old"
 client_start c
 client_wait c '"event":"logged_in"' 30
 client_end c || fail "client c exit status"
