@@ -65,10 +65,15 @@ link_by_session(uint64_t session_id)
 	return NULL;
 }
 
-/* What the link's worker has not read yet. */
+/*
+ * What the link's worker has not read yet.  A gone worker reads nothing
+ * more: its link counts as full, so no catch-up is made for it.
+ */
 size_t
 link_queued(const struct link *l)
 {
+	if (l->gone)
+		return LINK_HIGH;
 	return evbuffer_get_length(bufferevent_get_output(l->bev));
 }
 
@@ -130,7 +135,7 @@ link_free(struct link *l, const char *why)
 void
 link_send(struct link *l, const uint8_t *frame, size_t len)
 {
-	if (l->state == LINK_DEAD)
+	if (l->state == LINK_DEAD || l->gone)
 		return;
 	if (bufferevent_write(l->bev, frame, len) == -1)
 		fatalx("bufferevent_write");
@@ -526,6 +531,9 @@ violation:
 static int
 link_full(const struct link *l)
 {
+	/* Its answers go nowhere: nothing to hold its requests back for. */
+	if (l->gone)
+		return 0;
 	return link_queued(l) + l->pending >= LINK_HIGH;
 }
 
@@ -669,11 +677,53 @@ drain_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/*
+ * The worker closed, or its socket failed (a write to a worker that has
+ * exited fails first, while its last requests may still wait unread).
+ * What it wrote before it went is still its client's: every whole frame
+ * left is read and handled, answering nobody, up to LAST_WORDS_MAX bytes.
+ * A request that would wait for the request rate ends it, unanswered with
+ * the rest; the client resends what was not answered.  Returns -1 if a bad
+ * frame freed the link.
+ */
+static int
+link_last_words(struct link *l)
+{
+	struct evbuffer	*in = bufferevent_get_input(l->bev);
+	size_t		 taken = 0;
+	int		 n;
+
+	l->gone = 1;
+	if (bufferevent_disable(l->bev, EV_READ | EV_WRITE) == -1)
+		fatalx("bufferevent_disable");
+	for (;;) {
+		if (link_read(l) == -1)
+			return -1;
+		if ((l->pause_ev != NULL && evtimer_pending(l->pause_ev,
+		    NULL)) || taken >= LAST_WORDS_MAX)
+			return 0;
+		/* The input's end is frozen but around libevent's own reads. */
+		if (evbuffer_unfreeze(in, 0) == -1)
+			fatalx("evbuffer_unfreeze");
+		n = evbuffer_read(in, bufferevent_getfd(l->bev), br.max_frame);
+		if (evbuffer_freeze(in, 0) == -1)
+			fatalx("evbuffer_freeze");
+		if (n <= 0)
+			return 0;
+		taken += (size_t)n;
+	}
+}
+
 static void
 link_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		link_free(arg, (what & BEV_EVENT_EOF) ? "closed" : "error");
+	struct link	*l = arg;
+
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if (l->state != LINK_DEAD && link_last_words(l) == -1)
+		return;
+	link_free(l, (what & BEV_EVENT_EOF) ? "closed" : "error");
 }
 
 static void

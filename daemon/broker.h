@@ -26,6 +26,8 @@
  */
 #define LINK_HIGH		(256 * 1024)
 #define LINK_LOW		(64 * 1024)
+/* What a gone worker's socket may still hold: more than its buffers do. */
+#define LAST_WORDS_MAX		(1024 * 1024)
 #define CATCHUP_BATCH		64
 /*
  * A turn reads at most this many links, then commits and answers: a
@@ -104,6 +106,7 @@ struct link {
 	/* Back-pressure: bytes of this link's frames waiting for the commit. */
 	size_t			 pending;
 	int			 stalled;	/* output full: not reading */
+	int			 gone;		/* its worker went: last words */
 	struct event		*pause_ev;	/* paced: not reading until it fires */
 
 	struct user		*user;

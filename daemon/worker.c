@@ -80,6 +80,7 @@ static struct {
 	struct event		*rekey_ev;
 	struct event		*idle_ev;
 	struct event		*close_ev;
+	struct event		*gone_ev;	/* the client hung up */
 	struct event		*sigterm_ev;
 	struct event		*keyupdate_ev;
 	struct event		*trim_ev;	/* after a large read */
@@ -103,12 +104,17 @@ static struct {
 	uint8_t			 nonce[NONCE_LEN];
 	uint8_t			 epoch[EPOCH_LEN];
 	int			 closing;
+	int			 client_gone;	/* EOF or error: reads no more */
+	int			 ending;	/* the broker's output, then exit */
 	int			 ping_outstanding;
 	uint64_t		 last_rx_ms;
 	unsigned int		 key_updates;
 	unsigned int		 peer_updates;	/* the client's, leaky bucket */
 	uint64_t		 peer_updates_ms;
 } w;
+
+static void	 client_gone(void);
+static void	 broker_flush(void);
 
 static void __attribute__((noreturn))
 worker_exit(int code)
@@ -164,6 +170,9 @@ client_write_now(const uint8_t *p, size_t n)
 	SSL	*ssl;
 	int	 r, e;
 
+	/* Nobody reads it: what the client sent still goes to the broker. */
+	if (w.client_gone)
+		return 1;
 	/* As libevent's own writer: not while a read waits to write. */
 	if (!w.handshake_done || w.client == NULL || n > INT_MAX ||
 	    (ssl = bufferevent_openssl_get_ssl(w.client)) == NULL ||
@@ -182,7 +191,8 @@ client_write_now(const uint8_t *p, size_t n)
 		return 0;
 	ssl_errors(err, sizeof(err));
 	log_info("client %s: connection error: %s", w.addr, err);
-	worker_exit(EXIT_SESSION_DONE);
+	client_gone();
+	return 1;
 }
 
 /*
@@ -230,18 +240,49 @@ send_frame(struct frame_buf *b)
 }
 
 static void
-finish_close(void)
+close_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	/* Best effort close_notify; the socket closes with the process. */
-	if (w.ssl != NULL && w.handshake_done)
-		(void)SSL_shutdown(w.ssl);
 	worker_exit(EXIT_SESSION_DONE);
 }
 
+/* CLOSE_GRACE_MS bounds the last flushes, to the client and to the broker. */
 static void
-close_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+close_timer_arm(void)
 {
-	finish_close();
+	struct timeval	 tv = { CLOSE_GRACE_MS / 1000, 0 };
+
+	if (w.close_ev != NULL)
+		return;
+	if ((w.close_ev = evtimer_new(w.base, close_timeout_cb, NULL)) == NULL ||
+	    evtimer_add(w.close_ev, &tv) == -1)
+		worker_exit(EXIT_SESSION_DONE);
+}
+
+/* Frames of the client's that the broker has not taken yet. */
+static int
+broker_owed(void)
+{
+	return w.broker != NULL && (evbuffer_get_length(w.bcork) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(w.broker)) > 0);
+}
+
+/*
+ * The end: what the client sent before it reaches the broker first (an
+ * exit would drop what the socket has not taken), then exit.
+ */
+static void
+finish_close(void)
+{
+	/* Best effort close_notify; the socket closes with the process. */
+	if (!w.ending && w.ssl != NULL && w.handshake_done && !w.client_gone)
+		(void)SSL_shutdown(w.ssl);
+	w.ending = 1;
+	if (!broker_owed())
+		worker_exit(EXIT_SESSION_DONE);
+	broker_flush();
+	/* written_cb ends it once the broker has taken the rest. */
+	bufferevent_setwatermark(w.broker, EV_WRITE, 0, 0);
+	close_timer_arm();
 }
 
 static void
@@ -270,8 +311,6 @@ set_reading(struct bufferevent *bev, int on)
 static void
 close_after_flush(void)
 {
-	struct timeval	 tv = { CLOSE_GRACE_MS / 1000, 0 };
-
 	if (w.closing)
 		return;
 	client_flush();
@@ -281,12 +320,13 @@ close_after_flush(void)
 	if (w.client == NULL)
 		worker_exit(EXIT_SESSION_DONE);
 	bufferevent_disable(w.client, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(w.client)) == 0)
+	if (w.client_gone ||
+	    evbuffer_get_length(bufferevent_get_output(w.client)) == 0) {
 		finish_close();
+		return;
+	}
 	bufferevent_setcb(w.client, NULL, client_drained_cb, NULL, NULL);
-	if ((w.close_ev = evtimer_new(w.base, close_timeout_cb, NULL)) == NULL ||
-	    evtimer_add(w.close_ev, &tv) == -1)
-		finish_close();
+	close_timer_arm();
 }
 
 static void
@@ -667,7 +707,9 @@ client_read_frames(struct bufferevent *bev)
 		if (evbuffer_drain(in, flen) == -1)
 			fatalx("evbuffer_drain");
 		flow_update();
-		if (!(bufferevent_get_enabled(w.client) & EV_READ))
+		/* A client that hung up sends no more: take all it sent. */
+		if (!w.client_gone &&
+		    !(bufferevent_get_enabled(w.client) & EV_READ))
 			return;
 	}
 }
@@ -728,17 +770,56 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF) {
 		log_debug("client %s: closed the connection", w.addr);
-		worker_exit(EXIT_SESSION_DONE);
+		if (!w.handshake_done)
+			worker_exit(EXIT_SESSION_DONE);
+		client_gone();
 	}
 	if (what & BEV_EVENT_ERROR) {
 		ssl_errors(err, sizeof(err));
-		if (!w.handshake_done)
+		if (!w.handshake_done) {
 			log_security("client %s: TLS handshake failed: %s",
 			    w.addr, err);
-		else
-			log_info("client %s: connection error: %s", w.addr, err);
-		worker_exit(EXIT_SESSION_DONE);
+			worker_exit(EXIT_SESSION_DONE);
+		}
+		log_info("client %s: connection error: %s", w.addr, err);
+		client_gone();
 	}
+}
+
+/*
+ * The client hung up, or its connection failed; what it sent before is
+ * still its to say.  libevent commits the last bytes of the read that
+ * met the end only after the event callback returns, and the read
+ * callback may still take them, so the rest waits for the next pass.
+ */
+static void
+client_gone(void)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (w.client_gone)
+		return;
+	w.client_gone = 1;
+	if (evtimer_add(w.gone_ev, &now) == -1)
+		worker_exit(EXIT_SESSION_DONE);
+}
+
+/* Every whole frame it sent goes to the broker, then the worker ends. */
+static void
+gone_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (!w.closing) {
+		client_read_frames(w.client);
+		broker_flush();
+	}
+	if (evbuffer_drain(w.cork, evbuffer_get_length(w.cork)) == -1)
+		fatalx("evbuffer_drain");
+	w.closing = 1;
+	if (w.broker != NULL)
+		set_reading(w.broker, 0);
+	if (bufferevent_disable(w.client, EV_READ | EV_WRITE) == -1)
+		fatalx("bufferevent_disable");
+	finish_close();
 }
 
 /*
@@ -910,6 +991,8 @@ broker_read_cb(struct bufferevent *bev, void *arg)
 static void
 written_cb(struct bufferevent *bev, void *arg)
 {
+	if (w.ending && !broker_owed())
+		worker_exit(EXIT_SESSION_DONE);
 	if (w.closing)
 		return;
 	flow_update();
@@ -1007,7 +1090,8 @@ timers_new(void)
 	    (w.idle_ev = evtimer_new(w.base, idle_cb, NULL)) == NULL ||
 	    (w.keyupdate_ev = evtimer_new(w.base, keyupdate_cb,
 	    NULL)) == NULL ||
-	    (w.trim_ev = evtimer_new(w.base, trim_cb, NULL)) == NULL)
+	    (w.trim_ev = evtimer_new(w.base, trim_cb, NULL)) == NULL ||
+	    (w.gone_ev = evtimer_new(w.base, gone_cb, NULL)) == NULL)
 		return -1;
 	return 0;
 }
@@ -1074,7 +1158,14 @@ worker_run(int client, int broker, int key, const char *addr,
 	    broker_event_cb, NULL);
 	bufferevent_setcb(w.client, client_read_cb, written_cb,
 	    client_event_cb, NULL);
-	bufferevent_setwatermark(w.client, EV_READ, 0, w.max_frame);
+	/*
+	 * No read high-water mark on the client: libevent's OpenSSL reader,
+	 * held by one, leaves the rest of a TLS record inside OpenSSL, where
+	 * no socket event fetches it until the client sends more.  Each read
+	 * takes one record (16 KiB at most) and client_read_frames takes every
+	 * whole frame, so the input holds at most that and a partial frame;
+	 * flow_update stops the reading when the relay is full.
+	 */
 	/* A write event may carry a few whole records, not one and a part. */
 	if (bufferevent_set_max_single_write(w.client, CLIENT_WRITE_MAX) == -1)
 		fatalx("worker: bufferevent_set_max_single_write");

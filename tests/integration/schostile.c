@@ -60,18 +60,21 @@ struct peer {
 static unsigned long	 errors[MAX_CODES];
 
 static const char	*host, *port;
+static int		 hold_ms;	/* -w: lastwords waits after its login */
 static SSL_CTX		*ctx;
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: schostile [-s source] [-t timeout] [-u user] host port "
-	    "command [args]\n"
+	    "usage: schostile [-s source] [-t timeout] [-u user] [-w ms] host "
+	    "port command [args]\n"
 	    "commands: login | relogin n | join n prefix |\n"
 	    "          amplify rooms|info|who:#room|keys:name n hold |\n"
 	    "          burst rooms|info|who:#room|keys:name n |\n"
-	    "          fill to n size | inbox [ack] | register n prefix |\n"
+	    "          fill to n size | lastwords to n size [record [bad]] |\n"
+	    "          inbox [ack] |\n"
+	    "          register n prefix |\n"
 	    "          list rooms|who:#room\n");
 	exit(2);
 }
@@ -712,6 +715,93 @@ cmd_fill(const char *user, const char *to, int n, int size)
 	return 0;
 }
 
+/*
+ * lastwords: n direct messages and the close_notify, made in memory and
+ * written in one write(2), so that the server reads them in one pass:
+ * what a client says just before it hangs up must still be relayed.
+ * The frames go in TLS records of record bytes each (0: as few as fit),
+ * cut without regard to frame bounds, so that the server's reads end at
+ * ever other places.  With bad, a frame header past any limit takes the
+ * close_notify's place: the server ends the connection itself.  Nothing
+ * is waited for but the server's close.
+ */
+static int
+cmd_lastwords(const char *user, const char *to, int n, int size, int record,
+    int bad)
+{
+	static const uint8_t	 oversized[FRAME_HDR_LEN] = {
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x22, 0x00, 0x00
+	};
+	struct peer		 p;
+	struct frame_buf	 b;
+	BIO			*mem;
+	uint8_t			*body, scratch[4096];
+	uint64_t		 base;
+	char			*data;
+	long			 len, off = 0;
+	ssize_t			 w;
+	int			 i, closed = 0;
+
+	peer_open_or_die(&p, user);
+	if (hold_ms > 0)
+		(void)poll(NULL, 0, hold_ms);
+	body = xmalloc(size > 0 ? size : 1);
+	if ((size > 0 && RAND_bytes(body, size) != 1) ||
+	    RAND_bytes((uint8_t *)&base, sizeof(base)) != 1)
+		probe_die("RAND_bytes");
+	base = (base >> 1) | 1;
+	for (i = 0; i < n; i++) {
+		frame_begin(&b, MSG_SEND, p.max_frame);
+		frame_put_str(&b, F_TO, to);
+		frame_put_u64(&b, F_CLIENT_MSG_ID, base + i);
+		frame_put_bytes(&b, F_BODY, body, size);
+		peer_queue(&p, &b);
+	}
+	if (bad) {
+		p.out = xreallocarray(p.out, p.outlen + sizeof(oversized), 1);
+		memcpy(p.out + p.outlen, oversized, sizeof(oversized));
+		p.outlen += sizeof(oversized);
+	}
+	/* Records go to memory, then to the socket at once. */
+	if ((mem = BIO_new(BIO_s_mem())) == NULL)
+		probe_die("BIO_new");
+	SSL_set0_wbio(p.ssl, mem);
+	if (record <= 0 || (size_t)record > p.outlen)
+		record = p.outlen > INT_MAX ? INT_MAX : (int)p.outlen;
+	for (i = 0; p.outlen > 0; ) {
+		w = p.outlen < (size_t)record ? (int)p.outlen : record;
+		if (SSL_write(p.ssl, p.out + i, (int)w) != (int)w)
+			probe_die("cannot make the records");
+		i += (int)w;
+		p.outlen -= (size_t)w;
+	}
+	if (!bad && SSL_shutdown(p.ssl) < 0)
+		probe_die("cannot make the close_notify");
+	len = BIO_get_mem_data(mem, &data);
+	while (off < len && probe_wait_fd(p.fd, POLLOUT) == 1) {
+		if ((w = write(p.fd, data + off, (size_t)(len - off))) == -1 &&
+		    (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w <= 0)
+			break;
+		off += w;
+	}
+	/* The server's answers are not read: only its close is awaited. */
+	while (off == len && !closed && probe_wait_fd(p.fd, POLLIN) == 1) {
+		w = read(p.fd, scratch, sizeof(scratch));
+		if (w == 0 || (w == -1 && errno != EAGAIN && errno != EINTR))
+			closed = 1;
+	}
+	printf("{\"sent\":%d,\"bytes\":%ld,\"written\":%s,"
+	    "\"server_closed\":%s}\n", n, len, off == len ? "true" : "false",
+	    closed ? "true" : "false");
+	free(body);
+	SSL_free(p.ssl);	/* no second close_notify */
+	p.ssl = NULL;
+	peer_close(&p);
+	return off < len;
+}
+
 /* inbox: the direct messages waiting, counted until CAUGHT_UP. */
 static int
 cmd_inbox(const char *user, int ack)
@@ -827,9 +917,12 @@ static const char	*user = "hostile";
 static void
 user_option(int ch, const char *arg)
 {
-	if (ch != 'u')
+	if (ch == 'u')
+		user = arg;
+	else if (ch == 'w')
+		hold_ms = (int)probe_number(arg, 0, 60000, "-w");
+	else
 		usage();
-	user = arg;
 }
 
 int
@@ -839,7 +932,7 @@ main(int argc, char *argv[])
 	const char		*cmd;
 	int			 r;
 
-	probe_args("schostile", argc, argv, "u:", user_option, usage,
+	probe_args("schostile", argc, argv, "u:w:", user_option, usage,
 	    DEFAULT_TIMEOUT, &pc);
 	host = pc.host;
 	port = pc.port;
@@ -862,6 +955,10 @@ main(int argc, char *argv[])
 		r = cmd_amplify(user, argv[0], N(1), N(2));
 	else if (strcmp(cmd, "fill") == 0 && argc == 3)
 		r = cmd_fill(user, argv[0], N(1), N(2));
+	else if (strcmp(cmd, "lastwords") == 0 && argc >= 3 && argc <= 5 &&
+	    (argc < 5 || strcmp(argv[4], "bad") == 0))
+		r = cmd_lastwords(user, argv[0], N(1), N(2), argc >= 4 ? N(3) :
+		    0, argc == 5);
 	else if (strcmp(cmd, "inbox") == 0 && argc <= 1)
 		r = cmd_inbox(user, argc == 1 && strcmp(argv[0], "ack") == 0);
 	else if (strcmp(cmd, "register") == 0 && argc == 2)
