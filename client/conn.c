@@ -924,6 +924,12 @@ tls_start(struct client *c)
 	}
 	fd = c->fd;
 	c->fd = -1;
+	/*
+	 * Deferred callbacks run the read callback before the event one:
+	 * without them, libevent would report the end before committing the
+	 * last bytes of the read that met it, and an ERROR sent with the
+	 * close_notify would be lost (t-bye).
+	 */
 	c->bev = bufferevent_openssl_socket_new(c->base, fd, ssl,
 	    BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);

@@ -199,6 +199,7 @@ INTEGRATION_TESTS = \
 	%D%/integration/t-amplify.sh \
 	%D%/integration/t-quota.sh \
 	%D%/integration/t-lastwords.sh \
+	%D%/integration/t-bye.sh \
 	%D%/integration/t-lists.sh \
 	%D%/integration/t-roster-limits.sh \
 	%D%/integration/t-sandbox.sh \

@@ -30,6 +30,10 @@
  *                                 which leave 1998 skipped keys held
  *   notice HEX                    a NOTICE whose text is these bytes
  *   caughtup                      CAUGHT_UP
+ *   bye CODE N RECORD             N NOTICEs, an ERROR of CODE and the
+ *                                 close_notify, in TLS records of RECORD
+ *                                 bytes (0: as few as fit), all in one
+ *                                 write; then the connection ends
  *   wait TYPE                     answer frames until one of TYPE came
  */
 #include "config.h"
@@ -67,6 +71,8 @@
 #define BUNDLE_TYPE	0x11	/* a bundle of room keys (docs/E2E.md 8.1) */
 
 static SSL	*ssl;
+static int	 conn_fd = -1;
+static int	 said_bye;	/* bye: the connection is over */
 static uint8_t	 inbuf[2 * MAX_FRAME];
 static size_t	 inlen;
 static int	 conn_no;
@@ -333,6 +339,65 @@ number(const char *s)
 }
 
 /* One script line; the words are NUL-separated in w[0..n). */
+/*
+ * Frames, an ERROR and the close_notify, made in memory and written at
+ * once, so that the client reads the ERROR in the same pass as the end.
+ */
+static void
+bye(uint16_t code, unsigned long long count, unsigned long long record)
+{
+	struct frame_buf	 b;
+	BIO			*mem;
+	uint8_t			*all = NULL;
+	size_t			 len = 0, off, chunk;
+	char			*data;
+	long			 dlen, done = 0;
+	ssize_t			 w;
+	unsigned long long	 i;
+
+	if (count > COUNT_MAX)
+		die("too many");
+	for (i = 0; i <= count; i++) {
+		if (i < count) {
+			frame_begin(&b, MSG_NOTICE, MAX_FRAME);
+			frame_put_str(&b, F_TEXT, "scfake is leaving");
+		} else {
+			frame_begin(&b, MSG_ERROR, MAX_FRAME);
+			frame_put_u16(&b, F_CODE, code);
+			frame_put_str(&b, F_TEXT, "scfake says goodbye");
+		}
+		if (frame_finish(&b) == -1)
+			die("a frame the script asked for does not encode");
+		all = xreallocarray(all, len + b.len, 1);
+		memcpy(all + len, b.data, b.len);
+		len += b.len;
+		frame_buf_free(&b);
+	}
+	if ((mem = BIO_new(BIO_s_mem())) == NULL)
+		die("BIO_new");
+	SSL_set0_wbio(ssl, mem);
+	if (record == 0 || record > len)
+		record = len;
+	for (off = 0; off < len; off += chunk) {
+		chunk = len - off < record ? len - off : (size_t)record;
+		if (SSL_write(ssl, all + off, (int)chunk) != (int)chunk)
+			die("SSL_write to memory");
+	}
+	if (SSL_shutdown(ssl) < 0)
+		die("SSL_shutdown to memory");
+	dlen = BIO_get_mem_data(mem, &data);
+	while (done < dlen) {
+		if ((w = write(conn_fd, data + done, (size_t)(dlen - done))) ==
+		    -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += w;
+	}
+	free(all);
+	said_bye = 1;
+}
+
 static void
 run(char **w, size_t n)
 {
@@ -417,6 +482,8 @@ run(char **w, size_t n)
 		frame_put_bytes(&b, F_TEXT, text, len);
 		send_frame(&b);
 		free(text);
+	} else if (strcmp(w[0], "bye") == 0 && n == 4) {
+		bye((uint16_t)number(w[1]), number(w[2]), number(w[3]));
 	} else if (strcmp(w[0], "caughtup") == 0 && n == 1) {
 		frame_begin(&b, MSG_CAUGHT_UP, MAX_FRAME);
 		send_frame(&b);
@@ -499,18 +566,21 @@ serve(SSL_CTX *ctx, int fd, const char *script)
 
 	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1)
 		die("SSL_new");
+	conn_fd = fd;
+	said_bye = 0;
 	inlen = 0;
 	if (SSL_accept(ssl) == 1 && greet() == 0) {
 		printf("{\"conn\":%d,\"type\":\"logged_in\",\"user\":\"%s\"}\n",
 		    conn_no, user);
 		(void)fflush(stdout);
 		run_section(script, conn_no);
-		while (read_frame(&f, raw, &rawlen) == 0)
+		while (!said_bye && read_frame(&f, raw, &rawlen) == 0)
 			answer(&f);
 	}
 	printf("{\"conn\":%d,\"type\":\"closed\"}\n", conn_no);
 	(void)fflush(stdout);
-	(void)SSL_shutdown(ssl);
+	if (!said_bye)
+		(void)SSL_shutdown(ssl);
 	SSL_free(ssl);
 	ssl = NULL;
 }
