@@ -115,6 +115,10 @@ static struct {
 
 static void	 client_gone(void);
 static void	 broker_flush(void);
+static int	 broker_owed(void);
+static void	 written_cb(struct bufferevent *, void *);
+static void	 broker_event_cb(struct bufferevent *, short, void *);
+static void	 set_reading(struct bufferevent *, int);
 
 static void __attribute__((noreturn))
 worker_exit(int code)
@@ -242,6 +246,12 @@ send_frame(struct frame_buf *b)
 static void
 close_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
+	if (broker_owed())
+		log_warnx("client %s: %zu bytes of its frames not taken by the "
+		    "broker in %u ms: dropped", w.addr,
+		    evbuffer_get_length(w.bcork) +
+		    evbuffer_get_length(bufferevent_get_output(w.broker)),
+		    CLOSE_GRACE_MS);
 	worker_exit(EXIT_SESSION_DONE);
 }
 
@@ -266,6 +276,16 @@ broker_owed(void)
 	    evbuffer_get_length(bufferevent_get_output(w.broker)) > 0);
 }
 
+/* Ending: what the broker still sends goes nowhere. */
+static void
+broker_discard_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	if (evbuffer_drain(in, evbuffer_get_length(in)) == -1)
+		fatalx("evbuffer_drain");
+}
+
 /*
  * The end: what the client sent before it reaches the broker first (an
  * exit would drop what the socket has not taken), then exit.
@@ -277,11 +297,19 @@ finish_close(void)
 	if (!w.ending && w.ssl != NULL && w.handshake_done && !w.client_gone)
 		(void)SSL_shutdown(w.ssl);
 	w.ending = 1;
+	broker_flush();
 	if (!broker_owed())
 		worker_exit(EXIT_SESSION_DONE);
-	broker_flush();
 	/* written_cb ends it once the broker has taken the rest. */
 	bufferevent_setwatermark(w.broker, EV_WRITE, 0, 0);
+	/*
+	 * Meanwhile the broker's frames are read and dropped: a broker whose
+	 * output to us is full reads nothing from us until it drains.
+	 */
+	bufferevent_setcb(w.broker, broker_discard_cb, written_cb,
+	    broker_event_cb, NULL);
+	broker_discard_cb(w.broker, NULL);
+	set_reading(w.broker, 1);
 	close_timer_arm();
 }
 
@@ -1161,10 +1189,10 @@ worker_run(int client, int broker, int key, const char *addr,
 	/*
 	 * No read high-water mark on the client: libevent's OpenSSL reader,
 	 * held by one, leaves the rest of a TLS record inside OpenSSL, where
-	 * no socket event fetches it until the client sends more.  Each read
-	 * takes one record (16 KiB at most) and client_read_frames takes every
-	 * whole frame, so the input holds at most that and a partial frame;
-	 * flow_update stops the reading when the relay is full.
+	 * no socket event fetches it until the client sends more.  A wake
+	 * reads two records (16 KiB each) at most and client_read_frames
+	 * takes every whole frame, so the input holds at most that and a
+	 * partial frame; flow_update stops the reading when the relay is full.
 	 */
 	/* A write event may carry a few whole records, not one and a part. */
 	if (bufferevent_set_max_single_write(w.client, CLIENT_WRITE_MAX) == -1)

@@ -142,6 +142,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w.client = bev_new(NULL);
 	w.broker = bev_new(&broker_peer);
 	w.closing = 0;
+	w.client_gone = 0;
+	w.ending = 0;
 	w.ping_outstanding = 0;
 	w.last_rx_ms = now_ms();
 	w.hello_done = mode != MODE_HELLO;

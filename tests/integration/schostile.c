@@ -60,15 +60,15 @@ struct peer {
 static unsigned long	 errors[MAX_CODES];
 
 static const char	*host, *port;
-static int		 hold_ms;	/* -w: lastwords waits after its login */
+static const char	*go_file;	/* -W: lastwords waits for it to exist */
 static SSL_CTX		*ctx;
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: schostile [-s source] [-t timeout] [-u user] [-w ms] host "
-	    "port command [args]\n"
+	    "usage: schostile [-s source] [-t timeout] [-u user] [-W file] "
+	    "host port command [args]\n"
 	    "commands: login | relogin n | join n prefix |\n"
 	    "          amplify rooms|info|who:#room|keys:name n hold |\n"
 	    "          burst rooms|info|who:#room|keys:name n |\n"
@@ -743,8 +743,12 @@ cmd_lastwords(const char *user, const char *to, int n, int size, int record,
 	int			 i, closed = 0;
 
 	peer_open_or_die(&p, user);
-	if (hold_ms > 0)
-		(void)poll(NULL, 0, hold_ms);
+	/* Logged in; the test may stop the broker before what follows. */
+	printf("{\"logged_in\":true}\n");
+	(void)fflush(stdout);
+	while (go_file != NULL && access(go_file, F_OK) == -1 &&
+	    probe_remaining_ms() > 0)
+		(void)poll(NULL, 0, 50);
 	body = xmalloc(size > 0 ? size : 1);
 	if ((size > 0 && RAND_bytes(body, size) != 1) ||
 	    RAND_bytes((uint8_t *)&base, sizeof(base)) != 1)
@@ -919,8 +923,8 @@ user_option(int ch, const char *arg)
 {
 	if (ch == 'u')
 		user = arg;
-	else if (ch == 'w')
-		hold_ms = (int)probe_number(arg, 0, 60000, "-w");
+	else if (ch == 'W')
+		go_file = arg;
 	else
 		usage();
 }
@@ -932,7 +936,7 @@ main(int argc, char *argv[])
 	const char		*cmd;
 	int			 r;
 
-	probe_args("schostile", argc, argv, "u:w:", user_option, usage,
+	probe_args("schostile", argc, argv, "u:W:", user_option, usage,
 	    DEFAULT_TIMEOUT, &pc);
 	host = pc.host;
 	port = pc.port;

@@ -631,10 +631,97 @@ test_undone_registration_leaves_others_answered(void **state)
 	assert_string_equal(room, "#new");
 }
 
+/* The bytes go into p's socket, as its worker writes them; not read yet. */
+static void
+worker_writes(struct party *p, const uint8_t *buf, size_t len)
+{
+	ssize_t	 n;
+	size_t	 off;
+
+	for (off = 0; off < len; off += (size_t)n)
+		assert_true((n = write(p->peer, buf + off, len - off)) > 0);
+}
+
+static void
+worker_sends(struct party *p, uint64_t id, const char *body)
+{
+	struct frame_buf	 b;
+
+	frame_begin(&b, MSG_SEND, FRAME_MAX_DEFAULT);
+	frame_put_str(&b, F_ROOM, ROOM);
+	frame_put_u64(&b, F_CLIENT_MSG_ID, id);
+	frame_put_bytes(&b, F_BODY, body, strlen(body));
+	assert_int_not_equal(frame_finish(&b), -1);
+	worker_writes(p, b.data, b.len);
+	frame_buf_free(&b);
+}
+
+/*
+ * A worker gone (its client sent its last messages and hung up) with
+ * frames still in its socket: libevent reports the end, or the error of
+ * a write to it, before they are read.  They are stored all the same.
+ */
+static void
+test_gone_worker_last_words_stored(void **state)
+{
+	struct find_row	 fr;
+	struct link	*l;
+	short		 how[2] = { BEV_EVENT_EOF | BEV_EVENT_READING,
+			    BEV_EVENT_ERROR | BEV_EVENT_WRITING };
+	int		 i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		log_in(&alice);
+		worker_sends(&alice, 10 * k + 1, "last 1");
+		worker_sends(&alice, 10 * k + 2, "last 2");
+		worker_sends(&alice, 10 * k + 3, "last 3");
+		(void)close(alice.peer);
+		alice.peer = -1;
+		assert_non_null(l = link_by_session(alice.session));
+		link_event_cb(l->bev, how[k], l);
+		assert_null(link_by_session(alice.session));
+		pass_end();
+		for (i = 1; i <= 3; i++) {
+			assert_non_null(room_row(3 * k + i, &fr));
+			assert_int_equal(fr.body[5] - '0', i);
+		}
+	}
+}
+
+/* A bad frame among them ends the reading there: the link goes once. */
+static void
+test_gone_worker_bad_frame(void **state)
+{
+	static const uint8_t	 oversized[FRAME_HDR_LEN] = {
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x22, 0x00, 0x00
+	};
+	struct find_row		 fr;
+	struct link		*l;
+
+	(void)state;
+	log_in(&alice);
+	worker_sends(&alice, 1, "last 1");
+	worker_writes(&alice, oversized, sizeof(oversized));
+	worker_sends(&alice, 2, "last 2");
+	(void)close(alice.peer);
+	alice.peer = -1;
+	assert_non_null(l = link_by_session(alice.session));
+	link_event_cb(l->bev, BEV_EVENT_EOF | BEV_EVENT_READING, l);
+	assert_null(link_by_session(alice.session));
+	pass_end();
+	assert_non_null(room_row(1, &fr));
+	assert_null(room_row(2, &fr));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_gone_worker_last_words_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_worker_bad_frame,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_lost_transaction_takes_its_acks, setup, teardown),
 		cmocka_unit_test_setup_teardown(

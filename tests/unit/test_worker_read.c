@@ -69,6 +69,7 @@ teardown(void **state)
 	event_free(w.idle_ev);
 	event_free(w.keyupdate_ev);
 	event_free(w.trim_ev);
+	event_free(w.gone_ev);
 	event_base_free(w.base);
 	memset(&w, 0, sizeof(w));
 	return 0;
@@ -262,6 +263,41 @@ test_closing_reads_no_more(void **state)
 	evbuffer_free(sent);
 }
 
+/*
+ * A worker ending with client frames the broker has not taken waits for
+ * them to go, and meanwhile reads and drops what the broker sends: a
+ * broker whose output to the worker is full reads no more from it.
+ */
+static void
+test_ending_drops_broker_frames(void **state)
+{
+	struct evbuffer	*sent = evbuffer_new();
+	uint8_t		 fill[4096];
+	int		 fd = bufferevent_getfd(w.broker);
+
+	assert_non_null(sent);
+	memset(fill, 0, sizeof(fill));
+	/* The broker's socket is full: what the worker owes waits. */
+	while (write(fd, fill, sizeof(fill)) > 0)
+		;
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(evbuffer_add(w.bcork, fill, 1000), 0);
+	close_after_flush();
+	assert_true(w.ending);
+	assert_true(broker_owed());
+	assert_true(bufferevent_get_enabled(w.broker) & EV_READ);
+	broker_sends(sent, 0, 3);
+	assert_int_equal(libevent_read(), (int)evbuffer_get_length(sent));
+	broker_discard_cb(w.broker, NULL);
+	assert_int_equal(evbuffer_get_length(bufferevent_get_input(w.broker)),
+	    0);
+	/* Nothing of it went to the client. */
+	assert_int_equal(evbuffer_get_length(bufferevent_get_output(w.client)),
+	    0);
+	event_free(w.close_ev);
+	evbuffer_free(sent);
+}
+
 int
 main(void)
 {
@@ -275,6 +311,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_end_of_link, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_ending_drops_broker_frames,
+		    setup, teardown),
 	};
 
 	log_init(1, LOG_LEVEL_WARN);
