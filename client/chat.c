@@ -373,10 +373,39 @@ event_sign_pub(const struct frame *f)
 	return key;
 }
 
+/*
+ * A join or part shown, with what its roster entry proved (sig: 1
+ * verified, 0 none, -1 refused), and what follows from it.
+ */
+void
+chat_membership(struct client *c, const char *room, const char *from,
+    uint8_t kind, uint64_t seq, uint64_t ts, int sig)
+{
+	struct outmsg	*m;
+
+	/* Our own join or part answers our request. */
+	m = strcmp(from, c->user) != 0 ? NULL : answer_begin(c,
+	    kind == EVENT_JOIN ? MSG_JOIN : MSG_PART, room);
+	view_membership(c, kind, room, from, seq, ts, sig);
+	e2ec_membership(c, room, seq);
+	if (strcmp(from, c->user) == 0 && kind == EVENT_JOIN)
+		view_joined(c, room);
+	else if (strcmp(from, c->user) == 0)
+		view_parted(c, room);
+	/* It may have been the last thing a script waited for. */
+	answer_end(c, m);
+	/* A /join of it sent meanwhile: we are in now. */
+	while (kind == EVENT_JOIN && strcmp(from, c->user) == 0 &&
+	    (m = outbox_find_request(&c->outbox, MSG_JOIN, room)) != NULL) {
+		outbox_set_request(m->reqid);
+		out_notice(c, "already_in_roster", "already in %s", room);
+		answer_end(c, m);
+	}
+}
+
 static void
 room_event(struct client *c, const struct frame *f)
 {
-	struct outmsg	*m;
 	char		 room[ROOM_MAX_LEN + 1], from[NAME_MAX_LEN + 1];
 	const uint8_t	*body = (const uint8_t *)"", *sign_pub, *entry = NULL;
 	uint64_t	 seq, ts;
@@ -406,27 +435,10 @@ room_event(struct client *c, const struct frame *f)
 		break;
 	case EVENT_JOIN:
 	case EVENT_PART:
-		sig = roster_event(c, room, from, kind, entry, elen);
-		/* Our own join or part answers our request. */
-		m = strcmp(from, c->user) != 0 ? NULL : answer_begin(c,
-		    kind == EVENT_JOIN ? MSG_JOIN : MSG_PART, room);
-		view_membership(c, kind, room, from, seq, ts, sig);
-		e2ec_membership(c, room, seq);
-		if (strcmp(from, c->user) == 0 && kind == EVENT_JOIN)
-			view_joined(c, room);
-		else if (strcmp(from, c->user) == 0)
-			view_parted(c, room);
-		/* It may have been the last thing a script waited for. */
-		answer_end(c, m);
-		/* A /join of it sent meanwhile: we are in now. */
-		while (kind == EVENT_JOIN && strcmp(from, c->user) == 0 &&
-		    (m = outbox_find_request(&c->outbox, MSG_JOIN,
-		    room)) != NULL) {
-			outbox_set_request(m->reqid);
-			out_notice(c, "already_in_roster", "already in %s",
-			    room);
-			answer_end(c, m);
-		}
+		/* Held until its roster is fetched: roster.c shows it then. */
+		if ((sig = roster_event(c, room, from, kind, entry, elen, seq,
+		    ts)) != ROSTER_HELD)
+			chat_membership(c, room, from, kind, seq, ts, sig);
 		break;
 	default:
 		break;		/* a kind from a newer server: not for us */

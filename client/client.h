@@ -315,6 +315,8 @@ void	 chat_notice(struct client *, const char *);
 void	 chat_say(struct client *, const char *, const char *, const char *);
 void	 chat_request(struct client *, uint16_t, const char *);
 void	 chat_delivered(struct client *, int);
+void	 chat_membership(struct client *, const char *, const char *, uint8_t,
+	    uint64_t, uint64_t, int);
 void	 chat_epoch(struct client *, const uint8_t *);
 int	 chat_done(struct client *);
 void	 chat_free(struct client *);

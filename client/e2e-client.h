@@ -26,6 +26,7 @@
 #define E2EC_CLOCK_AHEAD_MS	600000	/* an envelope stamped further ahead
 					   of our clock is refused */
 #define E2EC_PENDING_MAX	10000	/* lines waiting for keys */
+#define E2EC_HELD_MAX		64	/* joins and parts held per roster */
 #define E2EC_REKEY_MIN_S	30	/* docs/DESIGN.md section 7, unless the */
 #define E2EC_REKEY_MAX_S	120	/* server's WELCOME says otherwise */
 #define E2EC_REKEY_CAP_S	3600	/* the longest a server may ask */
@@ -114,6 +115,19 @@ TAILQ_HEAD(txlist, txroom);
 #define RR_WANT_INVITE	4
 #define RR_WANT_REMOVE	5
 
+/*
+ * A join or part whose entry is ahead of the roster held, or came while
+ * it was being fetched: shown once the fetch says whether it is in it.
+ */
+struct held_event {
+	uint8_t			 kind;
+	char			 user[NAME_MAX_LEN + 1];
+	uint64_t		 seq;
+	uint64_t		 ts;
+	uint32_t		 index;		/* of its entry */
+	uint8_t			 hash[E2E_HASH_LEN];
+};
+
 struct rroom {
 	TAILQ_ENTRY(rroom)	 entry;
 	struct e2e_roster	 r;
@@ -130,6 +144,8 @@ struct rroom {
 	int			 migrate_tried;
 	int			 warned;	/* roster_differs said for */
 	uint8_t			 warned_head[E2E_HASH_LEN];
+	struct held_event	*held;		/* joins and parts to verify */
+	size_t			 nheld;
 };
 TAILQ_HEAD(rroomlist, rroom);
 
@@ -188,8 +204,10 @@ void	 roster_logged_in(struct client *);
 void	 roster_answer(struct client *, const struct frame *);
 int	 roster_error(struct client *, uint16_t, const char *);
 struct outmsg *roster_limited(struct client *, const char *);
+/* roster_event: the membership event waits for its roster's fetch. */
+#define ROSTER_HELD		2
 int	 roster_event(struct client *, const char *, const char *, uint8_t,
-	    const uint8_t *, size_t);
+	    const uint8_t *, size_t, uint64_t, uint64_t);
 uint8_t	 roster_mark(struct client *, const char *);
 void	 roster_heard(struct client *, const char *);
 const struct e2e_roster *roster_of(struct client *, const char *);

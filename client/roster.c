@@ -447,26 +447,109 @@ apply(struct client *c, struct rroom *rr, const uint8_t *buf, size_t len)
 	return E2E_OK;
 }
 
+/*
+ * Hold a join or part until the fetch under way says whether its entry is
+ * in the roster; 0 if there is no room for it (shown now, unverified).
+ */
+static int
+hold(struct rroom *rr, const char *user, uint8_t kind, uint64_t seq,
+    uint64_t ts, uint32_t index, const uint8_t *entry, size_t len)
+{
+	struct held_event	*h;
+
+	if (rr->nheld >= E2EC_HELD_MAX)
+		return 0;
+	rr->held = xreallocarray(rr->held, rr->nheld + 1, sizeof(*rr->held));
+	h = &rr->held[rr->nheld];
+	memset(h, 0, sizeof(*h));
+	if (e2e_roster_entry_hash(entry, len, h->hash) != E2E_OK)
+		return 0;
+	h->kind = kind;
+	(void)str_copy(h->user, user, sizeof(h->user));
+	h->seq = seq;
+	h->ts = ts;
+	h->index = index;
+	rr->nheld++;
+	return ROSTER_HELD;
+}
+
+/* What the roster now verified says of a held event's entry. */
+static int
+held_verdict(struct client *c, struct rroom *rr, const struct held_event *h)
+{
+	const uint8_t	*have;
+	const char	*what = h->kind == EVENT_JOIN ? "join" : "part";
+
+	if ((have = e2e_roster_hash_at(&rr->r, h->index)) != NULL &&
+	    rr->r.mark == RR_VERIFIED &&
+	    memcmp(have, h->hash, sizeof(h->hash)) == 0)
+		return 1;
+	if (have != NULL) {
+		out_roster_warning(c, "roster_fork", rr->r.room, "the server "
+		    "relayed a %s of %s in %s with entry %u, and then a roster "
+		    "whose entry %u is another: refused", what, h->user,
+		    rr->r.room, h->index, h->index);
+		return -1;
+	}
+	out_roster_warning(c, "roster_mismatch", rr->r.room, "the server "
+	    "relayed a %s of %s in %s with entry %u, which the roster it "
+	    "gave does not reach: not verified", what, h->user, rr->r.room,
+	    h->index);
+	return 0;
+}
+
+/* The fetch is over: the events it held are shown, with its verdict. */
+static void
+release(struct client *c, struct rroom *rr)
+{
+	struct held_event	*held = rr->held;
+	size_t			 i, n = rr->nheld;
+	char			 room[ROOM_MAX_LEN + 1];
+
+	if (rr->syncing || n == 0)
+		return;
+	rr->held = NULL;
+	rr->nheld = 0;
+	(void)str_copy(room, rr->r.room, sizeof(room));
+	for (i = 0; i < n; i++)
+		chat_membership(c, room, held[i].user, held[i].kind,
+		    held[i].seq, held[i].ts, held_verdict(c, rr, &held[i]));
+	free(held);
+}
+
+static void	 answer_page(struct client *, struct rroom *, const char *,
+		    const struct frame *);
+
 /* ROSTER: a page of entries from the index we asked for. */
 void
 roster_answer(struct client *c, const struct frame *f)
 {
 	struct rroom	*rr;
-	const uint8_t	*p;
 	char		 room[ROOM_MAX_LEN + 1];
+
+	if (frame_get_str(f, F_ROOM, room, sizeof(room)) == -1 ||
+	    proto_fold_room(room) == -1 ||
+	    (rr = rr_find(c, room)) == NULL || !rr->syncing)
+		return;
+	answer_page(c, rr, room, f);
+	release(c, rr);
+}
+
+static void
+answer_page(struct client *c, struct rroom *rr, const char *room,
+    const struct frame *f)
+{
+	const uint8_t	*p;
 	uint64_t	 first, total;
 	size_t		 len, off, elen;
 	uint32_t	 before;
 	int		 rc;
 
-	if (frame_get_str(f, F_ROOM, room, sizeof(room)) == -1 ||
-	    proto_fold_room(room) == -1 ||
-	    frame_get_u64(f, F_SEQ, &first) == -1 ||
-	    frame_get_u64(f, F_COUNT, &total) == -1 ||
-	    frame_get_bytes(f, F_ENTRIES, &p, &len) == -1 ||
-	    (rr = rr_find(c, room)) == NULL || !rr->syncing)
-		return;
 	rr->syncing = 0;
+	if (frame_get_u64(f, F_SEQ, &first) == -1 ||
+	    frame_get_u64(f, F_COUNT, &total) == -1 ||
+	    frame_get_bytes(f, F_ENTRIES, &p, &len) == -1)
+		return;
 	if (total < rr->r.count) {
 		out_roster_warning(c, "roster_rollback", room, "the server "
 		    "shows %llu entries of the roster of %s, fewer than the %u "
@@ -540,14 +623,25 @@ roster_limited(struct client *c, const char *room)
 	return outbox_find_request(&c->outbox, type, room);
 }
 
+static int	 error_op(struct client *, struct rroom *, uint16_t, const char *);
+
 /* An ERROR about a room; 1 when it belongs to a roster op and is handled. */
 int
 roster_error(struct client *c, uint16_t code, const char *room)
 {
 	struct rroom	*rr;
+	int		 handled;
 
 	if (room == NULL || (rr = rr_find(c, room)) == NULL)
 		return 0;
+	handled = error_op(c, rr, code, room);
+	release(c, rr);
+	return handled;
+}
+
+static int
+error_op(struct client *c, struct rroom *rr, uint16_t code, const char *room)
+{
 	switch (code) {
 	case ERR_NO_SUCH_ROOM:
 		if (!rr->syncing)
@@ -586,11 +680,13 @@ roster_error(struct client *c, uint16_t code, const char *room)
 
 /*
  * A join or part the server relays, with its entry or without.  Returns
- * 1 when it is a verified entry, 0 when it has none, -1 when refused.
+ * 1 when it is a verified entry, 0 when it has none, -1 when refused, and
+ * ROSTER_HELD when the roster must be fetched first: release() shows it
+ * then.
  */
 int
 roster_event(struct client *c, const char *room, const char *user,
-    uint8_t kind, const uint8_t *entry, size_t len)
+    uint8_t kind, const uint8_t *entry, size_t len, uint64_t seq, uint64_t ts)
 {
 	struct e2e_roster_entry	 e;
 	struct rroom		*rr;
@@ -612,8 +708,6 @@ roster_event(struct client *c, const char *room, const char *user,
 			    EVENT_JOIN ? "joined" : "left", room, user);
 		return 0;
 	}
-	if (rr->syncing)
-		return 1;	/* the answer will bring it, verified */
 	if (e2e_roster_entry_parse(entry, len, &e) != E2E_OK ||
 	    strcmp(e.room, room) != 0 || strcmp(e.subject, user) != 0 ||
 	    (kind == EVENT_JOIN) != (e.op == E2E_ROSTER_CREATE ||
@@ -624,9 +718,12 @@ roster_event(struct client *c, const char *room, const char *user,
 		    room);
 		return -1;
 	}
-	if (e.index > rr->r.count) {
-		sync_start(c, rr);	/* we missed some: fetch, verify */
-		return 1;
+	/* A fetch under way, or entries we missed: fetch, then verify. */
+	if (rr->syncing || e.index > rr->r.count) {
+		sync_start(c, rr);
+		if (!rr->syncing)
+			return 0;
+		return hold(rr, user, kind, seq, ts, e.index, entry, len);
 	}
 	if (e.index < rr->r.count) {
 		/* Known already, or another chain than ours. */
@@ -820,6 +917,7 @@ roster_free_all(struct client *c)
 	while ((rr = TAILQ_FIRST(&c->e2e->rosters)) != NULL) {
 		TAILQ_REMOVE(&c->e2e->rosters, rr, entry);
 		e2e_roster_free(&rr->r);
+		free(rr->held);
 		free(rr);
 	}
 	c->e2e->nrosters = 0;

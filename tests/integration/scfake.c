@@ -30,6 +30,10 @@
  *                                 which leave 1998 skipped keys held
  *   notice HEX                    a NOTICE whose text is these bytes
  *   caughtup                      CAUGHT_UP
+ *   rosters                       from now on every ROSTER_GET is
+ *                                 answered: an empty roster
+ *   aheadjoin ROOM SEQ USER INDEX a join of USER whose roster entry,
+ *                                 made up, claims index INDEX
  *   bye CODE N RECORD             N NOTICEs, an ERROR of CODE and the
  *                                 close_notify, in TLS records of RECORD
  *                                 bytes (0: as few as fit), all in one
@@ -58,6 +62,7 @@
 
 #include "crypto.h"
 #include "e2e.h"
+#include "e2e-roster.h"
 #include "frame.h"
 #include "proto.h"
 #include "tls.h"
@@ -73,6 +78,7 @@
 static SSL	*ssl;
 static int	 conn_fd = -1;
 static int	 said_bye;	/* bye: the connection is over */
+static int	 answer_rosters;	/* rosters: ROSTER_GET has an answer */
 static uint8_t	 inbuf[2 * MAX_FRAME];
 static size_t	 inlen;
 static int	 conn_no;
@@ -207,6 +213,18 @@ answer(const struct frame *f)
 		frame_put_str(&b, F_TEXT, "nobody here");
 		send_frame(&b);
 		break;
+	case MSG_ROSTER_GET:
+		/* Every room's roster is empty, as if it had none. */
+		if (!answer_rosters ||
+		    frame_get_str(f, F_ROOM, room, sizeof(room)) == -1)
+			return;
+		frame_begin(&b, MSG_ROSTER, MAX_FRAME);
+		frame_put_str(&b, F_ROOM, room);
+		frame_put_u64(&b, F_SEQ, 0);
+		frame_put_u64(&b, F_COUNT, 0);
+		frame_put_bytes(&b, F_ENTRIES, "", 0);
+		send_frame(&b);
+		break;
 	case MSG_WHO:
 		if (frame_get_str(f, F_ROOM, room, sizeof(room)) == -1)
 			return;
@@ -220,10 +238,14 @@ answer(const struct frame *f)
 	}
 }
 
-/* A ROOM_EVENT; body (may be NULL) for a message. */
+/*
+ * A ROOM_EVENT; body (may be NULL) in the field tag: F_BODY for a
+ * message, F_ENTRY for a join's or part's roster entry.
+ */
 static void
-room_event_body(const char *room, uint64_t seq, uint8_t kind,
-    const char *from, const uint8_t *sign_pub, const void *body, size_t len)
+room_event_field(const char *room, uint64_t seq, uint8_t kind,
+    const char *from, const uint8_t *sign_pub, uint16_t tag, const void *body,
+    size_t len)
 {
 	struct frame_buf	 b;
 
@@ -234,10 +256,17 @@ room_event_body(const char *room, uint64_t seq, uint8_t kind,
 	frame_put_str(&b, F_FROM, from);
 	frame_put_u8(&b, F_KIND, kind);
 	if (body != NULL)
-		frame_put_bytes(&b, F_BODY, body, len);
+		frame_put_bytes(&b, tag, body, len);
 	if (sign_pub != NULL)
 		frame_put_bytes(&b, F_SIGN_PUB, sign_pub, KEY_LEN);
 	send_frame(&b);
+}
+
+static void
+room_event_body(const char *room, uint64_t seq, uint8_t kind,
+    const char *from, const uint8_t *sign_pub, const void *body, size_t len)
+{
+	room_event_field(room, seq, kind, from, sign_pub, F_BODY, body, len);
 }
 
 /* A message's body is two bytes that decrypt to nothing. */
@@ -338,7 +367,6 @@ number(const char *s)
 	return v;
 }
 
-/* One script line; the words are NUL-separated in w[0..n). */
 /*
  * Frames, an ERROR and the close_notify, made in memory and written at
  * once, so that the client reads the ERROR in the same pass as the end.
@@ -398,6 +426,35 @@ bye(uint16_t code, unsigned long long count, unsigned long long record)
 	said_bye = 1;
 }
 
+/*
+ * A join of user in room whose roster entry claims index: made up and
+ * signed by a key of its own, ahead of any roster the client holds.
+ */
+static void
+ahead_join(const char *room, uint64_t seq, const char *who, uint32_t index)
+{
+	struct e2e_roster_entry	 e;
+	uint8_t			 priv[KEY_LEN], buf[E2E_ROSTER_ENTRY_MAX];
+	size_t			 len;
+
+	memset(&e, 0, sizeof(e));
+	(void)str_copy(e.room, room, sizeof(e.room));
+	e.index = index;
+	if (RAND_bytes(e.prev, sizeof(e.prev)) != 1 ||
+	    crypto_ed25519_keygen(priv, e.actor_key) == -1)
+		die("keys");
+	e.op = E2E_ROSTER_JOIN;
+	(void)str_copy(e.subject, who, sizeof(e.subject));
+	memcpy(e.subject_key, e.actor_key, sizeof(e.subject_key));
+	(void)str_copy(e.actor, who, sizeof(e.actor));
+	e.ts_ms = now_ms();
+	if (e2e_roster_entry_sign(&e, priv, buf, sizeof(buf), &len) != E2E_OK)
+		die("e2e_roster_entry_sign");
+	room_event_field(room, seq, EVENT_JOIN, who, e.actor_key, F_ENTRY, buf,
+	    len);
+}
+
+/* One script line; the words are NUL-separated in w[0..n). */
 static void
 run(char **w, size_t n)
 {
@@ -484,6 +541,12 @@ run(char **w, size_t n)
 		free(text);
 	} else if (strcmp(w[0], "bye") == 0 && n == 4) {
 		bye((uint16_t)number(w[1]), number(w[2]), number(w[3]));
+	} else if (strcmp(w[0], "aheadjoin") == 0 && n == 5) {
+		if (number(w[4]) > UINT32_MAX)
+			die("index too large");
+		ahead_join(w[1], number(w[2]), w[3], (uint32_t)number(w[4]));
+	} else if (strcmp(w[0], "rosters") == 0 && n == 1) {
+		answer_rosters = 1;
 	} else if (strcmp(w[0], "caughtup") == 0 && n == 1) {
 		frame_begin(&b, MSG_CAUGHT_UP, MAX_FRAME);
 		send_frame(&b);

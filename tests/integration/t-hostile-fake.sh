@@ -100,3 +100,22 @@ grep -q 'pay\\u202e0001' "$TMP/u5.out" || fail "--json did not escape U+202E"
 client_end u5 || true
 fake_stop
 pass "server text with U+202E: '?' for people, escaped exactly in --json"
+
+# 6. A join whose roster entry is ahead of the roster held (index 5 of a
+# room the client has not fetched) is not called signed before the fetch
+# verifies it.  The server's roster is empty: the entry it relayed is in
+# no roster it gives, so the join is shown unverified, with a warning.
+# (Before: "signed":true at once, and nothing said after the fetch.)
+fake_start "rosters
+aheadjoin #h 1 mallory 5
+event #h 2 1 carol"
+client_start u6 --user u
+client_wait_jq u6 '.type=="join" and .user=="carol"' 20
+client_wait_jq u6 '.type=="join" and .user=="mallory"' 20
+client_has_jq u6 '.type=="join" and .user=="mallory" and .signed==true' &&
+    fail "a join with an entry nobody verified was called signed: $(grep mallory "$TMP/u6.out")"
+client_has_jq u6 '.type=="roster" and .event=="roster_mismatch" and .room=="#h"' ||
+    fail "no roster_mismatch for the unverified entry: $(grep roster "$TMP/u6.out")"
+client_end u6 || true
+fake_stop
+pass "a join whose entry is ahead of the roster: shown after the fetch, unsigned"
