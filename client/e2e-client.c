@@ -92,9 +92,12 @@ trust_dirty(struct client *c)
 
 /*
  * May a key the server shows unasked (stamped on an event) be pinned on
- * first sight?  A bucket: E2EC_PIN_BURST at once, then one a second.
- * Keys we asked for (KEYS_GET) are bounded by what we ask.
+ * first sight?  A bucket: E2EC_PIN_BURST at once, then one a second, and
+ * not past E2EC_UNASKED_MAX entries.  Keys we asked for (KEYS_GET) are
+ * bounded by what we ask, and have the rest of TRUST_MAX.
  */
+_Static_assert(E2EC_UNASKED_MAX < TRUST_MAX, "no room left for asked keys");
+
 static int
 pin_allowed(struct client *c)
 {
@@ -106,6 +109,17 @@ pin_allowed(struct client *c)
 		e->pin_tokens = e->pin_tokens + add > E2EC_PIN_BURST ?
 		    E2EC_PIN_BURST : e->pin_tokens + add;
 		e->pin_refilled_ms += add * 1000;
+	}
+	/* What is left is for the users the user writes to (asked). */
+	if (e->trust.n >= E2EC_UNASKED_MAX) {
+		if (!e->pins_full_said)
+			out_error(c, "TOO_MANY_KEYS", "%zu users' keys are "
+			    "pinned: keys the server shows unasked are no "
+			    "longer pinned, and those users' messages are not "
+			    "shown; the users you write to still are",
+			    e->trust.n);
+		e->pins_full_said = 1;
+		return 0;
 	}
 	if (e->pin_tokens == 0) {
 		if (!e->pin_said)

@@ -31,6 +31,11 @@
 #define E2EC_REKEY_MAX_S	120	/* server's WELCOME says otherwise */
 #define E2EC_REKEY_CAP_S	3600	/* the longest a server may ask */
 #define E2EC_PREKEY_CHECK_S	3600	/* rotate a long-running client's prekey */
+/*
+ * Keys pinned unasked stop here: a server showing one a second would fill
+ * known_users (TRUST_MAX) in 28 hours, and no new contact could be pinned.
+ */
+#define E2EC_UNASKED_MAX	90000	/* TRUST_MAX less 10,000 */
 #define E2EC_PIN_BURST		100	/* keys pinned unasked at once, */
 					/* then one a second */
 #define E2EC_TRUST_SAVE_S	1	/* known_users written at most this often */
@@ -182,6 +187,7 @@ struct e2ec {
 	unsigned		 pin_tokens;	/* pin_allowed's bucket */
 	uint64_t		 pin_refilled_ms;
 	int			 pin_said;
+	int			 pins_full_said;	/* E2EC_UNASKED_MAX said */
 };
 
 void	e2ec_pending_pop(struct e2ec *, struct pendinglist *,

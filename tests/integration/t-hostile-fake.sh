@@ -119,3 +119,27 @@ client_has_jq u6 '.type=="roster" and .event=="roster_mismatch" and .room=="#h"'
 client_end u6 || true
 fake_stop
 pass "a join whose entry is ahead of the roster: shown after the fetch, unsigned"
+
+# 7. known_users nearly full (89,990 entries): keys the server shows
+# unasked are pinned up to 90,000 entries and no further, so that the
+# last 10,000 stay for the users one writes to.  (Before: a server showing
+# one new key a second filled all 100,000 in 28 hours, and no contact
+# could be pinned after that.)
+fake_start "wait PREKEY
+dms 20
+event #k 1 1 carol"
+mkdir -m 700 "$TMP/home-u7"
+zero=0000000000000000000000000000000000000000000000000000000000000000
+awk -v hp="127.0.0.1:$PORT" -v k="$zero" 'BEGIN {
+	for (i = 0; i < 89990; i++) printf "%s f%06d %s pinned\n", hp, i, k }' \
+    >"$TMP/home-u7/known_users"
+chmod 600 "$TMP/home-u7/known_users"
+client_start u7 --user u
+client_wait_jq u7 '.type=="join" and .room=="#k"' 60
+client_end u7 || true
+pins=$(client_count u7 '"event":"key_pinned"')
+[ "$pins" -eq 10 ] || fail "$pins keys pinned past 89,990 entries, not 10"
+client_has_jq u7 '.type=="error" and .code=="TOO_MANY_KEYS"' ||
+    fail "the full store was not reported"
+fake_stop
+pass "unasked keys stop at 90,000 pinned: 10 of 20 taken"
