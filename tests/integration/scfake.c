@@ -30,8 +30,9 @@
  *                                 which leave 1998 skipped keys held
  *   notice HEX                    a NOTICE whose text is these bytes
  *   caughtup                      CAUGHT_UP
- *   rosters                       from now on every ROSTER_GET is
- *                                 answered: an empty roster
+ *   rosters [storage]             from now on every ROSTER_GET is
+ *                                 answered: an empty roster, or with
+ *                                 storage an ERROR STORAGE for its room
  *   aheadjoin ROOM SEQ USER INDEX a join of USER whose roster entry,
  *                                 made up, claims index INDEX
  *   bye CODE N RECORD             N NOTICEs, an ERROR of CODE and the
@@ -79,6 +80,7 @@ static SSL	*ssl;
 static int	 conn_fd = -1;
 static int	 said_bye;	/* bye: the connection is over */
 static int	 answer_rosters;	/* rosters: ROSTER_GET has an answer */
+static int	 rosters_fail;	/* rosters storage: that answer, an ERROR */
 static uint8_t	 inbuf[2 * MAX_FRAME];
 static size_t	 inlen;
 static int	 conn_no;
@@ -218,6 +220,14 @@ answer(const struct frame *f)
 		if (!answer_rosters ||
 		    frame_get_str(f, F_ROOM, room, sizeof(room)) == -1)
 			return;
+		if (rosters_fail) {
+			frame_begin(&b, MSG_ERROR, MAX_FRAME);
+			frame_put_u16(&b, F_CODE, ERR_STORAGE);
+			frame_put_str(&b, F_TEXT, "the disk is full");
+			frame_put_str(&b, F_ROOM, room);
+			send_frame(&b);
+			break;
+		}
 		frame_begin(&b, MSG_ROSTER, MAX_FRAME);
 		frame_put_str(&b, F_ROOM, room);
 		frame_put_u64(&b, F_SEQ, 0);
@@ -545,8 +555,10 @@ run(char **w, size_t n)
 		if (number(w[4]) > UINT32_MAX)
 			die("index too large");
 		ahead_join(w[1], number(w[2]), w[3], (uint32_t)number(w[4]));
-	} else if (strcmp(w[0], "rosters") == 0 && n == 1) {
+	} else if (strcmp(w[0], "rosters") == 0 && (n == 1 || (n == 2 &&
+	    strcmp(w[1], "storage") == 0))) {
 		answer_rosters = 1;
+		rosters_fail = n == 2;
 	} else if (strcmp(w[0], "caughtup") == 0 && n == 1) {
 		frame_begin(&b, MSG_CAUGHT_UP, MAX_FRAME);
 		send_frame(&b);

@@ -120,6 +120,17 @@ client_end u6 || true
 fake_stop
 pass "a join whose entry is ahead of the roster: shown after the fetch, unsigned"
 
+# The same, the fetch answered with ERROR STORAGE: the fetch is over, and
+# the join is shown, unsigned, not held for good.
+fake_start "rosters storage
+aheadjoin #s 1 mallory 5
+event #s 2 1 carol"
+client_start u6s --user u
+client_wait_jq u6s '.type=="join" and .user=="mallory" and .signed==false' 20
+client_end u6s || true
+fake_stop
+pass "a fetch refused with STORAGE ends: the join it held is shown, unsigned"
+
 # 7. known_users nearly full (89,990 entries): keys the server shows
 # unasked are pinned up to 90,000 entries and no further, so that the
 # last 10,000 stay for the users one writes to.  (Before: a server showing
