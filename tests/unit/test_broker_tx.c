@@ -742,10 +742,68 @@ test_gone_worker_bad_frame(void **state)
 	assert_null(room_row(2, &fr));
 }
 
+/*
+ * A turn reads at most TURN_MAX_READS links, then commits and answers
+ * (issue 13): a flood of ready links waits for the next turns instead of
+ * holding every answer back.  libevent's epoll takes 32 events at first
+ * and doubles its batch when one comes back full, so with 200 links ready
+ * the third turn could take more than 64 without the bound.
+ */
+static void
+test_turn_reads_bounded(void **state)
+{
+	struct frame_buf	 b;
+	struct frame		 f;
+	struct link		*l;
+	int			 sp[2], peers[200], i, turns = 0, fresh, most = 0;
+
+	(void)state;
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+		frame_begin(&b, IMSG_ATTACH, FRAME_MAX_DEFAULT);
+		frame_put_u32(&b, F_PID, 4242);
+		frame_put_u64(&b, F_SESSION_ID, ++sessions);
+		frame_put_str(&b, F_ADDR, "192.0.2.7");
+		assert_int_not_equal(frame_finish(&b), -1);
+		assert_int_equal(frame_decode(b.data, b.len, &f), 0);
+		attach(&f, sp[0]);
+		frame_buf_free(&b);
+		peers[i] = sp[1];
+		frame_begin(&b, IMSG_SESSION, FRAME_MAX_DEFAULT);
+		frame_put_str(&b, F_TLS_VERSION, "TLSv1.3");
+		frame_put_str(&b, F_TLS_CIPHER, "TLS_AES_256_GCM_SHA384");
+		frame_put_str(&b, F_TLS_GROUP, "X25519");
+		frame_put_bytes(&b, F_EXPORTER, exporter, sizeof(exporter));
+		assert_int_not_equal(frame_finish(&b), -1);
+		assert_int_equal(write(sp[1], b.data, b.len), (ssize_t)b.len);
+		frame_buf_free(&b);
+	}
+	do {
+		br.turn_reads = 0;
+		assert_int_not_equal(event_base_loop(br.base, EVLOOP_ONCE |
+		    EVLOOP_NONBLOCK), -1);
+		commit();
+		link_flush_all();
+		assert_true(br.turn_reads <= TURN_MAX_READS);
+		if (br.turn_reads > (unsigned int)most)
+			most = (int)br.turn_reads;
+		fresh = 0;
+		TAILQ_FOREACH(l, &br.links, entry)
+			fresh += l->state == LINK_NEW;
+	} while (fresh > 0 && ++turns < 20);
+	assert_int_equal(fresh, 0);
+	/* The bound was met, not merely never reached. */
+	assert_int_equal(most, TURN_MAX_READS);
+	for (i = 0; i < 200; i++)
+		(void)close(peers[i]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_turn_reads_bounded, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_gone_worker_last_words_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_worker_bad_frame,
