@@ -375,7 +375,8 @@ event_sign_pub(const struct frame *f)
 
 /*
  * A join or part shown, with what its roster entry proved (sig: 1
- * verified, 0 none, -1 refused), and what follows from it.
+ * verified, 0 none, -1 refused), and what follows from it.  (The new
+ * chain it calls for is not waited for: room_event asked for it.)
  */
 void
 chat_membership(struct client *c, const char *room, const char *from,
@@ -387,7 +388,6 @@ chat_membership(struct client *c, const char *room, const char *from,
 	m = strcmp(from, c->user) != 0 ? NULL : answer_begin(c,
 	    kind == EVENT_JOIN ? MSG_JOIN : MSG_PART, room);
 	view_membership(c, kind, room, from, seq, ts, sig);
-	e2ec_membership(c, room, seq);
 	if (strcmp(from, c->user) == 0 && kind == EVENT_JOIN)
 		view_joined(c, room);
 	else if (strcmp(from, c->user) == 0)
@@ -435,7 +435,12 @@ room_event(struct client *c, const struct frame *f)
 		break;
 	case EVENT_JOIN:
 	case EVENT_PART:
-		/* Held until its roster is fetched: roster.c shows it then. */
+		/*
+		 * Our next message in the room starts a new chain at once;
+		 * the event is shown once its roster entry is judged, which
+		 * may wait for a fetch (roster.c shows it then).
+		 */
+		e2ec_membership(c, room, seq);
 		if ((sig = roster_event(c, room, from, kind, entry, elen, seq,
 		    ts)) != ROSTER_HELD)
 			chat_membership(c, room, from, kind, seq, ts, sig);
@@ -796,7 +801,7 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 int
 chat_done(struct client *c)
 {
-	return TAILQ_EMPTY(&c->outbox.q) && e2ec_done(c);
+	return TAILQ_EMPTY(&c->outbox.q) && e2ec_done(c) && roster_held(c) == 0;
 }
 
 void

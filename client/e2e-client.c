@@ -91,36 +91,42 @@ trust_dirty(struct client *c)
 }
 
 /*
- * May a key the server shows unasked (stamped on an event) be pinned on
- * first sight?  A bucket: E2EC_PIN_BURST at once, then one a second, and
- * not past E2EC_UNASKED_MAX entries.  Keys we asked for (KEYS_GET) are
- * bounded by what we ask, and have the rest of TRUST_MAX.
+ * May a new key be pinned, given how it came (enum key_source)?  Only
+ * what the user named has the last TRUST_MAX - E2EC_UNASKED_MAX entries:
+ * a server can make the client fetch the keys of a room's members (a WHO
+ * answer, a roster padded with accounts) as easily as show keys unasked.
+ * Keys shown unasked also go through a bucket: E2EC_PIN_BURST at once,
+ * then one a second.
  */
 _Static_assert(E2EC_UNASKED_MAX < TRUST_MAX, "no room left for asked keys");
 
 static int
-pin_allowed(struct client *c)
+pin_allowed(struct client *c, enum key_source from)
 {
 	struct e2ec	*e = c->e2e;
 	uint64_t	 now = now_ms(), add;
 
+	if (from == KEY_NAMED)
+		return 1;
 	add = (now - e->pin_refilled_ms) / 1000;
 	if (add > 0) {
 		e->pin_tokens = e->pin_tokens + add > E2EC_PIN_BURST ?
 		    E2EC_PIN_BURST : e->pin_tokens + add;
 		e->pin_refilled_ms += add * 1000;
 	}
-	/* What is left is for the users the user writes to (asked). */
+	/* What is left is for the users the user names. */
 	if (e->trust.n >= E2EC_UNASKED_MAX) {
 		if (!e->pins_full_said)
 			out_error(c, "TOO_MANY_KEYS", "%zu users' keys are "
-			    "pinned: keys the server shows unasked are no "
-			    "longer pinned, and those users' messages are not "
-			    "shown; the users you write to still are",
+			    "pinned: only the keys of users you write to, "
+			    "invite or /verify are pinned now; others' "
+			    "messages are not shown and they get no room key",
 			    e->trust.n);
 		e->pins_full_said = 1;
 		return 0;
 	}
+	if (from == KEY_FETCHED)
+		return 1;
 	if (e->pin_tokens == 0) {
 		if (!e->pin_said)
 			out_error(c, "TOO_MANY_KEYS", "the server shows more "
@@ -137,13 +143,13 @@ pin_allowed(struct client *c)
 
 /*
  * What the server says is name's identity key, against known_users: the
- * first key is pinned; a different one is announced once and not trusted
- * until the user accepts it.  asked: an answer to our KEYS_GET.  Returns
- * 1 if the key is the trusted one.
+ * first key is pinned (if pin_allowed); a different one is announced once
+ * and not trusted until the user accepts it.  Returns 1 if the key is the
+ * trusted one.
  */
 static int
 check_identity(struct client *c, const char *name, const uint8_t key[32],
-    int asked)
+    enum key_source from)
 {
 	struct e2ec		*e = c->e2e;
 	struct txroom		*tx;
@@ -153,8 +159,8 @@ check_identity(struct client *c, const char *name, const uint8_t key[32],
 
 	if (strcmp(name, c->user) == 0)
 		return memcmp(key, c->id->sign_pub, 32) == 0;
-	if (!asked && trust_get(&e->trust, c->hostport, name) == NULL &&
-	    !pin_allowed(c))
+	if (trust_get(&e->trust, c->hostport, name) == NULL &&
+	    !pin_allowed(c, from))
 		return 0;
 	/* Keys fetched before are stale if the server now shows others. */
 	if ((p = peer_get(c, name, 0)) != NULL && p->state == PEER_READY &&
@@ -703,6 +709,7 @@ dms_pump(struct client *c)
 
 	while ((d = TAILQ_FIRST(&e->dms)) != NULL) {
 		p = peer_get(c, d->to, 1);
+		p->named = 1;
 		if (peer_need(c, p))
 			break;
 		pending_request(d);
@@ -936,7 +943,8 @@ e2ec_keys(struct client *c, const struct frame *f)
 	} else if (has_spk)
 		log_warnx("the prekey the server gave for %s is not signed "
 		    "by its identity key, or too old: ignored", name);
-	(void)check_identity(c, name, sign_pub, 1);
+	(void)check_identity(c, name, sign_pub, p->named ? KEY_NAMED :
+	    KEY_FETCHED);
 	if (p->want_verify) {
 		p->want_verify = 0;
 		show_safety_numbers(c, name);
@@ -950,6 +958,7 @@ e2ec_peer_key(struct client *c, const char *name, uint8_t key[32])
 {
 	struct peer	*p = peer_get(c, name, 1);
 
+	p->named = 1;		/* an /invite's subject */
 	if (peer_need(c, p)) {
 		chat_flush(c);
 		return 0;
@@ -1015,7 +1024,7 @@ open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
 		return "sealed by another sender than the server names";
 	if ((pk = prekeys_find(&c->e2e->prekeys, h.spk_id)) == NULL)
 		return "sealed to a prekey that is gone (older than 14 days)";
-	if (!check_identity(c, from, sign_pub, 0) && !other_key_ok)
+	if (!check_identity(c, from, sign_pub, KEY_SHOWN) && !other_key_ok)
 		return NOT_ACCEPTED;
 	*rc = e2e_open(env, len, c->user, sign_pub, pk->priv, out, outsz,
 	    outlen, &h);
@@ -1253,6 +1262,7 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 	if (number == NULL) {
 		/* Ask the server even when pinned: it shows a change. */
 		p = peer_get(c, name, 1);
+		p->named = 1;
 		p->want_verify = 1;
 		p->state = PEER_NONE;
 		(void)peer_need(c, p);

@@ -69,8 +69,16 @@ struct peer {
 	uint64_t		 spk_created;
 	uint8_t			 spk_pub[32];
 	int			 want_verify;	/* print the safety number */
+	int			 named;		/* by the user: a DM, /invite */
 };
 TAILQ_HEAD(peerlist, peer);
+
+/* How a key came, for pin_allowed. */
+enum key_source {
+	KEY_SHOWN,		/* stamped on an event, unasked */
+	KEY_FETCHED,		/* KEYS_GET for a room's members */
+	KEY_NAMED,		/* KEYS_GET for a user the user named */
+};
 
 /* A line waiting to be sealed: for a room, or for one person. */
 struct pending {
@@ -131,6 +139,8 @@ struct held_event {
 	uint64_t		 ts;
 	uint32_t		 index;		/* of its entry */
 	uint8_t			 hash[E2E_HASH_LEN];
+	int			 applied;	/* an entry at index verified: */
+	int			 same;		/* this one */
 };
 
 struct rroom {
@@ -214,6 +224,8 @@ struct outmsg *roster_limited(struct client *, const char *);
 #define ROSTER_HELD		2
 int	 roster_event(struct client *, const char *, const char *, uint8_t,
 	    const uint8_t *, size_t, uint64_t, uint64_t);
+size_t	 roster_held(struct client *);
+void	 roster_flush_held(struct client *, const char *);
 uint8_t	 roster_mark(struct client *, const char *);
 void	 roster_heard(struct client *, const char *);
 const struct e2e_roster *roster_of(struct client *, const char *);

@@ -436,13 +436,25 @@ apply(struct client *c, struct rroom *rr, const uint8_t *buf, size_t len)
 	uint8_t			 hash[E2E_HASH_LEN], was = rr->r.mark;
 	int			 rc;
 
+	struct held_event	*h;
+	size_t			 i;
+
 	if ((rc = e2e_roster_apply(&rr->r, buf, len, &e)) != E2E_OK)
 		return rc;
 	rr->r.mark = RR_VERIFIED;
 	c->e2e->dirty = 1;
+	if (e2e_roster_entry_hash(buf, len, hash) != E2E_OK)
+		fatalx("e2e_roster_entry_hash of an applied entry");
+	/* Held events of this index are judged now, while it is known. */
+	for (i = 0; i < rr->nheld; i++) {
+		h = &rr->held[i];
+		if (h->index != e.index)
+			continue;
+		h->applied = 1;
+		h->same = memcmp(hash, h->hash, sizeof(hash)) == 0;
+	}
 	migrated(c, rr, &e, was);
-	if (rr->put_sent && e2e_roster_entry_hash(buf, len, hash) == E2E_OK &&
-	    memcmp(hash, rr->put_hash, sizeof(hash)) == 0)
+	if (rr->put_sent && memcmp(hash, rr->put_hash, sizeof(hash)) == 0)
 		op_done(c, rr);
 	return E2E_OK;
 }
@@ -473,18 +485,18 @@ hold(struct rroom *rr, const char *user, uint8_t kind, uint64_t seq,
 	return ROSTER_HELD;
 }
 
-/* What the roster now verified says of a held event's entry. */
+/*
+ * What the fetch said of a held event's entry: verified if the entry it
+ * verified at that index is this one (apply() compared them).
+ */
 static int
 held_verdict(struct client *c, struct rroom *rr, const struct held_event *h)
 {
-	const uint8_t	*have;
 	const char	*what = h->kind == EVENT_JOIN ? "join" : "part";
 
-	if ((have = e2e_roster_hash_at(&rr->r, h->index)) != NULL &&
-	    rr->r.mark == RR_VERIFIED &&
-	    memcmp(have, h->hash, sizeof(h->hash)) == 0)
+	if (h->applied && h->same)
 		return 1;
-	if (have != NULL) {
+	if (h->applied) {
 		out_roster_warning(c, "roster_fork", rr->r.room, "the server "
 		    "relayed a %s of %s in %s with entry %u, and then a roster "
 		    "whose entry %u is another: refused", what, h->user,
@@ -498,23 +510,64 @@ held_verdict(struct client *c, struct rroom *rr, const struct held_event *h)
 	return 0;
 }
 
-/* The fetch is over: the events it held are shown, with its verdict. */
+/*
+ * The events held are shown: with the fetch's verdict when it is over,
+ * or unverified (why says why) when it cannot be waited for.
+ */
 static void
-release(struct client *c, struct rroom *rr)
+show_held(struct client *c, struct rroom *rr, const char *why)
 {
 	struct held_event	*held = rr->held;
 	size_t			 i, n = rr->nheld;
 	char			 room[ROOM_MAX_LEN + 1];
 
-	if (rr->syncing || n == 0)
+	if (n == 0)
 		return;
 	rr->held = NULL;
 	rr->nheld = 0;
 	(void)str_copy(room, rr->r.room, sizeof(room));
+	if (why != NULL)
+		out_roster_warning(c, "roster_mismatch", room, "%zu join%s or "
+		    "part%s in %s shown unverified: %s", n, n == 1 ? "" : "s",
+		    n == 1 ? "" : "s", room, why);
 	for (i = 0; i < n; i++)
 		chat_membership(c, room, held[i].user, held[i].kind,
-		    held[i].seq, held[i].ts, held_verdict(c, rr, &held[i]));
+		    held[i].seq, held[i].ts, why != NULL ? 0 :
+		    held_verdict(c, rr, &held[i]));
 	free(held);
+}
+
+static void
+release(struct client *c, struct rroom *rr)
+{
+	if (!rr->syncing)
+		show_held(c, rr, NULL);
+}
+
+/* Joins and parts held for a fetch, in all rooms: a script waits. */
+size_t
+roster_held(struct client *c)
+{
+	struct rroom	*rr;
+	size_t		 n = 0;
+
+	if (c->e2e == NULL)
+		return 0;
+	TAILQ_FOREACH(rr, &c->e2e->rosters, entry)
+		n += rr->nheld;
+	return n;
+}
+
+/* Stopping, or a new database: what is held is shown now, unverified. */
+void
+roster_flush_held(struct client *c, const char *why)
+{
+	struct rroom	*rr;
+
+	if (c->e2e == NULL)
+		return;
+	TAILQ_FOREACH(rr, &c->e2e->rosters, entry)
+		show_held(c, rr, why);
 }
 
 static void	 answer_page(struct client *, struct rroom *, const char *,
@@ -559,8 +612,10 @@ answer_page(struct client *c, struct rroom *rr, const char *room,
 		want_fail(c, rr, "ROSTER_ROLLBACK", "roster rolled back");
 		return;
 	}
-	if (first != rr->r.count)
-		return;		/* not what we asked: ask again later */
+	if (first != rr->r.count) {
+		send_get(c, rr);	/* not what we asked: ask again */
+		return;
+	}
 	before = rr->r.count;
 	for (off = 0; off < len; off += elen) {
 		if (len - off < 4 || (elen = be32_get(p + off)) >
@@ -718,13 +773,6 @@ roster_event(struct client *c, const char *room, const char *user,
 		    room);
 		return -1;
 	}
-	/* A fetch under way, or entries we missed: fetch, then verify. */
-	if (rr->syncing || e.index > rr->r.count) {
-		sync_start(c, rr);
-		if (!rr->syncing)
-			return 0;
-		return hold(rr, user, kind, seq, ts, e.index, entry, len);
-	}
 	if (e.index < rr->r.count) {
 		/* Known already, or another chain than ours. */
 		if (e2e_roster_entry_hash(entry, len, hash) != E2E_OK ||
@@ -735,6 +783,13 @@ roster_event(struct client *c, const char *room, const char *user,
 		    "members different views of the roster of %s: its entry "
 		    "%u is not the one you verified", room, e.index);
 		return -1;
+	}
+	/* A fetch under way, or entries we missed: fetch, then verify. */
+	if (rr->syncing || e.index > rr->r.count) {
+		sync_start(c, rr);
+		if (!rr->syncing)
+			return 0;
+		return hold(rr, user, kind, seq, ts, e.index, entry, len);
 	}
 	if ((rc = apply(c, rr, entry, len)) != E2E_OK) {
 		out_roster_warning(c, "roster_invalid", room, "the %s of %s "
@@ -895,6 +950,7 @@ roster_reset(struct client *c)
 
 	if (c->e2e == NULL)
 		return;
+	roster_flush_held(c, "the server's database is a new one");
 	TAILQ_FOREACH(rr, &c->e2e->rosters, entry) {
 		if (rr->r.count > 0)
 			out_roster_warning(c, "roster_reset", rr->r.room,

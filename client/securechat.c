@@ -27,6 +27,7 @@
 #include <editline/readline.h>
 
 #include "client.h"
+#include "e2e-client.h"
 #include "log.h"
 #include "settings.h"
 #include "proto.h"
@@ -550,6 +551,8 @@ forget_server(struct client *c, const char *arg)
 static void
 client_free(struct client *c)
 {
+	/* Joins and parts held for a fetch are not lost with the client. */
+	roster_flush_held(c, "the client stopped before their roster came");
 	input_stop(c);
 	if (c->tui)
 		tui_stop(c);

@@ -30,11 +30,18 @@
  *                                 which leave 1998 skipped keys held
  *   notice HEX                    a NOTICE whose text is these bytes
  *   caughtup                      CAUGHT_UP
+ *   answerkeys                    from now on every KEYS_GET is
+ *                                 answered: a new random key
  *   rosters [storage]             from now on every ROSTER_GET is
  *                                 answered: an empty roster, or with
  *                                 storage an ERROR STORAGE for its room
  *   aheadjoin ROOM SEQ USER INDEX a join of USER whose roster entry,
  *                                 made up, claims index INDEX
+ *   chain ROOM N                  a real roster of N entries for ROOM
+ *                                 (c0 creates it, c1.. join), which
+ *                                 ROSTER_GET then gets (one room)
+ *   chainjoins SEQ FROM TO        the joins of entries FROM..TO of it,
+ *                                 with their entries, seqs SEQ, SEQ + 1..
  *   bye CODE N RECORD             N NOTICEs, an ERROR of CODE and the
  *                                 close_notify, in TLS records of RECORD
  *                                 bytes (0: as few as fit), all in one
@@ -81,6 +88,11 @@ static int	 conn_fd = -1;
 static int	 said_bye;	/* bye: the connection is over */
 static int	 answer_rosters;	/* rosters: ROSTER_GET has an answer */
 static int	 rosters_fail;	/* rosters storage: that answer, an ERROR */
+static int	 answer_keys;	/* answerkeys: KEYS_GET has an answer */
+static char	 chain_room[ROOM_MAX_LEN + 1];	/* chain: its room, */
+static uint8_t	*chain_buf;	/* its entries, each u32 length || entry */
+static size_t	 chain_len, chain_n;
+static size_t	*chain_off;	/* where entry i starts in chain_buf */
 static uint8_t	 inbuf[2 * MAX_FRAME];
 static size_t	 inlen;
 static int	 conn_no;
@@ -180,6 +192,45 @@ random_key(uint8_t key[KEY_LEN])
 }
 
 /* The answers a client waits for; everything else is only printed. */
+/*
+ * ROSTER: the chain's entries from the index asked, as many as fit a
+ * frame (a real broker pages the same way).
+ */
+static void
+send_chain_page(const struct frame *f)
+{
+	struct frame_buf	 b;
+	uint64_t		 from;
+	size_t			 end;
+
+	if (frame_get_u64(f, F_SEQ, &from) == -1 || from > chain_n)
+		return;
+	for (end = from; end < chain_n && chain_off[end + 1] -
+	    chain_off[from] < MAX_FRAME / 2; end++)
+		;
+	frame_begin(&b, MSG_ROSTER, MAX_FRAME);
+	frame_put_str(&b, F_ROOM, chain_room);
+	frame_put_u64(&b, F_SEQ, from);
+	frame_put_u64(&b, F_COUNT, chain_n);
+	frame_put_bytes(&b, F_ENTRIES, from == chain_n ? chain_buf :
+	    chain_buf + chain_off[from], chain_off[end] - chain_off[from]);
+	send_frame(&b);
+}
+
+/* KEYS for name: a new random identity key, no prekey. */
+static void
+send_random_keys(const char *name)
+{
+	struct frame_buf	 b;
+	uint8_t			 key[KEY_LEN];
+
+	random_key(key);
+	frame_begin(&b, MSG_KEYS, MAX_FRAME);
+	frame_put_str(&b, F_NAME, name);
+	frame_put_bytes(&b, F_SIGN_PUB, key, KEY_LEN);
+	send_frame(&b);
+}
+
 static void
 answer(const struct frame *f)
 {
@@ -187,7 +238,6 @@ answer(const struct frame *f)
 	const uint8_t		*tok;
 	size_t			 len;
 	char			 room[ROOM_MAX_LEN + 1];
-	uint8_t			 key[KEY_LEN];
 
 	print_frame(f);
 	switch (f->type) {
@@ -203,13 +253,14 @@ answer(const struct frame *f)
 		    frame_get_bytes(f, F_SPK_PUB, &tok, &len) == 0 &&
 		    len == KEY_LEN)
 			memcpy(spk_pub, tok, KEY_LEN);
-		random_key(key);
-		frame_begin(&b, MSG_KEYS, MAX_FRAME);
-		frame_put_str(&b, F_NAME, user);
-		frame_put_bytes(&b, F_SIGN_PUB, key, KEY_LEN);
-		send_frame(&b);
+		send_random_keys(user);
 		break;
 	case MSG_KEYS_GET:
+		if (answer_keys &&
+		    frame_get_str(f, F_NAME, room, sizeof(room)) == 0) {
+			send_random_keys(room);
+			break;
+		}
 		frame_begin(&b, MSG_ERROR, MAX_FRAME);
 		frame_put_u16(&b, F_CODE, ERR_NO_SUCH_USER);
 		frame_put_str(&b, F_TEXT, "nobody here");
@@ -217,8 +268,13 @@ answer(const struct frame *f)
 		break;
 	case MSG_ROSTER_GET:
 		/* Every room's roster is empty, as if it had none. */
-		if (!answer_rosters ||
-		    frame_get_str(f, F_ROOM, room, sizeof(room)) == -1)
+		if (frame_get_str(f, F_ROOM, room, sizeof(room)) == -1)
+			return;
+		if (chain_n > 0 && strcmp(room, chain_room) == 0) {
+			send_chain_page(f);
+			break;
+		}
+		if (!answer_rosters)
 			return;
 		if (rosters_fail) {
 			frame_begin(&b, MSG_ERROR, MAX_FRAME);
@@ -464,6 +520,73 @@ ahead_join(const char *room, uint64_t seq, const char *who, uint32_t index)
 	    len);
 }
 
+/*
+ * A real roster of count entries for room, checked as a client checks it
+ * (e2e_roster_apply): c0 creates it open, c1, c2, ... join it, each with
+ * a key of its own.
+ */
+static void
+make_chain(const char *room, unsigned long long count)
+{
+	struct e2e_roster	 r;
+	struct e2e_roster_entry	 e;
+	uint8_t			 priv[KEY_LEN], buf[E2E_ROSTER_ENTRY_MAX];
+	size_t			 len, i;
+
+	if (count == 0 || count > 10000 || chain_n > 0)
+		die("one chain of 1 to 10000 entries");
+	(void)str_copy(chain_room, room, sizeof(chain_room));
+	if (e2e_roster_init(&r, room) != E2E_OK)
+		die("e2e_roster_init");
+	chain_off = xcalloc(count + 1, sizeof(*chain_off));
+	for (i = 0; i < count; i++) {
+		memset(&e, 0, sizeof(e));
+		(void)str_copy(e.room, room, sizeof(e.room));
+		e.index = (uint32_t)i;
+		if (i > 0)
+			memcpy(e.prev, r.head, sizeof(e.prev));
+		if (crypto_ed25519_keygen(priv, e.actor_key) == -1)
+			die("keygen");
+		e.op = i == 0 ? E2E_ROSTER_CREATE : E2E_ROSTER_JOIN;
+		e.arg = E2E_ROSTER_OPEN;
+		(void)snprintf(e.subject, sizeof(e.subject), "c%zu", i);
+		(void)str_copy(e.actor, e.subject, sizeof(e.actor));
+		memcpy(e.subject_key, e.actor_key, sizeof(e.subject_key));
+		e.ts_ms = now_ms();
+		if (e2e_roster_entry_sign(&e, priv, buf, sizeof(buf), &len) !=
+		    E2E_OK || e2e_roster_apply(&r, buf, len, NULL) != E2E_OK)
+			die("an entry of the chain does not verify");
+		chain_buf = xreallocarray(chain_buf, chain_len + 4 + len, 1);
+		be32_put(chain_buf + chain_len, (uint32_t)len);
+		memcpy(chain_buf + chain_len + 4, buf, len);
+		chain_len += 4 + len;
+		chain_off[i + 1] = chain_len;
+	}
+	chain_n = count;
+	e2e_roster_free(&r);
+}
+
+/* The joins of the chain's entries from..to, relayed as a broker would. */
+static void
+chain_joins(uint64_t seq, unsigned long long from, unsigned long long to)
+{
+	struct e2e_roster_entry	 e;
+	const uint8_t		*p;
+	size_t			 len;
+	unsigned long long	 i;
+
+	if (from > to || to >= chain_n)
+		die("chainjoins: not entries of the chain");
+	for (i = from; i <= to; i++) {
+		p = chain_buf + chain_off[i] + 4;
+		len = chain_off[i + 1] - chain_off[i] - 4;
+		if (e2e_roster_entry_parse(p, len, &e) != E2E_OK)
+			die("e2e_roster_entry_parse");
+		room_event_field(chain_room, seq++, EVENT_JOIN, e.subject,
+		    e.actor_key, F_ENTRY, p, len);
+	}
+}
+
 /* One script line; the words are NUL-separated in w[0..n). */
 static void
 run(char **w, size_t n)
@@ -555,6 +678,12 @@ run(char **w, size_t n)
 		if (number(w[4]) > UINT32_MAX)
 			die("index too large");
 		ahead_join(w[1], number(w[2]), w[3], (uint32_t)number(w[4]));
+	} else if (strcmp(w[0], "chain") == 0 && n == 3) {
+		make_chain(w[1], number(w[2]));
+	} else if (strcmp(w[0], "chainjoins") == 0 && n == 4) {
+		chain_joins(number(w[1]), number(w[2]), number(w[3]));
+	} else if (strcmp(w[0], "answerkeys") == 0 && n == 1) {
+		answer_keys = 1;
 	} else if (strcmp(w[0], "rosters") == 0 && (n == 1 || (n == 2 &&
 	    strcmp(w[1], "storage") == 0))) {
 		answer_rosters = 1;

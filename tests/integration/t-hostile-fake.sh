@@ -131,6 +131,41 @@ client_end u6s || true
 fake_stop
 pass "a fetch refused with STORAGE ends: the join it held is shown, unsigned"
 
+# A real roster of 100 entries; the joins of entries 10 to 20 come first,
+# ahead of the empty roster the client holds: held, then verified by the
+# fetch, which brings all 100.  The client remembers only the last 64
+# entries' hashes, so the verdict is taken as each entry is applied.
+# (Before: the 11 joins were shown unsigned, with roster_mismatch.)
+fake_start "chain #c 100
+chainjoins 1 10 20
+event #c 12 1 carol"
+client_start u6c --user u
+client_wait_jq u6c '.type=="join" and .user=="carol"' 20
+client_wait_jq u6c '.type=="join" and .user=="c20"' 20
+client_end u6c || true
+n=$(jq -s '[.[] | select(.type=="join" and .room=="#c" and .signed==true)] | length' "$TMP/u6c.out")
+[ "$n" -eq 11 ] || fail "$n of the 11 held joins verified: $(grep -E 'roster|"join"' "$TMP/u6c.out" | head -n 5)"
+client_has_jq u6c '.type=="roster"' &&
+    fail "a warning for a roster that verifies: $(grep '"roster"' "$TMP/u6c.out" | head -n 3)"
+fake_stop
+pass "11 joins ahead of the roster held, then verified by a fetch of 100 entries"
+
+# A fetch the server never answers, and the client stopped meanwhile:
+# the join it held is shown, unverified, not lost with the client (its
+# seq is marked shown already).
+fake_start "aheadjoin #x 1 mallory 5
+event #x 2 1 carol"
+client_start u6x --user u
+client_wait_jq u6x '.type=="join" and .user=="carol"' 20
+kill -TERM "$(client_pid u6x)"
+client_end u6x || true
+client_has_jq u6x '.type=="join" and .user=="mallory" and .signed==false' ||
+    fail "the held join was lost when the client stopped: $(grep mallory "$TMP/u6x.out")"
+client_has_jq u6x '.type=="roster" and .event=="roster_mismatch" and .room=="#x"' ||
+    fail "no warning for the join shown unverified"
+fake_stop
+pass "a join held for a fetch never answered is shown when the client stops"
+
 # 7. known_users nearly full (89,990 entries): keys the server shows
 # unasked are pinned up to 90,000 entries and no further, so that the
 # last 10,000 stay for the users one writes to.  (Before: a server showing
@@ -154,3 +189,14 @@ client_has_jq u7 '.type=="error" and .code=="TOO_MANY_KEYS"' ||
     fail "the full store was not reported"
 fake_stop
 pass "unasked keys stop at 90,000 pinned: 10 of 20 taken"
+
+# The rest is for the users one names: at 90,000 entries, /verify @zed
+# still pins zed's key.
+fake_start "answerkeys"
+client_start u7b --user u --home "$TMP/home-u7"
+client_wait u7b '"event":"logged_in"' 20
+client_say u7b "/verify @zed"
+client_wait_jq u7b '.event=="key_pinned" and .user=="zed"' 20
+client_end u7b || true
+fake_stop
+pass "at 90,000 entries a user one names is still pinned"
