@@ -658,6 +658,8 @@ chat_frame(struct client *c, const struct frame *f)
 	case MSG_ROSTER:
 		roster_answer(c, f);
 		client_progress(c);
+		/* The joins it held are shown: a script may be done. */
+		client_check_done(c);
 		return 1;
 	case MSG_INFO_REPLY:
 		m = answer_begin(c, MSG_INFO, NULL);
@@ -778,6 +780,7 @@ chat_error(struct client *c, const struct frame *f, uint16_t code,
 	/* A step of a roster op: it goes on (catching up, creating). */
 	if (id == 0 && roster_error(c, code, room)) {
 		client_progress(c);
+		client_check_done(c);
 		return;
 	}
 	if (m == NULL && id == 0) {

@@ -46,6 +46,22 @@ peer_get(struct client *c, const char *name, int create)
 	return p;
 }
 
+/*
+ * The user names p (a direct message, /invite, /verify): its key may
+ * have the entries kept for such (pin_allowed).  One fetched before and
+ * refused for want of room is asked again.
+ */
+static void
+peer_named(struct client *c, struct peer *p)
+{
+	if (p->named)
+		return;
+	p->named = 1;
+	if (p->state == PEER_READY &&
+	    trust_get(&c->e2e->trust, c->hostport, p->name) == NULL)
+		p->state = PEER_NONE;
+}
+
 /* Ask for a peer's keys unless a fresh answer is here or on its way. */
 static int
 peer_need(struct client *c, struct peer *p)
@@ -709,7 +725,7 @@ dms_pump(struct client *c)
 
 	while ((d = TAILQ_FIRST(&e->dms)) != NULL) {
 		p = peer_get(c, d->to, 1);
-		p->named = 1;
+		peer_named(c, p);
 		if (peer_need(c, p))
 			break;
 		pending_request(d);
@@ -958,7 +974,7 @@ e2ec_peer_key(struct client *c, const char *name, uint8_t key[32])
 {
 	struct peer	*p = peer_get(c, name, 1);
 
-	p->named = 1;		/* an /invite's subject */
+	peer_named(c, p);	/* an /invite's subject */
 	if (peer_need(c, p)) {
 		chat_flush(c);
 		return 0;
@@ -1262,7 +1278,7 @@ e2ec_verify(struct client *c, const char *name, const char *number)
 	if (number == NULL) {
 		/* Ask the server even when pinned: it shows a change. */
 		p = peer_get(c, name, 1);
-		p->named = 1;
+		peer_named(c, p);
 		p->want_verify = 1;
 		p->state = PEER_NONE;
 		(void)peer_need(c, p);

@@ -69,7 +69,7 @@ struct peer {
 	uint64_t		 spk_created;
 	uint8_t			 spk_pub[32];
 	int			 want_verify;	/* print the safety number */
-	int			 named;		/* by the user: a DM, /invite */
+	int			 named;		/* by the user: DM, /invite, /verify */
 };
 TAILQ_HEAD(peerlist, peer);
 

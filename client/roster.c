@@ -433,11 +433,10 @@ static int
 apply(struct client *c, struct rroom *rr, const uint8_t *buf, size_t len)
 {
 	struct e2e_roster_entry	 e;
-	uint8_t			 hash[E2E_HASH_LEN], was = rr->r.mark;
-	int			 rc;
-
 	struct held_event	*h;
+	uint8_t			 hash[E2E_HASH_LEN], was = rr->r.mark;
 	size_t			 i;
+	int			 rc;
 
 	if ((rc = e2e_roster_apply(&rr->r, buf, len, &e)) != E2E_OK)
 		return rc;

@@ -255,15 +255,17 @@ close_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	worker_exit(EXIT_SESSION_DONE);
 }
 
-/* CLOSE_GRACE_MS bounds the last flushes, to the client and to the broker. */
+/*
+ * CLOSE_GRACE_MS bounds each of the last flushes: to the client, then to
+ * the broker (each call starts it afresh).
+ */
 static void
 close_timer_arm(void)
 {
 	struct timeval	 tv = { CLOSE_GRACE_MS / 1000, 0 };
 
-	if (w.close_ev != NULL)
-		return;
-	if ((w.close_ev = evtimer_new(w.base, close_timeout_cb, NULL)) == NULL ||
+	if ((w.close_ev == NULL && (w.close_ev = evtimer_new(w.base,
+	    close_timeout_cb, NULL)) == NULL) ||
 	    evtimer_add(w.close_ev, &tv) == -1)
 		worker_exit(EXIT_SESSION_DONE);
 }
@@ -276,7 +278,7 @@ broker_owed(void)
 	    evbuffer_get_length(bufferevent_get_output(w.broker)) > 0);
 }
 
-/* Ending: what the broker still sends goes nowhere. */
+/* Closing: what the broker still sends goes nowhere. */
 static void
 broker_discard_cb(struct bufferevent *bev, void *arg)
 {
@@ -287,14 +289,37 @@ broker_discard_cb(struct bufferevent *bev, void *arg)
 }
 
 /*
+ * Closing with frames the broker has not taken: its frames are read and
+ * dropped, since a broker whose output to us is full reads nothing from
+ * us until it drains.  Owing it nothing, we stop reading: it would only
+ * feed a link that drains.
+ */
+static void
+broker_closing(void)
+{
+	if (w.broker == NULL)
+		return;
+	if (!broker_owed()) {
+		set_reading(w.broker, 0);
+		return;
+	}
+	bufferevent_setcb(w.broker, broker_discard_cb, written_cb,
+	    broker_event_cb, NULL);
+	broker_discard_cb(w.broker, NULL);
+	set_reading(w.broker, 1);
+}
+
+/*
  * The end: what the client sent before it reaches the broker first (an
  * exit would drop what the socket has not taken), then exit.
  */
 static void
 finish_close(void)
 {
+	if (w.ending)
+		return;
 	/* Best effort close_notify; the socket closes with the process. */
-	if (!w.ending && w.ssl != NULL && w.handshake_done && !w.client_gone)
+	if (w.ssl != NULL && w.handshake_done && !w.client_gone)
 		(void)SSL_shutdown(w.ssl);
 	w.ending = 1;
 	broker_flush();
@@ -302,14 +327,7 @@ finish_close(void)
 		worker_exit(EXIT_SESSION_DONE);
 	/* written_cb ends it once the broker has taken the rest. */
 	bufferevent_setwatermark(w.broker, EV_WRITE, 0, 0);
-	/*
-	 * Meanwhile the broker's frames are read and dropped: a broker whose
-	 * output to us is full reads nothing from us until it drains.
-	 */
-	bufferevent_setcb(w.broker, broker_discard_cb, written_cb,
-	    broker_event_cb, NULL);
-	broker_discard_cb(w.broker, NULL);
-	set_reading(w.broker, 1);
+	broker_closing();
 	close_timer_arm();
 }
 
@@ -332,9 +350,9 @@ set_reading(struct bufferevent *bev, int on)
 }
 
 /*
- * Stop reading, from the broker too (nothing more goes to the client,
- * and the broker would keep feeding a link that drains), let what is
- * queued reach the client, then end.
+ * Stop reading the client, and the broker but for what it sends while we
+ * still owe it (broker_closing), let what is queued reach the client,
+ * then end.
  */
 static void
 close_after_flush(void)
@@ -343,8 +361,7 @@ close_after_flush(void)
 		return;
 	client_flush();
 	w.closing = 1;
-	if (w.broker != NULL)
-		set_reading(w.broker, 0);
+	broker_closing();
 	if (w.client == NULL)
 		worker_exit(EXIT_SESSION_DONE);
 	bufferevent_disable(w.client, EV_READ);
@@ -843,8 +860,6 @@ gone_cb(evutil_socket_t fd, short ev, void *arg)
 	if (evbuffer_drain(w.cork, evbuffer_get_length(w.cork)) == -1)
 		fatalx("evbuffer_drain");
 	w.closing = 1;
-	if (w.broker != NULL)
-		set_reading(w.broker, 0);
 	if (bufferevent_disable(w.client, EV_READ | EV_WRITE) == -1)
 		fatalx("bufferevent_disable");
 	finish_close();

@@ -150,6 +150,21 @@ client_has_jq u6c '.type=="roster"' &&
 fake_stop
 pass "11 joins ahead of the roster held, then verified by a fetch of 100 entries"
 
+# A script whose input ends while joins are held for a fetch ends once
+# the fetch has shown them, not at the 60 s watchdog: the answer that
+# frees them also says the script may be done.
+fake_start "chain #d 5
+chainjoins 1 2 4"
+rc=0
+printf '/ping\n' | (close_client_fds; exec timeout 50 "$SC" \
+    --server "127.0.0.1:$PORT" --home "$TMP/home-u6d" --user u --batch \
+    --json) >"$TMP/u6d.out" 2>"$TMP/u6d.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "the script did not end (status $rc): $(tail -n 3 "$TMP/u6d.out")"
+n=$(jq -s '[.[] | select(.type=="join" and .room=="#d" and .signed==true)] | length' "$TMP/u6d.out")
+[ "$n" -eq 3 ] || fail "$n of the 3 held joins shown signed"
+fake_stop
+pass "a script ends once the joins it saw held are shown"
+
 # A fetch the server never answers, and the client stopped meanwhile:
 # the join it held is shown, unverified, not lost with the client (its
 # seq is marked shown already).

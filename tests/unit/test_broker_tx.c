@@ -496,10 +496,6 @@ test_undone_dm_reaches_who_logged_in_meanwhile(void **state)
 	assert_memory_equal(body, "psst", len);
 }
 
-/*
- * alice publishes a prekey; bob asks for her keys in the same turn; the
- * turn is undone.  bob must not be handed the prekey that is gone.
- */
 /* The next frame p gets is an ERROR STORAGE about room. */
 static void
 storage_error_for(struct party *p, const char *room)
@@ -517,6 +513,10 @@ storage_error_for(struct party *p, const char *room)
 	assert_string_equal(got, room);
 }
 
+/*
+ * alice publishes a prekey; bob asks for her keys in the same turn; the
+ * turn is undone.  bob must not be handed the prekey that is gone.
+ */
 static void
 test_reply_does_not_outlive_what_it_read(void **state)
 {

@@ -269,11 +269,12 @@ test_closing_reads_no_more(void **state)
  * broker whose output to the worker is full reads no more from it.
  */
 static void
-test_ending_drops_broker_frames(void **state)
+owing_reads_broker(int client_busy)
 {
-	struct evbuffer	*sent = evbuffer_new();
-	uint8_t		 fill[4096];
-	int		 fd = bufferevent_getfd(w.broker);
+	bufferevent_data_cb	 readcb;
+	struct evbuffer		*sent = evbuffer_new();
+	uint8_t			 fill[4096];
+	int			 fd = bufferevent_getfd(w.broker);
 
 	assert_non_null(sent);
 	memset(fill, 0, sizeof(fill));
@@ -282,10 +283,15 @@ test_ending_drops_broker_frames(void **state)
 		;
 	assert_int_equal(errno, EAGAIN);
 	assert_int_equal(evbuffer_add(w.bcork, fill, 1000), 0);
+	if (client_busy)
+		/* The client has yet to take an ERROR: that goes first. */
+		assert_int_equal(bufferevent_write(w.client, fill, 100), 0);
 	close_after_flush();
-	assert_true(w.ending);
+	assert_int_equal(w.ending, !client_busy);
 	assert_true(broker_owed());
 	assert_true(bufferevent_get_enabled(w.broker) & EV_READ);
+	bufferevent_getcb(w.broker, &readcb, NULL, NULL, NULL);
+	assert_ptr_equal(readcb, broker_discard_cb);
 	broker_sends(sent, 0, 3);
 	assert_int_equal(libevent_read(), (int)evbuffer_get_length(sent));
 	broker_discard_cb(w.broker, NULL);
@@ -293,9 +299,22 @@ test_ending_drops_broker_frames(void **state)
 	    0);
 	/* Nothing of it went to the client. */
 	assert_int_equal(evbuffer_get_length(bufferevent_get_output(w.client)),
-	    0);
+	    client_busy ? 100 : 0);
 	event_free(w.close_ev);
 	evbuffer_free(sent);
+}
+
+static void
+test_ending_drops_broker_frames(void **state)
+{
+	owing_reads_broker(0);
+}
+
+/* The same while the client's last frames still drain: from the start. */
+static void
+test_closing_owing_reads_broker(void **state)
+{
+	owing_reads_broker(1);
 }
 
 int
@@ -312,6 +331,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_end_of_link, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ending_drops_broker_frames,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closing_owing_reads_broker,
 		    setup, teardown),
 	};
 
