@@ -139,8 +139,8 @@ struct held_event {
 	uint64_t		 ts;
 	uint32_t		 index;		/* of its entry */
 	uint8_t			 hash[E2E_HASH_LEN];
-	int			 applied;	/* an entry at index verified: */
-	int			 same;		/* this one */
+	int			 judged;	/* by the entry verified at index:
+						   1 this one, -1 another */
 };
 
 struct rroom {

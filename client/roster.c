@@ -447,10 +447,9 @@ apply(struct client *c, struct rroom *rr, const uint8_t *buf, size_t len)
 	/* Held events of this index are judged now, while it is known. */
 	for (i = 0; i < rr->nheld; i++) {
 		h = &rr->held[i];
-		if (h->index != e.index)
-			continue;
-		h->applied = 1;
-		h->same = memcmp(hash, h->hash, sizeof(hash)) == 0;
+		if (h->index == e.index)
+			h->judged = memcmp(hash, h->hash, sizeof(hash)) == 0 ?
+			    1 : -1;
 	}
 	migrated(c, rr, &e, was);
 	if (rr->put_sent && memcmp(hash, rr->put_hash, sizeof(hash)) == 0)
@@ -467,14 +466,15 @@ hold(struct rroom *rr, const char *user, uint8_t kind, uint64_t seq,
     uint64_t ts, uint32_t index, const uint8_t *entry, size_t len)
 {
 	struct held_event	*h;
+	uint8_t			 hash[E2E_HASH_LEN];
 
-	if (rr->nheld >= E2EC_HELD_MAX)
+	if (rr->nheld >= E2EC_HELD_MAX ||
+	    e2e_roster_entry_hash(entry, len, hash) != E2E_OK)
 		return 0;
 	rr->held = xreallocarray(rr->held, rr->nheld + 1, sizeof(*rr->held));
 	h = &rr->held[rr->nheld];
 	memset(h, 0, sizeof(*h));
-	if (e2e_roster_entry_hash(entry, len, h->hash) != E2E_OK)
-		return 0;
+	memcpy(h->hash, hash, sizeof(h->hash));
 	h->kind = kind;
 	(void)str_copy(h->user, user, sizeof(h->user));
 	h->seq = seq;
@@ -493,9 +493,9 @@ held_verdict(struct client *c, struct rroom *rr, const struct held_event *h)
 {
 	const char	*what = h->kind == EVENT_JOIN ? "join" : "part";
 
-	if (h->applied && h->same)
+	if (h->judged > 0)
 		return 1;
-	if (h->applied) {
+	if (h->judged < 0) {
 		out_roster_warning(c, "roster_fork", rr->r.room, "the server "
 		    "relayed a %s of %s in %s with entry %u, and then a roster "
 		    "whose entry %u is another: refused", what, h->user,

@@ -115,7 +115,7 @@ static struct {
 
 static void	 client_gone(void);
 static void	 broker_flush(void);
-static int	 broker_owed(void);
+static size_t	 broker_owed(void);
 static void	 written_cb(struct bufferevent *, void *);
 static void	 broker_event_cb(struct bufferevent *, short, void *);
 static void	 set_reading(struct bufferevent *, int);
@@ -246,12 +246,11 @@ send_frame(struct frame_buf *b)
 static void
 close_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	if (broker_owed())
+	size_t	 owed = broker_owed();
+
+	if (owed > 0)
 		log_warnx("client %s: %zu bytes of its frames not taken by the "
-		    "broker in %u ms: dropped", w.addr,
-		    evbuffer_get_length(w.bcork) +
-		    evbuffer_get_length(bufferevent_get_output(w.broker)),
-		    CLOSE_GRACE_MS);
+		    "broker in %u ms: dropped", w.addr, owed, CLOSE_GRACE_MS);
 	worker_exit(EXIT_SESSION_DONE);
 }
 
@@ -270,12 +269,14 @@ close_timer_arm(void)
 		worker_exit(EXIT_SESSION_DONE);
 }
 
-/* Frames of the client's that the broker has not taken yet. */
-static int
+/* Bytes of the client's frames that the broker has not taken yet. */
+static size_t
 broker_owed(void)
 {
-	return w.broker != NULL && (evbuffer_get_length(w.bcork) > 0 ||
-	    evbuffer_get_length(bufferevent_get_output(w.broker)) > 0);
+	if (w.broker == NULL)
+		return 0;
+	return evbuffer_get_length(w.bcork) +
+	    evbuffer_get_length(bufferevent_get_output(w.broker));
 }
 
 /* Closing: what the broker still sends goes nowhere. */
@@ -857,8 +858,6 @@ gone_cb(evutil_socket_t fd, short ev, void *arg)
 		client_read_frames(w.client);
 		broker_flush();
 	}
-	if (evbuffer_drain(w.cork, evbuffer_get_length(w.cork)) == -1)
-		fatalx("evbuffer_drain");
 	w.closing = 1;
 	if (bufferevent_disable(w.client, EV_READ | EV_WRITE) == -1)
 		fatalx("bufferevent_disable");

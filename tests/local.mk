@@ -133,7 +133,8 @@ check_PROGRAMS += %D%/unit/test_ptree
 TESTS += %D%/unit/test_ptree
 # A scripted hostile server for the integration tests (issue 10).
 check_PROGRAMS += %D%/integration/scfake
-%C%_integration_scfake_SOURCES = %D%/integration/scfake.c
+%C%_integration_scfake_SOURCES = %D%/integration/scfake.c %D%/integration/probe.c \
+	%D%/integration/probe.h
 %C%_integration_scfake_LDADD = common/libcommon.a $(OPENSSL_LIBS)
 
 # What systemd does for the unit (sockets, notify, journal), for t-systemd.

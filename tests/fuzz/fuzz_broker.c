@@ -592,7 +592,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (mode == MODE_NEW) {
 		id = link_new(NULL)->session_id;
 		(void)turn(id, in.p, in.len);
-		/* The worker goes: what it sent and was not read is, now. */
+		/* The worker goes: what it sent, not read yet, is read now. */
 		if ((l = link_by_session(id)) != NULL)
 			link_event_cb(l->bev, BEV_EVENT_EOF | BEV_EVENT_READING,
 			    l);

@@ -385,3 +385,31 @@ probe_args(const char *name, int argc, char *argv[], const char *more,
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	probe_deadline = now_ms() + (uint64_t)timeout * 1000;
 }
+
+/*
+ * len bytes as TLS records of record bytes each (0: as few as fit), cut
+ * without regard to frame bounds, then the close_notify if close_notify,
+ * all into a memory BIO that becomes ssl's write side: the caller writes
+ * its contents (BIO_get_mem_data) in one go.  NULL if OpenSSL refused.
+ */
+BIO *
+probe_records(SSL *ssl, const uint8_t *p, size_t len, size_t record,
+    int close_notify)
+{
+	BIO	*mem;
+	size_t	 off, chunk;
+
+	if ((mem = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	SSL_set0_wbio(ssl, mem);
+	if (record == 0 || record > INT_MAX)
+		record = INT_MAX;
+	for (off = 0; off < len; off += chunk) {
+		chunk = len - off < record ? len - off : record;
+		if (SSL_write(ssl, p + off, (int)chunk) != (int)chunk)
+			return NULL;
+	}
+	if (close_notify && SSL_shutdown(ssl) < 0)
+		return NULL;
+	return mem;
+}

@@ -47,5 +47,7 @@ SSL_CTX	*probe_client_ctx(void);
 void	 probe_json_str(const uint8_t *p, size_t len);
 void	 probe_json_hex(const uint8_t *p, size_t len);
 void	 probe_print_frame(const uint8_t *buf, size_t len);
+BIO	*probe_records(SSL *ssl, const uint8_t *p, size_t len, size_t record,
+	    int close_notify);
 
 #endif

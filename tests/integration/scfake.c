@@ -72,6 +72,7 @@
 #include "e2e.h"
 #include "e2e-roster.h"
 #include "frame.h"
+#include "probe.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -191,7 +192,6 @@ random_key(uint8_t key[KEY_LEN])
 		die("RAND_bytes");
 }
 
-/* The answers a client waits for; everything else is only printed. */
 /*
  * ROSTER: the chain's entries from the index asked, as many as fit a
  * frame (a real broker pages the same way).
@@ -231,6 +231,7 @@ send_random_keys(const char *name)
 	send_frame(&b);
 }
 
+/* The answers a client waits for; everything else is only printed. */
 static void
 answer(const struct frame *f)
 {
@@ -267,7 +268,7 @@ answer(const struct frame *f)
 		send_frame(&b);
 		break;
 	case MSG_ROSTER_GET:
-		/* Every room's roster is empty, as if it had none. */
+		/* The chain's room, or (rosters) any other: none or STORAGE. */
 		if (frame_get_str(f, F_ROOM, room, sizeof(room)) == -1)
 			return;
 		if (chain_n > 0 && strcmp(room, chain_room) == 0) {
@@ -443,7 +444,7 @@ bye(uint16_t code, unsigned long long count, unsigned long long record)
 	struct frame_buf	 b;
 	BIO			*mem;
 	uint8_t			*all = NULL;
-	size_t			 len = 0, off, chunk;
+	size_t			 len = 0;
 	char			*data;
 	long			 dlen, done = 0;
 	ssize_t			 w;
@@ -467,18 +468,8 @@ bye(uint16_t code, unsigned long long count, unsigned long long record)
 		len += b.len;
 		frame_buf_free(&b);
 	}
-	if ((mem = BIO_new(BIO_s_mem())) == NULL)
-		die("BIO_new");
-	SSL_set0_wbio(ssl, mem);
-	if (record == 0 || record > len)
-		record = len;
-	for (off = 0; off < len; off += chunk) {
-		chunk = len - off < record ? len - off : (size_t)record;
-		if (SSL_write(ssl, all + off, (int)chunk) != (int)chunk)
-			die("SSL_write to memory");
-	}
-	if (SSL_shutdown(ssl) < 0)
-		die("SSL_shutdown to memory");
+	if ((mem = probe_records(ssl, all, len, (size_t)record, 1)) == NULL)
+		die("cannot make the records");
 	dlen = BIO_get_mem_data(mem, &data);
 	while (done < dlen) {
 		if ((w = write(conn_fd, data + done, (size_t)(dlen - done))) ==
@@ -493,29 +484,49 @@ bye(uint16_t code, unsigned long long count, unsigned long long record)
 }
 
 /*
- * A join of user in room whose roster entry claims index: made up and
- * signed by a key of its own, ahead of any roster the client holds.
+ * Roster entry index of room, after prev: who creates the room (an open
+ * one) or joins it, with a key of its own, made here.  e keeps the key.
+ */
+static size_t
+sign_entry(struct e2e_roster_entry *e, const char *room, uint32_t index,
+    const uint8_t prev[E2E_HASH_LEN], const char *who,
+    uint8_t buf[E2E_ROSTER_ENTRY_MAX])
+{
+	uint8_t	 priv[KEY_LEN];
+	size_t	 len;
+
+	memset(e, 0, sizeof(*e));
+	(void)str_copy(e->room, room, sizeof(e->room));
+	e->index = index;
+	memcpy(e->prev, prev, sizeof(e->prev));
+	if (crypto_ed25519_keygen(priv, e->actor_key) == -1)
+		die("keygen");
+	e->op = index == 0 ? E2E_ROSTER_CREATE : E2E_ROSTER_JOIN;
+	e->arg = E2E_ROSTER_OPEN;
+	(void)str_copy(e->subject, who, sizeof(e->subject));
+	(void)str_copy(e->actor, who, sizeof(e->actor));
+	memcpy(e->subject_key, e->actor_key, sizeof(e->subject_key));
+	e->ts_ms = now_ms();
+	if (e2e_roster_entry_sign(e, priv, buf, E2E_ROSTER_ENTRY_MAX,
+	    &len) != E2E_OK)
+		die("e2e_roster_entry_sign");
+	return len;
+}
+
+/*
+ * A join of user in room whose roster entry claims index: made up, after
+ * no entry that exists, ahead of any roster the client holds.
  */
 static void
 ahead_join(const char *room, uint64_t seq, const char *who, uint32_t index)
 {
 	struct e2e_roster_entry	 e;
-	uint8_t			 priv[KEY_LEN], buf[E2E_ROSTER_ENTRY_MAX];
+	uint8_t			 prev[E2E_HASH_LEN], buf[E2E_ROSTER_ENTRY_MAX];
 	size_t			 len;
 
-	memset(&e, 0, sizeof(e));
-	(void)str_copy(e.room, room, sizeof(e.room));
-	e.index = index;
-	if (RAND_bytes(e.prev, sizeof(e.prev)) != 1 ||
-	    crypto_ed25519_keygen(priv, e.actor_key) == -1)
-		die("keys");
-	e.op = E2E_ROSTER_JOIN;
-	(void)str_copy(e.subject, who, sizeof(e.subject));
-	memcpy(e.subject_key, e.actor_key, sizeof(e.subject_key));
-	(void)str_copy(e.actor, who, sizeof(e.actor));
-	e.ts_ms = now_ms();
-	if (e2e_roster_entry_sign(&e, priv, buf, sizeof(buf), &len) != E2E_OK)
-		die("e2e_roster_entry_sign");
+	if (index == 0 || RAND_bytes(prev, sizeof(prev)) != 1)
+		die("aheadjoin: an index past 0, and random bytes");
+	len = sign_entry(&e, room, index, prev, who, buf);
 	room_event_field(room, seq, EVENT_JOIN, who, e.actor_key, F_ENTRY, buf,
 	    len);
 }
@@ -530,7 +541,8 @@ make_chain(const char *room, unsigned long long count)
 {
 	struct e2e_roster	 r;
 	struct e2e_roster_entry	 e;
-	uint8_t			 priv[KEY_LEN], buf[E2E_ROSTER_ENTRY_MAX];
+	uint8_t			 buf[E2E_ROSTER_ENTRY_MAX];
+	char			 who[NAME_MAX_LEN + 1];
 	size_t			 len, i;
 
 	if (count == 0 || count > 10000 || chain_n > 0)
@@ -540,21 +552,10 @@ make_chain(const char *room, unsigned long long count)
 		die("e2e_roster_init");
 	chain_off = xcalloc(count + 1, sizeof(*chain_off));
 	for (i = 0; i < count; i++) {
-		memset(&e, 0, sizeof(e));
-		(void)str_copy(e.room, room, sizeof(e.room));
-		e.index = (uint32_t)i;
-		if (i > 0)
-			memcpy(e.prev, r.head, sizeof(e.prev));
-		if (crypto_ed25519_keygen(priv, e.actor_key) == -1)
-			die("keygen");
-		e.op = i == 0 ? E2E_ROSTER_CREATE : E2E_ROSTER_JOIN;
-		e.arg = E2E_ROSTER_OPEN;
-		(void)snprintf(e.subject, sizeof(e.subject), "c%zu", i);
-		(void)str_copy(e.actor, e.subject, sizeof(e.actor));
-		memcpy(e.subject_key, e.actor_key, sizeof(e.subject_key));
-		e.ts_ms = now_ms();
-		if (e2e_roster_entry_sign(&e, priv, buf, sizeof(buf), &len) !=
-		    E2E_OK || e2e_roster_apply(&r, buf, len, NULL) != E2E_OK)
+		(void)snprintf(who, sizeof(who), "c%zu", i);
+		/* The head of an empty roster is zero: index 0's prev. */
+		len = sign_entry(&e, room, (uint32_t)i, r.head, who, buf);
+		if (e2e_roster_apply(&r, buf, len, NULL) != E2E_OK)
 			die("an entry of the chain does not verify");
 		chain_buf = xreallocarray(chain_buf, chain_len + 4 + len, 1);
 		be32_put(chain_buf + chain_len, (uint32_t)len);

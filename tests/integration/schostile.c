@@ -73,9 +73,7 @@ usage(void)
 	    "          amplify rooms|info|who:#room|keys:name n hold |\n"
 	    "          burst rooms|info|who:#room|keys:name n |\n"
 	    "          fill to n size | lastwords to n size [record [bad]] |\n"
-	    "          inbox [ack] |\n"
-	    "          register n prefix |\n"
-	    "          list rooms|who:#room\n");
+	    "          inbox [ack] | register n prefix | list rooms|who:#room\n");
 	exit(2);
 }
 
@@ -767,20 +765,10 @@ cmd_lastwords(const char *user, const char *to, int n, int size, int record,
 		p.outlen += sizeof(oversized);
 	}
 	/* Records go to memory, then to the socket at once. */
-	if ((mem = BIO_new(BIO_s_mem())) == NULL)
-		probe_die("BIO_new");
-	SSL_set0_wbio(p.ssl, mem);
-	if (record <= 0 || (size_t)record > p.outlen)
-		record = p.outlen > INT_MAX ? INT_MAX : (int)p.outlen;
-	for (i = 0; p.outlen > 0; ) {
-		w = p.outlen < (size_t)record ? (int)p.outlen : record;
-		if (SSL_write(p.ssl, p.out + i, (int)w) != (int)w)
-			probe_die("cannot make the records");
-		i += (int)w;
-		p.outlen -= (size_t)w;
-	}
-	if (!bad && SSL_shutdown(p.ssl) < 0)
-		probe_die("cannot make the close_notify");
+	if ((mem = probe_records(p.ssl, p.out, p.outlen, (size_t)record,
+	    !bad)) == NULL)
+		probe_die("cannot make the records");
+	p.outlen = 0;
 	len = BIO_get_mem_data(mem, &data);
 	while (off < len && probe_wait_fd(p.fd, POLLOUT) == 1) {
 		if ((w = write(p.fd, data + off, (size_t)(len - off))) == -1 &&
