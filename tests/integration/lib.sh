@@ -124,14 +124,33 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
 
+# The master holds a listening socket on $PORT.  Read from /proc rather
+# than by connecting: a probe connection is a client to the daemon, whose
+# worker counts against limits.max_clients until it has been reaped.
+daemon_listens() {
+	local inodes link i
+	inodes=" "$(awk -v port="$(printf ':%04X' "$PORT")" '
+	    $4 == "0A" && substr($2, length($2) - 4) == port { print $10 }' \
+	    /proc/net/tcp /proc/net/tcp6 2>/dev/null | tr '\n' ' ')
+	for link in $(readlink /proc/"$DPID"/fd/* 2>/dev/null); do
+		case "$link" in
+		"socket:["*"]")
+			i=${link#"socket:["}
+			case "$inodes" in *" ${i%"]"} "*) return 0 ;; esac
+			;;
+		esac
+	done
+	return 1
+}
+
 # Our daemon is listening (not some other process that took the port).
 daemon_up() {
-	kill -0 "$DPID" 2>/dev/null && port_open
+	kill -0 "$DPID" 2>/dev/null && daemon_listens
 }
 
 # It is listening, or it has exited.
 daemon_settled() {
-	! kill -0 "$DPID" 2>/dev/null || port_open
+	! kill -0 "$DPID" 2>/dev/null || daemon_listens
 }
 
 # Background processes must not inherit the write ends of clients' fifos,
@@ -170,7 +189,7 @@ start_daemon() {
 		daemon_log >&2
 		fail "daemon did not start listening"
 	done
-	port_open || fail "daemon did not start listening on a free port"
+	daemon_listens || fail "daemon did not start listening on a free port"
 	wait_for 5 log_has "started (pid" || fail "daemon did not log its start"
 	# Connections wait in the backlog until the broker is ready.
 	wait_for 30 log_has "broker ready" || fail "the broker did not get ready"
