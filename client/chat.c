@@ -431,7 +431,10 @@ room_event(struct client *c, const struct frame *f)
 	switch (kind) {
 	case EVENT_MESSAGE:
 		roster_heard(c, room);
-		e2ec_room_message(c, room, from, sign_pub, body, len, seq, ts);
+		if (roster_hold_message(c, room, from, sign_pub, body, len,
+		    seq, ts) != ROSTER_HELD)
+			e2ec_room_message(c, room, from, sign_pub, body, len,
+			    seq, ts, ROSTER_ARRIVED);
 		break;
 	case EVENT_JOIN:
 	case EVENT_PART:

@@ -338,7 +338,8 @@ void	 e2ec_membership(struct client *, const char *, uint64_t);
 void	 e2ec_keys(struct client *, const struct frame *);
 void	 e2ec_keys_failed(struct client *, const char *);
 void	 e2ec_room_message(struct client *, const char *, const char *,
-	    const uint8_t *, const uint8_t *, size_t, uint64_t, uint64_t);
+	    const uint8_t *, const uint8_t *, size_t, uint64_t, uint64_t,
+	    int);
 void	 e2ec_direct(struct client *, const char *, const char *,
 	    const uint8_t *, const uint8_t *, size_t, uint64_t, uint64_t);
 void	 e2ec_trust(struct client *, const char *, const char *);

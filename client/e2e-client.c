@@ -1061,39 +1061,80 @@ open_envelope(struct client *c, const char *from, const uint8_t *sign_pub,
 	return *rc == E2E_OK ? NULL : e2e_strerror(*rc);
 }
 
+/*
+ * Our envelope in a bundle (a room message at least BUNDLE_HDR_LEN long):
+ * 1 and where it is, 0 if there is none, -1 if the bundle is malformed.
+ */
+static int
+bundle_find(struct client *c, const uint8_t *body, size_t len,
+    size_t *offp, size_t *elenp, struct e2e_env_hdr *h)
+{
+	size_t	 off = BUNDLE_HDR_LEN, n, count, elen;
+
+	count = be16_get(body + 2);
+	for (n = 0; n < count; n++) {
+		if (len - off < 4 || (elen = be32_get(body + off)) >
+		    len - off - 4)
+			return -1;
+		off += 4;
+		if (e2e_peek(body + off, elen, h) == E2E_OK &&
+		    strcmp(h->recipient, c->user) == 0) {
+			*offp = off;
+			*elenp = elen;
+			return 1;
+		}
+		off += elen;
+	}
+	return 0;
+}
+
+/* Whether a room message is a bundle with a room key for us. */
+int
+e2ec_key_for_us(struct client *c, const uint8_t *body, size_t len)
+{
+	struct e2e_env_hdr	 h;
+	size_t			 off, elen;
+
+	return len >= BUNDLE_HDR_LEN && body[0] == E2E_VERSION &&
+	    body[1] == E2E_TYPE_BUNDLE && bundle_find(c, body, len, &off,
+	    &elen, &h) == 1 && h.type == E2E_TYPE_SKDM;
+}
+
 /* Our envelope in a bundle: learn the sender's chain. */
 static void
 open_bundle(struct client *c, const char *room, const char *from,
     const uint8_t *sign_pub, const uint8_t *body, size_t len, uint64_t seq,
-    uint64_t ts)
+    uint64_t ts, int held)
 {
 	struct e2e_env_hdr	 h;
 	struct e2e_order	 order;
 	uint8_t			 skdm[E2E_SKDM_MAX + 64];
-	size_t			 off = BUNDLE_HDR_LEN, n, count, elen, skdmlen;
+	size_t			 off, elen, skdmlen;
 	const char		*why;
-	int			 rc;
+	int			 rc, outsider;
 
 	if (strcmp(from, c->user) == 0)
 		return;		/* learnt when we made it */
-	count = be16_get(body + 2);
-	for (n = 0; n < count; n++) {
-		if (len - off < 4 || (elen = be32_get(body + off)) >
-		    len - off - 4) {
-			undecryptable(c, room, from, NULL, seq, ts,
-			    "malformed key bundle");
-			return;
-		}
-		off += 4;
-		if (e2e_peek(body + off, elen, &h) == E2E_OK &&
-		    strcmp(h.recipient, c->user) == 0)
-			break;
-		off += elen;
+	if ((rc = bundle_find(c, body, len, &off, &elen, &h)) == -1) {
+		undecryptable(c, room, from, NULL, seq, ts,
+		    "malformed key bundle");
+		return;
 	}
-	if (n == count)
+	if (rc == 0)
 		return;		/* a bundle for others: nothing for us */
 	if (h.type != E2E_TYPE_SKDM) {
 		undecryptable(c, room, from, NULL, seq, ts, "not a room key");
+		return;
+	}
+	if ((why = roster_admits(c, room, from, sign_pub, held,
+	    &outsider)) != NULL) {
+		/* Before the signature is checked: the server's word. */
+		if (outsider)
+			out_roster_warning(c, "roster_outsider", room, "the "
+			    "server relays a room key of %s in %s, whom the "
+			    "signed roster does not make a member under that "
+			    "key: refused (%s)", from, room, why);
+		undecryptable(c, room, from, NULL, seq, ts, why);
 		return;
 	}
 	why = open_envelope(c, from, sign_pub, 1, body + off, elen, skdm,
@@ -1113,29 +1154,34 @@ open_bundle(struct client *c, const char *room, const char *from,
 void
 e2ec_room_message(struct client *c, const char *room, const char *from,
     const uint8_t *sign_pub, const uint8_t *body, size_t len, uint64_t seq,
-    uint64_t ts)
+    uint64_t ts, int held)
 {
 	struct rxchain		*x;
 	struct e2e_order	 order;
 	struct e2e_group_hdr	 hdr;
 	uint8_t			*pt;
 	size_t			 ptlen;
-	int			 rc;
+	const char		*why;
+	int			 rc, outsider;
 
 	if (len < BUNDLE_HDR_LEN || body[0] != E2E_VERSION) {
 		undecryptable(c, room, from, NULL, seq, ts, "not encrypted");
 		return;
 	}
 	if (body[1] == E2E_TYPE_BUNDLE) {
-		open_bundle(c, room, from, sign_pub, body, len, seq, ts);
+		open_bundle(c, room, from, sign_pub, body, len, seq, ts,
+		    held);
 		return;
 	}
 	/* Only the trusted key's chains are opened, and their state moved. */
 	if ((x = rx_trusted(c, room, from)) == NULL) {
-		undecryptable(c, room, from, NULL, seq, ts,
-		    rx_other(c, room, from) ? NOT_ACCEPTED : "no key for this "
-		    "chain: sent before we joined, or its key never reached "
-		    "us");
+		if (rx_other(c, room, from))
+			why = NOT_ACCEPTED;
+		else if ((why = roster_admits(c, room, from, sign_pub, held,
+		    &outsider)) == NULL || !outsider)
+			why = "no key for this chain: sent before we joined, "
+			    "or its key never reached us";
+		undecryptable(c, room, from, NULL, seq, ts, why);
 		return;
 	}
 	pt = xmalloc(len);

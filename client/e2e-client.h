@@ -26,7 +26,10 @@
 #define E2EC_CLOCK_AHEAD_MS	600000	/* an envelope stamped further ahead
 					   of our clock is refused */
 #define E2EC_PENDING_MAX	10000	/* lines waiting for keys */
-#define E2EC_HELD_MAX		64	/* joins and parts held per roster */
+#define E2EC_HELD_MAX		64	/* joins, parts and keys held per roster */
+#define E2EC_HELD_ALL_MAX	1024	/* with the messages after those keys */
+#define E2EC_HELD_BYTES_MAX	(4 * 1024 * 1024)	/* messages held, all */
+							/* rooms */
 #define E2EC_REKEY_MIN_S	30	/* docs/DESIGN.md section 7, unless the */
 #define E2EC_REKEY_MAX_S	120	/* server's WELCOME says otherwise */
 #define E2EC_REKEY_CAP_S	3600	/* the longest a server may ask */
@@ -131,6 +134,8 @@ TAILQ_HEAD(txlist, txroom);
 /*
  * A join or part whose entry is ahead of the roster held, or came while
  * it was being fetched: shown once the fetch says whether it is in it.
+ * A message of a sender the roster held does not list, during a fetch:
+ * opened once the fetch says whether the sender is a member.
  */
 struct held_event {
 	uint8_t			 kind;
@@ -141,6 +146,10 @@ struct held_event {
 	uint8_t			 hash[E2E_HASH_LEN];
 	int			 judged;	/* by the entry verified at index:
 						   1 this one, -1 another */
+	uint8_t			*body;		/* a message's */
+	size_t			 len;
+	uint8_t			 sign_pub[32];	/* stamped on it, if has_pub */
+	int			 has_pub;
 };
 
 struct rroom {
@@ -159,8 +168,9 @@ struct rroom {
 	int			 migrate_tried;
 	int			 warned;	/* roster_differs said for */
 	uint8_t			 warned_head[E2E_HASH_LEN];
-	struct held_event	*held;		/* joins and parts to verify */
+	struct held_event	*held;		/* events waiting for the fetch */
 	size_t			 nheld;
+	size_t			 nheld_first;	/* of them joins, parts, keys */
 };
 TAILQ_HEAD(rroomlist, rroom);
 
@@ -198,6 +208,7 @@ struct e2ec {
 	uint64_t		 pin_refilled_ms;
 	int			 pin_said;
 	int			 pins_full_said;	/* E2EC_UNASKED_MAX said */
+	size_t			 held_bytes;	/* messages held, all rooms */
 };
 
 void	e2ec_pending_pop(struct e2ec *, struct pendinglist *,
@@ -225,6 +236,15 @@ struct outmsg *roster_limited(struct client *, const char *);
 int	 roster_event(struct client *, const char *, const char *, uint8_t,
 	    const uint8_t *, size_t, uint64_t, uint64_t);
 size_t	 roster_held(struct client *);
+int	 roster_hold_message(struct client *, const char *, const char *,
+	    const uint8_t *, const uint8_t *, size_t, uint64_t, uint64_t);
+/* A room message as it came, or a held one and what the fetch said. */
+#define ROSTER_ARRIVED		0
+#define ROSTER_RELEASED		1
+#define ROSTER_ADMITTED		2
+const char *roster_admits(struct client *, const char *, const char *,
+	    const uint8_t *, int, int *);
+int	 e2ec_key_for_us(struct client *, const uint8_t *, size_t);
 void	 roster_flush_held(struct client *, const char *);
 uint8_t	 roster_mark(struct client *, const char *);
 void	 roster_heard(struct client *, const char *);

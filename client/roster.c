@@ -23,6 +23,8 @@
 #include "xmalloc.h"
 
 #define ROSTER_RETRIES		3	/* conflicts before an op gives up */
+/* What a held message counts in E2EC_HELD_BYTES_MAX: an empty one too. */
+#define HELD_COST(len)		((len) + sizeof(struct held_event))
 
 static const uint8_t	 zero_hash[E2E_HASH_LEN];
 
@@ -444,17 +446,47 @@ apply(struct client *c, struct rroom *rr, const uint8_t *buf, size_t len)
 	c->e2e->dirty = 1;
 	if (e2e_roster_entry_hash(buf, len, hash) != E2E_OK)
 		fatalx("e2e_roster_entry_hash of an applied entry");
-	/* Held events of this index are judged now, while it is known. */
+	/*
+	 * Held events of this index are judged now, while it is known; a
+	 * held message's sender is admitted if an entry made him a member
+	 * under its key and no later one removed him (he may have left).
+	 */
 	for (i = 0; i < rr->nheld; i++) {
 		h = &rr->held[i];
-		if (h->index == e.index)
+		if (h->kind != EVENT_MESSAGE && h->index == e.index)
 			h->judged = memcmp(hash, h->hash, sizeof(hash)) == 0 ?
 			    1 : -1;
+		else if (h->kind != EVENT_MESSAGE ||
+		    strcmp(e.subject, h->user) != 0)
+			continue;
+		else if ((e.op == E2E_ROSTER_CREATE || e.op ==
+		    E2E_ROSTER_JOIN || e.op == E2E_ROSTER_INVITE) &&
+		    h->has_pub && memcmp(e.subject_key, h->sign_pub, 32) == 0)
+			h->judged = 1;
+		else if (e.op == E2E_ROSTER_REMOVE)
+			h->judged = 0;		/* an admin put him out */
 	}
 	migrated(c, rr, &e, was);
 	if (rr->put_sent && memcmp(hash, rr->put_hash, sizeof(hash)) == 0)
 		op_done(c, rr);
 	return E2E_OK;
+}
+
+/* A new held event (the list has room for it). */
+static struct held_event *
+held_add(struct rroom *rr, const char *user, uint8_t kind, uint64_t seq,
+    uint64_t ts)
+{
+	struct held_event	*h;
+
+	rr->held = xreallocarray(rr->held, rr->nheld + 1, sizeof(*rr->held));
+	h = &rr->held[rr->nheld++];
+	memset(h, 0, sizeof(*h));
+	h->kind = kind;
+	(void)str_copy(h->user, user, sizeof(h->user));
+	h->seq = seq;
+	h->ts = ts;
+	return h;
 }
 
 /*
@@ -468,20 +500,124 @@ hold(struct rroom *rr, const char *user, uint8_t kind, uint64_t seq,
 	struct held_event	*h;
 	uint8_t			 hash[E2E_HASH_LEN];
 
-	if (rr->nheld >= E2EC_HELD_MAX ||
+	if (rr->nheld_first >= E2EC_HELD_MAX ||
+	    rr->nheld >= E2EC_HELD_ALL_MAX ||
 	    e2e_roster_entry_hash(entry, len, hash) != E2E_OK)
 		return 0;
-	rr->held = xreallocarray(rr->held, rr->nheld + 1, sizeof(*rr->held));
-	h = &rr->held[rr->nheld];
-	memset(h, 0, sizeof(*h));
+	rr->nheld_first++;
+	h = held_add(rr, user, kind, seq, ts);
 	memcpy(h->hash, hash, sizeof(h->hash));
-	h->kind = kind;
-	(void)str_copy(h->user, user, sizeof(h->user));
-	h->seq = seq;
-	h->ts = ts;
 	h->index = index;
-	rr->nheld++;
 	return ROSTER_HELD;
+}
+
+/* Whether the verified roster lists user, under the key stamped on him. */
+static int
+listed(const struct rroom *rr, const char *user, const uint8_t *sign_pub)
+{
+	const struct e2e_roster_member	*m;
+
+	return (rr->r.mark == RR_VERIFIED || rr->r.mark == RR_BROKEN) &&
+	    (m = e2e_roster_member(&rr->r, user)) != NULL && sign_pub != NULL &&
+	    memcmp(m->key, sign_pub, sizeof(m->key)) == 0;
+}
+
+/* Whether a message of user waits in the held events. */
+static int
+holds_message_of(const struct rroom *rr, const char *user)
+{
+	size_t	 i;
+
+	for (i = 0; i < rr->nheld; i++)
+		if (rr->held[i].kind == EVENT_MESSAGE &&
+		    strcmp(rr->held[i].user, user) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A room message during a fetch, from a sender the roster held does not
+ * list (a join held with it, say): a room key for us waits with the held
+ * events (counted with the joins and parts), and so do the messages that
+ * follow it, in their order; they are opened once the fetch has said who
+ * the members are.  ROSTER_HELD, or 0 to open it now.
+ */
+int
+roster_hold_message(struct client *c, const char *room, const char *from,
+    const uint8_t *sign_pub, const uint8_t *body, size_t len, uint64_t seq,
+    uint64_t ts)
+{
+	struct rroom		*rr;
+	struct held_event	*h;
+	int			 follows;
+
+	if (strcmp(from, c->user) == 0 || (rr = rr_find(c, room)) == NULL ||
+	    !rr->syncing || rr->nheld >= E2EC_HELD_ALL_MAX ||
+	    HELD_COST(len) > E2EC_HELD_BYTES_MAX - c->e2e->held_bytes)
+		return 0;
+	/* What follows a held key waits behind it, listed by now or not. */
+	if (!(follows = holds_message_of(rr, from)) &&
+	    (listed(rr, from, sign_pub) || !e2ec_key_for_us(c, body, len) ||
+	    rr->nheld_first >= E2EC_HELD_MAX))
+		return 0;
+	if (!follows)
+		rr->nheld_first++;
+	h = held_add(rr, from, EVENT_MESSAGE, seq, ts);
+	h->body = xmalloc(len + 1);	/* a body may be empty */
+	memcpy(h->body, body, len);
+	h->len = len;
+	if ((h->has_pub = sign_pub != NULL))
+		memcpy(h->sign_pub, sign_pub, sizeof(h->sign_pub));
+	c->e2e->held_bytes += HELD_COST(len);
+	return ROSTER_HELD;
+}
+
+/*
+ * May from's room key be taken?  NULL, or why not (*outsider set if the
+ * roster says he is not a member): in a room with a signed roster only
+ * from its members, signed with the key their entry binds.  A server
+ * could otherwise have an account of its own write in any room, under a
+ * member list that never named it.  held: ROSTER_ARRIVED, or the verdict
+ * of a held message (ROSTER_ADMITTED if a fetched entry made him a member
+ * under that key, and none removed him).
+ */
+const char *
+roster_admits(struct client *c, const char *room, const char *from,
+    const uint8_t *sign_pub, int held, int *outsider)
+{
+	struct rroom	*rr;
+
+	*outsider = 0;
+	if (strcmp(from, c->user) == 0 || held == ROSTER_ADMITTED ||
+	    (rr = rr_find(c, room)) == NULL || listed(rr, from, sign_pub))
+		return NULL;
+	if ((rr->r.mark == RR_VERIFIED && rr->r.count > 0) ||
+	    rr->r.mark == RR_BROKEN) {
+		*outsider = 1;
+		return e2e_roster_member(&rr->r, from) == NULL ?
+		    "the room's signed roster does not list the sender" :
+		    "the sender's key is not the one its roster entry binds";
+	}
+	/* Not held, as too many wait for the fetch: it cannot wait. */
+	if (held == ROSTER_ARRIVED && rr->syncing)
+		return "too many room keys wait for the fetch of the room's "
+		    "roster";
+	return NULL;
+}
+
+static void
+held_free(struct client *c, struct held_event *held, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (held[i].body == NULL)
+			continue;
+		c->e2e->held_bytes -= HELD_COST(held[i].len);
+		OPENSSL_cleanse(held[i].body, held[i].len);
+		free(held[i].body);
+	}
+	free(held);
 }
 
 /*
@@ -516,24 +652,33 @@ held_verdict(struct client *c, struct rroom *rr, const struct held_event *h)
 static void
 show_held(struct client *c, struct rroom *rr, const char *why)
 {
-	struct held_event	*held = rr->held;
-	size_t			 i, n = rr->nheld;
+	struct held_event	*held = rr->held, *h;
+	size_t			 i, n = rr->nheld, joins = 0;
 	char			 room[ROOM_MAX_LEN + 1];
 
 	if (n == 0)
 		return;
 	rr->held = NULL;
-	rr->nheld = 0;
+	rr->nheld = rr->nheld_first = 0;
 	(void)str_copy(room, rr->r.room, sizeof(room));
-	if (why != NULL)
-		out_roster_warning(c, "roster_mismatch", room, "%zu join%s or "
-		    "part%s in %s shown unverified: %s", n, n == 1 ? "" : "s",
-		    n == 1 ? "" : "s", room, why);
 	for (i = 0; i < n; i++)
-		chat_membership(c, room, held[i].user, held[i].kind,
-		    held[i].seq, held[i].ts, why != NULL ? 0 :
-		    held_verdict(c, rr, &held[i]));
-	free(held);
+		joins += held[i].kind != EVENT_MESSAGE;
+	if (why != NULL && joins > 0)
+		out_roster_warning(c, "roster_mismatch", room, "%zu join%s or "
+		    "part%s in %s shown unverified: %s", joins, joins == 1 ?
+		    "" : "s", joins == 1 ? "" : "s", room, why);
+	/* A message is checked as it is opened (roster_admits). */
+	for (i = 0; i < n; i++) {
+		h = &held[i];
+		if (h->kind == EVENT_MESSAGE)
+			e2ec_room_message(c, room, h->user, h->has_pub ?
+			    h->sign_pub : NULL, h->body, h->len, h->seq, h->ts,
+			    h->judged > 0 ? ROSTER_ADMITTED : ROSTER_RELEASED);
+		else
+			chat_membership(c, room, h->user, h->kind, h->seq,
+			    h->ts, why != NULL ? 0 : held_verdict(c, rr, h));
+	}
+	held_free(c, held, n);
 }
 
 static void
@@ -543,7 +688,7 @@ release(struct client *c, struct rroom *rr)
 		show_held(c, rr, NULL);
 }
 
-/* Joins and parts held for a fetch, in all rooms: a script waits. */
+/* Events held for a fetch, in all rooms: a script waits. */
 size_t
 roster_held(struct client *c)
 {
@@ -972,7 +1117,7 @@ roster_free_all(struct client *c)
 	while ((rr = TAILQ_FIRST(&c->e2e->rosters)) != NULL) {
 		TAILQ_REMOVE(&c->e2e->rosters, rr, entry);
 		e2e_roster_free(&rr->r);
-		free(rr->held);
+		held_free(c, rr->held, rr->nheld);
 		free(rr);
 	}
 	c->e2e->nrosters = 0;

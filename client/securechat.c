@@ -551,7 +551,7 @@ forget_server(struct client *c, const char *arg)
 static void
 client_free(struct client *c)
 {
-	/* Joins and parts held for a fetch are not lost with the client. */
+	/* Events held for a fetch are not lost with the client. */
 	roster_flush_held(c, "the client stopped before their roster came");
 	input_stop(c);
 	if (c->tui)

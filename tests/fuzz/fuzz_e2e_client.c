@@ -68,7 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (item & ITEM_KIND) {
 		case KIND_ROOM:
 			e2ec_room_message(c, FUZZ_ROOM, from, pub, copy, len,
-			    n + 1, 1);
+			    n + 1, 1, ROSTER_ARRIVED);
 			break;
 		case KIND_DIRECT:
 			e2ec_direct(c, from, FUZZ_ME, pub, copy, len, n + 1, 1);

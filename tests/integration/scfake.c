@@ -37,11 +37,19 @@
  *                                 storage an ERROR STORAGE for its room
  *   aheadjoin ROOM SEQ USER INDEX a join of USER whose roster entry,
  *                                 made up, claims index INDEX
- *   chain ROOM N                  a real roster of N entries for ROOM
- *                                 (c0 creates it, c1.. join), which
- *                                 ROSTER_GET then gets (one room)
+ *   chain ROOM N [part|remove]    a real roster of N entries for ROOM
+ *                                 (c0 creates it, c1.. join; then c1
+ *                                 leaves, or c0 removes c1, in entry N),
+ *                                 which ROSTER_GET then gets (one room)
  *   chainjoins SEQ FROM TO        the joins of entries FROM..TO of it,
  *                                 with their entries, seqs SEQ, SEQ + 1..
+ *   speak ROOM SEQ WHO [other|wait]
+ *                                 WHO's room key to the client, then a
+ *                                 message "from WHO", seqs SEQ, SEQ + 1:
+ *                                 under the key of WHO's entry in the
+ *                                 chain, or (other) a new one; with
+ *                                 wait, the message once a ROSTER_GET
+ *                                 came (after "wait PREKEY")
  *   bye CODE N RECORD             N NOTICEs, an ERROR of CODE and the
  *                                 close_notify, in TLS records of RECORD
  *                                 bytes (0: as few as fit), all in one
@@ -94,6 +102,9 @@ static char	 chain_room[ROOM_MAX_LEN + 1];	/* chain: its room, */
 static uint8_t	*chain_buf;	/* its entries, each u32 length || entry */
 static size_t	 chain_len, chain_n;
 static size_t	*chain_off;	/* where entry i starts in chain_buf */
+static uint8_t	*chain_priv;	/* ci's keys at i * KEY_LEN */
+static uint8_t	*chain_pub;
+static size_t	 chain_nkeys;
 static uint8_t	 inbuf[2 * MAX_FRAME];
 static size_t	 inlen;
 static int	 conn_no;
@@ -368,22 +379,20 @@ direct_sealed(const char *from, const uint8_t priv[KEY_LEN],
 }
 
 /*
- * A chain of from's in room, its key sealed to the client in a bundle at
- * *seq, then its messages 1000 and 2000 (the ones between are sealed and
- * thrown away): the client holds the keys it skipped.
+ * A new chain of from's in room, of epoch: its key sealed to the client,
+ * in a bundle at *seq.
  */
 static void
-skipping_chain(const char *room, uint64_t *seq, const char *from,
-    const uint8_t priv[KEY_LEN], const uint8_t pub[KEY_LEN])
+room_key(struct e2e_chain *chain, const char *room, uint32_t epoch,
+    uint64_t *seq, const char *from, const uint8_t priv[KEY_LEN],
+    const uint8_t pub[KEY_LEN])
 {
-	struct e2e_chain	 chain;
-	uint8_t			 skdm[E2E_SKDM_MAX], env[1024], msg[1024];
+	uint8_t			 skdm[E2E_SKDM_MAX], env[1024];
 	uint8_t			 bundle[BUNDLE_MAX];
-	size_t			 skdmlen, envlen, msglen;
-	uint32_t		 epoch = (uint32_t)*seq, i;
+	size_t			 skdmlen, envlen;
 
-	if (e2e_chain_new(&chain, now_ms()) != E2E_OK ||
-	    e2e_chain_skdm(&chain, room, epoch, skdm, sizeof(skdm),
+	if (e2e_chain_new(chain, now_ms()) != E2E_OK ||
+	    e2e_chain_skdm(chain, room, epoch, skdm, sizeof(skdm),
 	    &skdmlen) != E2E_OK ||
 	    e2e_seal(priv, from, user, spk_id, spk_pub, E2E_TYPE_SKDM, skdm,
 	    skdmlen, now_ms(), env, sizeof(env), &envlen) != E2E_OK ||
@@ -397,6 +406,23 @@ skipping_chain(const char *room, uint64_t *seq, const char *from,
 	memcpy(bundle + 8, env, envlen);
 	room_event_body(room, (*seq)++, EVENT_MESSAGE, from, pub, bundle,
 	    envlen + 8);
+}
+
+/*
+ * A chain of from's in room, its key sealed to the client in a bundle at
+ * *seq, then its messages 1000 and 2000 (the ones between are sealed and
+ * thrown away): the client holds the keys it skipped.
+ */
+static void
+skipping_chain(const char *room, uint64_t *seq, const char *from,
+    const uint8_t priv[KEY_LEN], const uint8_t pub[KEY_LEN])
+{
+	struct e2e_chain	 chain;
+	uint8_t			 msg[1024];
+	size_t			 msglen;
+	uint32_t		 epoch = (uint32_t)*seq, i;
+
+	room_key(&chain, room, epoch, seq, from, priv, pub);
 	for (i = 1; i <= 2000; i++) {
 		if (e2e_group_seal(&chain, room, from, epoch, "x", 1, now_ms(),
 		    msg, sizeof(msg), &msglen) != E2E_OK)
@@ -406,6 +432,57 @@ skipping_chain(const char *room, uint64_t *seq, const char *from,
 			    pub, msg, msglen);
 	}
 	e2e_chain_wipe(&chain);
+}
+
+/* Answer frames until one of type came (or the client is gone). */
+static void
+wait_for(const char *type)
+{
+	struct frame	 f;
+	uint8_t		 raw[MAX_FRAME];
+	size_t		 rawlen;
+
+	do {
+		if (read_frame(&f, raw, &rawlen) == -1)
+			return;
+		answer(&f);
+	} while (strcmp(proto_msg_name(f.type), type) != 0);
+}
+
+/*
+ * who's room key in room, then a message "from WHO", at seq and seq + 1:
+ * under the key of who's entry in the chain, or (other) a new one; with
+ * wait, the message once a ROSTER_GET came.
+ */
+static void
+speak(const char *room, uint64_t seq, const char *who, int other, int wait)
+{
+	struct e2e_chain	 chain;
+	uint8_t			 priv[KEY_LEN], pub[KEY_LEN], msg[1024];
+	char			 text[NAME_MAX_LEN + 8], name[NAME_MAX_LEN + 1];
+	size_t			 i, msglen;
+	uint32_t		 epoch = (uint32_t)seq;
+
+	if (crypto_ed25519_keygen(priv, pub) == -1)
+		die("keygen");
+	for (i = 0; !other && i < chain_nkeys && strcmp(room, chain_room) == 0;
+	    i++) {
+		(void)snprintf(name, sizeof(name), "c%zu", i);
+		if (strcmp(name, who) == 0) {
+			memcpy(priv, chain_priv + i * KEY_LEN, KEY_LEN);
+			memcpy(pub, chain_pub + i * KEY_LEN, KEY_LEN);
+		}
+	}
+	room_key(&chain, room, epoch, &seq, who, priv, pub);
+	if (wait)
+		wait_for("ROSTER_GET");
+	(void)snprintf(text, sizeof(text), "from %s", who);
+	if (e2e_group_seal(&chain, room, who, epoch, text,
+	    strlen(text), now_ms(), msg, sizeof(msg), &msglen) != E2E_OK)
+		die("e2e_group_seal");
+	room_event_body(room, seq, EVENT_MESSAGE, who, pub, msg, msglen);
+	e2e_chain_wipe(&chain);
+	OPENSSL_cleanse(priv, sizeof(priv));
 }
 
 /* A direct message from a user the client never saw. */
@@ -485,14 +562,14 @@ bye(uint16_t code, unsigned long long count, unsigned long long record)
 
 /*
  * Roster entry index of room, after prev: who creates the room (an open
- * one) or joins it, with a key of its own, made here.  e keeps the key.
+ * one) or joins it, with a key of its own, made here.  e keeps the key,
+ * priv its private half.
  */
 static size_t
 sign_entry(struct e2e_roster_entry *e, const char *room, uint32_t index,
     const uint8_t prev[E2E_HASH_LEN], const char *who,
-    uint8_t buf[E2E_ROSTER_ENTRY_MAX])
+    uint8_t buf[E2E_ROSTER_ENTRY_MAX], uint8_t priv[KEY_LEN])
 {
-	uint8_t	 priv[KEY_LEN];
 	size_t	 len;
 
 	memset(e, 0, sizeof(*e));
@@ -514,6 +591,33 @@ sign_entry(struct e2e_roster_entry *e, const char *room, uint32_t index,
 }
 
 /*
+ * The chain's entry index, after prev: c1 leaves (op E2E_ROSTER_PART) or
+ * c0, who created the room, removes c1 (E2E_ROSTER_REMOVE).
+ */
+static size_t
+sign_leave(uint32_t index, const uint8_t prev[E2E_HASH_LEN], uint8_t op,
+    uint8_t buf[E2E_ROSTER_ENTRY_MAX])
+{
+	struct e2e_roster_entry	 e;
+	size_t			 actor = op == E2E_ROSTER_PART ? 1 : 0, len;
+
+	memset(&e, 0, sizeof(e));
+	(void)str_copy(e.room, chain_room, sizeof(e.room));
+	e.index = index;
+	memcpy(e.prev, prev, sizeof(e.prev));
+	e.op = op;
+	(void)snprintf(e.actor, sizeof(e.actor), "c%zu", actor);
+	memcpy(e.actor_key, chain_pub + actor * KEY_LEN, KEY_LEN);
+	(void)str_copy(e.subject, "c1", sizeof(e.subject));
+	memcpy(e.subject_key, chain_pub + KEY_LEN, KEY_LEN);
+	e.ts_ms = now_ms();
+	if (e2e_roster_entry_sign(&e, chain_priv + actor * KEY_LEN, buf,
+	    E2E_ROSTER_ENTRY_MAX, &len) != E2E_OK)
+		die("e2e_roster_entry_sign");
+	return len;
+}
+
+/*
  * A join of user in room whose roster entry claims index: made up, after
  * no entry that exists, ahead of any roster the client holds.
  */
@@ -522,11 +626,13 @@ ahead_join(const char *room, uint64_t seq, const char *who, uint32_t index)
 {
 	struct e2e_roster_entry	 e;
 	uint8_t			 prev[E2E_HASH_LEN], buf[E2E_ROSTER_ENTRY_MAX];
+	uint8_t			 priv[KEY_LEN];
 	size_t			 len;
 
 	if (index == 0 || RAND_bytes(prev, sizeof(prev)) != 1)
 		die("aheadjoin: an index past 0, and random bytes");
-	len = sign_entry(&e, room, index, prev, who, buf);
+	len = sign_entry(&e, room, index, prev, who, buf, priv);
+	OPENSSL_cleanse(priv, sizeof(priv));
 	room_event_field(room, seq, EVENT_JOIN, who, e.actor_key, F_ENTRY, buf,
 	    len);
 }
@@ -534,10 +640,11 @@ ahead_join(const char *room, uint64_t seq, const char *who, uint32_t index)
 /*
  * A real roster of count entries for room, checked as a client checks it
  * (e2e_roster_apply): c0 creates it open, c1, c2, ... join it, each with
- * a key of its own.
+ * a key of its own; with leave (E2E_ROSTER_PART or _REMOVE), c1 leaves or
+ * is removed in one more entry.
  */
 static void
-make_chain(const char *room, unsigned long long count)
+make_chain(const char *room, unsigned long long count, uint8_t leave)
 {
 	struct e2e_roster	 r;
 	struct e2e_roster_entry	 e;
@@ -545,16 +652,23 @@ make_chain(const char *room, unsigned long long count)
 	char			 who[NAME_MAX_LEN + 1];
 	size_t			 len, i;
 
-	if (count == 0 || count > 10000 || chain_n > 0)
-		die("one chain of 1 to 10000 entries");
+	if (count == 0 || count > 10000 || chain_n > 0 || (leave && count < 2))
+		die("one chain of 1 to 10000 entries (2 with a leave)");
 	(void)str_copy(chain_room, room, sizeof(chain_room));
 	if (e2e_roster_init(&r, room) != E2E_OK)
 		die("e2e_roster_init");
-	chain_off = xcalloc(count + 1, sizeof(*chain_off));
-	for (i = 0; i < count; i++) {
+	chain_off = xcalloc(count + 2, sizeof(*chain_off));
+	chain_priv = xcalloc(count, KEY_LEN);
+	chain_pub = xcalloc(count, KEY_LEN);
+	for (i = 0; i < count + (leave != 0); i++) {
 		(void)snprintf(who, sizeof(who), "c%zu", i);
 		/* The head of an empty roster is zero: index 0's prev. */
-		len = sign_entry(&e, room, (uint32_t)i, r.head, who, buf);
+		if (i < count) {
+			len = sign_entry(&e, room, (uint32_t)i, r.head, who,
+			    buf, chain_priv + i * KEY_LEN);
+			memcpy(chain_pub + i * KEY_LEN, e.actor_key, KEY_LEN);
+		} else
+			len = sign_leave((uint32_t)i, r.head, leave, buf);
 		if (e2e_roster_apply(&r, buf, len, NULL) != E2E_OK)
 			die("an entry of the chain does not verify");
 		chain_buf = xreallocarray(chain_buf, chain_len + 4 + len, 1);
@@ -563,7 +677,8 @@ make_chain(const char *room, unsigned long long count)
 		chain_len += 4 + len;
 		chain_off[i + 1] = chain_len;
 	}
-	chain_n = count;
+	chain_n = count + (leave != 0);
+	chain_nkeys = count;
 	e2e_roster_free(&r);
 }
 
@@ -583,8 +698,9 @@ chain_joins(uint64_t seq, unsigned long long from, unsigned long long to)
 		len = chain_off[i + 1] - chain_off[i] - 4;
 		if (e2e_roster_entry_parse(p, len, &e) != E2E_OK)
 			die("e2e_roster_entry_parse");
-		room_event_field(chain_room, seq++, EVENT_JOIN, e.subject,
-		    e.actor_key, F_ENTRY, p, len);
+		room_event_field(chain_room, seq++, e.op == E2E_ROSTER_PART ?
+		    EVENT_PART : EVENT_JOIN, e.subject, e.actor_key, F_ENTRY, p,
+		    len);
 	}
 }
 
@@ -593,12 +709,11 @@ static void
 run(char **w, size_t n)
 {
 	struct frame_buf	 b;
-	struct frame		 f;
-	uint8_t			 raw[MAX_FRAME], key[KEY_LEN], priv[KEY_LEN], *text;
+	uint8_t			 key[KEY_LEN], priv[KEY_LEN], *text;
 	char			 name[ROOM_MAX_LEN + 1];
 	unsigned long long	 i, j, count;
 	uint64_t		 seq;
-	size_t			 rawlen, len;
+	size_t			 len;
 
 	if (strcmp(w[0], "event") == 0 && n == 5)
 		room_event(w[1], number(w[2]), (uint8_t)number(w[3]), w[4],
@@ -675,12 +790,20 @@ run(char **w, size_t n)
 		free(text);
 	} else if (strcmp(w[0], "bye") == 0 && n == 4) {
 		bye((uint16_t)number(w[1]), number(w[2]), number(w[3]));
+	} else if (strcmp(w[0], "speak") == 0 && (n == 4 || (n == 5 &&
+	    (strcmp(w[4], "other") == 0 || strcmp(w[4], "wait") == 0)))) {
+		speak(w[1], number(w[2]), w[3], n == 5 && w[4][0] == 'o',
+		    n == 5 && w[4][0] == 'w');
 	} else if (strcmp(w[0], "aheadjoin") == 0 && n == 5) {
 		if (number(w[4]) > UINT32_MAX)
 			die("index too large");
 		ahead_join(w[1], number(w[2]), w[3], (uint32_t)number(w[4]));
 	} else if (strcmp(w[0], "chain") == 0 && n == 3) {
-		make_chain(w[1], number(w[2]));
+		make_chain(w[1], number(w[2]), 0);
+	} else if (strcmp(w[0], "chain") == 0 && n == 4 &&
+	    (strcmp(w[3], "part") == 0 || strcmp(w[3], "remove") == 0)) {
+		make_chain(w[1], number(w[2]), w[3][0] == 'p' ?
+		    E2E_ROSTER_PART : E2E_ROSTER_REMOVE);
 	} else if (strcmp(w[0], "chainjoins") == 0 && n == 4) {
 		chain_joins(number(w[1]), number(w[2]), number(w[3]));
 	} else if (strcmp(w[0], "answerkeys") == 0 && n == 1) {
@@ -693,11 +816,7 @@ run(char **w, size_t n)
 		frame_begin(&b, MSG_CAUGHT_UP, MAX_FRAME);
 		send_frame(&b);
 	} else if (strcmp(w[0], "wait") == 0 && n == 2) {
-		do {
-			if (read_frame(&f, raw, &rawlen) == -1)
-				return;
-			answer(&f);
-		} while (strcmp(proto_msg_name(f.type), w[1]) != 0);
+		wait_for(w[1]);
 	} else
 		die("unknown script line");
 }

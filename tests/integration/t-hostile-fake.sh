@@ -181,6 +181,93 @@ client_has_jq u6x '.type=="roster" and .event=="roster_mismatch" and .room=="#x"
 fake_stop
 pass "a join held for a fetch never answered is shown when the client stops"
 
+# A room with a signed roster (c0 created it, c1 and c2 joined): the room
+# key of a sender it does not list is refused, whether it comes during the
+# fetch (held until the fetch says who the members are) or after, and so
+# is a member's name under another key than its entry binds.  A member's
+# is taken, during the fetch too, and during a second fetch (dave's join
+# ahead of the roster starts it).  (Before: mallory and eve, accounts of
+# the server's that no entry names, wrote in #m like members.)
+fake_start "wait PREKEY
+chain #m 3
+speak #m 1 c1
+speak #m 3 mallory
+wait ROSTER_GET
+speak #m 5 eve
+speak #m 7 c0 other
+speak #m 9 c2
+aheadjoin #m 11 dave 10
+speak #m 12 c1"
+client_start u6m --user u
+client_wait_jq u6m '.type=="message" and .from=="c1" and .seq==13' 20
+client_end u6m || true
+client_has_jq u6m '.type=="message" and .from=="c1" and .text=="from c1"' ||
+    fail "a member's message during the fetch was not shown: $(grep c1 "$TMP/u6m.out" | head -n 3)"
+client_has_jq u6m '.type=="message" and .from=="c0"' &&
+    fail "c0 wrote in #m under another key than its entry binds"
+client_has_jq u6m '.type=="undecryptable" and .from=="c0" and (.reason | contains("not the one its roster entry binds"))' ||
+    fail "c0's room key under another key not refused: $(grep c0 "$TMP/u6m.out" | head -n 3)"
+for who in mallory eve; do
+	client_has_jq u6m ".type==\"message\" and .from==\"$who\"" &&
+	    fail "$who, whom the roster does not list, wrote in #m"
+	client_has_jq u6m ".type==\"roster\" and .event==\"roster_outsider\" and .room==\"#m\" and (.text | contains(\"key of $who in\"))" ||
+	    fail "no roster_outsider for $who: $(grep "$who" "$TMP/u6m.out" | head -n 3)"
+	client_has_jq u6m ".type==\"undecryptable\" and .from==\"$who\" and (.reason | contains(\"signed roster does not list\"))" ||
+	    fail "$who's room key not refused as an outsider's: $(grep "$who" "$TMP/u6m.out" | head -n 3)"
+done
+fake_stop
+pass "a room key from a sender the signed roster does not list is refused, during its fetch too"
+
+# Catching up: c1's room key and message come while the roster is
+# fetched, and the fetch brings c1's join and then its part.  c1 was a
+# member under that key: shown.  (Judged by the final roster alone, it
+# was refused as an outsider's.)
+fake_start "wait PREKEY
+chain #p 3 part
+speak #p 1 c1
+wait ROSTER_GET
+speak #p 3 c2"
+client_start u6p --user u
+client_wait_jq u6p '.type=="message" and .from=="c2"' 20
+client_end u6p || true
+client_has_jq u6p '.type=="message" and .from=="c1" and .text=="from c1"' ||
+    fail "the message of a member who left after it was not shown: $(grep c1 "$TMP/u6p.out" | head -n 3)"
+client_has_jq u6p '.type=="roster" and .event=="roster_outsider"' &&
+    fail "a member who left was called an outsider"
+fake_stop
+# The same with c1 removed by c0 instead: refused.
+fake_start "wait PREKEY
+chain #r 3 remove
+speak #r 1 c1
+wait ROSTER_GET
+speak #r 3 c2"
+client_start u6r --user u
+client_wait_jq u6r '.type=="message" and .from=="c2"' 20
+client_end u6r || true
+client_has_jq u6r '.type=="message" and .from=="c1"' &&
+    fail "a member removed by an admin wrote in #r"
+client_has_jq u6r '.type=="roster" and .event=="roster_outsider" and (.text | contains("key of c1 in"))' ||
+    fail "no roster_outsider for the removed c1: $(grep c1 "$TMP/u6r.out" | head -n 3)"
+fake_stop
+pass "a member's message held for a fetch that brings its join and its part is shown, not after a removal"
+
+# A fetch of three pages: c5's room key is held, and c5's message comes
+# once the first page has made c5 a member.  It waits behind the key.
+# (Opened before it, it had no key.)
+fake_start "wait PREKEY
+chain #q 400
+speak #q 1 c5 wait
+speak #q 3 c6"
+client_start u6q --user u
+client_wait_jq u6q '.type=="message" and .from=="c6"' 20
+client_end u6q || true
+client_has_jq u6q '.type=="message" and .from=="c5" and .text=="from c5"' ||
+    fail "a message after its held key was opened before it: $(grep c5 "$TMP/u6q.out" | head -n 3)"
+[ "$(grep -c '"ROSTER_GET"' "$TMP/fake.out")" -ge 3 ] ||
+    fail "the roster was not fetched in pages"
+fake_stop
+pass "a message that follows a held key waits behind it, its sender listed by then"
+
 # 7. known_users nearly full (89,990 entries): keys the server shows
 # unasked are pinned up to 90,000 entries and no further, so that the
 # last 10,000 stay for the users one writes to.  (Before: a server showing
