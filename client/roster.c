@@ -569,6 +569,8 @@ roster_hold_message(struct client *c, const char *room, const char *from,
 	if ((h->has_pub = sign_pub != NULL))
 		memcpy(h->sign_pub, sign_pub, sizeof(h->sign_pub));
 	c->e2e->held_bytes += HELD_COST(len);
+	/* The server is talking: a script waiting for the fetch goes on. */
+	client_progress(c);
 	return ROSTER_HELD;
 }
 
@@ -670,11 +672,13 @@ show_held(struct client *c, struct rroom *rr, const char *why)
 	/* A message is checked as it is opened (roster_admits). */
 	for (i = 0; i < n; i++) {
 		h = &held[i];
-		if (h->kind == EVENT_MESSAGE)
+		if (h->kind == EVENT_MESSAGE) {
 			e2ec_room_message(c, room, h->user, h->has_pub ?
 			    h->sign_pub : NULL, h->body, h->len, h->seq, h->ts,
 			    h->judged > 0 ? ROSTER_ADMITTED : ROSTER_RELEASED);
-		else
+			/* Hundreds of held chains take a while to open. */
+			client_progress(c);
+		} else
 			chat_membership(c, room, h->user, h->kind, h->seq,
 			    h->ts, why != NULL ? 0 : held_verdict(c, rr, h));
 	}
