@@ -20,7 +20,7 @@ restart_broker() {
 	kill -KILL "$old"
 	wait_for 30 sh -c "b=\$(pgrep -P $DPID -f -- '-x broker'); [ -n \"\$b\" ] && [ \"\$b\" != $old ]" ||
 	    fail "the broker did not come back"
-	wait_for 15 port_open || fail "the daemon stopped listening"
+	wait_for 15 daemon_listens || fail "the daemon stopped listening"
 }
 
 # key_pub HOME USER: the Ed25519 public key (hex) in a plain key file.

@@ -14,7 +14,7 @@ wait_for 5 log_has "configuration reloaded" || fail "no reload"
 log_has "reload: listen: 127.0.0.1:$PORT -> 127.0.0.3:$PORT: cannot change while running, keeping 127.0.0.1:$PORT" ||
     fail "listen change not reported with its old and new value"
 log_has 'reload: log.level: "debug" -> "info"' || fail "a changed value not logged old and new"
-port_open || fail "the running listener was not kept"
+daemon_listens || fail "the running listener was not kept"
 client_start a
 client_wait a '"event":"connected"'
 client_end a || fail "client after reload"
@@ -75,7 +75,7 @@ write_config
 (cd "$TMP" && exec "$SCD" -f sc.conf) || fail "the daemon did not start detached"
 # The oldest: a child forked before its exec shows the same command line.
 DPID=$(pgrep -o -f -x "$SCD -f sc.conf") || fail "no detached master"
-wait_for 15 port_open || fail "the detached daemon does not listen"
+wait_for 15 daemon_listens || fail "the detached daemon does not listen"
 [ "$(readlink "/proc/$DPID/cwd")" = / ] || fail "the detached daemon did not leave its directory"
 echo 'registration = "closed";' >>"$TMP/sc.conf"
 out=$("$top_builddir/daemon/securechatctl" -f "$TMP/sc.conf" reload) ||
